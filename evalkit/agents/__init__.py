@@ -1,0 +1,5 @@
+"""Agent builds: the protocol, the built-in reference investigator and adapters for any agent."""
+
+from evalkit.agents.base import Agent, AgentFailure, BuildId, Finding, Hypothesis
+
+__all__ = ["Agent", "AgentFailure", "BuildId", "Finding", "Hypothesis"]

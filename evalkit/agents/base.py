@@ -1,0 +1,178 @@
+"""The Agent protocol, the Finding it returns, and the build id that names a build.
+
+An agent receives the alert, a Toolbox and a seed and returns a Finding. It never sees a scenario,
+a suite path or a ground truth. Failures are classified by :class:`AgentFailure` subclasses so the
+runner can record them as scored failures with an ``error_class`` instead of crashing the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from evalkit.world.toolbox import Toolbox
+
+
+@dataclass
+class Hypothesis:
+    """One ranked root-cause hypothesis: the component, the fault type, a confidence and evidence refs."""
+
+    component: str
+    fault_type: str | None = None
+    confidence: float = 0.0
+    evidence: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Finding:
+    """What an investigation concludes: ranked hypotheses (best first) and a short summary.
+
+    ``usage`` carries what the adapter reports: ``tokens_in``, ``tokens_out``, ``cost_usd``, ``turns``.
+    ``stderr`` is what a subprocess agent wrote to stderr.
+    """
+
+    hypotheses: list[Hypothesis]
+    summary: str = ""
+    usage: dict[str, float] = field(default_factory=dict)
+    stderr: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, doc: dict) -> "Finding":
+        """Parse a finding from JSON; raises MalformedOutput on anything that is not one."""
+        if not isinstance(doc, dict):
+            raise MalformedOutput(f"finding must be a JSON object, got {type(doc).__name__}")
+        hyps = doc.get("hypotheses")
+        if not isinstance(hyps, list):
+            raise MalformedOutput("finding.hypotheses must be a list")
+        out = []
+        for i, h in enumerate(hyps):
+            if not isinstance(h, dict) or not isinstance(h.get("component"), str) or not h["component"]:
+                raise MalformedOutput(f"finding.hypotheses[{i}] needs a non-empty string 'component'")
+            ft = h.get("fault_type")
+            if ft is not None and not isinstance(ft, str):
+                raise MalformedOutput(f"finding.hypotheses[{i}].fault_type must be a string")
+            try:
+                conf = float(h.get("confidence", 0.0))
+            except (TypeError, ValueError):
+                raise MalformedOutput(f"finding.hypotheses[{i}].confidence must be a number") from None
+            ev = h.get("evidence", [])
+            if not isinstance(ev, list) or not all(isinstance(e, str) for e in ev):
+                raise MalformedOutput(f"finding.hypotheses[{i}].evidence must be a list of strings")
+            out.append(Hypothesis(h["component"], ft, conf, list(ev)))
+        summary = doc.get("summary", "")
+        if not isinstance(summary, str):
+            raise MalformedOutput("finding.summary must be a string")
+        return cls(out, summary)
+
+
+@dataclass(frozen=True)
+class BuildId:
+    """Stable identity of an agent build: name, version, configuration hash and git sha where known."""
+
+    name: str
+    version: str
+    config: dict = field(default_factory=dict, hash=False, compare=False)
+    git_sha: str | None = None
+
+    @property
+    def config_hash(self) -> str:
+        blob = json.dumps(self.config, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+    def __str__(self) -> str:
+        sha = f"@{self.git_sha[:12]}" if self.git_sha else ""
+        return f"{self.name}:{self.version}+{self.config_hash}{sha}"
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """An investigation agent build."""
+
+    build: BuildId
+
+    def investigate(self, alert: dict, toolbox: Toolbox, seed: int) -> Finding:
+        """Investigate the alert using only the toolbox; return ranked hypotheses."""
+        ...
+
+
+# --- failure classes --------------------------------------------------------------------------
+class AgentFailure(Exception):
+    """An investigation that ended without a usable finding. ``error_class`` goes into the results."""
+
+    error_class = "agent_error"
+    infrastructure = False
+
+
+class AgentCrash(AgentFailure):
+    error_class = "agent_crash"
+
+
+class AgentExit(AgentFailure):
+    error_class = "agent_exit"
+
+
+class AgentTimeout(AgentFailure):
+    error_class = "timeout"
+
+
+class MalformedOutput(AgentFailure):
+    error_class = "malformed_output"
+
+
+class UnknownToolCall(AgentFailure):
+    error_class = "unknown_tool"
+
+
+class UnknownComponent(AgentFailure):
+    error_class = "unknown_component"
+
+
+class BudgetExceeded(AgentFailure):
+    error_class = "budget_exceeded"
+
+
+class InfrastructureError(AgentFailure):
+    """Not the agent's fault (endpoint unreachable, rate limits exhausted, executor died): retried, never scored."""
+
+    error_class = "infra_error"
+    infrastructure = True
+
+
+class EndpointUnreachable(InfrastructureError):
+    error_class = "infra_unreachable"
+
+
+class RateLimited(InfrastructureError):
+    error_class = "infra_rate_limited"
+
+
+class ExecutorDied(InfrastructureError):
+    error_class = "infra_executor"
+
+
+ERROR_CLASSES: tuple[str, ...] = (
+    "agent_error", "agent_crash", "agent_exit", "timeout", "malformed_output", "unknown_tool",
+    "unknown_component", "budget_exceeded", "scorer_error",
+    "infra_error", "infra_unreachable", "infra_rate_limited", "infra_executor",
+)
+
+
+def is_infrastructure(error_class: str | None) -> bool:
+    """Infrastructure failures are reported apart and never counted as quality regressions."""
+    return bool(error_class) and str(error_class).startswith("infra_")
+
+
+def check_finding(finding: Finding, components: set[str]) -> None:
+    """Raise UnknownComponent when a hypothesis names a component the world does not have."""
+    for h in finding.hypotheses:
+        if h.component not in components:
+            raise UnknownComponent(f"finding names component {h.component!r}, which is not in the world")
+
+
+def as_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)

@@ -1,0 +1,337 @@
+"""The Toolbox: the only interface an agent has to a World.
+
+Every tool takes and returns JSON-serialisable values (adapters forward them verbatim), has a JSON
+schema in :data:`TOOL_SCHEMAS`, and every call is recorded into the trajectory. A per-investigation
+call budget raises :class:`ToolBudgetExceeded`. The Toolbox holds a World and nothing else: no
+scenario, no path, no ground truth.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from evalkit.world.model import World
+
+
+class ToolError(Exception):
+    """A tool was called with bad arguments (unknown component, metric, malformed value)."""
+
+
+class UnknownTool(ToolError):
+    """The agent called a tool that does not exist."""
+
+
+class ToolBudgetExceeded(Exception):
+    """The investigation used more tool calls than its budget allows."""
+
+
+@dataclass
+class ToolCall:
+    """One recorded tool call: what was asked, how big the answer was, how long it took.
+
+    ``refs`` names the signals the call looked at (``metric:<component>:<metric>``,
+    ``logs:<component>``, ``traces:<component>``, ``events:<component>``, ``topology:<component>``),
+    which is what evidence scoring matches against.
+    """
+
+    tool: str
+    args: dict
+    result_size: int
+    duration_s: float
+    refs: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _obj(props: dict, required: tuple[str, ...] = ()) -> dict:
+    return {"type": "object", "properties": props, "required": list(required), "additionalProperties": False}
+
+
+_TIME = {"type": "integer", "description": "epoch seconds (UTC); default: the window start/end"}
+_COMPONENT = {"type": "string", "description": "component name as listed by list_components"}
+
+#: JSON schema of every tool's arguments, with a one-line description (exported to LLM adapters).
+TOOL_SCHEMAS: dict[str, dict] = {
+    "get_alert": {"description": "The alert that triggered this investigation.", "parameters": _obj({})},
+    "list_components": {
+        "description": "List components (services, databases, caches, topics, nodes, pods...) with kind and tier.",
+        "parameters": _obj({"kind": {"type": "string", "description": "only this kind"}}),
+    },
+    "get_topology": {
+        "description": "Dependency edges (source calls/uses target); around one component if given.",
+        "parameters": _obj({"component": _COMPONENT, "depth": {"type": "integer", "minimum": 1, "maximum": 5}}),
+    },
+    "list_metrics": {
+        "description": "Metric names (with units) available for a component.",
+        "parameters": _obj({"component": _COMPONENT}, ("component",)),
+    },
+    "query_metric": {
+        "description": "One metric series of one component over a time range (values null where missing).",
+        "parameters": _obj(
+            {"component": _COMPONENT, "metric": {"type": "string"}, "start": _TIME, "end": _TIME},
+            ("component", "metric"),
+        ),
+    },
+    "search_logs": {
+        "description": "Log records, newest last, filtered by component, level and a case-insensitive substring.",
+        "parameters": _obj(
+            {
+                "component": _COMPONENT,
+                "query": {"type": "string"},
+                "level": {"type": "string", "enum": ["DEBUG", "INFO", "WARN", "ERROR"]},
+                "start": _TIME,
+                "end": _TIME,
+                "limit": {"type": "integer", "minimum": 1, "maximum": 500},
+            }
+        ),
+    },
+    "get_traces": {
+        "description": "Trace/span summaries touching a component, optionally only failed traces.",
+        "parameters": _obj(
+            {
+                "component": _COMPONENT,
+                "errors_only": {"type": "boolean"},
+                "start": _TIME,
+                "end": _TIME,
+                "limit": {"type": "integer", "minimum": 1, "maximum": 200},
+            }
+        ),
+    },
+    "list_events": {
+        "description": "Change events: deploys, config and feature-flag changes, Kubernetes events.",
+        "parameters": _obj({"component": _COMPONENT, "kind": {"type": "string"}, "start": _TIME, "end": _TIME}),
+    },
+    "list_monitors": {
+        "description": "Monitors with their state (OK / ALERT / NO_DATA) and last trigger time.",
+        "parameters": _obj({"state": {"type": "string", "enum": ["OK", "ALERT", "NO_DATA"]}}),
+    },
+}
+
+
+def _clean(v: float) -> float | None:
+    return None if (v is None or (isinstance(v, float) and math.isnan(v))) else round(float(v), 6)
+
+
+class Toolbox:
+    """Query API over one World; records a trajectory and enforces a call budget."""
+
+    def __init__(self, world: World, max_calls: int = 60):
+        self._world = world
+        self.max_calls = max_calls
+        self.trajectory: list[ToolCall] = []
+        self._names = {c["name"]: c for c in world.components}
+
+    # --- dispatch -------------------------------------------------------------------------------
+    @property
+    def tools(self) -> dict[str, dict]:
+        return TOOL_SCHEMAS
+
+    @property
+    def calls_left(self) -> int:
+        return self.max_calls - len(self.trajectory)
+
+    def call(self, tool: str, args: dict | None = None) -> Any:
+        """Call ``tool`` with JSON ``args``; records the call. Raises ToolError/UnknownTool/ToolBudgetExceeded."""
+        args = dict(args or {})
+        if len(self.trajectory) >= self.max_calls:
+            raise ToolBudgetExceeded(f"tool-call budget of {self.max_calls} calls exhausted")
+        t0 = time.perf_counter()
+        refs: list[str] = []
+        try:
+            if tool not in TOOL_SCHEMAS:
+                raise UnknownTool(f"unknown tool '{tool}'; tools are: {', '.join(TOOL_SCHEMAS)}")
+            allowed = TOOL_SCHEMAS[tool]["parameters"]["properties"]
+            extra = sorted(set(args) - set(allowed))
+            if extra:
+                raise ToolError(f"{tool}: unknown argument(s) {extra}; allowed: {sorted(allowed)}")
+            missing = [r for r in TOOL_SCHEMAS[tool]["parameters"]["required"] if r not in args]
+            if missing:
+                raise ToolError(f"{tool}: missing required argument(s) {missing}")
+            result = getattr(self, "_t_" + tool)(refs, **args)
+        except ToolError as exc:
+            self.trajectory.append(ToolCall(tool, args, 0, time.perf_counter() - t0, refs, str(exc)))
+            raise
+        size = len(json.dumps(result, separators=(",", ":"), default=str))
+        self.trajectory.append(ToolCall(tool, args, size, time.perf_counter() - t0, refs))
+        return result
+
+    # Convenience methods for Python agents: same as call(name, kwargs).
+    def get_alert(self) -> dict:
+        return self.call("get_alert")
+
+    def list_components(self, kind: str | None = None) -> list[dict]:
+        return self.call("list_components", {} if kind is None else {"kind": kind})
+
+    def get_topology(self, component: str | None = None, depth: int = 1) -> dict:
+        return self.call("get_topology", {} if component is None else {"component": component, "depth": depth})
+
+    def list_metrics(self, component: str) -> list[dict]:
+        return self.call("list_metrics", {"component": component})
+
+    def query_metric(self, component: str, metric: str, start: int | None = None, end: int | None = None) -> dict:
+        return self.call("query_metric", _drop_none(component=component, metric=metric, start=start, end=end))
+
+    def search_logs(self, component: str | None = None, query: str | None = None, level: str | None = None,
+                    start: int | None = None, end: int | None = None, limit: int | None = None) -> dict:
+        return self.call("search_logs", _drop_none(component=component, query=query, level=level, start=start,
+                                                   end=end, limit=limit))
+
+    def get_traces(self, component: str | None = None, errors_only: bool | None = None, start: int | None = None,
+                   end: int | None = None, limit: int | None = None) -> dict:
+        return self.call("get_traces", _drop_none(component=component, errors_only=errors_only, start=start,
+                                                  end=end, limit=limit))
+
+    def list_events(self, component: str | None = None, kind: str | None = None, start: int | None = None,
+                    end: int | None = None) -> list[dict]:
+        return self.call("list_events", _drop_none(component=component, kind=kind, start=start, end=end))
+
+    def list_monitors(self, state: str | None = None) -> list[dict]:
+        return self.call("list_monitors", _drop_none(state=state))
+
+    # --- tools ----------------------------------------------------------------------------------
+    def _component(self, name: Any) -> str:
+        if not isinstance(name, str) or name not in self._names:
+            raise ToolError(f"unknown component {name!r}; list_components shows the valid names")
+        return name
+
+    def _window(self, start: Any, end: Any) -> tuple[int, int]:
+        w = self._world
+        s = w.start if start is None else start
+        e = w.end if end is None else end
+        if not isinstance(s, int) or not isinstance(e, int) or isinstance(s, bool) or isinstance(e, bool):
+            raise ToolError(f"start/end must be integer epoch seconds, got {start!r}/{end!r}")
+        if e <= s:
+            raise ToolError(f"end ({e}) must be after start ({s})")
+        return s, e
+
+    @staticmethod
+    def _limit(limit: Any, default: int, maximum: int) -> int:
+        if limit is None:
+            return default
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= maximum:
+            raise ToolError(f"limit must be an integer in 1..{maximum}, got {limit!r}")
+        return limit
+
+    def _t_get_alert(self, refs: list[str]) -> dict:
+        alert = dict(self._world.alert)
+        if alert.get("component"):
+            refs.append(f"monitor:{alert['component']}")
+        return alert
+
+    def _t_list_components(self, refs: list[str], kind: str | None = None) -> list[dict]:
+        return [
+            {"name": c["name"], "kind": c.get("kind"), "tier": c.get("tier")}
+            for c in self._world.components
+            if kind is None or c.get("kind") == kind
+        ]
+
+    def _t_get_topology(self, refs: list[str], component: str | None = None, depth: int = 1) -> dict:
+        edges = self._world.edges
+        if component is None:
+            return {"edges": [{"source": s, "target": t, "relation": r} for s, t, r in edges]}
+        self._component(component)
+        if not isinstance(depth, int) or not 1 <= depth <= 5:
+            raise ToolError(f"depth must be an integer in 1..5, got {depth!r}")
+        refs.append(f"topology:{component}")
+        frontier, seen, out = {component}, {component}, []
+        for _ in range(depth):
+            nxt = set()
+            for s, t, r in edges:
+                if s in frontier or t in frontier:
+                    if (s, t, r) not in out:
+                        out.append((s, t, r))
+                    for n in (s, t):
+                        if n not in seen:
+                            seen.add(n)
+                            nxt.add(n)
+            frontier = nxt
+        return {"edges": [{"source": s, "target": t, "relation": r} for s, t, r in out]}
+
+    def _t_list_metrics(self, refs: list[str], component: str) -> list[dict]:
+        self._component(component)
+        units = self._world.metric_units
+        return [{"metric": m, "unit": units.get(m, "")} for m in self._world.metrics.get(component, {})]
+
+    def _t_query_metric(self, refs: list[str], component: str, metric: str, start: int | None = None,
+                        end: int | None = None) -> dict:
+        self._component(component)
+        series = self._world.metrics.get(component, {})
+        if metric not in series:
+            raise ToolError(f"component {component!r} has no metric {metric!r}; list_metrics shows its metrics")
+        s, e = self._window(start, end)
+        ts = self._world.timestamps
+        mask = (ts >= s) & (ts < e)
+        refs.append(f"metric:{component}:{metric}")
+        vals = np.asarray(series[metric])[mask]
+        return {
+            "component": component,
+            "metric": metric,
+            "unit": self._world.metric_units.get(metric, ""),
+            "timestamps": ts[mask].tolist(),
+            "values": [_clean(v) for v in vals.tolist()],
+        }
+
+    def _t_search_logs(self, refs: list[str], component: str | None = None, query: str | None = None,
+                       level: str | None = None, start: int | None = None, end: int | None = None,
+                       limit: int | None = None) -> dict:
+        if component is not None:
+            self._component(component)
+            refs.append(f"logs:{component}")
+        s, e = self._window(start, end)
+        n = self._limit(limit, 100, 500)
+        q = query.lower() if isinstance(query, str) else None
+        hits = [
+            r for r in self._world.logs
+            if s <= r["ts"] < e
+            and (component is None or r["component"] == component)
+            and (level is None or r["level"] == level)
+            and (q is None or q in r["message"].lower())
+        ]
+        if component is None:
+            refs.extend(sorted({f"logs:{r['component']}" for r in hits[-n:]}))
+        return {"total": len(hits), "records": hits[-n:]}
+
+    def _t_get_traces(self, refs: list[str], component: str | None = None, errors_only: bool | None = None,
+                      start: int | None = None, end: int | None = None, limit: int | None = None) -> dict:
+        if component is not None:
+            self._component(component)
+            refs.append(f"traces:{component}")
+        s, e = self._window(start, end)
+        n = self._limit(limit, 20, 200)
+        hits = [
+            t for t in self._world.traces
+            if s <= t["ts"] < e
+            and (not errors_only or t["error"])
+            and (component is None or any(sp["component"] == component for sp in t["spans"]))
+        ]
+        return {"total": len(hits), "traces": hits[-n:]}
+
+    def _t_list_events(self, refs: list[str], component: str | None = None, kind: str | None = None,
+                       start: int | None = None, end: int | None = None) -> list[dict]:
+        if component is not None:
+            self._component(component)
+            refs.append(f"events:{component}")
+        s, e = self._window(start, end)
+        hits = [
+            ev for ev in self._world.events
+            if s <= ev["ts"] < e and (component is None or ev["component"] == component)
+            and (kind is None or ev["kind"] == kind)
+        ]
+        if component is None:
+            refs.extend(sorted({f"events:{ev['component']}" for ev in hits}))
+        return hits
+
+    def _t_list_monitors(self, refs: list[str], state: str | None = None) -> list[dict]:
+        return [m for m in self._world.monitors if state is None or m.get("state") == state]
+
+
+def _drop_none(**kw: Any) -> dict:
+    return {k: v for k, v in kw.items() if v is not None}
