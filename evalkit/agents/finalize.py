@@ -1,0 +1,97 @@
+"""Turn what an agent returned into a checked Finding, the same way for every adapter.
+
+A finding must parse (``Finding`` or its dict form), have finite confidences and name only components
+that exist in the world; otherwise the investigation ends with ``MalformedOutput`` or
+``UnknownComponent``. Also: how an adapter attaches captured stderr/usage to a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from evalkit.agents.base import AgentFailure, Finding, MalformedOutput, check_finding
+from evalkit.world.toolbox import Toolbox
+
+#: usage keys an agent may report, all numbers.
+USAGE_KEYS: tuple[str, ...] = ("tokens_in", "tokens_out", "cost_usd", "turns")
+
+
+def dumps(obj: Any) -> str:
+    """Strict one-line JSON (no NaN/Infinity, which other languages' parsers reject)."""
+    try:
+        return json.dumps(obj, separators=(",", ":"), allow_nan=False, default=str)
+    except ValueError:
+        return json.dumps(_finite(obj), separators=(",", ":"), allow_nan=False, default=str)
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def world_components(toolbox: Toolbox) -> set[str]:
+    """Names of the world's components, read without a recorded tool call (for validation only)."""
+    names = getattr(toolbox, "_names", None)
+    if names is None:  # pragma: no cover - Toolbox always has it; tolerate look-alikes
+        names = toolbox._world.component_names()
+    return set(names)
+
+
+def parse_usage(doc: Any) -> dict[str, float]:
+    """Validate an agent-reported usage dict (string -> finite number)."""
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise MalformedOutput(f"finding.usage must be an object of numbers, got {type(doc).__name__}")
+    out: dict[str, float] = {}
+    for k, v in doc.items():
+        if not isinstance(k, str) or isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise MalformedOutput(f"finding.usage[{k!r}] must be a finite number, got {v!r}")
+        out[k] = float(v)
+    return out
+
+
+def to_finding(value: Any) -> Finding:
+    """A Finding from a Finding or its dict form; MalformedOutput for anything else."""
+    if isinstance(value, Finding):
+        finding = value
+        if not isinstance(finding.hypotheses, list) or not all(
+                hasattr(h, "component") and isinstance(h.component, str) and h.component
+                for h in finding.hypotheses):
+            raise MalformedOutput("finding.hypotheses must be Hypothesis objects with a non-empty component")
+    elif isinstance(value, dict):
+        finding = Finding.from_dict(value)
+        finding.usage = parse_usage(value.get("usage"))
+    else:
+        raise MalformedOutput(f"agent returned {type(value).__name__}, expected a Finding or a dict")
+    for i, h in enumerate(finding.hypotheses):
+        try:
+            conf = float(h.confidence)
+        except (TypeError, ValueError):
+            raise MalformedOutput(f"finding.hypotheses[{i}].confidence must be a number") from None
+        if not math.isfinite(conf):
+            raise MalformedOutput(f"finding.hypotheses[{i}].confidence must be finite, got {h.confidence!r}")
+    return finding
+
+
+def finalize(value: Any, toolbox: Toolbox) -> Finding:
+    """Parse and check a returned finding: MalformedOutput / UnknownComponent, or the Finding."""
+    finding = to_finding(value)
+    check_finding(finding, world_components(toolbox))
+    return finding
+
+
+def attach(exc: AgentFailure, *, stderr: str = "", usage: dict | None = None) -> AgentFailure:
+    """Attach what was captured before a failure (``exc.stderr``, ``exc.usage``) for the runner to record."""
+    if stderr and not getattr(exc, "stderr", ""):
+        exc.stderr = stderr
+    if usage and not getattr(exc, "usage", None):
+        exc.usage = dict(usage)
+    return exc

@@ -1,0 +1,153 @@
+"""Agent specs: the one string that names an agent build, and :func:`load_agent` that builds it.
+
+Forms (documented in ``docs/agent-protocol.md``)::
+
+    reference:<version>[?flag=value&...]    the built-in reference investigator (REFERENCE_BUILDS)
+    pkg.module:factory[?option=value&...]   an importable Agent, class, factory or (alert, toolbox, seed) function
+    cmd:<command line>                      a subprocess speaking JSON lines (any language)
+    openai:<model>[?option=value&...]       a tool-calling LLM over an OpenAI-compatible endpoint
+
+The runner passes the spec (not the agent object) to its workers, so ``load_agent`` is cheap (no process,
+no connection, no heavy import) and every agent it returns pickles as "load this spec again".
+Options come from keyword arguments and, except for ``cmd:``, from a ``?key=value&...`` suffix (values
+parsed as JSON when they parse, else strings); keyword arguments win. ``timeout_s`` (default 60, None =
+no limit) applies to every form.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qsl
+
+from evalkit.agents.base import Agent
+from evalkit.errors import Problem, UserError
+
+DEFAULT_TIMEOUT_S = 60.0
+
+#: (form, what it is) shown by `evalkit agents` and in errors.
+SPEC_FORMS: tuple[tuple[str, str], ...] = (
+    ("reference:<version>", "built-in reference investigator; flag overrides as ?flag=value"),
+    ("pkg.module:factory", "importable Python Agent/class/factory (options as ?key=value) or a plain "
+                           "function (alert, toolbox, seed) -> Finding|dict"),
+    ("cmd:<command line>", "subprocess speaking JSON lines on stdin/stdout, any language "
+                           "(docs/agent-protocol.md)"),
+    ("openai:<model>", "tool-calling LLM over an OpenAI-compatible /v1/chat/completions endpoint "
+                       "(OPENAI_BASE_URL, OPENAI_API_KEY)"),
+)
+FORMS_HINT = "use reference:<version>, pkg.module:factory, cmd:<command line> or openai:<model> (see `evalkit agents`)"
+
+_PY_TARGET = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
+
+
+def _rebuild(spec: str, options: dict) -> Agent:
+    """Unpickle an agent by loading its spec again (what worker processes do)."""
+    return load_agent(spec, **options)
+
+
+def _query_options(query: str, spec: str) -> dict[str, Any]:
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        raise UserError.at("agent", "spec", spec, "options after '?' must look like key=value&key2=value2") \
+            from None
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
+def _timeout(value: Any, spec: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise UserError.at("agent", "timeout_s", value, f"give a positive number of seconds for {spec} "
+                           "(or None for no limit)")
+    return float(value)
+
+
+def split_spec(spec: str) -> tuple[str, str]:
+    """(kind, rest) of a spec: kind is reference | cmd | openai | python; UserError if it is none of them."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise UserError.at("agent", "spec", spec if isinstance(spec, str) else repr(spec), FORMS_HINT)
+    spec = spec.strip()
+    prefix, sep, rest = spec.partition(":")
+    if sep and prefix in ("reference", "cmd", "openai"):
+        return prefix, rest.strip() if prefix != "cmd" else rest
+    target = spec.partition("?")[0]
+    if _PY_TARGET.match(target):
+        return "python", spec
+    if not sep:
+        hint = f"unknown agent spec form; did you mean reference:{spec}? Otherwise {FORMS_HINT}"
+    elif prefix in ("http", "https"):
+        hint = "a URL is not an agent spec; for an OpenAI-compatible endpoint use openai:<model> with " \
+               "OPENAI_BASE_URL=<url>"
+    elif "/" in target or target.endswith(".py"):
+        hint = (f"a file path is not an importable module; use cmd:python {target.partition(':')[0]} for a "
+                f"script, or pkg.module:factory for an importable module")
+    else:
+        hint = f"unknown agent spec form '{prefix}:'; {FORMS_HINT}"
+    raise UserError(Problem("agent", "spec", spec, hint))
+
+
+def load_agent(spec: str, **options: Any) -> Agent:
+    """Build the agent a spec names. Cheap and side-effect free; raises UserError (one line) on a bad spec."""
+    kind, rest = split_spec(spec)
+    spec = spec.strip()
+    raw_options = dict(options)
+    timeout_s = _timeout(options.pop("timeout_s", DEFAULT_TIMEOUT_S), spec)
+
+    if kind == "cmd":
+        from evalkit.agents.subprocess_agent import load_subprocess_agent
+
+        return load_subprocess_agent(rest, options, spec=spec, timeout_s=timeout_s, raw_options=raw_options)
+
+    target, _, query = rest.partition("?")
+    merged = {**(_query_options(query, spec) if query else {}), **options}
+    if "timeout_s" in merged and "timeout_s" not in raw_options:  # given in the spec's query
+        timeout_s = _timeout(merged.pop("timeout_s"), spec)
+    merged.pop("timeout_s", None)
+
+    if kind == "reference":
+        return _load_reference(target, merged, spec=spec, timeout_s=timeout_s, raw_options=raw_options)
+    if kind == "openai":
+        from evalkit.agents.openai_chat import load_openai_agent
+
+        return load_openai_agent(target, merged, spec=spec, timeout_s=timeout_s, raw_options=raw_options)
+    from evalkit.agents.python_callable import load_python_agent
+
+    return load_python_agent(target, merged, spec=spec, timeout_s=timeout_s, raw_options=raw_options)
+
+
+def reference_builds() -> dict[str, dict] | None:
+    """REFERENCE_BUILDS of the built-in investigator, or None if it is not importable."""
+    try:
+        from evalkit.agents.reference import REFERENCE_BUILDS
+    except ImportError:
+        return None
+    return dict(REFERENCE_BUILDS)
+
+
+def _load_reference(version: str, flags: dict, *, spec: str, timeout_s: float | None, raw_options: dict) -> Agent:
+    from evalkit.agents.python_callable import PythonCallableAgent
+
+    try:
+        from evalkit.agents.reference import REFERENCE_BUILDS, ReferenceAgent
+    except ImportError as exc:
+        raise UserError.at("agent", "spec", spec, f"the reference investigator is not available ({exc})") from None
+    if version not in REFERENCE_BUILDS:
+        known = ", ".join(f"reference:{v}" for v in REFERENCE_BUILDS)
+        raise UserError.at("agent", "spec", spec, f"unknown reference build '{version}'; builds are: {known}")
+    try:
+        inner = ReferenceAgent(version, **flags)
+    except UserError:
+        raise
+    except (TypeError, ValueError, KeyError) as exc:
+        raise UserError.at("agent", "spec", spec, f"bad reference flag override(s) {sorted(flags)}: {exc}") \
+            from None
+    return PythonCallableAgent(inner, inner.build, timeout_s=timeout_s,
+                               deterministic=getattr(inner, "deterministic", True), spec=spec, options=raw_options)

@@ -1,0 +1,364 @@
+"""Agents in any language: a subprocess speaking JSON lines over stdin/stdout (``cmd:<command line>``).
+
+One process per investigation: evalkit sends ``start``, the agent sends ``tool_call`` messages and gets a
+``tool_result`` for each, and ends with ``final`` (or ``error``). The protocol is specified, with a complete
+example exchange, in ``docs/agent-protocol.md``. The process runs in its own session/process group, with a
+scrubbed environment (PATH, HOME, LANG plus explicitly passed variables) and a fresh temporary working
+directory; its stderr is captured into ``Finding.stderr`` (and ``exc.stderr`` on failure). On a timeout,
+and after every investigation, the whole process group is killed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import selectors
+import shlex
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from evalkit.agents.base import (AgentCrash, AgentExit, AgentFailure, AgentTimeout, BudgetExceeded, BuildId,
+                                 Finding, MalformedOutput, UnknownToolCall)
+from evalkit.agents.finalize import attach, dumps, finalize
+from evalkit.agents.provenance import file_sha256, git_sha, text_hash
+from evalkit.errors import UserError
+from evalkit.world.toolbox import TOOL_SCHEMAS, Toolbox, ToolBudgetExceeded, ToolError, UnknownTool
+
+PROTOCOL_VERSION = 1
+#: variables kept from evalkit's own environment; everything else is dropped unless passed explicitly.
+BASE_ENV: tuple[str, ...] = ("PATH", "HOME", "LANG")
+STDERR_CAP = 64 * 1024          # bytes of stderr kept (the tail)
+MAX_LINE = 32 * 1024 * 1024     # longest accepted stdout line
+EXIT_GRACE_S = 0.5              # after `final`, how long the agent may take to exit before it is killed
+OPTIONS: tuple[str, ...] = ("env", "pass_env", "deterministic")
+
+_TOOL_LIST = [{"name": n, "description": s["description"], "parameters": s["parameters"]}
+              for n, s in TOOL_SCHEMAS.items()]
+
+
+class AgentReportedError(AgentFailure):
+    """The agent sent an ``error`` message: it gave up on the investigation."""
+
+    error_class = "agent_error"
+
+
+class _Closed(Exception):
+    """The agent closed its stdout or stdin (it exited or is exiting)."""
+
+
+class _Channel:
+    """Line-delimited JSON over the child's pipes, every wait bounded by the investigation deadline."""
+
+    def __init__(self, proc: subprocess.Popen):
+        self._in = proc.stdin.fileno()
+        self._out = proc.stdout.fileno()
+        os.set_blocking(self._in, False)
+        self._rsel = selectors.DefaultSelector()
+        self._rsel.register(self._out, selectors.EVENT_READ)
+        self._wsel = selectors.DefaultSelector()
+        self._wsel.register(self._in, selectors.EVENT_WRITE)
+        self._buf = bytearray()
+
+    def close(self) -> None:
+        self._rsel.close()
+        self._wsel.close()
+
+    def send(self, obj: Any, deadline: float) -> None:
+        view = memoryview((dumps(obj) + "\n").encode())
+        while view:
+            try:
+                n = os.write(self._in, view)
+                view = view[n:]
+                continue
+            except BlockingIOError:
+                pass
+            except (BrokenPipeError, ConnectionResetError):
+                raise _Closed from None
+            self._wsel.select(_remaining(deadline))
+
+    def recv(self, deadline: float) -> dict:
+        while True:
+            nl = self._buf.find(b"\n")
+            if nl >= 0:
+                line = bytes(self._buf[:nl])
+                del self._buf[:nl + 1]
+                if line.strip():
+                    return _parse(line)
+                continue
+            if len(self._buf) > MAX_LINE:
+                raise MalformedOutput(f"stdout line longer than {MAX_LINE} bytes without a newline")
+            if not self._rsel.select(_remaining(deadline)):
+                continue
+            chunk = os.read(self._out, 1 << 16)
+            if not chunk:
+                if self._buf.strip():  # a last message without its newline
+                    line = bytes(self._buf)
+                    self._buf.clear()
+                    return _parse(line)
+                raise _Closed
+            self._buf += chunk
+
+
+class _Deadline(Exception):
+    pass
+
+
+def _remaining(deadline: float) -> float | None:
+    """Seconds left for a select() (None = no deadline); raises _Deadline once it has passed."""
+    if deadline == math.inf:
+        return None
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _Deadline
+    return left
+
+
+def _parse(line: bytes) -> dict:
+    try:
+        msg = json.loads(line)
+    except (ValueError, UnicodeDecodeError):
+        text = line[:200].decode("utf-8", "replace")
+        raise MalformedOutput(f"stdout line is not JSON: {text!r} (log to stderr, not stdout)") from None
+    if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
+        raise MalformedOutput(f"protocol message must be a JSON object with a 'type', got {str(msg)[:200]}")
+    return msg
+
+
+class SubprocessAgent:
+    """An agent run as a subprocess per investigation, speaking the JSON-lines protocol."""
+
+    def __init__(self, argv: list[str], build: BuildId, *, timeout_s: float | None = 60.0,
+                 env: dict[str, str] | None = None, deterministic: bool = False, spec: str | None = None,
+                 options: dict | None = None):
+        self.argv = list(argv)
+        self.build = build
+        self.timeout_s = timeout_s
+        self.env = dict(env if env is not None else scrubbed_env())
+        self.deterministic = deterministic
+        self.spec = spec
+        self.options = dict(options or {})
+
+    def __repr__(self) -> str:
+        return f"SubprocessAgent({shlex.join(self.argv)!r})"
+
+    def __reduce_ex__(self, protocol: int):  # rebuilt from the spec in worker processes
+        if self.spec is not None:
+            from evalkit.agents.spec import _rebuild
+
+            return _rebuild, (self.spec, self.options)
+        return super().__reduce_ex__(protocol)
+
+    # --- one investigation ----------------------------------------------------------------------
+    def investigate(self, alert: dict, toolbox: Toolbox, seed: int) -> Finding:
+        """Start the process, serve its tool calls, return its final finding (or raise an AgentFailure)."""
+        deadline = time.monotonic() + (self.timeout_s if self.timeout_s is not None else math.inf)
+        with tempfile.TemporaryDirectory(prefix="evalkit-agent-", ignore_cleanup_errors=True) as workdir, \
+                tempfile.TemporaryFile() as errfile:
+            proc: subprocess.Popen | None = None
+            try:
+                try:
+                    proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                            stderr=errfile, cwd=workdir, env=self.env, start_new_session=True,
+                                            close_fds=True)
+                except OSError as exc:
+                    raise AgentCrash(f"cannot start {self.argv[0]!r}: {exc}") from None
+                channel = _Channel(proc)
+                try:
+                    finding = self._converse(channel, proc, alert, toolbox, seed, deadline)
+                except _Deadline:
+                    raise AgentTimeout(f"no final answer within the {self.timeout_s:g}s timeout") from None
+                finally:
+                    channel.close()
+            except AgentFailure as exc:
+                _stop(proc, graceful=False)
+                raise attach(exc, stderr=_read_tail(errfile))
+            except BaseException:
+                _stop(proc, graceful=False)
+                raise
+            _stop(proc, graceful=True)
+            finding.stderr = _read_tail(errfile)
+            return finding
+
+    def _converse(self, ch: _Channel, proc: subprocess.Popen, alert: dict, toolbox: Toolbox, seed: int,
+                  deadline: float) -> Finding:
+        start = {"type": "start", "protocol": PROTOCOL_VERSION, "alert": alert, "seed": seed,
+                 "max_calls": toolbox.calls_left, "timeout_s": self.timeout_s, "tools": _TOOL_LIST}
+        try:
+            ch.send(start, deadline)
+            while True:
+                msg = ch.recv(deadline)
+                kind = msg["type"]
+                if kind == "tool_call":
+                    ch.send(self._serve(msg, toolbox), deadline)
+                elif kind == "final":
+                    return finalize(msg.get("finding"), toolbox)
+                elif kind == "error":
+                    raise AgentReportedError(f"agent reported: {str(msg.get('message', ''))[:500]}")
+                else:
+                    raise MalformedOutput(f"unknown message type {kind!r}; expected tool_call, final or error")
+        except _Closed:
+            raise _exit_failure(proc, deadline) from None
+
+    @staticmethod
+    def _serve(msg: dict, toolbox: Toolbox) -> dict:
+        tool, args, call_id = msg.get("tool"), msg.get("args", {}), msg.get("id")
+        if not isinstance(tool, str):
+            raise MalformedOutput(f"tool_call needs a string 'tool', got {tool!r}")
+        if args is None:
+            args = {}
+        if not isinstance(args, dict):
+            raise MalformedOutput(f"tool_call 'args' must be an object, got {type(args).__name__}")
+        try:
+            result = toolbox.call(tool, args)
+        except UnknownTool as exc:
+            raise UnknownToolCall(str(exc)) from None
+        except ToolBudgetExceeded as exc:
+            raise BudgetExceeded(str(exc)) from None
+        except ToolError as exc:
+            return {"type": "tool_result", "id": call_id, "ok": False, "error": str(exc)}
+        except Exception as exc:  # noqa: BLE001 - odd argument values must not crash the caller
+            return {"type": "tool_result", "id": call_id, "ok": False, "error": f"{tool} failed: {exc!r}"}
+        return {"type": "tool_result", "id": call_id, "ok": True, "result": result,
+                "refs": list(toolbox.trajectory[-1].refs)}
+
+
+def _exit_failure(proc: subprocess.Popen, deadline: float) -> AgentFailure:
+    """Classify an agent that closed its pipes before sending `final`."""
+    try:
+        rc = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        return AgentTimeout("agent closed stdout but did not exit before the timeout")
+    if rc < 0:
+        try:
+            name = signal.Signals(-rc).name
+        except ValueError:
+            name = str(-rc)
+        return AgentCrash(f"agent process killed by signal {name} before sending a final message")
+    if rc > 0:
+        return AgentExit(f"agent process exited with code {rc} before sending a final message")
+    return MalformedOutput("agent process exited (code 0) without sending a final message")
+
+
+def _stop(proc: subprocess.Popen | None, graceful: bool) -> None:
+    """End the agent: close stdin, let it exit briefly (if graceful), then kill its whole process group."""
+    if proc is None:
+        return
+    for pipe in (proc.stdin, proc.stdout):
+        try:
+            pipe.close()
+        except OSError:
+            pass
+    if graceful:
+        try:
+            proc.wait(timeout=EXIT_GRACE_S)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # also reaps children left in the group
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL is not ignorable
+        pass
+
+
+def _read_tail(fh) -> str:
+    try:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        fh.seek(max(0, size - STDERR_CAP))
+        data = fh.read()
+    except (OSError, ValueError):
+        return ""
+    text = data.decode("utf-8", "replace")
+    return ("[... stderr truncated ...]\n" + text) if size > STDERR_CAP else text
+
+
+# --- building from a spec -----------------------------------------------------------------------
+def scrubbed_env(env: dict | None = None, pass_env: list[str] | tuple[str, ...] = ()) -> dict[str, str]:
+    """PATH, HOME, LANG from evalkit's environment + ``pass_env`` names + explicit ``env``."""
+    out = {k: os.environ[k] for k in BASE_ENV if k in os.environ}
+    for name in pass_env:
+        out[name] = os.environ[name]
+    out.update({str(k): str(v) for k, v in (env or {}).items()})
+    return out
+
+
+def _resolve_argv(argv: list[str], base: Path, spec: str, path_var: str | None) -> tuple[list[str], Path | None]:
+    """Make relative file arguments absolute (the agent runs in a temp dir); find the script for the build id."""
+    out = list(argv)
+    exe = argv[0]
+    if "/" in exe:
+        p = (base / exe) if not os.path.isabs(exe) else Path(exe)
+        if not p.is_file():
+            raise UserError.at("agent", "spec", spec, f"executable '{exe}' does not exist (relative to {base})")
+        out[0] = str(p.resolve())
+        exe_path: Path | None = p.resolve()
+    else:
+        found = shutil.which(exe, path=path_var)
+        if found is None:
+            raise UserError.at("agent", "spec", spec, f"command '{exe}' is not on PATH; install it or give its "
+                               "path")
+        exe_path = Path(found)
+    script: Path | None = None
+    for i, tok in enumerate(argv[1:], start=1):
+        if tok.startswith("-") or os.path.isabs(tok):
+            if os.path.isabs(tok) and script is None and os.path.isfile(tok):
+                script = Path(tok)
+            continue
+        p = base / tok
+        if ("/" in tok and p.exists()) or p.is_file():
+            out[i] = str(p.resolve())
+            if script is None and p.is_file():
+                script = p.resolve()
+    return out, script or exe_path
+
+
+def load_subprocess_agent(command: str, options: dict, *, spec: str, timeout_s: float | None,
+                          raw_options: dict) -> SubprocessAgent:
+    """Build a SubprocessAgent from ``cmd:<command line>`` (split like a POSIX shell, run without one)."""
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise UserError.at("agent", "options", ",".join(unknown), f"cmd: agents accept {', '.join(OPTIONS)} "
+                           "and timeout_s")
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise UserError.at("agent", "spec", spec, f"cannot split the command line ({exc}); check its quoting") \
+            from None
+    if not argv:
+        raise UserError.at("agent", "spec", spec, "give a command line after 'cmd:', e.g. "
+                           "cmd:node examples/agents/node/agent.js")
+    env_opt = options.get("env") or {}
+    if not isinstance(env_opt, dict):
+        raise UserError.at("agent", "options.env", env_opt, "give a mapping of variable names to values")
+    pass_env = options.get("pass_env") or ()
+    if isinstance(pass_env, str):
+        pass_env = [n for n in pass_env.split(",") if n]
+    missing = [n for n in pass_env if n not in os.environ]
+    if missing:
+        raise UserError.at("agent", "options.pass_env", ",".join(missing), "these variables are not set in "
+                           "evalkit's environment; set them or drop them from pass_env")
+    env = scrubbed_env(env_opt, pass_env)
+    resolved, script = _resolve_argv(argv, Path.cwd(), spec, env.get("PATH"))
+    normalized = shlex.join(argv)
+    build = BuildId(
+        name=script.name if script else Path(argv[0]).name,
+        version=text_hash(normalized, 10),
+        config={
+            "command": normalized,
+            "script_sha256": file_sha256(script) if script else None,
+            "env": {k: text_hash(str(v)) for k, v in sorted(env_opt.items())},
+            "pass_env": sorted(pass_env),
+        },
+        git_sha=git_sha(script) if script else None,
+    )
+    return SubprocessAgent(resolved, build, timeout_s=timeout_s, env=env,
+                           deterministic=bool(options.get("deterministic", False)), spec=spec, options=raw_options)

@@ -1,0 +1,74 @@
+"""`evalkit agents`: list the built-in agent builds and the spec forms; `describe SPEC` resolves one spec."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from evalkit.agents.spec import SPEC_FORMS, load_agent, reference_builds
+
+
+@click.group("agents", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def agents(ctx: click.Context, as_json: bool) -> None:
+    """List the built-in agent builds (reference:<version>) and the agent spec forms.
+
+    \b
+    Examples:
+      evalkit agents
+      evalkit agents describe 'cmd:node examples/agents/node/agent.js'
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    builds = reference_builds()
+    if as_json:
+        click.echo(json.dumps({"builds": {f"reference:{v}": flags for v, flags in (builds or {}).items()},
+                               "spec_forms": [{"form": f, "description": d} for f, d in SPEC_FORMS]},
+                              indent=2, sort_keys=True, default=str))
+        return
+    click.echo("Built-in builds:")
+    if builds is None:
+        click.echo("  (the reference investigator is not installed)")
+    for version, flags in (builds or {}).items():
+        summary = ", ".join(f"{k}={v}" for k, v in _changed_flags(builds, version, flags).items())
+        click.echo(f"  reference:{version:<8} {summary or 'baseline flags'}")
+    click.echo("")
+    click.echo("Spec forms:")
+    width = max(len(f) for f, _ in SPEC_FORMS)
+    for form, description in SPEC_FORMS:
+        click.echo(f"  {form:<{width}}  {description}")
+    click.echo("")
+    click.echo("Protocol and options: docs/agent-protocol.md")
+
+
+def _changed_flags(builds: dict, version: str, flags: dict) -> dict:
+    """Flags where a build differs from the first (baseline) build; all flags for the baseline itself."""
+    first = next(iter(builds.values()))
+    if not isinstance(flags, dict) or not isinstance(first, dict):
+        return {}
+    if flags is first:
+        return {}
+    return {k: v for k, v in flags.items() if first.get(k) != v}
+
+
+@agents.command("describe")
+@click.argument("spec")
+@click.option("--timeout", "timeout_s", type=float, default=None, help="Investigation timeout in seconds.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def describe(spec: str, timeout_s: float | None, as_json: bool) -> None:
+    """Resolve SPEC to an agent build and print its build id (checks the spec without running it)."""
+    options = {} if timeout_s is None else {"timeout_s": timeout_s}
+    agent = load_agent(spec, **options)
+    build = agent.build
+    doc = {"spec": spec, "build_id": str(build), "name": build.name, "version": build.version,
+           "config_hash": build.config_hash, "git_sha": build.git_sha, "config": build.config,
+           "adapter": type(agent).__name__, "timeout_s": getattr(agent, "timeout_s", None),
+           "deterministic": bool(getattr(agent, "deterministic", False))}
+    if as_json:
+        click.echo(json.dumps(doc, indent=2, sort_keys=True, default=str))
+        return
+    for key in ("spec", "build_id", "adapter", "name", "version", "git_sha", "timeout_s", "deterministic"):
+        click.echo(f"{key + ':':<15}{doc[key]}")
+    click.echo(f"{'config:':<15}{json.dumps(build.config, sort_keys=True, default=str)}")

@@ -1,0 +1,3 @@
+"""A module that fails on import (for the spec error tests)."""
+
+raise RuntimeError("broken at import time")

@@ -1,0 +1,272 @@
+"""The cmd: adapter: JSON-lines protocol, isolation (process group, environment, working directory),
+stderr capture, every failure class, and the shipped Node.js and bash example agents end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fakes.worlds import slow_query_world
+
+from evalkit.agents import load_agent
+from evalkit.agents.base import (AgentCrash, AgentExit, AgentTimeout, BudgetExceeded, Finding, MalformedOutput,
+                                 UnknownComponent, UnknownToolCall)
+from evalkit.agents.subprocess_agent import STDERR_CAP, AgentReportedError
+from evalkit.errors import UserError
+from evalkit.world.toolbox import TOOL_SCHEMAS, Toolbox
+
+REPO = Path(__file__).resolve().parents[1]
+FAKE = Path(__file__).resolve().parent / "fakes" / "subprocess_agents.py"
+NODE_AGENT = REPO / "examples" / "agents" / "node" / "agent.js"
+BASH_AGENT = REPO / "examples" / "agents" / "bash" / "agent.sh"
+needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+
+
+def fake(mode: str, *args: str, **options):
+    options.setdefault("timeout_s", 20)
+    return load_agent("cmd:" + shlex.join([sys.executable, str(FAKE), mode, *args]), **options)
+
+
+@pytest.fixture
+def world():
+    return slow_query_world()
+
+
+def _gone(pid: int, within_s: float = 5.0) -> bool:
+    """True once the process no longer runs (absent or a zombie awaiting its reaper)."""
+    end = time.monotonic() + within_s
+    while True:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                state = fh.read().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state in ("Z", "X"):
+            return True
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.02)
+
+
+# --- the protocol ---------------------------------------------------------------------------------
+def test_cmd_agent_gets_start_serves_tool_calls_and_returns_its_final_finding(world):
+    tb = Toolbox(world, max_calls=17)
+    finding = fake("good").investigate(world.alert, tb, seed=41)
+    assert isinstance(finding, Finding)
+    assert [h.component for h in finding.hypotheses] == ["api-gateway"]
+    assert finding.usage == {"tokens_in": 12.0, "tokens_out": 3.0}
+    assert [c.tool for c in tb.trajectory] == ["get_alert"]
+    seen = json.loads(finding.stderr.strip().splitlines()[-1])
+    assert seen["seed"] == 41 and seen["max_calls"] == 17
+    assert seen["tools"] == list(TOOL_SCHEMAS)
+    assert seen["refs"] == ["monitor:api-gateway"]
+
+
+def test_cmd_agent_without_a_timeout_still_completes(world):
+    agent = fake("good", timeout_s=None)
+    assert agent.timeout_s is None
+    assert agent.investigate(world.alert, Toolbox(world), 0).hypotheses[0].component == "api-gateway"
+
+
+def test_cmd_agent_environment_is_scrubbed_to_path_home_lang_and_passed_variables(world, monkeypatch):
+    monkeypatch.setenv("EVALKIT_TEST_SECRET", "do-not-leak")
+    monkeypatch.setenv("EVALKIT_TEST_PASSED", "passed-value")
+    agent = fake("env", pass_env=["EVALKIT_TEST_PASSED"], env={"AGENT_MODE": "strict"})
+    env = json.loads(agent.investigate(world.alert, Toolbox(world), 0).stderr.strip().splitlines()[-1])
+    assert env["EVALKIT_TEST_PASSED"] == "passed-value"
+    assert env["AGENT_MODE"] == "strict"
+    assert "EVALKIT_TEST_SECRET" not in env
+    allowed = {"PATH", "HOME", "LANG", "EVALKIT_TEST_PASSED", "AGENT_MODE", "LC_CTYPE"}  # LC_CTYPE: PEP 538
+    assert set(env) <= allowed
+    assert env["PATH"] == os.environ["PATH"]
+
+
+def test_cmd_agent_runs_in_a_fresh_temporary_directory_that_is_removed(world):
+    finding = fake("write_cwd").investigate(world.alert, Toolbox(world), 0)
+    workdir = Path(finding.stderr.strip())
+    assert workdir != Path.cwd() and REPO not in workdir.parents
+    assert not workdir.exists()
+
+
+def test_tool_errors_are_returned_to_the_agent_which_can_recover(world):
+    tb = Toolbox(world)
+    finding = fake("tool_error").investigate(world.alert, tb, 0)
+    reply = json.loads(finding.stderr.strip())
+    assert reply["type"] == "tool_result" and reply["id"] == "q1" and reply["ok"] is False
+    assert "unknown component" in reply["error"]
+    assert tb.trajectory[0].error is not None
+
+
+def test_pass_env_naming_an_unset_variable_is_a_user_error(monkeypatch):
+    monkeypatch.delenv("EVALKIT_TEST_UNSET", raising=False)
+    with pytest.raises(UserError, match="EVALKIT_TEST_UNSET"):
+        fake("good", pass_env=["EVALKIT_TEST_UNSET"])
+
+
+def test_unknown_cmd_option_is_a_user_error():
+    with pytest.raises(UserError, match="cmd: agents accept"):
+        fake("good", temperature=0.3)
+
+
+# --- failure classes ------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode, error, error_class", [
+    ("signal", AgentCrash, "agent_crash"),
+    ("exit", AgentExit, "agent_exit"),
+    ("exit0", MalformedOutput, "malformed_output"),
+    ("garbage", MalformedOutput, "malformed_output"),
+    ("unknown_type", MalformedOutput, "malformed_output"),
+    ("bad_final", MalformedOutput, "malformed_output"),
+    ("nan_final", MalformedOutput, "malformed_output"),
+    ("unknown_tool", UnknownToolCall, "unknown_tool"),
+    ("unknown_component", UnknownComponent, "unknown_component"),
+    ("error", AgentReportedError, "agent_error"),
+])
+def test_each_subprocess_failure_ends_the_investigation_with_its_error_class(world, mode, error, error_class):
+    with pytest.raises(error) as info:
+        fake(mode).investigate(world.alert, Toolbox(world), 0)
+    assert info.value.error_class == error_class
+
+
+def test_non_zero_exit_carries_the_agents_stderr(world):
+    with pytest.raises(AgentExit, match="code 3") as info:
+        fake("exit").investigate(world.alert, Toolbox(world), 0)
+    assert "fatal: cannot continue" in info.value.stderr
+
+
+def test_call_budget_exhaustion_is_budget_exceeded(world):
+    tb = Toolbox(world, max_calls=5)
+    with pytest.raises(BudgetExceeded):
+        fake("budget").investigate(world.alert, tb, 0)
+    assert len(tb.trajectory) == 5
+
+
+@pytest.mark.parametrize("mode", ["no_read", "close_stdout_and_hang", "deaf"])
+def test_an_agent_that_never_answers_times_out(world, mode):
+    alert = dict(world.alert)
+    if mode == "deaf":  # a start message far larger than a pipe buffer: the write itself must be bounded
+        alert["runbook"] = "x" * 2_000_000
+    t0 = time.monotonic()
+    with pytest.raises(AgentTimeout):
+        fake(mode, timeout_s=1.0).investigate(alert, Toolbox(world), 0)
+    assert time.monotonic() - t0 < 5
+
+
+def test_timeout_kills_the_agent_and_the_children_it_spawned(world, tmp_path):
+    pids = tmp_path / "pids.txt"
+    with pytest.raises(AgentTimeout):
+        fake("hang_with_child", str(pids), timeout_s=2.0).investigate(world.alert, Toolbox(world), 0)
+    agent_pid, child_pid = map(int, pids.read_text().split())
+    assert _gone(agent_pid) and _gone(child_pid)
+
+
+def test_processes_left_running_after_final_are_killed(world, tmp_path):
+    pids = tmp_path / "pids.txt"
+    finding = fake("linger_after_final", str(pids)).investigate(world.alert, Toolbox(world), 0)
+    assert finding.hypotheses[0].component == "api-gateway"
+    agent_pid, child_pid = map(int, pids.read_text().split())
+    assert _gone(agent_pid) and _gone(child_pid)
+
+
+def test_stderr_is_captured_up_to_a_cap_keeping_the_tail(world):
+    finding = fake("stderr_flood").investigate(world.alert, Toolbox(world), 0)
+    assert finding.stderr.rstrip().endswith("TAIL-MARKER")
+    assert len(finding.stderr.encode()) <= STDERR_CAP + 100
+
+
+def test_a_command_that_cannot_be_executed_is_an_agent_crash(world, tmp_path):
+    script = tmp_path / "not-executable.sh"
+    script.write_text("#!/bin/sh\necho hi\n")
+    script.chmod(0o644)
+    with pytest.raises(AgentCrash, match="cannot start"):
+        load_agent(f"cmd:{script}").investigate(world.alert, Toolbox(world), 0)
+
+
+# --- build ids and specs --------------------------------------------------------------------------
+def test_cmd_build_id_is_stable_and_follows_the_script_content(tmp_path):
+    script = tmp_path / "agent.py"
+    script.write_text("print('v1')\n")
+    spec = f"cmd:{sys.executable} {script}"
+    first, again = load_agent(spec), load_agent(spec)
+    assert str(first.build) == str(again.build)
+    assert first.build.name == "agent.py" and first.build.git_sha is None
+    script.write_text("print('v2')\n")
+    assert str(load_agent(spec).build) != str(first.build)
+    assert str(load_agent(f"cmd:{sys.executable}  {script} --flag").build) != str(load_agent(spec).build)
+
+
+def test_cmd_build_id_carries_the_git_sha_of_the_scripts_repository():
+    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True)
+    if head.returncode != 0:
+        pytest.skip("not a git checkout")
+    agent = load_agent(f"cmd:bash {BASH_AGENT}")
+    assert agent.build.git_sha == head.stdout.strip()
+    assert str(agent.build).endswith("@" + head.stdout.strip()[:12])
+
+
+def test_relative_script_paths_are_resolved_against_the_launch_directory(world, monkeypatch):
+    monkeypatch.chdir(FAKE.parent)
+    agent = load_agent(f"cmd:{sys.executable} {FAKE.name} good")
+    assert agent.argv[1] == str(FAKE)
+    assert agent.investigate(world.alert, Toolbox(world), 0).hypotheses[0].component == "api-gateway"
+
+
+def test_cmd_agent_pickles_as_its_spec(world):
+    agent = fake("good")
+    clone = pickle.loads(pickle.dumps(agent))
+    assert str(clone.build) == str(agent.build) and clone.timeout_s == agent.timeout_s
+    assert clone.investigate(world.alert, Toolbox(world), 0).hypotheses[0].component == "api-gateway"
+
+
+@pytest.mark.parametrize("spec, fix", [
+    ("cmd:", "give a command line"),
+    ("cmd:   ", "give a command line"),
+    ("cmd:'unbalanced", "quoting"),
+    ("cmd:surely-not-an-installed-command-xyz --x", "not on PATH"),
+    ("cmd:./missing/agent-binary", "does not exist"),
+])
+def test_bad_cmd_specs_are_one_line_user_errors(spec, fix):
+    with pytest.raises(UserError) as info:
+        load_agent(spec)
+    assert fix in str(info.value) and "\n" not in str(info.value)
+
+
+# --- the shipped example agents -------------------------------------------------------------------
+@needs_node
+def test_node_example_agent_investigates_and_finds_the_slow_query(world):
+    tb = Toolbox(world)
+    finding = load_agent(f"cmd:node {NODE_AGENT}").investigate(world.alert, tb, seed=3)
+    top = finding.hypotheses[0]
+    assert (top.component, top.fault_type) == ("orders-db", "slow_query")
+    assert "metric:orders-db:query_time_p99_ms" in top.evidence
+    tools = [c.tool for c in tb.trajectory]
+    assert tools[:2] == ["list_components", "get_topology"] and "query_metric" in tools
+    assert len(tb.trajectory) <= 60
+    assert "alert:" in finding.stderr  # its log lines went to stderr and were captured
+    assert sum(h.confidence for h in finding.hypotheses) == pytest.approx(1.0, abs=0.01)
+
+
+@needs_node
+def test_node_example_agent_is_deterministic_for_a_seed_and_respects_the_call_budget(world):
+    agent = load_agent(f"cmd:node {NODE_AGENT}")
+    runs = []
+    for _ in range(2):
+        tb = Toolbox(world, max_calls=12)
+        runs.append((agent.investigate(world.alert, tb, seed=11).to_dict()["hypotheses"],
+                     [(c.tool, c.args) for c in tb.trajectory]))
+    assert runs[0] == runs[1]
+    assert len(runs[0][1]) <= 12
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed")
+def test_bash_example_agent_answers_with_the_alerting_components_dependency(world):
+    finding = load_agent(f"cmd:bash {BASH_AGENT}").investigate(world.alert, Toolbox(world), 0)
+    assert [h.component for h in finding.hypotheses] == ["checkout", "api-gateway"]
+    assert "suspect: checkout" in finding.stderr
