@@ -1,0 +1,124 @@
+"""The pre-merge gate as one API call: run the build, log it, resolve the baseline, compare, report.
+
+``evalkit gate`` is a thin wrapper over :func:`run_gate`; notebooks and other CI glue can call it directly.
+Exit codes: 0 no regression, 1 regression, 2 could not evaluate (raised as UserError before anything is
+half-done: the suite, policy and baseline are resolved before the candidate runs).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from evalkit.errors import EXIT_OK, EXIT_REGRESSION, UserError
+
+
+@dataclass
+class GateResult:
+    """Everything a gate produced: the comparison, the candidate run, where things were written."""
+
+    comparison: Any
+    run: Any
+    logged: Any
+    baseline_source: str
+    reports: dict[str, Path]
+    context: Any
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_REGRESSION if self.comparison.verdict == "regressed" else EXIT_OK
+
+    def to_dict(self) -> dict:
+        from evalkit.report.files import report_json
+
+        doc = report_json(self.comparison, self.context)
+        doc["exit_code"] = self.exit_code
+        doc["baseline_source"] = self.baseline_source
+        doc["candidate_run_id"] = getattr(self.logged, "run_id", None)
+        doc["queued_in_outbox"] = bool(getattr(self.logged, "queued", False))
+        doc["reports"] = {k: str(v) for k, v in self.reports.items()}
+        doc["run_meta"] = self.run.meta
+        doc["messages"] = list(self.messages)
+        return doc
+
+
+def git_info(cwd: str | Path = ".") -> tuple[str | None, str | None]:
+    """(sha, branch) of the checkout at ``cwd``, from CI variables or git; (None, None) outside git."""
+    sha = os.environ.get("GITHUB_SHA") or os.environ.get("CI_COMMIT_SHA")
+    branch = os.environ.get("GITHUB_HEAD_REF") or os.environ.get("GITHUB_REF_NAME") or os.environ.get("CI_COMMIT_REF_NAME")
+    try:
+        if not sha:
+            sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
+                                 timeout=5).stdout.strip() or None
+        if not branch:
+            branch = subprocess.run(["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=cwd, capture_output=True,
+                                    text=True, timeout=5).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return sha, branch
+
+
+def run_gate(suite: str | Path, agent: str, *, baseline_alias: str = "main", trials: int | None = None,
+             seed: int = 0, jobs: int = 1, executor: str = "local", ray_address: str | None = None,
+             timeout_s: float = 60.0, tracking_uri: str | None = None, output_dir: str | Path = "evalkit-reports",
+             policy: str | Path | None = None, baselines_dir: str | Path | None = None, pr: str | None = None,
+             use_outbox: bool = True, journal_dir: str | Path | None = None,
+             progress: Callable[[int, int], None] | None = None, log: Callable[[str], None] | None = None
+             ) -> GateResult:
+    """Gate ``agent`` on ``suite`` against the baseline ``baseline_alias``; see the module docstring."""
+    from evalkit.compare import compare, load_policy, policy_for_suite
+    from evalkit.report import ReportContext, write_reports
+    from evalkit.run.runner import run_suite
+    from evalkit.store import Store
+    from evalkit.store.exchange import resolve_baseline
+    from evalkit.suite import load_suite
+
+    say = log or (lambda _msg: None)
+    suite_obj = load_suite(suite)
+    pol = load_policy(policy) if policy else policy_for_suite(suite_obj.name)
+    store = Store(tracking_uri)
+    base_dir = Path(baselines_dir) if baselines_dir else default_baselines_dir(suite_obj.path)
+    baseline_table, baseline_source = resolve_baseline(store, suite_obj.name, baseline_alias, base_dir,
+                                                       suite_hash=suite_obj.hash)
+    say(f"baseline {suite_obj.name}@{baseline_alias}: {baseline_source}")
+
+    result = run_suite(suite_obj, agent, trials=trials, seed=seed, jobs=jobs, executor=executor,
+                       timeout_s=timeout_s, journal_dir=journal_dir, progress=progress, ray_address=ray_address)
+    comparison = compare(result.table, baseline_table, pol)
+
+    sha, branch = git_info()
+    baseline_build = str(baseline_table["build_id"].iloc[0]) if len(baseline_table) else ""
+    context = ReportContext(suite=suite_obj.name, candidate_build=result.meta["build_id"],
+                            baseline_build=baseline_build, baseline_source=baseline_source,
+                            tracking_uri=store.tracking_uri)
+    out = Path(output_dir)
+    reports = write_reports(comparison, out, context)
+    logged = store.log_run(result, aggregates=result.aggregate(), role="candidate",
+                           reports=list(reports.values()), git_sha=sha, branch=branch, pr=pr, outbox=use_outbox)
+    messages = [logged.message]
+    if not logged.queued:
+        context.candidate_run = logged.run_id
+        reports = write_reports(comparison, out, context)  # now with the run reference
+    say(logged.message)
+    return GateResult(comparison, result, logged, baseline_source, reports, context, messages)
+
+
+def default_baselines_dir(suite_path: Path) -> Path:
+    """``./baselines`` when it exists, else the ``baselines/`` beside the suite's ``suites/`` folder."""
+    here = Path("baselines")
+    if here.is_dir():
+        return here
+    beside = Path(suite_path).resolve().parent.parent / "baselines"
+    return beside if beside.is_dir() else here
+
+
+def missing_baseline_hint(suite: str, alias: str) -> str:
+    return (f"no baseline {suite}@{alias}: promote one (evalkit baseline promote RUN --suite {suite} --alias {alias})"
+            f" or import the committed export (evalkit baseline import --suite {suite})")
+
+
+__all__ = ["GateResult", "run_gate", "git_info", "UserError"]

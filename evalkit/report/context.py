@@ -1,0 +1,69 @@
+"""What a report says besides the statistics: which suite, which builds, where the runs live."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+#: metrics whose values are proportions, shown as percentage points.
+POINTS_METRICS = frozenset({"rca_top1", "rca_top3", "fault_type_correct", "rca_score", "evidence_recall",
+                            "distractor_ratio"})
+
+
+@dataclass
+class ReportContext:
+    """Identifies the runs a comparison was made from (all optional; reports show what they have)."""
+
+    suite: str = ""
+    candidate_build: str = ""
+    baseline_build: str = ""
+    baseline_source: str = ""
+    candidate_run: str = ""
+    baseline_run: str = ""
+    tracking_uri: str = ""
+    run_url: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def fmt_value(value: float, metric: str) -> str:
+    """A metric value for display: proportions as percentages, others with 3 significant digits."""
+    if value is None or not np.isfinite(value):
+        return "—"
+    return f"{100 * value:.1f}%" if metric in POINTS_METRICS else f"{value:.3g}"
+
+
+def fmt_diff(value: float, metric: str) -> str:
+    """A difference for display: proportions in signed percentage points."""
+    if value is None or not np.isfinite(value):
+        return "—"
+    return f"{100 * value:+.1f}" if metric in POINTS_METRICS else f"{value:+.3g}"
+
+
+def fmt_ci(lo: float, hi: float, metric: str) -> str:
+    """A difference's interval; for proportions clipped to the possible range [-100, +100] points."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return ""
+    if metric in POINTS_METRICS:
+        lo, hi = max(lo, -1.0), min(hi, 1.0)
+    return f"[{fmt_diff(lo, metric)}, {fmt_diff(hi, metric)}]"
+
+
+def fmt_mde(mde: float, metric: str) -> str:
+    """The minimum detectable effect; proportions beyond 100 points cannot be detected at all."""
+    if mde is None or not np.isfinite(mde):
+        return "—"
+    if metric in POINTS_METRICS:
+        return ">100" if mde > 1.0 else f"{100 * mde:.1f}"
+    return f"{mde:.3g}"
+
+
+def verdict_line(verdict: str, cross: bool) -> str:
+    """The one-word outcome and the exit code it maps to."""
+    if verdict == "regressed":
+        return "REGRESSION" + (" (cross-category)" if cross else "")
+    return {"improved": "PASS (improved)", "unchanged": "PASS (no regression)",
+            "inconclusive": "PASS (no regression detected; some cells inconclusive)"}.get(verdict, verdict.upper())

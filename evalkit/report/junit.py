@@ -1,0 +1,40 @@
+"""JUnit XML: one test case per category × gated metric, failing on regression, so CI systems show it."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from evalkit.report.context import ReportContext, fmt_ci, fmt_diff, fmt_value
+
+_OVERALL = "__overall_micro__"
+
+
+def render_junit(comparison, context: ReportContext | None = None) -> str:
+    """A <testsuites> document; inconclusive cells pass with a system-out note (they are not regressions)."""
+    ctx = context or ReportContext()
+    cells = comparison.to_frame()
+    cells = cells[cells["gated"]]
+    failures = int((cells["verdict"] == "regressed").sum())
+    name = f"evalkit.{ctx.suite}" if ctx.suite else "evalkit"
+    root = ET.Element("testsuites", name=name, tests=str(len(cells)), failures=str(failures), errors="0")
+    suite = ET.SubElement(root, "testsuite", name=name, tests=str(len(cells)), failures=str(failures),
+                          errors="0", skipped="0")
+    props = ET.SubElement(suite, "properties")
+    for key, value in (("candidate", ctx.candidate_build), ("baseline", ctx.baseline_build),
+                       ("candidate_run", ctx.candidate_run), ("verdict", comparison.verdict),
+                       ("cross_category", str(comparison.cross_category).lower())):
+        if value:
+            ET.SubElement(props, "property", name=key, value=str(value))
+    for r in cells.itertuples(index=False):
+        cat = "overall" if r.category == _OVERALL else r.category
+        case = ET.SubElement(suite, "testcase", classname=f"{name}.{r.metric}", name=cat, time="0")
+        detail = (f"{r.metric} {cat}: baseline {fmt_value(r.baseline_mean, r.metric)}, candidate "
+                  f"{fmt_value(r.candidate_mean, r.metric)}, diff {fmt_diff(r.diff, r.metric)} "
+                  f"{fmt_ci(r.ci_low, r.ci_high, r.metric)}, n={int(r.n)}, p_adj={r.p_adj:.3g}, verdict {r.verdict}")
+        if r.verdict == "regressed":
+            fail = ET.SubElement(case, "failure", message=f"{r.metric} regressed in {cat}", type="regression")
+            fail.text = detail + (f"\n{comparison.headline}" if comparison.cross_category else "")
+        else:
+            ET.SubElement(case, "system-out").text = detail
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,0 +1,91 @@
+"""The pull-request comment: headline verdict, the table, the cross-category call-out, the top flipped
+scenarios per regressed category (the agent's answer vs the expected component), links to the runs."""
+
+from __future__ import annotations
+
+from evalkit.report.context import ReportContext, fmt_ci, fmt_diff, fmt_mde, fmt_value, verdict_line
+from evalkit.report.terminal import verdict_rows
+
+_ICON = {"regressed": "🔴 regressed", "improved": "🟢 improved", "unchanged": "⚪ unchanged",
+         "inconclusive": "🟡 inconclusive"}
+_OVERALL = "__overall_micro__"
+
+
+def _esc(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(comparison, context: ReportContext | None = None, top_flips: int = 5) -> str:
+    """Markdown fit for a pull-request comment."""
+    ctx = context or ReportContext()
+    out = [f"## evalkit: {verdict_line(comparison.verdict, comparison.cross_category)}", ""]
+    if comparison.cross_category:
+        out += [f"> **⚠️ {comparison.headline}**", ""]
+    else:
+        out += [f"> {comparison.headline}", ""]
+    facts = []
+    if ctx.suite:
+        facts.append(f"suite `{ctx.suite}`")
+    if ctx.candidate_build:
+        facts.append(f"candidate `{ctx.candidate_build}`")
+    if ctx.baseline_build:
+        facts.append(f"baseline `{ctx.baseline_build}`" + (f" ({_esc(ctx.baseline_source)})" if ctx.baseline_source else ""))
+    if facts:
+        out += [" · ".join(facts), ""]
+
+    out += ["| metric | category | n | baseline | candidate | diff (pts) | 95% CI | verdict | MDE |",
+            "|---|---|---:|---:|---:|---:|---|---|---:|"]
+    for r in verdict_rows(comparison).itertuples(index=False):
+        cat = "**overall**" if r.category == _OVERALL else f"`{_esc(r.category)}`"
+        mde = fmt_mde(r.mde, r.metric) if r.verdict == "inconclusive" else ""
+        diff = fmt_diff(r.diff, r.metric)
+        if r.verdict == "regressed":
+            diff = f"**{diff}**"
+        out.append(f"| {r.metric} | {cat} | {int(r.n)} | {fmt_value(r.baseline_mean, r.metric)} | "
+                   f"{fmt_value(r.candidate_mean, r.metric)} | {diff} | {fmt_ci(r.ci_low, r.ci_high, r.metric)} | "
+                   f"{_ICON.get(r.verdict, r.verdict)} | {mde} |")
+    out.append("")
+
+    regressed_categories = []
+    for cat, _metric in comparison.regressed_cells:
+        if cat != _OVERALL and cat not in regressed_categories:
+            regressed_categories.append(cat)
+    if regressed_categories:
+        out += ["### Scenarios that flipped pass → fail", ""]
+        for cat in regressed_categories:
+            fl = comparison.flips(cat)
+            fl = fl[fl["change"] == "pass->fail"].head(top_flips)
+            if fl.empty:
+                continue
+            out += [f"**`{_esc(cat)}`**", "", "| scenario | expected | baseline said | candidate said | pass rate |",
+                    "|---|---|---|---|---|"]
+            for f in fl.itertuples(index=False):
+                out.append(f"| `{_esc(f.scenario_id)}` | `{_esc(f.expected_component)}` | "
+                           f"`{_esc(f.baseline_top)}` | `{_esc(f.candidate_top)}` | "
+                           f"{100 * f.baseline_rate:.0f}% → {100 * f.candidate_rate:.0f}% |")
+            out.append("")
+
+    report_only = comparison.to_frame()
+    report_only = report_only[~report_only["gated"] & (report_only["verdict"] == "regressed")]
+    if len(report_only):
+        out += ["<details><summary>Report-only metrics that dropped (not gating)</summary>", ""]
+        for r in report_only.itertuples(index=False):
+            out.append(f"- {r.metric} in `{_esc(r.category)}`: {fmt_diff(r.diff, r.metric)} pts")
+        out += ["", "</details>", ""]
+
+    pol = comparison.policy
+    out.append(f"<sub>Paired per scenario; {pol.correction} correction at family-wise α = {pol.alpha}; "
+               f"non-inferiority margin {100 * pol.margin:.0f} pts by default ({_esc(pol.source)}). "
+               "MDE = smallest drop this run could detect at 80% power.</sub>")
+    for note in comparison.notes:
+        out.append(f"<sub>note: {_esc(note)}</sub>")
+    refs = []
+    if ctx.candidate_run:
+        refs.append(f"candidate run `{ctx.candidate_run}`")
+    if ctx.baseline_run:
+        refs.append(f"baseline run `{ctx.baseline_run}`")
+    if refs:
+        where = f" in MLflow at `{ctx.tracking_uri}`" if ctx.tracking_uri else ""
+        link = f" ([open]({ctx.run_url}))" if ctx.run_url else ""
+        out.append(f"<sub>{'; '.join(refs)}{where}{link}</sub>")
+    return "\n".join(out) + "\n"

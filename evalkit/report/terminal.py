@@ -1,0 +1,76 @@
+"""The terminal verdict table: per category and gated metric, baseline, candidate, difference with CI,
+verdict, and the MDE when inconclusive; the headline (cross-category call-out) above it."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from evalkit.report.context import ReportContext, fmt_ci, fmt_diff, fmt_mde, fmt_value, verdict_line
+
+_COLOURS = {"regressed": "\x1b[31;1m", "improved": "\x1b[32m", "unchanged": "", "inconclusive": "\x1b[33m"}
+_RESET = "\x1b[0m"
+_OVERALL = "__overall_micro__"
+
+
+def verdict_rows(comparison, gated_only: bool = True) -> pd.DataFrame:
+    """The rows every report shows, categories sorted with regressions first and the overall row last."""
+    cells = comparison.to_frame()
+    if gated_only:
+        cells = cells[cells["gated"]]
+    order = {"regressed": 0, "inconclusive": 1, "improved": 2, "unchanged": 3}
+    cells = cells.assign(_o=cells["verdict"].map(order).fillna(9), _ov=cells["category"] == _OVERALL)
+    metric_order = {m: i for i, m in enumerate(comparison.policy.all_metrics())}
+    cells = cells.assign(_m=cells["metric"].map(metric_order).fillna(99))
+    return cells.sort_values(["_m", "_ov", "_o", "category"]).drop(columns=["_o", "_ov", "_m"])
+
+
+def render_terminal(comparison, context: ReportContext | None = None, color: bool = False) -> str:
+    """Plain-text (optionally coloured) verdict table with the headline above it."""
+    ctx = context or ReportContext()
+    lines = []
+    title = f"evalkit gate — suite {ctx.suite}" if ctx.suite else "evalkit comparison"
+    lines.append(title)
+    if ctx.candidate_build or ctx.baseline_build:
+        lines.append(f"candidate {ctx.candidate_build}  vs  baseline {ctx.baseline_build}"
+                     + (f" ({ctx.baseline_source})" if ctx.baseline_source else ""))
+    lines.append("")
+    lines.append(f"{verdict_line(comparison.verdict, comparison.cross_category)}: {comparison.headline}")
+    lines.append("")
+    rows = verdict_rows(comparison)
+    header = ["metric", "category", "n", "baseline", "candidate", "diff", "95% CI", "verdict", "MDE"]
+    body = []
+    for r in rows.itertuples(index=False):
+        cat = "OVERALL" if r.category == _OVERALL else r.category
+        mde = fmt_mde(r.mde, r.metric) if r.verdict == "inconclusive" else ""
+        body.append([r.metric, cat, str(int(r.n)), fmt_value(r.baseline_mean, r.metric),
+                     fmt_value(r.candidate_mean, r.metric), fmt_diff(r.diff, r.metric),
+                     fmt_ci(r.ci_low, r.ci_high, r.metric), r.verdict, mde])
+    widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(header)]
+    right = {2, 3, 4, 5}
+
+    def fmt_row(cols: list[str], verdict: str | None = None) -> str:
+        out = []
+        for i, c in enumerate(cols):
+            cell = c.rjust(widths[i]) if i in right else c.ljust(widths[i])
+            if color and verdict and i == 7 and _COLOURS.get(verdict):
+                cell = _COLOURS[verdict] + cell + _RESET
+            out.append(cell)
+        return "  ".join(out).rstrip()
+
+    lines.append(fmt_row(header))
+    lines.append("  ".join("-" * w for w in widths))
+    last_metric = None
+    for cols in body:
+        if last_metric is not None and cols[0] != last_metric:
+            lines.append("")
+        last_metric = cols[0]
+        lines.append(fmt_row(cols, cols[7]))
+    pol = comparison.policy
+    lines.append("")
+    lines.append(f"diff in points (candidate − baseline); verdicts at family-wise alpha={pol.alpha} "
+                 f"({pol.correction}), margins per policy {pol.source or '(default)'}; MDE shown when inconclusive.")
+    for note in comparison.notes:
+        lines.append(f"note: {note}")
+    if ctx.candidate_run:
+        lines.append(f"candidate run: {ctx.candidate_run}" + (f"  ({ctx.tracking_uri})" if ctx.tracking_uri else ""))
+    return "\n".join(lines) + "\n"
