@@ -1,0 +1,266 @@
+"""Statistical calibration of the comparator by simulation (runs the real array code of evalkit.compare).
+
+Simulated suites: C categories of n scenarios, k trials per scenario per build. Each category has its own
+base accuracy and its own spread of scenario difficulty (logit-normal), so some scenarios are almost always
+solved and some almost never. Per trial, ``rca_top1`` is Bernoulli(p_i); ``rca_score`` is 1 for a correct top
+hypothesis, else 0.5 with a scenario-specific probability q_i (root cause elsewhere in the top 3), else 0.
+The gate is the default policy: rca_top1 and rca_score gated over every category plus the overall
+(2·(C + 1) tests), margin m = 2 points, Holm at α = 0.05, test="auto" (mid-p McNemar for binary k = 1,
+paired t otherwise).
+
+Three comparisons per repetition, on the same baseline trials:
+  null     the candidate is the same build (fresh trials): any regressed cell is a false alarm;
+  drop5    category 0 loses 5 points of top-1 accuracy (every scenario's p scaled down, mean drop exactly 5);
+  trade10  category 0 loses 10 points while category 1 gains 10 (the cross-category case).
+Reported per (C, n, k): family-wise false-alarm rate (+ its Monte-Carlo 95% upper bound), power to flag the
+−5 and −10 drops (rca_top1 cell of category 0, margin 2 points: the gate needs the drop to be significantly
+larger than 2 points), the median MDE the comparator reports for that cell, the rate at which the +10
+category is called a regression (any gated metric), coverage of the 95% intervals (every cell, all three
+comparisons), and the naive rule "flag a category whose top-1 mean dropped more than 5 points".
+
+A second table gives the exact size (by enumeration) of the binary k = 1 tests at the margin boundary
+(δ = −m): McNemar conditioned on the discordant pairs (mid-p and exact), Tango's score test and the paired t.
+
+Usage: python benchmarks/calibration.py [--quick] [--reps N] [--seed S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+from scipy import special, stats
+
+from evalkit.compare import stat_tests as st
+from evalkit.compare import verdicts as vd
+from evalkit.compare.policy import default_policy
+
+CS = (8, 20)
+NS = (20, 50, 100, 200, 500)
+KS = (1, 3, 5)
+MAX_ELEMS = 2_000_000  # scenarios per chunk (reps × C × n), keeps memory ~100 MB
+
+
+def draw_suites(rng, R, C, n):
+    """Per-scenario success probabilities p (top-1) and q (partial credit), shape (R, C, n)."""
+    mu = rng.uniform(0.35, 0.85, size=(R, C, 1))
+    spread = rng.uniform(0.5, 2.5, size=(R, C, 1))
+    z = rng.standard_normal((R, C, n))
+    p = special.expit(special.logit(mu) + spread * z)
+    q = special.expit(spread * z)
+    return p, q
+
+
+def shift(p, cat, delta):
+    """Change category ``cat``'s mean of p by ``delta`` (scaling, so p stays in [0, 1]; exact unless the
+    category's accuracy is too close to 0 or 1 for the change, where it is clipped — the true difference used
+    for coverage is always the realised one)."""
+    out = p.copy()
+    pc = p[:, cat, :]
+    pbar = pc.mean(axis=-1, keepdims=True)
+    if delta < 0:
+        out[:, cat, :] = pc * (1 + delta / pbar)
+    else:
+        out[:, cat, :] = pc + delta * (1 - pc) / (1 - pbar)
+    return np.clip(out, 0.0, 1.0)
+
+
+def trials(rng, p, q, k):
+    """Per-scenario means over k trials of rca_top1 and rca_score."""
+    if k == 1:
+        x = (rng.random(p.shape) < p).astype(float)
+        y = (1 - x) * (rng.random(p.shape) < q)
+        return x, x + 0.5 * y
+    x = rng.binomial(k, p)
+    y = rng.binomial(k - x, q)
+    return x / k, (x + 0.5 * y) / k
+
+
+def reduce_cells(d):
+    """(R, C, n) differences → n, mean, var per category plus the overall: shape (R, C + 1)."""
+    R, C, n = d.shape
+    flat = d.reshape(R, C * n)
+    mean = np.concatenate([d.mean(axis=-1), flat.mean(axis=-1, keepdims=True)], axis=1)
+    var = np.concatenate([d.var(axis=-1, ddof=1), flat.var(axis=-1, ddof=1, keepdims=True)], axis=1)
+    nn = np.concatenate([np.full((R, C), float(n)), np.full((R, 1), float(C * n))], axis=1)
+    return nn, mean, var
+
+
+def gate(base, cand, k, policy):
+    """Run the comparator's array core on one batch: returns the Decision over 2·(C + 1) cells."""
+    (tb, sb), (tc, sc) = base, cand
+    n1, m1, v1 = reduce_cells(tc - tb)
+    n2, m2, v2 = reduce_cells(sc - sb)
+    R, C1 = m1.shape
+    b = np.zeros((R, 2 * C1))
+    c = np.zeros((R, 2 * C1))
+    if k == 1:
+        bb = ((tb == 1) & (tc == 0)).sum(axis=-1)
+        cc = ((tb == 0) & (tc == 1)).sum(axis=-1)
+        b[:, :C1] = np.concatenate([bb, bb.sum(axis=-1, keepdims=True)], axis=1)
+        c[:, :C1] = np.concatenate([cc, cc.sum(axis=-1, keepdims=True)], axis=1)
+    stats_ = vd.CellStats(n=np.concatenate([n1, n2], 1), mean=np.concatenate([m1, m2], 1),
+                          var=np.concatenate([v1, v2], 1), b=b, c=c)
+    kind = vd.choose_kinds(np.array([k == 1] * C1 + [False] * C1), policy.test, policy.mcnemar)
+    floor = np.array([k == 1] * C1 + [False] * C1)
+    in_family = stats_.n >= policy.min_scenarios
+    return vd.decide(stats_, kind, policy.margin, in_family, alpha=policy.alpha, method=policy.correction,
+                     floor_mde=floor)
+
+
+def true_deltas(p0, p1, q):
+    """True mean differences per cell (top-1 categories + overall, then score categories + overall)."""
+    dt = p1 - p0
+    ds = dt * (1 - 0.5 * q)
+    R, C, n = p0.shape
+    out = []
+    for d in (dt, ds):
+        out.append(np.concatenate([d.mean(-1), d.reshape(R, -1).mean(-1, keepdims=True)], axis=1))
+    return np.concatenate(out, axis=1)
+
+
+def simulate(C, n, k, reps, seed, policy):
+    rng = np.random.default_rng([seed, C, n, k])
+    chunk = max(1, min(reps, MAX_ELEMS // (C * n)))
+    acc = {key: [] for key in ("fa", "naive_fa", "pow5", "naive5", "mde5", "pow10", "naive10", "mde10",
+                               "imp_reg", "cover_t", "cover_s", "cross")}
+    C1 = C + 1
+    done = 0
+    while done < reps:
+        R = min(chunk, reps - done)
+        done += R
+        p, q = draw_suites(rng, R, C, n)
+        base = trials(rng, p, q, k)
+        for name, p1 in (("null", p), ("drop5", shift(p, 0, -0.05)),
+                         ("trade10", shift(shift(p, 0, -0.10), 1, 0.10))):
+            cand = trials(rng, p1, q, k)
+            dec = gate(base, cand, k, policy)
+            reg = dec.verdict == vd.REGRESSED
+            truth = true_deltas(p, p1, q)
+            covered = (dec.ci_low <= truth) & (truth <= dec.ci_high)
+            acc["cover_t"].append(covered[:, :C1].mean(axis=1))
+            acc["cover_s"].append(covered[:, C1:].mean(axis=1))
+            drop_top1 = (cand[0] - base[0]).mean(axis=-1) < -0.05   # naive rule, per category
+            if name == "null":
+                acc["fa"].append(reg.any(axis=1))
+                acc["naive_fa"].append(drop_top1.any(axis=1))
+            elif name == "drop5":
+                acc["pow5"].append(reg[:, 0])
+                acc["naive5"].append(drop_top1[:, 0])
+                acc["mde5"].append(dec.mde[:, 0])
+            else:
+                acc["pow10"].append(reg[:, 0])
+                acc["naive10"].append(drop_top1[:, 0])
+                acc["mde10"].append(dec.mde[:, 0])
+                acc["imp_reg"].append(reg[:, 1] | reg[:, C1 + 1])
+                gain = (cand[0] - base[0])[:, 1, :].mean(axis=-1)
+                improved_or_rose = (dec.verdict[:, 1] == vd.IMPROVED) | ((dec.ci_low[:, 1] > 0)
+                                                                          & (gain > policy.margin))
+                acc["cross"].append(reg[:, 0] & (improved_or_rose | ~reg[:, C]))
+    out = {key: np.concatenate(v) for key, v in acc.items()}
+    res = {key: float(np.mean(v)) for key, v in out.items() if key not in ("mde5", "mde10")}
+    res["mde5"] = float(np.median(out["mde5"]))
+    res["mde10"] = float(np.median(out["mde10"]))
+    res["fa_ub"] = float(stats.beta.ppf(0.95, out["fa"].sum() + 1, reps - out["fa"].sum())) \
+        if out["fa"].sum() < reps else 1.0
+    res["reps"] = reps
+    return res
+
+
+def boundary_size(n, psi, margin, alpha):
+    """Exact rejection probability / alpha of each binary k = 1 regression test when the true drop equals the
+    margin (δ = −m) and a share ``psi`` of pairs is discordant: every (b, c) outcome is enumerated."""
+    p10, p01 = (psi + margin) / 2, (psi - margin) / 2
+    b, c = np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij")
+    ok = b + c <= n
+    b, c = b[ok].astype(float), c[ok].astype(float)
+    r = n - b - c
+    logp = (special.gammaln(n + 1) - special.gammaln(b + 1) - special.gammaln(c + 1) - special.gammaln(r + 1)
+            + b * np.log(p10) + c * np.log(p01) + r * np.log1p(-psi))
+    w = np.exp(logp)
+    d_mean = (c - b) / n
+    d_var = ((b + c) / n - d_mean ** 2) * n / (n - 1)
+    tests = (st.mcnemar_pvalue(b, c, n, -margin, st.LOWER, midp=True),
+             st.mcnemar_pvalue(b, c, n, -margin, st.LOWER, midp=False),
+             st.score_pvalue(b, c, n, -margin, st.LOWER),
+             st.t_pvalue(d_mean, d_var, n, -margin, st.LOWER))
+    return [float(np.sum(w * (pv <= alpha)) / alpha) for pv in tests]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions (CI smoke run)")
+    ap.add_argument("--reps", type=int, default=None, help="repetitions per cell (default 2000; quick 200)")
+    ap.add_argument("--seed", type=int, default=20240601)
+    args = ap.parse_args(argv)
+    reps = args.reps or (200 if args.quick else 2000)
+    policy = default_policy()
+    print(f"calibration: {reps} repetitions per cell; gate = default policy (metrics {', '.join(policy.metrics)}, "
+          f"margin {policy.margin:g}, alpha {policy.alpha:g}, {policy.correction}, test={policy.test})")
+    hdr = (f"{'C':>3} {'n':>4} {'k':>2} | {'FA':>6} {'FA_ub':>6} {'naiveFA':>7} | {'MDE5':>5} {'pow-5':>6} "
+           f"{'naive-5':>7} | {'MDE10':>5} {'pow-10':>6} {'naive-10':>8} | {'+10reg':>6} {'cross':>6} | "
+           f"{'cov_t1':>6} {'cov_sc':>6} | {'sec':>5}")
+    print(hdr)
+    print("-" * len(hdr))
+    t_all = time.perf_counter()
+    fails: list[str] = []
+    for C in CS:
+        for n in NS:
+            for k in KS:
+                t0 = time.perf_counter()
+                r = simulate(C, n, k, reps, args.seed, policy)
+                dt = time.perf_counter() - t0
+                print(f"{C:>3} {n:>4} {k:>2} | {r['fa']:6.1%} {r['fa_ub']:6.1%} {r['naive_fa']:7.1%} | "
+                      f"{100 * r['mde5']:5.1f} {r['pow5']:6.1%} {r['naive5']:7.1%} | {100 * r['mde10']:5.1f} "
+                      f"{r['pow10']:6.1%} {r['naive10']:8.1%} | {r['imp_reg']:6.1%} {r['cross']:6.1%} | "
+                      f"{r['cover_t']:6.1%} {r['cover_s']:6.1%} | {dt:5.1f}", flush=True)
+                cell = f"C={C} n={n} k={k}"
+                if r["fa"] > 0.05 or r["fa_ub"] > 0.06:
+                    fails.append(f"{cell}: false-alarm rate {r['fa']:.1%} (upper bound {r['fa_ub']:.1%})")
+                for key in ("cover_t", "cover_s"):
+                    if not 0.93 <= r[key] <= 0.97:
+                        fails.append(f"{cell}: coverage {key} {r[key]:.1%} outside 93-97%")
+                for eff, mde_key, pow_key in ((0.05, "mde5", "pow5"), (0.10, "mde10", "pow10")):
+                    if r[mde_key] < eff and r[pow_key] < 0.80:
+                        fails.append(f"{cell}: power {r[pow_key]:.1%} < 80% at a {eff:.0%} drop although the "
+                                     f"reported MDE is {r[mde_key]:.1%}")
+    print(f"\ntotal {time.perf_counter() - t_all:.0f} s")
+    print("\nColumns: FA = family-wise false-alarm rate under identical builds (FA_ub: Monte-Carlo one-sided 95% "
+          "upper bound); MDE5/MDE10 = median reported MDE (points) of the affected cell; pow = share of runs "
+          "flagging it; naive = the rule 'flag a category whose top-1 mean dropped > 5 points'; +10reg = share "
+          "of runs calling the +10 category a regression; cross = share of trade10 runs where the regressed "
+          "category is named as a cross-category regression; cov = 95% CI coverage (all cells, all comparisons).")
+
+    print("\nExact size at the margin boundary (binary, k = 1, true drop = margin = 2 points, one test at level "
+          "alpha; rejection rate / alpha, 1.00 = exact level):")
+    print(f"{'alpha':>7} {'discord':>7} {'n':>4} | {'mcn-midp':>8} {'mcn-exact':>9} {'tango':>6} {'t':>6}")
+    worst = np.zeros(4)
+    for alpha in (0.05, 0.05 / 18, 0.05 / 42):
+        for psi in (0.03, 0.10, 0.30, 0.60):
+            for n in NS:
+                row = boundary_size(n, psi, policy.margin, alpha)
+                worst = np.maximum(worst, row)
+                print(f"{alpha:7.4f} {psi:7.2f} {n:>4} | {row[0]:8.2f} {row[1]:9.2f} {row[2]:6.2f} {row[3]:6.2f}")
+    print(f"{'worst':>20} | {worst[0]:8.2f} {worst[1]:9.2f} {worst[2]:6.2f} {worst[3]:6.2f}")
+
+    print("\nGoals:")
+    goals = [
+        ("false-alarm rate <= 5% in every cell (MC upper bound <= 6%)", not any("false-alarm" in f for f in fails)),
+        ("coverage 93-97% in every cell", not any("coverage" in f for f in fails)),
+        ("power >= 80% wherever the reported MDE is below the effect", not any("power" in f for f in fails)),
+    ]
+    for text, ok in goals:
+        print(f"  [{'OK' if ok else 'FAIL'}] {text}")
+    for f in fails:
+        print(f"    - {f}")
+    if args.quick:
+        print("  (quick run: Monte-Carlo error is large at this many repetitions; the goals are judged on the "
+              "full run)")
+        return 0
+    return 0 if all(ok for _, ok in goals) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,325 @@
+"""``compare(candidate, baseline)``: the per-category, per-metric verdicts a gate and its reports read.
+
+Pipeline: validate both runs (same suite version, infrastructure errors within the limit) → average trials
+per scenario → pair the shared scenarios → per-cell paired statistics → tests against the margins, corrected
+across the gated family (and, separately, across the report-only family) → verdicts, MDEs, suggestions,
+cross-category trade-offs and flipped scenarios.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evalkit.compare import flips as flips_mod
+from evalkit.compare import mde as mde_mod
+from evalkit.compare import paired as paired_mod
+from evalkit.compare import verdicts as vd
+from evalkit.compare.paired import OVERALL
+from evalkit.compare.policy import CORRECTIONS, UNIT_INTERVAL, Policy, default_policy, load_policy
+from evalkit.compare.validity import check_infra, check_suite_match, as_table
+from evalkit.errors import UserError
+
+FRAME_COLUMNS = [
+    "category", "metric", "gated", "direction", "test", "n", "k_baseline", "k_candidate",
+    "baseline_mean", "candidate_mean", "diff", "ci_low", "ci_high", "margin", "p", "p_adj",
+    "p_noninf", "p_noninf_adj", "level", "bound_low", "bound_high", "verdict", "mde", "suggestion",
+]
+
+
+@dataclass
+class Comparison:
+    """The outcome of comparing a candidate run with a baseline run.
+
+    ``to_frame()`` has one row per category × metric (plus ``__overall_micro__``, all scenarios pooled):
+    ``diff`` = candidate − baseline in the metric's units; ``ci_low``/``ci_high`` the plain 95% interval;
+    ``bound_low``/``bound_high`` the one-sided bounds at the cell's corrected level that decide the verdict;
+    ``p``/``p_adj`` the regression test (H0: no drop beyond the margin) and its corrected value."""
+
+    cells: pd.DataFrame
+    policy: Policy
+    notes: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+    _flips: Any = field(default=None, repr=False)
+
+    # ------------------------------------------------------------------ verdicts
+    def to_frame(self) -> pd.DataFrame:
+        return self.cells.copy()
+
+    @property
+    def gated(self) -> pd.DataFrame:
+        return self.cells[self.cells["gated"]]
+
+    @property
+    def verdict(self) -> str:
+        """Overall: regressed if any gated cell regressed; else improved if any improved; else unchanged if
+        every gated cell is unchanged; else inconclusive."""
+        v = self.gated["verdict"]
+        if (v == "regressed").any():
+            return "regressed"
+        if (v == "improved").any():
+            return "improved"
+        if len(v) and (v == "unchanged").all():
+            return "unchanged"
+        return "inconclusive"
+
+    @property
+    def regressed_cells(self) -> list[tuple[str, str]]:
+        """(category, metric) of every gated cell that regressed."""
+        g = self.gated
+        g = g[g["verdict"] == "regressed"]
+        return list(zip(g["category"], g["metric"]))
+
+    # ------------------------------------------------------------- cross-category
+    @cached_property
+    def _trade_offs(self) -> list[dict[str, Any]]:
+        out = []
+        for metric in self.policy.metrics:
+            rows = self.gated[self.gated["metric"] == metric]
+            cats = rows[rows["category"] != OVERALL]
+            overall = rows[rows["category"] == OVERALL]
+            reg = cats[cats["verdict"] == "regressed"]
+            if reg.empty:
+                continue
+            sign = -1.0 if self.policy.lower_is_better(metric) else 1.0
+            gain = sign * cats["diff"]
+            rose = cats[(cats["verdict"] == "improved")
+                        | ((sign * _oriented_low(cats, sign) > 0) & (gain > cats["margin"]))]
+            rose = rose[~rose["category"].isin(reg["category"])]
+            held = bool(len(overall)) and overall["verdict"].iloc[0] != "regressed"
+            out.append({"metric": metric, "regressed": reg, "improved": rose,
+                        "overall": overall.iloc[0] if len(overall) else None,
+                        "cross": bool(len(rose)) or held, "held": held})
+        return out
+
+    @property
+    def cross_category(self) -> bool:
+        """Some category regressed while another improved (verdict ``improved``, or a gain beyond the margin
+        whose 95% interval excludes 0), or while the overall metric did not regress — the case an average
+        hides."""
+        return any(t["cross"] for t in self._trade_offs)
+
+    @property
+    def headline(self) -> str:
+        """One sentence for the top of every report."""
+        trades = self._trade_offs
+        if trades:
+            parts = []
+            for t in trades:
+                m = t["metric"]
+                s = f"{m} regressed in {_names(t['regressed'])} ({_diffs(t['regressed'], m)})"
+                if len(t["improved"]):
+                    s += f" while {_names(t['improved'])} improved ({_diffs(t['improved'], m)})"
+                ov = t["overall"]
+                if ov is not None:
+                    s += f"; overall {_fmt(ov['diff'], m)}"
+                    if t["held"] and not len(t["improved"]):
+                        s += " (the overall did not regress)"
+                parts.append(s)
+            label = "Cross-category regression" if self.cross_category else "Regression"
+            return f"{label}: " + "; ".join(parts) + "."
+        reg = self.regressed_cells
+        if reg:  # only overall cells regressed
+            rows = self.gated[self.gated["verdict"] == "regressed"]
+            return "Regression: " + "; ".join(
+                f"{r.metric} regressed overall ({_fmt(r.diff, r.metric)}) though no single category did"
+                for r in rows.itertuples()) + "."
+        primary = self.policy.metrics[0]
+        ov = self.gated[(self.gated["metric"] == primary) & (self.gated["category"] == OVERALL)]
+        tail = f"; overall {primary} {_fmt(ov['diff'].iloc[0], primary)}" if len(ov) else ""
+        imp = self.gated[self.gated["verdict"] == "improved"]
+        if len(imp):
+            by_metric = [f"{m} improved in {_names(g)} ({_diffs(g, m)})" for m, g in imp.groupby("metric", sort=False)]
+            return "Improved: " + "; ".join(by_metric) + f"; no gated cell regressed{tail}."
+        counts = self.gated["verdict"].value_counts()
+        summary = ", ".join(f"{counts[v]} {v}" for v in ("unchanged", "inconclusive") if v in counts)
+        return f"No regression: {summary} gated cells{tail}."
+
+    # ---------------------------------------------------------------------- flips
+    def flips(self, category: str | None = None) -> pd.DataFrame:
+        """Flipped scenarios on the primary binary metric, most consistent first (all categories if None)."""
+        table = self._flips() if callable(self._flips) else self._flips
+        self._flips = table
+        if table is None:
+            return pd.DataFrame(columns=flips_mod.FLIP_COLUMNS)
+        if category is None:
+            return table.copy()
+        return table[table["category"] == category].reset_index(drop=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary: verdict, headline, cells, flips, notes, policy, meta."""
+        out = _jsonable({
+            "verdict": self.verdict,
+            "cross_category": self.cross_category,
+            "headline": self.headline,
+            "regressed_cells": [list(c) for c in self.regressed_cells],
+            "notes": list(self.notes),
+            "policy": self.policy.to_dict(),
+            "meta": self.meta,
+        })
+        # pandas' JSON writer turns NaN/inf into null and numpy scalars into plain numbers, fast.
+        out["cells"] = json.loads(self.cells.to_json(orient="records", double_precision=15))
+        out["flips"] = json.loads(self.flips().to_json(orient="records", double_precision=15))
+        return out
+
+
+def _oriented_low(rows: pd.DataFrame, sign: float) -> pd.Series:
+    """The oriented lower end of the 95% interval (for lower-is-better metrics: minus the raw upper end)."""
+    return rows["ci_low"] if sign > 0 else rows["ci_high"]
+
+
+def _names(rows: pd.DataFrame) -> str:
+    return ", ".join("overall" if c == OVERALL else c for c in rows["category"])
+
+
+def _fmt(diff: float, metric: str) -> str:
+    if not np.isfinite(diff):
+        return "n/a"
+    if metric in UNIT_INTERVAL:
+        pts = round(100 * diff)
+        return f"{pts:+d} pts" if pts else "0 pts"
+    return f"{diff:+.3g}"
+
+
+def _diffs(rows: pd.DataFrame, metric: str) -> str:
+    return ", ".join(_fmt(d, metric) for d in rows["diff"])
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (np.bool_, bool)):
+        return bool(x)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else None
+    if x is pd.NA or x is None:
+        return None
+    return x
+
+
+def _resolve_policy(policy: Policy | str | Path | None, method: str | None) -> Policy:
+    if policy is None:
+        pol = default_policy()
+    elif isinstance(policy, Policy):
+        pol = policy
+    else:
+        pol = load_policy(policy)
+    if method is not None:
+        if method not in CORRECTIONS:
+            raise UserError.at("compare", "method", method, f"use one of {' | '.join(CORRECTIONS)}")
+        pol = dataclasses.replace(pol, correction=method)
+    return pol
+
+
+def _family_frame(p: paired_mod.Paired, metrics: tuple[str, ...], pol: Policy, gated: bool) -> pd.DataFrame:
+    """Test one family of cells (the gated metrics, or the report-only metrics) and build its rows."""
+    if not metrics:
+        return pd.DataFrame(columns=FRAME_COLUMNS)
+    blocks = []
+    for m in metrics:
+        sign = -1.0 if pol.lower_is_better(m) else 1.0
+        mc = paired_mod.metric_cells(p, m, sign, want_samples=pol.test == "permutation")
+        margins = np.array([pol.margin_for(c if c != OVERALL else "", m) for c in mc.categories])
+        blocks.append((m, sign, mc, margins, vd.choose_kinds(mc.binary_k1, pol.test, pol.mcnemar)))
+    cat = lambda attr: np.concatenate([getattr(b[2], attr) for b in blocks])  # noqa: E731
+    n, mean, var = cat("n"), cat("mean"), cat("var")
+    margin = np.concatenate([b[3] for b in blocks])
+    kind = np.concatenate([b[4] for b in blocks])
+    binary_k1 = cat("binary_k1")
+    unit = np.concatenate([np.full(len(b[2].n), b[0] in UNIT_INTERVAL) for b in blocks])
+    samples = sum((b[2].samples for b in blocks), []) if pol.test == "permutation" else None
+    in_family = (n >= pol.min_scenarios) & (n >= 2)
+    stats = vd.CellStats(n=n, mean=mean, var=var, b=cat("b"), c=cat("c"), samples=samples)
+    dec = vd.decide(stats, kind, margin, in_family, alpha=pol.alpha, method=pol.correction,
+                    floor_mde=binary_k1 | (unit & (var == 0)), permutations=pol.permutations)
+    sign = np.concatenate([np.full(len(b[2].n), b[1]) for b in blocks])
+    raw = lambda lo, hi: (np.where(sign > 0, lo, -hi), np.where(sign > 0, hi, -lo))  # noqa: E731
+    ci_low, ci_high = raw(dec.ci_low, dec.ci_high)
+    bound_low, bound_high = raw(dec.bound_low, dec.bound_high)
+    verdicts = np.array([vd.VERDICT_NAMES[v] for v in dec.verdict], dtype=object)
+    k_b, k_c, wb, wc = cat("k_base"), cat("k_cand"), cat("wvar_base"), cat("wvar_cand")
+    alpha_mde = pol.alpha / dec.family_size
+    suggestions = []
+    for i in range(len(n)):
+        if verdicts[i] != "inconclusive":
+            suggestions.append("")
+        elif n[i] < pol.min_scenarios:
+            suggestions.append(f"needs >= {pol.min_scenarios} paired scenarios (has {int(n[i])}): add scenarios "
+                               f"or lower gate.min_scenarios")
+        else:
+            suggestions.append(mde_mod.suggestion(abs(mean[i] + margin[i]), var[i], int(n[i]), alpha_mde[i],
+                                                  k_base=k_b[i], k_cand=k_c[i], wvar_base=wb[i], wvar_cand=wc[i]))
+    frame = pd.DataFrame({
+        "category": sum((b[2].categories for b in blocks), []),
+        "metric": np.concatenate([np.full(len(b[2].n), b[0], dtype=object) for b in blocks]),
+        "gated": gated,
+        "direction": np.where(sign > 0, "higher", "lower"),
+        "test": [vd.KIND_NAMES[k] for k in dec.kind],
+        "n": n.astype(int),
+        "k_baseline": k_b, "k_candidate": k_c,
+        "baseline_mean": cat("mean_base"), "candidate_mean": cat("mean_cand"),
+        "diff": cat("mean_cand") - cat("mean_base"),
+        "ci_low": ci_low, "ci_high": ci_high, "margin": margin,
+        "p": dec.p, "p_adj": dec.p_adj, "p_noninf": dec.p_noninf, "p_noninf_adj": dec.p_noninf_adj,
+        "level": dec.level, "bound_low": bound_low, "bound_high": bound_high,
+        "verdict": verdicts, "mde": dec.mde, "suggestion": suggestions,
+    })
+    return frame[FRAME_COLUMNS]
+
+
+def compare(candidate: Any, baseline: Any, policy: Policy | str | Path | None = None, method: str | None = None,
+            allow_suite_mismatch: bool = False) -> Comparison:
+    """Compare a candidate run with a baseline run (results DataFrames or RunResults) under a gate policy.
+
+    ``policy``: a Policy, a policy file/folder/suite name, or None for the default; ``method`` overrides the
+    policy's correction ("holm" | "bh"). Raises UserError for runs of different suite versions (unless
+    ``allow_suite_mismatch``) and InvalidRun when a run lost too many trials to infrastructure errors."""
+    pol = _resolve_policy(policy, method)
+    cand, base = as_table(candidate, "candidate"), as_table(baseline, "baseline")
+    hc, hb = check_suite_match(cand, base, allow_suite_mismatch)
+    rate_c = check_infra(cand, "candidate", pol.max_infra_error_rate, pol.source)
+    rate_b = check_infra(base, "baseline", pol.max_infra_error_rate, pol.source)
+    metrics = pol.all_metrics()
+    wanted = metrics + ((pol.primary,) if pol.primary not in metrics and pol.primary in cand.columns
+                        and pol.primary in base.columns else ())
+    p = paired_mod.pair(paired_mod.scenario_means(cand, wanted, "candidate"),
+                        paired_mod.scenario_means(base, wanted, "baseline"))
+    notes = []
+    if hc != hb:
+        notes.append(f"suite versions differ (candidate {hc}, baseline {hb}): compared the {p.n} scenarios both "
+                     f"runs share; dropped {p.only_candidate} only in the candidate and {p.only_baseline} only "
+                     f"in the baseline")
+    elif p.only_candidate or p.only_baseline:
+        notes.append(f"compared the {p.n} scenarios both runs share; {p.only_candidate} only in the candidate "
+                     f"and {p.only_baseline} only in the baseline were left out")
+    if p.category_changed:
+        notes.append(f"{p.category_changed} scenarios changed category between the runs and were left out")
+    present = set(p.base.category.astype(str))
+    unknown = sorted(set(pol.category_margins) - present)
+    if unknown:
+        notes.append(f"policy margins name categories absent from these runs: {', '.join(unknown)}")
+    frame = pd.concat([_family_frame(p, pol.metrics, pol, True),
+                       _family_frame(p, tuple(m for m in pol.report if m not in pol.metrics), pol, False)],
+                      ignore_index=True)
+    frame["gated"] = frame["gated"].astype(bool)
+    primary = pol.primary if pol.primary in p.base.mean else None
+    meta = {
+        "suite_hash_candidate": hc, "suite_hash_baseline": hb, "paired_scenarios": p.n,
+        "only_candidate": p.only_candidate, "only_baseline": p.only_baseline,
+        "infra_error_rate_candidate": rate_c, "infra_error_rate_baseline": rate_b,
+        "alpha": pol.alpha, "correction": pol.correction, "policy": pol.source,
+    }
+    lazy_flips = (lambda: flips_mod.flips_table(p, cand, base, primary)) if primary else None
+    return Comparison(cells=frame, policy=pol, notes=notes, meta=meta, _flips=lazy_flips)

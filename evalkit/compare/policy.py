@@ -1,0 +1,243 @@
+"""Gate policy per suite (``baselines/<suite>/policy.toml``): what is gated, margins, α, correction, tests.
+
+Every problem in a policy file is reported at once, one line each (file, field, value, fix). Without a file
+the default policy applies (see docs/statistics.md for where its numbers come from).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evalkit.errors import Problem, UserError
+from evalkit.score.schema import BINARY_SCORES, CUSTOM_PREFIX, LOWER_IS_BETTER, SCORE_COLUMNS
+
+#: metrics a policy may name: the score columns, the cost columns and user-scorer columns (custom.*).
+COST_METRICS: tuple[str, ...] = ("tool_calls", "latency_s", "tokens_in", "tokens_out", "cost_usd")
+KNOWN_METRICS: tuple[str, ...] = SCORE_COLUMNS + COST_METRICS
+UNIT_INTERVAL: frozenset[str] = frozenset(SCORE_COLUMNS)  # scores on a 0–1 scale
+TESTS = ("auto", "t", "mcnemar", "score", "permutation")
+CORRECTIONS = ("holm", "bh")
+MCNEMAR_KINDS = ("midp", "exact")
+
+_GATE_KEYS = {"metrics", "report", "primary", "alpha", "correction", "test", "mcnemar", "permutations",
+              "min_scenarios", "max_infra_error_rate"}
+_MARGIN_KEYS = {"default", "metric", "category"}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How a candidate is compared to a baseline; the gate fails when a gated cell regressed."""
+
+    metrics: tuple[str, ...] = ("rca_top1", "rca_score")
+    report: tuple[str, ...] = ("rca_top3", "fault_type_correct", "evidence_recall", "distractor_ratio")
+    primary: str = "rca_top1"
+    alpha: float = 0.05
+    correction: str = "holm"
+    test: str = "auto"
+    mcnemar: str = "midp"
+    permutations: int = 9999
+    min_scenarios: int = 10
+    max_infra_error_rate: float = 0.05
+    margin: float = 0.02
+    metric_margins: dict[str, float] = field(default_factory=dict)
+    category_margins: dict[str, float] = field(default_factory=dict)
+    source: str = "<default policy>"
+
+    def margin_for(self, category: str, metric: str) -> float:
+        """Margin of one cell: per-category, else per-metric, else the default."""
+        if category in self.category_margins:
+            return self.category_margins[category]
+        return self.metric_margins.get(metric, self.margin)
+
+    def lower_is_better(self, metric: str) -> bool:
+        return metric in LOWER_IS_BETTER
+
+    def all_metrics(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.metrics + self.report))
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["metrics"], d["report"] = list(self.metrics), list(self.report)
+        return d
+
+
+def default_policy() -> Policy:
+    """The policy used when a suite has no ``policy.toml``."""
+    return Policy()
+
+
+def _repo_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def resolve_policy_path(path_or_suite: str | Path) -> Path | None:
+    """A policy file path: a file, a folder holding ``policy.toml``, or a bare suite name (``core`` →
+    ``baselines/core/policy.toml`` in the current folder or the repository). None when nothing exists."""
+    p = Path(path_or_suite)
+    if p.is_file():
+        return p
+    if p.is_dir():
+        return p / "policy.toml" if (p / "policy.toml").is_file() else None
+    if len(p.parts) == 1 and p.suffix == "":
+        for root in (Path.cwd(), _repo_root()):
+            cand = root / "baselines" / p.name / "policy.toml"
+            if cand.is_file():
+                try:
+                    return cand.relative_to(Path.cwd())
+                except ValueError:
+                    return cand
+    return None
+
+
+def policy_for_suite(suite: str) -> Policy:
+    """The suite's ``baselines/<suite>/policy.toml`` when it exists, else the default policy."""
+    path = resolve_policy_path(suite)
+    return load_policy(path) if path is not None else default_policy()
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read and validate a policy file (or a suite's, by folder or bare name); all problems in one error."""
+    resolved = resolve_policy_path(path)
+    if resolved is None:
+        raise UserError.at(str(path), "", "policy.toml",
+                           "no such policy file; create it (see docs/statistics.md) or omit it to use the default")
+    where = str(resolved)
+    try:
+        data = tomllib.loads(resolved.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise UserError.at(where, "", str(err).split("\n")[0], "fix the TOML syntax") from None
+    return policy_from_dict(data, where)
+
+
+def policy_from_dict(data: dict[str, Any], where: str = "<policy>") -> Policy:
+    """Validate a parsed policy mapping and build a :class:`Policy`; raises UserError listing every problem."""
+    problems: list[Problem] = []
+    bad = lambda f, v, fix: problems.append(Problem(where, f, v, fix))  # noqa: E731
+    for key in data:
+        if key not in ("gate", "margins"):
+            bad(key, key, "unknown section; use [gate] and [margins]")
+    gate = data.get("gate", {})
+    margins = data.get("margins", {})
+    if not isinstance(gate, dict):
+        bad("gate", gate, "must be a table: [gate]")
+        gate = {}
+    if not isinstance(margins, dict):
+        bad("margins", margins, "must be a table: [margins]")
+        margins = {}
+    for key in gate:
+        if key not in _GATE_KEYS:
+            bad(f"gate.{key}", key, f"unknown key; known keys: {', '.join(sorted(_GATE_KEYS))}")
+    for key in margins:
+        if key not in _MARGIN_KEYS:
+            bad(f"margins.{key}", key, "unknown key; use default, [margins.metric] or [margins.category]")
+
+    base = Policy()
+    kw: dict[str, Any] = {"source": where}
+
+    def metric_list(key: str) -> tuple[str, ...] | None:
+        if key not in gate:
+            return None
+        v = gate[key]
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            bad(f"gate.{key}", v, 'must be a list of metric names, e.g. ["rca_top1", "rca_score"]')
+            return None
+        for m in v:
+            if not _known_metric(m):
+                bad(f"gate.{key}", m, f"unknown metric; use one of {', '.join(KNOWN_METRICS)} or custom.<scorer>.<name>")
+        if len(set(v)) != len(v):
+            bad(f"gate.{key}", v, "lists a metric twice; name each metric once")
+        return tuple(v)
+
+    metrics = metric_list("metrics")
+    report = metric_list("report")
+    if metrics is not None:
+        if not metrics:
+            bad("gate.metrics", list(metrics), "gate at least one metric, e.g. [\"rca_top1\"]")
+        kw["metrics"] = metrics
+    if report is not None:
+        kw["report"] = report
+    gated = kw.get("metrics", base.metrics)
+    reported = kw.get("report", base.report)
+    for m in set(gated) & set(reported):
+        bad("gate.report", m, "is also in gate.metrics; list each metric in one of them")
+
+    if "primary" in gate:
+        v = gate["primary"]
+        if not isinstance(v, str) or v not in BINARY_SCORES:
+            bad("gate.primary", v, f"must be a binary score ({', '.join(sorted(BINARY_SCORES))}) for pass/fail flips")
+        else:
+            kw["primary"] = v
+
+    if "alpha" in gate:
+        v = gate["alpha"]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 < v < 0.5):
+            bad("gate.alpha", v, "must be a number in (0, 0.5), e.g. 0.05")
+        else:
+            kw["alpha"] = float(v)
+    for key, choices in (("correction", CORRECTIONS), ("test", TESTS), ("mcnemar", MCNEMAR_KINDS)):
+        if key in gate:
+            v = gate[key]
+            if v not in choices:
+                bad(f"gate.{key}", v, f"must be one of {' | '.join(choices)}")
+            else:
+                kw[key] = v
+    if "permutations" in gate:
+        v = gate["permutations"]
+        if isinstance(v, bool) or not isinstance(v, int) or v < 999:
+            bad("gate.permutations", v, "must be an integer >= 999, e.g. 9999")
+        else:
+            kw["permutations"] = v
+    if "min_scenarios" in gate:
+        v = gate["min_scenarios"]
+        if isinstance(v, bool) or not isinstance(v, int) or v < 2:
+            bad("gate.min_scenarios", v, "must be an integer >= 2 (a paired test needs two scenarios), e.g. 10")
+        else:
+            kw["min_scenarios"] = v
+    if "max_infra_error_rate" in gate:
+        v = gate["max_infra_error_rate"]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 <= v < 1):
+            bad("gate.max_infra_error_rate", v, "must be a fraction in [0, 1), e.g. 0.05")
+        else:
+            kw["max_infra_error_rate"] = float(v)
+
+    def margin_value(f: str, v: Any) -> float | None:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            bad(f, v, "must be a number (the tolerated drop in the metric's units), e.g. 0.02")
+            return None
+        if v < 0:
+            bad(f, v, "margin must be >= 0 (the tolerated drop, e.g. 0.02 = 2 points)")
+            return None
+        return float(v)
+
+    if "default" in margins:
+        v = margin_value("margins.default", margins["default"])
+        if v is not None:
+            kw["margin"] = v
+    for sub, target in (("metric", "metric_margins"), ("category", "category_margins")):
+        table = margins.get(sub, {})
+        if not isinstance(table, dict):
+            bad(f"margins.{sub}", table, f"must be a table: [margins.{sub}]")
+            continue
+        out: dict[str, float] = {}
+        for name, v in table.items():
+            if sub == "metric" and not _known_metric(name):
+                bad(f"margins.metric.{name}", name, f"unknown metric; use one of {', '.join(KNOWN_METRICS)}")
+                continue
+            mv = margin_value(f"margins.{sub}.{name}", v)
+            if mv is not None:
+                out[name] = mv
+        kw[target] = out
+    for m in tuple(gated) + tuple(reported):
+        if _known_metric(m) and m not in UNIT_INTERVAL and m not in kw.get("metric_margins", {}):
+            bad("margins.metric", m, f"is not on a 0-1 scale; set [margins.metric] {m} = <tolerated change in its units>")
+    if problems:
+        raise UserError(*problems)
+    return Policy(**{**asdict(base), **kw})
+
+
+def _known_metric(name: str) -> bool:
+    return name in KNOWN_METRICS or (name.startswith(CUSTOM_PREFIX) and len(name) > len(CUSTOM_PREFIX))

@@ -1,0 +1,74 @@
+"""Whether two results tables may be compared at all: same suite version, few enough infrastructure errors.
+
+An invalid run is not a regression: it raises :class:`InvalidRun` (a UserError, exit code 2) so the gate
+cannot mistake broken infrastructure for worse quality.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from evalkit.errors import Problem, UserError
+
+INFRA = "infra_error"
+
+
+class InvalidRun(UserError):
+    """A run whose infrastructure-error rate exceeds the policy's limit: rerun it, do not compare it."""
+
+
+def as_table(run: object, role: str) -> pd.DataFrame:
+    """The results DataFrame of a run given as a DataFrame or anything with a ``.table`` DataFrame."""
+    table = getattr(run, "table", run)
+    if not isinstance(table, pd.DataFrame):
+        raise UserError.at(f"{role} run", "table", type(run).__name__,
+                           "pass a results DataFrame or a RunResult (with .table)")
+    needed = {"scenario_id", "category", "status", "suite_hash"}
+    missing = sorted(needed - set(table.columns))
+    if missing:
+        raise UserError.at(f"{role} run", "columns", missing,
+                           "not a results table (see evalkit/score/schema.py); load it with the store")
+    if table.empty:
+        raise UserError.at(f"{role} run", "rows", 0, "the results table is empty; run the suite first")
+    return table
+
+
+def suite_hash_of(table: pd.DataFrame, role: str) -> str:
+    """The one suite hash of a run (a table mixing suite versions is refused)."""
+    hashes = sorted(str(h) for h in pd.unique(table["suite_hash"].astype(str)))
+    if len(hashes) != 1:
+        raise UserError.at(f"{role} run", "suite_hash", ", ".join(hashes),
+                           "one run must cover one suite version; rerun it on a single suite version")
+    return hashes[0]
+
+
+def check_suite_match(cand: pd.DataFrame, base: pd.DataFrame, allow_suite_mismatch: bool) -> tuple[str, str]:
+    """Refuse different suite versions unless explicitly allowed; returns (candidate hash, baseline hash)."""
+    hc, hb = suite_hash_of(cand, "candidate"), suite_hash_of(base, "baseline")
+    if hc != hb and not allow_suite_mismatch:
+        raise UserError.at("candidate run", "suite_hash", hc,
+                           f"differs from the baseline's suite_hash '{hb}': compare runs of the same suite "
+                           "version, or allow it explicitly (allow_suite_mismatch=True / --allow-suite-mismatch) "
+                           "to compare only the scenarios both runs share")
+    return hc, hb
+
+
+def infra_rate(table: pd.DataFrame) -> tuple[float, int, int]:
+    """(rate, infrastructure-error rows, all rows)."""
+    bad = int((table["status"] == INFRA).sum())
+    return bad / len(table), bad, len(table)
+
+
+def check_infra(table: pd.DataFrame, role: str, limit: float, policy_source: str) -> float:
+    """Raise InvalidRun when the share of trials lost to infrastructure exceeds ``limit``."""
+    rate, bad, total = infra_rate(table)
+    if rate > limit:
+        classes = ""
+        if "error_class" in table.columns:
+            counts = table.loc[(table["status"] == INFRA).to_numpy(bool), "error_class"].astype(str).value_counts()
+            classes = " (" + ", ".join(f"{k or 'unclassified'} x{v}" for k, v in counts.items()) + ")"
+        raise InvalidRun(Problem(
+            f"{role} run", "infrastructure-error rate", f"{rate:.1%} ({bad} of {total} trials)",
+            f"exceeds the policy limit {limit:.1%}{classes}; fix the infrastructure and rerun, or raise "
+            f"gate.max_infra_error_rate in {policy_source}"))
+    return rate

@@ -1,0 +1,182 @@
+"""From per-cell paired statistics to corrected p-values, confidence bounds, verdicts and MDEs — on arrays.
+
+The last axis is the family of tests (category × metric cells); any leading axes are independent
+replications, which is how the calibration benchmark runs thousands of simulated comparisons through the
+same code as :func:`evalkit.compare.compare`.
+
+Per cell, with margin m ≥ 0 and the difference δ oriented so that higher is better:
+- regression test H0: δ ≥ −m (p), corrected across the family (p_adj): ``regressed`` iff p_adj ≤ α, i.e.
+  iff the upper bound at the cell's corrected level α·p/p_adj lies below −m;
+- non-inferiority test H0: δ ≤ −m (p_noninf), corrected the same way: ``unchanged`` iff p_noninf_adj ≤ α,
+  i.e. iff the lower bound at its corrected level lies above −m; ``improved`` iff, in addition, that same
+  lower bound lies above +m (the non-inferiority → superiority step needs no further correction);
+- otherwise ``inconclusive``, with the MDE at α/(number of tests).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from evalkit.compare import corrections, mde as mde_mod, stat_tests as st
+
+T, MCNEMAR_EXACT, MCNEMAR_MIDP, SCORE, PERMUTATION = 0, 1, 2, 3, 4
+KIND_NAMES = {T: "paired-t", MCNEMAR_EXACT: "mcnemar-exact", MCNEMAR_MIDP: "mcnemar-midp",
+              SCORE: "tango-score", PERMUTATION: "sign-flip"}
+REGRESSED, INCONCLUSIVE, UNCHANGED, IMPROVED = -1, 0, 1, 2
+VERDICT_NAMES = {REGRESSED: "regressed", INCONCLUSIVE: "inconclusive", UNCHANGED: "unchanged",
+                 IMPROVED: "improved"}
+
+
+@dataclass
+class CellStats:
+    """Paired statistics per cell, oriented so that higher is better (arrays of one shape).
+
+    ``b``/``c`` (binary cells with one trial per side): pass→fail and fail→pass counts.
+    ``samples``: the per-scenario differences, flat in C order, only needed by the permutation test."""
+
+    n: np.ndarray
+    mean: np.ndarray
+    var: np.ndarray
+    b: np.ndarray | None = None
+    c: np.ndarray | None = None
+    samples: list | None = None
+
+
+@dataclass
+class Decision:
+    """Everything :func:`decide` computes per cell (arrays shaped like the input cells)."""
+
+    kind: np.ndarray
+    p: np.ndarray
+    p_adj: np.ndarray
+    p_noninf: np.ndarray
+    p_noninf_adj: np.ndarray
+    level: np.ndarray
+    level_noninf: np.ndarray
+    bound_low: np.ndarray
+    bound_high: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    verdict: np.ndarray
+    mde: np.ndarray
+    family_size: np.ndarray = field(default=None)
+
+
+def choose_kinds(binary_k1, test: str = "auto", mcnemar: str = "midp") -> np.ndarray:
+    """Test per cell: ``auto`` = McNemar (mid-p or exact) for binary cells with one trial per scenario on
+    both sides, paired t otherwise; ``t``/``permutation`` everywhere; ``score`` = Tango's score test for the
+    binary one-trial cells (t elsewhere); ``mcnemar`` = same as auto."""
+    k1 = np.asarray(binary_k1, dtype=bool)
+    mcn = MCNEMAR_MIDP if mcnemar == "midp" else MCNEMAR_EXACT
+    if test == "t":
+        return np.full(k1.shape, T)
+    if test == "permutation":
+        return np.full(k1.shape, PERMUTATION)
+    if test == "score":
+        return np.where(k1, SCORE, T)
+    if test in ("auto", "mcnemar"):
+        return np.where(k1, mcn, T)
+    raise ValueError(f"unknown test {test!r}")
+
+
+class _Cells:
+    """Flat views of the cell statistics, with the test kind of each cell, for per-kind dispatch."""
+
+    def __init__(self, s: CellStats, kind: np.ndarray, permutations: int, seed: int):
+        shape = np.shape(s.n)
+        self.shape = shape
+        f = lambda a: np.broadcast_to(np.asarray(a, dtype=float), shape).ravel()  # noqa: E731
+        self.n, self.mean, self.var = f(s.n), f(s.mean), f(s.var)
+        nan = np.full(self.n.shape, np.nan)
+        self.b = f(s.b) if s.b is not None else nan
+        self.c = f(s.c) if s.c is not None else nan
+        self.kind = np.broadcast_to(np.asarray(kind, dtype=int), shape).ravel()
+        self.samples = s.samples
+        self.permutations, self.seed = permutations, seed
+        if np.any(self.kind == PERMUTATION) and self.samples is None:
+            raise ValueError("the permutation test needs CellStats.samples")
+
+    def _each_kind(self, func):
+        out = np.full(self.n.shape, np.nan)
+        for k in np.unique(self.kind):
+            idx = np.flatnonzero(self.kind == k)
+            out[idx] = func(int(k), idx)
+        return out
+
+    def pvalue(self, delta0, side: str) -> np.ndarray:
+        d0 = np.broadcast_to(np.asarray(delta0, dtype=float), self.shape).ravel()
+
+        def one(k, i):
+            if k == T:
+                return st.t_pvalue(self.mean[i], self.var[i], self.n[i], d0[i], side)
+            if k in (MCNEMAR_EXACT, MCNEMAR_MIDP):
+                return st.mcnemar_pvalue(self.b[i], self.c[i], self.n[i], d0[i], side, midp=k == MCNEMAR_MIDP)
+            if k == SCORE:
+                return st.score_pvalue(self.b[i], self.c[i], self.n[i], d0[i], side)
+            return np.array([st.signflip_pvalue(self.samples[j], d0[j], side, self.permutations, self.seed)
+                             if self.n[j] >= 1 else np.nan for j in i])
+        return self._each_kind(one)
+
+    def bound(self, level, side: str) -> np.ndarray:
+        lv = np.broadcast_to(np.asarray(level, dtype=float), self.shape).ravel()
+
+        def one(k, i):
+            ok = np.isfinite(lv[i])
+            res = np.full(i.shape, np.nan)
+            i, lvi = i[ok], lv[i][ok]
+            if k == T:
+                r = st.t_bound(self.mean[i], self.var[i], self.n[i], lvi, side)
+            elif k in (MCNEMAR_EXACT, MCNEMAR_MIDP):
+                r = st.mcnemar_bound(self.b[i], self.c[i], self.n[i], lvi, side, midp=k == MCNEMAR_MIDP)
+            elif k == SCORE:
+                r = st.score_bound(self.b[i], self.c[i], self.n[i], lvi, side)
+            else:
+                r = np.array([st.signflip_bound(self.samples[j], lj, side, self.permutations, self.seed)
+                              if self.n[j] >= 1 else np.nan for j, lj in zip(i, lvi)])
+            res[ok] = r
+            return res
+        return self._each_kind(one)
+
+
+def decide(stats: CellStats, kind, margin, in_family, alpha: float = 0.05, method: str = "holm",
+           ci_level: float = 0.95, power: float = 0.8, floor_mde=False, permutations: int = 9999,
+           seed: int = 0) -> Decision:
+    """Test every cell against its margin, correct across the family (last axis) and give verdicts.
+
+    ``kind``: test code per cell (T, MCNEMAR_EXACT, MCNEMAR_MIDP, SCORE, PERMUTATION); ``in_family``: cells
+    that take part in the correction and can get a non-inconclusive verdict; ``floor_mde``: cells whose MDE
+    uses the binary flip floor (see :mod:`evalkit.compare.mde`)."""
+    cells = _Cells(stats, kind, permutations, seed)
+    shape = cells.shape
+    margin = np.broadcast_to(np.asarray(margin, dtype=float), shape)
+    fam = np.broadcast_to(np.asarray(in_family, dtype=bool), shape)
+    r = lambda a: a.reshape(shape)  # noqa: E731
+
+    p = r(cells.pvalue(-margin, st.LOWER))
+    p_ni = r(cells.pvalue(-margin, st.UPPER))
+    p_imp = r(cells.pvalue(margin, st.UPPER))
+    p_adj = corrections.adjust(np.where(fam, p, np.nan), method)
+    p_ni_adj = corrections.adjust(np.where(fam, p_ni, np.nan), method)
+    level = corrections.cell_levels(p, p_adj, alpha)
+    level_ni = corrections.cell_levels(p_ni, p_ni_adj, alpha)
+
+    bound_high = r(cells.bound(level, st.LOWER))
+    bound_low = r(cells.bound(level_ni, st.UPPER))
+    tail = (1.0 - ci_level) / 2.0
+    ci_high = r(cells.bound(tail, st.LOWER))
+    ci_low = r(cells.bound(tail, st.UPPER))
+
+    regressed = fam & (p_adj <= alpha)
+    noninf = fam & (p_ni_adj <= alpha) & ~regressed
+    improved = noninf & (p_imp <= level_ni)
+    verdict = np.where(regressed, REGRESSED, np.where(improved, IMPROVED, np.where(noninf, UNCHANGED,
+                                                                                      INCONCLUSIVE)))
+    m_family = np.broadcast_to(np.maximum(np.sum(fam, axis=-1, keepdims=True), 1), shape)
+    kind_arr = r(cells.kind)
+    detect = mde_mod.mde(r(cells.var), r(cells.n), margin, alpha / m_family, power,
+                         use_t=(kind_arr == T) | (kind_arr == PERMUTATION), floor=floor_mde)
+    return Decision(kind=kind_arr, p=p, p_adj=p_adj, p_noninf=p_ni, p_noninf_adj=p_ni_adj, level=level,
+                    level_noninf=level_ni, bound_low=bound_low, bound_high=bound_high, ci_low=ci_low,
+                    ci_high=ci_high, verdict=verdict.astype(int), mde=detect, family_size=m_family)

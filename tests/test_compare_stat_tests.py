@@ -1,0 +1,201 @@
+"""The comparator's paired tests agree with scipy/statsmodels to 1e-9, and each bound inverts its own test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import optimize, stats
+from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
+
+from evalkit.compare import stat_tests as st
+
+TOL = 1e-9
+
+
+def _random_pairs(rng, n):
+    xb = rng.random(n)
+    xc = np.clip(xb + rng.normal(rng.uniform(-0.1, 0.1), rng.uniform(0.05, 0.3), n), 0, 1)
+    return xb, xc
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_paired_t_pvalue_matches_scipy_ttest_rel(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 300))
+    xb, xc = _random_pairs(rng, n)
+    d = xc - xb
+    for margin in (0.0, 0.02, 0.1):
+        ours_lower = st.t_pvalue(d.mean(), d.var(ddof=1), n, -margin, st.LOWER)
+        ours_upper = st.t_pvalue(d.mean(), d.var(ddof=1), n, -margin, st.UPPER)
+        ref_lower = stats.ttest_rel(xc + margin, xb, alternative="less").pvalue
+        ref_upper = stats.ttest_rel(xc + margin, xb, alternative="greater").pvalue
+        assert abs(ours_lower - ref_lower) < TOL
+        assert abs(ours_upper - ref_upper) < TOL
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_paired_t_bounds_match_scipy_confidence_interval(seed):
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(3, 200))
+    xb, xc = _random_pairs(rng, n)
+    d = xc - xb
+    for level in (0.05, 0.01, 0.05 / 26):
+        upper = stats.ttest_rel(xc, xb, alternative="less").confidence_interval(1 - level).high
+        lower = stats.ttest_rel(xc, xb, alternative="greater").confidence_interval(1 - level).low
+        assert abs(st.t_bound(d.mean(), d.var(ddof=1), n, level, st.LOWER) - upper) < TOL
+        assert abs(st.t_bound(d.mean(), d.var(ddof=1), n, level, st.UPPER) - lower) < TOL
+
+
+def test_paired_t_is_vectorised_over_cells():
+    rng = np.random.default_rng(7)
+    d = rng.normal(-0.03, 0.2, size=(4, 6, 40))
+    p = st.t_pvalue(d.mean(-1), d.var(-1, ddof=1), 40, -0.02, st.LOWER)
+    ref = stats.ttest_1samp(d, -0.02, axis=-1, alternative="less").pvalue
+    assert p.shape == (4, 6)
+    np.testing.assert_allclose(p, ref, rtol=0, atol=TOL)
+
+
+def test_paired_t_with_zero_spread_is_decided_by_the_sign():
+    assert st.t_pvalue(-0.1, 0.0, 30, -0.02, st.LOWER) == 0.0
+    assert st.t_pvalue(0.0, 0.0, 30, -0.02, st.LOWER) == 1.0
+    assert st.t_pvalue(0.0, 0.0, 30, -0.02, st.UPPER) == 0.0
+    assert np.isnan(st.t_pvalue(0.1, 0.0, 1, 0.0, st.LOWER))
+
+
+def _discordant(rng, size):
+    b = rng.integers(0, 40, size)
+    c = rng.integers(0, 40, size)
+    return b, c
+
+
+def test_mcnemar_exact_one_sided_matches_binomtest():
+    rng = np.random.default_rng(1)
+    b, c = _discordant(rng, 200)
+    n = b + c + rng.integers(0, 100, 200)
+    ours = st.mcnemar_pvalue(b, c, n, 0.0, st.LOWER, midp=False)
+    ours_up = st.mcnemar_pvalue(b, c, n, 0.0, st.UPPER, midp=False)
+    for i in range(200):
+        if b[i] + c[i] == 0:
+            assert ours[i] == 1.0
+            continue
+        ref = stats.binomtest(int(b[i]), int(b[i] + c[i]), 0.5, alternative="greater").pvalue
+        ref_up = stats.binomtest(int(b[i]), int(b[i] + c[i]), 0.5, alternative="less").pvalue
+        assert abs(ours[i] - ref) < TOL
+        assert abs(ours_up[i] - ref_up) < TOL
+
+
+def test_mcnemar_midp_is_exact_minus_half_the_point_probability():
+    rng = np.random.default_rng(2)
+    b, c = _discordant(rng, 200)
+    n = b + c + 10
+    ours = st.mcnemar_pvalue(b, c, n, 0.0, st.LOWER, midp=True)
+    for i in range(200):
+        N = int(b[i] + c[i])
+        if N == 0:
+            continue
+        ref = (stats.binomtest(int(b[i]), N, 0.5, alternative="greater").pvalue
+               - 0.5 * stats.binom.pmf(int(b[i]), N, 0.5))
+        assert abs(ours[i] - ref) < TOL
+
+
+def test_mcnemar_two_sided_exact_matches_statsmodels():
+    rng = np.random.default_rng(3)
+    b, c = _discordant(rng, 150)
+    ours = st.mcnemar_two_sided(b, c, midp=False)
+    for i in range(150):
+        if b[i] + c[i] == 0:
+            continue
+        table = [[17, int(b[i])], [int(c[i]), 23]]
+        assert abs(ours[i] - sm_mcnemar(table, exact=True).pvalue) < TOL
+
+
+def test_mcnemar_two_sided_midp_matches_binomtest_definition():
+    rng = np.random.default_rng(4)
+    b, c = _discordant(rng, 100)
+    ours = st.mcnemar_two_sided(b, c, midp=True)
+    for i in range(100):
+        N = int(b[i] + c[i])
+        if N == 0:
+            continue
+        lo = int(min(b[i], c[i]))
+        one_sided_midp = stats.binomtest(lo, N, 0.5, alternative="less").pvalue - 0.5 * stats.binom.pmf(lo, N, 0.5)
+        ref = min(1.0, 2 * one_sided_midp)
+        assert abs(ours[i] - ref) < TOL
+
+
+@pytest.mark.parametrize("midp", [True, False])
+def test_mcnemar_bounds_invert_the_pvalue(midp):
+    rng = np.random.default_rng(5)
+    b, c = _discordant(rng, 60)
+    b, c = b + 1, c + 1
+    n = b + c + rng.integers(0, 80, 60)
+    for level in (0.025, 0.002):
+        U = st.mcnemar_bound(b, c, n, level, st.LOWER, midp=midp)
+        L = st.mcnemar_bound(b, c, n, level, st.UPPER, midp=midp)
+        assert np.all(L <= U)
+        np.testing.assert_allclose(st.mcnemar_pvalue(b, c, n, U, st.LOWER, midp=midp), level, atol=1e-9)
+        np.testing.assert_allclose(st.mcnemar_pvalue(b, c, n, L, st.UPPER, midp=midp), level, atol=1e-9)
+
+
+def test_tango_score_at_zero_is_mcnemars_asymptotic_test():
+    rng = np.random.default_rng(6)
+    b, c = _discordant(rng, 100)
+    b, c = b + 1, c
+    z = st.score_z(b, c, b + c + 50, 0.0)
+    for i in range(100):
+        ref = sm_mcnemar([[30, int(b[i])], [int(c[i]), 20]], exact=False, correction=False).pvalue
+        two_sided = 2 * min(stats.norm.cdf(z[i]), stats.norm.sf(z[i]))
+        assert abs(two_sided - ref) < TOL
+
+
+def test_tango_score_uses_the_restricted_maximum_likelihood():
+    """Check the closed-form restricted MLE against a numeric maximisation of the constrained likelihood."""
+    rng = np.random.default_rng(8)
+    for _ in range(20):
+        n = int(rng.integers(20, 300))
+        b, c = int(rng.integers(0, n // 4)), int(rng.integers(0, n // 4))
+        d0 = float(rng.uniform(-0.1, 0.1))
+
+        def negloglik(q):
+            q01 = q + d0
+            return -(b * np.log(q) + c * np.log(q01) + (n - b - c) * np.log(1 - 2 * q - d0))
+
+        lo, hi = max(1e-12, -d0 + 1e-12), (1 - d0) / 2 - 1e-12
+        q = optimize.minimize_scalar(negloglik, bounds=(lo, hi), method="bounded",
+                                     options={"xatol": 1e-13}).x
+        ref_z = (c - b - n * d0) / np.sqrt(n * (2 * q + d0 - d0 ** 2))
+        assert abs(st.score_z(b, c, n, d0) - ref_z) < 1e-5
+
+
+def test_tango_bounds_invert_the_score_test():
+    b, c, n = np.array([3, 10, 0, 25]), np.array([9, 4, 0, 30]), np.array([60, 80, 40, 200])
+    for level in (0.025, 0.001):
+        U = st.score_bound(b, c, n, level, st.LOWER)
+        np.testing.assert_allclose(st.score_pvalue(b, c, n, U, st.LOWER), level, atol=1e-9)
+        L = st.score_bound(b, c, n, level, st.UPPER)
+        np.testing.assert_allclose(st.score_pvalue(b, c, n, L, st.UPPER), level, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_signflip_matches_scipy_permutation_test_exactly(seed):
+    rng = np.random.default_rng(200 + seed)
+    n = int(rng.integers(4, 13))
+    xb, xc = _random_pairs(rng, n)
+    for margin in (0.0, 0.02):
+        for side, alt in ((st.LOWER, "less"), (st.UPPER, "greater")):
+            ref = stats.permutation_test((xc + margin, xb), lambda x, y, axis: np.mean(x - y, axis=axis),
+                                         permutation_type="samples", alternative=alt, n_resamples=9999).pvalue
+            ours = st.signflip_pvalue(xc - xb, -margin, side, n_resamples=9999)
+            assert abs(ours - ref) < TOL
+
+
+def test_signflip_bound_inverts_its_pvalue():
+    rng = np.random.default_rng(9)
+    d = rng.normal(-0.05, 0.2, 40)
+    for level in (0.05, 0.01):
+        U = st.signflip_bound(d, level, st.LOWER, n_resamples=4999, seed=3)
+        assert st.signflip_pvalue(d, U + 1e-9, st.LOWER, 4999, seed=3) <= level
+        assert st.signflip_pvalue(d, U - 1e-9, st.LOWER, 4999, seed=3) > level
+        L = st.signflip_bound(d, level, st.UPPER, n_resamples=4999, seed=3)
+        assert st.signflip_pvalue(d, L - 1e-9, st.UPPER, 4999, seed=3) <= level
+        assert st.signflip_pvalue(d, L + 1e-9, st.UPPER, 4999, seed=3) > level
