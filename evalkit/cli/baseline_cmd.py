@@ -1,0 +1,203 @@
+"""``evalkit baseline promote|history|current|export|import`` and ``evalkit sync``: thin commands over
+:class:`evalkit.store.Store`. Heavy imports (pandas, mlflow) happen inside the commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+DEFAULT_ALIAS = "main"  # evalkit.store.names.DEFAULT_ALIAS, repeated to keep `--help` import-free
+
+tracking_option = click.option(
+    "--tracking-uri", envvar="MLFLOW_TRACKING_URI", default=None,
+    help="MLflow tracking URI (env MLFLOW_TRACKING_URI; default: embedded SQLite in .evalkit/mlflow).")
+suite_option = click.option("--suite", required=True, help="Suite name (e.g. core) or suite folder.")
+alias_option = click.option("--alias", default=DEFAULT_ALIAS, show_default=True,
+                            help="Baseline alias (e.g. main, release-2024.06, nightly).")
+dir_option = click.option("--dir", "baselines_dir", type=click.Path(file_okay=False), default="baselines",
+                          show_default=True, help="Folder of committed baselines (<dir>/<suite>/<alias>.*).")
+
+
+def _store(tracking_uri: str | None):
+    from evalkit.store import Store
+
+    return Store(tracking_uri)
+
+
+def _suite_identity(suite: str, suite_hash: str | None, need_hash: bool) -> tuple[str, str | None]:
+    """(suite name, current suite hash). The hash comes from ``--suite-hash`` or the suite folder found for
+    ``suite``; when it is needed and neither is available, a UserError says how to provide it."""
+    from evalkit.errors import UserError
+
+    looks_like_path = any(sep in suite for sep in ("/", "\\")) or Path(suite).is_dir()
+    if suite_hash and not looks_like_path:
+        return suite, suite_hash
+    try:
+        from evalkit.suite import resolve_suite, suite_hash as compute_hash
+
+        folder = resolve_suite(suite)
+    except (ImportError, UserError) as err:
+        if looks_like_path:
+            raise
+        if need_hash:
+            raise UserError.at("--suite", "suite", suite,
+                               f"cannot compute the suite's current hash ({str(err).splitlines()[0]}); run from the "
+                               "repository that holds the suite or pass --suite-hash") from None
+        return suite, suite_hash
+    name = _suite_name(folder, suite)
+    return name, suite_hash or compute_hash(folder)
+
+
+def _suite_name(folder: Path, fallback: str) -> str:
+    try:
+        from evalkit.suite import load_suite
+
+        return load_suite(folder).name
+    except Exception:  # noqa: BLE001 - the folder name is the suite name by convention
+        return folder.name if folder.name else fallback
+
+
+@click.group()
+def baseline() -> None:
+    """Promote, list, export and import baselines.
+
+    \b
+    A baseline is a promoted run: `promote` appends (suite, alias, run, who, when, reason) to an append-only
+    history; the current baseline of an alias is its latest promotion; rollback = promote an older run.
+    """
+
+
+@baseline.command()
+@click.argument("run_id")
+@suite_option
+@alias_option
+@click.option("--reason", default="", help="Why this run becomes the baseline (kept in the history).")
+@click.option("--suite-hash", default=None,
+              help="Current suite hash (default: computed from the suite folder); runs of other versions are refused.")
+@click.option("--who", default=None, help="Promoter (default: $EVALKIT_USER, CI actor or login name).")
+@click.option("--max-infra-error-rate", type=float, default=0.05, show_default=True,
+              help="Refuse runs whose share of infrastructure-failed trials exceeds this.")
+@tracking_option
+def promote(run_id: str, suite: str, alias: str, reason: str, suite_hash: str | None, who: str | None,
+            max_infra_error_rate: float, tracking_uri: str | None) -> None:
+    """Promote RUN_ID to be the baseline SUITE@ALIAS."""
+    name, current_hash = _suite_identity(suite, suite_hash, need_hash=True)
+    p = _store(tracking_uri).promote(run_id, name, alias, reason=reason, who=who, suite_hash=current_hash,
+                                     max_infra_error_rate=max_infra_error_rate)
+    click.echo(f"promoted run {p.run_id} (build {p.build_id}) as {p.suite}@{p.alias} at {p.promoted_at} "
+               f"by {p.who} [record {p.record_id}]")
+
+
+@baseline.command()
+@suite_option
+@click.option("--alias", default=None, help="Only this alias (default: all).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
+@tracking_option
+def history(suite: str, alias: str | None, as_json: bool, tracking_uri: str | None) -> None:
+    """List the promotions of SUITE, oldest first.
+
+    A '*' marks the current baseline of each alias.
+    """
+    name, _ = _suite_identity(suite, None, need_hash=False)
+    records = _store(tracking_uri).history(name, alias)
+    if as_json:
+        for p in records:
+            click.echo(json.dumps(p.to_dict(), sort_keys=True))
+        return
+    if not records:
+        click.echo(f"no promotions of {name}{'@' + alias if alias else ''}")
+        return
+    current = {p.alias: p.record_id for p in records}  # the last record of each alias wins
+    header = ("", "promoted_at", "alias", "run_id", "build", "suite_hash", "who", "reason")
+    rows = [("*" if current[p.alias] == p.record_id else "", p.promoted_at, p.alias, p.run_id, p.build_id,
+             p.suite_hash[:12], p.who, p.reason) for p in records]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header) - 1)]
+    for r in [header, *rows]:
+        click.echo("  ".join(str(v).ljust(w) for v, w in zip(r, widths)) + "  " + str(r[-1]))
+
+
+@baseline.command()
+@suite_option
+@alias_option
+@tracking_option
+def current(suite: str, alias: str, tracking_uri: str | None) -> None:
+    """Show the current baseline of SUITE@ALIAS (exit 2 if none)."""
+    from evalkit.errors import UserError
+
+    name, _ = _suite_identity(suite, None, need_hash=False)
+    p = _store(tracking_uri).current_baseline(name, alias)
+    if p is None:
+        raise UserError.at(f"baseline {name}@{alias}", "promotion", "none",
+                           f"promote a run: evalkit baseline promote RUN --suite {name} --alias {alias}")
+    click.echo(json.dumps(p.to_dict(), indent=2, sort_keys=True))
+
+
+@baseline.command("export")
+@suite_option
+@alias_option
+@click.option("--run", "run_id", default=None, help="Export this run instead of the current baseline.")
+@dir_option
+@tracking_option
+def export_cmd(suite: str, alias: str, run_id: str | None, baselines_dir: str, tracking_uri: str | None) -> None:
+    """Write SUITE@ALIAS to <dir>/<suite>/ for committing.
+
+    Files: <alias>.results.parquet and <alias>.manifest.json (build, suite hash, run id, sha256...).
+    """
+    name, _ = _suite_identity(suite, None, need_hash=False)
+    path = _store(tracking_uri).export_baseline(name, alias, baselines_dir, run_id=run_id)
+    manifest = json.loads(Path(path).read_text())
+    click.echo(f"exported run {manifest['mlflow_run_id']} (build {manifest['build_id']}, {manifest['rows']} rows) "
+               f"to {path}")
+
+
+@baseline.command("import")
+@suite_option
+@alias_option
+@dir_option
+@click.option("--suite-hash", default=None, help="Refuse an export made for another suite hash.")
+@click.option("--who", default=None, help="Promoter recorded in the history.")
+@tracking_option
+def import_cmd(suite: str, alias: str, baselines_dir: str, suite_hash: str | None, who: str | None,
+               tracking_uri: str | None) -> None:
+    """Load the committed export of SUITE@ALIAS into the store.
+
+    Creates a run and promotes it; importing the same export again changes nothing.
+    """
+    name, current_hash = _suite_identity(suite, suite_hash, need_hash=False)
+    p = _store(tracking_uri).import_baseline(name, alias, baselines_dir, suite_hash=current_hash, who=who)
+    click.echo(f"{p.suite}@{p.alias} is run {p.run_id} (build {p.build_id}), promoted {p.promoted_at}")
+
+
+@click.command()
+@tracking_option
+@click.option("--outbox", "outbox_dir", type=click.Path(file_okay=False), default=None,
+              help="Outbox folder (default: .evalkit/outbox).")
+@click.option("--list", "list_only", is_flag=True, help="Only list the queued runs.")
+def sync(tracking_uri: str | None, outbox_dir: str | None, list_only: bool) -> None:
+    """Upload runs kept in the offline outbox, exactly once each.
+
+    Each queued run goes to the tracking server it was meant for, or to --tracking-uri when given.
+    Exit code 2 while some runs could not be uploaded.
+    """
+    from evalkit.errors import UserError
+    from evalkit.store import Store
+
+    store = Store(tracking_uri, outbox_dir=outbox_dir)
+    if list_only:
+        entries = store.pending()
+        for e in entries:
+            click.echo(f"{e.key}  {e.suite}  {e.build_id}  {e.created_at}  -> {e.tracking_uri}")
+        click.echo(f"{len(entries)} run(s) queued in {store.outbox.directory}")
+        return
+    results = store.sync()
+    for r in results:
+        click.echo(f"{r.key}: {r.message}")
+    left = [r for r in results if r.status in ("unreachable", "busy")]
+    if not results:
+        click.echo(f"outbox {store.outbox.directory} is empty")
+    if left:
+        raise UserError.at(str(store.outbox.directory), "queued", len(left),
+                           "runs still waiting: start the tracking server (or pass --tracking-uri) and run "
+                           "`evalkit sync` again")

@@ -1,0 +1,101 @@
+"""Flatten a run's aggregates into MLflow metrics with predictable keys (``<metric>.<stat>.<category>``).
+
+The aggregates frame comes from the caller or from ``evalkit.score.aggregate``; when the scorer is not
+available a minimal per-category mean/count is computed here so a run is never logged without metrics.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evalkit.score.schema import CUSTOM_PREFIX, SCORE_COLUMNS
+from evalkit.store.names import metric_key, sanitize_key
+
+#: columns averaged by the fallback aggregation besides the scores and custom scorers.
+COST_COLUMNS = ("tool_calls", "latency_s", "tokens_in", "tokens_out", "cost_usd")
+OVERALL_MACRO = "__overall_macro__"
+OVERALL_MICRO = "__overall_micro__"
+_ID_COLUMNS = ("category", "metric", "suite", "build_id", "scenario_id")
+
+
+def aggregates_for(table: pd.DataFrame) -> pd.DataFrame:
+    """``evalkit.score.aggregate(table)`` when the scorer provides it, else :func:`basic_aggregates`."""
+    try:  # the function lives in evalkit.score.aggregate (a submodule of the same name shadows it)
+        from evalkit.score.aggregate import aggregate
+    except ImportError:
+        return basic_aggregates(table)
+    return aggregate(table)
+
+
+def basic_aggregates(table: pd.DataFrame) -> pd.DataFrame:
+    """Long frame (category, metric, mean, n) over non-infrastructure rows, plus macro/micro overall rows."""
+    metrics = [c for c in (*SCORE_COLUMNS, *COST_COLUMNS) if c in table.columns]
+    metrics += sorted(c for c in table.columns if c.startswith(CUSTOM_PREFIX))
+    usable = table[table["status"].astype(str) != "infra_error"] if "status" in table.columns else table
+    if usable.empty or not metrics:
+        return pd.DataFrame(columns=["category", "metric", "mean", "n"])
+    values = usable[metrics].astype("float64")
+    grouped = values.groupby(usable["category"].astype(str), sort=True)
+    means = grouped.mean().stack(future_stack=True).rename("mean")
+    counts = grouped.count().stack(future_stack=True).rename("n")
+    per_cat = pd.concat([means, counts], axis=1).reset_index()
+    per_cat.columns = ["category", "metric", "mean", "n"]
+    macro = per_cat.groupby("metric", sort=False).agg(mean=("mean", "mean"), n=("n", "sum")).reset_index()
+    macro.insert(0, "category", OVERALL_MACRO)
+    micro = pd.DataFrame({"category": OVERALL_MICRO, "metric": metrics,
+                          "mean": values.mean().to_numpy(), "n": values.count().to_numpy()})
+    return pd.concat([per_cat, macro, micro], ignore_index=True)
+
+
+def aggregate_metrics(aggregates: pd.DataFrame | None) -> dict[str, float]:
+    """Every finite numeric statistic of ``aggregates`` as ``{key: value}``.
+
+    Long frames (a ``metric`` column): each numeric column is a stat → ``<metric>.<stat>.<category>``.
+    Wide frames (no ``metric`` column, one row per category): each numeric column → ``<column>.<category>``.
+    """
+    if aggregates is None or len(aggregates) == 0:
+        return {}
+    frame = aggregates
+    if "category" not in frame.columns:
+        frame = frame.reset_index()
+        if "category" not in frame.columns:
+            frame = frame.rename(columns={frame.columns[0]: "category"})
+    stats = [c for c in frame.columns
+             if c not in _ID_COLUMNS and pd.api.types.is_numeric_dtype(frame[c])
+             and not pd.api.types.is_bool_dtype(frame[c])]
+    out: dict[str, float] = {}
+    categories = frame["category"].astype(str).to_numpy()
+    long = "metric" in frame.columns
+    names = frame["metric"].astype(str).to_numpy() if long else None
+    for stat in stats:
+        values = frame[stat].to_numpy(dtype="float64", na_value=np.nan)
+        for i, value in enumerate(values):
+            if not math.isfinite(value):
+                continue
+            key = metric_key(names[i], stat, categories[i]) if long else sanitize_key(f"{stat}.{categories[i]}")
+            out[key] = float(value)
+    return out
+
+
+def run_metrics(table: pd.DataFrame, meta: dict[str, Any]) -> dict[str, float]:
+    """Run-level counts: rows, scenarios, trials, infrastructure/agent errors and their rate, duration."""
+    rows = len(table)
+    status = table["status"].astype(str) if "status" in table.columns else pd.Series([], dtype=str)
+    infra = int((status == "infra_error").sum())
+    agent = int((status == "agent_error").sum())
+    out = {
+        "run.rows": float(rows),
+        "run.scenarios": float(table["scenario_id"].nunique()) if "scenario_id" in table.columns else 0.0,
+        "run.trials": float(table["trial"].nunique()) if "trial" in table.columns else 0.0,
+        "run.infra_errors": float(infra),
+        "run.infra_error_rate": infra / rows if rows else 1.0,
+        "run.agent_errors": float(agent),
+    }
+    duration = meta.get("duration_s")
+    if isinstance(duration, (int, float)) and math.isfinite(duration):
+        out["run.duration_s"] = float(duration)
+    return out

@@ -1,0 +1,79 @@
+"""Names evalkit uses in MLflow: experiments, tag keys, metric keys (sanitised to MLflow's allowed set).
+
+Metric keys are ``<metric>.<stat>.<category>``, e.g. ``rca_top1.mean.database/slow-query``: MLflow allows
+letters, digits, ``_ - . / space`` (and ``:`` off Windows), so categories keep their ``/``; any other
+character becomes ``_`` and path-like oddities (``//``, leading ``/``, ``..``) are flattened.
+"""
+
+from __future__ import annotations
+
+import re
+
+from evalkit.errors import UserError
+
+EXPERIMENT_PREFIX = "evalkit/"
+PROMOTIONS_EXPERIMENT = "evalkit-promotions"
+DEFAULT_ALIAS = "main"
+ROLES = ("candidate", "baseline", "history")
+
+# tags on evaluation runs
+TAG_SUITE = "evalkit.suite"
+TAG_SUITE_HASH = "evalkit.suite_hash"
+TAG_BUILD = "evalkit.build_id"
+TAG_ROLE = "evalkit.role"
+TAG_GIT_SHA = "evalkit.git_sha"
+TAG_BRANCH = "evalkit.branch"
+TAG_PR = "evalkit.pr"
+TAG_KEY = "evalkit.idempotency_key"
+TAG_OUTCOME = "evalkit.outcome"  # complete | failed
+TAG_IMPORTED_FROM = "evalkit.imported_from_run"
+TAG_SOURCE = "evalkit.source"  # direct | outbox | import
+# tags on promotion records (runs of the promotions experiment)
+TAG_P_SUITE = "evalkit.promotion.suite"
+TAG_P_ALIAS = "evalkit.promotion.alias"
+TAG_P_RUN = "evalkit.promotion.run_id"
+TAG_P_SUITE_HASH = "evalkit.promotion.suite_hash"
+TAG_P_BUILD = "evalkit.promotion.build_id"
+TAG_P_TS = "evalkit.promotion.ts"
+TAG_P_WHO = "evalkit.promotion.who"
+TAG_P_REASON = "evalkit.promotion.reason"
+
+# run-level metric keys
+RUN_METRICS = ("run.rows", "run.scenarios", "run.trials", "run.infra_errors", "run.infra_error_rate",
+               "run.agent_errors", "run.duration_s")
+
+# artifact paths inside a run
+ARTIFACT_TABLE = "results/results.parquet"
+ARTIFACT_TRAJECTORIES = "trajectories/trajectories.jsonl.gz"
+ARTIFACT_META = "meta/meta.json"
+ARTIFACT_AGGREGATES = "results/aggregates.parquet"
+ARTIFACT_REPORTS = "reports"
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+_BAD_KEY_CHARS = re.compile(r"[^A-Za-z0-9_.\- /]")
+MAX_KEY_LENGTH = 250
+
+
+def check_name(value: str, where: str, field: str) -> str:
+    """Suite names and aliases: letters, digits, ``_ . -`` (they go into filters, paths and tags)."""
+    if not isinstance(value, str) or not _NAME_RE.match(value) or len(value) > 100:
+        raise UserError.at(where, field, value,
+                           "use letters, digits, '_', '.' or '-' (starting with a letter or digit)")
+    return value
+
+
+def experiment_name(suite: str) -> str:
+    return f"{EXPERIMENT_PREFIX}{suite}"
+
+
+def sanitize_key(name: str) -> str:
+    """Map ``name`` to a valid, unique-as-a-path MLflow metric/param key."""
+    key = _BAD_KEY_CHARS.sub("_", str(name))
+    key = re.sub(r"/{2,}", "/", key).strip("/")
+    key = "/".join("_" if part in (".", "..") else part for part in key.split("/"))
+    return key[:MAX_KEY_LENGTH] or "_"
+
+
+def metric_key(metric: str, stat: str, category: str) -> str:
+    """``<metric>.<stat>.<category>``, sanitised (see module docstring)."""
+    return sanitize_key(f"{metric}.{stat}.{category}")

@@ -1,0 +1,270 @@
+"""Where runs go: tracking-URI resolution (embedded SQLite default), fail-fast probing and MLflow clients.
+
+The embedded default is ``sqlite:///<cwd>/.evalkit/mlflow/mlflow.db`` with artifacts in
+``<cwd>/.evalkit/mlflow/artifacts``; ``--tracking-uri`` or ``MLFLOW_TRACKING_URI`` point elsewhere (an
+MLflow server ``http(s)://…`` at team scale). mlflow is imported only inside functions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import re
+import sqlite3
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, TypeVar
+from urllib.parse import unquote, urlparse
+
+from evalkit.errors import Problem, UserError
+
+T = TypeVar("T")
+
+#: default location of everything evalkit keeps locally, relative to the working directory.
+EVALKIT_DIR = ".evalkit"
+EMBEDDED_DIR = "mlflow"
+EMBEDDED_DB = "mlflow.db"
+EMBEDDED_ARTIFACTS = "artifacts"
+#: overrides the artifact root for direct database URIs (postgresql://…, mysql://…) without a server.
+ARTIFACT_ROOT_ENV = "EVALKIT_ARTIFACT_ROOT"
+#: seconds the reachability probe of an http(s) tracking server may take.
+PROBE_TIMEOUT_ENV = "EVALKIT_PROBE_TIMEOUT"
+DEFAULT_PROBE_TIMEOUT_S = 3.0
+#: MLflow's HTTP client defaults (7 retries, backoff factor 2, 120 s timeout) make a dead server hang for
+#: minutes; evalkit lowers them unless the user set them (their environment always wins).
+HTTP_ENV_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
+}
+#: busy timeout (seconds) SQLite waits for a competing writer before "database is locked".
+SQLITE_BUSY_TIMEOUT_S = 30
+
+
+@dataclass(frozen=True)
+class TrackingTarget:
+    """A resolved tracking location: the MLflow URI, its kind and (for local backends) the artifact root.
+
+    ``source`` says where the URI came from: ``argument``, ``env`` (MLFLOW_TRACKING_URI) or ``default``.
+    """
+
+    uri: str
+    kind: str  # sqlite | http | file | database
+    artifact_root: Path | None
+    source: str
+
+    @property
+    def is_remote(self) -> bool:
+        return self.kind == "http"
+
+    @property
+    def display(self) -> str:
+        """The URI without credentials, for messages and records."""
+        return redact(self.uri)
+
+
+def redact(uri: str) -> str:
+    """``uri`` with any ``user:password@`` part removed."""
+    return re.sub(r"//[^/@]*@", "//", uri)
+
+
+def embedded_uri(root: Path | str | None = None) -> str:
+    """The embedded SQLite URI under ``<root>/.evalkit/mlflow/`` (root defaults to the working directory)."""
+    base = Path(root or Path.cwd()).resolve() / EVALKIT_DIR / EMBEDDED_DIR
+    return f"sqlite:///{base / EMBEDDED_DB}"
+
+
+def resolve_tracking(uri: str | None = None, root: Path | str | None = None) -> TrackingTarget:
+    """Resolve the tracking URI: explicit argument, else ``MLFLOW_TRACKING_URI``, else the embedded store.
+
+    Raises UserError for schemes evalkit cannot use.
+    """
+    source = "argument"
+    if not uri:
+        uri, source = os.environ.get("MLFLOW_TRACKING_URI", ""), "env"
+    if not uri:
+        uri, source = embedded_uri(root), "default"
+    uri = uri.strip()
+    where = "--tracking-uri" if source == "argument" else ("MLFLOW_TRACKING_URI" if source == "env" else "store")
+    scheme = urlparse(uri).scheme.lower()
+    if scheme in ("http", "https"):
+        return TrackingTarget(uri.rstrip("/"), "http", None, source)
+    if scheme == "sqlite":
+        path = _sqlite_path(uri)
+        if path is None:
+            raise UserError.at(where, "uri", uri, "use a file database: sqlite:////absolute/path/mlflow.db")
+        return TrackingTarget(uri, "sqlite", path.parent / EMBEDDED_ARTIFACTS, source)
+    if scheme == "file" or (scheme == "" and uri.startswith("/")):
+        return TrackingTarget(uri, "file", None, source)
+    if scheme.split("+")[0] in ("postgresql", "postgres", "mysql", "mssql"):
+        root_env = os.environ.get(ARTIFACT_ROOT_ENV, "")
+        if not root_env:
+            raise UserError.at(where, "uri", redact(uri),
+                               f"a direct database URI needs an artifact root: set {ARTIFACT_ROOT_ENV}, "
+                               "or point at an MLflow server (http://host:port) instead")
+        return TrackingTarget(_with_psycopg2(uri), "database", Path(root_env), source)
+    raise UserError.at(where, "uri", redact(uri),
+                       "use http(s)://host:port (MLflow server), sqlite:////path/mlflow.db or leave unset for "
+                       f"the embedded store in ./{EVALKIT_DIR}/{EMBEDDED_DIR}/")
+
+
+def _sqlite_path(uri: str) -> Path | None:
+    raw = unquote(uri[len("sqlite://"):].split("?", 1)[0])
+    if raw in ("", "/", "/:memory:"):
+        return None
+    # sqlite:///relative.db -> "/relative.db" is relative; sqlite:////abs.db -> "//abs.db" is absolute
+    path = raw[1:] if raw.startswith("/") else raw
+    return Path(path).resolve()
+
+
+def _with_psycopg2(uri: str) -> str:
+    """SQLAlchemy 2.1 maps ``postgresql://`` to psycopg 3; evalkit ships psycopg2, so name the driver."""
+    import importlib.util
+
+    if uri.startswith(("postgresql://", "postgres://")) and importlib.util.find_spec("psycopg") is None:
+        return "postgresql+psycopg2://" + uri.split("://", 1)[1]
+    return uri
+
+
+def probe_timeout() -> float:
+    try:
+        return float(os.environ.get(PROBE_TIMEOUT_ENV, DEFAULT_PROBE_TIMEOUT_S))
+    except ValueError:
+        return DEFAULT_PROBE_TIMEOUT_S
+
+
+def probe(target: TrackingTarget, timeout_s: float | None = None) -> str | None:
+    """Return None when ``target`` answers, else a short reason. One HTTP GET of ``/health``, no retries.
+
+    Local backends (SQLite, files, databases) are always considered reachable here.
+    """
+    if not target.is_remote:
+        return None
+    timeout_s = probe_timeout() if timeout_s is None else timeout_s
+    try:
+        with urllib.request.urlopen(f"{target.uri}/health", timeout=timeout_s) as resp:  # noqa: S310
+            resp.read(64)
+        return None
+    except urllib.error.HTTPError as err:
+        # Something that speaks HTTP answered (auth proxies answer 401/403): the server is up.
+        return None if err.code < 500 else f"HTTP {err.code} from {target.display}/health"
+    except (urllib.error.URLError, OSError, TimeoutError) as err:
+        reason = getattr(err, "reason", err)
+        return f"{reason}"
+
+
+def configure_http_env() -> None:
+    """Lower MLflow's HTTP retry/timeout defaults (unless already set) so a dead server fails fast."""
+    for key, value in HTTP_ENV_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+
+
+def quiet_mlflow_logs() -> None:
+    """MLflow/alembic log schema creation at INFO on every new store; keep evalkit's output clean."""
+    for name in ("mlflow.store.db.utils", "alembic", "alembic.runtime.migration", "mlflow.tracking.fluent",
+                 "mlflow.store.tracking.sqlalchemy_store"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock held for the block (serialises first-use schema creation)."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def make_client(target: TrackingTarget) -> Any:
+    """An ``MlflowClient`` for ``target``. For SQLite: creates the folder, runs MLflow's schema set-up under a
+    file lock (two processes creating the same database race otherwise), switches to WAL journalling and
+    sets a busy timeout so concurrent writers wait instead of failing."""
+    quiet_mlflow_logs()
+    # MLflow prints "View run ... at: URL" to stdout on every finished run; evalkit reports runs itself.
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+    if target.is_remote:
+        configure_http_env()
+    from mlflow import MlflowClient
+
+    if target.kind != "sqlite":
+        return MlflowClient(tracking_uri=target.uri)
+    db = _sqlite_path(target.uri)
+    assert db is not None and target.artifact_root is not None
+    target.artifact_root.mkdir(parents=True, exist_ok=True)
+    uri = target.uri if "timeout=" in target.uri else (
+        f"{target.uri}{'&' if '?' in target.uri else '?'}timeout={SQLITE_BUSY_TIMEOUT_S}")
+    with _file_lock(db.with_name(db.name + ".lock")):
+        client = MlflowClient(tracking_uri=uri)
+        client.search_experiments(max_results=1)  # forces schema creation/migration while we hold the lock
+        _enable_wal(db)
+    return client
+
+
+def _enable_wal(db: Path) -> None:
+    with contextlib.closing(sqlite3.connect(db, timeout=SQLITE_BUSY_TIMEOUT_S)) as con:
+        mode = con.execute("PRAGMA journal_mode").fetchone()[0]
+        if str(mode).lower() != "wal":
+            con.execute("PRAGMA journal_mode=WAL")
+
+
+_LOCKED_MARKERS = ("database is locked", "database table is locked", "database schema is locked")
+_UNREACHABLE_MARKERS = ("max retries exceeded", "connection refused", "failed to establish a new connection",
+                        "connectionerror", "read timed out", "connection aborted", "remotedisconnected",
+                        "name or service not known", "temporary failure in name resolution",
+                        "connection reset")
+
+
+def is_locked_error(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(m in text for m in _LOCKED_MARKERS)
+
+
+def is_unreachable_error(exc: BaseException) -> bool:
+    """True when ``exc`` means the tracking server could not be reached (not a refusal by the server)."""
+    try:
+        import requests
+
+        if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
+            return True
+    except ImportError:  # pragma: no cover - requests ships with mlflow
+        pass
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return True
+    text = f"{type(exc).__name__} {exc}".lower()
+    return any(m in text for m in _UNREACHABLE_MARKERS)
+
+
+def retry_locked(fn: Callable[..., T], *args: Any, attempts: int = 8, **kwargs: Any) -> T:
+    """Call ``fn``; on SQLite "database is locked" retry with jittered exponential backoff (~30 s total)."""
+    delay = 0.05
+    for attempt in range(attempts):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - filtered below
+            if attempt == attempts - 1 or not is_locked_error(exc):
+                raise
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 5.0)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class TrackingUnreachable(UserError):
+    """The tracking server did not answer (connection refused, timeout, 5xx on /health)."""
+
+    def __init__(self, target: TrackingTarget, reason: str):
+        where = {"argument": "--tracking-uri", "env": "MLFLOW_TRACKING_URI"}.get(target.source, "tracking URI")
+        self.target = target
+        self.reason = reason
+        super().__init__(Problem(where, "server", target.display,
+                                 f"unreachable ({reason}); start the MLflow server or point --tracking-uri / "
+                                 "MLFLOW_TRACKING_URI at a reachable one"))

@@ -1,0 +1,76 @@
+# ---- store fixtures (evalkit.store, issue 6): MLflow server on PostgreSQL, Store per backend --------------
+import pytest as _pytest
+
+
+@_pytest.fixture(scope="session")
+def mlflow_pg_server(tmp_path_factory):
+    """One MLflow tracking server per test session, backed by a fresh PostgreSQL database (dropped after).
+    Skips when nothing listens on 127.0.0.1:5432."""
+    from store_support import PG_HOST, PG_PORT, drop_database, port_open, start_pg_mlflow_server
+
+    if not port_open(PG_HOST, PG_PORT):
+        _pytest.skip(f"no PostgreSQL listening on {PG_HOST}:{PG_PORT}; the server-backed store tests need it")
+    server = start_pg_mlflow_server(tmp_path_factory.mktemp("mlflow-pg-server"))
+    try:
+        yield server
+    finally:
+        server.stop()
+        drop_database(server.database)
+
+
+@_pytest.fixture(scope="session")
+def embedded_store_template(tmp_path_factory):
+    """An empty embedded MLflow database, schema created once per session (MLflow's schema set-up takes
+    ~1.5 s; every fresh SQLite store in the tests starts from a copy of this file)."""
+    import sqlite3
+
+    from evalkit.store import Store
+
+    root = tmp_path_factory.mktemp("embedded-template")
+    Store(None, root=root).client()
+    db = root / ".evalkit" / "mlflow" / "mlflow.db"
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    return db
+
+
+@_pytest.fixture
+def make_embedded_store(embedded_store_template, monkeypatch):
+    """``make(root) -> Store``: an empty embedded store under ``root/.evalkit/`` (as on a fresh clone)."""
+    import shutil
+
+    from evalkit.store import Store
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+    def make(root):
+        target = root / ".evalkit" / "mlflow" / "mlflow.db"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(embedded_store_template, target)
+        return Store(None, root=root)
+
+    return make
+
+
+@_pytest.fixture(scope="session")
+def shared_sqlite_uri(embedded_store_template, tmp_path_factory):
+    """One SQLite tracking database for the whole session (tests isolate themselves by unique suite names,
+    exactly as on the shared PostgreSQL server); saves MLflow's per-database start-up in every test."""
+    import shutil
+
+    db = tmp_path_factory.mktemp("shared-sqlite") / "mlflow.db"
+    shutil.copyfile(embedded_store_template, db)
+    return f"sqlite:///{db}"
+
+
+@_pytest.fixture(params=["sqlite", _pytest.param("postgres", marks=_pytest.mark.postgres)])
+def store_on_backend(request, tmp_path, monkeypatch):
+    """A :class:`evalkit.store.Store` on each backend of the conformance tests: a SQLite file store and the
+    session's PostgreSQL-backed MLflow server (outbox under ``tmp_path``)."""
+    from evalkit.store import Store
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    if request.param == "sqlite":
+        return Store(request.getfixturevalue("shared_sqlite_uri"), root=tmp_path)
+    return Store(request.getfixturevalue("mlflow_pg_server").uri, root=tmp_path)
