@@ -1,0 +1,90 @@
+"""``evalkit run``: run a suite against an agent build, write the results and print the summary."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import click
+
+EXECUTOR_CHOICES = ["local", "threads", "processes", "ray"]
+
+
+@click.command("run")
+@click.option("--suite", "suite", required=True, help="Suite directory or shipped suite name (e.g. core, smoke).")
+@click.option("--agent", "agent", required=True,
+              help="Agent build: reference:<version>, pkg.module:factory, 'cmd:<command line>' or openai:<model>.")
+@click.option("--trials", type=int, default=None, help="Trials per scenario (default: the suite's).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Run seed; trial seeds derive from it.")
+@click.option("--jobs", type=int, default=1, show_default=True, help="Parallel investigations (0 = all CPUs).")
+@click.option("--executor", type=click.Choice(EXECUTOR_CHOICES), default="local", show_default=True,
+              help="local picks threads for cmd:/openai: agents and processes for Python ones.")
+@click.option("--ray-address", default=None, help="Ray cluster address for --executor ray (default: local Ray).")
+@click.option("--timeout", "timeout_s", type=float, default=60.0, show_default=True,
+              help="Per-investigation timeout in seconds.")
+@click.option("--output-dir", type=click.Path(file_okay=False), default=None,
+              help="Where to write results.parquet, trajectories.jsonl.gz, meta.json "
+                   "(default .evalkit/runs/<suite>-<build>-<seed>-<time>).")
+@click.option("--journal-dir", type=click.Path(file_okay=False), default=None,
+              help="Resumable journal directory (default .evalkit/journal).")
+@click.option("--fresh", is_flag=True, help="Discard this run's journal and start over instead of resuming.")
+@click.option("--scorer", "scorers", multiple=True, help="User scorer [name=]pkg.module:function (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print meta, output paths and aggregates as JSON.")
+@click.option("--quiet", is_flag=True, help="No progress output.")
+def run(suite, agent, trials, seed, jobs, executor, ray_address, timeout_s, output_dir, journal_dir, fresh,
+        scorers, as_json, quiet) -> None:
+    """Run SUITE against an agent build: k trials per scenario, scored, resumable after a crash.
+
+    \b
+    Example:
+      evalkit run --suite core --agent reference:v1 --trials 3 --jobs 2
+    Rerunning the same command after an interruption skips the trials already journaled.
+    """
+    from evalkit.run.journal import build_hash
+    from evalkit.run.outputs import write_outputs
+    from evalkit.run.progress import ProgressReporter
+    from evalkit.run.runner import run_suite
+    from evalkit.run.summary import format_summary
+
+    if fresh:
+        _discard_journal(suite, agent, seed, timeout_s, journal_dir)
+    reporter = ProgressReporter(mode="quiet" if quiet else "auto")
+    try:
+        result = run_suite(suite, agent, trials=trials, seed=seed, jobs=jobs, executor=executor, timeout_s=timeout_s,
+                           journal_dir=journal_dir, scorers=scorers, progress=reporter, ray_address=ray_address)
+    finally:
+        reporter.close()
+    meta = result.meta
+    if output_dir is None:
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        output_dir = Path(".evalkit") / "runs" / f"{meta['suite']}-{build_hash(meta['build_id'])}-{seed}-{stamp}"
+    paths = write_outputs(result, output_dir)
+    if as_json:
+        doc = {"meta": meta, "outputs": {k: str(v) for k, v in paths.items()},
+               "aggregate": _finite(result.aggregate().to_dict(orient="records"))}
+        click.echo(json.dumps(doc, indent=2, default=str))
+    else:
+        click.echo(format_summary(result))
+        click.echo(f"\nresults: {paths['results']}")
+
+
+def _discard_journal(suite, agent, seed, timeout_s, journal_dir) -> None:
+    from evalkit.run.journal import default_journal_path
+    from evalkit.run.runner import _build_id, _resolve_suite
+
+    suite_obj = _resolve_suite(suite)
+    path = default_journal_path(journal_dir, suite_obj.name, _build_id(agent, {"timeout_s": float(timeout_s)}), seed)
+    if path.exists():
+        path.unlink()
+
+
+def _finite(obj):
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    return obj

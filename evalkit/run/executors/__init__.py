@@ -1,0 +1,79 @@
+"""Executors run trials with bounded concurrency and enforce the per-investigation timeout.
+
+Every executor implements :class:`Executor`: the runner ``submit``\\s at most ``capacity`` tasks at a time
+and ``poll``\\s for finished :class:`~evalkit.run.tasks.TrialOutcome`\\s. Retries, journaling and progress
+live in the runner, so all executors produce identical tables for a deterministic agent.
+
+- ``threads``: I/O-bound agents (subprocess, LLM endpoints); a timed-out investigation is abandoned.
+- ``processes``: CPU-bound Python agents; a worker that exceeds the timeout is killed and replaced.
+- ``ray``: the same tasks on a Ray cluster (``pip install evalkit[ray]``); timed-out tasks are force-cancelled.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, Protocol, runtime_checkable
+
+from evalkit.errors import UserError
+from evalkit.run.tasks import TrialOutcome, TrialTask
+
+EXECUTORS = ("local", "threads", "processes", "ray")
+
+#: the function every executor runs on a task: ``fn(task, on_start) -> TrialOutcome``
+TrialFn = Callable[..., TrialOutcome]
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Runs trials; ``submit`` never blocks, ``poll`` returns what finished (possibly nothing)."""
+
+    name: str
+    capacity: int
+
+    def submit(self, task: TrialTask) -> None: ...
+
+    def poll(self, timeout: float | None) -> list[TrialOutcome]: ...
+
+    def in_flight(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def local_mode_for(agent_spec: str) -> str:
+    """Threads for I/O-bound agents (``cmd:``, ``openai:``), processes for Python ones (``reference:``, ``pkg:fn``)."""
+    kind = agent_spec.split(":", 1)[0].strip().lower()
+    return "threads" if kind in ("cmd", "openai") else "processes"
+
+
+def make_executor(name: str, agent_spec: str, jobs: int = 1, timeout_s: float = 60.0,
+                  ray_address: str | None = None, trial_fn: TrialFn | None = None) -> Executor:
+    """Build the executor called ``name`` (``local`` picks threads or processes from the agent spec)."""
+    if name not in EXECUTORS:
+        raise UserError.at("--executor", "", name, f"choose one of {', '.join(EXECUTORS)}")
+    if timeout_s is None or not timeout_s > 0:
+        raise UserError.at("--timeout", "", timeout_s, "give the per-investigation timeout in seconds (> 0)")
+    if jobs is None or jobs < 0:
+        raise UserError.at("--jobs", "", jobs, "give a number of parallel investigations >= 1 (0 = all CPUs)")
+    if name == "local":
+        name = local_mode_for(agent_spec)
+    if name == "ray":
+        from evalkit.run.executors.ray_tasks import RayExecutor
+
+        return RayExecutor(jobs=jobs, timeout_s=timeout_s, address=ray_address, trial_fn=trial_fn)
+    jobs = jobs or (os.cpu_count() or 1)
+    if name == "threads":
+        from evalkit.run.executors.threads import ThreadExecutor
+
+        return ThreadExecutor(jobs=jobs, timeout_s=timeout_s, trial_fn=trial_fn)
+    from evalkit.run.executors.processes import ProcessExecutor
+
+    return ProcessExecutor(jobs=jobs, timeout_s=timeout_s, trial_fn=trial_fn)
+
+
+def timeout_outcome(task: TrialTask, timeout_s: float, elapsed: float, how: str) -> TrialOutcome:
+    return TrialOutcome.failure(task, "timeout", f"investigation exceeded the {timeout_s:g} s timeout ({how})",
+                                infra=False, latency_s=elapsed)
+
+
+def died_outcome(task: TrialTask, detail: str) -> TrialOutcome:
+    return TrialOutcome.failure(task, "infra_executor", f"executor died: {detail}", infra=True)

@@ -1,0 +1,282 @@
+"""Run a suite against an agent build: k trials per scenario, bounded concurrency, resumable, scored.
+
+The runner schedules :class:`~evalkit.run.tasks.TrialTask`\\s on an executor, retries infrastructure
+failures with backoff, scores each outcome (through the scorer, which alone reads the ground truth),
+journals it durably, and assembles the results table, the trajectories and the run metadata.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import pandas as pd
+
+from evalkit import __version__
+from evalkit.errors import UserError
+from evalkit.run.executors import Executor, make_executor
+from evalkit.run.journal import Journal, JournalHeader, default_journal_path, record_key
+from evalkit.run.seeds import trial_seed
+from evalkit.run.tasks import INFRA_ERROR, OK, SETUP_ERROR, TrialOutcome, TrialTask
+from evalkit.score.schema import conform, sort_results
+
+MAX_RETRIES = 2
+RETRY_BACKOFF_S = 0.5
+FSYNC_INTERVAL_S = 0.05
+_TICK_S = 0.25
+
+#: progress callback: ``progress(done, total)`` after every acknowledged (journaled) batch.
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclass
+class RunResult:
+    """A finished run: results table (one row per scenario x trial), trajectories and metadata."""
+
+    table: pd.DataFrame
+    trajectories: list[dict]
+    meta: dict
+    warnings: list[str] = field(default_factory=list)
+
+    def aggregate(self) -> pd.DataFrame:
+        from evalkit.score.aggregate import aggregate
+
+        return aggregate(self.table)
+
+
+@dataclass
+class _Context:
+    """Everything constant across the trials of one run (identity columns and scoring)."""
+
+    suite: Any
+    build_id: str
+    agent_spec: str
+    run_seed: int
+    scorer: Any
+    categories: dict[str, str]
+
+    def record(self, o: TrialOutcome) -> dict:
+        """Journal record of one outcome: the scored result row, the trajectory and the raw outcome."""
+        outcome = {"status": o.status, "error_class": o.error_class, "error_message": o.error_message,
+                   "latency_s": o.latency_s, "seed": o.seed, "attempt": o.attempt}
+        trajectory = {"scenario_id": o.scenario_id, "trial": o.trial, "calls": o.calls, "finding": o.finding,
+                      "stderr": o.stderr}
+        return {"key": record_key(self.suite.hash, o.scenario_id, o.trial, self.build_id),
+                "row": self.row(o.scenario_id, o.trial, outcome, trajectory), "trajectory": trajectory,
+                "outcome": outcome}
+
+    def row(self, scenario_id: str, trial: int, outcome: dict, trajectory: dict) -> dict:
+        row = {
+            "suite": self.suite.name, "suite_hash": self.suite.hash, "build_id": self.build_id,
+            "agent_spec": self.agent_spec, "run_seed": self.run_seed, "scenario_id": scenario_id,
+            "category": self.categories[scenario_id], "trial": trial, "seed": outcome["seed"],
+            "status": outcome["status"], "error_class": outcome["error_class"],
+            "error_message": outcome["error_message"], "latency_s": outcome["latency_s"],
+        }
+        scored, failures = self.scorer.score(scenario_id, trajectory["finding"], trajectory["calls"],
+                                             outcome["status"])
+        row.update(scored)
+        if failures:
+            text = "; ".join(msg for _, msg in failures)
+            row["error_message"] = f"{row['error_message']}; {text}" if row["error_message"] else text
+            if row["status"] == OK:
+                row["error_class"] = "scorer_error"
+        return row
+
+
+def run_suite(suite, agent_spec: str, trials: int | None = None, seed: int = 0, jobs: int = 1,
+              executor: str | Executor = "local", timeout_s: float = 60, journal_dir: str | Path | None = None,
+              scorers: Iterable = (), progress: ProgressFn | None = None, *, ray_address: str | None = None,
+              journal: bool = True, agent_options: dict | None = None, max_retries: int = MAX_RETRIES,
+              retry_backoff_s: float = RETRY_BACKOFF_S, fsync_interval_s: float = FSYNC_INTERVAL_S) -> RunResult:
+    """Run every scenario of ``suite`` ``trials`` times against ``agent_spec`` and score the trials.
+
+    ``suite`` is a Suite, a path or a bare name (``core``). Trial seeds derive from ``seed`` and
+    (scenario, trial) only, so two builds run with the same seed are paired. ``executor`` is ``local``
+    (threads for ``cmd:``/``openai:``, processes otherwise), ``threads``, ``processes``, ``ray`` or an
+    Executor. Finished trials are journaled (``journal_dir``, default ``.evalkit/journal``); rerunning the
+    same call resumes. ``scorers`` are user scorer specs ``[name=]pkg.mod:fn`` (plus the suite's
+    ``[scorers]`` table). Raises UserError on bad input or when no trial could be evaluated at all.
+    """
+    started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    t0 = time.monotonic()
+    suite_obj = _resolve_suite(suite)
+    trials = _check_int("--trials", suite_obj.default_trials if trials is None else trials, 1)
+    seed = _check_int("--seed", seed, 0)
+    options = {**(agent_options or {}), "timeout_s": float(timeout_s)}
+    build_id = _build_id(agent_spec, options)
+    scorer = _make_scorer(suite_obj, scorers)
+    ctx = _Context(suite_obj, build_id, agent_spec, seed, scorer, {s.id: s.category for s in suite_obj.scenarios})
+
+    jr = None
+    if journal:
+        header = JournalHeader(suite_obj.name, suite_obj.hash, build_id, agent_spec, seed, trials)
+        jr = Journal(default_journal_path(journal_dir, suite_obj.name, build_id, seed), header)
+    try:
+        finished = jr.finished_keys() if jr else set()
+        resumed = {k: r for k, r in (jr.records.items() if jr else ()) if k in finished}
+        suite_path = str(Path(suite_obj.path).resolve())
+        tasks = [
+            TrialTask.make(suite_path, suite_obj.hash, s.id, t, trial_seed(seed, s.id, t), agent_spec, options)
+            for s in suite_obj.scenarios for t in range(trials)
+            if record_key(suite_obj.hash, s.id, t, build_id) not in finished
+        ]
+        total = len(suite_obj.scenarios) * trials
+        records: dict[str, dict] = {}
+        # Journaled trials are re-scored from their stored finding and trajectory: same scores, and any
+        # scorer added since applies to them too.
+        for key, rec in resumed.items():
+            rec = dict(rec)
+            tr = rec["trajectory"]
+            rec["row"] = ctx.row(tr["scenario_id"], int(tr["trial"]), rec["outcome"], tr)
+            records[key] = rec
+        if progress:
+            progress(len(records), total)
+        executor_name = executor if isinstance(executor, str) else getattr(executor, "name", "custom")
+        if tasks:
+            exe = executor if not isinstance(executor, str) else make_executor(
+                executor, agent_spec, jobs=jobs, timeout_s=timeout_s, ray_address=ray_address)
+            executor_name = exe.name
+            try:
+                _schedule(tasks, exe, ctx, jr, records, total, progress, max_retries, retry_backoff_s,
+                          fsync_interval_s)
+            finally:
+                if isinstance(executor, str):
+                    exe.close()
+    finally:
+        if jr:
+            jr.close()
+
+    ordered = sorted(records.values(), key=lambda r: (r["row"]["scenario_id"], r["row"]["trial"]))
+    table = sort_results(conform(pd.DataFrame.from_records([r["row"] for r in ordered])))
+    trajectories = [r["trajectory"] for r in ordered]
+    infra = int((table["status"] == INFRA_ERROR).sum())
+    warnings = [f"user scorer '{name}' failed on {n} trial(s), its columns are NaN there: {first}"
+                for name, (n, first) in sorted(scorer.failures.items())]
+    if infra:
+        warnings.append(f"{infra} trial(s) ended in infrastructure errors after {max_retries} retries; "
+                        "they are reported apart and not scored (rerun the same command to retry them)")
+    meta = {
+        "suite": suite_obj.name, "suite_version": suite_obj.version, "suite_hash": suite_obj.hash,
+        "build_id": build_id, "agent_spec": agent_spec, "trials": trials, "seed": seed,
+        "evalkit_version": __version__, "started_at": started_at, "duration_s": time.monotonic() - t0,
+        "infra_errors": infra, "agent_errors": int((table["status"] == "agent_error").sum()),
+        "n_scenarios": len(suite_obj.scenarios), "n_trials": len(table),
+        "executor": executor_name, "jobs": getattr(exe, "capacity", jobs) if tasks else jobs,
+        "timeout_s": float(timeout_s), "resumed_trials": len(resumed),
+        "journal": str(jr.path) if jr else None,
+        "scorers": [f"{s.name}={s.spec}" for s in scorer.user_scorers], "warnings": warnings,
+    }
+    if len(table) and infra == len(table):
+        first = table["error_message"].iloc[0]
+        raise UserError.at(f"agent {agent_spec}", "", first,
+                           f"all {infra} trials failed with infrastructure errors; fix the endpoint/executor and"
+                           " rerun the same command (finished trials are kept in the journal)")
+    return RunResult(table, trajectories, meta, warnings)
+
+
+def _schedule(tasks: list[TrialTask], exe: Executor, ctx: _Context, jr: Journal | None, records: dict,
+              total: int, progress: ProgressFn | None, max_retries: int, backoff_s: float,
+              fsync_interval_s: float) -> None:
+    """Keep the executor full, retry infra failures with exponential backoff, journal and acknowledge."""
+    pending = deque(tasks)
+    by_key = {t.key: t for t in tasks}
+    delayed: list[tuple[float, int, TrialTask]] = []
+    seq = 0
+    acked = len(records)
+    last_sync = 0.0
+    while pending or delayed or exe.in_flight():
+        now = time.monotonic()
+        while delayed and delayed[0][0] <= now:
+            pending.append(heapq.heappop(delayed)[2])
+        while pending and exe.in_flight() < exe.capacity:
+            exe.submit(pending.popleft())
+        wait = _TICK_S
+        if delayed:
+            wait = min(wait, max(0.0, delayed[0][0] - now))
+        if jr and jr.unsynced:
+            wait = min(wait, max(0.0, last_sync + fsync_interval_s - now))
+        outcomes = exe.poll(timeout=wait) if exe.in_flight() else _idle(wait)
+        batch, setup_error = [], None
+        for o in outcomes:
+            if o.status == SETUP_ERROR:
+                setup_error = o
+                continue
+            task = by_key[o.key]
+            if o.status == INFRA_ERROR and task.attempt < max_retries:
+                retry = by_key[o.key] = task.retry()
+                seq += 1
+                heapq.heappush(delayed, (time.monotonic() + backoff_s * (2 ** task.attempt), seq, retry))
+                continue
+            rec = ctx.record(o)
+            records[rec["key"]] = rec
+            batch.append(rec)
+        if jr is None:
+            acked += len(batch)
+        else:
+            jr.append(batch, sync=False)
+            if jr.unsynced and time.monotonic() - last_sync >= fsync_interval_s:
+                acked += jr.sync()
+                last_sync = time.monotonic()
+        if progress and (batch or not outcomes):
+            progress(acked, total)
+        if setup_error is not None:  # finished trials stay journaled; the run stops with the user's error
+            if jr:
+                jr.sync()
+            raise UserError(*setup_error.error_message.splitlines())
+    if jr:
+        acked += jr.sync()
+    if progress:
+        progress(acked, total)
+
+
+def _idle(wait: float) -> list:
+    if wait > 0:
+        time.sleep(wait)  # only waiting for a retry backoff or the next fsync; nothing is in flight
+    return []
+
+
+def _resolve_suite(suite):
+    from evalkit.suite.model import Suite
+
+    if isinstance(suite, Suite):
+        return suite
+    from evalkit.suite import load_suite
+
+    return load_suite(suite)
+
+
+def _build_id(agent_spec: str, options: dict) -> str:
+    """Load the agent once in the driver for its build id (workers load their own copies)."""
+    from evalkit.agents.spec import load_agent
+
+    agent = load_agent(agent_spec, **options)
+    build = str(agent.build)
+    close = getattr(agent, "close", None)
+    if callable(close):
+        close()
+    return build
+
+
+def _make_scorer(suite, scorers: Iterable):
+    from evalkit.score.custom import UserScorer, load_scorers, suite_scorer_specs
+    from evalkit.score.scorer import TrialScorer
+
+    given = list(scorers or ())
+    ready = [s for s in given if isinstance(s, UserScorer)]
+    specs = [s for s in given if not isinstance(s, UserScorer)]
+    user = ready + load_scorers(specs, where="--scorer")
+    names = {s.name for s in user}
+    from_suite = [s for s in suite_scorer_specs(suite.path) if s[0] not in names]
+    user += load_scorers(from_suite, where=f"{Path(suite.path) / 'suite.toml'} [scorers]")
+    return TrialScorer(suite, user)
+
+
+def _check_int(option: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise UserError.at(option, "", value, f"give an integer >= {minimum}")
+    return value

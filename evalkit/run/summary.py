@@ -1,0 +1,74 @@
+"""The one-screen summary printed at the end of ``evalkit run``: per-category top-1 with CI, errors, time."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from evalkit.score.aggregate import MACRO, MICRO, aggregate, error_counts
+
+
+def _fmt(mean: float, lo: float, hi: float) -> str:
+    if mean != mean:
+        return "   n/a"
+    if lo != lo or hi != hi:
+        return f"{mean:6.3f}"
+    return f"{mean:6.3f} ± {(hi - lo) / 2:5.3f}"
+
+
+def summary_frame(table: pd.DataFrame, agg: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per category (+ macro, micro): scenarios, trials, top-1 mean/CI, graded score, agent/infra errors."""
+    agg = aggregate(table) if agg is None else agg
+    wide = agg.pivot(index="category", columns="metric", values="mean")
+    pick = agg.set_index(["category", "metric"])
+    rows = []
+    counts = error_counts(table)
+    for cat in pd.unique(agg["category"]):
+        top = pick.loc[(cat, "rca_top1")] if (cat, "rca_top1") in pick.index else None
+        if cat == MACRO:
+            errs = counts.loc[MICRO] if MICRO in counts.index else None
+        else:
+            errs = counts.loc[cat] if cat in counts.index else None
+        infra = int(sum(v for k, v in errs.items() if k.startswith("infra_"))) if errs is not None else 0
+        agent = int(errs.sum() - errs.get("ok", 0) - infra) if errs is not None else 0
+        rows.append({
+            "category": cat,
+            "scenarios": int(top["n_scenarios"]) if top is not None else 0,
+            "trials": int(errs.sum()) if errs is not None else 0,
+            "top1": top["mean"] if top is not None else math.nan,
+            "top1_lo": top["ci_low"] if top is not None else math.nan,
+            "top1_hi": top["ci_high"] if top is not None else math.nan,
+            "rca_score": wide.loc[cat].get("rca_score", math.nan),
+            "agent_errors": agent, "infra_errors": infra,
+        })
+    return pd.DataFrame(rows)
+
+
+def format_summary(result) -> str:
+    """Render a RunResult as a one-screen text summary."""
+    meta, table = result.meta, result.table
+    lines = [
+        f"suite {meta['suite']} ({meta['suite_hash'][:12]}) · build {meta['build_id']} · seed {meta['seed']}",
+        f"{meta['n_trials']} trials ({meta['n_scenarios']} scenarios × {meta['trials']}) in "
+        f"{meta['duration_s']:.1f} s · executor {meta['executor']} × {meta['jobs']}"
+        + (f" · {meta['resumed_trials']} resumed from journal" if meta.get("resumed_trials") else ""),
+        "",
+    ]
+    if len(table) == 0:
+        return "\n".join(lines + ["no trials"])
+    frame = summary_frame(table)
+    width = max(24, *(len(c) for c in frame["category"]))
+    lines.append(f"{'category':<{width}}  {'scen':>4}  {'top-1 (95% CI)':<15}  {'score':>5}  {'errors':>6}  {'infra':>5}")
+    for r in frame.itertuples():
+        name = {MACRO: "overall (macro)", MICRO: "overall (micro)"}.get(r.category, r.category)
+        if r.category == MACRO:
+            lines.append("-" * (width + 46))
+        lines.append(f"{name:<{width}}  {r.scenarios:>4}  {_fmt(r.top1, r.top1_lo, r.top1_hi):<15}  "
+                     f"{r.rca_score:5.3f}  {r.agent_errors:>6}  {r.infra_errors:>5}")
+    classes = table.loc[table["error_class"] != "", "error_class"].value_counts()
+    if len(classes):
+        lines += ["", "errors by class: " + ", ".join(f"{k} {v}" for k, v in classes.items())]
+    for w in result.warnings:
+        lines.append(f"warning: {w}")
+    return "\n".join(lines)

@@ -1,0 +1,156 @@
+"""Run one trial inside a worker (thread, process or Ray task): rebuild world and agent, investigate, classify.
+
+Workers receive only a :class:`TrialTask`; they load the suite and the agent themselves and cache both
+(plus a few recent worlds) per process. Agents are cached per thread, so a thread executor never shares
+one agent instance between concurrent investigations. The ground truth is never touched here.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+import traceback
+from collections import OrderedDict
+from typing import Callable
+
+from evalkit.agents.base import AgentFailure, Finding, MalformedOutput, check_finding
+from evalkit.errors import UserError
+from evalkit.run.tasks import AGENT_ERROR, INFRA_ERROR, OK, SETUP_ERROR, TrialOutcome, TrialTask
+from evalkit.world.toolbox import Toolbox, ToolBudgetExceeded, UnknownTool
+
+WORLD_CACHE_SIZE = 8
+
+_lock = threading.Lock()
+_suites: dict[tuple[str, str], tuple[object, dict]] = {}  # (path, hash) -> (suite, scenarios by id)
+_worlds: "OrderedDict[tuple[str, str], object]" = OrderedDict()
+_local = threading.local()
+
+
+class WorkerSetupError(Exception):
+    """The worker could not rebuild the suite, world or agent (an infrastructure problem, not the agent's)."""
+
+
+def _scenario(task: TrialTask):
+    """The task's scenario, from the per-process suite cache (the suite is loaded once per worker)."""
+    key = (task.suite_path, task.suite_hash)
+    with _lock:
+        cached = _suites.get(key)
+    if cached is None:
+        from evalkit.suite import load_suite
+
+        suite = load_suite(task.suite_path)
+        if suite.hash != task.suite_hash:
+            raise WorkerSetupError(
+                f"suite at {task.suite_path} has hash {suite.hash} on this worker, the run expects {task.suite_hash}"
+            )
+        cached = (suite, {s.id: s for s in suite.scenarios})
+        with _lock:
+            _suites[key] = cached
+    suite, by_id = cached
+    try:
+        return by_id[task.scenario_id]
+    except KeyError:
+        raise WorkerSetupError(f"scenario {task.scenario_id!r} is not in suite {suite.name}") from None
+
+
+def _world(task: TrialTask, scenario):
+    key = (task.suite_hash, task.scenario_id)
+    with _lock:
+        world = _worlds.get(key)
+        if world is not None:
+            _worlds.move_to_end(key)
+            return world
+    from evalkit.suite import load_world
+
+    world = load_world(scenario)
+    with _lock:
+        _worlds[key] = world
+        while len(_worlds) > WORLD_CACHE_SIZE:
+            _worlds.popitem(last=False)
+    return world
+
+
+def _agent(task: TrialTask):
+    cache = getattr(_local, "agents", None)
+    if cache is None:
+        cache = _local.agents = {}
+    key = (task.agent_spec, task.agent_options)
+    agent = cache.get(key)
+    if agent is None:
+        from evalkit.agents.spec import load_agent
+
+        agent = cache[key] = load_agent(task.agent_spec, **dict(task.agent_options))
+    return agent
+
+
+def clear_caches() -> None:
+    """Forget cached suites, worlds and this thread's agents (tests; a long-lived worker reloading a suite)."""
+    with _lock:
+        _suites.clear()
+        _worlds.clear()
+    _local.agents = {}
+
+
+def run_trial(task: TrialTask, on_start: Callable[[], None] | None = None) -> TrialOutcome:
+    """Run one investigation and classify how it ended. Never raises for agent or setup failures.
+
+    ``on_start`` is called right before ``investigate`` (after world and agent are ready), so executors
+    measure the per-investigation timeout from there.
+    """
+    try:
+        scenario = _scenario(task)
+        world = _world(task, scenario)
+        agent = _agent(task)
+    except UserError as exc:  # a stale/broken suite or agent spec: the user must fix it, retrying won't
+        return _outcome(task, SETUP_ERROR, "setup_error", str(exc))
+    except Exception as exc:  # noqa: BLE001 - anything else here is the infrastructure's failure
+        return _outcome(task, INFRA_ERROR, "infra_executor", f"worker setup failed: {_describe(exc)}")
+
+    toolbox = Toolbox(world, max_calls=scenario.max_tool_calls)
+    alert = copy.deepcopy(world.alert or scenario.alert)
+    if on_start is not None:
+        on_start()
+    t0 = time.perf_counter()
+    status, error_class, message, finding, stderr = OK, "", "", None, ""
+    try:
+        result = agent.investigate(alert, toolbox, task.seed)
+        if isinstance(result, dict):
+            result = Finding.from_dict(result)
+        if not isinstance(result, Finding):
+            raise MalformedOutput(f"investigate returned {type(result).__name__}, not a Finding")
+        check_finding(result, set(world.component_names()))
+        finding = result
+        stderr = result.stderr or ""
+    except AgentFailure as exc:
+        status = INFRA_ERROR if exc.infrastructure else AGENT_ERROR
+        error_class, message = exc.error_class, _describe(exc)
+        stderr = getattr(exc, "stderr", "") or ""
+    except ToolBudgetExceeded as exc:
+        status, error_class, message = AGENT_ERROR, "budget_exceeded", _describe(exc)
+    except UnknownTool as exc:
+        status, error_class, message = AGENT_ERROR, "unknown_tool", _describe(exc)
+    except SystemExit as exc:
+        status, error_class, message = AGENT_ERROR, "agent_exit", f"agent called exit({exc.code})"
+    except Exception as exc:  # noqa: BLE001 - a crashing agent is a scored failure, never a crashed run
+        status, error_class, message = AGENT_ERROR, "agent_crash", _describe(exc, with_frame=True)
+    latency = time.perf_counter() - t0
+    return TrialOutcome(
+        task.scenario_id, task.trial, task.seed, status, error_class, message,
+        finding.to_dict() if finding is not None else None,
+        [c.to_dict() for c in toolbox.trajectory], latency, stderr, task.attempt,
+    )
+
+
+def _outcome(task: TrialTask, status: str, error_class: str, message: str) -> TrialOutcome:
+    return TrialOutcome(task.scenario_id, task.trial, task.seed, status, error_class, message, attempt=task.attempt)
+
+
+def _describe(exc: BaseException, with_frame: bool = False) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    if with_frame:
+        frames = traceback.extract_tb(exc.__traceback__)
+        if frames:
+            f = frames[-1]
+            text += f" (at {f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name})"
+    return text[:2000]

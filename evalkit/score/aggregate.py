@@ -1,0 +1,163 @@
+"""Per-category and overall aggregates of a results table, clustered by scenario.
+
+Trials are averaged per scenario first (the scenario is the unit of analysis); then per category:
+mean, SE = sd(x_i)/sqrt(n), 95% CI with the t quantile (n − 1 df), scenario and trial counts. Binary
+scores also get pass@k and pass^k for k = 1..K, and every error class an error rate. Two overall rows:
+``__overall_micro__`` pools all scenarios; ``__overall_macro__`` averages the category means
+(SE = sqrt(Σ SE_c²)/C, df = Σ(n_c − 1)). Output is long: one row per (category, metric).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from evalkit.score.passk import pass_at_k, pass_hat_k
+from evalkit.score.schema import BINARY_SCORES, CUSTOM_PREFIX, SCORE_COLUMNS
+
+MACRO = "__overall_macro__"
+MICRO = "__overall_micro__"
+COST_COLUMNS = ("tool_calls", "latency_s", "tokens_in", "tokens_out", "cost_usd")
+AGGREGATE_COLUMNS = ("category", "metric", "mean", "se", "ci_low", "ci_high", "n_scenarios", "n_trials")
+CONFIDENCE = 0.95
+
+
+def pass_at_name(metric: str, k: int) -> str:
+    return f"{metric}.pass_at_{k}"
+
+
+def pass_hat_name(metric: str, k: int) -> str:
+    return f"{metric}.pass_hat_{k}"
+
+
+def error_rate_name(error_class: str) -> str:
+    return f"error_rate.{error_class}"
+
+
+def _trial_metrics(table: pd.DataFrame) -> pd.DataFrame:
+    """Numeric per-trial columns to aggregate: scores, cost (NaN on infra rows), custom, error indicators."""
+    infra = (table["status"] == "infra_error").to_numpy()
+    cols: dict[str, np.ndarray] = {}
+    for c in SCORE_COLUMNS:
+        cols[c] = table[c].to_numpy(dtype=float, na_value=np.nan)
+    for c in COST_COLUMNS:
+        v = table[c].to_numpy(dtype=float, na_value=np.nan).copy()
+        v[infra] = np.nan
+        cols[c] = v
+    for c in sorted(c for c in table.columns if c.startswith(CUSTOM_PREFIX)):
+        cols[c] = table[c].to_numpy(dtype=float, na_value=np.nan)
+    status = table["status"].astype(str).to_numpy()
+    klass = table["error_class"].astype(str).to_numpy()
+    cols[error_rate_name("any")] = (status != "ok").astype(float)
+    cols[error_rate_name("agent")] = (status == "agent_error").astype(float)
+    cols[error_rate_name("infra")] = (status == "infra_error").astype(float)
+    for ec in sorted(set(klass) - {""}):
+        cols[error_rate_name(ec)] = (klass == ec).astype(float)
+    return pd.DataFrame(cols, index=table.index)
+
+
+def _scenario_values(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Long frame (category, scenario_id, metric, value, trials) of per-scenario values."""
+    keys = table[["category", "scenario_id"]].astype(str)
+    metrics = _trial_metrics(table)
+    frame = pd.concat([keys, metrics], axis=1)
+    grouped = frame.groupby(["category", "scenario_id"], sort=True)
+    means = grouped.mean()
+    counts = grouped.count()
+    long = means.stack(future_stack=True).rename("value").to_frame()
+    long["trials"] = counts.stack(future_stack=True).to_numpy()
+    parts = [long]
+    # pass@k / pass^k for binary scores, k = 1..K, evaluated on a (scenario x k) grid at once.
+    k_max = int(grouped.size().max()) if len(frame) else 0
+    ks = np.arange(1, k_max + 1, dtype=float)
+    for metric in (m for m in SCORE_COLUMNS if m in BINARY_SCORES):
+        n = counts[metric].to_numpy(dtype=float)[:, None]
+        c = np.nan_to_num(grouped[metric].sum(min_count=1).to_numpy(dtype=float))[:, None]
+        trials = np.where(n >= ks[None, :], n, 0.0).ravel()
+        for prefix, fn in (("pass_at", pass_at_k), ("pass_hat", pass_hat_k)):
+            values = fn(n, c, ks[None, :])
+            index = pd.MultiIndex.from_arrays([
+                np.repeat(means.index.get_level_values(0), k_max),
+                np.repeat(means.index.get_level_values(1), k_max),
+                np.tile([f"{metric}.{prefix}_{int(k)}" for k in ks], len(means)),
+            ])
+            parts.append(pd.DataFrame({"value": values.ravel(), "trials": trials}, index=index))
+    out = pd.concat(parts).reset_index()
+    out.columns = ["category", "scenario_id", "metric", "value", "trials"]
+    return out, metrics
+
+
+def _summarise(long: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    valid = long[long["value"].notna()]
+    g = valid.groupby(by, sort=False)
+    res = pd.DataFrame({
+        "mean": g["value"].mean(),
+        "sd": g["value"].std(ddof=1),
+        "n_scenarios": g["value"].count(),
+        "n_trials": g["trials"].sum(),
+    })
+    n = res["n_scenarios"].to_numpy(dtype=float)
+    res["se"] = res["sd"] / np.sqrt(n)
+    res["df"] = n - 1
+    return res.drop(columns="sd")
+
+
+def _with_ci(res: pd.DataFrame) -> pd.DataFrame:
+    df = res["df"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        q = np.where(df >= 1, stats.t.ppf(0.5 + CONFIDENCE / 2, np.where(df >= 1, df, 1)), np.nan)
+    half = q * res["se"].to_numpy(dtype=float)
+    res["ci_low"] = res["mean"] - half
+    res["ci_high"] = res["mean"] + half
+    return res
+
+
+def aggregate(table: pd.DataFrame) -> pd.DataFrame:
+    """Per category and overall (macro, micro): mean, clustered SE, 95% CI, pass@k, pass^k, error rates.
+
+    Columns: ``category, metric, mean, se, ci_low, ci_high, n_scenarios, n_trials``. NaN scores (infra
+    failures) are left out; a metric with one scenario has NaN SE and CI.
+    """
+    if len(table) == 0:
+        return pd.DataFrame({c: pd.Series([], dtype="float64") for c in AGGREGATE_COLUMNS}).astype(
+            {"category": "string", "metric": "string", "n_scenarios": "int64", "n_trials": "int64"})
+    long, _ = _scenario_values(table)
+    metric_order = {m: i for i, m in enumerate(pd.unique(long["metric"]))}
+
+    per_cat = _summarise(long, ["category", "metric"])
+    micro = _summarise(long, ["metric"])
+    micro["category"] = MICRO
+    micro = micro.set_index("category", append=True).reorder_levels(["category", "metric"])
+
+    cat = per_cat.reset_index()
+    cat["se2"] = cat["se"] ** 2
+    g = cat.groupby("metric", sort=False)
+    n_cat = g["mean"].count().astype(float)
+    macro = pd.DataFrame({
+        "mean": g["mean"].mean(),
+        "se": np.sqrt(g["se2"].sum()) / n_cat,
+        "n_scenarios": g["n_scenarios"].sum(),
+        "n_trials": g["n_trials"].sum(),
+        "df": g["df"].sum(),
+    })
+    undefined = cat["se"].isna().groupby(cat["metric"], sort=False).any()
+    macro.loc[undefined[undefined].index, "se"] = np.nan  # one undefined category SE -> undefined
+    macro["category"] = MACRO
+    macro = macro.set_index("category", append=True).reorder_levels(["category", "metric"])
+
+    out = _with_ci(pd.concat([per_cat, macro, micro])).reset_index()
+    cats = sorted(c for c in out["category"].unique() if c not in (MACRO, MICRO)) + [MACRO, MICRO]
+    out["_c"] = out["category"].map({c: i for i, c in enumerate(cats)})
+    out["_m"] = out["metric"].map(metric_order)
+    out = out.sort_values(["_c", "_m"], kind="mergesort")
+    out = out[list(AGGREGATE_COLUMNS)].reset_index(drop=True)
+    return out.astype({"category": "string", "metric": "string", "mean": "float64", "se": "float64",
+                       "ci_low": "float64", "ci_high": "float64", "n_scenarios": "int64", "n_trials": "int64"})
+
+
+def error_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """Trials per category and error class (rows: categories + ``__overall_micro__``; '' = ok)."""
+    counts = pd.crosstab(table["category"].astype(str), table["error_class"].astype(str).replace("", "ok"))
+    counts.loc[MICRO] = counts.sum()
+    return counts

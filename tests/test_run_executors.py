@@ -1,0 +1,118 @@
+"""Executors: bounded concurrency, timeouts (kill and replace / abandon), dead workers as infra errors."""
+
+import os
+import time
+
+import pytest
+
+from evalkit.errors import UserError
+from evalkit.run.executors import local_mode_for, make_executor
+from evalkit.run.executors.processes import ProcessExecutor
+from evalkit.run.executors.threads import ThreadExecutor
+from evalkit.run.tasks import TrialOutcome, TrialTask
+
+
+def fake_trial(task, on_start=None):
+    """Behaviour keyed by scenario id: hang-*, die-*, crash-* (raises), else ok with the worker's pid."""
+    if on_start:
+        on_start()
+    sid = task.scenario_id
+    if sid.startswith("hang"):
+        time.sleep(1.5)
+    if sid.startswith("die"):
+        os._exit(3)
+    if sid.startswith("crash"):
+        raise RuntimeError("bug in the trial function")
+    return TrialOutcome(sid, task.trial, task.seed, "ok", finding={"hypotheses": []}, latency_s=0.0,
+                        stderr=str(os.getpid()), attempt=task.attempt)
+
+
+def task(sid, trial=0):
+    return TrialTask.make("/nowhere", "h", sid, trial, 1, "reference:v1")
+
+
+def drain(exe, tasks):
+    tasks, out, peak = list(tasks), [], 0
+    deadline = time.monotonic() + 30
+    while (tasks or exe.in_flight()) and time.monotonic() < deadline:
+        while tasks and exe.in_flight() < exe.capacity:
+            exe.submit(tasks.pop(0))
+        peak = max(peak, exe.in_flight())
+        out.extend(exe.poll(timeout=0.5))
+    return {o.key: o for o in out}, peak
+
+
+def test_local_mode_is_threads_for_io_bound_agents_and_processes_for_python_ones():
+    assert local_mode_for("cmd:python agent.py") == "threads"
+    assert local_mode_for("openai:gpt-4o-mini") == "threads"
+    assert local_mode_for("reference:v1") == "processes"
+    assert local_mode_for("mypkg.agents:build") == "processes"
+
+
+def test_bad_executor_options_are_user_errors():
+    with pytest.raises(UserError, match="--executor: 'dask'"):
+        make_executor("dask", "reference:v1")
+    with pytest.raises(UserError, match="--timeout"):
+        make_executor("local", "reference:v1", timeout_s=0)
+
+
+def test_process_executor_kills_a_hung_worker_and_replaces_it():
+    exe = ProcessExecutor(jobs=2, timeout_s=0.4, trial_fn=fake_trial)
+    try:
+        out, peak = drain(exe, [task("hang"), task("ok", 0), task("ok", 1), task("ok", 2)])
+        assert peak == 2
+        hung = out[("hang", 0)]
+        assert (hung.status, hung.error_class) == ("agent_error", "timeout")
+        assert "killed and replaced" in hung.error_message and hung.latency_s >= 0.4
+        assert all(out[("ok", t)].status == "ok" for t in range(3))
+        pids_before = {w.proc.pid for w in exe._workers}
+        out2, _ = drain(exe, [task("ok", 3), task("ok", 4)])
+        assert len(exe._workers) <= 2 and all(w.proc.is_alive() for w in exe._workers)
+        assert {int(o.stderr) for o in out2.values()} <= pids_before | {w.proc.pid for w in exe._workers}
+    finally:
+        exe.close()
+
+
+def test_process_executor_reports_a_dead_worker_as_an_infrastructure_error():
+    exe = ProcessExecutor(jobs=1, timeout_s=5, trial_fn=fake_trial)
+    try:
+        out, _ = drain(exe, [task("die"), task("ok")])
+        assert (out[("die", 0)].status, out[("die", 0)].error_class) == ("infra_error", "infra_executor")
+        assert "exit" in out[("die", 0)].error_message and "3" in out[("die", 0)].error_message
+        assert out[("ok", 0)].status == "ok"
+    finally:
+        exe.close()
+
+
+def test_thread_executor_abandons_a_hung_investigation_and_keeps_its_slots():
+    exe = ThreadExecutor(jobs=2, timeout_s=0.3, trial_fn=fake_trial)
+    try:
+        t0 = time.monotonic()
+        out, peak = drain(exe, [task("hang"), task("ok", 0), task("ok", 1), task("crash")])
+        assert time.monotonic() - t0 < 1.4  # did not wait for the hung thread
+        assert out[("hang", 0)].error_class == "timeout" and "abandoned" in out[("hang", 0)].error_message
+        assert out[("crash", 0)].status == "infra_error"  # a bug in the trial function, not the agent
+        assert peak == 2 and out[("ok", 1)].status == "ok"
+    finally:
+        exe.close()
+
+
+def test_poll_with_nothing_in_flight_returns_immediately():
+    for exe in (ThreadExecutor(1, 1, fake_trial), ProcessExecutor(1, 1, fake_trial)):
+        t0 = time.monotonic()
+        assert exe.poll(timeout=2) == [] and time.monotonic() - t0 < 0.5
+        exe.close()
+
+
+def test_unreachable_ray_address_is_a_user_error_without_waiting_for_ray():
+    pytest.importorskip("ray")
+    import ray
+
+    if ray.is_initialized():
+        pytest.skip("a Ray instance is already connected")
+    t0 = time.monotonic()
+    with pytest.raises(UserError, match="--ray-address: '127.0.0.1:1': nothing answers there"):
+        make_executor("ray", "reference:v1", ray_address="127.0.0.1:1")
+    with pytest.raises(UserError, match="give host:port"):
+        make_executor("ray", "reference:v1", ray_address="not an address")
+    assert time.monotonic() - t0 < 10

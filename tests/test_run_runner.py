@@ -1,0 +1,170 @@
+"""run_suite end to end on suites/smoke: rows, seeds, resume, failure classes, retries, user scorers."""
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from evalkit.errors import UserError
+from evalkit.run.journal import default_journal_path
+from evalkit.run.runner import run_suite
+from evalkit.run.seeds import trial_seed
+from evalkit.run.summary import format_summary
+from evalkit.score.schema import RESULT_COLUMNS
+from test_run_agents import down_for_good, hangs, odd_scenario
+
+REPO = Path(__file__).resolve().parents[1]
+SMOKE = REPO / "suites" / "smoke"
+TIMING = ["latency_s"]
+
+
+# --- fixtures ----------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def smoke():
+    if not (SMOKE / "suite.toml").exists():
+        pytest.fail("suites/smoke is missing")
+    from evalkit.suite import load_suite
+
+    return load_suite(SMOKE)
+
+
+@pytest.fixture(scope="module")
+def v1_run(smoke, tmp_path_factory):
+    journal = tmp_path_factory.mktemp("journal")
+    return run_suite(SMOKE, "reference:v1", trials=2, seed=3, jobs=2, journal_dir=journal), journal
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(a.drop(columns=TIMING), b.drop(columns=TIMING))
+
+
+# --- tests -------------------------------------------------------------------------------------------
+def test_run_scores_every_scenario_and_trial_with_seeds_from_the_run_seed(smoke, v1_run):
+    result, _ = v1_run
+    t = result.table
+    assert list(t.columns)[: len(RESULT_COLUMNS)] == list(RESULT_COLUMNS)
+    assert len(t) == 2 * len(smoke.scenarios) and not t.duplicated(["scenario_id", "trial"]).any()
+    assert set(t["status"]) == {"ok"} and (t["expected_component"] != "").all()
+    assert t["rca_top1"].between(0, 1).all() and (t["tool_calls"] > 0).all()
+    assert all(s == trial_seed(3, sc, tr) for s, sc, tr in zip(t["seed"], t["scenario_id"], t["trial"]))
+    cats = {s.id: s.category for s in smoke.scenarios}
+    assert all(cats[sc] == c for sc, c in zip(t["scenario_id"], t["category"]))
+    m = result.meta
+    assert (m["suite_hash"], m["trials"], m["seed"], m["infra_errors"]) == (smoke.hash, 2, 3, 0)
+    assert m["build_id"].startswith("reference:v1") and m["executor"] == "processes"
+    assert len(result.trajectories) == len(t) and result.trajectories[0]["calls"][0]["tool"]
+    assert "overall (macro)" in format_summary(result)
+
+
+def test_rerunning_the_same_call_resumes_and_reproduces_the_table(v1_run):
+    result, journal = v1_run
+    again = run_suite(SMOKE, "reference:v1", trials=2, seed=3, jobs=2, journal_dir=journal)
+    assert again.meta["resumed_trials"] == len(result.table)
+    pd.testing.assert_frame_equal(again.table, result.table)
+
+
+def test_journal_of_another_build_is_refused(v1_run, tmp_path):
+    result, journal = v1_run
+    suite = result.meta["suite"]
+    src = default_journal_path(journal, suite, result.meta["build_id"], 3)
+    other = "reference:v1?victim_discount=0.0"
+    from evalkit.agents.spec import load_agent
+
+    dst = default_journal_path(tmp_path, suite, str(load_agent(other).build), 3)
+    shutil.copy(src, dst)
+    with pytest.raises(UserError, match="build_id .*another agent build"):
+        run_suite(SMOKE, other, trials=2, seed=3, journal_dir=tmp_path)
+
+
+def test_crashing_agent_is_a_scored_failure_not_a_crashed_run(smoke):
+    r = run_suite(SMOKE, "test_run_agents:crash_agent", trials=1, executor="threads", journal=False)
+    t = r.table
+    assert set(t["status"]) == {"agent_error"} and set(t["error_class"]) == {"agent_crash"}
+    assert (t["rca_top1"] == 0).all() and (t["rca_score"] == 0).all() and (t["tool_calls"] == 1).all()
+    assert t["error_message"].str.contains("agent bug").all()
+    assert r.meta["agent_errors"] == len(t)
+
+
+def test_hung_python_agent_is_killed_at_the_timeout(smoke):
+    t0 = time.monotonic()
+    r = run_suite(SMOKE, "test_run_agents:hang_sometimes", trials=1, jobs=2, timeout_s=0.5, journal=False)
+    assert time.monotonic() - t0 < 20
+    t = r.table
+    hung = t["seed"].map(hangs)
+    assert hung.any() and set(t.loc[hung, "error_class"]) == {"timeout"}
+    assert t.loc[hung, "error_message"].str.contains("killed and replaced").all()
+    assert (t.loc[hung, "latency_s"] >= 0.5).all()
+    assert set(t.loc[~hung, "status"]) == {"ok"}
+
+
+def test_infrastructure_failures_are_retried_then_reported_apart(smoke, tmp_path):
+    r = run_suite(SMOKE, "test_run_agents:FlakyEndpointAgent", trials=1, jobs=2, executor="threads",
+                  journal_dir=tmp_path / "j", agent_options={"marker_dir": str(tmp_path)}, retry_backoff_s=0.01)
+    t = r.table
+    down = t["seed"].map(down_for_good)
+    if not down.any() or down.all():
+        pytest.fail("smoke seeds do not exercise both cases")
+    assert set(t.loc[down, "status"]) == {"infra_error"} and set(t.loc[down, "error_class"]) == {"infra_unreachable"}
+    assert t.loc[down, ["rca_top1", "rca_score", "evidence_recall"]].isna().all().all()
+    assert set(t.loc[~down, "status"]) == {"ok"}  # one failed attempt, then retried successfully
+    assert r.meta["infra_errors"] == int(down.sum())
+    assert any("infrastructure errors" in w for w in r.warnings)
+    journal = Path(r.meta["journal"]).read_text().splitlines()[1:]
+    attempts = [json.loads(line)["outcome"]["attempt"] for line in journal]
+    assert max(attempts) == 2 and set(attempts) == {1, 2}
+
+
+def test_a_run_where_every_trial_hits_infrastructure_errors_is_a_user_error(smoke, tmp_path):
+    with pytest.raises(UserError, match="all .* trials failed with infrastructure errors"):
+        run_suite(SMOKE, "test_run_agents:FlakyEndpointAgent", trials=1, executor="threads", journal=False,
+                  agent_options={"marker_dir": str(tmp_path)}, retry_backoff_s=0.0, max_retries=0)
+
+
+def test_failing_user_scorer_is_named_and_does_not_lose_the_run(v1_run):
+    result, journal = v1_run
+    # Resuming from the journal re-scores the stored findings, so scorers added later apply too.
+    r = run_suite(SMOKE, "reference:v1", trials=2, seed=3, journal_dir=journal,
+                  scorers=["test_run_agents:always_explodes", "test_run_agents:sometimes_explodes",
+                           "n=test_run_agents:hypothesis_count"])
+    t = r.table
+    assert r.meta["resumed_trials"] == len(t) == len(result.table)
+    builtin = ["rca_top1", "rca_top3", "rca_score", "evidence_recall", "distractor_ratio", "tool_calls"]
+    pd.testing.assert_frame_equal(t[builtin], result.table[builtin])  # built-in scores kept
+    assert set(t["status"]) == {"ok"} and set(t["error_class"]) == {"scorer_error"}
+    assert t["error_message"].str.contains("scorer 'always_explodes'").all()
+    assert t["error_message"].str.contains("KeyError").all()
+    assert not any(c.startswith("custom.always_explodes") for c in t.columns)
+    assert (t["custom.n.n_hypotheses"] >= 1).all()
+    part = t["custom.sometimes_explodes.ok"]
+    odd = t["scenario_id"].map(odd_scenario)
+    assert odd.any() and (~odd).any()
+    assert part[odd].isna().all() and (part[~odd] == 1.0).all()
+    text = format_summary(r)
+    assert f"warning: user scorer 'always_explodes' failed on {len(t)} trial(s)" in text
+    assert any("'sometimes_explodes' failed on" in w for w in r.warnings)
+
+
+def test_bad_inputs_are_user_errors_before_anything_runs(tmp_path):
+    with pytest.raises(UserError, match="--trials"):
+        run_suite(SMOKE, "reference:v1", trials=0, journal=False)
+    with pytest.raises(UserError, match="agent"):
+        run_suite(SMOKE, "nonsense agent", trials=1, journal=False)
+    with pytest.raises(UserError, match="--scorer"):
+        run_suite(SMOKE, "reference:v1", trials=1, journal=False, scorers=["nope"])
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_stale_world_in_the_suite_stops_the_run_with_the_suites_error(tmp_path):
+    suite = tmp_path / "smoke"
+    shutil.copytree(SMOKE, suite)
+    victim = sorted((suite / "scenarios").glob("*.json"))[0]
+    doc = json.loads(victim.read_text())
+    doc["world"]["digest"] = "0000000000000000"
+    victim.write_text(json.dumps(doc))
+    with pytest.raises(UserError, match=victim.stem):
+        run_suite(suite, "reference:v1", trials=1, executor="threads", journal_dir=tmp_path / "j")
+    journal = next((tmp_path / "j").glob("*.jsonl"))
+    assert json.loads(journal.read_text().splitlines()[0])["suite"] == "smoke"  # kept for the rerun
