@@ -11,6 +11,7 @@ back after ``timeout_s`` as ``AgentTimeout``, so thread and process executors ag
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 import inspect
@@ -120,11 +121,21 @@ def _module_version(module) -> str:
         return version
     top = module.__name__.split(".")[0]
     try:
-        for dist in importlib.metadata.packages_distributions().get(top, []):
-            return importlib.metadata.version(dist)
+        return importlib.metadata.version(top)  # fast path: distribution named like the package
     except Exception:  # noqa: BLE001 - metadata is best effort
         pass
+    try:
+        for dist in _packages_distributions().get(top, []):
+            return importlib.metadata.version(dist)
+    except Exception:  # noqa: BLE001
+        pass
     return "0"
+
+
+@functools.lru_cache(maxsize=1)
+def _packages_distributions() -> dict:
+    """Scanning every installed distribution takes ~1 s: do it at most once per process."""
+    return importlib.metadata.packages_distributions()
 
 
 def _derived_build(module, attr: str, options: dict) -> BuildId:
