@@ -44,6 +44,7 @@ class Scenario:
     noise_level: float = 0.5
     max_tool_calls: int = 60
     path: Path | None = None
+    root: Path | None = None  # the suite folder (materialized world paths are relative to it)
 
 
 @dataclass

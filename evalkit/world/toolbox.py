@@ -62,7 +62,8 @@ _COMPONENT = {"type": "string", "description": "component name as listed by list
 TOOL_SCHEMAS: dict[str, dict] = {
     "get_alert": {"description": "The alert that triggered this investigation.", "parameters": _obj({})},
     "list_components": {
-        "description": "List components (services, databases, caches, topics, nodes, pods...) with kind and tier.",
+        "description": "List components (services, databases, caches, topics, nodes, pods...) with kind, tier "
+                       "and attributes such as an external's host, a pod's node and service, a node's zone.",
         "parameters": _obj({"kind": {"type": "string", "description": "only this kind"}}),
     },
     "get_topology": {
@@ -159,9 +160,10 @@ class Toolbox:
         except ToolError as exc:
             self.trajectory.append(ToolCall(tool, args, 0, time.perf_counter() - t0, refs, str(exc)))
             raise
-        size = len(json.dumps(result, separators=(",", ":"), default=str))
-        self.trajectory.append(ToolCall(tool, args, size, time.perf_counter() - t0, refs))
-        return result
+        # JSON out: the agent gets a fresh copy, never a reference into the World it could mutate
+        text = json.dumps(result, separators=(",", ":"), default=str)
+        self.trajectory.append(ToolCall(tool, args, len(text), time.perf_counter() - t0, refs))
+        return json.loads(text)
 
     # Convenience methods for Python agents: same as call(name, kwargs).
     def get_alert(self) -> dict:
@@ -228,7 +230,8 @@ class Toolbox:
 
     def _t_list_components(self, refs: list[str], kind: str | None = None) -> list[dict]:
         return [
-            {"name": c["name"], "kind": c.get("kind"), "tier": c.get("tier")}
+            {"name": c["name"], "kind": c.get("kind"), "tier": c.get("tier"),
+             **{k: v for k, v in c.items() if k not in ("name", "kind", "tier")}}  # host, zone, node, service...
             for c in self._world.components
             if kind is None or c.get("kind") == kind
         ]
@@ -287,6 +290,11 @@ class Toolbox:
             refs.append(f"logs:{component}")
         s, e = self._window(start, end)
         n = self._limit(limit, 100, 500)
+        levels = TOOL_SCHEMAS["search_logs"]["parameters"]["properties"]["level"]["enum"]
+        if level is not None and level not in levels:
+            raise ToolError(f"level must be one of {levels}, got {level!r}")
+        if query is not None and not isinstance(query, str):
+            raise ToolError(f"query must be a string, got {query!r}")
         q = query.lower() if isinstance(query, str) else None
         hits = [
             r for r in self._world.logs

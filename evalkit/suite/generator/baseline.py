@@ -1,0 +1,205 @@
+"""Healthy-state telemetry: traffic with a daily shape, per-node latency/error contributions, propagation,
+and the per-kind metric series assembled from them. All numpy, one pass over the call graph."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from evalkit.suite.generator.context import Ctx
+from evalkit.suite.generator.numeric import clip, wiggle
+
+UNITS: dict[str, str] = {
+    "requests_per_s": "req/s", "error_rate_pct": "%", "latency_p50_ms": "ms", "latency_p99_ms": "ms",
+    "cpu_pct": "%", "memory_pct": "%", "db_pool_in_use_pct": "%", "cpu_throttled_pct": "%",
+    "memory_mb": "MiB", "restarts": "count", "disk_used_pct": "%", "net_retransmit_pct": "%",
+    "queries_per_s": "queries/s", "query_time_p50_ms": "ms", "query_time_p99_ms": "ms",
+    "connections_active": "connections", "hit_rate_pct": "%", "evictions_per_s": "keys/s",
+    "messages_in_per_s": "msg/s", "messages_consumed_per_s": "msg/s", "consumer_lag": "messages",
+    "rebalances_per_min": "rebalances/min", "servfail_per_s": "responses/s",
+}
+
+
+def daily_shape(mid: np.ndarray) -> np.ndarray:
+    hours = (mid % 86400) / 3600.0
+    return 1.0 + 0.35 * np.sin(2 * np.pi * (hours - 9.0) / 24.0)
+
+
+def baseline_flows(ctx: Ctx, rng: np.random.Generator) -> dict:
+    """Fill ctx.rps and ctx.own50/own99/ownerr for every call-graph node; return per-node static params."""
+    T, n = ctx.T, ctx.n
+    daily = daily_shape(ctx.mid)
+    lb, gw = T.gateways
+    ctx.rps[lb] = rng.uniform(150, 1800) * daily * wiggle(rng, n, 0.03)
+    shares = rng.dirichlet(np.full(len(T.entry), 2.0))
+    ctx.entry_share = {e: float(x) for e, x in zip(T.entry, shares)}
+    params: dict[str, dict] = {}
+    for node in T.order():
+        if node != lb:
+            total = np.zeros(n)
+            for c in T.callers.get(node, []):
+                if c == gw:
+                    total = total + ctx.rps[gw] * shares[T.entry.index(node)]
+                else:
+                    total = total + ctx.rps[c] * T.weights[(c, node)][2]
+            ctx.rps[node] = total * wiggle(rng, n, 0.02)
+        kind = T.kind[node]
+        if kind == "gateway":
+            p50, tail, err = rng.uniform(1, 3), 4.0, 0.01
+        elif kind == "service":
+            p50, tail, err = rng.uniform(3, 30), rng.uniform(2.5, 5), rng.uniform(0.02, 0.2)
+        elif kind == "database":
+            p50, tail, err = rng.uniform(0.8, 4), rng.uniform(5, 12), 0.0
+        elif kind == "cache":
+            p50, tail, err = rng.uniform(0.2, 0.8), 4.0, 0.0
+        else:  # external
+            p50, tail, err = rng.uniform(60, 250), rng.uniform(2.5, 4), rng.uniform(0.05, 0.5)
+        load = 1.0 + 0.15 * (daily - 1.0)
+        ctx.own50[node] = p50 * load * wiggle(rng, n, 0.05)
+        ctx.own99[node] = p50 * tail * load * wiggle(rng, n, 0.08)
+        ctx.ownerr[node] = err * wiggle(rng, n, 0.3)
+        params[node] = {"p50": p50}
+    for s in T.services:
+        if any(T.kind[c] == "database" for c in T.calls.get(s, [])):
+            params[s]["pool_max"] = int(rng.choice([20, 30, 50]))
+    for s in T.pods:
+        params[s]["mem_limit_mb"] = int(rng.choice([256, 512, 1024, 2048]))
+    ctx.static = params
+    return params
+
+
+def propagate(ctx: Ctx, own50: dict, own99: dict, ownerr: dict, f99: float, ferr: float) -> tuple[dict, dict, dict]:
+    """Totals per node (callees first): own contribution plus what the callees pass up.
+
+    A service adds each callee's latency (weighted) and the errors of the requests that reach the callee
+    (call probability x pass-through share, so retries and fallbacks absorb some). The API gateway mixes its
+    entry services by traffic share: median and error rate are share-weighted averages, and a route
+    drives the gateway's p99 fully once it carries 20 % of the traffic. Error rates never exceed 100 %.
+    """
+    T = ctx.T
+    gw = T.gateways[1]
+    zero = np.zeros(ctx.n)
+    t50: dict[str, np.ndarray] = {}
+    t99: dict[str, np.ndarray] = {}
+    terr: dict[str, np.ndarray] = {}
+    for node in reversed(T.order()):
+        a50 = own50.get(node, zero)
+        a99 = own99.get(node, zero)
+        aerr = ownerr.get(node, zero)
+        for c in T.calls.get(node, []):
+            wl, we, mult = T.weights[(node, c)]
+            if node == gw:
+                share = ctx.entry_share[c]
+                a50 = a50 + share * t50[c]
+                a99 = a99 + min(1.0, 5.0 * share) * wl * t99[c]
+                aerr = aerr + share * we * terr[c]
+            else:
+                a50 = a50 + wl * t50[c]
+                a99 = a99 + wl * f99 * t99[c]
+                aerr = aerr + min(1.0, mult) * we * ferr * terr[c]
+        t50[node], t99[node], terr[node] = a50, a99, np.minimum(aerr, 100.0)
+    return t50, t99, terr
+
+
+def assemble_metrics(ctx: Ctx, rng: np.random.Generator, t50: dict, t99: dict, terr: dict,
+                     base50: dict, static: dict) -> tuple[dict, dict]:
+    """Per-kind metric series for every component; returns (metrics, per-component static facts)."""
+    T, n = ctx.T, ctx.n
+    pre = ctx.mid < ctx.plan.onset
+    metrics: dict[str, dict[str, np.ndarray]] = {}
+    facts: dict[str, dict] = {}
+
+    def load_of(node: str) -> np.ndarray:
+        r = ctx.rps[node]
+        return r / max(float(np.mean(r[pre])) if pre.any() else float(np.mean(r)), 1e-9)
+
+    for node in T.order():
+        kind = T.kind[node]
+        err = np.minimum(100.0, terr[node])
+        if kind in ("gateway", "service"):
+            m = {"requests_per_s": ctx.rps[node], "error_rate_pct": err,
+                 "latency_p50_ms": t50[node], "latency_p99_ms": t99[node]}
+            if kind == "service":
+                cpu0 = rng.uniform(18, 45)
+                m["cpu_pct"] = clip(cpu0 * load_of(node) * wiggle(rng, n, 0.05), 0, 100)
+                mem0 = rng.uniform(35, 70)
+                m["memory_pct"] = clip(mem0 + np.linspace(0, rng.uniform(0, 3), n) + rng.normal(0, 0.6, n),
+                                          0, 100)
+                dbs = [c for c in T.calls.get(node, []) if T.kind[c] == "database"]
+                if dbs:
+                    pool0 = rng.uniform(15, 45)
+                    base = clip(pool0 * load_of(node) * wiggle(rng, n, 0.08), 0, 100)
+                    slow = sum((t50[d] - base50[d]) / max(static[d]["p50"], 1e-6) for d in dbs)
+                    bump = (93.0 - base) * np.tanh(np.maximum(slow, 0) / 8.0)
+                    m["db_pool_in_use_pct"] = clip(base + bump, 0, 100)
+                    facts[node] = {"pool_max": static[node]["pool_max"], "pool_base": pool0, "dbs": dbs}
+            metrics[node] = m
+        elif kind == "database":
+            metrics[node] = {
+                "queries_per_s": ctx.rps[node],
+                "query_time_p50_ms": t50[node],
+                "query_time_p99_ms": t99[node],
+                "cpu_pct": clip(rng.uniform(20, 50) * load_of(node) * wiggle(rng, n, 0.05), 0, 100),
+                "disk_used_pct": clip(rng.uniform(40, 78) + np.linspace(0, rng.uniform(0.1, 0.8), n)
+                                         + rng.normal(0, 0.05, n), 0, 100),
+            }
+        elif kind == "cache":
+            metrics[node] = {
+                "requests_per_s": ctx.rps[node],
+                "hit_rate_pct": clip(rng.uniform(86, 98) + rng.normal(0, 0.6, n), 0, 100),
+                "latency_p99_ms": t99[node],
+                "memory_pct": clip(rng.uniform(50, 80) + rng.normal(0, 0.3, n), 0, 100),
+                "evictions_per_s": np.abs(rng.normal(0, 1.0, n)) * rng.uniform(0, 4),
+            }
+        elif kind == "external":
+            metrics[node] = {"requests_per_s": ctx.rps[node], "latency_p99_ms": t99[node], "error_rate_pct": err}
+
+    # connection counts on each database come from its callers' pools
+    for db in T.databases:
+        conns = np.zeros(n)
+        for s, f in facts.items():
+            if db in f["dbs"]:
+                conns = conns + metrics[s]["db_pool_in_use_pct"] / 100.0 * f["pool_max"] * len(T.pods.get(s, [1]))
+        metrics[db]["connections_active"] = np.round(conns)
+
+    # pods, nodes
+    node_cpu: dict[str, list[np.ndarray]] = {nd: [] for nd in T.nodes}
+    for s, pods in T.pods.items():
+        svc_cpu = metrics[s].get("cpu_pct", clip(rng.uniform(10, 30) * load_of(s), 0, 100))
+        limit = static[s]["mem_limit_mb"]
+        facts.setdefault(s, {})["mem_limit_mb"] = limit
+        mem_frac = rng.uniform(0.35, 0.65)
+        for p in pods:
+            cpu = clip(svc_cpu * rng.uniform(0.85, 1.15) * wiggle(rng, n, 0.05), 0, 100)
+            metrics[p] = {
+                "cpu_pct": cpu,
+                "cpu_throttled_pct": clip(rng.uniform(0, 2) * wiggle(rng, n, 0.3), 0, 100),
+                "memory_mb": limit * mem_frac * rng.uniform(0.9, 1.1) * wiggle(rng, n, 0.01),
+                "restarts": np.full(n, float(rng.choice([0, 0, 0, 0, 1, 2]))),
+            }
+            node_cpu[T.pod_node[p]].append(cpu)
+    for nd in T.nodes:
+        cpus = node_cpu[nd]
+        avg = np.mean(cpus, axis=0) if cpus else np.full(n, 10.0)
+        metrics[nd] = {
+            "cpu_pct": clip(8 + 0.55 * avg + rng.normal(0, 1.0, n), 0, 100),
+            "memory_pct": clip(rng.uniform(40, 75) + rng.normal(0, 0.4, n), 0, 100),
+            "disk_used_pct": clip(rng.uniform(25, 65) + np.linspace(0, 0.3, n), 0, 100),
+            "net_retransmit_pct": rng.uniform(0.02, 0.25) * wiggle(rng, n, 0.3),
+        }
+    # messaging
+    for t in T.topics:
+        msgs = sum(ctx.rps[p] * rng.uniform(0.3, 1.2) for p in T.producers[t])
+        metrics[t] = {"messages_in_per_s": msgs}
+    for g, (t, _consumer) in T.groups.items():
+        metrics[g] = {
+            "messages_consumed_per_s": metrics[t]["messages_in_per_s"] * wiggle(rng, n, 0.03),
+            "consumer_lag": np.round(np.abs(rng.normal(0, 1, n)) * rng.uniform(40, 300)),
+            "rebalances_per_min": rng.poisson(0.01, n).astype(float),
+        }
+    total_rps = sum(ctx.rps[s] for s in T.services)
+    metrics[T.dns] = {
+        "requests_per_s": total_rps * rng.uniform(0.03, 0.08) * wiggle(rng, n, 0.03),
+        "servfail_per_s": np.abs(rng.normal(0, 0.03, n)),
+        "latency_p99_ms": rng.uniform(2, 6) * wiggle(rng, n, 0.1),
+    }
+    return metrics, facts

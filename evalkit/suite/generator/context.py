@@ -1,0 +1,66 @@
+"""Shared state while one world is built: grid, traffic, per-node latency/error contributions, sinks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from evalkit.suite.generator.numeric import clip
+
+from evalkit.suite.generator.logs import LogSink, Template, emit, times_from_rate
+from evalkit.suite.generator.plan import Plan
+from evalkit.suite.generator.topology import Topology
+
+
+@dataclass
+class Ctx:
+    """Everything the baseline, fault, noise-free log and trace builders share for one world.
+
+    ``own_*`` are each call-graph node's own contribution (baseline); ``d50``/``d99``/``derr`` are the
+    fault's added contribution at the nodes where it enters. Propagation turns both into totals.
+    """
+
+    plan: Plan
+    T: Topology
+    ts: np.ndarray                      # grid (epoch seconds)
+    mid: np.ndarray                     # grid midpoints, for time profiles
+    rng: np.random.Generator            # fault stream
+    rps: dict[str, np.ndarray] = field(default_factory=dict)
+    own50: dict[str, np.ndarray] = field(default_factory=dict)
+    own99: dict[str, np.ndarray] = field(default_factory=dict)
+    ownerr: dict[str, np.ndarray] = field(default_factory=dict)
+    d50: dict[str, np.ndarray] = field(default_factory=dict)
+    d99: dict[str, np.ndarray] = field(default_factory=dict)
+    derr: dict[str, np.ndarray] = field(default_factory=dict)
+    patches: list[Callable[[dict], None]] = field(default_factory=list)
+    sink: LogSink = field(default_factory=LogSink)
+    events: list[dict] = field(default_factory=list)
+    #: how a caller logs a failure that comes from this node (fault-specific wording)
+    caller_errors: dict[str, list[Template]] = field(default_factory=dict)
+    caller_slow: dict[str, list[Template]] = field(default_factory=dict)
+    log_ctx: dict[str, dict] = field(default_factory=dict)
+    static: dict[str, dict] = field(default_factory=dict)   # per-node facts drawn with the baseline
+    entry_share: dict[str, float] = field(default_factory=dict)  # traffic share of each entry service
+
+    @property
+    def n(self) -> int:
+        return int(self.ts.size)
+
+    @property
+    def start(self) -> int:
+        return int(self.ts[0])
+
+    def ramp(self, t0: float, seconds: float) -> np.ndarray:
+        """0 before ``t0``, rising linearly to 1 over ``seconds``."""
+        return clip((self.mid - t0) / max(seconds, 1.0), 0.0, 1.0)
+
+    def add(self, store: dict[str, np.ndarray], node: str, values: np.ndarray) -> None:
+        store[node] = store.get(node, 0.0) + values
+
+    def log(self, rng: np.random.Generator, component: str, rate_per_min: np.ndarray | float,
+            templates: list[Template], probs: list[float] | None, fill: dict) -> None:
+        """Emit Poisson-timed log lines for ``component`` at ``rate_per_min`` (per grid minute, or constant)."""
+        rate = np.broadcast_to(np.asarray(rate_per_min, dtype=float), (self.n,))
+        emit(self.sink, rng, component, times_from_rate(rng, self.start, rate), templates, probs, fill)

@@ -1,0 +1,81 @@
+"""Monitors: definitions with thresholds drawn from the healthy data, and their evaluation over the window.
+
+A monitor goes to ALERT after two consecutive minutes above its threshold and back to OK after two
+below; ``history`` lists the transitions. The triggering alert is the first ALERT transition of the
+alerting monitor after the fault onset.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+LABELS = {"latency_p99_ms": "p99 latency", "error_rate_pct": "error rate", "query_time_p99_ms": "p99 query time",
+          "disk_used_pct": "disk usage", "consumer_lag": "consumer lag", "cpu_pct": "CPU",
+          "servfail_per_s": "SERVFAIL rate", "db_pool_in_use_pct": "connection pool usage",
+          "memory_pct": "memory", "net_retransmit_pct": "TCP retransmits", "evictions_per_s": "evictions",
+          "cpu_throttled_pct": "CPU throttling", "rebalances_per_min": "rebalances",
+          "requests_per_s": "request rate"}
+
+
+def nice(v: float, digits: int = 2) -> float:
+    """Round up to ``digits`` significant digits (thresholds people would type)."""
+    if v <= 0 or not math.isfinite(v):
+        return float(v)
+    e = math.floor(math.log10(v)) - (digits - 1)
+    return float(round(math.ceil(v / 10 ** e) * 10 ** e, 6))
+
+
+def monitor_def(component: str, metric: str, threshold: float) -> dict:
+    return {"name": f"{component}-{metric.replace('_', '-')}", "component": component, "metric": metric,
+            "comparator": ">", "threshold": threshold}
+
+
+def healthy_threshold(x: np.ndarray, pre: np.ndarray, rng: np.random.Generator, floor: float,
+                      cap: float | None = None) -> float:
+    """A threshold comfortably above the healthy range of ``x`` (percent gauges: at most ``cap``,
+    the way people set "disk above 90 %": such a monitor may already fire on a slowly filling disk)."""
+    top = float(np.nanmax(x[pre])) if pre.any() else float(np.nanmax(x))
+    thr = nice(max(floor, top * float(rng.uniform(1.4, 2.5))))
+    return min(thr, cap) if cap is not None else thr
+
+
+def alert_threshold(x: np.ndarray, pre: np.ndarray, post: np.ndarray, rng: np.random.Generator) -> float | None:
+    """A threshold the series never held for two minutes before onset but does after; None if impossible."""
+    pairs = np.minimum(x[:-1], x[1:])
+    pre_top = float(np.nanmax(x[pre]))
+    post_idx = np.nonzero(post[:-1])[0]
+    if post_idx.size == 0:
+        return None
+    peak = float(np.nanmax(pairs[post_idx]))
+    if not peak > pre_top * 1.02:
+        return None
+    raw = pre_top + float(rng.uniform(0.2, 0.45)) * (peak - pre_top)
+    for digits in (2, 3, 4, 6):
+        thr = nice(raw, digits)
+        if pre_top < thr < peak:
+            return thr
+    return raw
+
+
+def evaluate(monitor: dict, x: np.ndarray, ts: np.ndarray, step: int) -> list[dict]:
+    """Fill ``state``, ``last_triggered`` and ``history`` (last 20 transitions) from the series (two-minute
+    hysteresis); returns the full list of transitions."""
+    above = np.nan_to_num(x, nan=-np.inf) > monitor["threshold"]
+    state, run_up, run_down, hist = "OK", 0, 0, []
+    for i, a in enumerate(above.tolist()):
+        run_up, run_down = (run_up + 1, 0) if a else (0, run_down + 1)
+        if state == "OK" and run_up >= 2:
+            state = "ALERT"
+            hist.append({"ts": int(ts[i]) + step, "state": "ALERT"})
+        elif state == "ALERT" and run_down >= 2:
+            state = "OK"
+            hist.append({"ts": int(ts[i]) + step, "state": "OK"})
+    if np.all(np.isnan(x[-3:])):
+        state = "NO_DATA"
+    fired = [h["ts"] for h in hist if h["state"] == "ALERT"]
+    monitor["state"] = state
+    monitor["last_triggered"] = fired[-1] if fired else None
+    monitor["history"] = hist[-20:]
+    return hist

@@ -1,0 +1,88 @@
+"""Trace / span summaries: requests walk the call graph from the gateway; span durations and errors follow
+each node's own latency and error level at that minute (fault included)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from evalkit.suite.generator.numeric import clip
+
+from evalkit.suite.generator.context import Ctx
+
+Z99 = 2.326
+MAX_SPANS = 12
+
+
+def _operations(ctx: Ctx, node: str) -> list[str]:
+    kind = ctx.T.kind[node]
+    if kind == "database":
+        table = node.replace("-db", "")
+        return [f"SELECT {table}", f"INSERT {table}", f"UPDATE {table}", f"SELECT {table}"]
+    if kind == "cache":
+        return ["GET", "MGET", "SET", "HGET"]
+    if kind == "external":
+        return [f"POST https://{ctx.T.externals[node]}/v1"]
+    return [m + r for r in ctx.log_ctx[node]["route"] for m in ("GET ", "POST ")]
+
+
+def build_traces(ctx: Ctx, rng: np.random.Generator, count: int = 60) -> list[dict]:
+    """``count`` sampled traces (uniform in time), each a tree of spans with durations in ms."""
+    T, n = ctx.T, ctx.n
+    gw = T.gateways[1]
+    nodes = list(ctx.own50)
+    med = {k: (ctx.own50[k] + ctx.d50.get(k, 0.0)).tolist() for k in nodes}
+    sig = {}
+    for k in nodes:
+        o50 = ctx.own50[k] + ctx.d50.get(k, 0.0)
+        o99 = ctx.own99[k] + ctx.d99.get(k, 0.0)
+        sig[k] = (np.log(np.maximum(o99 / np.maximum(o50, 1e-6), 1.01)) / Z99).tolist()
+    perr = {k: clip((ctx.ownerr[k] + ctx.derr.get(k, 0.0)) / 100.0, 0, 1).tolist() for k in nodes}
+    ops = {k: _operations(ctx, k) for k in nodes}
+    children = {k: [(c, min(1.0, T.weights[(k, c)][2]), T.weights[(k, c)][0], T.weights[(k, c)][1])
+                    for c in T.calls.get(k, [])] for k in nodes}
+    entry_rps = np.array([float(ctx.rps[e].mean()) for e in T.entry])
+    times = np.sort(ctx.start + rng.integers(0, n * 60, size=count)).tolist()
+    entries = rng.choice(len(T.entry), size=count, p=entry_rps / entry_rps.sum()).tolist()
+    z = rng.standard_normal(count * MAX_SPANS).tolist()
+    u = rng.random(count * MAX_SPANS * 4).tolist()
+    picks = rng.integers(0, 1 << 30, size=count * MAX_SPANS).tolist()
+    ids = rng.integers(0, 2**63 - 1, size=count).tolist()
+    out: list[dict] = []
+    for k in range(count):
+        minute = min((times[k] - ctx.start) // 60, n - 1)
+        spans: list[dict] = []
+        zb, ub = k * MAX_SPANS, k * MAX_SPANS * 4
+        cursor = [0]
+
+        def draw() -> float:
+            cursor[0] += 1
+            return u[ub + (cursor[0] % (MAX_SPANS * 4))]
+
+        def visit(node: str, parent: int | None, depth: int, only: list | None = None) -> tuple[float, bool]:
+            idx = len(spans)
+            op = ops[node]
+            span = {"component": node, "operation": op[picks[zb + idx] % len(op)], "parent": parent,
+                    "duration_ms": 0.0, "error": False}
+            spans.append(span)
+            dur = med[node][minute] * math.exp(sig[node][minute] * z[zb + idx])
+            err = draw() < perr[node][minute]
+            if depth < 4:
+                for c, p_call, w_lat, w_err in (only or children[node]):
+                    if len(spans) >= MAX_SPANS:
+                        break
+                    if only is None and draw() > p_call:
+                        continue
+                    cd, ce = visit(c, idx, depth + 1)
+                    dur += cd * w_lat
+                    if ce and draw() < w_err:
+                        err = True
+            span["duration_ms"] = round(dur, 2)
+            span["error"] = err
+            return dur, err
+
+        visit(gw, None, 0, only=[(T.entry[entries[k]], 1.0, 1.0, 1.0)])  # one request, one entry service
+        out.append({"trace_id": f"{ids[k]:016x}", "ts": times[k], "root": gw,
+                    "duration_ms": spans[0]["duration_ms"], "error": spans[0]["error"], "spans": spans})
+    return out

@@ -1,0 +1,83 @@
+"""Loading suites, worlds and (for the scorer only) ground truth.
+
+``load_world`` never opens the truth file: a generated world is replayed from (category, seed, noise
+level); a materialized one is read from its folder. The World it returns holds no path and no truth.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from evalkit.errors import Problem, UserError
+from evalkit.suite.model import GroundTruth, Scenario, Suite
+from evalkit.world.model import World
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def suite_search_dirs() -> list[Path]:
+    """Where bare suite names are looked up: ./suites, then the evalkit checkout's suites/."""
+    dirs = [Path.cwd() / "suites", REPO_ROOT / "suites"]
+    out: list[Path] = []
+    for d in dirs:
+        if d.is_dir() and d.resolve() not in [o.resolve() for o in out]:
+            out.append(d)
+    return out
+
+
+def resolve_suite(path_or_name: str | Path) -> Path:
+    """A suite folder from a path, or from a bare name like ``core`` (``suites/<name>``)."""
+    p = Path(path_or_name)
+    if p.is_dir():
+        return p
+    name = str(path_or_name)
+    if "/" not in name and "\\" not in name:
+        for d in suite_search_dirs():
+            if (d / name).is_dir():
+                return d / name
+    known = sorted({s.name for d in suite_search_dirs() for s in d.iterdir()
+                    if not s.name.startswith(".") and (s / "suite.toml").is_file()})
+    raise UserError(Problem(name, "suite", name, "no such suite folder; give a path or one of: "
+                            + (", ".join(known) or "(no suites found under ./suites)")))
+
+
+def load_suite(path_or_name: str | Path) -> Suite:
+    """Load and check a suite (all problems reported at once as a UserError)."""
+    from evalkit.suite.validate import check_suite
+
+    root = resolve_suite(path_or_name)
+    suite, problems = check_suite(root, deep=False)
+    if problems:
+        raise UserError(*problems)
+    return suite
+
+
+def load_world(scenario: Scenario) -> World:
+    """The World of one scenario: replayed deterministically, or read from its materialized folder."""
+    spec = scenario.world
+    where = str(scenario.path or scenario.id)
+    if "generator" in spec:
+        from evalkit.suite.generator import replay
+
+        return replay(scenario.category, int(spec["seed"]), scenario.noise_level, window=scenario.window,
+                      alert=scenario.alert, digest=spec.get("digest"), where=where)
+    from evalkit.suite.materialized import read_world
+
+    if scenario.root is None:
+        raise UserError(Problem(where, "world.path", spec.get("path"), "load the scenario through load_suite"))
+    folder = scenario.root / spec["path"]
+    world, problems = read_world(folder, f"{scenario.root}/{spec['path']}", scenario.window[0], scenario.window[1],
+                                 int(spec.get("step", 60)), scenario.alert, deep=True)
+    if problems:
+        raise UserError(*problems)
+    return world
+
+
+def load_truth(suite: Suite, scenario_id: str) -> GroundTruth:
+    """The hidden answer of one scenario (only the scorer calls this)."""
+    from evalkit.suite.validate import ID_RE, load_truth_file
+
+    if not ID_RE.match(scenario_id or ""):
+        raise UserError(Problem(str(suite.path), "scenario_id", scenario_id, "not a valid scenario id"))
+    path = Path(suite.path) / "truth" / f"{scenario_id}.json"
+    return load_truth_file(path, f"{suite.path}/truth/{scenario_id}.json", scenario_id)

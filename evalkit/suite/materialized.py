@@ -1,0 +1,272 @@
+"""Materialized worlds: telemetry stored as files in a folder inside the suite (documented in
+docs/suite-format.md). Used for imported real incidents; generated worlds can be written out too.
+
+Folder layout: ``topology.json`` (components + edges), ``metrics.csv`` or ``metrics.parquet`` (long
+format ``ts,component,metric,value`` on the scenario's time grid), optional ``units.json``,
+``logs.jsonl``, ``traces.jsonl`` (either may be gzip-compressed as ``.jsonl.gz``), ``events.json``,
+``monitors.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from evalkit.errors import Problem
+from evalkit.world.model import World
+
+METRIC_FILES = ("metrics.parquet", "metrics.csv")
+OPTIONAL_FILES = ("units.json", "logs.jsonl", "traces.jsonl", "events.json", "monitors.json")
+METRIC_COLUMNS = ("ts", "component", "metric", "value")
+
+
+class WorldFormatError(Exception):
+    """Collects the problems found while reading a materialized world."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def write_world(world: World, folder: Path, metrics_format: str = "csv") -> None:
+    """Write ``world`` (minus its alert, which lives in the scenario file) as a materialized folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(folder / "topology.json", {"components": world.components, "edges": [list(e) for e in world.edges]})
+    write_json(folder / "units.json", world.metric_units)
+    ts = world.timestamps
+    rows = []
+    for comp in sorted(world.metrics):
+        for metric in sorted(world.metrics[comp]):
+            for t, v in zip(ts.tolist(), np.asarray(world.metrics[comp][metric], dtype=float).tolist()):
+                if not math.isnan(v):
+                    rows.append((t, comp, metric, v))
+    if metrics_format == "parquet":
+        import pandas as pd
+
+        pd.DataFrame(rows, columns=list(METRIC_COLUMNS)).to_parquet(folder / "metrics.parquet", index=False)
+    else:
+        with open(folder / "metrics.csv", "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(METRIC_COLUMNS)
+            for t, c, m, v in rows:
+                w.writerow((t, c, m, repr(v)))
+    with open(folder / "logs.jsonl", "w", encoding="utf-8", newline="\n") as fh:
+        for r in world.logs:
+            fh.write(json.dumps(r, sort_keys=True) + "\n")
+    with open(folder / "traces.jsonl", "w", encoding="utf-8", newline="\n") as fh:
+        for t in world.traces:
+            fh.write(json.dumps(t, sort_keys=True) + "\n")
+    write_json(folder / "events.json", world.events)
+    write_json(folder / "monitors.json", world.monitors)
+
+
+def write_json(path: Path, doc: object) -> None:
+    """Pretty, key-sorted JSON with a trailing newline (stable bytes for the suite hash)."""
+    path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def read_topology(folder: Path, shown: str) -> tuple[list[dict], list[tuple[str, str, str]], list[Problem]]:
+    """Components and edges of a materialized world, with every problem found."""
+    where = f"{shown}/topology.json"
+    problems: list[Problem] = []
+    path = folder / "topology.json"
+    if not path.is_file():
+        return [], [], [Problem(where, "", "missing", "add topology.json with 'components' and 'edges'")]
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return [], [], [Problem(where, "", f"malformed JSON ({exc})", "fix the JSON syntax")]
+    if not isinstance(doc, dict):
+        return [], [], [Problem(where, "", type(doc).__name__, "must be an object with 'components' and 'edges'")]
+    comps = doc.get("components")
+    edges = doc.get("edges", [])
+    if not isinstance(comps, list) or not comps:
+        problems.append(Problem(where, "components", comps if comps is not None else "missing",
+                                "give a non-empty list of {name, kind, tier}"))
+        comps = []
+    names: set[str] = set()
+    good: list[dict] = []
+    for i, c in enumerate(comps):
+        if not isinstance(c, dict) or not isinstance(c.get("name"), str) or not c.get("name"):
+            problems.append(Problem(where, f"components[{i}]", c, "each component needs a non-empty 'name'"))
+            continue
+        if not isinstance(c.get("kind"), str):
+            problems.append(Problem(where, f"components[{i}].kind", c.get("kind", "missing"),
+                                    "give the component kind (service, database, pod, ...)"))
+        if c["name"] in names:
+            problems.append(Problem(where, f"components[{i}].name", c["name"], "component names must be unique"))
+        names.add(c["name"])
+        good.append(c)
+    out_edges: list[tuple[str, str, str]] = []
+    if not isinstance(edges, list):
+        problems.append(Problem(where, "edges", edges, "give a list of [source, target, relation]"))
+        edges = []
+    for i, e in enumerate(edges):
+        if not (isinstance(e, list) and len(e) == 3 and all(isinstance(x, str) for x in e)):
+            problems.append(Problem(where, f"edges[{i}]", e, "each edge is [source, target, relation]"))
+            continue
+        for x in e[:2]:
+            if x not in names:
+                problems.append(Problem(where, f"edges[{i}]", x, "edge names a component missing from 'components'"))
+        out_edges.append((e[0], e[1], e[2]))
+    return good, out_edges, problems
+
+
+def read_world(folder: Path, shown: str, start: int, end: int, step: int, alert: dict,
+               deep: bool = True) -> tuple[World | None, list[Problem]]:
+    """Load a materialized world on the grid [start, end) with ``step``; returns (world, problems)."""
+    components, edges, problems = read_topology(folder, shown)
+    names = {c["name"] for c in components}
+    metric_file = next((folder / m for m in METRIC_FILES if (folder / m).is_file()), None)
+    if metric_file is None:
+        problems.append(Problem(f"{shown}/metrics.csv", "", "missing",
+                                "add metrics.csv or metrics.parquet (columns ts,component,metric,value)"))
+    if not deep:
+        return None, problems
+    n = (end - start) // step
+    metrics: dict[str, dict[str, np.ndarray]] = {}
+    if metric_file is not None:
+        metrics = _read_metrics(metric_file, f"{shown}/{metric_file.name}", names, start, end, step, n, problems)
+    units = _read_json(folder, "units.json", shown, dict, {}, problems)
+    logs = _read_jsonl(folder, "logs.jsonl", shown, ("ts", "component", "level", "message"), names, problems)
+    traces = _read_jsonl(folder, "traces.jsonl", shown, ("trace_id", "ts", "root", "duration_ms", "error", "spans"),
+                         None, problems)
+    events = _read_json(folder, "events.json", shown, list, [], problems)
+    for i, ev in enumerate(events):
+        miss = [k for k in ("ts", "kind", "component", "summary") if not isinstance(ev, dict) or k not in ev]
+        if miss:
+            problems.append(Problem(f"{shown}/events.json", f"[{i}]", f"missing {miss}",
+                                    "each event needs ts, kind, component, summary"))
+        elif ev["component"] not in names:
+            problems.append(Problem(f"{shown}/events.json", f"[{i}].component", ev["component"],
+                                    "name a component listed in topology.json"))
+    monitors = _read_json(folder, "monitors.json", shown, list, [], problems)
+    for i, m in enumerate(monitors):
+        miss = [k for k in ("name", "component", "metric") if not isinstance(m, dict) or k not in m]
+        if miss:
+            problems.append(Problem(f"{shown}/monitors.json", f"[{i}]", f"missing {miss}",
+                                    "each monitor needs name, component, metric (and threshold, state)"))
+    if problems:
+        return None, problems
+    events = sorted(events, key=lambda e: (e["ts"], e["component"], e["kind"], e["summary"]))
+    logs = sorted(logs, key=lambda r: (r["ts"], r["component"], r["message"]))
+    world = World(start=start, end=end, step=step, components=components, edges=edges, metrics=metrics,
+                  metric_units=dict(units), logs=logs, traces=sorted(traces, key=lambda t: t["ts"]),  # stable
+                  events=events, monitors=monitors, alert=dict(alert))
+    return world, []
+
+
+def _read_json(folder: Path, name: str, shown: str, typ: type, default: object, problems: list[Problem]):
+    path = folder / name
+    if not path.is_file():
+        return default
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        problems.append(Problem(f"{shown}/{name}", "", f"malformed JSON ({exc})", "fix the JSON syntax"))
+        return default
+    if not isinstance(doc, typ):
+        problems.append(Problem(f"{shown}/{name}", "", type(doc).__name__, f"must be a JSON {typ.__name__}"))
+        return default
+    return doc
+
+
+def _read_jsonl(folder: Path, name: str, shown: str, required: tuple[str, ...], names: set[str] | None,
+                problems: list[Problem]) -> list[dict]:
+    path = folder / name
+    if not path.is_file() and (folder / f"{name}.gz").is_file():
+        path, name = folder / f"{name}.gz", f"{name}.gz"     # gzip-compressed variant (imported suites)
+    if not path.is_file():
+        return []
+    out = []
+    bad = 0
+    try:
+        lines = _jsonl_lines(path)
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        problems.append(Problem(f"{shown}/{name}", "", f"unreadable ({type(exc).__name__})",
+                                "rewrite the file as UTF-8 JSON lines (optionally gzip-compressed as .jsonl.gz)"))
+        return []
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            if bad < 5:
+                problems.append(Problem(f"{shown}/{name}:{lineno}", "", f"malformed JSON ({exc.msg})",
+                                        "one JSON object per line"))
+            bad += 1
+            continue
+        miss = [k for k in required if not isinstance(rec, dict) or k not in rec]
+        if miss:
+            if bad < 5:
+                problems.append(Problem(f"{shown}/{name}:{lineno}", ",".join(miss), "missing",
+                                        f"each record needs {', '.join(required)}"))
+            bad += 1
+            continue
+        if names is not None and rec["component"] not in names:
+            if bad < 5:
+                problems.append(Problem(f"{shown}/{name}:{lineno}", "component", rec["component"],
+                                        "name a component listed in topology.json"))
+            bad += 1
+            continue
+        out.append(rec)
+    if bad > 5:
+        problems.append(Problem(f"{shown}/{name}", "", f"{bad} bad lines", "fix the lines reported above"))
+    return out
+
+
+def _jsonl_lines(path: Path) -> list[str]:
+    """Lines of a JSON-lines file, transparently gunzipped when it ends in ``.gz``."""
+    if path.suffix == ".gz":
+        import gzip
+
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            return fh.read().split("\n")
+    return path.read_text(encoding="utf-8").split("\n")
+
+
+def _read_metrics(path: Path, shown: str, names: set[str], start: int, end: int, step: int, n: int,
+                  problems: list[Problem]) -> dict[str, dict[str, np.ndarray]]:
+    import pandas as pd
+
+    try:
+        df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except Exception as exc:  # noqa: BLE001 - any parse failure is the user's file
+        problems.append(Problem(shown, "", f"unreadable ({type(exc).__name__}: {exc})",
+                                "write columns ts,component,metric,value"))
+        return {}
+    missing = [c for c in METRIC_COLUMNS if c not in df.columns]
+    if missing:
+        problems.append(Problem(shown, "columns", list(df.columns), f"add the missing column(s) {missing}"))
+        return {}
+    ts = pd.to_numeric(df["ts"], errors="coerce")
+    val = pd.to_numeric(df["value"], errors="coerce")
+    bad_ts = ts.isna() | (ts < start) | (ts >= end) | ((ts - start) % step != 0)
+    if bad_ts.any():
+        i = int(np.argmax(bad_ts.to_numpy()))
+        problems.append(Problem(shown, f"ts (row {i + 2})", str(df['ts'].iloc[i]),
+                                f"{int(bad_ts.sum())} timestamps are not epoch seconds on the {step} s grid inside "
+                                f"the window [{start}, {end}); resample to the grid"))
+        return {}
+    unknown = sorted(set(df["component"].astype(str)) - names)
+    if unknown:
+        problems.append(Problem(shown, "component", unknown[0],
+                                f"{len(unknown)} component(s) not in topology.json; add them or drop their rows"))
+        return {}
+    idx = ((ts - start) // step).astype(int).to_numpy()
+    out: dict[str, dict[str, np.ndarray]] = {}
+    comp = df["component"].astype(str).to_numpy()
+    met = df["metric"].astype(str).to_numpy()
+    v = val.to_numpy(dtype=float)
+    keys = pd.MultiIndex.from_arrays([comp, met])
+    for (c, m), rows in pd.Series(np.arange(len(df))).groupby(keys).groups.items():
+        arr = np.full(n, np.nan)
+        rows = np.asarray(rows)
+        arr[idx[rows]] = v[rows]
+        out.setdefault(c, {})[m] = arr
+    return {c: dict(sorted(ms.items())) for c, ms in sorted(out.items())}

@@ -1,0 +1,405 @@
+"""Suite checking: parse every file of a suite folder and report ALL problems, one line each.
+
+``check_suite`` is shared by ``load_suite`` (shallow: no telemetry parsing) and ``validate_suite``
+(deep: materialized telemetry files are read too). Generated worlds are checked through their plan
+(topology, fault and window derived from the seed) without replaying the telemetry.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from pathlib import Path
+
+from evalkit.errors import Problem
+from evalkit.suite.generator.catalog import CATEGORIES
+from evalkit.suite.generator.plan import GENERATOR_ID, make_plan
+from evalkit.suite.hashing import suite_hash
+from evalkit.suite.materialized import read_topology, read_world
+from evalkit.suite.model import GroundTruth, Scenario, Suite
+
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+FAULT_RE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+REF_KINDS = ("metric", "logs", "traces", "events", "topology", "monitor")
+
+SUITE_REQUIRED = ("name", "version", "description", "categories", "default_trials")
+SUITE_OPTIONAL = ("generated",)
+SCENARIO_REQUIRED = ("id", "category", "alert", "window", "world")
+SCENARIO_OPTIONAL = ("tags", "noise_level", "max_tool_calls", "description")
+ALERT_REQUIRED = ("component", "metric", "fired_at", "title")
+ALERT_OPTIONAL = ("monitor", "value", "threshold", "severity")
+WINDOW_KEYS = ("start", "end", "step")
+TRUTH_REQUIRED = ("scenario_id", "component", "fault_type")
+TRUTH_OPTIONAL = ("evidence", "aliases", "distractors")
+MAX_WINDOW_S = 7 * 86400
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _shown(path: Path) -> str:
+    s = str(path)
+    return s[:-1] if s.endswith("/") and len(s) > 1 else s
+
+
+def _fields(doc: dict, where: str, required: tuple, optional: tuple, problems: list[Problem],
+            prefix: str = "") -> None:
+    for k in required:
+        if k not in doc:
+            problems.append(Problem(where, prefix + k, "missing", f"add the required field '{prefix + k}'"))
+    known = set(required) | set(optional)
+    for k in doc:
+        if k not in known:
+            problems.append(Problem(where, prefix + str(k), "unknown field",
+                                    f"remove it; allowed fields are {', '.join(sorted(known))}"))
+
+
+def _load_json(path: Path, where: str, problems: list[Problem]) -> dict | None:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        problems.append(Problem(where, f"line {exc.lineno} col {exc.colno}", f"malformed JSON: {exc.msg}",
+                                "fix the JSON syntax"))
+        return None
+    except (UnicodeDecodeError, OSError) as exc:
+        problems.append(Problem(where, "", f"unreadable ({exc.__class__.__name__})", "save the file as UTF-8 JSON"))
+        return None
+    if not isinstance(doc, dict):
+        problems.append(Problem(where, "", type(doc).__name__, "the file must hold one JSON object"))
+        return None
+    return doc
+
+
+def _escaping_links(root: Path, shown: str, problems: list[Problem]) -> None:
+    real_root = root.resolve()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        for name in dirnames + filenames:
+            p = Path(dirpath) / name
+            if p.is_symlink():
+                target = p.resolve()
+                if not target.is_relative_to(real_root):
+                    rel = p.relative_to(root).as_posix()
+                    problems.append(Problem(f"{shown}/{rel}", "symlink", os.readlink(p),
+                                            "points outside the suite folder; copy the data into the suite"))
+
+
+def _check_suite_toml(root: Path, shown: str, problems: list[Problem]) -> dict | None:
+    where = f"{shown}/suite.toml"
+    path = root / "suite.toml"
+    if not path.is_file():
+        problems.append(Problem(where, "", "missing", "add suite.toml with name, version, description, "
+                                                      "categories and default_trials"))
+        return None
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        problems.append(Problem(where, "", f"malformed TOML: {exc}", "fix the TOML syntax"))
+        return None
+    n0 = len(problems)
+    _fields(doc, where, SUITE_REQUIRED, SUITE_OPTIONAL, problems)
+    if "name" in doc and not (isinstance(doc["name"], str) and ID_RE.match(doc["name"])):
+        problems.append(Problem(where, "name", doc["name"], "use letters, digits, '.', '_' or '-'"))
+    for k in ("version", "description"):
+        if k in doc and not isinstance(doc[k], str):
+            problems.append(Problem(where, k, doc[k], "must be a string"))
+    if "default_trials" in doc and not (_is_int(doc["default_trials"]) and 1 <= doc["default_trials"] <= 100):
+        problems.append(Problem(where, "default_trials", doc["default_trials"], "must be an integer from 1 to 100"))
+    cats = doc.get("categories")
+    if "categories" in doc:
+        if not isinstance(cats, dict) or not cats:
+            problems.append(Problem(where, "categories", cats, "give a table 'category = \"one-line description\"'"))
+        else:
+            for k, v in cats.items():
+                if not isinstance(v, str) or not v.strip():
+                    problems.append(Problem(where, f"categories.{k}", v, "give a one-line description string"))
+    return doc if len(problems) == n0 else None
+
+
+def _check_window(doc: dict, where: str, problems: list[Problem]) -> tuple[int, int, int] | None:
+    w = doc.get("window")
+    if not isinstance(w, dict):
+        problems.append(Problem(where, "window", w, "give {\"start\": <epoch s>, \"end\": <epoch s>, \"step\": 60}"))
+        return None
+    n0 = len(problems)
+    _fields(w, where, ("start", "end"), ("step",), problems, "window.")
+    start, end, step = w.get("start"), w.get("end"), w.get("step", 60)
+    for k, v in (("start", start), ("end", end)):
+        if k in w and not (_is_int(v) and v >= 0):
+            problems.append(Problem(where, f"window.{k}", v, "must be integer epoch seconds (UTC)"))
+    if not (_is_int(step) and 1 <= step <= 3600):
+        problems.append(Problem(where, "window.step", step, "must be an integer number of seconds from 1 to 3600"))
+    if len(problems) > n0:
+        return None
+    if end <= start:
+        problems.append(Problem(where, "window.end", end, f"must be after window.start ({start}); the window is "
+                                                          "inverted or empty, swap or fix the bounds"))
+        return None
+    if end - start > MAX_WINDOW_S:
+        problems.append(Problem(where, "window.end", end, "the window is longer than 7 days; shorten it"))
+        return None
+    if (end - start) % step:
+        problems.append(Problem(where, "window.end", end, f"end - start must be a multiple of step ({step} s)"))
+        return None
+    return start, end, step
+
+
+def _check_alert(doc: dict, where: str, window: tuple[int, int, int] | None, problems: list[Problem]) -> None:
+    a = doc.get("alert")
+    if not isinstance(a, dict):
+        problems.append(Problem(where, "alert", a, "give the triggering alert as an object "
+                                                   "(component, metric, fired_at, title)"))
+        return
+    _fields(a, where, ALERT_REQUIRED, ALERT_OPTIONAL, problems, "alert.")
+    for k in ("component", "metric", "title"):
+        if k in a and not (isinstance(a[k], str) and a[k]):
+            problems.append(Problem(where, f"alert.{k}", a[k], "must be a non-empty string"))
+    f = a.get("fired_at")
+    if "fired_at" in a:
+        if not _is_int(f):
+            problems.append(Problem(where, "alert.fired_at", f, "must be integer epoch seconds"))
+        elif window and not window[0] <= f <= window[1]:
+            problems.append(Problem(where, "alert.fired_at", f, f"must lie inside the window [{window[0]}, "
+                                                                f"{window[1]}]"))
+
+
+def _world_path(root: Path, shown: str, where: str, value: object, problems: list[Problem]) -> Path | None:
+    if not isinstance(value, str) or not value:
+        problems.append(Problem(where, "world.path", value, "give the world folder relative to the suite, "
+                                                            "e.g. 'worlds/<id>'"))
+        return None
+    pure = Path(value)
+    if pure.is_absolute() or value.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", value):
+        problems.append(Problem(where, "world.path", value, "must be relative to the suite folder, not absolute"))
+        return None
+    if ".." in pure.parts or ".." in value.replace("\\", "/").split("/"):
+        problems.append(Problem(where, "world.path", value, "must stay inside the suite folder (no '..')"))
+        return None
+    target = root / pure
+    if not target.resolve().is_relative_to(root.resolve()):
+        problems.append(Problem(where, "world.path", value, "resolves outside the suite folder (symlink); copy "
+                                                            "the data into the suite"))
+        return None
+    if not target.is_dir():
+        problems.append(Problem(where, "world.path", value, f"no such folder in {shown}; materialize the world "
+                                                            "there or fix the path"))
+        return None
+    return target
+
+
+def _check_truth(doc: dict, where: str, sid: str, names: set[str] | None, plan, problems: list[Problem]) -> None:
+    _fields(doc, where, TRUTH_REQUIRED, TRUTH_OPTIONAL, problems)
+    if "scenario_id" in doc and doc["scenario_id"] != sid:
+        problems.append(Problem(where, "scenario_id", doc["scenario_id"], f"must be '{sid}' (the file's scenario)"))
+    comp = doc.get("component")
+    if "component" in doc:
+        if not isinstance(comp, str) or not comp:
+            problems.append(Problem(where, "component", comp, "must be the root-cause component name"))
+        elif names is not None and comp not in names:
+            problems.append(Problem(where, "component", comp, "is not a component of the scenario's world "
+                                                              "topology; use a listed component name"))
+    ft = doc.get("fault_type")
+    if "fault_type" in doc and not (isinstance(ft, str) and FAULT_RE.match(ft)):
+        problems.append(Problem(where, "fault_type", ft, "use a snake_case fault type, e.g. 'slow_query'"))
+    for k in ("aliases", "distractors", "evidence"):
+        v = doc.get(k, [])
+        if not (isinstance(v, list) and all(isinstance(x, str) for x in v)):
+            problems.append(Problem(where, k, v, "must be a list of strings"))
+            continue
+        if k == "evidence":
+            for ref in v:
+                parts = ref.split(":")
+                if parts[0] not in REF_KINDS or len(parts) < 2 or (parts[0] == "metric") != (len(parts) == 3):
+                    problems.append(Problem(where, "evidence", ref, "use 'metric:<component>:<metric>' or "
+                                                                    "'<logs|traces|events|topology|monitor>:<component>'"))
+                elif names is not None and parts[1] not in names:
+                    problems.append(Problem(where, "evidence", ref, "names a component missing from the world"))
+        if k == "distractors" and names is not None and plan is None:
+            for x in v:
+                if x not in names:
+                    problems.append(Problem(where, "distractors", x, "names a component missing from the world"))
+    if plan is not None and isinstance(comp, str) and isinstance(ft, str):
+        if comp != plan.cause or ft != plan.fault_type:
+            problems.append(Problem(where, "component/fault_type", f"{comp}/{ft}",
+                                    "disagrees with what the generator derives from the scenario's seed; "
+                                    "regenerate the suite instead of editing truth files"))
+
+
+def check_suite(path: str | Path, deep: bool = True) -> tuple[Suite | None, list[Problem]]:
+    """Parse a suite folder; return (suite or None, every problem found)."""
+    root = Path(path)
+    shown = _shown(root)
+    problems: list[Problem] = []
+    if not root.is_dir():
+        return None, [Problem(shown, "", "not a folder", "give the path of a suite folder containing suite.toml")]
+    _escaping_links(root, shown, problems)
+    meta = _check_suite_toml(root, shown, problems)
+    categories = dict(meta["categories"]) if meta else None
+
+    scen_dir = root / "scenarios"
+    files = sorted((p for p in scen_dir.rglob("*.json") if p.is_file()), key=lambda p: p.as_posix()) \
+        if scen_dir.is_dir() else []
+    if not files:
+        problems.append(Problem(f"{shown}/scenarios", "", "no scenario files",
+                                "add scenarios/<id>.json files (see docs/suite-format.md)"))
+    seen: dict[str, str] = {}
+    scenarios: list[Scenario] = []
+    for f in files:
+        rel = f.relative_to(root).as_posix()
+        where = f"{shown}/{rel}"
+        doc = _load_json(f, where, problems)
+        if doc is None:
+            continue
+        n0 = len(problems)
+        _fields(doc, where, SCENARIO_REQUIRED, SCENARIO_OPTIONAL, problems)
+        sid = doc.get("id")
+        if "id" in doc:
+            if not (isinstance(sid, str) and ID_RE.match(sid)):
+                problems.append(Problem(where, "id", sid, "use 1-128 letters, digits, '.', '_' or '-' "
+                                                          "(it names the truth file)"))
+                sid = None
+            elif sid in seen:
+                problems.append(Problem(where, "id", sid, f"duplicate id, also used by {seen[sid]}; ids must be "
+                                                          "unique"))
+                sid = None
+            else:
+                seen[sid] = rel
+        cat = doc.get("category")
+        if "category" in doc and not isinstance(cat, str):
+            problems.append(Problem(where, "category", cat, "must be a category name string"))
+            cat = None
+        elif "category" in doc and categories is not None and cat not in categories:
+            problems.append(Problem(where, "category", cat, "unknown category; use one declared in suite.toml: "
+                                    + ", ".join(sorted(categories))))
+            cat = None
+        window = _check_window(doc, where, problems) if "window" in doc else None
+        if "alert" in doc:
+            _check_alert(doc, where, window, problems)
+        tags = doc.get("tags", [])
+        if not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
+            problems.append(Problem(where, "tags", tags, "must be a list of strings"))
+        noise = doc.get("noise_level", 0.5)
+        if not (isinstance(noise, (int, float)) and not isinstance(noise, bool) and 0 <= noise <= 1):
+            problems.append(Problem(where, "noise_level", noise, "must be a number from 0 to 1"))
+        mtc = doc.get("max_tool_calls", 60)
+        if not (_is_int(mtc) and 1 <= mtc <= 1000):
+            problems.append(Problem(where, "max_tool_calls", mtc, "must be an integer from 1 to 1000"))
+
+        names: set[str] | None = None
+        plan = None
+        wspec = doc.get("world")
+        if "world" in doc:
+            if not isinstance(wspec, dict):
+                problems.append(Problem(where, "world", wspec, "give {\"generator\": ..., \"seed\": ...} or "
+                                                               "{\"path\": \"worlds/<id>\"}"))
+            elif ("generator" in wspec) == ("path" in wspec):
+                problems.append(Problem(where, "world", sorted(wspec), "give exactly one of 'generator' (+ 'seed') "
+                                                                       "or 'path'"))
+            elif "generator" in wspec:
+                _fields(wspec, where, ("generator", "seed"), ("digest",), problems, "world.")
+                dig = wspec.get("digest")
+                if dig is not None and not (isinstance(dig, str) and re.fullmatch(r"[0-9a-f]{16}", dig)):
+                    problems.append(Problem(where, "world.digest", dig, "must be the 16-hex-digit fingerprint "
+                                                                        "written by `evalkit suite generate`"))
+                if wspec["generator"] != GENERATOR_ID:
+                    problems.append(Problem(where, "world.generator", wspec["generator"],
+                                            f"unknown generator; this evalkit replays '{GENERATOR_ID}'"))
+                elif not (_is_int(wspec.get("seed")) and 0 <= wspec["seed"] < 2**63):
+                    problems.append(Problem(where, "world.seed", wspec.get("seed", "missing"),
+                                            "must be a non-negative integer"))
+                elif isinstance(cat, str) and cat not in CATEGORIES:
+                    problems.append(Problem(where, "category", cat, "the generator has no such category; it knows "
+                                            + ", ".join(CATEGORIES)))
+                elif isinstance(cat, str):
+                    plan = make_plan(cat, wspec["seed"])
+                    names = {c["name"] for c in plan.topo.components}
+                    if window and (window[0], window[1], window[2]) != (plan.start, plan.end, 60):
+                        problems.append(Problem(where, "window", doc["window"],
+                                                f"does not match the generated world ({plan.start}..{plan.end}, "
+                                                "step 60); regenerate instead of editing"))
+            else:
+                _fields(wspec, where, ("path",), (), problems, "world.")
+                folder = _world_path(root, shown, where, wspec.get("path"), problems)
+                if folder is not None:
+                    wshown = f"{shown}/{wspec['path'].rstrip('/')}"
+                    comps, _, tprobs = read_topology(folder, wshown)
+                    problems.extend(tprobs)
+                    names = {c["name"] for c in comps} if not tprobs else None
+                    if deep and window and not tprobs:
+                        _, wprobs = read_world(folder, wshown, window[0], window[1], window[2],
+                                               doc.get("alert") or {}, deep=True)
+                        problems.extend(wprobs)
+        alert = doc.get("alert")
+        if names is not None and isinstance(alert, dict) and isinstance(alert.get("component"), str) \
+                and alert["component"] not in names:
+            problems.append(Problem(where, "alert.component", alert["component"],
+                                    "is not a component of the world's topology"))
+
+        if isinstance(sid, str):
+            tpath = root / "truth" / f"{sid}.json"
+            twhere = f"{shown}/truth/{sid}.json"
+            if not tpath.is_file():
+                problems.append(Problem(twhere, "", "missing", f"add the ground truth of scenario '{sid}'"))
+            else:
+                tdoc = _load_json(tpath, twhere, problems)
+                if tdoc is not None:
+                    _check_truth(tdoc, twhere, sid, names, plan, problems)
+        if len(problems) == n0 and isinstance(sid, str):
+            w = window or (0, 0, 60)
+            scenarios.append(Scenario(
+                id=sid, suite=meta["name"] if meta else root.name, category=cat, alert=dict(alert),
+                window=(w[0], w[1]), world=dict(wspec) | ({"step": w[2]} if "path" in wspec else {}),
+                tags=tuple(tags), noise_level=float(noise), max_tool_calls=int(mtc), path=f, root=root))
+
+    truth_dir = root / "truth"
+    if truth_dir.is_dir():
+        for t in sorted(truth_dir.glob("*.json")):
+            if t.stem not in seen:
+                problems.append(Problem(f"{shown}/truth/{t.name}", "", "orphan truth file",
+                                        "no scenario has this id; delete it or add the scenario"))
+    if problems or meta is None:
+        return None, problems
+    suite = Suite(name=meta["name"], version=meta["version"], description=meta["description"],
+                  categories=categories, default_trials=int(meta["default_trials"]), path=root,
+                  hash=suite_hash(root), scenarios=sorted(scenarios, key=lambda s: s.id))
+    return suite, []
+
+
+def validate_suite(path: str | Path, replay: bool = False) -> list[Problem]:
+    """Every problem of the suite at ``path`` (empty list: the suite is valid).
+
+    With ``replay``, generated worlds are also replayed and checked against their stored alert and
+    digest (catches a suite generated by another generator version; ~10 ms per scenario).
+    """
+    suite, problems = check_suite(path, deep=True)
+    if replay and suite is not None:
+        from evalkit.errors import UserError
+        from evalkit.suite.loader import load_world
+
+        for sc in suite.scenarios:
+            if "generator" in sc.world:
+                try:
+                    load_world(sc)
+                except UserError as err:
+                    problems.extend(p if isinstance(p, Problem) else Problem(str(sc.path), "", str(p), "")
+                                    for p in err.problems)
+    return problems
+
+
+def load_truth_file(path: Path, shown: str, sid: str) -> GroundTruth:
+    """Parse one truth file (raises UserError listing its problems)."""
+    from evalkit.errors import UserError
+
+    problems: list[Problem] = []
+    if not path.is_file():
+        raise UserError(Problem(shown, "", "missing", f"add the ground truth of scenario '{sid}'"))
+    doc = _load_json(path, shown, problems)
+    if doc is not None:
+        _check_truth(doc, shown, sid, None, None, problems)
+    if problems:
+        raise UserError(*problems)
+    return GroundTruth(scenario_id=sid, component=doc["component"], fault_type=doc["fault_type"],
+                       evidence=tuple(doc.get("evidence", ())), aliases=tuple(doc.get("aliases", ())),
+                       distractors=tuple(doc.get("distractors", ())))

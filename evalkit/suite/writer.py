@@ -1,0 +1,109 @@
+"""Writing generated suites: suite.toml, one visible scenario file and one truth file per scenario.
+
+The visible scenario carries the alert, the window and ``{"generator", "seed"}`` only. The suite is
+written to a temporary sibling folder and moved into place at the end, so a failure never leaves a
+half-written suite behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+from evalkit.errors import Problem, UserError
+from evalkit.suite.materialized import write_json, write_world
+from evalkit.suite.generator import (CATEGORIES, GENERATOR_ID, category_slug, replay_with_notes,
+                                     world_digest)
+
+
+def parse_noise(spec: str | float) -> tuple[float, float]:
+    """``0.5`` (fixed) or ``0.3-0.9`` (a range each scenario's level is drawn from)."""
+    text = str(spec).strip()
+    try:
+        if "-" in text[1:]:
+            i = text.index("-", 1)
+            lo, hi = float(text[:i]), float(text[i + 1:])
+        else:
+            lo = hi = float(text)
+    except ValueError:
+        raise UserError(Problem("--noise", "", text, "give a level from 0 to 1 (e.g. 0.5) or a range like 0.3-0.9"))
+    if not (0 <= lo <= hi <= 1):
+        raise UserError(Problem("--noise", "", text, "levels must satisfy 0 <= low <= high <= 1"))
+    return lo, hi
+
+
+def scenario_seed(seed: int, category: str, k: int) -> int:
+    """A stable 48-bit seed per (suite seed, category, index)."""
+    digest = hashlib.sha256(f"{seed}/{category}/{k}".encode()).digest()
+    return int.from_bytes(digest[:6], "big")
+
+
+def _toml_str(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def generate_suite(out: str | Path, name: str, per_category: int, seed: int = 0,
+                   categories: list[str] | None = None, noise: str | float = "0.3-0.9",
+                   description: str | None = None, version: str = "1.0.0", default_trials: int = 3,
+                   materialize: bool = False, force: bool = False, progress=None) -> Path:
+    """Generate a suite folder of ``per_category`` scenarios for each category; returns its path."""
+    out = Path(out)
+    cats = list(categories or CATEGORIES)
+    unknown = [c for c in cats if c not in CATEGORIES]
+    if unknown:
+        raise UserError(Problem("--categories", "", unknown[0], "known categories: " + ", ".join(CATEGORIES)))
+    if not 1 <= per_category <= 1000:
+        raise UserError(Problem("--per-category", "", per_category, "give a number from 1 to 1000"))
+    lo, hi = parse_noise(noise)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
+        raise UserError(Problem(str(out), "--out", str(out), "exists and is not empty; choose a new folder or "
+                                                             "pass --force to replace it"))
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    try:
+        (tmp / "scenarios").mkdir(parents=True)
+        (tmp / "truth").mkdir()
+        lines = [f"name = {_toml_str(name)}", f"version = {_toml_str(version)}",
+                 f"description = {_toml_str(description or f'Generated suite: {per_category} synthetic incidents per category.')}",
+                 f"default_trials = {default_trials}", "",
+                 "[generated]", f"generator = {_toml_str(GENERATOR_ID)}", f"seed = {seed}",
+                 f"per_category = {per_category}", f"noise = {_toml_str(str(noise))}", "", "[categories]"]
+        lines += [f"{_toml_str(c)} = {_toml_str(CATEGORIES[c][2])}" for c in cats]
+        (tmp / "suite.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        total = len(cats) * per_category
+        done = 0
+        for cat in cats:
+            for k in range(per_category):
+                sseed = scenario_seed(seed, cat, k)
+                u = int.from_bytes(hashlib.sha256(f"noise/{sseed}".encode()).digest()[:4], "big") / 2**32
+                level = round(lo + (hi - lo) * u, 2)
+                sid = f"{category_slug(cat)}-{k + 1:03d}"
+                world, plan, noise_notes = replay_with_notes(cat, sseed, level)
+                wspec: dict = {"generator": GENERATOR_ID, "seed": sseed, "digest": world_digest(world)}
+                window = {"start": world.start, "end": world.end, "step": world.step}
+                if materialize:
+                    write_world(world, tmp / "worlds" / sid)
+                    wspec = {"path": f"worlds/{sid}"}
+                write_json(tmp / "scenarios" / f"{sid}.json", {
+                    "id": sid, "category": cat, "tags": [CATEGORIES[cat][1], f"domain:{plan.topo.domain}"],
+                    "alert": world.alert, "window": window, "noise_level": level, "max_tool_calls": 60,
+                    "world": wspec})
+                keep = {plan.cause, *plan.aliases}
+                distractors = sorted({c for comps in noise_notes.values() for c in comps} - keep)
+                write_json(tmp / "truth" / f"{sid}.json", {
+                    "scenario_id": sid, "component": plan.cause, "fault_type": plan.fault_type,
+                    "evidence": plan.evidence, "aliases": plan.aliases, "distractors": distractors})
+                done += 1
+                if progress:
+                    progress(done, total)
+        if out.exists():
+            shutil.rmtree(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.rename(out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return out

@@ -1,0 +1,304 @@
+"""Noise injection: distractors a careless investigator would chase, added to a World in place.
+
+Kinds: unrelated deploys near the incident, an unrelated anomaly elsewhere, a look-alike component name
+(``payment-api`` beside ``payments-api``), a flapping monitor and benign recurring error logs. The caller
+passes the components whose telemetry must stay untouched (``protect``) and those that get no noise at
+all (``keep_clean``) as plain names; this module knows nothing about why. Deterministic for a given rng.
+"""
+
+from __future__ import annotations
+
+from operator import itemgetter
+from typing import Iterable
+
+import numpy as np
+
+from evalkit.world.model import World
+
+LOG_ORDER = itemgetter("ts", "component", "message")
+EVENT_ORDER = itemgetter("ts", "component", "kind", "summary")
+NOISE_KINDS: tuple[str, ...] = ("unrelated_deploy", "unrelated_anomaly", "lookalike", "flapping_monitor",
+                                "benign_errors")
+
+BENIGN = [
+    ("ERROR", "failed to export spans to otel-collector:4317: context deadline exceeded (will retry)"),
+    ("ERROR", "could not refresh feature flags from flagd: connection refused; serving cached values"),
+    ("WARN", "deprecated config key 'http.keepalive' is set; it will be removed in the next major release"),
+    ("ERROR", "scheduled job 'cleanup-expired-sessions' failed: lock held by another instance"),
+    ("ERROR", "TLS handshake error from 10.0.{a}.{b}:{port}: EOF"),
+    ("WARN", "metrics scrape took 1.{a}s, close to the scrape timeout"),
+    ("WARN", "retrying request to {dep} (attempt 2/3): connection reset by peer"),
+    ("ERROR", "NullPointerException in ReportScheduler.run (ignored, will retry next tick)"),
+    ("ERROR", "payload validation failed for client 10.0.{a}.{b}: missing field 'locale' (400)"),
+]
+ANOMALY_LOGS = {
+    "latency": [("WARN", "GC pause {ms}ms (G1 Evacuation Pause)"),
+                ("INFO", "batch job '{job}' running: {a} items processed")],
+    "db": [("WARN", 'LOG:  automatic vacuum of table "app.public.{job}": index scans: 3, elapsed {a}.2 s')],
+}
+JOBS = ["nightly-reindex", "report-export", "cache-warmup", "ledger-reconcile", "sitemap-build"]
+AUTHORS = ["a.kowalski", "m.chen", "s.okafor", "j.rivera", "p.nair", "l.moreau", "deploy-bot", "k.tanaka"]
+
+
+def lookalike_names(name: str) -> list[str]:
+    """Names an on-call engineer could confuse with ``name`` (plural/singular, suffixes, word swaps)."""
+    parts = name.split("-")
+    out = []
+    first = parts[0]
+    if first.endswith("s"):
+        out.append("-".join([first[:-1]] + parts[1:]))
+    else:
+        out.append("-".join([first + "s"] + parts[1:]))
+    if len(parts) > 1 and parts[-1].endswith("s"):
+        out.append("-".join(parts[:-1] + [parts[-1][:-1]]))
+    out += [f"{name}-v2", f"{name}-legacy", f"{name}-svc", f"{name}-worker"]
+    if len(parts) > 1:
+        out.append("-".join(reversed(parts)))
+    return out
+
+
+def _grid_slice(world: World, t0: int, t1: int) -> np.ndarray:
+    ts = world.timestamps
+    return (ts >= t0) & (ts < t1)
+
+
+def _add_log(world: World, ts: int, component: str, level: str, message: str) -> None:
+    world.logs.append({"ts": int(ts), "component": component, "level": level, "message": message})
+
+
+def _steady_logs(world: World, rng: np.random.Generator, component: str, templates: list, per_min: float,
+                 fill: dict) -> None:
+    minutes = (world.end - world.start) // 60
+    counts = rng.poisson(per_min, size=minutes)
+    m = np.repeat(np.arange(minutes), counts)
+    ts = world.start + m * 60 + rng.integers(0, 60, size=m.size)
+    which = rng.integers(0, len(templates), size=m.size)
+    nums = rng.integers(1, 250, size=(m.size, 3))
+    for i in range(m.size):
+        lvl, fmt = templates[which[i]]
+        a, b, c = nums[i].tolist()
+        vals = dict(fill, a=a, b=b, port=30000 + 17 * c, ms=200 + 9 * c, job=JOBS[c % len(JOBS)])
+        if isinstance(vals.get("dep"), list):
+            vals["dep"] = vals["dep"][a % len(vals["dep"])] if vals["dep"] else "upstream"
+        _add_log(world, int(ts[i]), component, lvl, fmt.format_map(vals))
+
+
+def _slow_spans(world: World, component: str, t0: int, t1: int, factor: float) -> None:
+    """Stretch ``component``'s spans in [t0, t1) by ``factor``; parents' durations include the extra time."""
+    for trace in world.traces:
+        if not t0 <= trace["ts"] < t1:
+            continue
+        spans = trace["spans"]
+        for sp in spans:
+            if sp["component"] != component:
+                continue
+            extra = sp["duration_ms"] * (factor - 1)
+            node: dict | None = sp
+            while node is not None:
+                node["duration_ms"] = round(node["duration_ms"] + extra, 2)
+                node = spans[node["parent"]] if node["parent"] is not None else None
+        trace["duration_ms"] = spans[0]["duration_ms"]
+
+
+def inject_noise(world: World, rng: np.random.Generator, level: float, protect: Iterable[str],
+                 keep_clean: Iterable[str], around: int) -> dict[str, list[str]]:
+    """Add distractors to ``world`` in place; returns ``{noise kind: [components touched or added]}``.
+
+    ``level`` in [0, 1] sets how many kinds (3 to 5 for any level > 0) and how many items of each;
+    ``around`` is the epoch second near which co-occurring distractors (deploys, anomalies) cluster.
+    """
+    if level <= 0:
+        return {}
+    protect = set(protect) | set(keep_clean)
+    clean = set(keep_clean)
+    kinds_of = {c["name"]: c["kind"] for c in world.components}
+    services = [c["name"] for c in world.components if c["kind"] == "service"]
+    free_services = [s for s in services if s not in protect]
+    pods_of: dict[str, list[str]] = {}
+    for s, t, r in world.edges:
+        if r == "instance-of":
+            pods_of.setdefault(t, []).append(s)
+    callees: dict[str, list[str]] = {}
+    callers: dict[str, list[str]] = {}
+    for s, t, r in world.edges:
+        if r == "calls":
+            callees.setdefault(s, []).append(t)
+            callers.setdefault(t, []).append(s)
+
+    n_kinds = 3 if level < 0.34 else 4 if level < 0.67 else 5
+    chosen = sorted(rng.choice(len(NOISE_KINDS), size=n_kinds, replace=False).tolist())
+    kinds = [NOISE_KINDS[i] for i in chosen]
+    scale = 1 + int(round(level * 2))  # 1..3 items per kind
+    out: dict[str, list[str]] = {}
+
+    def near() -> int:
+        return int(around + rng.integers(-900, 300))
+
+    def anywhere() -> int:
+        return int(world.start + rng.integers(0, world.end - world.start - 60))
+
+    def pick(xs: list[str]) -> str | None:
+        return xs[int(rng.integers(len(xs)))] if xs else None
+
+    if "unrelated_deploy" in kinds:
+        targets = []
+        pool = free_services or [s for s in services if s not in clean]
+        for i in range(min(scale, len(pool))):
+            svc = pick([s for s in pool if s not in targets])
+            if svc is None:
+                break
+            targets.append(svc)
+            ts = near() if i == 0 else anywhere()
+            a, b = int(rng.integers(1, 6)), int(rng.integers(0, 60))
+            new, old = f"v{a}.{b + 1}.{int(rng.integers(0, 9))}", f"v{a}.{b}.{int(rng.integers(0, 9))}"
+            sha = f"{int(rng.integers(0, 2**28)):07x}"
+            world.events.append({"ts": ts, "kind": "deploy", "component": svc,
+                                 "summary": f"Deployed {svc} {new} (was {old})",
+                                 "details": {"version": new, "previous_version": old, "commit": sha,
+                                             "author": AUTHORS[int(rng.integers(len(AUTHORS)))],
+                                             "strategy": "rolling"}})
+            _add_log(world, ts + 12, svc, "INFO", f"Starting {svc} {new} (commit {sha})")
+            if svc not in protect:
+                blip = _grid_slice(world, ts, ts + 180)
+                for comp in [svc] + pods_of.get(svc, []):
+                    m = world.metrics.get(comp, {})
+                    if "cpu_pct" in m:
+                        m["cpu_pct"] = np.where(blip, np.minimum(100, m["cpu_pct"] + rng.uniform(8, 20)),
+                                                m["cpu_pct"])
+        out["unrelated_deploy"] = targets
+
+    if "unrelated_anomaly" in kinds:
+        touched = []
+        options = []
+        if free_services:
+            options.append("latency")
+        if any(kinds_of[c] == "k8s-node" and c not in protect for c in kinds_of):
+            options.append("node")
+        if any(kinds_of[c] == "database" and c not in protect for c in kinds_of):
+            options.append("db")
+        if any(kinds_of[c] == "consumer-group" and c not in protect for c in kinds_of):
+            options.append("lag")
+        for i in range(min(scale, 2)):
+            what = options[int(rng.integers(len(options)))]
+            t0 = near() if i == 0 else anywhere()
+            t1 = t0 + int(rng.integers(5, 16)) * 60
+            win = _grid_slice(world, t0, t1)
+            if what == "latency":
+                comp = pick(free_services)
+                m = world.metrics[comp]
+                m["latency_p99_ms"] = np.where(win, m["latency_p99_ms"] * rng.uniform(2.5, 5), m["latency_p99_ms"])
+                factor = float(rng.uniform(1.3, 2))
+                m["latency_p50_ms"] = np.where(win, m["latency_p50_ms"] * factor, m["latency_p50_ms"])
+                _slow_spans(world, comp, t0, t1, factor)
+                for k in range(int(rng.integers(3, 8))):
+                    lvl, fmt = ANOMALY_LOGS["latency"][k % 2]
+                    _add_log(world, t0 + int(rng.integers(0, max(t1 - t0, 61))), comp, lvl,
+                             fmt.format(ms=int(rng.integers(400, 2500)), job=JOBS[int(rng.integers(len(JOBS)))],
+                                        a=int(rng.integers(100, 90000))))
+            elif what == "node":
+                comp = pick([c for c in kinds_of if kinds_of[c] == "k8s-node" and c not in protect])
+                m = world.metrics[comp]
+                m["cpu_pct"] = np.where(win, np.minimum(100, m["cpu_pct"] + rng.uniform(30, 50)), m["cpu_pct"])
+                world.events.append({"ts": t0, "kind": "k8s-event", "component": comp,
+                                     "summary": f"Started job {JOBS[int(rng.integers(len(JOBS)))]}-"
+                                                f"{int(rng.integers(10000, 99999))} on {comp}",
+                                     "details": {"reason": "SuccessfulCreate"}})
+            elif what == "db":
+                comp = pick([c for c in kinds_of if kinds_of[c] == "database" and c not in protect])
+                m = world.metrics[comp]
+                m["cpu_pct"] = np.where(win, np.minimum(100, m["cpu_pct"] + rng.uniform(25, 45)), m["cpu_pct"])
+                m["query_time_p99_ms"] = np.where(win, m["query_time_p99_ms"] * rng.uniform(1.5, 3),
+                                                  m["query_time_p99_ms"])
+                lvl, fmt = ANOMALY_LOGS["db"][0]
+                _add_log(world, t1 - 30, comp, lvl, fmt.format(job=JOBS[int(rng.integers(len(JOBS)))].replace(
+                    "-", "_"), a=int(rng.integers(20, 400))))
+            else:
+                comp = pick([c for c in kinds_of if kinds_of[c] == "consumer-group" and c not in protect])
+                m = world.metrics[comp]
+                bump = np.where(win, rng.uniform(2000, 20000) * np.sin(np.linspace(0, np.pi, win.size)), 0.0)
+                m["consumer_lag"] = np.round(m["consumer_lag"] + np.clip(bump, 0, None))
+            touched.append(comp)
+        out["unrelated_anomaly"] = touched
+
+    if "lookalike" in kinds:
+        added = []
+        bases = [s for s in services if s in protect and s not in clean] if rng.random() < 0.5 else []
+        bases = bases or free_services or services
+        for _ in range(min(scale, 2)):
+            base = pick(bases)
+            names = [x for x in lookalike_names(base) if x not in kinds_of]
+            if not names:
+                continue
+            name = names[int(rng.integers(len(names)))]
+            comp = next(c for c in world.components if c["name"] == base)
+            world.components.append({"name": name, "kind": "service", "tier": "service",
+                                     "language": comp.get("language", "go")})
+            kinds_of[name] = "service"
+            caller = pick(sorted(callers.get(base, []))) or pick(free_services) or base
+            world.edges.append((caller, name, "calls"))
+            n = world.timestamps.size
+            bm = world.metrics[base]
+            rps = bm["requests_per_s"] * rng.uniform(0.01, 0.06) * np.exp(rng.normal(0, 0.08, n))
+            err = rng.uniform(2, 9) * np.exp(rng.normal(0, 0.25, n))
+            world.metrics[name] = {
+                "requests_per_s": rps, "error_rate_pct": np.minimum(100, err),
+                "latency_p50_ms": bm["latency_p50_ms"].mean() * rng.uniform(1, 1.5) * np.exp(rng.normal(0, 0.1, n)),
+                "latency_p99_ms": bm["latency_p99_ms"].mean() * rng.uniform(1, 2) * np.exp(rng.normal(0, 0.15, n)),
+                "cpu_pct": np.clip(rng.uniform(5, 20) + rng.normal(0, 1, n), 0, 100),
+                "memory_pct": np.clip(rng.uniform(30, 60) + rng.normal(0, 0.5, n), 0, 100),
+            }
+            deps = sorted(c for c in callees.get(base, []) if kinds_of.get(c) in ("service", "external"))
+            _steady_logs(world, rng, name, [
+                ("ERROR", "call to {dep} failed: 503 Service Unavailable"),
+                ("WARN", "deprecated endpoint /v1/{job} called by client 10.0.{a}.{b}"),
+                ("ERROR", "request failed: upstream connect error or disconnect/reset before headers"),
+            ], rng.uniform(0.3, 0.9), {"dep": deps or ["upstream"]})
+            added.append(name)
+        out["lookalike"] = added
+
+    if "flapping_monitor" in kinds:
+        flapped = []
+        monitored = {(m["component"], m["metric"]) for m in world.monitors}
+        cands = [(s, "cpu_pct") for s in free_services] + \
+                [(c, "cpu_pct") for c in kinds_of if kinds_of[c] == "k8s-node" and c not in protect] + \
+                [(c, "evictions_per_s") for c in kinds_of if kinds_of[c] == "cache" and c not in protect]
+        def steady(c: tuple[str, str]) -> bool:  # a monitor only flaps on a series without a trend
+            x = np.asarray(world.metrics[c[0]][c[1]], dtype=float)
+            third = max(1, x.size // 3)
+            a, b = float(np.mean(x[:third])), float(np.mean(x[-third:]))
+            return a > 0 and 0.8 <= b / a <= 1.25
+
+        cands = [c for c in cands if c not in monitored]
+        cands = [c for c in cands if steady(c)] or cands
+        for _ in range(min(scale, 2)):
+            if not cands:
+                break
+            comp, metric = cands[int(rng.integers(len(cands)))]
+            x = np.asarray(world.metrics[comp][metric], dtype=float)
+            level_ = float(np.mean(x)) or 1.0
+            period = int(rng.integers(6, 11))
+            wave = np.where((np.arange(x.size) // (period // 2)) % 2 == 0, 1.0, -1.0)
+            amp = max(level_ * 0.25, 2.0 if metric == "cpu_pct" else 1.0)
+            world.metrics[comp][metric] = np.clip(x + amp * wave, 0, 100 if metric.endswith("pct") else None)
+            thr = float(round(level_ + 0.1 * amp, 1))
+            world.monitors.append({"name": f"{comp}-{metric.replace('_', '-')}", "component": comp,
+                                   "metric": metric, "comparator": ">", "threshold": thr})
+            flapped.append(comp)
+            cands = [c for c in cands if c[0] != comp]
+        out["flapping_monitor"] = flapped
+
+    if "benign_errors" in kinds:
+        targets = []
+        pool = [s for s in services if s not in clean]
+        for _ in range(scale):
+            comp = pick([s for s in pool if s not in targets])
+            if comp is None:
+                break
+            k = int(rng.integers(1, 3))
+            idx = rng.choice(len(BENIGN), size=k, replace=False).tolist()
+            _steady_logs(world, rng, comp, [BENIGN[i] for i in sorted(idx)], float(rng.uniform(0.2, 0.8)),
+                         {"dep": sorted(callees.get(comp, []))})
+            targets.append(comp)
+        out["benign_errors"] = targets
+
+    return out

@@ -1,0 +1,38 @@
+"""Test helpers for suite tests: run the CLI like the console script does, and copy suites to tmp."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+
+REPO = Path(__file__).resolve().parents[1]
+SMOKE = REPO / "suites" / "smoke"
+CORE = REPO / "suites" / "core"
+
+
+def run_cli(args: list[str]) -> tuple[int, str, str]:
+    """Invoke ``evalkit.cli.main`` in-process (CliRunner isolation); returns (exit code, stdout, stderr)."""
+    from evalkit.cli import main
+
+    runner = CliRunner()
+    with runner.isolation() as streams:
+        code = 0
+        try:
+            main(args)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out, err = streams[0].getvalue().decode(), streams[1].getvalue().decode()
+    return code, out, err
+
+
+def copy_suite(src: Path, dst: Path, keep: int | None = None) -> Path:
+    """Copy a suite folder; with ``keep`` only the first ``keep`` scenarios (and their truth files)."""
+    shutil.copytree(src, dst)
+    if keep is not None:
+        for i, f in enumerate(sorted((dst / "scenarios").glob("*.json"))):
+            if i >= keep:
+                (dst / "truth" / f.name).unlink()
+                f.unlink()
+    return dst
