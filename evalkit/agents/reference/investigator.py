@@ -15,7 +15,10 @@ It never sees the scenario, only the Toolbox.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -60,13 +63,23 @@ class Inspection:
         return max((w for m, w in self.weighted.items() if metric_tier(m) >= 2), default=0.0)
 
 
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Hash of the investigator's source: a code change yields a new build id, so journals and baselines
+    of the old code are never mixed with the new one."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
+    return digest.hexdigest()[:12]
+
+
 class ReferenceAgent:
     """The built-in reference investigator; ``version`` names a build in ``REFERENCE_BUILDS``."""
 
     def __init__(self, version: str = "v1", **flag_overrides: object):
         self.version = version
         self.flags: Flags = flags_for(version, **flag_overrides)
-        self.build = BuildId("reference", version, config=self.flags.to_dict())
+        self.build = BuildId("reference", version, config={**self.flags.to_dict(), "code": code_fingerprint()})
 
     def investigate(self, alert: dict, toolbox: Toolbox, seed: int) -> Finding:
         """Investigate ``alert`` through ``toolbox``; the seed drives exploration order and metric choice."""
