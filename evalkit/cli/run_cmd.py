@@ -31,15 +31,22 @@ EXECUTOR_CHOICES = ["local", "threads", "processes", "ray"]
               help="Resumable journal directory (default .evalkit/journal).")
 @click.option("--fresh", is_flag=True, help="Discard this run's journal and start over instead of resuming.")
 @click.option("--scorer", "scorers", multiple=True, help="User scorer [name=]pkg.module:function (repeatable).")
+@click.option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", default=None,
+              help="MLflow tracking URI (env MLFLOW_TRACKING_URI; default: embedded SQLite in .evalkit/mlflow).")
+@click.option("--no-log", is_flag=True, help="Do not log the run to MLflow (files in --output-dir only).")
+@click.option("--role", type=click.Choice(["candidate", "baseline", "history"]), default="candidate",
+              show_default=True, help="Role tag of the logged run.")
+@click.option("--pr", default=None, envvar="EVALKIT_PR", help="Pull-request number, recorded as a run tag.")
 @click.option("--json", "as_json", is_flag=True, help="Print meta, output paths and aggregates as JSON.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 def run(suite, agent, trials, seed, jobs, executor, ray_address, timeout_s, output_dir, journal_dir, fresh,
-        scorers, as_json, quiet) -> None:
+        scorers, tracking_uri, no_log, role, pr, as_json, quiet) -> None:
     """Run SUITE against an agent build: k trials per scenario, scored, resumable after a crash.
 
     \b
     Example:
       evalkit run --suite core --agent reference:v1 --trials 3 --jobs 2
+      evalkit run --suite core --agent reference:v1 --trials 5 --role baseline   # then: evalkit baseline promote RUN_ID
     Rerunning the same command after an interruption skips the trials already journaled.
     """
     from evalkit.run.journal import build_hash
@@ -61,13 +68,24 @@ def run(suite, agent, trials, seed, jobs, executor, ray_address, timeout_s, outp
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         output_dir = Path(".evalkit") / "runs" / f"{meta['suite']}-{build_hash(meta['build_id'])}-{seed}-{stamp}"
     paths = write_outputs(result, output_dir)
+    logged = None
+    if not no_log:
+        from evalkit.gate import git_info
+        from evalkit.store import Store
+
+        sha, branch = git_info()
+        logged = Store(tracking_uri).log_run(result, aggregates=result.aggregate(), role=role, git_sha=sha,
+                                             branch=branch, pr=pr)
     if as_json:
         doc = {"meta": meta, "outputs": {k: str(v) for k, v in paths.items()},
+               "run_id": getattr(logged, "run_id", None), "queued_in_outbox": bool(getattr(logged, "queued", False)),
                "aggregate": _finite(result.aggregate().to_dict(orient="records"))}
         click.echo(json.dumps(doc, indent=2, default=str))
     else:
         click.echo(format_summary(result))
         click.echo(f"\nresults: {paths['results']}")
+        if logged is not None:
+            click.echo(logged.message)
 
 
 def _discard_journal(suite, agent, seed, timeout_s, journal_dir) -> None:
