@@ -1,0 +1,130 @@
+"""Drift plots (matplotlib, Agg canvas, imported lazily): one PNG per category, one column per metric.
+
+Rows: (1) the metric per build in time order with its 95% CI band, μ_ref, promotions (green ★) and alarms
+(red ▼); (2) z_t with the EWMA line and its control limits; (3) the lower CUSUM S_t with the threshold h.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evalkit.drift.detect import Z95, Drift
+from evalkit.score.schema import SCORE_COLUMNS
+
+CI_COLOUR = "#9ecae1"
+LINE_COLOUR = "#08519c"
+REF_COLOUR = "#636363"
+ALARM_COLOUR = "#cb181d"
+PROMO_COLOUR = "#238b45"
+EWMA_COLOUR = "#6a51a3"
+DPI = 80
+
+
+def _ticks(ax: Any, orders: np.ndarray, times: pd.Series, max_ticks: int = 8) -> None:
+    """Build positions on x, labelled with the build's date (at most ``max_ticks`` labels)."""
+    if len(orders) == 0:
+        return
+    step = max(1, int(np.ceil(len(orders) / max_ticks)))
+    pos = orders[::step]
+    ax.set_xticks(pos)
+    ax.set_xticklabels([f"#{o + 1}\n{times.get(o).strftime('%m-%d')}" if o in times.index else f"#{o + 1}"
+                        for o in pos], fontsize=7)
+    ax.set_xlim(orders.min() - 0.5, orders.max() + 0.5)
+
+
+def category_png(drift: Drift, category: str, metrics: tuple[str, ...] | None = None,
+                 width_in: float = 5.2, height_in: float = 5.0) -> bytes:
+    """The PNG of one category (see module docstring); the CI band is m_t ± 1.96·SE_t (SE_t as in z_t)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    frame = drift.frame
+    metrics = tuple(metrics or drift.series.metrics or pd.unique(frame["metric"]))
+    builds = drift.series.builds
+    times = builds.set_index("order")["start_time"] if len(builds) else pd.Series(dtype=object)
+    promoted = builds.loc[builds["promoted"], "order"].to_numpy() if len(builds) else np.array([], int)
+    all_orders = np.sort(builds["order"].to_numpy()) if len(builds) else np.unique(frame["order"])
+    fig = Figure(figsize=(width_in * len(metrics), height_in), dpi=DPI)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(3, len(metrics), squeeze=False, sharex=True,
+                        gridspec_kw={"height_ratios": [2.2, 1.2, 1.0], "hspace": 0.12})
+    cat = frame[frame["category"] == category]
+    ref_end = max(drift.reference.get("orders") or [-1])
+    for j, metric in enumerate(metrics):
+        d = cat[cat["metric"] == metric].sort_values("order")
+        ax_v, ax_z, ax_s = axes[0, j], axes[1, j], axes[2, j]
+        x = d["order"].to_numpy()
+        m = d["mean"].to_numpy(dtype=float)
+        se = d["se_eff"].to_numpy(dtype=float)
+        lo, hi = m - Z95 * se, m + Z95 * se  # the CI of the SE that z uses
+        if metric in SCORE_COLUMNS:
+            lo, hi = np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
+        alarms = d["alarm"].to_numpy(bool)
+        direction = d["direction"].iloc[0] if len(d) else "higher"
+        ax_v.set_title(f"{metric} ({direction} is better)", fontsize=10, loc="left")
+        if ref_end >= 0:
+            ax_v.axvspan(all_orders.min() - 0.5, ref_end + 0.5, color="#ebebeb", zorder=0, lw=0,
+                          label="reference window")
+        if len(d):
+            ax_v.fill_between(x, lo, hi, color=CI_COLOUR, alpha=0.55, lw=0, step=None, label="95% CI")
+            ax_v.plot(x, m, "-o", color=LINE_COLOUR, ms=3, lw=1.2, label="build mean")
+            mu = d["mu_ref"].iloc[0]
+            if np.isfinite(mu):
+                ax_v.axhline(mu, color=REF_COLOUR, ls="--", lw=1, label="μ_ref")
+        pm = np.isin(x, promoted)
+        if pm.any():
+            ax_v.plot(x[pm], m[pm], "*", color=PROMO_COLOUR, ms=11, label="promoted baseline", zorder=5)
+        if alarms.any():
+            low = np.nanmin(lo) if np.isfinite(lo).any() else 0.0
+            ax_v.plot(x[alarms], np.full(alarms.sum(), low), "v", color=ALARM_COLOUR, ms=9, label="alarm",
+                      zorder=6)
+        for ax in (ax_v, ax_z, ax_s):  # one collection per axis, however many promotions and alarms
+            if len(promoted):
+                ax.vlines(promoted, 0, 1, transform=ax.get_xaxis_transform(), colors=PROMO_COLOUR, lw=0.8,
+                          linestyles=":", zorder=1)
+            if alarms.any():
+                ax.vlines(x[alarms], 0, 1, transform=ax.get_xaxis_transform(), colors=ALARM_COLOUR, alpha=0.18,
+                          lw=max(2.0, 300.0 / max(len(all_orders), 1)), zorder=0)
+        ax_v.grid(alpha=0.3)
+
+        z = d["z"].to_numpy(dtype=float)
+        ax_z.axhline(0, color=REF_COLOUR, lw=0.8)
+        if len(d):
+            ax_z.plot(x, z, ".", color="#969696", ms=4, label="z_t")
+            ax_z.plot(x, d["ewma"].to_numpy(dtype=float), "-", color=EWMA_COLOUR, lw=1.4, label="EWMA")
+            lim = d["ewma_limit"].to_numpy(dtype=float)
+            ax_z.plot(x, lim, "--", color=EWMA_COLOUR, lw=0.8)
+            ax_z.plot(x, -lim, "--", color=EWMA_COLOUR, lw=0.8, label="±L limit")
+        finite = np.abs(z[np.isfinite(z)])
+        top = max(4.0, min(12.0, float(finite.max()) if finite.size else 4.0)) * 1.1
+        ax_z.set_ylim(-top, top)
+        ax_z.set_ylabel("z (SE units)", fontsize=8)
+        ax_z.grid(alpha=0.3)
+
+        s = d["cusum"].to_numpy(dtype=float)
+        if len(d):
+            ax_s.fill_between(x, 0, s, color=ALARM_COLOUR, alpha=0.25, lw=0)
+            ax_s.plot(x, s, "-", color=ALARM_COLOUR, lw=1.2, label="lower CUSUM S_t")
+        ax_s.axhline(drift.params.h, color="black", ls="--", lw=0.9, label=f"h = {drift.params.h:g}")
+        ax_s.set_ylim(0, max(drift.params.h * 1.5, float(np.nanmax(s)) * 1.1 if np.isfinite(s).any() else 0))
+        ax_s.set_ylabel("S_t", fontsize=8)
+        ax_s.grid(alpha=0.3)
+        _ticks(ax_s, all_orders, times)
+        for ax, n_ticks in ((ax_v, 5), (ax_z, 4), (ax_s, 3)):
+            ax.yaxis.set_major_locator(MaxNLocator(n_ticks))
+            ax.tick_params(labelsize=7)
+    handles: dict[str, Any] = {}
+    for ax in axes.ravel():  # one legend for the figure, above the plots (never over the data)
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, h)
+    fig.legend(list(handles.values()), list(handles.keys()), loc="upper center", ncols=len(handles),
+               fontsize=8, frameon=False, handlelength=1.6, columnspacing=1.2)
+    fig.subplots_adjust(left=0.06, right=0.99, top=0.88, bottom=0.09, wspace=0.14)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    return buf.getvalue()

@@ -1,0 +1,139 @@
+"""The static drift dashboard (evalkit.drift.dashboard/plots) and the ``evalkit drift`` commands."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+from drift_support import SUITE, demo_history
+
+from evalkit.drift.dashboard import build_dashboard
+from evalkit.drift.detect import DriftParams, detect
+from evalkit.drift.series import series_from_frame
+
+
+class Page(HTMLParser):
+    """Collects the resources a page loads and its links."""
+
+    def __init__(self):
+        super().__init__()
+        self.imgs, self.links, self.scripts, self.styles = [], [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.imgs.append(a)
+        elif tag == "a" and "href" in a:
+            self.links.append(a["href"])
+        elif tag == "script":
+            self.scripts.append(a)
+        elif tag == "link":
+            self.styles.append(a)
+
+
+def parse(path) -> Page:
+    page = Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
+
+
+def png_pixels(data: bytes) -> np.ndarray:
+    import matplotlib.image as mpimg
+
+    return mpimg.imread(io.BytesIO(data), format="png")
+
+
+def synthetic(builds=12, drop_at=8):
+    rows = []
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    rng = np.random.default_rng(0)
+    for t in range(builds):
+        for c in ("db/slow-query", "network/dns", "__overall_micro__"):
+            for metric in ("rca_top1", "rca_score"):
+                m = 0.8 + rng.normal(0, 0.01) - (0.4 if c == "db/slow-query" and t >= drop_at else 0.0)
+                rows.append({"order": t, "run_id": f"run{t}", "build_id": f"b{t}",
+                             "start_time": t0 + pd.Timedelta(days=t),
+                             "category": c, "metric": metric, "mean": m, "se": 0.05, "ci_low": m - 0.1,
+                             "ci_high": m + 0.1, "n_scenarios": 30.0})
+    return series_from_frame(pd.DataFrame(rows), suite="syn", promoted_orders=[0, 5],
+                             tracking_uri="http://mlflow.example:5000")
+
+
+def test_dashboard_is_one_self_contained_page_with_a_plot_per_category(tmp_path):
+    drift = detect(synthetic(), DriftParams(ref_builds=5))
+    path = build_dashboard(drift, tmp_path / "out")
+    page = parse(path)
+    assert len(page.imgs) == 3  # two categories + overall
+    for img in page.imgs:
+        assert img["src"].startswith("data:image/png;base64,")
+        pixels = png_pixels(base64.b64decode(img["src"].split(",", 1)[1]))
+        assert pixels.std() > 0.01  # not blank
+        assert img.get("alt")
+    assert not page.styles and all("src" not in s for s in page.scripts)  # no external CSS/JS, no CDN
+    html = path.read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)=["']https?://(?!mlflow\.example)""", html)
+    # the alarm on the dropped category links to its run on the tracking server
+    alarms = drift.alarms
+    assert set(alarms["category"]) == {"db/slow-query"} and alarms["order"].min() >= 8
+    first = alarms.iloc[0]
+    assert drift.series.run_url(first["run_id"]) in page.links
+    assert "mlflow ui" not in html  # a server's links work as they are
+    assert (tmp_path / "out" / "drift.csv").is_file()
+    csv = pd.read_csv(tmp_path / "out" / "drift.csv")
+    assert {"z", "ewma", "cusum", "alarm", "verdict", "mu_ref", "se_eff"} <= set(csv.columns)
+
+
+def test_overview_grid_colours_each_cell_by_verdict_and_marks_alarms(tmp_path):
+    drift = detect(synthetic(), DriftParams(ref_builds=5))
+    html = build_dashboard(drift, tmp_path, recent=6).read_text(encoding="utf-8")
+    grid = html[html.index('<table class="grid">'):html.index("</table>", html.index('<table class="grid">'))]
+    assert grid.count("<tr>") == 1 + 3  # header + 3 rows
+    assert grid.count("<td") == 3 * 6  # only the 6 most recent builds
+    assert "#d7301f" in grid and 'class="alarm"' in grid  # regressed colour and an alarm mark
+
+
+@pytest.mark.slow
+def test_dashboard_of_the_demo_history_lists_the_alarm_with_its_run_and_the_mlflow_ui_hint(
+        embedded_store_template, tmp_path_factory):
+    history = demo_history(embedded_store_template, tmp_path_factory)
+    path, drift = history.dashboard()
+    html = path.read_text(encoding="utf-8")
+    page = parse(path)
+    assert len(page.imgs) == len(drift.series.categories) == 13  # 12 categories + overall
+    for run_id in drift.alarms["run_id"]:
+        assert run_id in html
+    assert "mlflow ui --backend-store-uri" in html and history.uri in html
+    assert html.count("★") >= sum(1 for b in history.builds if b.promoted)
+
+
+def run_cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "evalkit", *args], capture_output=True, text=True, env=env,
+                          timeout=300)
+
+
+def test_drift_command_without_suite_and_out_names_both_problems():
+    r = run_cli("drift")
+    assert r.returncode == 2
+    assert "--suite" in r.stderr and "--out" in r.stderr
+
+
+def test_demo_history_rejects_too_few_builds(tmp_path):
+    r = run_cli("drift", "demo-history", "--builds", "3", "--tracking-uri", f"sqlite:///{tmp_path}/m.db")
+    assert r.returncode == 2 and "--builds" in r.stderr and r.stderr.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_drift_command_builds_the_dashboard_of_a_stored_history(embedded_store_template, tmp_path_factory, tmp_path):
+    history = demo_history(embedded_store_template, tmp_path_factory)
+    r = run_cli("drift", "--suite", SUITE, "--out", str(tmp_path / "report"), "--tracking-uri", history.uri,
+                "--ref-builds", str(history.ref_builds), "--since", "2024-01-01")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "report" / "index.html").is_file()
+    assert "alarm: build #" in r.stdout and "run " in r.stdout
