@@ -79,15 +79,25 @@ def run_gate(suite: str | Path, agent: str, *, baseline_alias: str = "main", tri
 
     say = log or (lambda _msg: None)
     suite_obj = load_suite(suite)
-    pol = load_policy(policy) if policy else policy_for_suite(suite_obj.name)
-    store = Store(tracking_uri)
     base_dir = Path(baselines_dir) if baselines_dir else default_baselines_dir(suite_obj.path)
+    beside_exports = base_dir / suite_obj.name / "policy.toml"
+    pol = (load_policy(policy) if policy
+           else load_policy(beside_exports) if beside_exports.is_file() else policy_for_suite(suite_obj.name))
+    store = Store(tracking_uri)
+    if not use_outbox:
+        # Nowhere to keep the run: fail before spending the run, not after it.
+        from evalkit.store.tracking import TrackingUnreachable, probe
+
+        reason = probe(store.target)
+        if reason is not None:
+            raise TrackingUnreachable(store.target, reason)
     baseline_table, baseline_source = resolve_baseline(store, suite_obj.name, baseline_alias, base_dir,
                                                        suite_hash=suite_obj.hash)
-    say(f"baseline {suite_obj.name}@{baseline_alias}: {baseline_source}")
 
     result = run_suite(suite_obj, agent, trials=trials, seed=seed, jobs=jobs, executor=executor,
                        timeout_s=timeout_s, journal_dir=journal_dir, progress=progress, ray_address=ray_address)
+    # Said after the run, so that a bad input found before it (agent spec, --trials, journal) is the only line.
+    say(f"baseline {suite_obj.name}@{baseline_alias}: {baseline_source}")
     comparison = compare(result.table, baseline_table, pol)
 
     sha, branch = git_info()

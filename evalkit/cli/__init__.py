@@ -1,13 +1,14 @@
 """The evalkit command line: thin click commands over the Python API.
 
 Subcommands live in their own modules and are imported only when invoked, so ``evalkit --help`` stays
-instant (no pandas/mlflow/matplotlib/ray import). A :class:`~evalkit.errors.UserError` becomes one line
-on stderr and exit code 2; nothing else is caught.
+instant (no pandas/mlflow/matplotlib/ray import). A :class:`~evalkit.errors.UserError` or a bad option
+becomes one ``error:`` line on stderr and exit code 2; nothing else is caught (a bug keeps its traceback).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 
 import click
@@ -28,8 +29,34 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+class OneLineError(click.ClickException):
+    """A failure shown as ``error: <line>`` on stderr with its exit code (2): a UserError or a usage error."""
+
+    def __init__(self, message: str, exit_code: int = 2):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.message}", file=file, err=file is None)
+
+
+def one_line(err: Exception) -> click.ClickException:
+    """``err`` as a one-line error: UserError keeps its text; a usage error gets its command's --help hint.
+    (A bare group's help on no arguments and non-usage click errors are returned unchanged.)"""
+    from evalkit.errors import UserError
+
+    if isinstance(err, UserError):
+        return OneLineError(str(err), err.exit_code)
+    if isinstance(err, click.UsageError) and not isinstance(err, click.exceptions.NoArgsIsHelpError):
+        path = err.ctx.command_path if err.ctx is not None else "evalkit"
+        return OneLineError(f"{err.format_message()} (see '{path} --help')", err.exit_code)
+    return err  # type: ignore[return-value]
+
+
 class LazyGroup(click.Group):
-    """A click group that imports a subcommand's module only when that subcommand runs."""
+    """A click group that imports a subcommand's module only when that subcommand runs, and reports every
+    user error (UserError, bad option value) as one ``error:`` line with exit code 2, however it is invoked
+    (console script, ``python -m evalkit``, click's CliRunner)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [name for name in COMMANDS if _available(name)]
@@ -37,11 +64,29 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in COMMANDS or not _available(name):
             return None
-        if ctx.resilient_parsing or "--help" in sys.argv[1:2]:
-            # `evalkit --help`: a stub that carries the short help without importing the module.
+        if ctx.resilient_parsing:
+            # shell completion: a stub that carries the short help without importing the module.
             return click.Command(name, help=COMMANDS[name][2], short_help=COMMANDS[name][2])
         module, attr, _ = COMMANDS[name]
         return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """``evalkit --help`` lists the commands from COMMANDS without importing their modules."""
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context):
+        from evalkit.errors import UserError
+
+        try:
+            return super().invoke(ctx)
+        except (UserError, click.UsageError) as err:
+            converted = one_line(err)
+            if converted is err:
+                raise
+            raise converted from None
 
 
 def _available(name: str) -> bool:
@@ -55,29 +100,35 @@ def cli() -> None:
     """evalkit: catch cross-category quality regressions of incident-investigation agents.
 
     \b
-    Typical pre-merge use:
-      evalkit gate --suite core --agent reference:v2
+    Examples:
+      evalkit gate --suite core --agent reference:v2              # the pre-merge gate
+      evalkit run --suite smoke --agent mypkg.agent:build --trials 1
+      evalkit compare new.parquet baselines/core/main.results.parquet --suite core --json
+      evalkit COMMAND --help                                      # options and examples of a command
     Exit codes: 0 no regression, 1 regression, 2 could not evaluate (bad input, missing baseline...).
+    Tracking: --tracking-uri or MLFLOW_TRACKING_URI (default: embedded SQLite in ./.evalkit/mlflow).
     """
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: runs the CLI, turning UserError into one line + exit 2."""
+    """Console-script entry point: runs the CLI and exits with the command's code (0 ok, 1 regression,
+    2 could not evaluate); a UserError or usage error becomes one ``error:`` line on stderr."""
     from evalkit.errors import UserError
 
     try:
-        cli.main(args=argv, prog_name="evalkit", standalone_mode=False)
-    except UserError as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(err.exit_code)
+        code = cli.main(args=argv, prog_name="evalkit", standalone_mode=False)
+    except (UserError, click.UsageError) as err:
+        converted = one_line(err)
+        converted.show()
+        sys.exit(converted.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
     except click.ClickException as err:
         err.show()
-        sys.exit(2)
+        sys.exit(err.exit_code)
     except click.exceptions.Exit as err:
         sys.exit(err.exit_code)
-    except SystemExit:
-        raise
-    sys.exit(0)
+    # Without standalone mode click *returns* the code of a command that raised click's Exit (``evalkit
+    # gate`` exits 1 on a regression); commands that just finish return None.
+    sys.exit(code if isinstance(code, int) else 0)

@@ -17,7 +17,8 @@ import click
 @click.option("--method", type=click.Choice(["holm", "bh"]), default=None,
               help="Multiple-comparison correction (default: the policy's; bh for dashboards).")
 @click.option("--allow-suite-mismatch", is_flag=True, help="Compare only the scenarios both suite versions share.")
-@click.option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", default=None, help="MLflow tracking URI.")
+@click.option("--tracking-uri", default=None,
+              help="MLflow tracking URI (env MLFLOW_TRACKING_URI; default: embedded SQLite in .evalkit/mlflow).")
 @click.option("--output-dir", type=click.Path(file_okay=False), default=None, help="Also write the reports here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 def compare(candidate, baseline, suite, baseline_alias, policy, method, allow_suite_mismatch, tracking_uri,

@@ -13,19 +13,21 @@ from evalkit.cli.options import common_run_options, progress_for
 @click.command("gate")
 @click.option("--suite", required=True, help="Suite directory or shipped suite name (e.g. core).")
 @click.option("--agent", required=True, help="Candidate build: reference:<v>, pkg.module:factory, 'cmd:...', openai:<model>.")
-@click.option("--baseline", "baseline_alias", default="main", show_default=True,
+@click.option("--baseline", "--baseline-alias", "baseline_alias", default="main", show_default=True,
               help="Baseline alias; resolved from the store, else the committed export in baselines/<suite>/.")
 @common_run_options
 @click.option("--policy", type=click.Path(dir_okay=False), default=None,
-              help="Gate policy TOML (default baselines/<suite>/policy.toml).")
+              help="Gate policy TOML (default <baselines-dir>/<suite>/policy.toml, else the repository's).")
 @click.option("--baselines-dir", type=click.Path(file_okay=False), default=None,
               help="Where committed baseline exports live (default ./baselines).")
+@click.option("--journal-dir", type=click.Path(file_okay=False), default=None,
+              help="Resumable journal directory (default .evalkit/journal); rerunning the gate resumes it.")
 @click.option("--pr", default=None, envvar="EVALKIT_PR", help="Pull-request number, recorded as a run tag.")
 @click.option("--no-outbox", is_flag=True, help="Fail (exit 2) instead of queueing the run when the store is unreachable.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full verdict as JSON on stdout.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 def gate(suite, agent, baseline_alias, trials, seed, jobs, executor, ray_address, timeout_s, tracking_uri,
-         output_dir, policy, baselines_dir, pr, no_outbox, as_json, quiet) -> None:
+         output_dir, policy, baselines_dir, journal_dir, pr, no_outbox, as_json, quiet) -> None:
     """Run AGENT on SUITE, compare with the baseline under the suite's policy, write reports, exit 0/1/2.
 
     \b
@@ -44,8 +46,8 @@ def gate(suite, agent, baseline_alias, trials, seed, jobs, executor, ray_address
         result = run_gate(suite, agent, baseline_alias=baseline_alias, trials=trials, seed=seed, jobs=jobs,
                           executor=executor, ray_address=ray_address, timeout_s=timeout_s,
                           tracking_uri=tracking_uri, output_dir=output_dir, policy=policy,
-                          baselines_dir=baselines_dir, pr=pr, use_outbox=not no_outbox, progress=reporter,
-                          log=log)
+                          baselines_dir=baselines_dir, pr=pr, use_outbox=not no_outbox,
+                          journal_dir=journal_dir, progress=reporter, log=log)
     finally:
         reporter.close()
     if as_json:

@@ -18,7 +18,7 @@ def common_run_options(fn):
         click.option("--ray-address", default=None, help="Ray cluster address for --executor ray."),
         click.option("--timeout", "timeout_s", type=float, default=60.0, show_default=True,
                      help="Per-investigation timeout in seconds."),
-        click.option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", default=None,
+        click.option("--tracking-uri", default=None,
                      help="MLflow tracking URI (env MLFLOW_TRACKING_URI; default: embedded SQLite in .evalkit/mlflow)."),
         click.option("--output-dir", type=click.Path(file_okay=False), default="evalkit-reports", show_default=True,
                      help="Where reports are written."),

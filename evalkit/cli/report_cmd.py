@@ -11,7 +11,8 @@ import click
 @click.option("--baseline-alias", default="main", show_default=True)
 @click.option("--suite", default=None, help="Suite name (default: the run's).")
 @click.option("--policy", type=click.Path(dir_okay=False), default=None, help="Gate policy TOML.")
-@click.option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", default=None, help="MLflow tracking URI.")
+@click.option("--tracking-uri", default=None,
+              help="MLflow tracking URI (env MLFLOW_TRACKING_URI; default: embedded SQLite in .evalkit/mlflow).")
 @click.option("--output-dir", type=click.Path(file_okay=False), default="evalkit-reports", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["markdown", "junit", "text", "json"]), default="markdown",
               show_default=True, help="Which report to print on stdout.")

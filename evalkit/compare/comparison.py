@@ -113,9 +113,15 @@ class Comparison:
         trades = self._trade_offs
         if trades:
             parts = []
+            first_regressed = None
             for t in trades:
                 m = t["metric"]
-                s = f"{m} regressed in {_names(t['regressed'])} ({_diffs(t['regressed'], m)})"
+                names = _names(t["regressed"])
+                if first_regressed is not None and names == first_regressed:
+                    parts.append(f"{m} regressed in the same categories ({_diffs(t['regressed'], m)})")
+                    continue
+                first_regressed = first_regressed if first_regressed is not None else names
+                s = f"{m} regressed in {names} ({_diffs(t['regressed'], m)})"
                 if len(t["improved"]):
                     s += f" while {_names(t['improved'])} improved ({_diffs(t['improved'], m)})"
                 ov = t["overall"]

@@ -61,6 +61,16 @@ def fmt_mde(mde: float, metric: str) -> str:
     return f"{mde:.3g}"
 
 
+def mde_cell(verdict: str, n: int, mde: float, metric: str, min_scenarios: int) -> str:
+    """The MDE column: empty unless inconclusive; a cell with fewer paired scenarios than the policy's
+    ``min_scenarios`` is never tested, so no effect is detectable there and it says ``n<min`` instead."""
+    if verdict != "inconclusive":
+        return ""
+    if n < min_scenarios:
+        return f"n<{min_scenarios}"
+    return fmt_mde(mde, metric)
+
+
 def verdict_line(verdict: str, cross: bool) -> str:
     """The one-word outcome and the exit code it maps to."""
     if verdict == "regressed":

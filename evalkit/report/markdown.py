@@ -3,7 +3,7 @@ scenarios per regressed category (the agent's answer vs the expected component),
 
 from __future__ import annotations
 
-from evalkit.report.context import ReportContext, fmt_ci, fmt_diff, fmt_mde, fmt_value, verdict_line
+from evalkit.report.context import ReportContext, fmt_ci, fmt_diff, fmt_value, mde_cell, verdict_line
 from evalkit.report.terminal import verdict_rows
 
 _ICON = {"regressed": "🔴 regressed", "improved": "🟢 improved", "unchanged": "⚪ unchanged",
@@ -37,7 +37,7 @@ def render_markdown(comparison, context: ReportContext | None = None, top_flips:
             "|---|---|---:|---:|---:|---:|---|---|---:|"]
     for r in verdict_rows(comparison).itertuples(index=False):
         cat = "**overall**" if r.category == _OVERALL else f"`{_esc(r.category)}`"
-        mde = fmt_mde(r.mde, r.metric) if r.verdict == "inconclusive" else ""
+        mde = mde_cell(r.verdict, int(r.n), r.mde, r.metric, comparison.policy.min_scenarios)
         diff = fmt_diff(r.diff, r.metric)
         if r.verdict == "regressed":
             diff = f"**{diff}**"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evalkit.report.context import ReportContext, fmt_ci, fmt_diff, fmt_mde, fmt_value, verdict_line
+from evalkit.report.context import ReportContext, fmt_ci, fmt_diff, fmt_value, mde_cell, verdict_line
 
 _COLOURS = {"regressed": "\x1b[31;1m", "improved": "\x1b[32m", "unchanged": "", "inconclusive": "\x1b[33m"}
 _RESET = "\x1b[0m"
@@ -31,8 +31,9 @@ def render_terminal(comparison, context: ReportContext | None = None, color: boo
     title = f"evalkit gate — suite {ctx.suite}" if ctx.suite else "evalkit comparison"
     lines.append(title)
     if ctx.candidate_build or ctx.baseline_build:
-        lines.append(f"candidate {ctx.candidate_build}  vs  baseline {ctx.baseline_build}"
-                     + (f" ({ctx.baseline_source})" if ctx.baseline_source else ""))
+        lines.append(f"candidate {ctx.candidate_build}  vs  baseline {ctx.baseline_build}")
+        if ctx.baseline_source:
+            lines.append(f"baseline from {ctx.baseline_source}")
     lines.append("")
     lines.append(f"{verdict_line(comparison.verdict, comparison.cross_category)}: {comparison.headline}")
     lines.append("")
@@ -41,7 +42,7 @@ def render_terminal(comparison, context: ReportContext | None = None, color: boo
     body = []
     for r in rows.itertuples(index=False):
         cat = "OVERALL" if r.category == _OVERALL else r.category
-        mde = fmt_mde(r.mde, r.metric) if r.verdict == "inconclusive" else ""
+        mde = mde_cell(r.verdict, int(r.n), r.mde, r.metric, comparison.policy.min_scenarios)
         body.append([r.metric, cat, str(int(r.n)), fmt_value(r.baseline_mean, r.metric),
                      fmt_value(r.candidate_mean, r.metric), fmt_diff(r.diff, r.metric),
                      fmt_ci(r.ci_low, r.ci_high, r.metric), r.verdict, mde])
@@ -68,7 +69,8 @@ def render_terminal(comparison, context: ReportContext | None = None, color: boo
     pol = comparison.policy
     lines.append("")
     lines.append(f"diff in points (candidate − baseline); verdicts at family-wise alpha={pol.alpha} "
-                 f"({pol.correction}), margins per policy {pol.source or '(default)'}; MDE shown when inconclusive.")
+                 f"({pol.correction}), margins per policy {pol.source or '(default)'}; MDE shown when inconclusive "
+                 f"(n<{pol.min_scenarios}: too few scenarios to test).")
     for note in comparison.notes:
         lines.append(f"note: {note}")
     if ctx.candidate_run:

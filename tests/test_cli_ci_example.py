@@ -1,0 +1,119 @@
+"""examples/ci/github-actions.yml: valid YAML wiring the gate into pull requests and the promotion into merges,
+and every `evalkit` command line in it accepted by the real CLI parser (dry parse: nothing runs)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+import click
+import pytest
+
+from evalkit.cli import cli
+from gate_support import REPO
+
+WORKFLOW = REPO / "examples" / "ci" / "github-actions.yml"
+SHELL_OPERATORS = {">", ">>", "|", "||", "&&", ";", "2>&1"}
+
+
+@pytest.fixture(scope="module")
+def workflow() -> dict:
+    yaml = pytest.importorskip("yaml")
+    return yaml.safe_load(WORKFLOW.read_text())
+
+
+def steps(workflow: dict, job: str) -> list[dict]:
+    return workflow["jobs"][job]["steps"]
+
+
+GITHUB_EXPRESSION = r"\$\{\{[^}]*\}\}"
+
+
+def evalkit_lines(script: str, env: dict[str, str]) -> list[list[str]]:
+    """The argument lists of the `evalkit ...` commands in a shell script: continuations joined, GitHub
+    expressions replaced by a sample value, ``$VAR`` taken from the workflow's env, redirections cut off."""
+    script = re.sub(GITHUB_EXPRESSION, "123", script.replace("\\\n", " "))
+    script = re.sub(r"\$\{?([A-Z_][A-Z0-9_]*)\}?", lambda m: env.get(m.group(1), m.group(0)), script)
+    commands = []
+    for line in script.splitlines():
+        line = line.strip()
+        if not line.startswith("evalkit "):
+            continue
+        tokens = shlex.split(line)[1:]
+        cut = next((i for i, t in enumerate(tokens) if t in SHELL_OPERATORS), len(tokens))
+        commands.append(tokens[:cut])
+    return commands
+
+
+def all_evalkit_commands(workflow: dict) -> list[tuple[str, list[str]]]:
+    commands = []
+    for job, spec in workflow["jobs"].items():
+        env = {k: re.sub(GITHUB_EXPRESSION, "123", str(v))
+               for k, v in {**workflow.get("env", {}), **spec.get("env", {})}.items()}
+        for step in spec["steps"]:
+            commands += [(job, args) for args in evalkit_lines(step.get("run", ""), env)]
+    return commands
+
+
+def dry_parse(args: list[str]) -> tuple[str, dict]:
+    """Resolve the subcommand and parse its options exactly as `evalkit` would, without invoking it."""
+    cmd: click.Command = cli
+    ctx = click.Context(cli, info_name="evalkit")
+    path = []
+    while isinstance(cmd, click.Group):
+        name, args = args[0], args[1:]
+        sub = cmd.get_command(ctx, name)
+        assert sub is not None, f"no command {' '.join([*path, name])}"
+        path.append(name)
+        cmd, ctx = sub, click.Context(sub, info_name=name, parent=ctx)
+    parsed = cmd.make_context(path[-1], list(args), parent=ctx.parent)
+    return " ".join(path), parsed.params
+
+
+def test_workflow_runs_on_pull_requests_and_on_pushes_to_main(workflow):
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` key as true
+    assert set(triggers) == {"pull_request", "push"} and triggers["push"]["branches"] == ["main"]
+    assert workflow["jobs"]["gate"]["if"] == "github.event_name == 'pull_request'"
+    assert "refs/heads/main" in workflow["jobs"]["promote"]["if"]
+    assert workflow["permissions"]["pull-requests"] == "write"
+
+
+def test_every_evalkit_command_line_is_accepted_by_the_cli_parser(workflow):
+    commands = all_evalkit_commands(workflow)
+    assert len(commands) == 4
+    for job, args in commands:
+        path, params = dry_parse(args)
+        assert path in ("gate", "baseline promote", "baseline export"), (job, path)
+
+
+def test_pull_request_gate_records_the_pr_and_writes_reports_where_the_next_steps_read_them(workflow):
+    (job, args), = [c for c in all_evalkit_commands(workflow) if c[0] == "gate"]
+    _, params = dry_parse(args)
+    assert params["pr"] == "123" and params["output_dir"] == "evalkit-reports"
+    assert params["baseline_alias"] == "main" and not params["no_outbox"]
+    uses = {s.get("uses", "").split("@")[0]: s for s in steps(workflow, "gate")}
+    assert "evalkit-reports/" in uses["actions/upload-artifact"]["with"]["path"]
+    assert uses["marocchino/sticky-pull-request-comment"]["with"]["path"] == "evalkit-reports/report.md"
+    assert uses["mikepenz/action-junit-report"]["with"]["report_paths"] == "evalkit-reports/junit.xml"
+    for step in ("actions/upload-artifact", "marocchino/sticky-pull-request-comment",
+                 "mikepenz/action-junit-report"):
+        assert uses[step]["if"].startswith("always()"), step  # reports are published on exit 1 too
+
+
+def test_pull_request_job_fails_on_regression_and_on_could_not_evaluate(workflow):
+    verdict = steps(workflow, "gate")[-1]["run"]
+    assert "1)" in verdict and "exit 1" in verdict and "exit 2" in verdict
+    gate_step = next(s for s in steps(workflow, "gate") if s.get("id") == "gate")
+    assert "set +e" in gate_step["run"] and 'echo "exit_code=$?"' in gate_step["run"]
+
+
+def test_merge_to_main_logs_the_run_on_the_team_server_and_promotes_it(workflow):
+    job = workflow["jobs"]["promote"]
+    assert job["env"]["MLFLOW_TRACKING_URI"] == "${{ secrets.MLFLOW_TRACKING_URI }}"
+    by_path = {dry_parse(args)[0]: dry_parse(args)[1] for name, args in all_evalkit_commands(workflow)
+               if name == "promote"}
+    assert by_path["gate"]["no_outbox"] and by_path["gate"]["as_json"]
+    assert by_path["baseline promote"]["alias"] == "main" and by_path["baseline promote"]["run_id"] == "123"
+    assert by_path["baseline export"]["baselines_dir"] == "baselines"
+    run_step = next(s for s in job["steps"] if s.get("id") == "run")
+    assert "jq -r .candidate_run_id gate.json" in run_step["run"]
