@@ -146,7 +146,7 @@ def main() -> None:
     for name, report in (("real-petshop", petshop_report), ("real-nezha", nezha_report)):
         suite_dir = REPO / "suites" / name
         if not suite_dir.is_dir():
-            print(f"{suite_dir} missing: run `evalkit suite import {name.split('-')[1]} --out {suite_dir}`")
+            print(f"{suite_dir} missing: run `evalkit suite import {name.split('-')[1]} --output-dir {suite_dir}`")
             continue
         suite, table, agg, took = run(suite_dir, args.trials, args.jobs)
         n_by_cat = {c: len(v) for c, v in pd.Series([s.category for s in suite.scenarios]).groupby(

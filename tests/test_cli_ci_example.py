@@ -83,7 +83,7 @@ def test_every_evalkit_command_line_is_accepted_by_the_cli_parser(workflow):
     assert len(commands) == 4
     for job, args in commands:
         path, params = dry_parse(args)
-        assert path in ("gate", "baseline promote", "baseline export"), (job, path)
+        assert path in ("gate", "run", "baseline promote", "baseline export"), (job, path)
 
 
 def test_pull_request_gate_records_the_pr_and_writes_reports_where_the_next_steps_read_them(workflow):
@@ -107,13 +107,22 @@ def test_pull_request_job_fails_on_regression_and_on_could_not_evaluate(workflow
     assert "set +e" in gate_step["run"] and 'echo "exit_code=$?"' in gate_step["run"]
 
 
-def test_merge_to_main_logs_the_run_on_the_team_server_and_promotes_it(workflow):
+def test_merge_to_main_runs_logs_and_promotes_the_merged_build(workflow):
+    """run (logged as a baseline-role run; --no-outbox: an unstorable run cannot be promoted) -> its run id
+    from --json -> baseline promote -> baseline export, in that order, on the team server."""
     job = workflow["jobs"]["promote"]
     assert job["env"]["MLFLOW_TRACKING_URI"] == "${{ secrets.MLFLOW_TRACKING_URI }}"
-    by_path = {dry_parse(args)[0]: dry_parse(args)[1] for name, args in all_evalkit_commands(workflow)
-               if name == "promote"}
-    assert by_path["gate"]["no_outbox"] and by_path["gate"]["as_json"]
+    parsed = [dry_parse(args) for name, args in all_evalkit_commands(workflow) if name == "promote"]
+    assert [path for path, _ in parsed] == ["run", "baseline promote", "baseline export"]
+    by_path = dict(parsed)
+    run = by_path["run"]
+    assert run["suite"] == "core" and run["agent"] == "reference:v1" and run["trials"] == 3
+    assert run["role"] == "baseline" and run["as_json"] and run["no_outbox"] and not run["no_log"]
+    assert run["tracking_uri"] is None  # MLFLOW_TRACKING_URI from the job's env, read by the store
     assert by_path["baseline promote"]["alias"] == "main" and by_path["baseline promote"]["run_id"] == "123"
+    assert by_path["baseline promote"]["suite"] == "core"
     assert by_path["baseline export"]["baselines_dir"] == "baselines"
     run_step = next(s for s in job["steps"] if s.get("id") == "run")
-    assert "jq -r .candidate_run_id gate.json" in run_step["run"]
+    assert "> run.json" in run_step["run"] and "jq -er .run_id run.json" in run_step["run"]
+    promote_step = next(s for s in job["steps"] if "baseline promote" in s.get("run", ""))
+    assert "steps.run.outputs.run_id" in promote_step["run"]

@@ -5,6 +5,7 @@ console script, and an instant `evalkit --help` that imports no heavy module."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -29,16 +30,6 @@ def walk(group: click.Group = cli, path: tuple[str, ...] = (), parent: click.Con
 
 
 COMMANDS = dict(walk())
-#: gaps in commands owned by other modules (see the issue-7 report); the test turns green when they are fixed.
-NO_EXAMPLES = {
-    ("suite", "import"),  # evalkit/cli/suite_cmd.py
-    ("baseline",), ("baseline", "current"), ("baseline", "export"), ("baseline", "history"),
-    ("baseline", "import"), ("baseline", "promote"), ("sync",),  # evalkit/cli/baseline_cmd.py
-    ("drift",), ("drift", "demo-history"),  # evalkit/cli/drift_cmd.py
-    ("agents", "describe"),  # evalkit/cli/agents_cmd.py
-}
-OUTPUT_FOLDER_SYNONYMS = {("suite", "generate"): "--out", ("suite", "import"): "--out", ("drift",): "--out",
-                          ("baseline", "export"): "--dir", ("baseline", "import"): "--dir"}
 
 
 def options(cmd: click.Command) -> dict[str, click.Parameter]:
@@ -49,18 +40,14 @@ def ids(paths) -> list[str]:
     return [" ".join(p) for p in paths]
 
 
-def gap(path: tuple[str, ...], known: set | dict, what: str):
-    return pytest.param(path, marks=pytest.mark.xfail(reason=f"known gap: {what}", strict=False)) \
-        if path in known else path
-
-
 # ---- help, version -----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("path", [gap(p, NO_EXAMPLES, "no examples in --help") for p in COMMANDS], ids=ids(COMMANDS))
+@pytest.mark.parametrize("path", list(COMMANDS), ids=ids(COMMANDS))
 def test_every_command_help_shows_usage_and_examples(path):
     res = CliRunner().invoke(cli, [*path, "--help"], prog_name="evalkit")
     assert res.exit_code == 0, res.output
     assert res.stdout.startswith(f"Usage: evalkit {' '.join(path)} ")
-    assert "Example" in res.stdout
+    block = re.search(r"\n  Examples?:\n((?:    .*\n)+)", res.stdout)  # click's \b paragraph, kept verbatim
+    assert block and f"evalkit {' '.join(path)}" in block.group(1), "no 'Examples:' block showing the command"
 
 
 def test_root_help_lists_every_command_with_examples_and_exit_codes():
@@ -118,7 +105,7 @@ def test_commands_that_run_a_suite_share_the_run_vocabulary():
     for path in [("run",), ("gate",)]:
         assert shared <= set(options(COMMANDS[path])), path
     run, gate = options(COMMANDS[("run",)]), options(COMMANDS[("gate",)])
-    for opt in ("--seed", "--timeout", "--executor"):
+    for opt in ("--seed", "--jobs", "--timeout", "--executor", "--trials", "--tracking-uri"):
         assert run[opt].default == gate[opt].default, opt
 
 
@@ -129,10 +116,32 @@ def test_tracking_option_is_spelled_tracking_uri_and_names_the_environment_varia
     assert spelled in ([], ["--tracking-uri"])
     if spelled:
         assert "MLFLOW_TRACKING_URI" in (opts["--tracking-uri"].help or "")
+        # the Store reads the variable itself, so its errors can say where a bad URI came from
+        assert opts["--tracking-uri"].envvar is None
 
 
-@pytest.mark.parametrize("path", [gap(p, OUTPUT_FOLDER_SYNONYMS, f"uses {OUTPUT_FOLDER_SYNONYMS.get(p)}")
-                                  for p in COMMANDS], ids=ids(COMMANDS))
+STORE_COMMANDS = {
+    "baseline history": ["baseline", "history", "--suite", "core"],
+    "baseline current": ["baseline", "current", "--suite", "core"],
+    "sync": ["sync", "--list"],
+    "drift": ["drift", "--suite", "core", "--output-dir", "report"],
+    "run": ["run", "--suite", "smoke", "--agent", "reference:v1", "--trials", "1"],
+    "gate": ["gate", "--suite", "smoke", "--agent", "reference:v1", "--trials", "1"],
+}
+
+
+@pytest.mark.parametrize("args", list(STORE_COMMANDS.values()), ids=list(STORE_COMMANDS))
+def test_a_bad_tracking_uri_from_the_environment_is_blamed_on_the_variable(args, capsys, monkeypatch, tmp_path):
+    """Before any run: the one error line names MLFLOW_TRACKING_URI, not an option the user never passed."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "ftp://mlflow.example/x")
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2
+    error_line(capsys.readouterr().err, "MLFLOW_TRACKING_URI: uri 'ftp://mlflow.example/x'", "use http(s)://")
+
+
+@pytest.mark.parametrize("path", list(COMMANDS), ids=ids(COMMANDS))
 def test_output_folders_are_called_output_dir(path):
     opts = set(options(COMMANDS[path]))
     assert opts.isdisjoint({"--out", "--output", "--outdir", "--out-dir", "--dir", "--reports"})

@@ -121,7 +121,7 @@ def run_cli(*args, env=None):
 def test_drift_command_without_suite_and_out_names_both_problems():
     r = run_cli("drift")
     assert r.returncode == 2
-    assert "--suite" in r.stderr and "--out" in r.stderr
+    assert "--suite" in r.stderr and "--output-dir" in r.stderr
 
 
 def test_demo_history_rejects_too_few_builds(tmp_path):
@@ -132,7 +132,7 @@ def test_demo_history_rejects_too_few_builds(tmp_path):
 @pytest.mark.slow
 def test_drift_command_builds_the_dashboard_of_a_stored_history(embedded_store_template, tmp_path_factory, tmp_path):
     history = demo_history(embedded_store_template, tmp_path_factory)
-    r = run_cli("drift", "--suite", SUITE, "--out", str(tmp_path / "report"), "--tracking-uri", history.uri,
+    r = run_cli("drift", "--suite", SUITE, "--output-dir", str(tmp_path / "report"), "--tracking-uri", history.uri,
                 "--ref-builds", str(history.ref_builds), "--since", "2024-01-01")
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "report" / "index.html").is_file()

@@ -254,7 +254,7 @@ def test_existing_output_is_kept_unless_forced(tmp_path):
 def test_cli_reports_a_bad_source_in_one_line_with_exit_code_2(tmp_path):
     from suite_helpers import run_cli
 
-    code, out, err = run_cli(["suite", "import", "petshop", str(tmp_path), "--out", str(tmp_path / "s")])
+    code, out, err = run_cli(["suite", "import", "petshop", str(tmp_path), "--output-dir", str(tmp_path / "s")])
     assert code == 2 and out == ""
     assert err.startswith("error: ") and err.count("\n") == 1 and "not a PetShop dataset folder" in err
 
@@ -264,6 +264,6 @@ def test_cli_imports_and_lists_categories(tmp_path):
     from suite_helpers import run_cli
 
     src = mini_source(tmp_path / "src")
-    code, out, err = run_cli(["suite", "import", "petshop", str(src), "--out", str(tmp_path / "s")])
+    code, out, err = run_cli(["suite", "import", "petshop", str(src), "--output-dir", str(tmp_path / "s")])
     assert code == 0, err
     assert "imported 2 scenarios" in out and "capacity/request-overload" in out

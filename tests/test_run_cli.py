@@ -1,4 +1,5 @@
-"""`evalkit run`: output files, summary, --json, one-line errors with exit 2, lazy imports."""
+"""`evalkit run`: output files, summary, --json, logging to the store (the run id to promote), one-line errors
+with exit 2, lazy imports."""
 
 import json
 import subprocess
@@ -7,9 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from gate_support import dead_port, error_line
 
 from evalkit.cli import main
 from evalkit.run.outputs import read_outputs
+from evalkit.store import Store
 
 SMOKE = str(Path(__file__).resolve().parents[1] / "suites" / "smoke")
 
@@ -18,6 +21,24 @@ SMOKE = str(Path(__file__).resolve().parents[1] / "suites" / "smoke")
 def journal(tmp_path_factory):
     """One journal for the module: the first run does the work, later ones resume."""
     return str(tmp_path_factory.mktemp("journal"))
+
+
+@pytest.fixture(scope="module")
+def store_uri(embedded_store_template, tmp_path_factory):
+    """The module's own tracking store (a copy of the empty template), so runs are not logged in the repo."""
+    import shutil
+
+    db = tmp_path_factory.mktemp("run-cli-store") / "mlflow.db"
+    shutil.copyfile(embedded_store_template, db)
+    return f"sqlite:///{db}"
+
+
+@pytest.fixture(autouse=True)
+def tracking_env(store_uri, monkeypatch, tmp_path):
+    """Every run here logs to the module's store, named by MLFLOW_TRACKING_URI as in CI; outbox in tmp_path."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store_uri)
+    monkeypatch.setenv("EVALKIT_PROBE_TIMEOUT", "2")
+    monkeypatch.chdir(tmp_path)
 
 
 def _main(args, capsys):
@@ -50,6 +71,45 @@ def test_run_json_prints_meta_outputs_and_aggregates(tmp_path, capsys, journal):
     assert Path(doc["outputs"]["results"]).is_file()
     rows = pd.DataFrame(doc["aggregate"])
     assert {"__overall_macro__", "__overall_micro__"} <= set(rows["category"])
+
+
+def test_run_logs_a_baseline_run_whose_id_from_json_can_be_promoted(tmp_path, capsys, journal, store_uri):
+    """The merge-to-main flow of examples/ci: run --role baseline --json -> run_id -> baseline promote."""
+    code, out, err = _main(["run", "--suite", SMOKE, "--agent", "reference:v1", "--trials", "1", "--quiet",
+                            "--role", "baseline", "--pr", "42", "--json", "--output-dir", str(tmp_path / "o"),
+                            "--journal-dir", journal], capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    run_id = doc["run_id"]
+    assert run_id and doc["queued_in_outbox"] is False
+    store = Store(store_uri)
+    info = store.run_info(run_id)
+    assert info.role == "baseline" and info.build_id == doc["meta"]["build_id"] and info.suite == "smoke"
+    assert len(store.load_table(run_id)) == len(pd.read_parquet(doc["outputs"]["results"]))
+
+    code, out, err = _main(["baseline", "promote", run_id, "--suite", SMOKE, "--alias", "run-cli",
+                            "--reason", "merge of abc123"], capsys)
+    assert code == 0, err
+    assert store.current_baseline("smoke", "run-cli").run_id == run_id
+
+
+def test_no_log_keeps_the_run_out_of_the_store(tmp_path, capsys, journal, store_uri):
+    before = len(Store(store_uri).find_runs("smoke"))
+    code, out, err = _main(["run", "--suite", SMOKE, "--agent", "reference:v1", "--trials", "1", "--quiet",
+                            "--no-log", "--json", "--output-dir", str(tmp_path / "o"), "--journal-dir", journal],
+                           capsys)
+    assert code == 0, err
+    assert json.loads(out)["run_id"] is None and len(Store(store_uri).find_runs("smoke")) == before
+
+
+def test_no_outbox_fails_before_running_when_the_tracking_server_is_down(tmp_path, capsys, monkeypatch):
+    uri = f"http://127.0.0.1:{dead_port()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    code, out, err = _main(["run", "--suite", SMOKE, "--agent", "reference:v1", "--trials", "1", "--no-outbox",
+                            "--output-dir", str(tmp_path / "o"), "--journal-dir", str(tmp_path / "j")], capsys)
+    assert code == 2 and out == ""
+    error_line(err, f"MLFLOW_TRACKING_URI: server '{uri}'", "unreachable")
+    assert not (tmp_path / "o").exists() and not any((tmp_path / "j").glob("*"))
 
 
 def test_fresh_discards_the_journal(tmp_path, capsys, journal):

@@ -38,7 +38,7 @@ def test_generate_writes_a_valid_suite_and_reports_its_hash(tmp_path):
     from evalkit.suite import suite_hash
 
     out_dir = tmp_path / "gen"
-    code, out, err = run_cli(["suite", "generate", "--out", str(out_dir), "--name", "gen", "--per-category", "2",
+    code, out, err = run_cli(["suite", "generate", "--output-dir", str(out_dir), "--name", "gen", "--per-category", "2",
                               "--seed", "9", "--categories", "kubernetes/oom,database/slow-query", "--noise", "0.5"])
     assert code == 0, err
     assert f"wrote 4 scenarios (hash {suite_hash(out_dir)[:12]})" in out
@@ -49,6 +49,6 @@ def test_generate_writes_a_valid_suite_and_reports_its_hash(tmp_path):
 def test_generate_rejects_bad_options_with_one_line(tmp_path):
     for args, text in ((["--categories", "made/up"], "known categories"), (["--noise", "2"], "--noise"),
                        (["--per-category", "0"], "--per-category")):
-        base = ["suite", "generate", "--out", str(tmp_path / "x"), "--name", "x", "--per-category", "1"]
+        base = ["suite", "generate", "--output-dir", str(tmp_path / "x"), "--name", "x", "--per-category", "1"]
         code, _, err = run_cli(base + args if "--per-category" not in args else base[:-2] + args)
         assert code == 2 and text in err and "Traceback" not in err, err

@@ -1,12 +1,11 @@
-"""`evalkit agents`: list the built-in agent builds and the spec forms; `describe SPEC` resolves one spec."""
+"""`evalkit agents`: list the built-in agent builds and the spec forms; `describe SPEC` resolves one spec.
+The agent modules (numpy and friends) are imported inside the commands, so `--help` stays instant."""
 
 from __future__ import annotations
 
 import json
 
 import click
-
-from evalkit.agents.spec import SPEC_FORMS, load_agent, reference_builds
 
 
 @click.group("agents", invoke_without_command=True)
@@ -22,6 +21,8 @@ def agents(ctx: click.Context, as_json: bool) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
+    from evalkit.agents.spec import SPEC_FORMS, reference_builds
+
     builds = reference_builds()
     if as_json:
         click.echo(json.dumps({"builds": {f"reference:{v}": flags for v, flags in (builds or {}).items()},
@@ -58,7 +59,16 @@ def _changed_flags(builds: dict, version: str, flags: dict) -> dict:
 @click.option("--timeout", "timeout_s", type=float, default=None, help="Investigation timeout in seconds.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def describe(spec: str, timeout_s: float | None, as_json: bool) -> None:
-    """Resolve SPEC to an agent build and print its build id (checks the spec without running it)."""
+    """Resolve SPEC to an agent build and print its build id (checks the spec without running it).
+
+    \b
+    Examples:
+      evalkit agents describe reference:v2
+      evalkit agents describe mypkg.agent:build --json
+      evalkit agents describe 'cmd:node examples/agents/node/agent.js' --timeout 30
+    """
+    from evalkit.agents.spec import load_agent
+
     options = {} if timeout_s is None else {"timeout_s": timeout_s}
     agent = load_agent(spec, **options)
     build = agent.build

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import click
 
+from evalkit.cli.options import tracking_option
+
 DEFAULT_ALIAS = "main"  # evalkit.store.names.DEFAULT_ALIAS, repeated to keep `--help` import-free
 
-tracking_option = click.option(
-    "--tracking-uri", envvar="MLFLOW_TRACKING_URI", default=None,
-    help="MLflow tracking URI (env MLFLOW_TRACKING_URI; default: embedded SQLite in .evalkit/mlflow).")
 suite_option = click.option("--suite", required=True, help="Suite name (e.g. core) or suite folder.")
 alias_option = click.option("--alias", default=DEFAULT_ALIAS, show_default=True,
                             help="Baseline alias (e.g. main, release-2024.06, nightly).")
-dir_option = click.option("--dir", "baselines_dir", type=click.Path(file_okay=False), default="baselines",
-                          show_default=True, help="Folder of committed baselines (<dir>/<suite>/<alias>.*).")
+baselines_dir_option = click.option("--baselines-dir", type=click.Path(file_okay=False), default="baselines",
+                                    show_default=True,
+                                    help="Folder of committed baselines (<baselines-dir>/<suite>/<alias>.*).")
 
 
 def _store(tracking_uri: str | None):
@@ -66,6 +66,15 @@ def baseline() -> None:
     \b
     A baseline is a promoted run: `promote` appends (suite, alias, run, who, when, reason) to an append-only
     history; the current baseline of an alias is its latest promotion; rollback = promote an older run.
+
+    \b
+    Examples:
+      evalkit baseline promote RUN_ID --suite core --alias main --reason "merge of abc123"
+      evalkit baseline history --suite core
+      evalkit baseline current --suite core --alias main
+      evalkit baseline export --suite core --alias main --baselines-dir baselines
+      evalkit baseline import --suite core --alias main     # in a fresh checkout: load the committed export
+    Tracking: --tracking-uri or MLFLOW_TRACKING_URI (default: embedded SQLite in ./.evalkit/mlflow).
     """
 
 
@@ -82,7 +91,17 @@ def baseline() -> None:
 @tracking_option
 def promote(run_id: str, suite: str, alias: str, reason: str, suite_hash: str | None, who: str | None,
             max_infra_error_rate: float, tracking_uri: str | None) -> None:
-    """Promote RUN_ID to be the baseline SUITE@ALIAS."""
+    """Promote RUN_ID to be the baseline SUITE@ALIAS.
+
+    The run must be of the suite's current version and not have lost too many trials to infrastructure
+    errors. Rollback = promote an older run; the history keeps both.
+
+    \b
+    Examples:
+      evalkit baseline promote RUN_ID --suite core --alias main --reason "merge of abc123"
+      evalkit run --suite core --agent reference:v1 --role baseline --json > run.json
+      evalkit baseline promote "$(jq -r .run_id run.json)" --suite core --alias release-2024.06
+    """
     name, current_hash = _suite_identity(suite, suite_hash, need_hash=True)
     p = _store(tracking_uri).promote(run_id, name, alias, reason=reason, who=who, suite_hash=current_hash,
                                      max_infra_error_rate=max_infra_error_rate)
@@ -99,6 +118,11 @@ def history(suite: str, alias: str | None, as_json: bool, tracking_uri: str | No
     """List the promotions of SUITE, oldest first.
 
     A '*' marks the current baseline of each alias.
+
+    \b
+    Examples:
+      evalkit baseline history --suite core
+      evalkit baseline history --suite core --alias main --json | jq -r .run_id
     """
     name, _ = _suite_identity(suite, None, need_hash=False)
     records = _store(tracking_uri).history(name, alias)
@@ -123,7 +147,13 @@ def history(suite: str, alias: str | None, as_json: bool, tracking_uri: str | No
 @alias_option
 @tracking_option
 def current(suite: str, alias: str, tracking_uri: str | None) -> None:
-    """Show the current baseline of SUITE@ALIAS (exit 2 if none)."""
+    """Show the current baseline of SUITE@ALIAS as JSON (exit 2 if none).
+
+    \b
+    Examples:
+      evalkit baseline current --suite core
+      evalkit baseline current --suite core --alias nightly | jq -r .run_id
+    """
     from evalkit.errors import UserError
 
     name, _ = _suite_identity(suite, None, need_hash=False)
@@ -138,12 +168,18 @@ def current(suite: str, alias: str, tracking_uri: str | None) -> None:
 @suite_option
 @alias_option
 @click.option("--run", "run_id", default=None, help="Export this run instead of the current baseline.")
-@dir_option
+@baselines_dir_option
 @tracking_option
 def export_cmd(suite: str, alias: str, run_id: str | None, baselines_dir: str, tracking_uri: str | None) -> None:
-    """Write SUITE@ALIAS to <dir>/<suite>/ for committing.
+    """Write SUITE@ALIAS to <baselines-dir>/<suite>/ for committing.
 
     Files: <alias>.results.parquet and <alias>.manifest.json (build, suite hash, run id, sha256...).
+
+    \b
+    Examples:
+      evalkit baseline export --suite core
+      evalkit baseline export --suite core --alias main --baselines-dir baselines
+      evalkit baseline export --suite core --alias candidate --run RUN_ID
     """
     name, _ = _suite_identity(suite, None, need_hash=False)
     path = _store(tracking_uri).export_baseline(name, alias, baselines_dir, run_id=run_id)
@@ -155,7 +191,7 @@ def export_cmd(suite: str, alias: str, run_id: str | None, baselines_dir: str, t
 @baseline.command("import")
 @suite_option
 @alias_option
-@dir_option
+@baselines_dir_option
 @click.option("--suite-hash", default=None, help="Refuse an export made for another suite hash.")
 @click.option("--who", default=None, help="Promoter recorded in the history.")
 @tracking_option
@@ -164,6 +200,11 @@ def import_cmd(suite: str, alias: str, baselines_dir: str, suite_hash: str | Non
     """Load the committed export of SUITE@ALIAS into the store.
 
     Creates a run and promotes it; importing the same export again changes nothing.
+
+    \b
+    Examples:
+      evalkit baseline import --suite core
+      MLFLOW_TRACKING_URI=http://mlflow:5000 evalkit baseline import --suite core --alias main --who alice
     """
     name, current_hash = _suite_identity(suite, suite_hash, need_hash=False)
     p = _store(tracking_uri).import_baseline(name, alias, baselines_dir, suite_hash=current_hash, who=who)
@@ -178,8 +219,14 @@ def import_cmd(suite: str, alias: str, baselines_dir: str, suite_hash: str | Non
 def sync(tracking_uri: str | None, outbox_dir: str | None, list_only: bool) -> None:
     """Upload runs kept in the offline outbox, exactly once each.
 
-    Each queued run goes to the tracking server it was meant for, or to --tracking-uri when given.
-    Exit code 2 while some runs could not be uploaded.
+    Each queued run goes to the tracking server it was meant for, or to --tracking-uri (or
+    MLFLOW_TRACKING_URI) when given. Exit code 2 while some runs could not be uploaded.
+
+    \b
+    Examples:
+      evalkit sync --list
+      evalkit sync
+      evalkit sync --tracking-uri http://mlflow:5000 --outbox ci-artifacts/.evalkit/outbox
     """
     from evalkit.errors import UserError
     from evalkit.store import Store

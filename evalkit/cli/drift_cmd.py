@@ -1,4 +1,4 @@
-"""``evalkit drift --suite S [--alias A] [--since DATE] --out DIR`` (the dashboard) and
+"""``evalkit drift --suite S [--alias A] [--since DATE] --output-dir DIR`` (the dashboard) and
 ``evalkit drift demo-history --suite smoke --builds 20`` (a real build history for demos). Thin commands over
 :mod:`evalkit.drift`; pandas, mlflow and matplotlib are imported inside the commands."""
 
@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import click
 
-DEFAULT_ALIAS = "main"  # evalkit.store.names.DEFAULT_ALIAS, repeated to keep `--help` import-free
+from evalkit.cli.options import tracking_option
 
-tracking_option = click.option(
-    "--tracking-uri", envvar="MLFLOW_TRACKING_URI", default=None,
-    help="MLflow tracking URI (env MLFLOW_TRACKING_URI; default: embedded SQLite in .evalkit/mlflow).")
+DEFAULT_ALIAS = "main"  # evalkit.store.names.DEFAULT_ALIAS, repeated to keep `--help` import-free
 
 
 def _params(lam: float, L: float, k: float, h: float, ref_builds: int):
@@ -23,7 +21,7 @@ def _params(lam: float, L: float, k: float, h: float, ref_builds: int):
 @click.option("--suite", default=None, help="Suite name (e.g. core); required to build the dashboard.")
 @click.option("--alias", default=DEFAULT_ALIAS, show_default=True, help="Baseline alias whose promotions are marked.")
 @click.option("--since", default=None, help="Only builds from this date on (ISO, e.g. 2024-06-01; UTC).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+@click.option("--output-dir", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Folder for index.html and drift.csv; required to build the dashboard.")
 @click.option("--metrics", default=None,
               help="Comma-separated metrics (default: the gated metrics of the suite's policy).")
@@ -45,7 +43,11 @@ def drift(ctx: click.Context, suite: str | None, alias: str, since: str | None, 
     Per category and gated metric: the series across builds with each build's CI band, an EWMA line
     and lower-CUSUM alarms on z_t = (m_t - mu_ref) / SE_t (each build's own SE), promotions marked,
     alarms listed with links to their MLflow runs, and an overview grid (category x recent builds).
-      evalkit drift --suite core --out drift-report
+
+    \b
+    Examples:
+      evalkit drift --suite core --output-dir drift-report
+      evalkit drift --suite core --alias main --since 2024-06-01 --metrics rca_top1,rca_score --output-dir drift-report
       evalkit drift demo-history --builds 20   # a real history to try it on (suite core-sub5)
     """
     if ctx.invoked_subcommand is not None:
@@ -56,7 +58,8 @@ def drift(ctx: click.Context, suite: str | None, alias: str, since: str | None, 
     if not suite:
         problems.append(Problem("evalkit drift", "--suite", "", "name the suite, e.g. --suite core"))
     if not out_dir:
-        problems.append(Problem("evalkit drift", "--out", "", "give the output folder, e.g. --out drift-report"))
+        problems.append(Problem("evalkit drift", "--output-dir", "",
+                                "give the output folder, e.g. --output-dir drift-report"))
     if recent < 1:
         problems.append(Problem("evalkit drift", "--recent", recent, "must be at least 1"))
     if problems:
@@ -104,6 +107,12 @@ def demo_history(suite: str, per_category: int, suites_dir: str | None, builds: 
     regression; downstream incidents are blamed on the alerting service), the fix, and more v1 builds,
     with promotions, spread over days. Runs on the first --per-category scenarios of each category.
     Use a separate store for demos, e.g. --tracking-uri sqlite:///demo/mlflow.db. Rerunning is idempotent.
+
+    \b
+    Examples:
+      evalkit drift demo-history --builds 20 --tracking-uri sqlite:///demo/mlflow.db
+      evalkit drift --suite core-sub5 --output-dir drift-report --tracking-uri sqlite:///demo/mlflow.db
+      evalkit drift demo-history --suite smoke --per-category 0 --builds 12 --trials 1 --jobs 2
     """
     from evalkit.drift.history import generate_history
     from evalkit.store import Store
@@ -123,5 +132,5 @@ def demo_history(suite: str, per_category: int, suites_dir: str | None, builds: 
     click.echo(f"history of {len(made)} builds of suite {name} in {store.tracking_uri} ({reused} already there), "
                f"{promoted} promoted to {name}@{alias}; "
                f"{made[0].start_time:%Y-%m-%d} -> {made[-1].start_time:%Y-%m-%d}")
-    click.echo(f"next: evalkit drift --suite {name} --alias {alias} --out drift-report"
+    click.echo(f"next: evalkit drift --suite {name} --alias {alias} --output-dir drift-report"
                + (f" --tracking-uri '{tracking_uri}'" if tracking_uri else ""))

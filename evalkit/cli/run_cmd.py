@@ -9,21 +9,14 @@ from pathlib import Path
 
 import click
 
-EXECUTOR_CHOICES = ["local", "threads", "processes", "ray"]
+from evalkit.cli.options import execution_options, tracking_option
 
 
 @click.command("run")
 @click.option("--suite", "suite", required=True, help="Suite directory or shipped suite name (e.g. core, smoke).")
 @click.option("--agent", "agent", required=True,
               help="Agent build: reference:<version>, pkg.module:factory, 'cmd:<command line>' or openai:<model>.")
-@click.option("--trials", type=int, default=None, help="Trials per scenario (default: the suite's).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Run seed; trial seeds derive from it.")
-@click.option("--jobs", type=int, default=1, show_default=True, help="Parallel investigations (0 = all CPUs).")
-@click.option("--executor", type=click.Choice(EXECUTOR_CHOICES), default="local", show_default=True,
-              help="local picks threads for cmd:/openai: agents and processes for Python ones.")
-@click.option("--ray-address", default=None, help="Ray cluster address for --executor ray (default: local Ray).")
-@click.option("--timeout", "timeout_s", type=float, default=60.0, show_default=True,
-              help="Per-investigation timeout in seconds.")
+@execution_options
 @click.option("--output-dir", type=click.Path(file_okay=False), default=None,
               help="Where to write results.parquet, trajectories.jsonl.gz, meta.json "
                    "(default .evalkit/runs/<suite>-<build>-<seed>-<time>).")
@@ -31,22 +24,27 @@ EXECUTOR_CHOICES = ["local", "threads", "processes", "ray"]
               help="Resumable journal directory (default .evalkit/journal).")
 @click.option("--fresh", is_flag=True, help="Discard this run's journal and start over instead of resuming.")
 @click.option("--scorer", "scorers", multiple=True, help="User scorer [name=]pkg.module:function (repeatable).")
-@click.option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", default=None,
-              help="MLflow tracking URI (env MLFLOW_TRACKING_URI; default: embedded SQLite in .evalkit/mlflow).")
+@tracking_option
 @click.option("--no-log", is_flag=True, help="Do not log the run to MLflow (files in --output-dir only).")
+@click.option("--no-outbox", is_flag=True,
+              help="Fail (exit 2) before running instead of queueing the run when the store is unreachable.")
 @click.option("--role", type=click.Choice(["candidate", "baseline", "history"]), default="candidate",
               show_default=True, help="Role tag of the logged run.")
 @click.option("--pr", default=None, envvar="EVALKIT_PR", help="Pull-request number, recorded as a run tag.")
 @click.option("--json", "as_json", is_flag=True, help="Print meta, output paths and aggregates as JSON.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 def run(suite, agent, trials, seed, jobs, executor, ray_address, timeout_s, output_dir, journal_dir, fresh,
-        scorers, tracking_uri, no_log, role, pr, as_json, quiet) -> None:
+        scorers, tracking_uri, no_log, no_outbox, role, pr, as_json, quiet) -> None:
     """Run SUITE against an agent build: k trials per scenario, scored, resumable after a crash.
 
     \b
-    Example:
+    Examples:
       evalkit run --suite core --agent reference:v1 --trials 3 --jobs 2
-      evalkit run --suite core --agent reference:v1 --trials 5 --role baseline   # then: evalkit baseline promote RUN_ID
+      evalkit run --suite core --agent reference:v1 --trials 5 --role baseline --json > run.json
+      evalkit baseline promote "$(jq -r .run_id run.json)" --suite core --alias main --reason "merge of abc123"
+      evalkit run --suite smoke --agent mypkg.agent:build --trials 1 --no-log --output-dir out/
+    The run is logged to MLflow (--tracking-uri / MLFLOW_TRACKING_URI) and its id printed; an unreachable
+    server queues it in .evalkit/outbox (`evalkit sync` uploads it) unless --no-outbox.
     Rerunning the same command after an interruption skips the trials already journaled.
     """
     from evalkit.run.journal import build_hash
@@ -55,6 +53,7 @@ def run(suite, agent, trials, seed, jobs, executor, ray_address, timeout_s, outp
     from evalkit.run.runner import run_suite
     from evalkit.run.summary import format_summary
 
+    store = None if no_log else _store_for_logging(tracking_uri, require_reachable=no_outbox)
     if fresh:
         _discard_journal(suite, agent, seed, timeout_s, journal_dir)
     reporter = ProgressReporter(mode="quiet" if quiet else "auto")
@@ -69,13 +68,12 @@ def run(suite, agent, trials, seed, jobs, executor, ray_address, timeout_s, outp
         output_dir = Path(".evalkit") / "runs" / f"{meta['suite']}-{build_hash(meta['build_id'])}-{seed}-{stamp}"
     paths = write_outputs(result, output_dir)
     logged = None
-    if not no_log:
+    if store is not None:
         from evalkit.gate import git_info
-        from evalkit.store import Store
 
         sha, branch = git_info()
-        logged = Store(tracking_uri).log_run(result, aggregates=result.aggregate(), role=role, git_sha=sha,
-                                             branch=branch, pr=pr)
+        logged = store.log_run(result, aggregates=result.aggregate(), role=role, git_sha=sha, branch=branch, pr=pr,
+                               outbox=not no_outbox)
     if as_json:
         doc = {"meta": meta, "outputs": {k: str(v) for k, v in paths.items()},
                "run_id": getattr(logged, "run_id", None), "queued_in_outbox": bool(getattr(logged, "queued", False)),
@@ -86,6 +84,21 @@ def run(suite, agent, trials, seed, jobs, executor, ray_address, timeout_s, outp
         click.echo(f"\nresults: {paths['results']}")
         if logged is not None:
             click.echo(logged.message)
+
+
+def _store_for_logging(tracking_uri: str | None, require_reachable: bool):
+    """The Store the run will be logged to, resolved before the run so that a bad tracking URI (or, with
+    ``require_reachable``, a server that does not answer) fails in one line before any investigation."""
+    from evalkit.store import Store
+
+    store = Store(tracking_uri)
+    if require_reachable:
+        from evalkit.store.tracking import TrackingUnreachable, probe
+
+        reason = probe(store.target)
+        if reason is not None:
+            raise TrackingUnreachable(store.target, reason)
+    return store
 
 
 def _discard_journal(suite, agent, seed, timeout_s, journal_dir) -> None:

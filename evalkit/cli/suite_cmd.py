@@ -16,7 +16,7 @@ def suite() -> None:
       evalkit suite list
       evalkit suite validate suites/core
       evalkit suite show smoke kubernetes-oom-001
-      evalkit suite generate --out suites/mine --name mine --per-category 5 --seed 1
+      evalkit suite generate --output-dir suites/mine --name mine --per-category 5 --seed 1
     """
 
 
@@ -54,7 +54,7 @@ def validate_cmd(path: str, replay: bool) -> None:
 
 
 @suite.command("generate")
-@click.option("--output-dir", "--out", "out", required=True, type=click.Path(file_okay=False),
+@click.option("--output-dir", "out", required=True, type=click.Path(file_okay=False),
               help="Folder to write the suite to.")
 @click.option("--name", required=True, help="Suite name (written to suite.toml).")
 @click.option("--per-category", "per_category", required=True, type=int, help="Scenarios per category.")
@@ -67,7 +67,7 @@ def validate_cmd(path: str, replay: bool) -> None:
 @click.option("--version", "version", default="1.0.0", show_default=True, help="Suite version string.")
 @click.option("--trials", "default_trials", default=3, show_default=True, type=int, help="Default trials.")
 @click.option("--materialize", is_flag=True, help="Write telemetry files (worlds/<id>/) instead of seeds.")
-@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+@click.option("--force", is_flag=True, help="Replace --output-dir if it exists.")
 def generate_cmd(out: str, name: str, per_category: int, seed: int, categories: str | None, noise: str,
                  description: str | None, version: str, default_trials: int, materialize: bool,
                  force: bool) -> None:
@@ -75,8 +75,8 @@ def generate_cmd(out: str, name: str, per_category: int, seed: int, categories: 
 
     \b
     Examples:
-      evalkit suite generate --out suites/mine --name mine --per-category 5 --seed 1
-      evalkit suite generate --out /tmp/db --name db --per-category 10 \\
+      evalkit suite generate --output-dir suites/mine --name mine --per-category 5 --seed 1
+      evalkit suite generate --output-dir /tmp/db --name db --per-category 10 \\
           --categories database/slow-query,database/connection-pool --noise 0.8
     """
     from evalkit.suite import generate_suite, suite_hash
@@ -156,11 +156,19 @@ def show_cmd(suite_ref: str, scenario_id: str) -> None:
 @suite.command("import")
 @click.argument("kind", metavar="petshop|nezha")
 @click.argument("source", metavar="[SOURCE_DIR]", required=False)
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder to write the suite to.")
+@click.option("--output-dir", "out", required=True, type=click.Path(file_okay=False),
+              help="Folder to write the suite to.")
 @click.option("--name", default=None, help="Suite name (default: real-<dataset>).")
-@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+@click.option("--force", is_flag=True, help="Replace --output-dir if it exists.")
 def import_cmd(kind: str, source: str | None, out: str, name: str | None, force: bool) -> None:
-    """Import a public RCA dataset from SOURCE_DIR (default: the shared copy) as a suite; see docs/real-suites.md."""
+    """Import a public RCA dataset from SOURCE_DIR (default: the shared copy) as a suite; see docs/real-suites.md.
+
+    \b
+    Examples:
+      evalkit suite import petshop --output-dir suites/real-petshop
+      evalkit suite import nezha /data/nezha --output-dir suites/nezha-mine --name nezha-mine --force
+      evalkit suite validate suites/real-petshop
+    """
     from evalkit.suite.importers import IMPORTERS, default_source, import_suite
 
     src = source or (default_source(kind) if kind in IMPORTERS else "")

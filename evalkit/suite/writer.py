@@ -58,8 +58,8 @@ def generate_suite(out: str | Path, name: str, per_category: int, seed: int = 0,
         raise UserError(Problem("--per-category", "", per_category, "give a number from 1 to 1000"))
     lo, hi = parse_noise(noise)
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
-        raise UserError(Problem(str(out), "--out", str(out), "exists and is not empty; choose a new folder or "
-                                                             "pass --force to replace it"))
+        raise UserError(Problem(str(out), "--output-dir", str(out), "exists and is not empty; choose a new folder "
+                                                                    "or pass --force to replace it"))
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)

@@ -249,8 +249,8 @@ class SuiteStage:
     def __init__(self, out: str | Path, force: bool = False):
         self.out = Path(out)
         if self.out.exists() and (not self.out.is_dir() or any(self.out.iterdir())) and not force:
-            raise fail(self.out, "--out", str(self.out), "exists and is not empty; choose a new folder or pass "
-                                                         "--force to replace it")
+            raise fail(self.out, "--output-dir", str(self.out), "exists and is not empty; choose a new folder or "
+                                                                "pass --force to replace it")
         self.tmp = self.out.parent / f".{self.out.name}.import-{os.getpid()}"
         self.per_category: dict[str, int] = {}
 
