@@ -123,7 +123,13 @@ class Comparison:
                 first_regressed = first_regressed if first_regressed is not None else names
                 s = f"{m} regressed in {names} ({_diffs(t['regressed'], m)})"
                 if len(t["improved"]):
-                    s += f" while {_names(t['improved'])} improved ({_diffs(t['improved'], m)})"
+                    # name cells by their verdict: "improved" only where the verdict is improved; other
+                    # significant gains beyond the margin "rose" (their verdict stays unchanged)
+                    imp = t["improved"][t["improved"]["verdict"] == "improved"]
+                    rose = t["improved"][t["improved"]["verdict"] != "improved"]
+                    gains = [f"{_names(g)} {word} ({_diffs(g, m)})" for g, word in ((imp, "improved"), (rose, "rose"))
+                             if len(g)]
+                    s += " while " + " and ".join(gains)
                 ov = t["overall"]
                 if ov is not None:
                     s += f"; overall {_fmt(ov['diff'], m)}"
