@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from evalkit.errors import EXIT_OK, EXIT_REGRESSION, UserError
+from evalkit.errors import EXIT_OK, EXIT_REGRESSION
 
 
 @dataclass
@@ -126,9 +126,4 @@ def default_baselines_dir(suite_path: Path) -> Path:
     return beside if beside.is_dir() else here
 
 
-def missing_baseline_hint(suite: str, alias: str) -> str:
-    return (f"no baseline {suite}@{alias}: promote one (evalkit baseline promote RUN --suite {suite} --alias {alias})"
-            f" or import the committed export (evalkit baseline import --suite {suite})")
-
-
-__all__ = ["GateResult", "run_gate", "git_info", "UserError"]
+__all__ = ["GateResult", "run_gate", "git_info"]

@@ -100,6 +100,21 @@ class Agent(Protocol):
         ...
 
 
+class RebuiltFromSpec:
+    """Mixin for adapters: pickles as "load this spec again" (``self.spec``, ``self.options``), so worker
+    processes rebuild the agent instead of copying open clients, locks or processes."""
+
+    spec: str | None
+    options: dict
+
+    def __reduce_ex__(self, protocol: int):  # rebuilt from the spec in worker processes
+        if self.spec is not None:
+            from evalkit.agents.spec import _rebuild
+
+            return _rebuild, (self.spec, self.options)
+        return super().__reduce_ex__(protocol)
+
+
 # --- failure classes --------------------------------------------------------------------------
 class AgentFailure(Exception):
     """An investigation that ended without a usable finding. ``error_class`` goes into the results."""

@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 from evalkit.agents.base import AgentFailure, Finding, MalformedOutput, check_finding
+from evalkit.jsonable import jsonable
 from evalkit.world.toolbox import Toolbox
 
 #: usage keys an agent may report, all numbers.
@@ -23,17 +24,7 @@ def dumps(obj: Any) -> str:
     try:
         return json.dumps(obj, separators=(",", ":"), allow_nan=False, default=str)
     except ValueError:
-        return json.dumps(_finite(obj), separators=(",", ":"), allow_nan=False, default=str)
-
-
-def _finite(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
+        return json.dumps(jsonable(obj), separators=(",", ":"), allow_nan=False, default=str)
 
 
 def world_components(toolbox: Toolbox) -> set[str]:

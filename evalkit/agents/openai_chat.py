@@ -22,7 +22,7 @@ from typing import Any
 
 from evalkit.agents.base import (AgentCrash, AgentFailure, AgentTimeout, BudgetExceeded, BuildId,
                                  EndpointUnreachable, Finding, MalformedOutput, RateLimited, UnknownToolCall,
-                                 check_finding)
+                                 RebuiltFromSpec, check_finding)
 from evalkit.agents.finalize import attach, dumps, to_finding, world_components
 from evalkit.agents.provenance import text_hash
 from evalkit.errors import UserError
@@ -111,7 +111,7 @@ def _tool_list() -> list[dict]:
     return tools
 
 
-class OpenAIChatAgent:
+class OpenAIChatAgent(RebuiltFromSpec):
     """A tool-calling LLM investigator over an OpenAI-compatible chat-completions endpoint."""
 
     def __init__(self, model: str, *, timeout_s: float | None = 60.0, spec: str | None = None,
@@ -155,13 +155,6 @@ class OpenAIChatAgent:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._lock = threading.Lock()
-
-    def __reduce_ex__(self, protocol: int):  # rebuilt from the spec in worker processes
-        if self.spec is not None:
-            from evalkit.agents.spec import _rebuild
-
-            return _rebuild, (self.spec, self.options)
-        return super().__reduce_ex__(protocol)
 
     # --- the loop -------------------------------------------------------------------------------
     def investigate(self, alert: dict, toolbox: Toolbox, seed: int) -> Finding:

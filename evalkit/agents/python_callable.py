@@ -22,7 +22,7 @@ import traceback
 from typing import Any, Callable
 
 from evalkit.agents.base import (AgentCrash, AgentExit, AgentFailure, AgentTimeout, BudgetExceeded, BuildId,
-                                 Finding, UnknownToolCall)
+                                 Finding, RebuiltFromSpec, UnknownToolCall)
 from evalkit.agents.finalize import attach, finalize
 from evalkit.agents.provenance import file_sha256, git_sha
 from evalkit.errors import UserError
@@ -31,7 +31,7 @@ from evalkit.world.toolbox import TOOL_SCHEMAS, Toolbox, ToolBudgetExceeded, Unk
 _TRACEBACK_CHARS = 8000
 
 
-class PythonCallableAgent:
+class PythonCallableAgent(RebuiltFromSpec):
     """An in-process agent (object with ``investigate`` or a function ``(alert, toolbox, seed)``) with
     uniform failure classes."""
 
@@ -49,13 +49,6 @@ class PythonCallableAgent:
 
     def __repr__(self) -> str:
         return f"PythonCallableAgent({self.spec or self.build})"
-
-    def __reduce_ex__(self, protocol: int):  # rebuilt from the spec in worker processes
-        if self.spec is not None:
-            from evalkit.agents.spec import _rebuild
-
-            return _rebuild, (self.spec, self.options)
-        return super().__reduce_ex__(protocol)
 
     def investigate(self, alert: dict, toolbox: Toolbox, seed: int) -> Finding:
         """Run the wrapped agent; any failure is raised as an AgentFailure subclass."""

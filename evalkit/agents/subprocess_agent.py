@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.agents.base import (AgentCrash, AgentExit, AgentFailure, AgentTimeout, BudgetExceeded, BuildId,
-                                 Finding, MalformedOutput, UnknownToolCall)
+                                 Finding, MalformedOutput, RebuiltFromSpec, UnknownToolCall)
 from evalkit.agents.finalize import attach, dumps, finalize
 from evalkit.agents.provenance import file_sha256, git_sha, text_hash
 from evalkit.errors import UserError
@@ -130,7 +130,7 @@ def _parse(line: bytes) -> dict:
     return msg
 
 
-class SubprocessAgent:
+class SubprocessAgent(RebuiltFromSpec):
     """An agent run as a subprocess per investigation, speaking the JSON-lines protocol."""
 
     def __init__(self, argv: list[str], build: BuildId, *, timeout_s: float | None = 60.0,
@@ -146,13 +146,6 @@ class SubprocessAgent:
 
     def __repr__(self) -> str:
         return f"SubprocessAgent({shlex.join(self.argv)!r})"
-
-    def __reduce_ex__(self, protocol: int):  # rebuilt from the spec in worker processes
-        if self.spec is not None:
-            from evalkit.agents.spec import _rebuild
-
-            return _rebuild, (self.spec, self.options)
-        return super().__reduce_ex__(protocol)
 
     # --- one investigation ----------------------------------------------------------------------
     def investigate(self, alert: dict, toolbox: Toolbox, seed: int) -> Finding:

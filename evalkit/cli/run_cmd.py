@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 
@@ -47,6 +46,7 @@ def run(suite, agent, trials, seed, jobs, executor, ray_address, timeout_s, outp
     server queues it in .evalkit/outbox (`evalkit sync` uploads it) unless --no-outbox.
     Rerunning the same command after an interruption skips the trials already journaled.
     """
+    from evalkit.jsonable import jsonable
     from evalkit.run.journal import build_hash
     from evalkit.run.outputs import write_outputs
     from evalkit.run.progress import ProgressReporter
@@ -77,7 +77,7 @@ def run(suite, agent, trials, seed, jobs, executor, ray_address, timeout_s, outp
     if as_json:
         doc = {"meta": meta, "outputs": {k: str(v) for k, v in paths.items()},
                "run_id": getattr(logged, "run_id", None), "queued_in_outbox": bool(getattr(logged, "queued", False)),
-               "aggregate": _finite(result.aggregate().to_dict(orient="records"))}
+               "aggregate": jsonable(result.aggregate().to_dict(orient="records"))}
         click.echo(json.dumps(doc, indent=2, default=str))
     else:
         click.echo(format_summary(result))
@@ -109,13 +109,3 @@ def _discard_journal(suite, agent, seed, timeout_s, journal_dir) -> None:
     path = default_journal_path(journal_dir, suite_obj.name, _build_id(agent, {"timeout_s": float(timeout_s)}), seed)
     if path.exists():
         path.unlink()
-
-
-def _finite(obj):
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_finite(v) for v in obj]
-    return obj

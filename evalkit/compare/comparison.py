@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -27,6 +26,7 @@ from evalkit.compare.paired import OVERALL
 from evalkit.compare.policy import CORRECTIONS, UNIT_INTERVAL, Policy, default_policy, load_policy
 from evalkit.compare.validity import check_infra, check_suite_match, as_table
 from evalkit.errors import UserError
+from evalkit.jsonable import jsonable
 
 FRAME_COLUMNS = [
     "category", "metric", "gated", "direction", "test", "n", "k_baseline", "k_candidate",
@@ -168,7 +168,7 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary: verdict, headline, cells, flips, notes, policy, meta."""
-        out = _jsonable({
+        out = jsonable({
             "verdict": self.verdict,
             "cross_category": self.cross_category,
             "headline": self.headline,
@@ -203,22 +203,6 @@ def _fmt(diff: float, metric: str) -> str:
 
 def _diffs(rows: pd.DataFrame, metric: str) -> str:
     return ", ".join(_fmt(d, metric) for d in rows["diff"])
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, (np.bool_, bool)):
-        return bool(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        return float(x) if math.isfinite(x) else None
-    if x is pd.NA or x is None:
-        return None
-    return x
 
 
 def _resolve_policy(policy: Policy | str | Path | None, method: str | None) -> Policy:
