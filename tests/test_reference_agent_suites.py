@@ -64,9 +64,9 @@ def test_builds_trade_quality_between_categories_on_core():
     assert acc("v2", SELF) >= acc("v1", SELF) + 10.0
     assert acc("v2", down) <= acc("v1", down) - 10.0
     assert all(per_cat["v2"][c] >= per_cat["v1"][c] + 10.0 for c in SELF)
-    # per downstream category the loss varies with how loud the cause's own evidence is (a slow query
-    # shows in traces; a consumer group or DNS server does not): most, not all, lose 10 points or more
-    assert sum(per_cat["v2"][c] <= per_cat["v1"][c] - 10.0 for c in down) >= 6
+    # ...in every category whose cause lies downstream; the size of the loss varies with how loud the
+    # cause's own evidence is (a slow query shows in traces; a consumer group or DNS server does not)
+    assert all(per_cat["v2"][c] <= per_cat["v1"][c] - 10.0 for c in down), per_cat
     # v3 (change correlation): a different pattern, gaining on change-driven incidents
     changes = ["deploy/bad-release", "config/feature-flag", "latency/timeout-chain"]
     assert acc("v3", changes) >= acc("v1", changes) + 10.0

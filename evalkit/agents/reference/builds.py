@@ -24,8 +24,9 @@ class Flags:
             metric choice (0 = a fixed order; larger = trials vary more).
         victim_discount: how much of a component's evidence is explained away when something it
             depends on is itself anomalous (the "deepest anomaly is the cause" rule).
-        explain_floor: anomaly strength at which a dependency fully explains its dependents (low =
-            any anomalous dependency, even a transient blip, takes the blame).
+        explain_floor: anomaly strength at which a dependency fully explains its dependents; a weaker
+            anomaly explains them only in proportion (low = any anomalous dependency, even a
+            transient blip, takes the blame).
         monitor_focus: put the alerting monitor's service into the initial context: the walk starts
             there (instead of at the system's entry points), inspects it first and most thoroughly,
             stays near it, and prefers it as the answer.
@@ -48,9 +49,9 @@ class Flags:
     log_reads: int = 2
     exploration_temperature: float = 0.12
     victim_discount: float = 0.85
-    explain_floor: float = 0.15
+    explain_floor: float = 0.3
     monitor_focus: bool = False
-    monitor_prior: float = 0.46
+    monitor_prior: float = 0.48
     anchor_discount: float = 0.5
     focus_hop_cost: float = 0.4
     change_correlation: bool = False

@@ -37,6 +37,8 @@ from evalkit.world.toolbox import Toolbox, ToolError
 _DEEP_DIVE_CALLS = 2
 #: a shift in a traffic-volume metric is weaker evidence of a fault *at* that component.
 _LOAD_WEIGHT = 0.5
+#: a fall in a fault signal or latency (errors clearing, a backlog draining) is weak evidence of a fault there.
+_RECOVERY_WEIGHT = 0.25
 #: weight of a component's own metric anomaly against indirect evidence (traces, logs) when ranking.
 _METRIC_WEIGHT = 2.1
 
@@ -312,7 +314,10 @@ class Investigation:
         insp = self.inspected.setdefault(c, Inspection(c))
         insp.anomalies[metric] = a
         w = a.strength * self._timing(a.onset)
-        insp.weighted[metric] = w * (_LOAD_WEIGHT if metric_tier(metric) == 0 else 1.0)
+        tier = metric_tier(metric)
+        if tier >= 2 and a.z < 0:
+            w *= _RECOVERY_WEIGHT       # errors or latency going *down* is a recovery, not a fault
+        insp.weighted[metric] = w * (_LOAD_WEIGHT if tier == 0 else 1.0)
         self.looked_at.setdefault(c, set()).add(f"metric:{c}:{metric}")
 
     def _timing(self, onset: int | None) -> float:
