@@ -1,7 +1,7 @@
 """Agent conformance: one parametrised specification every agent implementation passes.
 
-Implementations: the reference builds, a Python agent class and a plain Python function, the Node.js
-example over cmd:, and openai: against the scripted chat-completions server. Each must have a BuildId
+Implementations: the reference builds, a Python agent class and a plain Python function, the anomaly-traversal
+baseline, the Node.js example over cmd:, and openai: against the scripted chat-completions server. Each must have a BuildId
 with a stable str, return a Finding whose components exist in the world, cite well-formed evidence refs,
 record its tool calls in the toolbox trajectory, and be deterministic for a seed when it claims to be.
 The same agents then run every scenario of ``suites/smoke`` when that suite is installed.
@@ -43,6 +43,7 @@ IMPLS = [
     Impl("reference-v3", "reference:v3", True),
     Impl("python-class", "fakes.py_agents:CountingAgent?depth=2", True),
     Impl("python-function", "fakes.py_agents:investigate", True),
+    Impl("baseline-traversal", "evalkit.agents.baselines:AnomalyTraversal", True),
     Impl("cmd-node", f"cmd:node {NODE_AGENT}", True, needs="node", options=(("deterministic", True),)),
     Impl("openai-scripted", "openai:scripted-investigator", True),
 ]
