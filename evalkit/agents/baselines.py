@@ -3,10 +3,13 @@
 :class:`AnomalyTraversal` is the "anomaly traversal" baseline of the PetShop benchmark (Hardt et al.,
 *The PetShop Dataset*, 2023; algorithm as described there and in its repository's
 ``baseline_anomaly_traversal.py``, re-implemented here on the Toolbox): score the alert's own metric
-on every component with a median-absolute-deviation score against the pre-incident window, call a
-component anomalous above a threshold (5), keep the anomalous components nothing anomalous below them
-explains (no anomalous dependency), and rank those reachable from the alerting component through
-anomalous components only by the summed scores along that path.
+on every component the alerting one depends on with a median-absolute-deviation score against the
+window before the alert, at the first sample from the alert on where the alerting component itself
+is anomalous; call a component anomalous above a threshold (5), keep the anomalous components nothing
+anomalous below them explains (no anomalous dependency), and rank those reachable from the alerting
+component through anomalous components only by the summed scores along that path. On the imported
+PetShop suite it lands within one or two issues of the published figure per traffic scenario and
+target (docs/real-suites.md).
 
 Spec: ``evalkit.agents.baselines:AnomalyTraversal`` (options: ``threshold``, ``lead_steps``). It is
 deterministic and uses no randomness; it never reads ground truth, only the alert and the Toolbox.
@@ -82,7 +85,7 @@ class AnomalyTraversal:
         step = int(ts[1] - ts[0]) if len(ts) > 1 else 60
         split = fired - self.lead_steps * step if fired else int(ts[len(ts) // 2])
         fitted = {c: _fit(t, v, split) for c, (t, v) in series.items()}
-        row = _trigger(series[target], fitted[target], split, self.threshold)
+        row = _trigger(series[target], fitted[target], fired or split, self.threshold)
         if row is None:
             return None
         out = {}
@@ -117,7 +120,7 @@ def _score(x: float, fit: tuple[float, float]) -> float:
 
 def _trigger(series: tuple[np.ndarray, np.ndarray], fit: tuple[float, float] | None, split: int,
              threshold: float) -> int | None:
-    """Timestamp of the first sample from ``split`` on where the target is anomalous."""
+    """Timestamp of the first sample from ``split`` (the alert) on where the target is anomalous."""
     if fit is None:
         return None
     ts, vals = series
