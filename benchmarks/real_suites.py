@@ -1,6 +1,7 @@
 """Real-incident suites: reference:v1 accuracy beside published baselines, and importer timings.
 
-Runs ``reference:v1`` on ``suites/real-petshop`` and ``suites/real-nezha`` (k trials, default 3) with
+Runs ``reference:v1`` (and the symptom-following ``reference:v4``) on ``suites/real-petshop`` and
+``suites/real-nezha`` (k trials, default 3) with
 ``evalkit.run.run_suite`` and aggregates with ``evalkit.score.aggregate`` (per-scenario means, 95 % t
 intervals clustered by scenario). Prints per-category top-1/top-3 (and top-5) service-level accuracy,
 then the breakdown the published numbers use, side by side with them:
@@ -90,15 +91,17 @@ def run(suite_dir: Path, trials: int, jobs: int, agent: str = "reference:v1"):
     return suite, table, aggregate(table), took
 
 
-def print_categories(name: str, agg: pd.DataFrame, base: pd.DataFrame, n_by_cat: dict[str, int]) -> None:
+def print_categories(name: str, agg: pd.DataFrame, v4: pd.DataFrame, base: pd.DataFrame,
+                     n_by_cat: dict[str, int]) -> None:
     print(f"\n{name}: service-level accuracy per category (mean over scenarios of the k-trial mean, 95% CI); "
           "baseline = anomaly traversal, measured here")
     print(f"  {'category':30s} {'n':>4s}  {'reference:v1 top-1':18s} {'top-3':17s} {'top-5':17s} | "
-          "baseline top-1 / top-3")
+          f"{'reference:v4 top-1':18s} {'top-3':17s} | baseline top-1 / top-3")
     for cat in [*sorted(n_by_cat), "__overall_micro__", "__overall_macro__"]:
         n = n_by_cat.get(cat, sum(n_by_cat.values()))
         print(f"  {cat:30s} {n:4d}  {cell(agg, cat, 'rca_top1'):18s} {cell(agg, cat, 'rca_top3')} "
-              f"{cell(agg, cat, 'custom.top5')} | {mean(base, cat, 'rca_top1')} / {mean(base, cat, 'rca_top3')}")
+              f"{cell(agg, cat, 'custom.top5')} | {cell(v4, cat, 'rca_top1'):18s} {cell(v4, cat, 'rca_top3')} | "
+              f"{mean(base, cat, 'rca_top1')} / {mean(base, cat, 'rca_top3')}")
 
 
 def mean(agg: pd.DataFrame, cat: str, metric: str) -> str:
@@ -166,13 +169,14 @@ def main() -> None:
             print(f"{suite_dir} missing: run `evalkit suite import {name.split('-')[1]} --output-dir {suite_dir}`")
             continue
         suite, table, agg, took = run(suite_dir, args.trials, args.jobs)
+        _, _, v4_agg, _ = run(suite_dir, args.trials, args.jobs, "reference:v4")
         _, base_table, base_agg, _ = run(suite_dir, 1, args.jobs, BASELINE)
         n_by_cat = {c: len(v) for c, v in pd.Series([s.category for s in suite.scenarios]).groupby(
             [s.category for s in suite.scenarios]).groups.items()}
         errors = int((table["status"] != "ok").sum())
         print(f"\n=== {name}: {len(suite.scenarios)} scenarios x {args.trials} trials in {took:.0f} s "
               f"({errors} failed trials), suite hash {suite.hash[:12]}")
-        print_categories(name, agg, base_agg, n_by_cat)
+        print_categories(name, agg, v4_agg, base_agg, n_by_cat)
         report(suite, table, base_table)
     if args.import_repeats:
         time_imports(args.import_repeats)

@@ -1,10 +1,11 @@
 """Top-1 accuracy per category of the reference builds on a suite (default ``core``), one trial each.
 
 Shows the monitor-focus trade-off of ``reference:v2`` (gains where the alert fires on the cause
-itself, losses where the cause lies downstream) and the change-correlation pattern of ``v3``.
+itself, losses where the cause lies downstream), the change-correlation pattern of ``v3`` and the
+symptom-following ``v4``.
 Uses only the suite loader, the agent and a top-1 check (no runner):
 
-    python benchmarks/reference_tradeoff.py [--suite core] [--seed 0] [--versions v1,v2,v3]
+    python benchmarks/reference_tradeoff.py [--suite core] [--seed 0] [--versions v1,v2,v3,v4]
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--suite", default="core")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--versions", default="v1,v2,v3")
+    ap.add_argument("--versions", default="v1,v2,v3,v4")
     args = ap.parse_args(argv)
     versions = args.versions.split(",")
     res = evaluate(args.suite, versions, args.seed)

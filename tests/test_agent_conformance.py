@@ -41,6 +41,7 @@ IMPLS = [
     Impl("reference-v1", "reference:v1", True),
     Impl("reference-v2", "reference:v2", True),
     Impl("reference-v3", "reference:v3", True),
+    Impl("reference-v4", "reference:v4", True),
     Impl("python-class", "fakes.py_agents:CountingAgent?depth=2", True),
     Impl("python-function", "fakes.py_agents:investigate", True),
     Impl("baseline-traversal", "evalkit.agents.baselines:AnomalyTraversal", True),

@@ -250,6 +250,22 @@ def test_v3_is_misled_by_an_unrelated_deploy_that_v1_ignores():
     assert top(investigate(world, "v3")[0]) == "payments"
 
 
+def test_v4_reads_the_alerts_own_metric_first_and_leaves_components_that_do_not_show_it():
+    world = make_world(cause="orders", metric="latency_p99", factor=4.0, alert_on="gateway")
+    finding, tb = investigate(world, "v4")
+    assert top(finding) == "orders"
+    reads: dict[str, list[str]] = {}
+    for c in tb.trajectory:
+        if c.tool == "query_metric":
+            reads.setdefault(c.args["component"], []).append(c.args["metric"])
+    for comp, metrics in reads.items():
+        if "latency_p99" in METRICS[comp]:
+            assert metrics[0] == "latency_p99", comp           # the symptom first...
+    assert reads["payments"] == ["latency_p99"]                # ...and no more where it is absent
+    _, tb1 = investigate(world, "v1")
+    assert len([c for c in tb1.trajectory if c.args.get("component") == "payments"]) > 1
+
+
 # --- randomness and budget ------------------------------------------------------------------------
 def _calls(tb: Toolbox) -> list[tuple[str, dict]]:
     return [(c.tool, c.args) for c in tb.trajectory]

@@ -40,6 +40,8 @@ class Flags:
         change_weight: with ``change_correlation``, score added for a change right at the onset
             (decaying linearly over ``change_window_s``).
         change_window_s: how long before the incident onset a change still counts as recent.
+        follow_symptom: read the alert's own metric first on each component and move on as soon as
+            it shows no symptom there (the trail of a symptom runs through the components that show it).
         read_traces: use trace span summaries (error origin, own-time growth).
         read_logs: use error logs (error bursts, who is blamed, fault wording).
     """
@@ -57,6 +59,7 @@ class Flags:
     change_correlation: bool = False
     change_weight: float = 0.4
     change_window_s: int = 3600
+    follow_symptom: bool = False
     read_traces: bool = True
     read_logs: bool = True
 
@@ -78,6 +81,10 @@ REFERENCE_BUILDS: dict[str, dict] = {
     # components are inspected first and ranked higher (helps deploy/flag incidents, misleads when
     # an unrelated deploy co-occurs).
     "v3": {"change_correlation": True},
+    # v1 + symptom following: the alert's own metric is read first on every component, and a component
+    # where it shows nothing is left at once (more components inspected under the same call budget;
+    # helps on sparse real telemetry, misses faults that show in a different signal than the alert's).
+    "v4": {"follow_symptom": True},
 }
 
 _FLAG_TYPES = {f.name: f.type for f in fields(Flags)}

@@ -39,6 +39,10 @@ _DEEP_DIVE_CALLS = 2
 _LOAD_WEIGHT = 0.5
 #: a fall in a fault signal or latency (errors clearing, a backlog draining) is weak evidence of a fault there.
 _RECOVERY_WEIGHT = 0.25
+#: with ``follow_symptom``: how far the alert's own metric jumps ahead when choosing what to read, and
+#: the strength below which that metric counts as showing no symptom.
+_SYMPTOM_BONUS = 1.5
+_NO_SYMPTOM = 0.05
 #: weight of a component's own metric anomaly against indirect evidence (traces, logs) when ranking.
 _METRIC_WEIGHT = 2.1
 
@@ -287,6 +291,9 @@ class Investigation:
         if self.flags.monitor_focus and c == self.ac:
             k = self.flags.metrics_per_component + 2     # the service in the initial context: read it all
         keys = tiers + self.rng.gumbel(size=len(todo)) * self.flags.exploration_temperature
+        metric = str(self.alert.get("metric") or "")
+        if self.flags.follow_symptom:   # the alert's own metric first: the symptom's trail runs through it
+            keys += _SYMPTOM_BONUS * np.array([m == metric for m in todo], dtype=float)
         for i in np.argsort(-keys, kind="stable")[:k]:
             if self.left <= _DEEP_DIVE_CALLS:
                 break
@@ -298,6 +305,9 @@ class Investigation:
                     self.metric_names[c] = [x["metric"] for x in (self._call("list_metrics", component=c) or [])]
                 continue
             self._record(c, m, level_shift(*_series(res), latest_onset=self.fired))
+            if (self.flags.follow_symptom and m == metric and c != self.ac
+                    and self.inspected[c].weighted[m] < _NO_SYMPTOM):
+                break   # the alert's own symptom is absent here: the trail does not run through c
 
     def _metrics_of(self, c: str) -> list[str]:
         if c in self.metric_names:
