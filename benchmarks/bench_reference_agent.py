@@ -1,6 +1,6 @@
 """Median investigation time of the reference agent per scenario of a suite (world replay excluded).
 
-    python benchmarks/bench_reference_agent.py [--suite core] [--versions v1,v2,v3] [--repeat 3]
+    python benchmarks/bench_reference_agent.py [--suite core] [--versions v1,v2,v3,v4] [--repeat 3]
 
 Worlds are replayed once up front; each timed run is ``agent.investigate`` on a fresh Toolbox.
 """
@@ -20,7 +20,7 @@ from evalkit.world.toolbox import Toolbox
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--suite", default="core")
-    ap.add_argument("--versions", default="v1,v2,v3")
+    ap.add_argument("--versions", default="v1,v2,v3,v4")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)
     suite = load_suite(args.suite)
