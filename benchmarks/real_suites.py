@@ -66,8 +66,12 @@ def grouped(table: pd.DataFrame, groups: dict[str, str]) -> pd.DataFrame:
     return aggregate(t)
 
 
+def _row(agg: pd.DataFrame, cat: str, metric: str) -> pd.DataFrame:
+    return agg[(agg["category"] == cat) & (agg["metric"] == metric)]
+
+
 def cell(agg: pd.DataFrame, cat: str, metric: str) -> str:
-    r = agg[(agg["category"] == cat) & (agg["metric"] == metric)]
+    r = _row(agg, cat, metric)
     if r.empty:
         return "      n/a       "
     m, lo, hi = (float(r[c].iloc[0]) for c in ("mean", "ci_low", "ci_high"))
@@ -105,7 +109,7 @@ def print_categories(name: str, agg: pd.DataFrame, v4: pd.DataFrame, base: pd.Da
 
 
 def mean(agg: pd.DataFrame, cat: str, metric: str) -> str:
-    r = agg[(agg["category"] == cat) & (agg["metric"] == metric)]
+    r = _row(agg, cat, metric)
     return f"{float(r['mean'].iloc[0]):.3f}" if not r.empty else "  n/a"
 
 

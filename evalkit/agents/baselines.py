@@ -21,7 +21,7 @@ import numpy as np
 
 from evalkit.agents.base import BuildId, Finding, Hypothesis
 from evalkit.agents.reference.graph import DependencyGraph
-from evalkit.world.toolbox import Toolbox, ToolError
+from evalkit.world.toolbox import Toolbox, ToolError, metric_arrays
 
 #: path expansions of the traversal before it stops looking for better paths.
 _MAX_EXPANSIONS = 100_000
@@ -66,7 +66,8 @@ class AnomalyTraversal:
                 fired: int) -> dict[str, float] | None:
         """MAD score of ``metric`` at the trigger point for ``target`` and what it depends on (nearest
         first, within the call budget); None when the target itself is not anomalous."""
-        order = [target] + sorted(graph.descendants(target), key=lambda c: (_hops(graph, target, c), c))
+        hops = graph.distances([target])   # the target (0 hops) and everything it depends on
+        order = sorted(hops, key=lambda c: (hops[c], c))
         series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for c in order:
             if tb.calls_left <= 0:
@@ -76,9 +77,7 @@ class AnomalyTraversal:
             except ToolError:
                 continue
             if res and res.get("timestamps"):
-                ts = np.asarray(res["timestamps"], dtype=np.int64)
-                vals = np.asarray([np.nan if v is None else v for v in res["values"]], dtype=float)
-                series[c] = (ts, vals)
+                series[c] = metric_arrays(res)
         if target not in series:
             return None
         ts, _ = series[target]
@@ -94,10 +93,6 @@ class AnomalyTraversal:
             if i < len(t) and t[i] == row and np.isfinite(v[i]) and fitted[c] is not None:
                 out[c] = _score(v[i], fitted[c])
         return out
-
-
-def _hops(graph: DependencyGraph, src: str, dst: str) -> int:
-    return graph.distances([src]).get(dst, 99)
 
 
 def _fit(ts: np.ndarray, vals: np.ndarray, split: int) -> tuple[float, float] | None:

@@ -121,6 +121,13 @@ def _clean(v: float) -> float | None:
     return None if (v is None or (isinstance(v, float) and math.isnan(v))) else round(float(v), 6)
 
 
+def metric_arrays(result: dict) -> tuple[np.ndarray, np.ndarray]:
+    """A ``query_metric`` result as (timestamps, values) arrays; gaps (``None``) come back as NaN."""
+    ts = np.asarray(result["timestamps"], dtype=np.int64)
+    vals = np.asarray([np.nan if v is None else v for v in result["values"]], dtype=float)
+    return ts, vals
+
+
 class Toolbox:
     """Query API over one World; records a trajectory and enforces a call budget."""
 

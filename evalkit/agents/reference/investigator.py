@@ -31,7 +31,7 @@ from evalkit.agents.reference.evidence import (
 )
 from evalkit.agents.reference.faults import ComponentEvidence, classify, infra_hints
 from evalkit.agents.reference.graph import DependencyGraph
-from evalkit.world.toolbox import Toolbox, ToolError
+from evalkit.world.toolbox import Toolbox, ToolError, metric_arrays
 
 #: calls kept back for the final deep dive into the leading hypotheses.
 _DEEP_DIVE_CALLS = 2
@@ -173,7 +173,7 @@ class Investigation:
         if self.ac in self.kinds and metric:
             res = self._call("query_metric", component=self.ac, metric=metric)
             if res and res["timestamps"]:
-                ts, vals = _series(res)
+                ts, vals = metric_arrays(res)
                 self.step = int(ts[1] - ts[0]) if len(ts) > 1 else 60
                 self.window = (int(ts[0]), int(ts[-1]) + self.step)
                 a = level_shift(ts, vals, latest_onset=self.fired or None)
@@ -304,7 +304,7 @@ class Investigation:
                 if c not in self.metric_names:
                     self.metric_names[c] = [x["metric"] for x in (self._call("list_metrics", component=c) or [])]
                 continue
-            self._record(c, m, level_shift(*_series(res), latest_onset=self.fired))
+            self._record(c, m, level_shift(*metric_arrays(res), latest_onset=self.fired))
             if (self.flags.follow_symptom and m == metric and c != self.ac
                     and self.inspected[c].weighted[m] < _NO_SYMPTOM):
                 break   # the alert's own symptom is absent here: the trail does not run through c
@@ -421,12 +421,6 @@ class Investigation:
         why = ", ".join(h.evidence[:3]) or "no direct evidence"
         return Finding(hyps, summary=f"{h.component} looks like the root cause ({h.fault_type}); evidence: {why}; "
                                      f"{self.used} tool calls")
-
-
-def _series(res: dict) -> tuple[np.ndarray, np.ndarray]:
-    ts = np.asarray(res["timestamps"], dtype=np.int64)
-    vals = np.asarray([np.nan if v is None else v for v in res["values"]], dtype=float)
-    return ts, vals
 
 
 def _fold_pods(ev: LogEvidence, service_of) -> LogEvidence:
