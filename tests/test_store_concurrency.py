@@ -39,6 +39,9 @@ print(json.dumps({"run_id": run_id, "queued": run_id.queued, "record": promotion
 def _run_jobs(uri: str, root: Path, suite: str, n: int) -> list[dict]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS_DIR), os.environ.get("PYTHONPATH", "")])}
     env.pop("MLFLOW_TRACKING_URI", None)
+    # Eight interpreters importing mlflow at once on a 2-core runner starve the server for seconds; this
+    # test is about concurrent writes, so the connect-time probe gets a patient timeout.
+    env["EVALKIT_PROBE_TIMEOUT"] = "10"
     procs = [subprocess.Popen([sys.executable, "-c", WORKER, uri, str(root), suite, str(i)], env=env,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for i in range(n)]

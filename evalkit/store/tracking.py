@@ -35,6 +35,8 @@ ARTIFACT_ROOT_ENV = "EVALKIT_ARTIFACT_ROOT"
 #: seconds the reachability probe of an http(s) tracking server may take.
 PROBE_TIMEOUT_ENV = "EVALKIT_PROBE_TIMEOUT"
 DEFAULT_PROBE_TIMEOUT_S = 3.0
+#: a probe that timed out is retried once with this many times the timeout (a busy server is not a dead one).
+PROBE_RETRY_FACTOR = 3.0
 #: MLflow's HTTP client defaults (7 retries, backoff factor 2, 120 s timeout) make a dead server hang for
 #: minutes; evalkit lowers them unless the user set them (their environment always wins).
 HTTP_ENV_DEFAULTS = {
@@ -139,13 +141,22 @@ def probe_timeout() -> float:
 
 
 def probe(target: TrackingTarget, timeout_s: float | None = None) -> str | None:
-    """Return None when ``target`` answers, else a short reason. One HTTP GET of ``/health``, no retries.
+    """Return None when ``target`` answers, else a short reason. ``GET /health``; local backends pass.
 
-    Local backends (SQLite, files, databases) are always considered reachable here.
+    A refused connection or an HTTP error is an answer at once (the server is down). A *timeout* is not: a
+    shared server behind a burst of CI jobs can be slow to accept, so it gets one second chance with
+    ``PROBE_RETRY_FACTOR`` times the timeout before the server is called unreachable.
     """
     if not target.is_remote:
         return None
     timeout_s = probe_timeout() if timeout_s is None else timeout_s
+    reason = _probe_once(target, timeout_s)
+    if reason is not None and _is_timeout_reason(reason):
+        reason = _probe_once(target, timeout_s * PROBE_RETRY_FACTOR)
+    return reason
+
+
+def _probe_once(target: TrackingTarget, timeout_s: float) -> str | None:
     try:
         with urllib.request.urlopen(f"{target.uri}/health", timeout=timeout_s) as resp:  # noqa: S310
             resp.read(64)
@@ -156,6 +167,10 @@ def probe(target: TrackingTarget, timeout_s: float | None = None) -> str | None:
     except (urllib.error.URLError, OSError, TimeoutError) as err:
         reason = getattr(err, "reason", err)
         return f"{reason}"
+
+
+def _is_timeout_reason(reason: str) -> bool:
+    return "timed out" in reason.lower() or "timeout" in reason.lower()
 
 
 def configure_http_env() -> None:
