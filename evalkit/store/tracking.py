@@ -150,27 +150,25 @@ def probe(target: TrackingTarget, timeout_s: float | None = None) -> str | None:
     if not target.is_remote:
         return None
     timeout_s = probe_timeout() if timeout_s is None else timeout_s
-    reason = _probe_once(target, timeout_s)
-    if reason is not None and _is_timeout_reason(reason):
-        reason = _probe_once(target, timeout_s * PROBE_RETRY_FACTOR)
+    reason, timed_out = _probe_once(target, timeout_s)
+    if timed_out:
+        reason, _ = _probe_once(target, timeout_s * PROBE_RETRY_FACTOR)
     return reason
 
 
-def _probe_once(target: TrackingTarget, timeout_s: float) -> str | None:
+def _probe_once(target: TrackingTarget, timeout_s: float) -> tuple[str | None, bool]:
+    """One ``GET /health``: (None when it answered, else a reason; whether it ran out of time)."""
     try:
         with urllib.request.urlopen(f"{target.uri}/health", timeout=timeout_s) as resp:  # noqa: S310
             resp.read(64)
-        return None
+        return None, False
     except urllib.error.HTTPError as err:
         # Something that speaks HTTP answered (auth proxies answer 401/403): the server is up.
-        return None if err.code < 500 else f"HTTP {err.code} from {target.display}/health"
+        return (None if err.code < 500 else f"HTTP {err.code} from {target.display}/health"), False
     except (urllib.error.URLError, OSError, TimeoutError) as err:
+        # A connect timeout arrives wrapped in URLError, a read timeout bare.
         reason = getattr(err, "reason", err)
-        return f"{reason}"
-
-
-def _is_timeout_reason(reason: str) -> bool:
-    return "timed out" in reason.lower() or "timeout" in reason.lower()
+        return f"{reason}", isinstance(reason, TimeoutError)
 
 
 def configure_http_env() -> None:
