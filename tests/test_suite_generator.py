@@ -361,6 +361,15 @@ def test_generate_refuses_to_overwrite_a_non_empty_folder(tmp_path):
     assert (tmp_path / "out" / "mine.txt").read_text() == "keep me"
 
 
+def test_force_replaces_whatever_is_at_the_output_path_and_leaves_no_staging_folder(tmp_path):
+    from evalkit.suite import generate_suite, load_suite
+
+    (tmp_path / "out").write_text("a file where the suite should go")
+    generate_suite(tmp_path / "out", "x", 1, categories=["kubernetes/oom"], force=True)
+    assert [s.id for s in load_suite(tmp_path / "out").scenarios] == ["kubernetes-oom-001"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
 def test_log_messages_are_fully_rendered():
     import re
 

@@ -26,7 +26,7 @@ def test_materialized_world_loads_to_the_same_bytes_as_the_replay(pair):
     seeds, files = pair
     a, b = load_suite(seeds), load_suite(files)
     for sa, sb in zip(a.scenarios, b.scenarios):
-        assert sb.world == {"path": f"worlds/{sb.id}", "step": 60}
+        assert sb.world == {"path": f"worlds/{sb.id}"} and sb.step == 60
         assert load_world(sa).to_bytes() == load_world(sb).to_bytes()
 
 

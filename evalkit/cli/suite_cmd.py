@@ -35,22 +35,19 @@ def validate_cmd(path: str, replay: bool) -> None:
       evalkit suite validate suites/core
       evalkit suite validate core --replay
     """
-    from evalkit.suite import resolve_suite, suite_hash, validate_suite
+    from evalkit.suite import resolve_suite
+    from evalkit.suite.validate import check_suite
 
     root = resolve_suite(path)
     shown = str(root).rstrip("/")
-    problems = validate_suite(root, replay=replay)
+    s, problems = check_suite(root, deep=True, replay=replay)
     if problems:
         for p in problems:
             click.echo(str(p), err=True)
         noun = "problem" if len(problems) == 1 else "problems"
         raise UserError(Problem(shown, "", f"{len(problems)} {noun}", "fix the lines above and validate again"))
-    from evalkit.suite import load_suite
-
-    s = load_suite(root)
     cats = len({sc.category for sc in s.scenarios})
-    click.echo(f"{shown}: OK \u2014 {len(s.scenarios)} scenarios in {cats} categories "
-               f"(hash {suite_hash(root)[:12]})")
+    click.echo(f"{shown}: OK \u2014 {len(s.scenarios)} scenarios in {cats} categories (hash {s.hash[:12]})")
 
 
 @suite.command("generate")

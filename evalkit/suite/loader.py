@@ -67,7 +67,7 @@ def load_world(scenario: Scenario) -> World:
         raise UserError(Problem(where, "world.path", spec.get("path"), "load the scenario through load_suite"))
     folder = scenario.root / spec["path"]
     world, problems = read_world(folder, f"{scenario.root}/{spec['path']}", scenario.window[0], scenario.window[1],
-                                 int(spec.get("step", 60)), scenario.alert, deep=True)
+                                 scenario.step, scenario.alert, deep=True)
     if problems:
         raise UserError(*problems)
     return world

@@ -18,21 +18,13 @@ import numpy as np
 
 from evalkit.errors import Problem
 from evalkit.world.model import World
+from evalkit.world.noise import EVENT_ORDER, LOG_ORDER
 
 METRIC_FILES = ("metrics.parquet", "metrics.csv")
-OPTIONAL_FILES = ("units.json", "logs.jsonl", "traces.jsonl", "events.json", "monitors.json")
 METRIC_COLUMNS = ("ts", "component", "metric", "value")
 
 
-class WorldFormatError(Exception):
-    """Collects the problems found while reading a materialized world."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
-
-
-def write_world(world: World, folder: Path, metrics_format: str = "csv") -> None:
+def write_world(world: World, folder: Path) -> None:
     """Write ``world`` (minus its alert, which lives in the scenario file) as a materialized folder."""
     folder.mkdir(parents=True, exist_ok=True)
     write_json(folder / "topology.json", {"components": world.components, "edges": [list(e) for e in world.edges]})
@@ -44,16 +36,11 @@ def write_world(world: World, folder: Path, metrics_format: str = "csv") -> None
             for t, v in zip(ts.tolist(), np.asarray(world.metrics[comp][metric], dtype=float).tolist()):
                 if not math.isnan(v):
                     rows.append((t, comp, metric, v))
-    if metrics_format == "parquet":
-        import pandas as pd
-
-        pd.DataFrame(rows, columns=list(METRIC_COLUMNS)).to_parquet(folder / "metrics.parquet", index=False)
-    else:
-        with open(folder / "metrics.csv", "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(METRIC_COLUMNS)
-            for t, c, m, v in rows:
-                w.writerow((t, c, m, repr(v)))
+    with open(folder / "metrics.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(METRIC_COLUMNS)
+        for t, c, m, v in rows:
+            w.writerow((t, c, m, repr(v)))
     with open(folder / "logs.jsonl", "w", encoding="utf-8", newline="\n") as fh:
         for r in world.logs:
             fh.write(json.dumps(r, sort_keys=True) + "\n")
@@ -152,8 +139,8 @@ def read_world(folder: Path, shown: str, start: int, end: int, step: int, alert:
                                     "each monitor needs name, component, metric (and threshold, state)"))
     if problems:
         return None, problems
-    events = sorted(events, key=lambda e: (e["ts"], e["component"], e["kind"], e["summary"]))
-    logs = sorted(logs, key=lambda r: (r["ts"], r["component"], r["message"]))
+    events = sorted(events, key=EVENT_ORDER)
+    logs = sorted(logs, key=LOG_ORDER)
     world = World(start=start, end=end, step=step, components=components, edges=edges, metrics=metrics,
                   metric_units=dict(units), logs=logs, traces=sorted(traces, key=lambda t: t["ts"]),  # stable
                   events=events, monitors=monitors, alert=dict(alert))

@@ -45,6 +45,7 @@ class Scenario:
     max_tool_calls: int = 60
     path: Path | None = None
     root: Path | None = None  # the suite folder (materialized world paths are relative to it)
+    step: int = 60            # seconds between samples (window.step)
 
 
 @dataclass

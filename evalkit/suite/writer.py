@@ -1,19 +1,18 @@
 """Writing generated suites: suite.toml, one visible scenario file and one truth file per scenario.
 
 The visible scenario carries the alert, the window and ``{"generator", "seed"}`` only. The suite is
-written to a temporary sibling folder and moved into place at the end, so a failure never leaves a
-half-written suite behind.
+staged and moved into place at the end (:class:`evalkit.suite.staging.StagedSuite`), so a failure never
+leaves a half-written suite behind.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 from pathlib import Path
 
 from evalkit.errors import Problem, UserError
 from evalkit.suite.materialized import write_json, write_world
+from evalkit.suite.staging import StagedSuite, suite_toml
 from evalkit.suite.generator import (CATEGORIES, GENERATOR_ID, category_slug, replay_with_notes,
                                      world_digest)
 
@@ -40,10 +39,6 @@ def scenario_seed(seed: int, category: str, k: int) -> int:
     return int.from_bytes(digest[:6], "big")
 
 
-def _toml_str(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def generate_suite(out: str | Path, name: str, per_category: int, seed: int = 0,
                    categories: list[str] | None = None, noise: str | float = "0.3-0.9",
                    description: str | None = None, version: str = "1.0.0", default_trials: int = 3,
@@ -57,22 +52,12 @@ def generate_suite(out: str | Path, name: str, per_category: int, seed: int = 0,
     if not 1 <= per_category <= 1000:
         raise UserError(Problem("--per-category", "", per_category, "give a number from 1 to 1000"))
     lo, hi = parse_noise(noise)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
-        raise UserError(Problem(str(out), "--output-dir", str(out), "exists and is not empty; choose a new folder "
-                                                                    "or pass --force to replace it"))
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    try:
-        (tmp / "scenarios").mkdir(parents=True)
-        (tmp / "truth").mkdir()
-        lines = [f"name = {_toml_str(name)}", f"version = {_toml_str(version)}",
-                 f"description = {_toml_str(description or f'Generated suite: {per_category} synthetic incidents per category.')}",
-                 f"default_trials = {default_trials}", "",
-                 "[generated]", f"generator = {_toml_str(GENERATOR_ID)}", f"seed = {seed}",
-                 f"per_category = {per_category}", f"noise = {_toml_str(str(noise))}", "", "[categories]"]
-        lines += [f"{_toml_str(c)} = {_toml_str(CATEGORIES[c][2])}" for c in cats]
-        (tmp / "suite.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with StagedSuite(out, force) as stage:
+        tmp = stage.tmp
+        provenance = {"generator": GENERATOR_ID, "seed": seed, "per_category": per_category, "noise": str(noise)}
+        (tmp / "suite.toml").write_text(suite_toml(
+            name, version, description or f"Generated suite: {per_category} synthetic incidents per category.",
+            default_trials, provenance, [(c, CATEGORIES[c][2]) for c in cats]), encoding="utf-8")
         total = len(cats) * per_category
         done = 0
         for cat in cats:
@@ -99,11 +84,5 @@ def generate_suite(out: str | Path, name: str, per_category: int, seed: int = 0,
                 done += 1
                 if progress:
                     progress(done, total)
-        if out.exists():
-            shutil.rmtree(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp.rename(out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
+        stage.commit()
     return out

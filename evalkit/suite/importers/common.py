@@ -14,7 +14,6 @@ import io
 import json
 import math
 import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -22,6 +21,9 @@ from typing import Any, Iterable
 import numpy as np
 
 from evalkit.errors import Problem, UserError
+from evalkit.suite.materialized import write_json
+from evalkit.suite.staging import StagedSuite, suite_toml
+from evalkit.world.noise import LOG_ORDER
 
 #: environment variable that overrides where the shared datasets live.
 DATASETS_ENV = "EVALKIT_DATASETS"
@@ -88,22 +90,6 @@ def read_csv(path: Path, required: Iterable[str] = (), **kwargs: Any):
     return df
 
 
-def numeric(df, column: str, path: Path):
-    """A column as float64; a non-numeric cell is a UserError naming its row."""
-    import pandas as pd
-
-    raw = df[column]
-    vals = pd.to_numeric(raw, errors="coerce")
-    bad = vals.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
-    if bad.any():
-        i = int(np.argmax(bad.to_numpy()))
-        raise fail(path, f"{column} (row {i + 2})", str(raw.iloc[i]), "expected a number; the file is corrupt, "
-                                                                     "restore it from the upstream dataset")
-    return vals.astype(float)
-
-
-# --- numbers and series --------------------------------------------------------------------------------
-
 def round_sig(x: np.ndarray, digits: int = SIGNIFICANT_DIGITS) -> np.ndarray:
     """Round to ``digits`` significant digits (vectorised; NaN/0 kept), so unit conversions are clean."""
     x = np.asarray(x, dtype=float)
@@ -159,23 +145,6 @@ def first_alert(monitor: dict, start: int, end: int) -> int | None:
 
 # --- writing the suite -----------------------------------------------------------------------------------
 
-def dump_json(path: Path, doc: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-
-
-def _toml_str(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _toml_value(v: object) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    return _toml_str(str(v))
-
-
 @dataclass
 class WorldFiles:
     """The telemetry of one materialized world, in the documented file format."""
@@ -193,7 +162,7 @@ class WorldFiles:
         traces gzip-compressed)."""
         folder.mkdir(parents=True, exist_ok=True)
         comps = sorted(self.components, key=lambda c: c["name"])
-        dump_json(folder / "topology.json", {"components": comps, "edges": [list(e) for e in sorted(set(self.edges))]})
+        write_json(folder / "topology.json", {"components": comps, "edges": [list(e) for e in sorted(set(self.edges))]})
         m = self.metrics.copy()
         m["ts"] = m["ts"].astype("int64")
         m["value"] = round_sig(m["value"].to_numpy(dtype=float))
@@ -203,14 +172,14 @@ class WorldFiles:
         table = m[["ts", "component", "metric", "value"]]
         write_parquet(table, folder / "metrics.parquet")
         used = sorted(set(table["metric"].unique().tolist()))
-        dump_json(folder / "units.json", {k: self.units[k] for k in used if k in self.units})
+        write_json(folder / "units.json", {k: self.units[k] for k in used if k in self.units})
         if self.logs:
             write_jsonl_gz(folder / "logs.jsonl.gz",
-                           sorted(self.logs, key=lambda r: (r["ts"], r["component"], r["message"])))
+                           sorted(self.logs, key=LOG_ORDER))
         if self.traces:
             write_jsonl_gz(folder / "traces.jsonl.gz", sorted(self.traces, key=lambda t: (t["ts"], t["trace_id"])))
         if self.monitors:
-            dump_json(folder / "monitors.json", sorted(self.monitors, key=lambda x: x["name"]))
+            write_json(folder / "monitors.json", sorted(self.monitors, key=lambda x: x["name"]))
 
 
 def write_parquet(table, path: Path) -> None:
@@ -240,51 +209,33 @@ def gzip_bytes(data: bytes) -> bytes:
     return buf.getvalue()
 
 
-class SuiteStage:
-    """A suite written into a hidden sibling folder, validated, then moved into place in one rename.
-
-    A failure (bad input, invalid result) leaves neither a half-written suite nor the staging folder.
-    """
+class SuiteStage(StagedSuite):
+    """An imported suite: staged (see :class:`evalkit.suite.staging.StagedSuite`), validated deeply, then
+    moved into place. A failure leaves neither a half-written suite nor the staging folder."""
 
     def __init__(self, out: str | Path, force: bool = False):
-        self.out = Path(out)
-        if self.out.exists() and (not self.out.is_dir() or any(self.out.iterdir())) and not force:
-            raise fail(self.out, "--output-dir", str(self.out), "exists and is not empty; choose a new folder or "
-                                                                "pass --force to replace it")
-        self.tmp = self.out.parent / f".{self.out.name}.import-{os.getpid()}"
+        super().__init__(out, force)
         self.per_category: dict[str, int] = {}
 
     def __enter__(self) -> "SuiteStage":
-        if self.tmp.exists():
-            shutil.rmtree(self.tmp)
-        (self.tmp / "scenarios").mkdir(parents=True)
-        (self.tmp / "truth").mkdir()
+        super().__enter__()
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.tmp.exists():
-            shutil.rmtree(self.tmp)
 
     def write_suite_toml(self, name: str, version: str, description: str, provenance: dict,
                          categories: dict[str, str], default_trials: int = 3) -> None:
-        lines = [f"name = {_toml_str(name)}", f"version = {_toml_str(version)}",
-                 f"description = {_toml_str(description)}", f"default_trials = {default_trials}", "",
-                 "[generated]"]
-        lines += [f"{k} = {_toml_value(v)}" for k, v in provenance.items()]
-        lines += ["", "[categories]"]
-        lines += [f"{_toml_str(c)} = {_toml_str(d)}" for c, d in sorted(categories.items())]
-        (self.tmp / "suite.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        (self.tmp / "suite.toml").write_text(suite_toml(name, version, description, default_trials, provenance,
+                                                        sorted(categories.items())), encoding="utf-8")
 
     def add_scenario(self, sid: str, category: str, alert: dict, window: tuple[int, int, int], world: WorldFiles,
                      truth: dict, tags: list[str], description: str, max_tool_calls: int = 60) -> None:
         """Write scenarios/<sid>.json, truth/<sid>.json and worlds/<sid>/."""
         world.write(self.tmp / "worlds" / sid)
-        dump_json(self.tmp / "scenarios" / f"{sid}.json", {
+        write_json(self.tmp / "scenarios" / f"{sid}.json", {
             "id": sid, "category": category, "tags": sorted(tags), "alert": alert,
             "window": {"start": int(window[0]), "end": int(window[1]), "step": int(window[2])},
             "world": {"path": f"worlds/{sid}"}, "noise_level": 0.0, "max_tool_calls": max_tool_calls,
             "description": description})
-        dump_json(self.tmp / "truth" / f"{sid}.json", {"scenario_id": sid, **truth})
+        write_json(self.tmp / "truth" / f"{sid}.json", {"scenario_id": sid, **truth})
         self.per_category[category] = self.per_category.get(category, 0) + 1
 
     def add_file(self, rel: str, data: bytes | str) -> None:
@@ -297,18 +248,13 @@ class SuiteStage:
 
     def finish(self, skipped: list[tuple[str, str]]) -> ImportResult:
         """Validate the staged suite (deeply) and move it to ``out``; problems -> UserError."""
-        from evalkit.suite.hashing import suite_hash
-        from evalkit.suite.validate import validate_suite
+        from evalkit.suite.validate import check_suite
 
         if not self.per_category:
             raise fail(self.out, "scenarios", 0, "no case of the dataset could be imported; see the source "
                                                 "folder's contents")
-        problems = validate_suite(self.tmp)
+        suite, problems = check_suite(self.tmp, deep=True)
         if problems:
             raise UserError(*problems)
-        if self.out.exists():
-            shutil.rmtree(self.out) if self.out.is_dir() else self.out.unlink()
-        self.out.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp.rename(self.out)
-        return ImportResult(self.out, suite_hash(self.out), dict(sorted(self.per_category.items())),
-                            sorted(skipped))
+        # The hash covers paths relative to the suite folder and file contents, so the rename keeps it.
+        return ImportResult(self.commit(), suite.hash, dict(sorted(self.per_category.items())), sorted(skipped))

@@ -142,7 +142,6 @@ class Day:
     services: dict[str, str]        # service -> pod
     front: "object"                 # DataFrame indexed by minute: front_service KPI (ms / %)
     system: str = ""
-    notes: list[str] = field(default_factory=list)
     cache: dict = field(default_factory=dict)      # parsed log/trace minute files (windows overlap)
 
 
@@ -200,7 +199,7 @@ def _read_day(folder: Path) -> Day:
     files = sorted((folder / "metric").glob("*_metric.csv.gz"))
     if not files:
         raise fail(folder / "metric", "", "no *_metric.csv.gz files", "restore the metric folder from the upstream dataset")
-    frames, services, notes = [], {}, []
+    frames, services = [], {}
     for f in files:
         df = read_csv(f, required=["Time", "PodName", *POD_METRICS])
         pod = f.name[: -len("_metric.csv.gz")]
@@ -219,16 +218,14 @@ def _read_day(folder: Path) -> Day:
     kpi = pd.DataFrame({m: pd.to_numeric(front[c], errors="coerce").to_numpy(dtype=float) * s
                         for c, (m, _, s) in FRONT_METRICS.items()}, index=fts)
     success = pd.to_numeric(front["SuccessRate(%)"], errors="coerce").to_numpy(dtype=float)
-    if np.nan_to_num(success).any():
+    if np.nan_to_num(success).any():  # some days leave it 0 throughout (not measured): no error-rate KPI then
         kpi["error_rate_pct"] = 100.0 - success
-    else:
-        notes.append("front_service SuccessRate is 0 throughout (not measured): no error-rate KPI")
     kpi = kpi[~kpi.index.duplicated(keep="last")].sort_index()
     metrics = pd.concat(frames, ignore_index=True)
     metrics = metrics[np.isfinite(metrics["value"].to_numpy())]
     metrics = metrics.drop_duplicates(["component", "metric", "ts"], keep="last")
     system = "train-ticket" if all(s.startswith("ts-") for s in services) else "online-boutique"
-    return Day(name, folder, faults, metrics, services, kpi, system, notes)
+    return Day(name, folder, faults, metrics, services, kpi, system)
 
 
 def _edges_ob(folder: Path, services: set[str]) -> set[tuple[str, str]]:
