@@ -85,12 +85,7 @@ def run_gate(suite: str | Path, agent: str, *, baseline_alias: str = "main", tri
            else load_policy(beside_exports) if beside_exports.is_file() else policy_for_suite(suite_obj.name))
     store = Store(tracking_uri)
     if not use_outbox:
-        # Nowhere to keep the run: fail before spending the run, not after it.
-        from evalkit.store.tracking import TrackingUnreachable, probe
-
-        reason = probe(store.target)
-        if reason is not None:
-            raise TrackingUnreachable(store.target, reason)
+        store.require_reachable()  # nowhere to keep the run: fail before spending it, not after
     baseline_table, baseline_source = resolve_baseline(store, suite_obj.name, baseline_alias, base_dir,
                                                        suite_hash=suite_obj.hash)
 

@@ -122,3 +122,26 @@ def test_reads_from_a_dead_server_fail_fast_with_one_line(tmp_path, monkeypatch)
     message = str(err.value)
     assert "\n" not in message and message.startswith("--tracking-uri: server 'http://127.0.0.1:")
     assert "start the MLflow server" in message
+
+
+@pytest.mark.postgres
+def test_a_live_server_is_health_checked_once_per_connect_and_once_before_each_upload(mlflow_pg_server, tmp_path,
+                                                                                     monkeypatch):
+    """The check runs before first use and again before an upload (which may follow a long run), never
+    twice in a row: a silent server costs its probe timeout once per step, not twice."""
+    import evalkit.store.store as store_module
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    calls = []
+    real_probe = store_module.probe
+    monkeypatch.setattr(store_module, "probe", lambda target: calls.append(target.uri) or real_probe(target))
+    store = Store(mlflow_pg_server.uri, root=tmp_path)
+    store.require_reachable()
+    assert len(calls) == 1
+    store.find_runs(unique_suite())
+    assert len(calls) == 1
+    assert not store.log_run(synthetic_run_result(unique_suite()), pr=1).queued
+    assert len(calls) == 2
+    fresh = Store(mlflow_pg_server.uri, root=tmp_path)
+    assert not fresh.log_run(synthetic_run_result(unique_suite()), pr=2).queued
+    assert calls[2:] == [mlflow_pg_server.uri]

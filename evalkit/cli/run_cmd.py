@@ -93,11 +93,7 @@ def _store_for_logging(tracking_uri: str | None, require_reachable: bool):
 
     store = Store(tracking_uri)
     if require_reachable:
-        from evalkit.store.tracking import TrackingUnreachable, probe
-
-        reason = probe(store.target)
-        if reason is not None:
-            raise TrackingUnreachable(store.target, reason)
+        store.require_reachable()
     return store
 
 

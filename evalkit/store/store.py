@@ -73,14 +73,26 @@ class Store:
         """The tracking URI, credentials removed (for messages)."""
         return self.target.display
 
-    def client(self) -> Any:
-        """The MLflow client, created on first use after a fail-fast probe (TrackingUnreachable if down)."""
-        if self._client is None:
+    def client(self, *, reprobe: bool = False) -> Any:
+        """The MLflow client, created on first use after a fail-fast probe (TrackingUnreachable if down).
+
+        ``reprobe`` probes again even when the client exists: before an upload that follows a long run.
+        """
+        if self._client is None or reprobe:
             reason = probe(self.target)
             if reason is not None:
                 raise TrackingUnreachable(self.target, reason)
+        if self._client is None:
             self._client = make_client(self.target)
         return self._client
+
+    def require_reachable(self) -> None:
+        """Fail now, in one line, if the tracking server does not answer; its client is kept for later.
+
+        Local backends always pass and are not created here (a store is created by what writes to it).
+        """
+        if self.target.is_remote:
+            self.client()
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -120,22 +132,20 @@ class Store:
             prepared.created_ms = int(when.timestamp() * 1000)
             prepared.created_at = when.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
         try:
-            reason = probe(self.target)
-            if reason is None:
-                try:
-                    client = self.client()
-                    if idempotency_key:
-                        run_id, _ = runs.settle_key(client, self.target, prepared)
-                    else:
-                        run_id = runs.upload(client, self.target, prepared)
-                    return LoggedRun(run_id, queued=False, key=prepared.key, outbox_path=None,
-                                     tracking_uri=self.tracking_uri, experiment=prepared.experiment)
-                except TrackingUnreachable as exc:
-                    reason = exc.reason
-                except Exception as exc:
-                    if not (self.target.is_remote and is_unreachable_error(exc)):
-                        raise
-                    reason = f"{type(exc).__name__} during upload"
+            try:
+                client = self.client(reprobe=True)
+                if idempotency_key:
+                    run_id, _ = runs.settle_key(client, self.target, prepared)
+                else:
+                    run_id = runs.upload(client, self.target, prepared)
+                return LoggedRun(run_id, queued=False, key=prepared.key, outbox_path=None,
+                                 tracking_uri=self.tracking_uri, experiment=prepared.experiment)
+            except TrackingUnreachable as exc:
+                reason = exc.reason
+            except Exception as exc:
+                if not (self.target.is_remote and is_unreachable_error(exc)):
+                    raise
+                reason = f"{type(exc).__name__} during upload"
             if not outbox:
                 raise TrackingUnreachable(self.target, reason)
             prepared.tags[names.TAG_SOURCE] = "outbox"
