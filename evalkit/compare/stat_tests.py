@@ -195,13 +195,16 @@ def sign_matrix(n: int, n_resamples: int, seed: int = 0) -> tuple[np.ndarray, bo
     return rng.choice(np.array([1.0, -1.0]), size=(n_resamples, n)), False
 
 
-def signflip_pvalue(d, delta0: float, side: str, n_resamples: int = 9999, seed: int = 0) -> float:
-    """Sign-flip permutation p-value of the mean of d − δ0 (as scipy.stats.permutation_test, 'samples')."""
+def signflip_pvalue(d, delta0: float, side: str, n_resamples: int = 9999, seed: int = 0,
+                    signs: tuple[np.ndarray, bool] | None = None) -> float:
+    """Sign-flip permutation p-value of the mean of d − δ0 (as scipy.stats.permutation_test, 'samples').
+
+    ``signs``: the :func:`sign_matrix` for ``d.size``, when the caller already holds it."""
     _check_side(side)
     d = np.asarray(d, dtype=float) - delta0
     if d.size < 1:
         return float("nan")
-    S, exact = sign_matrix(d.size, n_resamples, seed)
+    S, exact = signs if signs is not None else sign_matrix(d.size, n_resamples, seed)
     null = S @ d / d.size
     obs = d.mean()
     gamma = abs(np.finfo(float).eps * 100 * obs)
@@ -210,7 +213,8 @@ def signflip_pvalue(d, delta0: float, side: str, n_resamples: int = 9999, seed: 
     return (hits + adj) / (S.shape[0] + adj)
 
 
-def signflip_bound(d, level: float, side: str, n_resamples: int = 9999, seed: int = 0) -> float:
+def signflip_bound(d, level: float, side: str, n_resamples: int = 9999, seed: int = 0,
+                   signs: tuple[np.ndarray, bool] | None = None) -> float:
     """Confidence bound of the mean inverting :func:`signflip_pvalue` with the same sign flips.
 
     For flip j, the permuted statistic is A_j − δ0·ā_j and the observed one d̄ − δ0, so flip j counts toward
@@ -219,7 +223,7 @@ def signflip_bound(d, level: float, side: str, n_resamples: int = 9999, seed: in
     d = np.asarray(d, dtype=float)
     if d.size < 1:
         return float("nan")
-    S, exact = sign_matrix(d.size, n_resamples, seed)
+    S, exact = signs if signs is not None else sign_matrix(d.size, n_resamples, seed)
     A = S @ d / d.size
     abar = S.mean(axis=1)
     ident = abar == 1.0

@@ -95,8 +95,17 @@ class _Cells:
         self.kind = np.broadcast_to(np.asarray(kind, dtype=int), shape).ravel()
         self.samples = s.samples
         self.permutations, self.seed = permutations, seed
+        self._signs: dict[int, tuple[np.ndarray, bool]] = {}
         if np.any(self.kind == PERMUTATION) and self.samples is None:
             raise ValueError("the permutation test needs CellStats.samples")
+
+    def signs(self, j: int) -> tuple[np.ndarray, bool]:
+        """The sign flips for cell ``j``'s sample size, drawn once: every p-value and bound of every cell of
+        that size uses the same seeded matrix (up to permutations × n draws)."""
+        n = len(self.samples[j])
+        if n not in self._signs:
+            self._signs[n] = st.sign_matrix(n, self.permutations, self.seed)
+        return self._signs[n]
 
     def _each_kind(self, func):
         out = np.full(self.n.shape, np.nan)
@@ -115,7 +124,7 @@ class _Cells:
                 return st.mcnemar_pvalue(self.b[i], self.c[i], self.n[i], d0[i], side, midp=k == MCNEMAR_MIDP)
             if k == SCORE:
                 return st.score_pvalue(self.b[i], self.c[i], self.n[i], d0[i], side)
-            return np.array([st.signflip_pvalue(self.samples[j], d0[j], side, self.permutations, self.seed)
+            return np.array([st.signflip_pvalue(self.samples[j], d0[j], side, signs=self.signs(j))
                              if self.n[j] >= 1 else np.nan for j in i])
         return self._each_kind(one)
 
@@ -133,7 +142,7 @@ class _Cells:
             elif k == SCORE:
                 r = st.score_bound(self.b[i], self.c[i], self.n[i], lvi, side)
             else:
-                r = np.array([st.signflip_bound(self.samples[j], lj, side, self.permutations, self.seed)
+                r = np.array([st.signflip_bound(self.samples[j], lj, side, signs=self.signs(j))
                               if self.n[j] >= 1 else np.nan for j, lj in zip(i, lvi)])
             res[ok] = r
             return res
