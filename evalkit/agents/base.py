@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from evalkit.world.toolbox import Toolbox
 
@@ -187,7 +187,3 @@ def check_finding(finding: Finding, components: set[str]) -> None:
     for h in finding.hypotheses:
         if h.component not in components:
             raise UnknownComponent(f"finding names component {h.component!r}, which is not in the world")
-
-
-def as_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)

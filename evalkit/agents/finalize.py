@@ -2,7 +2,8 @@
 
 A finding must parse (``Finding`` or its dict form), have finite confidences and name only components
 that exist in the world; otherwise the investigation ends with ``MalformedOutput`` or
-``UnknownComponent``. Also: how an adapter attaches captured stderr/usage to a failure.
+``UnknownComponent``. Also: how an adapter serves one tool call and attaches captured stderr/usage to a
+failure.
 """
 
 from __future__ import annotations
@@ -11,12 +12,10 @@ import json
 import math
 from typing import Any
 
-from evalkit.agents.base import AgentFailure, Finding, MalformedOutput, check_finding
+from evalkit.agents.base import (AgentFailure, BudgetExceeded, Finding, MalformedOutput, UnknownToolCall,
+                                 check_finding)
 from evalkit.jsonable import jsonable
-from evalkit.world.toolbox import Toolbox
-
-#: usage keys an agent may report, all numbers.
-USAGE_KEYS: tuple[str, ...] = ("tokens_in", "tokens_out", "cost_usd", "turns")
+from evalkit.world.toolbox import Toolbox, ToolBudgetExceeded, ToolError, UnknownTool
 
 
 def dumps(obj: Any) -> str:
@@ -77,6 +76,22 @@ def finalize(value: Any, toolbox: Toolbox) -> Finding:
     finding = to_finding(value)
     check_finding(finding, world_components(toolbox))
     return finding
+
+
+def call_tool(toolbox: Toolbox, tool: str, args: dict) -> tuple[Any, str | None]:
+    """Serve one tool call an agent asked for: ``(result, None)``, or ``(None, error)`` for the agent to read
+    and recover from. A tool that does not exist ends the investigation (UnknownToolCall), as does an
+    exhausted call budget (BudgetExceeded)."""
+    try:
+        return toolbox.call(tool, args), None
+    except UnknownTool as exc:
+        raise UnknownToolCall(str(exc)) from None
+    except ToolBudgetExceeded as exc:
+        raise BudgetExceeded(str(exc)) from None
+    except ToolError as exc:
+        return None, str(exc)
+    except Exception as exc:  # noqa: BLE001 - odd argument values must not crash the caller
+        return None, f"{tool} failed: {exc!r}"
 
 
 def attach(exc: AgentFailure, *, stderr: str = "", usage: dict | None = None) -> AgentFailure:

@@ -21,22 +21,18 @@ import time
 from typing import Any
 
 from evalkit.agents.base import (AgentCrash, AgentFailure, AgentTimeout, BudgetExceeded, BuildId,
-                                 EndpointUnreachable, Finding, MalformedOutput, RateLimited, UnknownToolCall,
-                                 RebuiltFromSpec, check_finding)
-from evalkit.agents.finalize import attach, dumps, to_finding, world_components
+                                 EndpointUnreachable, Finding, MalformedOutput, RateLimited, RebuiltFromSpec)
+from evalkit.agents.finalize import attach, call_tool, dumps, finalize
 from evalkit.agents.provenance import text_hash
 from evalkit.errors import UserError
-from evalkit.world.toolbox import TOOL_SCHEMAS, Toolbox, ToolBudgetExceeded, ToolError, UnknownTool
+from evalkit.suite.generator.catalog import FAULT_TYPES as CATALOG_FAULT_TYPES
+from evalkit.world.toolbox import TOOL_SCHEMAS, Toolbox
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 INSTALL_HINT = "pip install 'evalkit[openai]'"
 
-#: the fault types a finding should name (those of the synthetic suites).
-FAULT_TYPES: tuple[str, ...] = (
-    "bad_deploy", "bad_feature_flag", "traffic_surge", "timeout_chain", "oom_kill_loop", "cpu_throttling",
-    "slow_query", "db_pool_exhaustion", "kafka_rebalance_storm", "packet_loss", "dns_failure", "disk_full",
-    "third_party_timeout", "cert_expiry",
-)
+#: the fault types a finding should name: the synthetic suites' taxonomy (offered to the model as an enum).
+FAULT_TYPES: tuple[str, ...] = CATALOG_FAULT_TYPES
 
 SUBMIT_TOOL = "submit_finding"
 SUBMIT_SCHEMA: dict = {
@@ -213,9 +209,8 @@ class OpenAIChatAgent(RebuiltFromSpec):
             for call in calls:
                 call_id, name, raw = _call_parts(call)
                 if name == SUBMIT_TOOL:
-                    finding, error = _submitted(raw)
+                    finding, error = _submitted(raw, toolbox)
                     if finding is not None:
-                        check_finding(finding, world_components(toolbox))
                         return finding
                     repairs += 1
                     if repairs > cfg["max_repairs"]:
@@ -223,26 +218,13 @@ class OpenAIChatAgent(RebuiltFromSpec):
                     messages.append(_tool_message(call_id, {"error": f"invalid {SUBMIT_TOOL} arguments: {error}; "
                                                                      "fix them and call it again"}, 0))
                     continue
-                if name not in TOOL_SCHEMAS:
-                    try:
-                        toolbox.call(str(name), {})  # recorded in the trajectory, then rejected
-                    except UnknownTool as exc:
-                        raise UnknownToolCall(str(exc)) from None
-                    except ToolBudgetExceeded as exc:
-                        raise BudgetExceeded(str(exc)) from None
-                args, error = _arguments(raw)
+                # A tool that does not exist is called (recorded in the trajectory, then rejected) whatever
+                # its arguments; a known tool's malformed arguments go back to the model to repair.
+                args, error = _arguments(raw) if name in TOOL_SCHEMAS else ({}, None)
+                if error is None:
+                    result, error = call_tool(toolbox, str(name), args)
                 if error is not None:
                     messages.append(_tool_message(call_id, {"error": error}, 0))
-                    continue
-                try:
-                    result = toolbox.call(name, args)
-                except ToolBudgetExceeded as exc:
-                    raise BudgetExceeded(str(exc)) from None
-                except ToolError as exc:
-                    messages.append(_tool_message(call_id, {"error": str(exc)}, 0))
-                    continue
-                except Exception as exc:  # noqa: BLE001 - odd argument values must not crash the caller
-                    messages.append(_tool_message(call_id, {"error": f"{name} failed: {exc!r}"}, 0))
                     continue
                 body = {"result": result, "evidence_refs": list(toolbox.trajectory[-1].refs),
                         "calls_left": toolbox.calls_left}
@@ -392,12 +374,14 @@ def _arguments(raw: Any) -> tuple[dict, str | None]:
     return args, None
 
 
-def _submitted(raw: Any) -> tuple[Finding | None, str | None]:
+def _submitted(raw: Any, toolbox: Toolbox) -> tuple[Finding | None, str | None]:
+    """The checked finding of a submit call, or the error the model gets to repair. A finding naming a
+    component that does not exist ends the investigation (UnknownComponent), as for every adapter."""
     args, error = _arguments(raw)
     if error is not None:
         return None, error
     try:
-        return to_finding(args), None
+        return finalize(args, toolbox), None
     except MalformedOutput as exc:
         return None, str(exc)
 

@@ -150,4 +150,4 @@ def _load_reference(version: str, flags: dict, *, spec: str, timeout_s: float | 
         raise UserError.at("agent", "spec", spec, f"bad reference flag override(s) {sorted(flags)}: {exc}") \
             from None
     return PythonCallableAgent(inner, inner.build, timeout_s=timeout_s,
-                               deterministic=getattr(inner, "deterministic", True), spec=spec, options=raw_options)
+                               deterministic=True, spec=spec, options=raw_options)

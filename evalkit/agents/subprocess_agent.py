@@ -23,12 +23,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from evalkit.agents.base import (AgentCrash, AgentExit, AgentFailure, AgentTimeout, BudgetExceeded, BuildId,
-                                 Finding, MalformedOutput, RebuiltFromSpec, UnknownToolCall)
-from evalkit.agents.finalize import attach, dumps, finalize
+from evalkit.agents.base import (AgentCrash, AgentExit, AgentFailure, AgentTimeout, BuildId, Finding,
+                                 MalformedOutput, RebuiltFromSpec)
+from evalkit.agents.finalize import attach, call_tool, dumps, finalize
 from evalkit.agents.provenance import file_sha256, git_sha, text_hash
 from evalkit.errors import UserError
-from evalkit.world.toolbox import TOOL_SCHEMAS, Toolbox, ToolBudgetExceeded, ToolError, UnknownTool
+from evalkit.world.toolbox import TOOL_SCHEMAS, Toolbox
 
 PROTOCOL_VERSION = 1
 #: variables kept from evalkit's own environment; everything else is dropped unless passed explicitly.
@@ -207,16 +207,9 @@ class SubprocessAgent(RebuiltFromSpec):
             args = {}
         if not isinstance(args, dict):
             raise MalformedOutput(f"tool_call 'args' must be an object, got {type(args).__name__}")
-        try:
-            result = toolbox.call(tool, args)
-        except UnknownTool as exc:
-            raise UnknownToolCall(str(exc)) from None
-        except ToolBudgetExceeded as exc:
-            raise BudgetExceeded(str(exc)) from None
-        except ToolError as exc:
-            return {"type": "tool_result", "id": call_id, "ok": False, "error": str(exc)}
-        except Exception as exc:  # noqa: BLE001 - odd argument values must not crash the caller
-            return {"type": "tool_result", "id": call_id, "ok": False, "error": f"{tool} failed: {exc!r}"}
+        result, error = call_tool(toolbox, tool, args)
+        if error is not None:
+            return {"type": "tool_result", "id": call_id, "ok": False, "error": error}
         return {"type": "tool_result", "id": call_id, "ok": True, "result": result,
                 "refs": list(toolbox.trajectory[-1].refs)}
 

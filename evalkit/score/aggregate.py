@@ -57,7 +57,7 @@ def _trial_metrics(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(cols, index=table.index)
 
 
-def _scenario_values(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _scenario_values(table: pd.DataFrame) -> pd.DataFrame:
     """Long frame (category, scenario_id, metric, value, trials) of per-scenario values."""
     keys = table[["category", "scenario_id"]].astype(str)
     metrics = _trial_metrics(table)
@@ -85,7 +85,7 @@ def _scenario_values(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             parts.append(pd.DataFrame({"value": values.ravel(), "trials": trials}, index=index))
     out = pd.concat(parts).reset_index()
     out.columns = ["category", "scenario_id", "metric", "value", "trials"]
-    return out, metrics
+    return out
 
 
 def _summarise(long: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -122,7 +122,7 @@ def aggregate(table: pd.DataFrame) -> pd.DataFrame:
     if len(table) == 0:
         return pd.DataFrame({c: pd.Series([], dtype="float64") for c in AGGREGATE_COLUMNS}).astype(
             {"category": "string", "metric": "string", "n_scenarios": "int64", "n_trials": "int64"})
-    long, _ = _scenario_values(table)
+    long = _scenario_values(table)
     metric_order = {m: i for i, m in enumerate(pd.unique(long["metric"]))}
 
     per_cat = _summarise(long, ["category", "metric"])

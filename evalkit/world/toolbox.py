@@ -139,10 +139,6 @@ class Toolbox:
 
     # --- dispatch -------------------------------------------------------------------------------
     @property
-    def tools(self) -> dict[str, dict]:
-        return TOOL_SCHEMAS
-
-    @property
     def calls_left(self) -> int:
         return self.max_calls - len(self.trajectory)
 
