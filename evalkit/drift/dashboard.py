@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from evalkit.atomic import atomic_write
 from evalkit.drift.detect import Drift
 from evalkit.drift.series import OVERALL
 
@@ -223,10 +224,8 @@ def build_dashboard(drift: Drift, out_dir: str | Path, recent: int = 20) -> Path
     out.mkdir(parents=True, exist_ok=True)
     images = {c: category_png(drift, c) for c in drift.series.categories}
     page = render_html(drift, images, recent=recent)
-    tmp = out / "index.html.tmp"
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(out / "index.html")
+    atomic_write(out / "index.html", page)
     frame = drift.to_frame()
     frame["start_time"] = pd.to_datetime(frame["start_time"], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    frame.to_csv(out / "drift.csv", index=False)
+    atomic_write(out / "drift.csv", frame.to_csv(index=False))
     return out / "index.html"

@@ -4,28 +4,16 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
 
+from evalkit.atomic import atomic_path, atomic_write
 from evalkit.errors import UserError
 
 RESULTS = "results.parquet"
 TRAJECTORIES = "trajectories.jsonl.gz"
 META = "meta.json"
-
-
-def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def write_outputs(result, out_dir: str | Path) -> dict[str, Path]:
@@ -37,15 +25,12 @@ def write_outputs(result, out_dir: str | Path) -> dict[str, Path]:
         raise UserError.at("--output-dir", "", str(out), f"cannot create it ({exc.strerror}); choose a writable directory") from None
     paths = {"results": out / RESULTS, "trajectories": out / TRAJECTORIES, "meta": out / META}
 
-    _atomic(paths["results"], lambda p: result.table.to_parquet(p, index=False))
-
-    def write_traj(p: Path) -> None:
-        with gzip.open(p, "wt", encoding="utf-8", compresslevel=5) as fh:
-            for t in result.trajectories:
-                fh.write(json.dumps(t, separators=(",", ":"), default=str) + "\n")
-
-    _atomic(paths["trajectories"], write_traj)
-    _atomic(paths["meta"], lambda p: p.write_text(json.dumps(result.meta, indent=2, default=str) + "\n"))
+    with atomic_path(paths["results"]) as tmp:
+        result.table.to_parquet(tmp, index=False)
+    with atomic_path(paths["trajectories"]) as tmp, gzip.open(tmp, "wt", encoding="utf-8", compresslevel=5) as fh:
+        for t in result.trajectories:
+            fh.write(json.dumps(t, separators=(",", ":"), default=str) + "\n")
+    atomic_write(paths["meta"], json.dumps(result.meta, indent=2, default=str) + "\n")
     return paths
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from evalkit import __version__
+from evalkit.atomic import atomic_write
 from evalkit.errors import UserError
 from evalkit.store import artifacts, names
 from evalkit.store.tracking import TrackingUnreachable
@@ -56,7 +57,7 @@ def export_baseline(store: "Store", suite: str, alias: str = names.DEFAULT_ALIAS
     manifest_path, parquet_path = baseline_paths(baselines_dir, suite, alias)
     with tempfile.TemporaryDirectory(prefix="evalkit-export-") as tmp:
         src = store.download_table(run_id, Path(tmp))
-        artifacts.atomic_write(parquet_path, src.read_bytes())
+        atomic_write(parquet_path, src.read_bytes())
     table = artifacts.read_table(parquet_path)
     doc = {
         "format": MANIFEST_FORMAT,

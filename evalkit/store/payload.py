@@ -22,6 +22,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from evalkit import __version__
+from evalkit.atomic import atomic_write
 from evalkit.errors import UserError
 from evalkit.score.schema import RESULT_COLUMNS
 from evalkit.store import artifacts, names
@@ -58,7 +59,7 @@ class PreparedRun:
     def save_request(self) -> None:
         doc = {k: v for k, v in asdict(self).items() if k != "directory"}
         doc["format"] = REQUEST_FORMAT
-        artifacts.atomic_write(self.directory / REQUEST_FILE,
+        atomic_write(self.directory / REQUEST_FILE,
                                json.dumps(doc, indent=1, sort_keys=True).encode("utf-8"))
 
     @classmethod
