@@ -30,6 +30,22 @@ def test_journal_records_survive_reopening(tmp_path):
     again.close()
 
 
+def test_a_fresh_journal_discards_what_it_held_and_a_locked_one_is_left_alone(tmp_path):
+    path = tmp_path / "j.jsonl"
+    with Journal(path, HEADER) as j:
+        j.append([_rec("a", 0), _rec("a", 1)])
+    held = Journal(path, HEADER)
+    with pytest.raises(UserError, match="locked"):
+        Journal(path, HEADER, fresh=True)  # another run is using it: nothing is discarded
+    assert len(held.records) == 2
+    held.close()
+    with Journal(path, HEADER, fresh=True) as j:
+        assert j.records == {}
+        j.append([_rec("b", 0)])
+    with Journal(path, HEADER) as again:
+        assert list(again.records) == [record_key("abc123", "b", 0, HEADER.build_id)]
+
+
 def test_torn_last_line_is_truncated_and_later_appends_stay_parseable(tmp_path):
     path = tmp_path / "j.jsonl"
     with Journal(path, HEADER) as j:

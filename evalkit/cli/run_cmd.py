@@ -54,12 +54,11 @@ def run(suite, agent, trials, seed, jobs, executor, ray_address, timeout_s, outp
     from evalkit.run.summary import format_summary
 
     store = None if no_log else _store_for_logging(tracking_uri, require_reachable=no_outbox)
-    if fresh:
-        _discard_journal(suite, agent, seed, timeout_s, journal_dir)
     reporter = ProgressReporter(mode="quiet" if quiet else "auto")
     try:
         result = run_suite(suite, agent, trials=trials, seed=seed, jobs=jobs, executor=executor, timeout_s=timeout_s,
-                           journal_dir=journal_dir, scorers=scorers, progress=reporter, ray_address=ray_address)
+                           journal_dir=journal_dir, fresh=fresh, scorers=scorers, progress=reporter,
+                           ray_address=ray_address)
     finally:
         reporter.close()
     meta = result.meta
@@ -67,20 +66,21 @@ def run(suite, agent, trials, seed, jobs, executor, ray_address, timeout_s, outp
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         output_dir = Path(".evalkit") / "runs" / f"{meta['suite']}-{build_hash(meta['build_id'])}-{seed}-{stamp}"
     paths = write_outputs(result, output_dir)
+    agg = result.aggregate()
     logged = None
     if store is not None:
         from evalkit.gate import git_info
 
         sha, branch = git_info()
-        logged = store.log_run(result, aggregates=result.aggregate(), role=role, git_sha=sha, branch=branch, pr=pr,
+        logged = store.log_run(result, aggregates=agg, role=role, git_sha=sha, branch=branch, pr=pr,
                                outbox=not no_outbox)
     if as_json:
         doc = {"meta": meta, "outputs": {k: str(v) for k, v in paths.items()},
                "run_id": getattr(logged, "run_id", None), "queued_in_outbox": bool(getattr(logged, "queued", False)),
-               "aggregate": jsonable(result.aggregate().to_dict(orient="records"))}
+               "aggregate": jsonable(agg.to_dict(orient="records"))}
         click.echo(json.dumps(doc, indent=2, default=str))
     else:
-        click.echo(format_summary(result))
+        click.echo(format_summary(result, agg))
         click.echo(f"\nresults: {paths['results']}")
         if logged is not None:
             click.echo(logged.message)
@@ -95,13 +95,3 @@ def _store_for_logging(tracking_uri: str | None, require_reachable: bool):
     if require_reachable:
         store.require_reachable()
     return store
-
-
-def _discard_journal(suite, agent, seed, timeout_s, journal_dir) -> None:
-    from evalkit.run.journal import default_journal_path
-    from evalkit.run.runner import _build_id, _resolve_suite
-
-    suite_obj = _resolve_suite(suite)
-    path = default_journal_path(journal_dir, suite_obj.name, _build_id(agent, {"timeout_s": float(timeout_s)}), seed)
-    if path.exists():
-        path.unlink()

@@ -56,9 +56,11 @@ class JournalHeader:
 class Journal:
     """An open journal: ``records`` holds what earlier runs finished; ``append`` adds and fsyncs a batch."""
 
-    def __init__(self, path: str | Path, header: JournalHeader):
+    def __init__(self, path: str | Path, header: JournalHeader, fresh: bool = False):
+        """Open (and lock) the journal at ``path``; ``fresh`` discards what it holds, under the lock."""
         self.path = Path(path)
         self.header = header
+        self.fresh = fresh
         self.records: dict[str, dict] = {}
         self.truncated_bytes = 0
         self._fh = None
@@ -84,9 +86,12 @@ class Journal:
             self._fh = None
             raise UserError.at(str(self.path), "", "locked", "another evalkit run is using this journal; wait for "
                                "it to finish or pass another --journal-dir") from None
-        if self.path.stat().st_size > 0:
+        size = self.path.stat().st_size
+        if size and not self.fresh:
             self._load_existing()
         else:
+            if size:
+                self._truncate(0)  # fresh: discarded under the lock, so a concurrent run cannot be cut short
             self._write_header()
             _fsync_dir(self.path.parent)
 

@@ -91,7 +91,8 @@ class _Context:
 def run_suite(suite, agent_spec: str, trials: int | None = None, seed: int = 0, jobs: int = 1,
               executor: str | Executor = "local", timeout_s: float = 60, journal_dir: str | Path | None = None,
               scorers: Iterable = (), progress: ProgressFn | None = None, *, ray_address: str | None = None,
-              journal: bool = True, agent_options: dict | None = None, max_retries: int = MAX_RETRIES,
+              journal: bool = True, fresh: bool = False, agent_options: dict | None = None,
+              max_retries: int = MAX_RETRIES,
               retry_backoff_s: float = RETRY_BACKOFF_S, fsync_interval_s: float = FSYNC_INTERVAL_S) -> RunResult:
     """Run every scenario of ``suite`` ``trials`` times against ``agent_spec`` and score the trials.
 
@@ -99,7 +100,7 @@ def run_suite(suite, agent_spec: str, trials: int | None = None, seed: int = 0, 
     (scenario, trial) only, so two builds run with the same seed are paired. ``executor`` is ``local``
     (threads for ``cmd:``/``openai:``, processes otherwise), ``threads``, ``processes``, ``ray`` or an
     Executor. Finished trials are journaled (``journal_dir``, default ``.evalkit/journal``); rerunning the
-    same call resumes. ``scorers`` are user scorer specs ``[name=]pkg.mod:fn`` (plus the suite's
+    same call resumes (``fresh=True``: discard the journal and start over). ``scorers`` are user scorer specs ``[name=]pkg.mod:fn`` (plus the suite's
     ``[scorers]`` table). Raises UserError on bad input or when no trial could be evaluated at all.
     """
     started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -115,7 +116,7 @@ def run_suite(suite, agent_spec: str, trials: int | None = None, seed: int = 0, 
     jr = None
     if journal:
         header = JournalHeader(suite_obj.name, suite_obj.hash, build_id, agent_spec, seed, trials)
-        jr = Journal(default_journal_path(journal_dir, suite_obj.name, build_id, seed), header)
+        jr = Journal(default_journal_path(journal_dir, suite_obj.name, build_id, seed), header, fresh=fresh)
     try:
         finished = jr.finished_keys() if jr else set()
         resumed = {k: r for k, r in (jr.records.items() if jr else ()) if k in finished}

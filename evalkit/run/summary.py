@@ -45,8 +45,8 @@ def summary_frame(table: pd.DataFrame, agg: pd.DataFrame | None = None) -> pd.Da
     return pd.DataFrame(rows)
 
 
-def format_summary(result) -> str:
-    """Render a RunResult as a one-screen text summary."""
+def format_summary(result, agg: pd.DataFrame | None = None) -> str:
+    """Render a RunResult as a one-screen text summary (``agg``: its aggregate, when already computed)."""
     meta, table = result.meta, result.table
     lines = [
         f"suite {meta['suite']} ({meta['suite_hash'][:12]}) · build {meta['build_id']} · seed {meta['seed']}",
@@ -57,7 +57,7 @@ def format_summary(result) -> str:
     ]
     if len(table) == 0:
         return "\n".join(lines + ["no trials"])
-    frame = summary_frame(table)
+    frame = summary_frame(table, agg)
     width = max(24, *(len(c) for c in frame["category"]))
     lines.append(f"{'category':<{width}}  {'scen':>4}  {'top-1 (95% CI)':<15}  {'score':>5}  {'errors':>6}  {'infra':>5}")
     for r in frame.itertuples():
