@@ -8,7 +8,6 @@ becomes one ``error:`` line on stderr and exit code 2; nothing else is caught (a
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import sys
 
 import click
@@ -59,10 +58,10 @@ class LazyGroup(click.Group):
     (console script, ``python -m evalkit``, click's CliRunner)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [name for name in COMMANDS if _available(name)]
+        return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in COMMANDS or not _available(name):
+        if name not in COMMANDS:
             return None
         if ctx.resilient_parsing:
             # shell completion: a stub that carries the short help without importing the module.
@@ -87,11 +86,6 @@ class LazyGroup(click.Group):
             if converted is err:
                 raise
             raise converted from None
-
-
-def _available(name: str) -> bool:
-    module = COMMANDS[name][0]
-    return importlib.util.find_spec(module) is not None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from evalkit.errors import UserError
-from evalkit.score.schema import BINARY_SCORES
+from evalkit.score.schema import BINARY_SCORES, OVERALL_MICRO
 
-OVERALL = "__overall_micro__"
+OVERALL = OVERALL_MICRO
 INFRA = "infra_error"
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.errors import UserError
+from evalkit.score.schema import OVERALL_MICRO
 
 #: columns of :attr:`BuildSeries.frame` (one row per build × category × metric).
 SERIES_COLUMNS = ("order", "run_id", "build_id", "start_time", "category", "metric", "mean", "se", "ci_low",
@@ -23,7 +24,7 @@ SERIES_COLUMNS = ("order", "run_id", "build_id", "start_time", "category", "metr
 #: columns of :attr:`BuildSeries.builds` (one row per build, in time order).
 BUILD_COLUMNS = ("order", "run_id", "build_id", "start_time", "role", "suite_hash", "promoted", "promoted_at",
                  "promoted_reason", "label")
-OVERALL = "__overall_micro__"
+OVERALL = OVERALL_MICRO
 _STATS = ("mean", "se", "ci_low", "ci_high", "n_scenarios")
 MAX_RUNS = 5000
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from evalkit.report.context import ReportContext, fmt_ci, fmt_diff, fmt_value
-
-_OVERALL = "__overall_micro__"
+from evalkit.score.schema import OVERALL_MICRO
 
 
 def render_junit(comparison, context: ReportContext | None = None) -> str:
@@ -26,7 +25,7 @@ def render_junit(comparison, context: ReportContext | None = None) -> str:
         if value:
             ET.SubElement(props, "property", name=key, value=str(value))
     for r in cells.itertuples(index=False):
-        cat = "overall" if r.category == _OVERALL else r.category
+        cat = "overall" if r.category == OVERALL_MICRO else r.category
         case = ET.SubElement(suite, "testcase", classname=f"{name}.{r.metric}", name=cat, time="0")
         detail = (f"{r.metric} {cat}: baseline {fmt_value(r.baseline_mean, r.metric)}, candidate "
                   f"{fmt_value(r.candidate_mean, r.metric)}, diff {fmt_diff(r.diff, r.metric)} "

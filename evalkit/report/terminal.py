@@ -6,10 +6,10 @@ from __future__ import annotations
 import pandas as pd
 
 from evalkit.report.context import ReportContext, fmt_ci, fmt_diff, fmt_value, mde_cell, verdict_line
+from evalkit.score.schema import OVERALL_MICRO
 
 _COLOURS = {"regressed": "\x1b[31;1m", "improved": "\x1b[32m", "unchanged": "", "inconclusive": "\x1b[33m"}
 _RESET = "\x1b[0m"
-_OVERALL = "__overall_micro__"
 
 
 def verdict_rows(comparison, gated_only: bool = True) -> pd.DataFrame:
@@ -18,7 +18,7 @@ def verdict_rows(comparison, gated_only: bool = True) -> pd.DataFrame:
     if gated_only:
         cells = cells[cells["gated"]]
     order = {"regressed": 0, "inconclusive": 1, "improved": 2, "unchanged": 3}
-    cells = cells.assign(_o=cells["verdict"].map(order).fillna(9), _ov=cells["category"] == _OVERALL)
+    cells = cells.assign(_o=cells["verdict"].map(order).fillna(9), _ov=cells["category"] == OVERALL_MICRO)
     metric_order = {m: i for i, m in enumerate(comparison.policy.all_metrics())}
     cells = cells.assign(_m=cells["metric"].map(metric_order).fillna(99))
     return cells.sort_values(["_m", "_ov", "_o", "category"]).drop(columns=["_o", "_ov", "_m"])
@@ -41,7 +41,7 @@ def render_terminal(comparison, context: ReportContext | None = None, color: boo
     header = ["metric", "category", "n", "baseline", "candidate", "diff", "95% CI", "verdict", "MDE"]
     body = []
     for r in rows.itertuples(index=False):
-        cat = "OVERALL" if r.category == _OVERALL else r.category
+        cat = "OVERALL" if r.category == OVERALL_MICRO else r.category
         mde = mde_cell(r.verdict, int(r.n), r.mde, r.metric, comparison.policy.min_scenarios)
         body.append([r.metric, cat, str(int(r.n)), fmt_value(r.baseline_mean, r.metric),
                      fmt_value(r.candidate_mean, r.metric), fmt_diff(r.diff, r.metric),

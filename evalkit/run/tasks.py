@@ -71,10 +71,6 @@ class TrialOutcome:
     def key(self) -> tuple[str, int]:
         return (self.scenario_id, self.trial)
 
-    @property
-    def is_infra(self) -> bool:
-        return self.status == INFRA_ERROR
-
     @classmethod
     def failure(cls, task: TrialTask, error_class: str, message: str, *, infra: bool,
                 latency_s: float = float("nan")) -> "TrialOutcome":

@@ -84,14 +84,6 @@ def _agent(task: TrialTask):
     return agent
 
 
-def clear_caches() -> None:
-    """Forget cached suites, worlds and this thread's agents (tests; a long-lived worker reloading a suite)."""
-    with _lock:
-        _suites.clear()
-        _worlds.clear()
-    _local.agents = {}
-
-
 def run_trial(task: TrialTask, on_start: Callable[[], None] | None = None) -> TrialOutcome:
     """Run one investigation and classify how it ended. Never raises for agent or setup failures.
 

@@ -14,10 +14,9 @@ import pandas as pd
 from scipy import stats
 
 from evalkit.score.passk import pass_at_k, pass_hat_k
-from evalkit.score.schema import BINARY_SCORES, CUSTOM_PREFIX, SCORE_COLUMNS
+from evalkit.score.schema import BINARY_SCORES, CUSTOM_PREFIX, OVERALL_MACRO, OVERALL_MICRO, SCORE_COLUMNS
 
-MACRO = "__overall_macro__"
-MICRO = "__overall_micro__"
+MACRO, MICRO = OVERALL_MACRO, OVERALL_MICRO
 COST_COLUMNS = ("tool_calls", "latency_s", "tokens_in", "tokens_out", "cost_usd")
 AGGREGATE_COLUMNS = ("category", "metric", "mean", "se", "ci_low", "ci_high", "n_scenarios", "n_trials")
 CONFIDENCE = 0.95

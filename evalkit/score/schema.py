@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+#: the pseudo-categories of the aggregates: the mean over categories (macro) and over scenarios (micro).
+OVERALL_MACRO = "__overall_macro__"
+OVERALL_MICRO = "__overall_micro__"
+
 #: name -> dtype, in order.
 RESULT_COLUMNS: dict[str, str] = {
     # identity

@@ -12,13 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.score.schema import CUSTOM_PREFIX, SCORE_COLUMNS
+from evalkit.score.schema import CUSTOM_PREFIX, OVERALL_MACRO, OVERALL_MICRO, SCORE_COLUMNS
 from evalkit.store.names import metric_key, sanitize_key
 
 #: columns averaged by the fallback aggregation besides the scores and custom scorers.
 COST_COLUMNS = ("tool_calls", "latency_s", "tokens_in", "tokens_out", "cost_usd")
-OVERALL_MACRO = "__overall_macro__"
-OVERALL_MICRO = "__overall_micro__"
 _ID_COLUMNS = ("category", "metric", "suite", "build_id", "scenario_id")
 
 

@@ -38,10 +38,6 @@ TAG_P_TS = "evalkit.promotion.ts"
 TAG_P_WHO = "evalkit.promotion.who"
 TAG_P_REASON = "evalkit.promotion.reason"
 
-# run-level metric keys
-RUN_METRICS = ("run.rows", "run.scenarios", "run.trials", "run.infra_errors", "run.infra_error_rate",
-               "run.agent_errors", "run.duration_s")
-
 # artifact paths inside a run
 ARTIFACT_TABLE = "results/results.parquet"
 ARTIFACT_TRAJECTORIES = "trajectories/trajectories.jsonl.gz"

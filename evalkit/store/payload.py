@@ -81,7 +81,7 @@ def new_key(suite: str) -> str:
 def prepare_run(run_result: Any, *, tracking_uri: str, aggregates: pd.DataFrame | None = None,
                 role: str = "candidate", reports: Iterable[str | Path] = (), git_sha: str | None = None,
                 branch: str | None = None, pr: str | int | None = None, tags: dict[str, str] | None = None,
-                key: str | None = None, source: str = "direct") -> PreparedRun:
+                key: str | None = None) -> PreparedRun:
     """Validate ``run_result`` (``.table``, ``.trajectories``, ``.meta``) and write its artifact tree to a new
     temporary folder; the caller moves or deletes the folder."""
     table, trajectories, meta = _unpack(run_result)
@@ -110,7 +110,7 @@ def prepare_run(run_result: Any, *, tracking_uri: str, aggregates: pd.DataFrame 
     metrics = {**run_metrics(table, meta), **aggregate_metrics(aggregates)}
     run_tags = {
         names.TAG_SUITE: suite, names.TAG_SUITE_HASH: suite_hash, names.TAG_BUILD: build_id,
-        names.TAG_ROLE: role, names.TAG_KEY: key, names.TAG_SOURCE: source,
+        names.TAG_ROLE: role, names.TAG_KEY: key, names.TAG_SOURCE: "direct",
         names.TAG_OUTCOME: "failed" if failed else "complete",
         **{t: v for t, v in ((names.TAG_GIT_SHA, git["sha"]), (names.TAG_BRANCH, git["branch"]),
                              (names.TAG_PR, git["pr"])) if v},
