@@ -93,3 +93,15 @@ def test_markdown_marks_untestable_small_categories_instead_of_showing_an_mde(po
     cand = synthetic_table("c", {"kubernetes/oom": [False, False, True], "storage/disk-full": [True] * 12})
     rows = {r[1].strip("`"): r for r in table_rows(render_markdown(compare(cand, base, policy))) if r[0] == "rca_top1"}
     assert rows["kubernetes/oom"][7] == "🟡 inconclusive" and rows["kubernetes/oom"][8] == "n<10"
+
+
+def test_report_only_drops_name_overall_plainly_and_give_points_only_for_scores(policy):
+    import dataclasses
+
+    cand, base = trade_off_tables()
+    md = render_markdown(compare(cand.assign(tool_calls=30), base,
+                                 dataclasses.replace(policy, report=policy.report + ("tool_calls",))))
+    details = md.split("<summary>Report-only metrics that dropped (not gating)</summary>", 1)[1]
+    assert "- rca_top3 in overall: -25.3 pts" in details
+    assert "- tool_calls in overall: +18\n" in details and "- tool_calls in `kubernetes/oom`: +18\n" in details
+    assert "__overall" not in details

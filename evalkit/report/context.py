@@ -6,9 +6,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-#: metrics whose values are proportions, shown as percentage points.
-POINTS_METRICS = frozenset({"rca_top1", "rca_top3", "fault_type_correct", "rca_score", "evidence_recall",
-                            "distractor_ratio"})
+from evalkit.score.schema import SCORE_COLUMNS
+
+#: metrics whose values are proportions (the scores), shown as percentage points.
+POINTS_METRICS = frozenset(SCORE_COLUMNS)
 
 
 @dataclass

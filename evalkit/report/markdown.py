@@ -3,12 +3,13 @@ scenarios per regressed category (the agent's answer vs the expected component),
 
 from __future__ import annotations
 
-from evalkit.report.context import ReportContext, fmt_ci, fmt_diff, fmt_value, mde_cell, verdict_line
+from evalkit.report.context import (POINTS_METRICS, ReportContext, fmt_ci, fmt_diff, fmt_value, mde_cell,
+                                    verdict_line)
 from evalkit.report.terminal import verdict_rows
+from evalkit.score.schema import OVERALL_MICRO
 
 _ICON = {"regressed": "🔴 regressed", "improved": "🟢 improved", "unchanged": "⚪ unchanged",
          "inconclusive": "🟡 inconclusive"}
-_OVERALL = "__overall_micro__"
 
 
 def _esc(text: object) -> str:
@@ -36,7 +37,7 @@ def render_markdown(comparison, context: ReportContext | None = None, top_flips:
     out += ["| metric | category | n | baseline | candidate | diff (pts) | 95% CI | verdict | MDE |",
             "|---|---|---:|---:|---:|---:|---|---|---:|"]
     for r in verdict_rows(comparison).itertuples(index=False):
-        cat = "**overall**" if r.category == _OVERALL else f"`{_esc(r.category)}`"
+        cat = "**overall**" if r.category == OVERALL_MICRO else f"`{_esc(r.category)}`"
         mde = mde_cell(r.verdict, int(r.n), r.mde, r.metric, comparison.policy.min_scenarios)
         diff = fmt_diff(r.diff, r.metric)
         if r.verdict == "regressed":
@@ -48,7 +49,7 @@ def render_markdown(comparison, context: ReportContext | None = None, top_flips:
 
     regressed_categories = []
     for cat, _metric in comparison.regressed_cells:
-        if cat != _OVERALL and cat not in regressed_categories:
+        if cat != OVERALL_MICRO and cat not in regressed_categories:
             regressed_categories.append(cat)
     if regressed_categories:
         out += ["### Scenarios that flipped pass → fail", ""]
@@ -70,7 +71,9 @@ def render_markdown(comparison, context: ReportContext | None = None, top_flips:
     if len(report_only):
         out += ["<details><summary>Report-only metrics that dropped (not gating)</summary>", ""]
         for r in report_only.itertuples(index=False):
-            out.append(f"- {r.metric} in `{_esc(r.category)}`: {fmt_diff(r.diff, r.metric)} pts")
+            where = "overall" if r.category == OVERALL_MICRO else f"`{_esc(r.category)}`"
+            unit = " pts" if r.metric in POINTS_METRICS else ""
+            out.append(f"- {r.metric} in {where}: {fmt_diff(r.diff, r.metric)}{unit}")
         out += ["", "</details>", ""]
 
     pol = comparison.policy
