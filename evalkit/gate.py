@@ -71,7 +71,7 @@ def run_gate(suite: str | Path, agent: str, *, baseline_alias: str = "main", tri
              ) -> GateResult:
     """Gate ``agent`` on ``suite`` against the baseline ``baseline_alias``; see the module docstring."""
     from evalkit.compare import compare, load_policy, policy_for_suite
-    from evalkit.report import ReportContext, write_reports
+    from evalkit.report import write_reports
     from evalkit.run.runner import run_suite
     from evalkit.store import Store
     from evalkit.store.exchange import resolve_baseline
@@ -96,10 +96,8 @@ def run_gate(suite: str | Path, agent: str, *, baseline_alias: str = "main", tri
     comparison = compare(result.table, baseline_table, pol)
 
     sha, branch = git_info()
-    baseline_build = str(baseline_table["build_id"].iloc[0]) if len(baseline_table) else ""
-    context = ReportContext(suite=suite_obj.name, candidate_build=result.meta["build_id"],
-                            baseline_build=baseline_build, baseline_source=baseline_source,
-                            tracking_uri=store.tracking_uri)
+    context = report_context(suite_obj.name, result.table, baseline_table, baseline_source,
+                             tracking_uri=store.tracking_uri)
     out = Path(output_dir)
     reports = write_reports(comparison, out, context)
     logged = store.log_run(result, aggregates=result.aggregate(), role="candidate",
@@ -112,6 +110,50 @@ def run_gate(suite: str | Path, agent: str, *, baseline_alias: str = "main", tri
     return GateResult(comparison, result, logged, baseline_source, reports, context, messages)
 
 
+def report_context(suite: str, candidate, baseline, baseline_source: str, **extra: Any) -> Any:
+    """The ReportContext of a comparison: suite, the two tables' build ids, where the baseline came from."""
+    from evalkit.report import ReportContext
+
+    def build(table) -> str:
+        return str(table["build_id"].iloc[0]) if len(table) else ""
+
+    return ReportContext(suite=suite, candidate_build=build(candidate), baseline_build=build(baseline),
+                         baseline_source=baseline_source, **extra)
+
+
+def compare_refs(candidate: str, baseline: str | None = None, *, suite: str | None = None,
+                 baseline_alias: str = "main", policy: str | Path | None = None, method: str | None = None,
+                 allow_suite_mismatch: bool = False, tracking_uri: str | None = None,
+                 missing_baseline: tuple[str, str, str] = ("compare", "BASELINE",
+                                                           "pass a BASELINE run or --suite to use its baseline"),
+                 ) -> tuple[Any, Any]:
+    """Compare two stored runs (run ids, results .parquet files or run folders) without running an agent.
+
+    Without ``baseline`` the suite's (``suite``, else the candidate's) ``baseline_alias`` is used; the
+    policy is ``policy``, else the suite's policy file, else the default. Returns (Comparison, ReportContext)
+    for :func:`evalkit.report.write_reports`. ``missing_baseline``: (where, field, fix) of the error when
+    there is neither a baseline nor a suite.
+    """
+    from evalkit.compare import compare, load_policy, policy_for_suite
+    from evalkit.errors import UserError
+    from evalkit.store import Store, resolve_baseline
+    from evalkit.tables import load_run_table
+
+    store = Store(tracking_uri)
+    cand, _ = load_run_table(candidate, store)
+    suite_name = suite or (str(cand["suite"].iloc[0]) if len(cand) else "")
+    if baseline:
+        base, base_src = load_run_table(baseline, store)
+    elif suite_name:
+        base, base_src = resolve_baseline(store, suite_name, baseline_alias)
+    else:
+        where, field_, fix = missing_baseline
+        raise UserError.at(where, field_, "missing", fix)
+    pol = load_policy(policy) if policy else policy_for_suite(suite_name) if suite_name else None
+    comparison = compare(cand, base, pol, method=method, allow_suite_mismatch=allow_suite_mismatch)
+    return comparison, report_context(suite_name, cand, base, base_src, candidate_run=candidate)
+
+
 def default_baselines_dir(suite_path: Path) -> Path:
     """``./baselines`` when it exists, else the ``baselines/`` beside the suite's ``suites/`` folder."""
     here = Path("baselines")
@@ -121,4 +163,4 @@ def default_baselines_dir(suite_path: Path) -> Path:
     return beside if beside.is_dir() else here
 
 
-__all__ = ["GateResult", "run_gate", "git_info"]
+__all__ = ["GateResult", "run_gate", "compare_refs", "report_context", "git_info"]

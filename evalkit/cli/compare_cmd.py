@@ -7,6 +7,8 @@ import sys
 
 import click
 
+from evalkit.cli.options import tracking_option
+
 
 @click.command("compare")
 @click.argument("candidate")
@@ -17,8 +19,7 @@ import click
 @click.option("--method", type=click.Choice(["holm", "bh"]), default=None,
               help="Multiple-comparison correction (default: the policy's; bh for dashboards).")
 @click.option("--allow-suite-mismatch", is_flag=True, help="Compare only the scenarios both suite versions share.")
-@click.option("--tracking-uri", default=None,
-              help="MLflow tracking URI (env MLFLOW_TRACKING_URI; default: embedded SQLite in .evalkit/mlflow).")
+@tracking_option
 @click.option("--output-dir", type=click.Path(file_okay=False), default=None, help="Also write the reports here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 def compare(candidate, baseline, suite, baseline_alias, policy, method, allow_suite_mismatch, tracking_uri,
@@ -31,29 +32,13 @@ def compare(candidate, baseline, suite, baseline_alias, policy, method, allow_su
       evalkit compare 3f9c0e... --suite core          # against the current core@main baseline
       evalkit compare new.parquet old.parquet --method bh --json
     """
-    from evalkit.compare import compare as do_compare
-    from evalkit.compare import load_policy, policy_for_suite
-    from evalkit.report import ReportContext, render_terminal, write_reports
+    from evalkit.gate import compare_refs
+    from evalkit.report import render_terminal, write_reports
     from evalkit.report.files import report_json
-    from evalkit.store import Store, resolve_baseline
-    from evalkit.tables import load_run_table
 
-    store = Store(tracking_uri)
-    cand, cand_src = load_run_table(candidate, store)
-    suite_name = suite or (str(cand["suite"].iloc[0]) if len(cand) else None)
-    if baseline:
-        base, base_src = load_run_table(baseline, store)
-    else:
-        if not suite_name:
-            from evalkit.errors import UserError
-
-            raise UserError.at("compare", "BASELINE", "missing", "pass a BASELINE run or --suite to use its baseline")
-        base, base_src = resolve_baseline(store, suite_name, baseline_alias)
-    pol = load_policy(policy) if policy else policy_for_suite(suite_name) if suite_name else None
-    comparison = do_compare(cand, base, pol, method=method, allow_suite_mismatch=allow_suite_mismatch)
-    ctx = ReportContext(suite=suite_name or "", candidate_build=str(cand["build_id"].iloc[0]) if len(cand) else "",
-                        baseline_build=str(base["build_id"].iloc[0]) if len(base) else "", baseline_source=base_src,
-                        candidate_run=candidate)
+    comparison, ctx = compare_refs(candidate, baseline, suite=suite, baseline_alias=baseline_alias, policy=policy,
+                                   method=method, allow_suite_mismatch=allow_suite_mismatch,
+                                   tracking_uri=tracking_uri)
     if output_dir:
         write_reports(comparison, output_dir, ctx)
     if as_json:
