@@ -217,13 +217,9 @@ def drift(suite: str, alias: str = "main", *, since: Any = None, params: Any = N
           metrics: tuple[str, ...] | None = None, store: Any = None) -> Any:
     """The drift detector on the stored history of ``suite``: a :class:`evalkit.drift.Drift` (``to_frame()``
     per build × category × metric: mean, SE, z, EWMA, CUSUM, alarm, verdict; ``alarms``)."""
-    from evalkit.compare.policy import policy_for_suite
-    from evalkit.drift.detect import detect
-    from evalkit.drift.series import load_series
+    from evalkit.drift import drift_for_suite
 
-    pol = policy_for_suite(suite)
-    series = load_series(_store(store), suite, alias, since=since, metrics=metrics or pol.metrics)
-    return detect(series, params, margin_for=pol.margin_for)
+    return drift_for_suite(_store(store), suite, alias=alias, since=since, metrics=metrics, params=params)
 
 
 # ----------------------------------------------------------------------------------------- trajectories

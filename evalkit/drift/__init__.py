@@ -29,7 +29,7 @@ _EXPORTS = {
     "build_dashboard": "evalkit.drift.dashboard",
 }
 
-__all__ = sorted([*_EXPORTS, "drift_dashboard"])
+__all__ = sorted([*_EXPORTS, "drift_dashboard", "drift_for_suite"])
 
 
 def __getattr__(name: str) -> Any:
@@ -45,13 +45,20 @@ def drift_dashboard(store: Any, suite: str, out_dir: str | Path, *, alias: str =
 
     ``metrics`` default to the gated metrics of ``policy`` (default: the suite's policy file, else the
     default policy), whose margins also colour the overview grid. Returns (index.html path, :class:`Drift`)."""
-    from evalkit.compare.policy import policy_for_suite
     from evalkit.drift.dashboard import build_dashboard
+
+    drift = drift_for_suite(store, suite, alias=alias, since=since, metrics=metrics, params=params, policy=policy)
+    return build_dashboard(drift, out_dir, recent=recent), drift
+
+
+def drift_for_suite(store: Any, suite: str, *, alias: str = "main", since: Any = None,
+                    metrics: tuple[str, ...] | None = None, params: Any = None, policy: Any = None) -> Any:
+    """The :class:`Drift` of ``suite``'s stored history: ``metrics`` default to the gated metrics of ``policy``
+    (default: the suite's policy file, else the default policy), whose margins the detector uses."""
+    from evalkit.compare.policy import policy_for_suite
     from evalkit.drift.detect import detect
     from evalkit.drift.series import load_series
 
     pol = policy if policy is not None else policy_for_suite(suite)
-    metrics = tuple(metrics or pol.metrics)
-    series = load_series(store, suite, alias, since=since, metrics=metrics)
-    drift = detect(series, params, margin_for=pol.margin_for)
-    return build_dashboard(drift, out_dir, recent=recent), drift
+    series = load_series(store, suite, alias, since=since, metrics=tuple(metrics or pol.metrics))
+    return detect(series, params, margin_for=pol.margin_for)
