@@ -46,17 +46,13 @@ def _suite_identity(suite: str, suite_hash: str | None, need_hash: bool) -> tupl
                                f"cannot compute the suite's current hash ({str(err).splitlines()[0]}); run from the "
                                "repository that holds the suite or pass --suite-hash") from None
         return suite, suite_hash
-    name = _suite_name(folder, suite)
-    return name, suite_hash or compute_hash(folder)
-
-
-def _suite_name(folder: Path, fallback: str) -> str:
     try:
         from evalkit.suite import load_suite
 
-        return load_suite(folder).name
+        loaded = load_suite(folder)  # carries its hash: no second pass over the files
+        return loaded.name, suite_hash or loaded.hash
     except Exception:  # noqa: BLE001 - the folder name is the suite name by convention
-        return folder.name if folder.name else fallback
+        return folder.name or suite, suite_hash or compute_hash(folder)
 
 
 @click.group()
