@@ -7,8 +7,6 @@ half-done: the suite, policy and baseline are resolved before the candidate runs
 
 from __future__ import annotations
 
-import os
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -46,22 +44,6 @@ class GateResult:
         return doc
 
 
-def git_info(cwd: str | Path = ".") -> tuple[str | None, str | None]:
-    """(sha, branch) of the checkout at ``cwd``, from CI variables or git; (None, None) outside git."""
-    sha = os.environ.get("GITHUB_SHA") or os.environ.get("CI_COMMIT_SHA")
-    branch = os.environ.get("GITHUB_HEAD_REF") or os.environ.get("GITHUB_REF_NAME") or os.environ.get("CI_COMMIT_REF_NAME")
-    try:
-        if not sha:
-            sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
-                                 timeout=5).stdout.strip() or None
-        if not branch:
-            branch = subprocess.run(["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=cwd, capture_output=True,
-                                    text=True, timeout=5).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return sha, branch
-
-
 def run_gate(suite: str | Path, agent: str, *, baseline_alias: str = "main", trials: int | None = None,
              seed: int = 0, jobs: int = 1, executor: str = "local", ray_address: str | None = None,
              timeout_s: float = 60.0, tracking_uri: str | None = None, output_dir: str | Path = "evalkit-reports",
@@ -95,13 +77,12 @@ def run_gate(suite: str | Path, agent: str, *, baseline_alias: str = "main", tri
     say(f"baseline {suite_obj.name}@{baseline_alias}: {baseline_source}")
     comparison = compare(result.table, baseline_table, pol)
 
-    sha, branch = git_info()
     context = report_context(suite_obj.name, result.table, baseline_table, baseline_source,
                              tracking_uri=store.tracking_uri)
     out = Path(output_dir)
     reports = write_reports(comparison, out, context)
     logged = store.log_run(result, aggregates=result.aggregate(), role="candidate",
-                           reports=list(reports.values()), git_sha=sha, branch=branch, pr=pr, outbox=use_outbox)
+                           reports=list(reports.values()), pr=pr, outbox=use_outbox)
     messages = [logged.message]
     if not logged.queued:
         context.candidate_run = logged.run_id
@@ -163,4 +144,4 @@ def default_baselines_dir(suite_path: Path) -> Path:
     return beside if beside.is_dir() else here
 
 
-__all__ = ["GateResult", "run_gate", "compare_refs", "report_context", "git_info"]
+__all__ = ["GateResult", "run_gate", "compare_refs", "report_context"]

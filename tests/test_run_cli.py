@@ -93,6 +93,25 @@ def test_run_logs_a_baseline_run_whose_id_from_json_can_be_promoted(tmp_path, ca
     assert store.current_baseline("smoke", "run-cli").run_id == run_id
 
 
+def test_logged_runs_take_git_provenance_from_the_ci_variables(tmp_path, capsys, journal, store_uri, monkeypatch):
+    """The same rules as every logged run (evalkit.store.payload.detect_git): CI variables win over git."""
+    import subprocess
+
+    git = ["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci"]
+    subprocess.run([*git, "init", "-q"], cwd=tmp_path, check=True)  # a checkout whose own sha must not win
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "x"], cwd=tmp_path, check=True)
+    for var in ("GITHUB_SHA", "CI_COMMIT_SHA", "GITHUB_HEAD_REF", "CI_COMMIT_REF_NAME", "GITHUB_REF_NAME"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("GIT_COMMIT", "0123456789abcdef0123456789abcdef01234567")
+    monkeypatch.setenv("GIT_BRANCH", "feature/faster-triage")
+    code, out, err = _main(["run", "--suite", SMOKE, "--agent", "reference:v1", "--trials", "1", "--quiet", "--json",
+                            "--output-dir", str(tmp_path / "o"), "--journal-dir", journal], capsys)
+    assert code == 0, err
+    tags = Store(store_uri).run_info(json.loads(out)["run_id"]).tags
+    assert tags["evalkit.git_sha"] == "0123456789abcdef0123456789abcdef01234567"
+    assert tags["evalkit.branch"] == "feature/faster-triage"
+
+
 def test_no_log_keeps_the_run_out_of_the_store(tmp_path, capsys, journal, store_uri):
     before = len(Store(store_uri).find_runs("smoke"))
     code, out, err = _main(["run", "--suite", SMOKE, "--agent", "reference:v1", "--trials", "1", "--quiet",

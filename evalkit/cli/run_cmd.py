@@ -69,10 +69,7 @@ def run(suite, agent, trials, seed, jobs, executor, ray_address, timeout_s, outp
     agg = result.aggregate()
     logged = None
     if store is not None:
-        from evalkit.gate import git_info
-
-        sha, branch = git_info()
-        logged = store.log_run(result, aggregates=agg, role=role, git_sha=sha, branch=branch, pr=pr,
+        logged = store.log_run(result, aggregates=agg, role=role, pr=pr,
                                outbox=not no_outbox)
     if as_json:
         doc = {"meta": meta, "outputs": {k: str(v) for k, v in paths.items()},
