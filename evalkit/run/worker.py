@@ -14,7 +14,8 @@ import traceback
 from collections import OrderedDict
 from typing import Callable
 
-from evalkit.agents.base import AgentFailure, Finding, MalformedOutput, check_finding
+from evalkit.agents.base import AgentFailure
+from evalkit.agents.finalize import finalize
 from evalkit.errors import UserError
 from evalkit.run.tasks import AGENT_ERROR, INFRA_ERROR, OK, SETUP_ERROR, TrialOutcome, TrialTask
 from evalkit.world.toolbox import Toolbox, ToolBudgetExceeded, UnknownTool
@@ -106,14 +107,9 @@ def run_trial(task: TrialTask, on_start: Callable[[], None] | None = None) -> Tr
     t0 = time.perf_counter()
     status, error_class, message, finding, stderr = OK, "", "", None, ""
     try:
-        result = agent.investigate(alert, toolbox, task.seed)
-        if isinstance(result, dict):
-            result = Finding.from_dict(result)
-        if not isinstance(result, Finding):
-            raise MalformedOutput(f"investigate returned {type(result).__name__}, not a Finding")
-        check_finding(result, set(world.component_names()))
-        finding = result
-        stderr = result.stderr or ""
+        # Adapters already return checked findings; this is the same check for any other Agent object.
+        finding = finalize(agent.investigate(alert, toolbox, task.seed), toolbox)
+        stderr = finding.stderr or ""
     except AgentFailure as exc:
         status = INFRA_ERROR if exc.infrastructure else AGENT_ERROR
         error_class, message = exc.error_class, _describe(exc)
