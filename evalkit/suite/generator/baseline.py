@@ -24,8 +24,9 @@ def daily_shape(mid: np.ndarray) -> np.ndarray:
     return 1.0 + 0.35 * np.sin(2 * np.pi * (hours - 9.0) / 24.0)
 
 
-def baseline_flows(ctx: Ctx, rng: np.random.Generator) -> dict:
-    """Fill ctx.rps and ctx.own50/own99/ownerr for every call-graph node; return per-node static params."""
+def baseline_flows(ctx: Ctx, rng: np.random.Generator) -> None:
+    """Fill ctx.rps and ctx.own50/own99/ownerr for every call-graph node, and ctx.static (per-node static
+    params: p50, pool size, memory limit)."""
     T, n = ctx.T, ctx.n
     daily = daily_shape(ctx.mid)
     lb, gw = T.gateways
@@ -64,7 +65,6 @@ def baseline_flows(ctx: Ctx, rng: np.random.Generator) -> dict:
     for s in T.pods:
         params[s]["mem_limit_mb"] = int(rng.choice([256, 512, 1024, 2048]))
     ctx.static = params
-    return params
 
 
 def propagate(ctx: Ctx, own50: dict, own99: dict, ownerr: dict, f99: float, ferr: float) -> tuple[dict, dict, dict]:
@@ -101,9 +101,9 @@ def propagate(ctx: Ctx, own50: dict, own99: dict, ownerr: dict, f99: float, ferr
 
 
 def assemble_metrics(ctx: Ctx, rng: np.random.Generator, t50: dict, t99: dict, terr: dict,
-                     base50: dict, static: dict) -> tuple[dict, dict]:
+                     base50: dict) -> tuple[dict, dict]:
     """Per-kind metric series for every component; returns (metrics, per-component static facts)."""
-    T, n = ctx.T, ctx.n
+    T, n, static = ctx.T, ctx.n, ctx.static
     pre = ctx.mid < ctx.plan.onset
     metrics: dict[str, dict[str, np.ndarray]] = {}
     facts: dict[str, dict] = {}

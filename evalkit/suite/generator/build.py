@@ -213,7 +213,7 @@ def build_world(plan: Plan, noise_level: float) -> tuple[World, dict[str, list[s
     ctx = Ctx(plan=plan, T=T, ts=ts, mid=ts + STEP_S / 2.0, rng=stream(plan.category, plan.seed, "fault"))
     rs = stream(plan.category, plan.seed, "series")
     rl = stream(plan.category, plan.seed, "logs")
-    static = baseline_flows(ctx, rs)
+    baseline_flows(ctx, rs)
     _log_contexts(ctx, rl)
     APPLY[plan.fault_type](ctx)
 
@@ -235,7 +235,7 @@ def build_world(plan: Plan, noise_level: float) -> tuple[World, dict[str, list[s
     t50 = {k: b50[k] + d50[k] for k in b50}
     t99 = {k: b99[k] + d99[k] for k in b99}
     terr = {k: berr[k] + derr[k] for k in berr}
-    metrics, facts = assemble_metrics(ctx, rs, t50, t99, terr, b50, static)
+    metrics, facts = assemble_metrics(ctx, rs, t50, t99, terr, b50)
     for patch in ctx.patches:
         patch(metrics, facts)
 
