@@ -22,10 +22,13 @@ UNIT_INTERVAL: frozenset[str] = frozenset(SCORE_COLUMNS)  # scores on a 0–1 sc
 TESTS = ("auto", "t", "mcnemar", "score", "permutation")
 CORRECTIONS = ("holm", "bh")
 MCNEMAR_KINDS = ("midp", "exact")
+#: auto: the sequential design on pool suites (generated, can always grow), the fixed one otherwise
+DESIGNS = ("auto", "fixed", "sequential")
 
 _GATE_KEYS = {"metrics", "report", "primary", "alpha", "correction", "test", "mcnemar", "permutations",
-              "min_scenarios", "max_infra_error_rate"}
+              "min_scenarios", "max_infra_error_rate", "design", "futility_alpha", "round_size", "power"}
 _MARGIN_KEYS = {"default", "metric", "category"}
+_DELTA_KEYS = {"default", "metric"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,12 @@ class Policy:
     margin: float = 0.02
     metric_margins: dict[str, float] = field(default_factory=dict)
     category_margins: dict[str, float] = field(default_factory=dict)
+    delta: float = 0.10
+    metric_deltas: dict[str, float] = field(default_factory=dict)
+    design: str = "auto"
+    futility_alpha: float = 0.05
+    round_size: int = 20
+    power: float = 0.8
     source: str = "<default policy>"
 
     def margin_for(self, category: str, metric: str) -> float:
@@ -52,6 +61,10 @@ class Policy:
         if category in self.category_margins:
             return self.category_margins[category]
         return self.metric_margins.get(metric, self.margin)
+
+    def delta_for(self, metric: str) -> float:
+        """δ of a metric: the smallest regression that matters (the sequential design's futility bound)."""
+        return self.metric_deltas.get(metric, self.delta)
 
     def lower_is_better(self, metric: str) -> bool:
         return metric in LOWER_IS_BETTER
@@ -118,10 +131,17 @@ def policy_from_dict(data: dict[str, Any], where: str = "<policy>") -> Policy:
     problems: list[Problem] = []
     bad = lambda f, v, fix: problems.append(Problem(where, f, v, fix))  # noqa: E731
     for key in data:
-        if key not in ("gate", "margins"):
-            bad(key, key, "unknown section; use [gate] and [margins]")
+        if key not in ("gate", "margins", "deltas"):
+            bad(key, key, "unknown section; use [gate], [margins] and [deltas]")
     gate = data.get("gate", {})
     margins = data.get("margins", {})
+    deltas = data.get("deltas", {})
+    if not isinstance(deltas, dict):
+        bad("deltas", deltas, "must be a table: [deltas]")
+        deltas = {}
+    for key in deltas:
+        if key not in _DELTA_KEYS:
+            bad(f"deltas.{key}", key, "unknown key; use default or [deltas.metric]")
     if not isinstance(gate, dict):
         bad("gate", gate, "must be a table: [gate]")
         gate = {}
@@ -178,7 +198,8 @@ def policy_from_dict(data: dict[str, Any], where: str = "<policy>") -> Policy:
             bad("gate.alpha", v, "must be a number in (0, 0.5), e.g. 0.05")
         else:
             kw["alpha"] = float(v)
-    for key, choices in (("correction", CORRECTIONS), ("test", TESTS), ("mcnemar", MCNEMAR_KINDS)):
+    for key, choices in (("correction", CORRECTIONS), ("test", TESTS), ("mcnemar", MCNEMAR_KINDS),
+                         ("design", DESIGNS)):
         if key in gate:
             v = gate[key]
             if v not in choices:
@@ -203,6 +224,25 @@ def policy_from_dict(data: dict[str, Any], where: str = "<policy>") -> Policy:
             bad("gate.max_infra_error_rate", v, "must be a fraction in [0, 1), e.g. 0.05")
         else:
             kw["max_infra_error_rate"] = float(v)
+
+    if "futility_alpha" in gate:
+        v = gate["futility_alpha"]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 < v < 0.5):
+            bad("gate.futility_alpha", v, "must be a number in (0, 0.5), e.g. 0.05")
+        else:
+            kw["futility_alpha"] = float(v)
+    if "power" in gate:
+        v = gate["power"]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0.5 <= v < 1):
+            bad("gate.power", v, "must be a number in [0.5, 1), e.g. 0.8 (the design's power against a drop of δ)")
+        else:
+            kw["power"] = float(v)
+    if "round_size" in gate:
+        v = gate["round_size"]
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            bad("gate.round_size", v, "must be an integer >= 1 (scenarios per category per round), e.g. 20")
+        else:
+            kw["round_size"] = v
 
     def margin_value(f: str, v: Any) -> float | None:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
@@ -231,6 +271,36 @@ def policy_from_dict(data: dict[str, Any], where: str = "<policy>") -> Policy:
             if mv is not None:
                 out[name] = mv
         kw[target] = out
+    def delta_value(f: str, v: Any) -> float | None:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+            bad(f, v, "must be a number > 0 (the smallest drop that matters, e.g. 0.10 = 10 points)")
+            return None
+        return float(v)
+
+    if "default" in deltas:
+        v = delta_value("deltas.default", deltas["default"])
+        if v is not None:
+            kw["delta"] = v
+    dtable = deltas.get("metric", {})
+    if not isinstance(dtable, dict):
+        bad("deltas.metric", dtable, "must be a table: [deltas.metric]")
+        dtable = {}
+    kw["metric_deltas"] = {}
+    for name, v in dtable.items():
+        if not _known_metric(name):
+            bad(f"deltas.metric.{name}", name, f"unknown metric; use one of {', '.join(KNOWN_METRICS)}")
+            continue
+        dv = delta_value(f"deltas.metric.{name}", v)
+        if dv is not None:
+            kw["metric_deltas"][name] = dv
+    probe = Policy(**{**asdict(base), **kw})
+    for m in gated:
+        d = probe.delta_for(m)
+        margin = max([probe.margin_for("", m), *(probe.margin_for(c, m) for c in probe.category_margins)])
+        if d <= margin:
+            where_d = f"deltas.metric.{m}" if m in probe.metric_deltas else "deltas.default"
+            bad(where_d, d, f"must be larger than the margin of {m} ({margin:g}): δ is the smallest drop that "
+                            "matters, the margin the largest one tolerated")
     for m in tuple(gated) + tuple(reported):
         if _known_metric(m) and m not in UNIT_INTERVAL and m not in kw.get("metric_margins", {}):
             bad("margins.metric", m, f"is not on a 0-1 scale; set [margins.metric] {m} = <tolerated change in its units>")
