@@ -65,23 +65,29 @@ def validate_cmd(path: str, replay: bool) -> None:
 @click.option("--trials", "default_trials", default=3, show_default=True, type=int, help="Default trials.")
 @click.option("--materialize", is_flag=True, help="Write telemetry files (worlds/<id>/) instead of seeds.")
 @click.option("--force", is_flag=True, help="Replace --output-dir if it exists.")
+@click.option("--pool", is_flag=True, help="Mark the suite as a pool: the gate samples it in rounds "
+                                           "(sequential design) against a baseline of the whole pool.")
 def generate_cmd(out: str, name: str, per_category: int, seed: int, categories: str | None, noise: str,
                  description: str | None, version: str, default_trials: int, materialize: bool,
-                 force: bool) -> None:
+                 force: bool, pool: bool) -> None:
     """Generate a synthetic suite: realistic microservice incidents, one injected fault each.
+
+    Scenario k of a category depends only on (seed, category, k), so generating again with the same seed
+    and a larger --per-category keeps every existing scenario file and appends new ones.
 
     \b
     Examples:
       evalkit suite generate --output-dir suites/mine --name mine --per-category 5 --seed 1
       evalkit suite generate --output-dir /tmp/db --name db --per-category 10 \\
           --categories database/slow-query,database/connection-pool --noise 0.8
+      evalkit suite generate --output-dir suites/pool --name pool --per-category 100 --pool
     """
     from evalkit.suite import generate_suite, suite_hash
 
     cats = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
     path = generate_suite(out, name, per_category, seed=seed, categories=cats, noise=noise,
                           description=description, version=version, default_trials=default_trials,
-                          materialize=materialize, force=force)
+                          materialize=materialize, force=force, pool=pool)
     n = per_category * (len(cats) if cats else 12)
     click.echo(f"{path}: wrote {n} scenarios (hash {suite_hash(path)[:12]})")
 

@@ -60,3 +60,5 @@ class Suite:
     path: Path
     hash: str
     scenarios: list[Scenario] = field(default_factory=list)
+    #: a pool: a generated suite that can always grow; the gate samples it in rounds (sequential design)
+    pool: bool = False

@@ -30,10 +30,12 @@ def toml_value(v: object) -> str:
 
 
 def suite_toml(name: str, version: str, description: str, default_trials: int, provenance: dict,
-               categories: Iterable[tuple[str, str]]) -> str:
+               categories: Iterable[tuple[str, str]], pool: bool = False) -> str:
     """The text of suite.toml: header, ``[generated]`` provenance and ``[categories]`` in the given order."""
     lines = [f"name = {toml_str(name)}", f"version = {toml_str(version)}",
-             f"description = {toml_str(description)}", f"default_trials = {default_trials}", "", "[generated]"]
+             f"description = {toml_str(description)}", f"default_trials = {default_trials}"]
+    lines += ["pool = true"] if pool else []
+    lines += ["", "[generated]"]
     lines += [f"{k} = {toml_value(v)}" for k, v in provenance.items()]
     lines += ["", "[categories]"]
     lines += [f"{toml_str(c)} = {toml_str(d)}" for c, d in categories]

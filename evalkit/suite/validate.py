@@ -25,7 +25,7 @@ FAULT_RE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 REF_KINDS = ("metric", "logs", "traces", "events", "topology", "monitor")
 
 SUITE_REQUIRED = ("name", "version", "description", "categories", "default_trials")
-SUITE_OPTIONAL = ("generated",)
+SUITE_OPTIONAL = ("generated", "pool")
 SCENARIO_REQUIRED = ("id", "category", "alert", "window", "world")
 SCENARIO_OPTIONAL = ("tags", "noise_level", "max_tool_calls", "description")
 ALERT_REQUIRED = ("component", "metric", "fired_at", "title")
@@ -106,6 +106,9 @@ def _check_suite_toml(root: Path, shown: str, problems: list[Problem]) -> dict |
             problems.append(Problem(where, k, doc[k], "must be a string"))
     if "default_trials" in doc and not (_is_int(doc["default_trials"]) and 1 <= doc["default_trials"] <= 100):
         problems.append(Problem(where, "default_trials", doc["default_trials"], "must be an integer from 1 to 100"))
+    if "pool" in doc and not isinstance(doc["pool"], bool):
+        problems.append(Problem(where, "pool", doc["pool"], "must be true or false (true: a pool the gate samples "
+                                                            "in rounds)"))
     cats = doc.get("categories")
     if "categories" in doc:
         if not isinstance(cats, dict) or not cats:
@@ -383,7 +386,8 @@ def _parse_suite(path: str | Path, deep: bool) -> tuple[Suite | None, list[Probl
         return None, problems
     suite = Suite(name=meta["name"], version=meta["version"], description=meta["description"],
                   categories=categories, default_trials=int(meta["default_trials"]), path=root,
-                  hash=suite_hash(root), scenarios=sorted(scenarios, key=lambda s: s.id))
+                  hash=suite_hash(root), scenarios=sorted(scenarios, key=lambda s: s.id),
+                  pool=bool(meta.get("pool", False)))
     return suite, []
 
 

@@ -42,8 +42,12 @@ def scenario_seed(seed: int, category: str, k: int) -> int:
 def generate_suite(out: str | Path, name: str, per_category: int, seed: int = 0,
                    categories: list[str] | None = None, noise: str | float = "0.3-0.9",
                    description: str | None = None, version: str = "1.0.0", default_trials: int = 3,
-                   materialize: bool = False, force: bool = False, progress=None) -> Path:
-    """Generate a suite folder of ``per_category`` scenarios for each category; returns its path."""
+                   materialize: bool = False, force: bool = False, progress=None, pool: bool = False) -> Path:
+    """Generate a suite folder of ``per_category`` scenarios for each category; returns its path.
+
+    Scenario k of a category depends only on (seed, category, k): generating again with a larger
+    ``per_category`` and the same seed keeps every existing scenario and truth file byte for byte and appends
+    new ones (how a pool grows). ``pool``: mark the suite as a pool the gate samples in rounds."""
     out = Path(out)
     cats = list(categories or CATEGORIES)
     unknown = [c for c in cats if c not in CATEGORIES]
@@ -57,7 +61,7 @@ def generate_suite(out: str | Path, name: str, per_category: int, seed: int = 0,
         provenance = {"generator": GENERATOR_ID, "seed": seed, "per_category": per_category, "noise": str(noise)}
         (tmp / "suite.toml").write_text(suite_toml(
             name, version, description or f"Generated suite: {per_category} synthetic incidents per category.",
-            default_trials, provenance, [(c, CATEGORIES[c][2]) for c in cats]), encoding="utf-8")
+            default_trials, provenance, [(c, CATEGORIES[c][2]) for c in cats], pool=pool), encoding="utf-8")
         total = len(cats) * per_category
         done = 0
         for cat in cats:
