@@ -49,10 +49,14 @@ def run_gate(suite: str | Path, agent: str, *, baseline_alias: str = "main", tri
              timeout_s: float = 60.0, tracking_uri: str | None = None, output_dir: str | Path = "evalkit-reports",
              policy: str | Path | None = None, baselines_dir: str | Path | None = None, pr: str | None = None,
              use_outbox: bool = True, journal_dir: str | Path | None = None,
-             progress: Callable[[int, int], None] | None = None, log: Callable[[str], None] | None = None
-             ) -> GateResult:
-    """Gate ``agent`` on ``suite`` against the baseline ``baseline_alias``; see the module docstring."""
-    from evalkit.compare import compare, load_policy, policy_for_suite
+             progress: Callable[[int, int], None] | None = None, log: Callable[[str], None] | None = None,
+             fixed: bool = False, budget: Any = None) -> GateResult:
+    """Gate ``agent`` on ``suite`` against the baseline ``baseline_alias``; see the module docstring.
+
+    A pool suite is gated sequentially (rounds drawn from the pool, one trial per scenario unless ``trials``
+    says otherwise, until every category is decided or ``budget`` — an :class:`evalkit.rounds.Budget` — is
+    spent); other suites, or ``fixed=True``, run every scenario once and compare in one shot."""
+    from evalkit.compare import compare
     from evalkit.report import write_reports
     from evalkit.run.runner import run_suite
     from evalkit.store import Store
@@ -61,21 +65,33 @@ def run_gate(suite: str | Path, agent: str, *, baseline_alias: str = "main", tri
 
     say = log or (lambda _msg: None)
     suite_obj = load_suite(suite)
-    base_dir = Path(baselines_dir) if baselines_dir else default_baselines_dir(suite_obj.path)
-    beside_exports = base_dir / suite_obj.name / "policy.toml"
-    pol = (load_policy(policy) if policy
-           else load_policy(beside_exports) if beside_exports.is_file() else policy_for_suite(suite_obj.name))
+    base_dir, pol = _policy_of(suite_obj, policy, baselines_dir)
     store = Store(tracking_uri)
     if not use_outbox:
         store.require_reachable()  # nowhere to keep the run: fail before spending it, not after
+    sequential = design_of(suite_obj, pol, fixed) == "sequential"
+    if sequential:
+        from evalkit.compare.pool_comparison import check_sequential_metrics
+
+        check_sequential_metrics(pol)
     baseline_table, baseline_source = resolve_baseline(store, suite_obj.name, baseline_alias, base_dir,
                                                        suite_hash=suite_obj.hash)
 
-    result = run_suite(suite_obj, agent, trials=trials, seed=seed, jobs=jobs, executor=executor,
-                       timeout_s=timeout_s, journal_dir=journal_dir, progress=progress, ray_address=ray_address)
-    # Said after the run, so that a bad input found before it (agent spec, --trials, journal) is the only line.
-    say(f"baseline {suite_obj.name}@{baseline_alias}: {baseline_source}")
-    comparison = compare(result.table, baseline_table, pol)
+    run_kwargs = dict(jobs=jobs, executor=executor, timeout_s=timeout_s, journal_dir=journal_dir,
+                      progress=progress, ray_address=ray_address)
+    if sequential:
+        from evalkit.rounds import Budget, run_rounds
+
+        rounds = run_rounds(suite_obj, agent, baseline_table, pol, trials=1 if trials is None else trials,
+                            seed=seed, budget=budget or Budget(), run_kwargs=run_kwargs, log=say)
+        result, comparison = rounds.run, rounds.comparison
+        say(f"baseline {suite_obj.name}@{baseline_alias}: {baseline_source}")
+    else:
+        result = run_suite(suite_obj, agent, trials=trials, seed=seed, **run_kwargs)
+        # Said after the run, so that a bad input found before it (agent spec, --trials, journal) is the only
+        # line.
+        say(f"baseline {suite_obj.name}@{baseline_alias}: {baseline_source}")
+        comparison = compare(result.table, baseline_table, pol)
 
     context = report_context(suite_obj.name, result.table, baseline_table, baseline_source,
                              tracking_uri=store.tracking_uri)
@@ -135,6 +151,46 @@ def compare_refs(candidate: str, baseline: str | None = None, *, suite: str | No
     return comparison, report_context(suite_name, cand, base, base_src, candidate_run=candidate)
 
 
+def _policy_of(suite_obj: Any, policy: str | Path | None, baselines_dir: str | Path | None) -> tuple[Path, Any]:
+    """(baselines folder, policy) of a suite: ``policy`` if given, else the one beside its baseline exports,
+    else the suite's default."""
+    from evalkit.compare import load_policy, policy_for_suite
+
+    base_dir = Path(baselines_dir) if baselines_dir else default_baselines_dir(suite_obj.path)
+    beside_exports = base_dir / suite_obj.name / "policy.toml"
+    pol = (load_policy(policy) if policy
+           else load_policy(beside_exports) if beside_exports.is_file() else policy_for_suite(suite_obj.name))
+    return base_dir, pol
+
+
+def plan_suite(suite: str | Path, *, baseline_alias: str = "main", policy: str | Path | None = None,
+               baselines_dir: str | Path | None = None, tracking_uri: str | None = None, reps: int = 400,
+               seed: int = 0) -> tuple[Any, Any, str]:
+    """Plan a gate on ``suite`` from its baseline: (per-category plan DataFrame, policy, baseline source).
+
+    See :func:`evalkit.compare.planning.plan_gate` for the columns; the simulation runs the sequential design
+    on the baseline's own per-scenario results."""
+    from evalkit.compare.planning import plan_gate
+    from evalkit.store import Store
+    from evalkit.store.exchange import resolve_baseline
+    from evalkit.suite import load_suite
+
+    suite_obj = load_suite(suite)
+    base_dir, pol = _policy_of(suite_obj, policy, baselines_dir)
+    table, source = resolve_baseline(Store(tracking_uri), suite_obj.name, baseline_alias, base_dir,
+                                     suite_hash=suite_obj.hash)
+    return plan_gate(table, pol, reps=reps, seed=seed), pol, source
+
+
+def design_of(suite_obj: Any, policy: Any, fixed: bool = False) -> str:
+    """``sequential`` for a pool suite under a policy that allows it, else ``fixed`` (also when forced)."""
+    if fixed or policy.design == "fixed":
+        return "fixed"
+    if policy.design == "sequential" or getattr(suite_obj, "pool", False):
+        return "sequential"
+    return "fixed"
+
+
 def default_baselines_dir(suite_path: Path) -> Path:
     """``./baselines`` when it exists, else the ``baselines/`` beside the suite's ``suites/`` folder."""
     here = Path("baselines")
@@ -144,4 +200,4 @@ def default_baselines_dir(suite_path: Path) -> Path:
     return beside if beside.is_dir() else here
 
 
-__all__ = ["GateResult", "run_gate", "compare_refs", "report_context"]
+__all__ = ["GateResult", "compare_refs", "design_of", "plan_suite", "report_context", "run_gate"]

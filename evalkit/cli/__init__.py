@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("evalkit.cli.run_cmd", "run", "Run a suite against an agent build and log the results."),
     "compare": ("evalkit.cli.compare_cmd", "compare", "Compare a candidate run against a baseline."),
     "gate": ("evalkit.cli.gate_cmd", "gate", "Pre-merge gate: run, compare to the baseline, report, exit 0/1/2."),
+    "plan": ("evalkit.cli.plan_cmd", "plan", "Plan a gate: the power and cost of a suite's pool, per category."),
     "report": ("evalkit.cli.report_cmd", "report", "Write the reports of a stored run."),
     "baseline": ("evalkit.cli.baseline_cmd", "baseline", "Promote, list, export and import baselines."),
     "sync": ("evalkit.cli.baseline_cmd", "sync", "Upload runs kept in the offline outbox."),

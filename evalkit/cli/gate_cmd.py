@@ -26,8 +26,16 @@ from evalkit.cli.options import common_run_options, progress_for
 @click.option("--no-outbox", is_flag=True, help="Fail (exit 2) instead of queueing the run when the store is unreachable.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full verdict as JSON on stdout.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
+@click.option("--fixed", is_flag=True, help="On a pool suite, run every scenario and compare in one shot instead "
+                                            "of sampling the pool in rounds.")
+@click.option("--max-trials", type=int, default=None, help="Sequential gate: stop after this many trials; open "
+                                                           "categories are reported as they stand.")
+@click.option("--max-minutes", type=float, default=None, help="Sequential gate: stop after this much wall time.")
+@click.option("--max-cost", type=float, default=None, help="Sequential gate: stop once the candidate's cost_usd "
+                                                           "reaches this many dollars.")
 def gate(suite, agent, baseline_alias, trials, seed, jobs, executor, ray_address, timeout_s, tracking_uri,
-         output_dir, policy, baselines_dir, journal_dir, pr, no_outbox, as_json, quiet) -> None:
+         output_dir, policy, baselines_dir, journal_dir, pr, no_outbox, as_json, quiet, fixed, max_trials,
+         max_minutes, max_cost) -> None:
     """Run AGENT on SUITE, compare with the baseline under the suite's policy, write reports, exit 0/1/2.
 
     \b
@@ -36,18 +44,24 @@ def gate(suite, agent, baseline_alias, trials, seed, jobs, executor, ray_address
       evalkit gate --suite core --agent 'cmd:node my_agent.js' --trials 3 --jobs 2 --output-dir reports/
       MLFLOW_TRACKING_URI=http://mlflow:5000 evalkit gate --suite core --agent mypkg.agent:build --pr 123
     Reports: report.md (pull-request comment), junit.xml, report.txt, comparison.json in --output-dir.
+    A pool suite (core) is gated sequentially: rounds of scenarios drawn from each category's pool, one trial
+    each unless --trials says otherwise, until every category regressed, showed no drop of delta or more, or
+    spent its pool; --fixed runs the whole suite once instead.
     """
     from evalkit.gate import run_gate
     from evalkit.report import render_terminal
+    from evalkit.rounds import Budget
 
     log = (lambda m: None) if (quiet or as_json) else (lambda m: click.echo(m, err=True))
+    budget = Budget(max_trials=max_trials, max_wall_s=None if max_minutes is None else 60.0 * max_minutes,
+                    max_cost_usd=max_cost)
     reporter = progress_for(quiet or as_json)
     try:
         result = run_gate(suite, agent, baseline_alias=baseline_alias, trials=trials, seed=seed, jobs=jobs,
                           executor=executor, ray_address=ray_address, timeout_s=timeout_s,
                           tracking_uri=tracking_uri, output_dir=output_dir, policy=policy,
                           baselines_dir=baselines_dir, pr=pr, use_outbox=not no_outbox,
-                          journal_dir=journal_dir, progress=reporter, log=log)
+                          journal_dir=journal_dir, progress=reporter, log=log, fixed=fixed, budget=budget)
     finally:
         reporter.close()
     if as_json:

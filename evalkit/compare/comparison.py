@@ -23,6 +23,7 @@ from evalkit.compare import mde as mde_mod
 from evalkit.compare import paired as paired_mod
 from evalkit.compare import verdicts as vd
 from evalkit.compare.paired import OVERALL
+from evalkit.compare.sequential import WITHIN_DELTA
 from evalkit.compare.policy import CORRECTIONS, UNIT_INTERVAL, Policy, default_policy, load_policy
 from evalkit.compare.validity import check_infra, check_suite_match, as_table
 from evalkit.errors import UserError
@@ -61,7 +62,8 @@ class Comparison:
     @property
     def verdict(self) -> str:
         """Overall: regressed if any gated cell regressed; else improved if any improved; else unchanged if
-        every gated cell is unchanged; else inconclusive."""
+        every gated cell is unchanged; else within-delta if every gated cell is unchanged or within-delta (the
+        sequential design: no drop of δ or more anywhere); else inconclusive."""
         v = self.gated["verdict"]
         if (v == "regressed").any():
             return "regressed"
@@ -69,6 +71,8 @@ class Comparison:
             return "improved"
         if len(v) and (v == "unchanged").all():
             return "unchanged"
+        if len(v) and v.isin(["unchanged", WITHIN_DELTA]).all():
+            return WITHIN_DELTA
         return "inconclusive"
 
     @property
@@ -152,7 +156,7 @@ class Comparison:
             by_metric = [f"{m} improved in {_names(g)} ({_diffs(g, m)})" for m, g in imp.groupby("metric", sort=False)]
             return "Improved: " + "; ".join(by_metric) + f"; no gated cell regressed{tail}."
         counts = self.gated["verdict"].value_counts()
-        summary = ", ".join(f"{counts[v]} {v}" for v in ("unchanged", "inconclusive") if v in counts)
+        summary = ", ".join(f"{counts[v]} {v}" for v in ("unchanged", WITHIN_DELTA, "inconclusive") if v in counts)
         return f"No regression: {summary} gated cells{tail}."
 
     # ---------------------------------------------------------------------- flips

@@ -77,4 +77,37 @@ def verdict_line(verdict: str, cross: bool) -> str:
     if verdict == "regressed":
         return "REGRESSION" + (" (cross-category)" if cross else "")
     return {"improved": "PASS (improved)", "unchanged": "PASS (no regression)",
+            "within-delta": "PASS (no drop of delta or more anywhere)",
             "inconclusive": "PASS (no regression detected; some cells inconclusive)"}.get(verdict, verdict.upper())
+
+
+def is_sequential(cells) -> bool:
+    """Whether a comparison's cells come from the sequential design (they carry pool and stop columns)."""
+    return "stop" in getattr(cells, "columns", ())
+
+
+def sequential_columns(r, metric: str) -> tuple[str, str, str]:
+    """(n of pool, the bound that decides, why the category stopped) for one row of a sequential comparison.
+
+    A ``within-delta`` cell shows its futility bound (the drop is smaller than δ: ``≥ −8.1``, or ``≤ +8.1``
+    for a lower-is-better metric); every other cell its anytime interval at the cell's level."""
+    n = f"{int(r.n)}/{int(r.pool)}"
+    if r.verdict == "within-delta" and np.isfinite(r.bound_delta):
+        bound = (f"≥ {fmt_diff(max(r.bound_delta, -1.0), metric)}" if r.direction == "higher"
+                 else f"≤ {fmt_diff(min(r.bound_delta, 1.0), metric)}")
+    else:
+        bound = fmt_ci(r.bound_low, r.bound_high, metric)
+    return n, bound, "" if r.stop in ("open", "") else r.stop
+
+
+def sequential_legend(comparison) -> str:
+    """One line saying how the sequential verdicts were reached, with the numbers that decided them."""
+    pol = comparison.policy
+    cells = comparison.to_frame()
+    gated = cells[cells["gated"]]
+    level = float(gated["level"].iloc[0]) if len(gated) else float("nan")
+    return (f"diff in points (candidate − baseline); anytime-valid bounds (betting confidence sequences) at "
+            f"{level:.2g} per cell (family-wise alpha={pol.alpha}, Bonferroni over the gated categories); "
+            f"regressed: the upper bound lies below −margin; '≥ x': the lower bound at level "
+            f"{pol.futility_alpha} lies above −delta ({100 * pol.delta:.0f} pts), so no drop of delta or more; "
+            f"a category stops as soon as it is decided.")

@@ -3,13 +3,13 @@ scenarios per regressed category (the agent's answer vs the expected component),
 
 from __future__ import annotations
 
-from evalkit.report.context import (POINTS_METRICS, ReportContext, fmt_ci, fmt_diff, fmt_value, mde_cell,
-                                    verdict_line)
+from evalkit.report.context import (POINTS_METRICS, ReportContext, fmt_ci, fmt_diff, fmt_value, is_sequential,
+                                    mde_cell, sequential_columns, sequential_legend, verdict_line)
 from evalkit.report.terminal import verdict_rows
 from evalkit.score.schema import OVERALL_MICRO
 
 _ICON = {"regressed": "🔴 regressed", "improved": "🟢 improved", "unchanged": "⚪ unchanged",
-         "inconclusive": "🟡 inconclusive"}
+         "inconclusive": "🟡 inconclusive", "within-delta": "⚪ within δ"}
 
 
 def _esc(text: object) -> str:
@@ -34,17 +34,25 @@ def render_markdown(comparison, context: ReportContext | None = None, top_flips:
     if facts:
         out += [" · ".join(facts), ""]
 
-    out += ["| metric | category | n | baseline | candidate | diff (pts) | 95% CI | verdict | MDE |",
-            "|---|---|---:|---:|---:|---:|---|---|---:|"]
-    for r in verdict_rows(comparison).itertuples(index=False):
+    rows = verdict_rows(comparison)
+    sequential = is_sequential(rows)
+    out += (["| metric | category | n/pool | baseline | candidate | diff (pts) | anytime bound | verdict | stopped |",
+             "|---|---|---:|---:|---:|---:|---|---|---|"] if sequential else
+            ["| metric | category | n | baseline | candidate | diff (pts) | 95% CI | verdict | MDE |",
+             "|---|---|---:|---:|---:|---:|---|---|---:|"])
+    for r in rows.itertuples(index=False):
         cat = "**overall**" if r.category == OVERALL_MICRO else f"`{_esc(r.category)}`"
-        mde = mde_cell(r.verdict, int(r.n), r.mde, r.metric, comparison.policy.min_scenarios)
+        if sequential:
+            n, interval, last = sequential_columns(r, r.metric)
+        else:
+            n, interval = str(int(r.n)), fmt_ci(r.ci_low, r.ci_high, r.metric)
+            last = mde_cell(r.verdict, int(r.n), r.mde, r.metric, comparison.policy.min_scenarios)
         diff = fmt_diff(r.diff, r.metric)
         if r.verdict == "regressed":
             diff = f"**{diff}**"
-        out.append(f"| {r.metric} | {cat} | {int(r.n)} | {fmt_value(r.baseline_mean, r.metric)} | "
-                   f"{fmt_value(r.candidate_mean, r.metric)} | {diff} | {fmt_ci(r.ci_low, r.ci_high, r.metric)} | "
-                   f"{_ICON.get(r.verdict, r.verdict)} | {mde} |")
+        out.append(f"| {r.metric} | {cat} | {n} | {fmt_value(r.baseline_mean, r.metric)} | "
+                   f"{fmt_value(r.candidate_mean, r.metric)} | {diff} | {interval} | "
+                   f"{_ICON.get(r.verdict, r.verdict)} | {last} |")
     out.append("")
 
     regressed_categories = []
@@ -77,9 +85,12 @@ def render_markdown(comparison, context: ReportContext | None = None, top_flips:
         out += ["", "</details>", ""]
 
     pol = comparison.policy
-    out.append(f"<sub>Paired per scenario; {pol.correction} correction at family-wise α = {pol.alpha}; "
-               f"non-inferiority margin {100 * pol.margin:.0f} pts by default ({_esc(pol.source)}). "
-               "MDE = smallest drop this run could detect at 80% power.</sub>")
+    if sequential:
+        out.append(f"<sub>{_esc(sequential_legend(comparison))} Policy {_esc(pol.source)}.</sub>")
+    else:
+        out.append(f"<sub>Paired per scenario; {pol.correction} correction at family-wise α = {pol.alpha}; "
+                   f"non-inferiority margin {100 * pol.margin:.0f} pts by default ({_esc(pol.source)}). "
+                   "MDE = smallest drop this run could detect at 80% power.</sub>")
     for note in comparison.notes:
         out.append(f"<sub>note: {_esc(note)}</sub>")
     refs = []

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evalkit.report.context import ReportContext, fmt_ci, fmt_diff, fmt_value, mde_cell, verdict_line
+from evalkit.report.context import (ReportContext, fmt_ci, fmt_diff, fmt_value, is_sequential, mde_cell,
+                                    sequential_columns, sequential_legend, verdict_line)
 from evalkit.score.schema import OVERALL_MICRO
 
-_COLOURS = {"regressed": "\x1b[31;1m", "improved": "\x1b[32m", "unchanged": "", "inconclusive": "\x1b[33m"}
+_COLOURS = {"regressed": "\x1b[31;1m", "improved": "\x1b[32m", "unchanged": "", "within-delta": "",
+            "inconclusive": "\x1b[33m"}
 _RESET = "\x1b[0m"
 
 
@@ -17,7 +19,7 @@ def verdict_rows(comparison, gated_only: bool = True) -> pd.DataFrame:
     cells = comparison.to_frame()
     if gated_only:
         cells = cells[cells["gated"]]
-    order = {"regressed": 0, "inconclusive": 1, "improved": 2, "unchanged": 3}
+    order = {"regressed": 0, "inconclusive": 1, "improved": 2, "unchanged": 3, "within-delta": 4}
     cells = cells.assign(_o=cells["verdict"].map(order).fillna(9), _ov=cells["category"] == OVERALL_MICRO)
     metric_order = {m: i for i, m in enumerate(comparison.policy.all_metrics())}
     cells = cells.assign(_m=cells["metric"].map(metric_order).fillna(99))
@@ -38,14 +40,20 @@ def render_terminal(comparison, context: ReportContext | None = None, color: boo
     lines.append(f"{verdict_line(comparison.verdict, comparison.cross_category)}: {comparison.headline}")
     lines.append("")
     rows = verdict_rows(comparison)
-    header = ["metric", "category", "n", "baseline", "candidate", "diff", "95% CI", "verdict", "MDE"]
+    sequential = is_sequential(rows)
+    header = (["metric", "category", "n/pool", "baseline", "candidate", "diff", "anytime bound", "verdict",
+               "stopped"] if sequential else
+              ["metric", "category", "n", "baseline", "candidate", "diff", "95% CI", "verdict", "MDE"])
     body = []
     for r in rows.itertuples(index=False):
         cat = "OVERALL" if r.category == OVERALL_MICRO else r.category
-        mde = mde_cell(r.verdict, int(r.n), r.mde, r.metric, comparison.policy.min_scenarios)
-        body.append([r.metric, cat, str(int(r.n)), fmt_value(r.baseline_mean, r.metric),
-                     fmt_value(r.candidate_mean, r.metric), fmt_diff(r.diff, r.metric),
-                     fmt_ci(r.ci_low, r.ci_high, r.metric), r.verdict, mde])
+        if sequential:
+            n, interval, last = sequential_columns(r, r.metric)
+        else:
+            n, interval = str(int(r.n)), fmt_ci(r.ci_low, r.ci_high, r.metric)
+            last = mde_cell(r.verdict, int(r.n), r.mde, r.metric, comparison.policy.min_scenarios)
+        body.append([r.metric, cat, n, fmt_value(r.baseline_mean, r.metric),
+                     fmt_value(r.candidate_mean, r.metric), fmt_diff(r.diff, r.metric), interval, r.verdict, last])
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(header)]
     right = {2, 3, 4, 5}
 
@@ -68,9 +76,12 @@ def render_terminal(comparison, context: ReportContext | None = None, color: boo
         lines.append(fmt_row(cols, cols[7]))
     pol = comparison.policy
     lines.append("")
-    lines.append(f"diff in points (candidate − baseline); verdicts at family-wise alpha={pol.alpha} "
-                 f"({pol.correction}), margins per policy {pol.source or '(default)'}; MDE shown when inconclusive "
-                 f"(n<{pol.min_scenarios}: too few scenarios to test).")
+    if sequential:
+        lines.append(sequential_legend(comparison) + f" Policy {pol.source or '(default)'}.")
+    else:
+        lines.append(f"diff in points (candidate − baseline); verdicts at family-wise alpha={pol.alpha} "
+                     f"({pol.correction}), margins per policy {pol.source or '(default)'}; MDE shown when "
+                     f"inconclusive (n<{pol.min_scenarios}: too few scenarios to test).")
     for note in comparison.notes:
         lines.append(f"note: {note}")
     if ctx.candidate_run:

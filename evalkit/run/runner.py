@@ -93,7 +93,8 @@ def run_suite(suite, agent_spec: str, trials: int | None = None, seed: int = 0, 
               scorers: Iterable = (), progress: ProgressFn | None = None, *, ray_address: str | None = None,
               journal: bool = True, fresh: bool = False, agent_options: dict | None = None,
               max_retries: int = MAX_RETRIES,
-              retry_backoff_s: float = RETRY_BACKOFF_S, fsync_interval_s: float = FSYNC_INTERVAL_S) -> RunResult:
+              retry_backoff_s: float = RETRY_BACKOFF_S, fsync_interval_s: float = FSYNC_INTERVAL_S,
+              scenario_ids: Iterable[str] | None = None) -> RunResult:
     """Run every scenario of ``suite`` ``trials`` times against ``agent_spec`` and score the trials.
 
     ``suite`` is a Suite, a path or a bare name (``core``). Trial seeds derive from ``seed`` and
@@ -101,32 +102,35 @@ def run_suite(suite, agent_spec: str, trials: int | None = None, seed: int = 0, 
     (threads for ``cmd:``/``openai:``, processes otherwise), ``threads``, ``processes``, ``ray`` or an
     Executor. Finished trials are journaled (``journal_dir``, default ``.evalkit/journal``); rerunning the
     same call resumes (``fresh=True``: discard the journal and start over). ``scorers`` are user scorer specs ``[name=]pkg.mod:fn`` (plus the suite's
-    ``[scorers]`` table). Raises UserError on bad input or when no trial could be evaluated at all.
+    ``[scorers]`` table). ``scenario_ids``: run only these scenarios of the suite (a pool's rounds).
+    Raises UserError on bad input or when no trial could be evaluated at all.
     """
     started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     t0 = time.monotonic()
     suite_obj = _resolve_suite(suite)
+    scenarios = _select(suite_obj, scenario_ids)
     trials = _check_int("--trials", suite_obj.default_trials if trials is None else trials, 1)
     seed = _check_int("--seed", seed, 0)
     options = {**(agent_options or {}), "timeout_s": float(timeout_s)}
     build_id = _build_id(agent_spec, options)
     scorer = _make_scorer(suite_obj, scorers)
-    ctx = _Context(suite_obj, build_id, agent_spec, seed, scorer, {s.id: s.category for s in suite_obj.scenarios})
+    ctx = _Context(suite_obj, build_id, agent_spec, seed, scorer, {s.id: s.category for s in scenarios})
 
     jr = None
     if journal:
         header = JournalHeader(suite_obj.name, suite_obj.hash, build_id, agent_spec, seed, trials)
         jr = Journal(default_journal_path(journal_dir, suite_obj.name, build_id, seed), header, fresh=fresh)
     try:
-        finished = jr.finished_keys() if jr else set()
+        wanted = {record_key(suite_obj.hash, s.id, t, build_id) for s in scenarios for t in range(trials)}
+        finished = (jr.finished_keys() & wanted) if jr else set()
         resumed = {k: r for k, r in (jr.records.items() if jr else ()) if k in finished}
         suite_path = str(Path(suite_obj.path).resolve())
         tasks = [
             TrialTask.make(suite_path, suite_obj.hash, s.id, t, trial_seed(seed, s.id, t), agent_spec, options)
-            for s in suite_obj.scenarios for t in range(trials)
+            for s in scenarios for t in range(trials)
             if record_key(suite_obj.hash, s.id, t, build_id) not in finished
         ]
-        total = len(suite_obj.scenarios) * trials
+        total = len(scenarios) * trials
         records: dict[str, dict] = {}
         # Journaled trials are re-scored from their stored finding and trajectory: same scores, and any
         # scorer added since applies to them too.
@@ -166,7 +170,7 @@ def run_suite(suite, agent_spec: str, trials: int | None = None, seed: int = 0, 
         "build_id": build_id, "agent_spec": agent_spec, "trials": trials, "seed": seed,
         "evalkit_version": __version__, "started_at": started_at, "duration_s": time.monotonic() - t0,
         "infra_errors": infra, "agent_errors": int((table["status"] == "agent_error").sum()),
-        "n_scenarios": len(suite_obj.scenarios), "n_trials": len(table),
+        "n_scenarios": len(scenarios), "n_trials": len(table),
         "executor": executor_name, "jobs": getattr(exe, "capacity", jobs) if tasks else jobs,
         "timeout_s": float(timeout_s), "resumed_trials": len(resumed),
         "journal": str(jr.path) if jr else None,
@@ -239,6 +243,19 @@ def _idle(wait: float) -> list:
     if wait > 0:
         time.sleep(wait)  # only waiting for a retry backoff or the next fsync; nothing is in flight
     return []
+
+
+def _select(suite_obj, scenario_ids: Iterable[str] | None) -> list:
+    """The suite's scenarios, or the named ones (in suite order); an unknown id is the user's error."""
+    if scenario_ids is None:
+        return list(suite_obj.scenarios)
+    wanted = set(scenario_ids)
+    picked = [s for s in suite_obj.scenarios if s.id in wanted]
+    if len(picked) != len(wanted):
+        unknown = sorted(wanted - {s.id for s in picked})
+        raise UserError.at(str(suite_obj.path), "scenario_id", unknown[0],
+                           f"not a scenario of suite {suite_obj.name}; name scenarios the suite holds")
+    return picked
 
 
 def _resolve_suite(suite):

@@ -1,0 +1,157 @@
+"""``compare_sequential``: the sequential design's verdicts for a candidate run on part of a pool.
+
+The candidate ran a prefix of each category's draw order (:func:`evalkit.compare.sequential.draw_orders`);
+the baseline covers the whole pool. Each cell gets anytime-valid bounds (:mod:`evalkit.compare.sequential`);
+the result is a :class:`~evalkit.compare.comparison.Comparison` with the fixed design's columns plus
+``pool`` (scenarios in the category's pool), ``delta``, ``bound_delta`` (the futility bound) and ``stop``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from evalkit.compare import flips as flips_mod
+from evalkit.compare import paired as paired_mod
+from evalkit.compare import sequential as seq
+from evalkit.compare.comparison import FRAME_COLUMNS, Comparison, _resolve_policy
+from evalkit.compare.paired import OVERALL
+from evalkit.compare.policy import UNIT_INTERVAL, Policy
+from evalkit.compare.validity import as_table, check_infra, check_suite_match
+from evalkit.errors import UserError
+
+SEQ_COLUMNS = FRAME_COLUMNS + ["pool", "delta", "bound_delta", "stop"]
+
+
+def pool_orders(baseline: pd.DataFrame, seed: int, categories: Sequence[str] | None = None) -> dict[str, list[str]]:
+    """Draw orders over the pool the baseline covers (every scenario with a valid baseline trial)."""
+    base = as_table(baseline, "baseline")
+    ok = base[(base["status"] != paired_mod.INFRA).to_numpy(dtype=bool, na_value=True)]
+    ids = ok.drop_duplicates("scenario_id")
+    by_cat: dict[str, list[str]] = {}
+    for sid, cat in zip(ids["scenario_id"].astype(str), ids["category"].astype(str)):
+        if categories is None or cat in categories:
+            by_cat.setdefault(cat, []).append(sid)
+    return seq.draw_orders(by_cat, seed)
+
+
+def check_sequential_metrics(pol: Policy) -> None:
+    """The betting bounds need differences in [−1, 1]: every gated metric must be on a 0–1 scale."""
+    off = [m for m in pol.metrics if m not in UNIT_INTERVAL]
+    if off:
+        raise UserError.at(pol.source, "gate.metrics", off[0],
+                           "the sequential design gates 0-1 scores only; gate it with design = \"fixed\" "
+                           "(or --fixed), or report it with gate.report")
+
+
+def compare_sequential(candidate: Any, baseline: Any, policy: Policy | None, orders: Mapping[str, Sequence[str]],
+                       *, stopped_by_budget: bool = False) -> Comparison:
+    """Judge every cell of a pooled run (see the module docstring); categories missing from ``orders`` are
+    not part of the pool. ``stopped_by_budget``: open categories stop as ``budget reached``."""
+    pol = _resolve_policy(policy, None)
+    check_sequential_metrics(pol)
+    cand, base = as_table(candidate, "candidate"), as_table(baseline, "baseline")
+    hc, hb = check_suite_match(cand, base, False)
+    rate_c = check_infra(cand, "candidate", pol.max_infra_error_rate, pol.source)
+    rate_b = check_infra(base, "baseline", pol.max_infra_error_rate, pol.source)
+    report_only = tuple(m for m in pol.report if m not in pol.metrics and m in UNIT_INTERVAL)
+    skipped = [m for m in pol.report if m not in pol.metrics and m not in UNIT_INTERVAL]
+    metrics = pol.metrics + report_only
+    wanted = metrics + ((pol.primary,) if pol.primary not in metrics else ())
+    p = paired_mod.pair(paired_mod.scenario_means(cand, wanted, "candidate"),
+                        paired_mod.scenario_means(base, wanted, "baseline"))
+    cats = sorted(orders)
+    ran = set(p.cand.ids)
+    used = {c: [sid for sid in orders[c] if sid in ran] for c in cats}
+    pos = {c: p.cand.ids.get_indexer(used[c]) for c in cats}
+    pools = {c: len(orders[c]) for c in cats}
+
+    def bounds_for(metric: str, alpha_cell: float) -> dict[str, seq.CellBounds]:
+        sign = -1.0 if pol.lower_is_better(metric) else 1.0
+        d = sign * (p.cand.mean[metric] - p.base.mean[metric])
+        out = {c: seq.cell_bounds(d[pos[c]][np.isfinite(d[pos[c]])], pools[c], pol.margin_for(c, metric),
+                                  pol.delta_for(metric), alpha_cell, pol.futility_alpha) for c in cats}
+        out[OVERALL] = seq.combine([out[c] for c in cats], [pools[c] for c in cats])
+        return out
+
+    gated_family = max(1, len(cats) * len(pol.metrics))
+    report_family = max(1, len(cats) * len(report_only))
+    cells = {(m, True): bounds_for(m, pol.alpha / gated_family) for m in pol.metrics}
+    cells.update({(m, False): bounds_for(m, pol.alpha / report_family) for m in report_only})
+
+    verdicts = {key: {c: b.verdict(pol.margin_for(c if c != OVERALL else "", key[0]), pol.delta_for(key[0]))
+                      for c, b in by_cat.items()} for key, by_cat in cells.items()}
+    stops = {}
+    for c in cats:
+        stop = seq.category_stop([verdicts[(m, True)][c] for m in pol.metrics], len(used[c]), pools[c])
+        stops[c] = seq.STOP_BUDGET if stop == seq.STOP_OPEN and stopped_by_budget else stop
+    rows = []
+    weights = np.array([pools[c] for c in cats], dtype=float)
+    for (metric, gated), by_cat in cells.items():
+        family = gated_family if gated else report_family
+        sign = -1.0 if pol.lower_is_better(metric) else 1.0
+        block = [_row(c, metric, gated, sign, by_cat[c], pos[c], p, pol, family, verdicts[(metric, gated)][c],
+                      stops[c]) for c in cats]
+        overall = _row(OVERALL, metric, gated, sign, by_cat[OVERALL], np.concatenate([pos[c] for c in cats]), p,
+                       pol, family, verdicts[(metric, gated)][OVERALL], _overall_stop(stops))
+        seen = np.array([r["n"] > 0 for r in block])
+        if seen.any():
+            w = weights[seen] / weights[seen].sum()
+            overall["baseline_mean"] = float(np.dot(w, [r["baseline_mean"] for r, s in zip(block, seen) if s]))
+            overall["candidate_mean"] = overall["baseline_mean"] + overall["diff"]
+        rows += block + [overall]
+    frame = pd.DataFrame(rows, columns=SEQ_COLUMNS)
+    frame["gated"] = frame["gated"].astype(bool)
+    notes = [f"sequential design: {sum(len(u) for u in used.values())} of {sum(pools.values())} pool scenarios "
+             f"run; a category stops once it regressed, showed no drop of delta or more, or spent its pool"]
+    if skipped:
+        notes.append(f"report-only metrics not on a 0-1 scale are not bounded by the sequential design: "
+                     f"{', '.join(skipped)}")
+    meta = {
+        "design": "sequential", "suite_hash_candidate": hc, "suite_hash_baseline": hb,
+        "paired_scenarios": int(sum(len(u) for u in used.values())), "pool_scenarios": int(sum(pools.values())),
+        "infra_error_rate_candidate": rate_c, "infra_error_rate_baseline": rate_b,
+        "alpha": pol.alpha, "correction": "bonferroni (anytime-valid)", "policy": pol.source,
+        "futility_alpha": pol.futility_alpha, "stops": stops,
+        "scenarios_used": {c: len(used[c]) for c in cats}, "pool_sizes": pools,
+    }
+    primary = pol.primary if pol.primary in p.base.mean else None
+    lazy_flips = (lambda: flips_mod.flips_table(p, cand, base, primary)) if primary else None
+    return Comparison(cells=frame, policy=pol, notes=notes, meta=meta, _flips=lazy_flips)
+
+
+def _overall_stop(stops: Mapping[str, str]) -> str:
+    return seq.STOP_OPEN if any(s == seq.STOP_OPEN for s in stops.values()) else ""
+
+
+def _row(category: str, metric: str, gated: bool, sign: float, b: seq.CellBounds, idx: np.ndarray,
+         p: paired_mod.Paired, pol: Policy, family: int, verdict: str, stop: str) -> dict:
+    """One frame row, in the metric's own orientation (bounds flip for lower-is-better metrics)."""
+    alpha_cell = pol.alpha / family
+    margin = pol.margin_for(category if category != OVERALL else "", metric)
+    nb, nc = p.base.count[metric][idx], p.cand.count[metric][idx]
+    raw = (lambda lo, hi: (lo, hi)) if sign > 0 else (lambda lo, hi: (-hi, -lo))
+    low, high = raw(b.lower, b.upper)
+    with np.errstate(invalid="ignore"):
+        mean_base = float(np.nanmean(p.base.mean[metric][idx])) if idx.size else math.nan
+        mean_cand = float(np.nanmean(p.cand.mean[metric][idx])) if idx.size else math.nan
+    return {
+        "category": category, "metric": metric, "gated": gated, "direction": "higher" if sign > 0 else "lower",
+        "test": seq.TEST_NAME, "n": b.n,
+        "k_baseline": float(np.mean(nb)) if idx.size else math.nan,
+        "k_candidate": float(np.mean(nc)) if idx.size else math.nan,
+        "baseline_mean": mean_base, "candidate_mean": mean_cand, "diff": sign * b.mean,
+        "ci_low": low, "ci_high": high, "margin": margin,
+        "p": b.p, "p_adj": min(1.0, b.p * family) if math.isfinite(b.p) else math.nan,
+        "p_noninf": b.p_noninf,
+        "p_noninf_adj": min(1.0, b.p_noninf * family) if math.isfinite(b.p_noninf) else math.nan,
+        "level": alpha_cell, "bound_low": low, "bound_high": high, "verdict": verdict, "mde": math.nan,
+        "suggestion": "", "pool": b.pool, "delta": pol.delta_for(metric),
+        "bound_delta": sign * b.lower_delta, "stop": stop,
+    }
+
+
+__all__ = ["SEQ_COLUMNS", "check_sequential_metrics", "compare_sequential", "pool_orders"]
