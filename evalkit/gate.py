@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from evalkit.errors import EXIT_OK, EXIT_REGRESSION
+from evalkit.run.config import RunConfig
 
 
 @dataclass
@@ -44,14 +45,13 @@ class GateResult:
         return doc
 
 
-def run_gate(suite: str | Path, agent: str, *, baseline_alias: str = "main", trials: int | None = None,
-             seed: int = 0, jobs: int = 1, executor: str = "local", ray_address: str | None = None,
-             timeout_s: float = 60.0, tracking_uri: str | None = None, output_dir: str | Path = "evalkit-reports",
+def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, baseline_alias: str = "main",
+             tracking_uri: str | None = None, output_dir: str | Path = "evalkit-reports",
              policy: str | Path | None = None, baselines_dir: str | Path | None = None, pr: str | None = None,
-             use_outbox: bool = True, journal_dir: str | Path | None = None,
-             progress: Callable[[int, int], None] | None = None, log: Callable[[str], None] | None = None
-             ) -> GateResult:
-    """Gate ``agent`` on ``suite`` against the baseline ``baseline_alias``; see the module docstring."""
+             use_outbox: bool = True, progress: Callable[[int, int], None] | None = None,
+             log: Callable[[str], None] | None = None) -> GateResult:
+    """Gate ``agent`` on ``suite`` (run with ``config``) against the baseline ``baseline_alias``; see the module
+    docstring."""
     from evalkit.compare import compare, load_policy, policy_for_suite
     from evalkit.report import write_reports
     from evalkit.run.runner import run_suite
@@ -71,8 +71,7 @@ def run_gate(suite: str | Path, agent: str, *, baseline_alias: str = "main", tri
     baseline_table, baseline_source = resolve_baseline(store, suite_obj.name, baseline_alias, base_dir,
                                                        suite_hash=suite_obj.hash)
 
-    result = run_suite(suite_obj, agent, trials=trials, seed=seed, jobs=jobs, executor=executor,
-                       timeout_s=timeout_s, journal_dir=journal_dir, progress=progress, ray_address=ray_address)
+    result = run_suite(suite_obj, agent, config, progress=progress)
     # Said after the run, so that a bad input found before it (agent spec, --trials, journal) is the only line.
     say(f"baseline {suite_obj.name}@{baseline_alias}: {baseline_source}")
     comparison = compare(result.table, baseline_table, pol)
