@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from evalkit.errors import EXIT_OK, EXIT_REGRESSION
 from evalkit.run.config import RunConfig
+from evalkit.vocab import Verdict
 
 
 @dataclass
@@ -29,7 +30,7 @@ class GateResult:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_REGRESSION if self.comparison.verdict == "regressed" else EXIT_OK
+        return EXIT_REGRESSION if self.comparison.verdict == Verdict.REGRESSED else EXIT_OK
 
     def to_dict(self) -> dict:
         from evalkit.report.files import report_json

@@ -15,9 +15,9 @@ import pandas as pd
 
 from evalkit.errors import UserError
 from evalkit.score.schema import BINARY_SCORES, OVERALL_MICRO
+from evalkit.vocab import Status
 
 OVERALL = OVERALL_MICRO
-INFRA = "infra_error"
 
 
 @dataclass
@@ -43,7 +43,7 @@ def scenario_means(table: pd.DataFrame, metrics: tuple[str, ...], role: str) -> 
     if missing:
         raise UserError.at(f"{role} run", "columns", missing,
                            "the policy names metrics this results table lacks; fix gate.metrics/gate.report")
-    keep = (table["status"] != INFRA).to_numpy(dtype=bool, na_value=True)
+    keep = (table["status"] != Status.INFRA_ERROR).to_numpy(dtype=bool, na_value=True)
     t = table.loc[keep]
     codes, ids = pd.factorize(t["scenario_id"], sort=True)
     cat_codes, cat_names = pd.factorize(t["category"])

@@ -33,8 +33,9 @@ import pandas as pd
 
 from evalkit.drift.series import BuildSeries
 from evalkit.score.schema import LOWER_IS_BETTER, SCORE_COLUMNS
+from evalkit.vocab import Verdict
 
-VERDICTS = ("regressed", "improved", "unchanged", "inconclusive", "missing")
+VERDICTS = (Verdict.REGRESSED, Verdict.IMPROVED, Verdict.UNCHANGED, Verdict.INCONCLUSIVE, Verdict.MISSING)
 Z95 = 1.959963984540054
 
 
@@ -197,11 +198,11 @@ def detect(series: BuildSeries, params: DriftParams | None = None,
     with np.errstate(invalid="ignore"):
         se_v = np.sqrt(se_eff ** 2 + se_ref ** 2)
         lo, hi = diff - Z95 * se_v, diff + Z95 * se_v
-    verdict = np.full(mean.shape, "inconclusive", dtype=object)
-    verdict[(lo >= -margins) & (hi <= margins)] = "unchanged"
-    verdict[lo > margins] = "improved"
-    verdict[hi < -margins] = "regressed"
-    verdict[~np.isfinite(diff) | ~np.isfinite(se_v)] = "missing"
+    verdict = np.full(mean.shape, Verdict.INCONCLUSIVE, dtype=object)
+    verdict[(lo >= -margins) & (hi <= margins)] = Verdict.UNCHANGED
+    verdict[lo > margins] = Verdict.IMPROVED
+    verdict[hi < -margins] = Verdict.REGRESSED
+    verdict[~np.isfinite(diff) | ~np.isfinite(se_v)] = Verdict.MISSING
 
     T, C = mean.shape
     long = pd.DataFrame({

@@ -35,15 +35,12 @@ from typing import Any, Callable
 
 from evalkit.errors import UserError
 from evalkit.run.config import NO_JOURNAL, RunConfig
+from evalkit.store import names
 
 MIN_BUILDS = 6
 PHASES = ("reference", "regression", "fix", "steady")
 #: the build of the regression phase (monitor-service focus).
 REGRESSION_VERSION = "v2"
-TAG_PHASE = "evalkit.history.phase"
-TAG_LABEL = "evalkit.history.label"
-TAG_INDEX = "evalkit.history.index"
-TAG_SUITE_PATH = "evalkit.history.suite_path"  # where the (subset) suite folder is, for the answer key
 
 ProgressFn = Callable[[int, int, str], None]
 #: how the builds of a history run by default: 3 trials per scenario, one investigation at a time on a thread.
@@ -218,7 +215,7 @@ def generate_history(store: Any, suite: str | Path = "core", builds: int = 20, c
         key = f"demo-history-{suite_obj.name}-{suite_obj.hash[:12]}-s{seed}-k{trials}-n{len(plan)}-{b.index:03d}"
         build_id = str(load_agent(b.spec).build)
         existing = [r for r in store.find_runs(suite_obj.name, build_id=build_id, max_results=1000)
-                    if r.tags.get("evalkit.idempotency_key") == key and r.uploaded]
+                    if r.tags.get(names.TAG_KEY) == key and r.uploaded]
         if existing:
             run_id, reused = existing[0].run_id, True
         else:
@@ -226,8 +223,9 @@ def generate_history(store: Any, suite: str | Path = "core", builds: int = 20, c
                                                                  journal=NO_JOURNAL))
             logged = store.log_run(result, aggregates=result.aggregate(), role="history", outbox=False,
                                    idempotency_key=key, start_time=when,
-                                   tags={TAG_PHASE: b.phase, TAG_LABEL: b.label, TAG_INDEX: str(b.index),
-                                         TAG_SUITE_PATH: str(Path(suite_obj.path).resolve())})
+                                   tags={names.TAG_HISTORY_PHASE: b.phase, names.TAG_HISTORY_LABEL: b.label,
+                                         names.TAG_HISTORY_INDEX: str(b.index),
+                                         names.TAG_HISTORY_SUITE_PATH: str(Path(suite_obj.path).resolve())})
             run_id, reused = logged.run_id, False
             build_id = result.meta["build_id"]
         promoted = False

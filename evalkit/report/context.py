@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from evalkit.score.schema import SCORE_COLUMNS
+from evalkit.vocab import Verdict
 
 #: metrics whose values are proportions (the scores), shown as percentage points.
 POINTS_METRICS = frozenset(SCORE_COLUMNS)
@@ -65,7 +66,7 @@ def fmt_mde(mde: float, metric: str) -> str:
 def mde_cell(verdict: str, n: int, mde: float, metric: str, min_scenarios: int) -> str:
     """The MDE column: empty unless inconclusive; a cell with fewer paired scenarios than the policy's
     ``min_scenarios`` is never tested, so no effect is detectable there and it says ``n<min`` instead."""
-    if verdict != "inconclusive":
+    if verdict != Verdict.INCONCLUSIVE:
         return ""
     if n < min_scenarios:
         return f"n<{min_scenarios}"
@@ -74,7 +75,8 @@ def mde_cell(verdict: str, n: int, mde: float, metric: str, min_scenarios: int) 
 
 def verdict_line(verdict: str, cross: bool) -> str:
     """The one-word outcome and the exit code it maps to."""
-    if verdict == "regressed":
+    if verdict == Verdict.REGRESSED:
         return "REGRESSION" + (" (cross-category)" if cross else "")
-    return {"improved": "PASS (improved)", "unchanged": "PASS (no regression)",
-            "inconclusive": "PASS (no regression detected; some cells inconclusive)"}.get(verdict, verdict.upper())
+    return {Verdict.IMPROVED: "PASS (improved)", Verdict.UNCHANGED: "PASS (no regression)",
+            Verdict.INCONCLUSIVE: "PASS (no regression detected; some cells inconclusive)",
+            }.get(verdict, verdict.upper())

@@ -7,9 +7,10 @@ from evalkit.report.context import (POINTS_METRICS, ReportContext, fmt_ci, fmt_d
                                     verdict_line)
 from evalkit.report.terminal import verdict_rows
 from evalkit.score.schema import OVERALL_MICRO
+from evalkit.vocab import Verdict
 
-_ICON = {"regressed": "🔴 regressed", "improved": "🟢 improved", "unchanged": "⚪ unchanged",
-         "inconclusive": "🟡 inconclusive"}
+_ICON = {Verdict.REGRESSED: "🔴 regressed", Verdict.IMPROVED: "🟢 improved", Verdict.UNCHANGED: "⚪ unchanged",
+         Verdict.INCONCLUSIVE: "🟡 inconclusive"}
 
 
 def _esc(text: object) -> str:
@@ -40,7 +41,7 @@ def render_markdown(comparison, context: ReportContext | None = None, top_flips:
         cat = "**overall**" if r.category == OVERALL_MICRO else f"`{_esc(r.category)}`"
         mde = mde_cell(r.verdict, int(r.n), r.mde, r.metric, comparison.policy.min_scenarios)
         diff = fmt_diff(r.diff, r.metric)
-        if r.verdict == "regressed":
+        if r.verdict == Verdict.REGRESSED:
             diff = f"**{diff}**"
         out.append(f"| {r.metric} | {cat} | {int(r.n)} | {fmt_value(r.baseline_mean, r.metric)} | "
                    f"{fmt_value(r.candidate_mean, r.metric)} | {diff} | {fmt_ci(r.ci_low, r.ci_high, r.metric)} | "
@@ -67,7 +68,7 @@ def render_markdown(comparison, context: ReportContext | None = None, top_flips:
             out.append("")
 
     report_only = comparison.to_frame()
-    report_only = report_only[~report_only["gated"] & (report_only["verdict"] == "regressed")]
+    report_only = report_only[~report_only["gated"] & (report_only["verdict"] == Verdict.REGRESSED)]
     if len(report_only):
         out += ["<details><summary>Report-only metrics that dropped (not gating)</summary>", ""]
         for r in report_only.itertuples(index=False):

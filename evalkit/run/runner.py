@@ -22,8 +22,9 @@ from evalkit.run.config import RunConfig
 from evalkit.run.executors import Executor, make_executor
 from evalkit.run.journal import Journal, JournalHeader, default_journal_path, record_key
 from evalkit.run.seeds import trial_seed
-from evalkit.run.tasks import INFRA_ERROR, OK, SETUP_ERROR, TrialOutcome, TrialTask
+from evalkit.run.tasks import TrialOutcome, TrialTask
 from evalkit.score.schema import conform, sort_results
+from evalkit.vocab import ErrorClass, Status
 
 _TICK_S = 0.25
 
@@ -81,8 +82,8 @@ class _Context:
         if failures:
             text = "; ".join(msg for _, msg in failures)
             row["error_message"] = f"{row['error_message']}; {text}" if row["error_message"] else text
-            if row["status"] == OK:
-                row["error_class"] = "scorer_error"
+            if row["status"] == Status.OK:
+                row["error_class"] = ErrorClass.SCORER_ERROR
         return row
 
 
@@ -150,7 +151,7 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
     ordered = sorted(records.values(), key=lambda r: (r["row"]["scenario_id"], r["row"]["trial"]))
     table = sort_results(conform(pd.DataFrame.from_records([r["row"] for r in ordered])))
     trajectories = [r["trajectory"] for r in ordered]
-    infra = int((table["status"] == INFRA_ERROR).sum())
+    infra = int((table["status"] == Status.INFRA_ERROR).sum())
     warnings = [f"user scorer '{name}' failed on {n} trial(s), its columns are NaN there: {first}"
                 for name, (n, first) in sorted(scorer.failures.items())]
     if infra:
@@ -160,7 +161,7 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
         "suite": suite_obj.name, "suite_version": suite_obj.version, "suite_hash": suite_obj.hash,
         "build_id": build_id, "agent_spec": agent_spec, "trials": trials, "seed": seed,
         "evalkit_version": __version__, "started_at": started_at, "duration_s": time.monotonic() - t0,
-        "infra_errors": infra, "agent_errors": int((table["status"] == "agent_error").sum()),
+        "infra_errors": infra, "agent_errors": int((table["status"] == Status.AGENT_ERROR).sum()),
         "n_scenarios": len(suite_obj.scenarios), "n_trials": len(table),
         "executor": exe.name if exe is not None else config.executor_name,
         "jobs": getattr(exe, "capacity", config.jobs) if exe is not None else config.jobs,
@@ -209,11 +210,11 @@ def _schedule(tasks: list[TrialTask], exe: Executor, ctx: _Context, jr: Journal 
         outcomes = exe.poll(timeout=wait) if exe.in_flight() else _idle(wait)
         batch, setup_error = [], None
         for o in outcomes:
-            if o.status == SETUP_ERROR:
+            if o.status == Status.SETUP_ERROR:
                 setup_error = o
                 continue
             task = by_key[o.key]
-            if o.status == INFRA_ERROR and task.attempt < max_retries:
+            if o.status == Status.INFRA_ERROR and task.attempt < max_retries:
                 retry = by_key[o.key] = task.retry()
                 seq += 1
                 heapq.heappush(delayed, (time.monotonic() + backoff_s * (2 ** task.attempt), seq, retry))

@@ -15,6 +15,7 @@ from scipy import stats
 
 from evalkit.score.passk import pass_at_k, pass_hat_k
 from evalkit.score.schema import BINARY_SCORES, CUSTOM_PREFIX, OVERALL_MACRO, OVERALL_MICRO, SCORE_COLUMNS
+from evalkit.vocab import Status
 
 MACRO, MICRO = OVERALL_MACRO, OVERALL_MICRO
 COST_COLUMNS = ("tool_calls", "latency_s", "tokens_in", "tokens_out", "cost_usd")
@@ -36,7 +37,7 @@ def error_rate_name(error_class: str) -> str:
 
 def _trial_metrics(table: pd.DataFrame) -> pd.DataFrame:
     """Numeric per-trial columns to aggregate: scores, cost (NaN on infra rows), custom, error indicators."""
-    infra = (table["status"] == "infra_error").to_numpy()
+    infra = (table["status"] == Status.INFRA_ERROR).to_numpy()
     cols: dict[str, np.ndarray] = {}
     for c in SCORE_COLUMNS:
         cols[c] = table[c].to_numpy(dtype=float, na_value=np.nan)
@@ -48,9 +49,9 @@ def _trial_metrics(table: pd.DataFrame) -> pd.DataFrame:
         cols[c] = table[c].to_numpy(dtype=float, na_value=np.nan)
     status = table["status"].astype(str).to_numpy()
     klass = table["error_class"].astype(str).to_numpy()
-    cols[error_rate_name("any")] = (status != "ok").astype(float)
-    cols[error_rate_name("agent")] = (status == "agent_error").astype(float)
-    cols[error_rate_name("infra")] = (status == "infra_error").astype(float)
+    cols[error_rate_name("any")] = (status != Status.OK).astype(float)
+    cols[error_rate_name("agent")] = (status == Status.AGENT_ERROR).astype(float)
+    cols[error_rate_name("infra")] = (status == Status.INFRA_ERROR).astype(float)
     for ec in sorted(set(klass) - {""}):
         cols[error_rate_name(ec)] = (klass == ec).astype(float)
     return pd.DataFrame(cols, index=table.index)
@@ -157,6 +158,6 @@ def aggregate(table: pd.DataFrame) -> pd.DataFrame:
 
 def error_counts(table: pd.DataFrame) -> pd.DataFrame:
     """Trials per category and error class (rows: categories + ``__overall_micro__``; '' = ok)."""
-    counts = pd.crosstab(table["category"].astype(str), table["error_class"].astype(str).replace("", "ok"))
+    counts = pd.crosstab(table["category"].astype(str), table["error_class"].astype(str).replace("", Status.OK.value))
     counts.loc[MICRO] = counts.sum()
     return counts

@@ -17,6 +17,7 @@ from typing import Callable, Protocol, runtime_checkable
 from evalkit.errors import UserError
 from evalkit.run.config import EXECUTORS, execution_problems
 from evalkit.run.tasks import TrialOutcome, TrialTask
+from evalkit.vocab import ErrorClass
 
 #: the function every executor runs on a task: ``fn(task, on_start) -> TrialOutcome``
 TrialFn = Callable[..., TrialOutcome]
@@ -67,9 +68,9 @@ def make_executor(name: str, agent_spec: str, jobs: int = 1, timeout_s: float = 
 
 
 def timeout_outcome(task: TrialTask, timeout_s: float, elapsed: float, how: str) -> TrialOutcome:
-    return TrialOutcome.failure(task, "timeout", f"investigation exceeded the {timeout_s:g} s timeout ({how})",
+    return TrialOutcome.failure(task, ErrorClass.TIMEOUT, f"investigation exceeded the {timeout_s:g} s timeout ({how})",
                                 infra=False, latency_s=elapsed)
 
 
 def died_outcome(task: TrialTask, detail: str) -> TrialOutcome:
-    return TrialOutcome.failure(task, "infra_executor", f"executor died: {detail}", infra=True)
+    return TrialOutcome.failure(task, ErrorClass.INFRA_EXECUTOR, f"executor died: {detail}", infra=True)
