@@ -23,10 +23,11 @@ from evalkit.compare import mde as mde_mod
 from evalkit.compare import paired as paired_mod
 from evalkit.compare import verdicts as vd
 from evalkit.compare.paired import OVERALL
-from evalkit.compare.policy import CORRECTIONS, UNIT_INTERVAL, Policy, default_policy, load_policy
+from evalkit.compare.policy import CORRECTIONS, Policy, default_policy, load_policy
 from evalkit.compare.validity import check_infra, check_suite_match, as_table
 from evalkit.errors import UserError
 from evalkit.jsonable import jsonable
+from evalkit.score.catalogue import on_unit_scale
 from evalkit.vocab import Verdict
 
 FRAME_COLUMNS = [
@@ -196,7 +197,7 @@ def _names(rows: pd.DataFrame) -> str:
 def _fmt(diff: float, metric: str) -> str:
     if not np.isfinite(diff):
         return "n/a"
-    if metric in UNIT_INTERVAL:
+    if on_unit_scale(metric):
         pts = round(100 * diff)
         return f"{pts:+d} pts" if pts else "0 pts"
     return f"{diff:+.3g}"
@@ -235,7 +236,7 @@ def _family_frame(p: paired_mod.Paired, metrics: tuple[str, ...], pol: Policy, g
     margin = np.concatenate([b[3] for b in blocks])
     kind = np.concatenate([b[4] for b in blocks])
     binary_k1 = cat("binary_k1")
-    unit = np.concatenate([np.full(len(b[2].n), b[0] in UNIT_INTERVAL) for b in blocks])
+    unit = np.concatenate([np.full(len(b[2].n), on_unit_scale(b[0])) for b in blocks])
     samples = sum((b[2].samples for b in blocks), []) if pol.test == "permutation" else None
     in_family = (n >= pol.min_scenarios) & (n >= 2)
     stats = vd.CellStats(n=n, mean=mean, var=var, b=cat("b"), c=cat("c"), samples=samples)

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.drift.series import BuildSeries
-from evalkit.score.schema import LOWER_IS_BETTER, SCORE_COLUMNS
+from evalkit.score.catalogue import lower_is_better, on_unit_scale
 from evalkit.vocab import Verdict
 
 VERDICTS = (Verdict.REGRESSED, Verdict.IMPROVED, Verdict.UNCHANGED, Verdict.INCONCLUSIVE, Verdict.MISSING)
@@ -183,8 +183,8 @@ def detect(series: BuildSeries, params: DriftParams | None = None,
     n = wide["n_scenarios"].reindex(columns=cells).to_numpy(dtype=float)
     metrics = cells.get_level_values("metric").astype(str)
     categories = cells.get_level_values("category").astype(str)
-    unit = np.broadcast_to(np.isin(metrics, SCORE_COLUMNS), mean.shape)
-    sign = np.where(np.isin(metrics, list(LOWER_IS_BETTER)), -1.0, 1.0)
+    unit = np.broadcast_to(np.array([on_unit_scale(m) for m in metrics], dtype=bool), mean.shape)
+    sign = np.array([-1.0 if lower_is_better(m) else 1.0 for m in metrics])
 
     se_eff = effective_se(mean, se, n, unit, p.prior_df)
     mu, se_ref, used = _reference(mean, se_eff, p.ref_builds)

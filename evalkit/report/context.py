@@ -6,11 +6,13 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from evalkit.score.schema import SCORE_COLUMNS
+from evalkit.score.catalogue import metric as catalogue_metric
 from evalkit.vocab import Verdict
 
-#: metrics whose values are proportions (the scores), shown as percentage points.
-POINTS_METRICS = frozenset(SCORE_COLUMNS)
+
+def in_points(metric: str) -> bool:
+    """Proportions (the 0–1 scores) are shown as percentages and their differences as percentage points."""
+    return catalogue_metric(metric).in_points
 
 
 @dataclass
@@ -35,21 +37,21 @@ def fmt_value(value: float, metric: str) -> str:
     """A metric value for display: proportions as percentages, others with 3 significant digits."""
     if value is None or not np.isfinite(value):
         return "—"
-    return f"{100 * value:.1f}%" if metric in POINTS_METRICS else f"{value:.3g}"
+    return f"{100 * value:.1f}%" if in_points(metric) else f"{value:.3g}"
 
 
 def fmt_diff(value: float, metric: str) -> str:
     """A difference for display: proportions in signed percentage points."""
     if value is None or not np.isfinite(value):
         return "—"
-    return f"{100 * value:+.1f}" if metric in POINTS_METRICS else f"{value:+.3g}"
+    return f"{100 * value:+.1f}" if in_points(metric) else f"{value:+.3g}"
 
 
 def fmt_ci(lo: float, hi: float, metric: str) -> str:
     """A difference's interval; for proportions clipped to the possible range [-100, +100] points."""
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return ""
-    if metric in POINTS_METRICS:
+    if in_points(metric):
         lo, hi = max(lo, -1.0), min(hi, 1.0)
     return f"[{fmt_diff(lo, metric)}, {fmt_diff(hi, metric)}]"
 
@@ -58,7 +60,7 @@ def fmt_mde(mde: float, metric: str) -> str:
     """The minimum detectable effect; proportions beyond 100 points cannot be detected at all."""
     if mde is None or not np.isfinite(mde):
         return "—"
-    if metric in POINTS_METRICS:
+    if in_points(metric):
         return ">100" if mde > 1.0 else f"{100 * mde:.1f}"
     return f"{mde:.3g}"
 

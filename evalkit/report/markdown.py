@@ -3,7 +3,7 @@ scenarios per regressed category (the agent's answer vs the expected component),
 
 from __future__ import annotations
 
-from evalkit.report.context import (POINTS_METRICS, ReportContext, fmt_ci, fmt_diff, fmt_value, mde_cell,
+from evalkit.report.context import (ReportContext, fmt_ci, fmt_diff, fmt_value, in_points, mde_cell,
                                     verdict_line)
 from evalkit.report.terminal import verdict_rows
 from evalkit.score.schema import OVERALL_MICRO
@@ -73,7 +73,7 @@ def render_markdown(comparison, context: ReportContext | None = None, top_flips:
         out += ["<details><summary>Report-only metrics that dropped (not gating)</summary>", ""]
         for r in report_only.itertuples(index=False):
             where = "overall" if r.category == OVERALL_MICRO else f"`{_esc(r.category)}`"
-            unit = " pts" if r.metric in POINTS_METRICS else ""
+            unit = " pts" if in_points(r.metric) else ""
             out.append(f"- {r.metric} in {where}: {fmt_diff(r.diff, r.metric)}{unit}")
         out += ["", "</details>", ""]
 
