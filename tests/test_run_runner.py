@@ -124,8 +124,8 @@ def test_infrastructure_failures_are_retried_then_reported_apart(smoke, tmp_path
 def test_a_run_where_every_trial_hits_infrastructure_errors_is_a_user_error(smoke, tmp_path):
     with pytest.raises(UserError, match="all .* trials failed with infrastructure errors"):
         run_suite(SMOKE, "test_run_agents:FlakyEndpointAgent",
-                  RunConfig(trials=1, executor="threads", journal=NO_JOURNAL, agent_options={"marker_dir": str(tmp_path)},
-                            retry=RetryConfig(max_retries=0, backoff_s=0.0)))
+                  RunConfig(trials=1, executor="threads", journal=NO_JOURNAL,
+                            agent_options={"marker_dir": str(tmp_path)}, retry=RetryConfig(max_retries=0, backoff_s=0.0)))
 
 
 def test_failing_user_scorer_is_named_and_does_not_lose_the_run(v1_run):

@@ -85,7 +85,7 @@ class RunConfig:
         "--ray-address", help="Ray cluster address for --executor ray (default: local Ray)."))
     timeout_s: float = field(default=60.0, metadata=cli(
         "--timeout", "timeout_s", type=float, show_default=True, help="Per-investigation timeout in seconds."))
-    scorers: tuple = field(default=(), metadata=cli(
+    scorers: tuple[Any, ...] = field(default=(), metadata=cli(
         "--scorer", "scorers", multiple=True, help="User scorer [name=]pkg.module:function (repeatable)."))
     agent_options: Mapping[str, Any] = field(default_factory=dict, hash=False)
     journal: JournalConfig = field(default_factory=JournalConfig)

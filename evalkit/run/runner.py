@@ -95,8 +95,8 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
     ``RunConfig()``). Trial seeds derive from ``config.seed`` and (scenario, trial) only, so two builds run
     with the same seed are paired. ``config.executor`` is ``local`` (threads for ``cmd:``/``openai:``,
     processes otherwise), ``threads``, ``processes``, ``ray`` or an Executor. Finished trials are journaled
-    (``config.journal``, default ``.evalkit/journal``); rerunning the same call resumes (``fresh=True``:
-    discard the journal and start over). ``config.scorers`` are user scorer specs ``[name=]pkg.mod:fn`` (plus
+    (``config.journal``, default ``.evalkit/journal``); rerunning the same call resumes (``fresh=True``
+    discards the journal and starts over). ``config.scorers`` are user scorer specs ``[name=]pkg.mod:fn`` (plus
     the suite's ``[scorers]`` table). Raises UserError on bad input or when no trial could be evaluated at all.
     """
     started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -155,8 +155,8 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
     warnings = [f"user scorer '{name}' failed on {n} trial(s), its columns are NaN there: {first}"
                 for name, (n, first) in sorted(scorer.failures.items())]
     if infra:
-        warnings.append(f"{infra} trial(s) ended in infrastructure errors after {config.retry.max_retries} retries; "
-                        "they are reported apart and not scored (rerun the same command to retry them)")
+        warnings.append(f"{infra} trial(s) ended in infrastructure errors after {config.retry.max_retries} "
+                        "retries; they are reported apart and not scored (rerun the same command to retry them)")
     meta = {
         "suite": suite_obj.name, "suite_version": suite_obj.version, "suite_hash": suite_obj.hash,
         "build_id": build_id, "agent_spec": agent_spec, "trials": trials, "seed": seed,
