@@ -15,7 +15,7 @@ import os
 from typing import Callable, Protocol, runtime_checkable
 
 from evalkit.errors import UserError
-from evalkit.run.config import EXECUTORS, execution_problems
+from evalkit.run.config import execution_problems
 from evalkit.run.tasks import TrialOutcome, TrialTask
 from evalkit.vocab import ErrorClass
 
