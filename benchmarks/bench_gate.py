@@ -28,12 +28,12 @@ GOAL_S = 60.0
 
 def build_baseline(work: Path, suite: str, trials: int, jobs: int) -> str:
     """Run reference:v1 on the suite, log it into ``work``'s embedded store and promote it to <suite>@main."""
-    from evalkit.run import run_suite
+    from evalkit.run import JournalConfig, RunConfig, run_suite
     from evalkit.store import Store
 
     t0 = time.perf_counter()
-    result = run_suite(REPO / "suites" / suite, "reference:v1", trials=trials, seed=0, jobs=jobs,
-                       journal_dir=work / ".evalkit" / "journal")
+    config = RunConfig(trials=trials, seed=0, jobs=jobs, journal=JournalConfig(work / ".evalkit" / "journal"))
+    result = run_suite(REPO / "suites" / suite, "reference:v1", config)
     store = Store(None, root=work)
     logged = store.log_run(result, role="baseline", outbox=False)
     store.promote(logged.run_id, suite, "main", suite_hash=result.meta["suite_hash"], reason="bench_gate set-up")

@@ -39,11 +39,12 @@ class NoopAgent:
 
 
 def _run(suite: str, spec: str, trials: int, executor: str, jobs: int) -> tuple[float, int]:
-    from evalkit.run.runner import run_suite
+    from evalkit.run import JournalConfig, RunConfig, run_suite
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        result = run_suite(suite, spec, trials=trials, seed=0, jobs=jobs, executor=executor, journal_dir=tmp)
+        config = RunConfig(trials=trials, seed=0, jobs=jobs, executor=executor, journal=JournalConfig(tmp))
+        result = run_suite(suite, spec, config)
         wall = time.perf_counter() - t0
     bad = result.table[result.table["status"] != "ok"]
     if len(bad):

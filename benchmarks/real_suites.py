@@ -82,13 +82,13 @@ BASELINE = "evalkit.agents.baselines:AnomalyTraversal"
 
 
 def run(suite_dir: Path, trials: int, jobs: int, agent: str = "reference:v1"):
-    from evalkit.run import run_suite
+    from evalkit.run import NO_JOURNAL, RunConfig, run_suite
     from evalkit.score.aggregate import aggregate
     from evalkit.suite import load_suite
 
     suite = load_suite(suite_dir)
     t0 = time.perf_counter()
-    res = run_suite(suite, agent, trials=trials, seed=0, jobs=jobs, journal=False)
+    res = run_suite(suite, agent, RunConfig(trials=trials, seed=0, jobs=jobs, journal=NO_JOURNAL))
     took = time.perf_counter() - t0
     table = res.table.copy()
     table["custom.top5"] = top5(table, suite)

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from evalkit.errors import EXIT_OK, EXIT_REGRESSION
+from evalkit.run.config import RunConfig
+from evalkit.vocab import Verdict
 
 
 @dataclass
@@ -28,7 +30,7 @@ class GateResult:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_REGRESSION if self.comparison.verdict == "regressed" else EXIT_OK
+        return EXIT_REGRESSION if self.comparison.verdict == Verdict.REGRESSED else EXIT_OK
 
     def to_dict(self) -> dict:
         from evalkit.report.files import report_json
@@ -44,18 +46,17 @@ class GateResult:
         return doc
 
 
-def run_gate(suite: str | Path, agent: str, *, baseline_alias: str = "main", trials: int | None = None,
-             seed: int = 0, jobs: int = 1, executor: str = "local", ray_address: str | None = None,
-             timeout_s: float = 60.0, tracking_uri: str | None = None, output_dir: str | Path = "evalkit-reports",
+def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, baseline_alias: str = "main",
+             tracking_uri: str | None = None, output_dir: str | Path = "evalkit-reports",
              policy: str | Path | None = None, baselines_dir: str | Path | None = None, pr: str | None = None,
-             use_outbox: bool = True, journal_dir: str | Path | None = None,
-             progress: Callable[[int, int], None] | None = None, log: Callable[[str], None] | None = None,
-             fixed: bool = False, budget: Any = None) -> GateResult:
-    """Gate ``agent`` on ``suite`` against the baseline ``baseline_alias``; see the module docstring.
+             use_outbox: bool = True, progress: Callable[[int, int], None] | None = None,
+             log: Callable[[str], None] | None = None) -> GateResult:
+    """Gate ``agent`` on ``suite`` (run with ``config``) against the baseline ``baseline_alias``; see the module
+    docstring.
 
-    A pool suite is gated sequentially (rounds drawn from the pool, one trial per scenario unless ``trials``
-    says otherwise, until every category is decided or ``budget`` — an :class:`evalkit.rounds.Budget` — is
-    spent); other suites, or ``fixed=True``, run every scenario once and compare in one shot."""
+    A pool suite is gated sequentially (rounds drawn from the pool, one trial per scenario unless
+    ``config.trials`` says otherwise, until every category is decided or ``config.sequential``'s budget is
+    spent); other suites, or ``config.sequential.fixed``, run every scenario and compare in one shot."""
     from evalkit.compare import compare
     from evalkit.report import write_reports
     from evalkit.run.runner import run_suite
@@ -69,7 +70,8 @@ def run_gate(suite: str | Path, agent: str, *, baseline_alias: str = "main", tri
     store = Store(tracking_uri)
     if not use_outbox:
         store.require_reachable()  # nowhere to keep the run: fail before spending it, not after
-    sequential = design_of(suite_obj, pol, fixed) == "sequential"
+    config = config or RunConfig()
+    sequential = design_of(suite_obj, pol, config.sequential.fixed) == "sequential"
     if sequential:
         from evalkit.compare.pool_comparison import check_sequential_metrics
 
@@ -77,17 +79,14 @@ def run_gate(suite: str | Path, agent: str, *, baseline_alias: str = "main", tri
     baseline_table, baseline_source = resolve_baseline(store, suite_obj.name, baseline_alias, base_dir,
                                                        suite_hash=suite_obj.hash)
 
-    run_kwargs = dict(jobs=jobs, executor=executor, timeout_s=timeout_s, journal_dir=journal_dir,
-                      progress=progress, ray_address=ray_address)
     if sequential:
-        from evalkit.rounds import Budget, run_rounds
+        from evalkit.rounds import run_rounds
 
-        rounds = run_rounds(suite_obj, agent, baseline_table, pol, trials=1 if trials is None else trials,
-                            seed=seed, budget=budget or Budget(), run_kwargs=run_kwargs, log=say)
+        rounds = run_rounds(suite_obj, agent, baseline_table, pol, config, progress=progress, log=say)
         result, comparison = rounds.run, rounds.comparison
         say(f"baseline {suite_obj.name}@{baseline_alias}: {baseline_source}")
     else:
-        result = run_suite(suite_obj, agent, trials=trials, seed=seed, **run_kwargs)
+        result = run_suite(suite_obj, agent, config, progress=progress)
         # Said after the run, so that a bad input found before it (agent spec, --trials, journal) is the only
         # line.
         say(f"baseline {suite_obj.name}@{baseline_alias}: {baseline_source}")

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.errors import UserError
+from evalkit.store import names
 
 TRACKING_ENV = "EVALKIT_TRACKING_URI"
 
@@ -66,8 +67,8 @@ def list_runs(suite: str, *, alias: str = "main", build_id: str | None = None, r
     rows = [{"start_time": pd.Timestamp(i.start_time, unit="ms", tz="UTC"), "run_id": i.run_id,
              "build_id": i.build_id, "role": i.role, "outcome": i.outcome, "status": i.status,
              "suite_hash": i.suite_hash, "rows": i.rows, "infra_error_rate": i.infra_error_rate,
-             "promoted": i.run_id in promoted, "label": i.tags.get("evalkit.history.label", ""),
-             "phase": i.tags.get("evalkit.history.phase", "")} for i in infos]
+             "promoted": i.run_id in promoted, "label": i.tags.get(names.TAG_HISTORY_LABEL, ""),
+             "phase": i.tags.get(names.TAG_HISTORY_PHASE, "")} for i in infos]
     frame = pd.DataFrame(rows, columns=RUN_COLUMNS)
     return frame.sort_values(["start_time", "run_id"], kind="mergesort").reset_index(drop=True)
 
@@ -201,9 +202,8 @@ def gate_history(suite: str, alias: str = "main", policy: Any = None, *, since: 
     rows = []
     for b in series.builds.sort_values("order").itertuples():
         base = baseline_before(series.builds, b.order)
-        row = {"order": b.order, "start_time": b.start_time, "run_id": b.run_id, "build_id": b.build_id,
-               "label": b.label, "baseline_run_id": base, "verdict": "no baseline", "cross_category": False,
-               "regressed": "", "headline": ""}
+        row = dict(order=b.order, start_time=b.start_time, run_id=b.run_id, build_id=b.build_id, label=b.label,
+                   baseline_run_id=base, verdict="no baseline", cross_category=False, regressed="", headline="")
         if base is not None:
             cmp = compare_runs(b.run_id, base, policy, store=st)
             row.update(verdict=cmp.verdict, cross_category=cmp.cross_category,
@@ -373,7 +373,7 @@ def side_by_side(baseline_run: str | RunData, candidate_run: str | RunData, scen
     cand = candidate_run if isinstance(candidate_run, RunData) else load_run(candidate_run, store=store)
     tb, tc = base.trajectory(scenario_id, trial), cand.trajectory(scenario_id, trial)
     if suite is None:  # a demo-history run records its (subset) suite folder; else look the name up
-        suite = base.info.tags.get("evalkit.history.suite_path") or tb.scores.get("suite") or base.info.suite
+        suite = base.info.tags.get(names.TAG_HISTORY_SUITE_PATH) or tb.scores.get("suite") or base.info.suite
     cause, distractors, alerting = _answer_key(str(suite), scenario_id, tb.scores)
     return SideBySide(tb, tc, cause, distractors, alerting)
 

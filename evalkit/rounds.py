@@ -3,45 +3,20 @@
 Each round runs the next ``round_size`` scenarios of every open category's draw order (fixed by the run
 seed), then judges every cell again (:func:`evalkit.compare.pool_comparison.compare_sequential`). Rounds
 share one journal, so an interrupted gate resumes where it stopped and the final run holds every round.
-A budget (trials, wall time, cost) ends the rounds early; open categories are then reported as such.
+The budget of ``config.sequential`` (trials, wall time, cost) ends the rounds early; open categories are
+then reported as they stand. Without ``config.trials`` each scenario runs once: a new scenario carries more
+information about a category than another trial of one already seen.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from evalkit.errors import UserError
-
-
-@dataclass(frozen=True)
-class Budget:
-    """Caps on what one gate may spend; None = no cap."""
-
-    max_trials: int | None = None
-    max_wall_s: float | None = None
-    max_cost_usd: float | None = None
-
-    def __post_init__(self) -> None:
-        t = self.max_trials
-        if t is not None and (isinstance(t, bool) or not isinstance(t, int) or t < 1):
-            raise UserError.at("--max-trials", "", t, "give a whole number of trials >= 1, or leave it out")
-        for name in ("max_wall_s", "max_cost_usd"):
-            v = getattr(self, name)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < math.inf):
-                raise UserError.at(f"--{name.replace('_', '-')}", "", v, "give a positive number, or leave it out")
-
-    def reached(self, trials: int, wall_s: float, cost_usd: float) -> str | None:
-        """Which cap is reached, if any (a sentence for the report), else None."""
-        if self.max_trials is not None and trials >= self.max_trials:
-            return f"trial budget reached ({trials} of {self.max_trials} trials)"
-        if self.max_wall_s is not None and wall_s >= self.max_wall_s:
-            return f"time budget reached ({wall_s:.0f} s of {self.max_wall_s:g} s)"
-        if self.max_cost_usd is not None and cost_usd >= self.max_cost_usd:
-            return f"cost budget reached (${cost_usd:.2f} of ${self.max_cost_usd:.2f})"
-        return None
+from evalkit.run.config import RunConfig
+from evalkit.vocab import Stop
 
 
 @dataclass
@@ -54,18 +29,21 @@ class RoundsResult:
     budget_note: str | None = None
 
 
-def run_rounds(suite_obj: Any, agent: str, baseline_table: Any, policy: Any, *, trials: int = 1, seed: int = 0,
-               budget: Budget = Budget(), run_kwargs: dict | None = None,
-               clock: Callable[[], float] = time.monotonic, log: Callable[[str], None] | None = None
-               ) -> RoundsResult:
+def run_rounds(suite_obj: Any, agent: str, baseline_table: Any, policy: Any, config: RunConfig | None = None, *,
+               progress: Callable[[int, int], None] | None = None, clock: Callable[[], float] = time.monotonic,
+               log: Callable[[str], None] | None = None) -> RoundsResult:
     """Rounds of the candidate on ``suite_obj``'s pool, paired to ``baseline_table``; see the module docstring."""
     from evalkit.compare import sequential as seq
     from evalkit.compare.pool_comparison import compare_sequential, pool_orders
     from evalkit.run.runner import run_suite
 
     say = log or (lambda _msg: None)
+    config = config or RunConfig()
+    if config.trials is None:
+        config = config.replace(trials=1)
+    trials, budget = int(config.trials), config.sequential
     in_suite = {s.id for s in suite_obj.scenarios}
-    orders = {c: [s for s in o if s in in_suite] for c, o in pool_orders(baseline_table, seed).items()}
+    orders = {c: [s for s in o if s in in_suite] for c, o in pool_orders(baseline_table, config.seed).items()}
     orders = {c: o for c, o in orders.items() if o}
     if not orders:
         raise UserError.at(str(suite_obj.path), "baseline", "no shared scenarios",
@@ -85,11 +63,11 @@ def run_rounds(suite_obj: Any, agent: str, baseline_table: Any, policy: Any, *, 
         for c, ids in batch.items():
             used[c] += len(ids)
         ids = [s for c in orders for s in orders[c][:used[c]]]
-        result = run_suite(suite_obj, agent, trials=trials, seed=seed, scenario_ids=ids, **(run_kwargs or {}))
+        result = run_suite(suite_obj, agent, config, progress=progress, scenario_ids=ids)
         comparison = compare_sequential(result.table, baseline_table, policy, orders)
         stops = comparison.meta["stops"]
-        open_cats = [c for c in orders if stops[c] == seq.STOP_OPEN]
-        closed = sorted(c for c in batch if stops[c] != seq.STOP_OPEN)
+        open_cats = [c for c in orders if stops[c] == Stop.OPEN]
+        closed = sorted(c for c in batch if stops[c] != Stop.OPEN)
         rounds.append({"round": len(rounds) + 1, "new_scenarios": sum(len(v) for v in batch.values()),
                        "trials": len(result.table), "open": len(open_cats), "closed": closed})
         say(f"round {len(rounds)}: {len(result.table)} trials so far, {len(open_cats)} categor{'y' if len(open_cats) == 1 else 'ies'} open"
@@ -108,4 +86,4 @@ def run_rounds(suite_obj: Any, agent: str, baseline_table: Any, policy: Any, *, 
     return RoundsResult(result, comparison, rounds, note)
 
 
-__all__ = ["Budget", "RoundsResult", "run_rounds"]
+__all__ = ["RoundsResult", "run_rounds"]

@@ -50,7 +50,7 @@ _CACHE: dict[str, DemoHistory] = {}
 def demo_history(template_db: Path, tmp_path_factory: Any) -> DemoHistory:
     """The session's demo history in an embedded store copied from the conftest's empty template."""
     if "history" not in _CACHE:
-        from evalkit.drift.history import generate_history, phase_sizes
+        from evalkit.drift.history import HISTORY_RUN, generate_history, phase_sizes
         from evalkit.store import Store, embedded_uri
 
         root = tmp_path_factory.mktemp("drift-demo-history")
@@ -59,8 +59,8 @@ def demo_history(template_db: Path, tmp_path_factory: Any) -> DemoHistory:
         shutil.copyfile(template_db, db)
         uri = embedded_uri(root)
         store = Store(uri, root=root)
-        builds = generate_history(store, SOURCE, BUILDS, trials=TRIALS, seed=0, per_category=PER_CATEGORY,
-                                  suites_dir=root / "suites", end=END, spacing_hours=12.0)
+        builds = generate_history(store, SOURCE, BUILDS, HISTORY_RUN.replace(trials=TRIALS, seed=0),
+                                  per_category=PER_CATEGORY, suites_dir=root / "suites", end=END, spacing_hours=12.0)
         assert builds[0].suite == SUITE
         _CACHE["history"] = DemoHistory(root, uri, store, builds, phase_sizes(BUILDS)["reference"])
     return _CACHE["history"]

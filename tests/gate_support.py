@@ -76,10 +76,11 @@ def smoke_baseline(tmp_path_factory, template_db: Path) -> SmokeBaseline:
 
 
 def _build_smoke_baseline(root: Path, template_db: Path, suite: Path) -> SmokeBaseline:
-    from evalkit.run import run_suite
+    from evalkit.run import JournalConfig, RunConfig, run_suite
     from evalkit.store import Store, export_baseline
 
-    result = run_suite(suite, "reference:v1", trials=2, seed=0, jobs=2, journal_dir=root / "journal")
+    config = RunConfig(trials=2, seed=0, jobs=2, journal=JournalConfig(dir=root / "journal"))
+    result = run_suite(suite, "reference:v1", config)
     db = copy_store_db(template_db, root / "store")
     store = Store(f"sqlite:///{db}", root=root)
     logged = store.log_run(result, role="baseline", outbox=False)

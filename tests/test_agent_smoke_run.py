@@ -19,8 +19,10 @@ pytestmark = pytest.mark.skipif(not (SMOKE / "suite.toml").exists(), reason="sui
 
 def _run(spec: str, **agent_options):
     runner = pytest.importorskip("evalkit.run.runner")
-    return runner.run_suite(str(SMOKE), spec, trials=1, seed=3, jobs=2, timeout_s=60, journal=False,
-                            agent_options=agent_options)
+    from evalkit.run.config import NO_JOURNAL, RunConfig
+
+    return runner.run_suite(str(SMOKE), spec, RunConfig(trials=1, seed=3, jobs=2, timeout_s=60, journal=NO_JOURNAL,
+                                                        agent_options=agent_options))
 
 
 def _assert_complete(result, n_scenarios: int) -> None:

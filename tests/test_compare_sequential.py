@@ -10,6 +10,7 @@ from evalkit.compare import betting, sequential as seq
 from evalkit.compare.planning import planted_draws, plan_category
 from evalkit.compare.policy import policy_from_dict
 from evalkit.errors import UserError
+from evalkit.vocab import Stop, Verdict
 
 
 def draws(rng, probs, values, size):
@@ -74,17 +75,17 @@ def test_cell_verdicts_follow_their_bounds():
     improved = seq.CellBounds(n=50, pool=100, mean=0.3, upper=0.5, lower=0.1, lower_delta=0.15, p=1, p_noninf=0)
     open_ = seq.CellBounds(n=10, pool=100, mean=-0.05, upper=0.3, lower=-0.4, lower_delta=-0.3, p=1, p_noninf=1)
     assert regressed.verdict(0.02, 0.10) == "regressed"
-    assert within.verdict(0.02, 0.10) == seq.WITHIN_DELTA
+    assert within.verdict(0.02, 0.10) == Verdict.WITHIN_DELTA
     assert unchanged.verdict(0.02, 0.10) == "unchanged"
     assert improved.verdict(0.02, 0.10) == "improved"
     assert open_.verdict(0.02, 0.10) == "inconclusive"
 
 
 def test_a_category_stops_when_any_gated_metric_regressed_all_are_within_delta_or_its_pool_is_spent():
-    assert seq.category_stop(["regressed", "inconclusive"], 20, 400) == seq.STOP_REGRESSED
-    assert seq.category_stop([seq.WITHIN_DELTA, "unchanged"], 40, 400) == seq.STOP_WITHIN
-    assert seq.category_stop([seq.WITHIN_DELTA, "inconclusive"], 40, 400) == seq.STOP_OPEN
-    assert seq.category_stop(["inconclusive", "inconclusive"], 400, 400) == seq.STOP_SPENT
+    assert seq.category_stop(["regressed", "inconclusive"], 20, 400) == Stop.REGRESSED
+    assert seq.category_stop([Verdict.WITHIN_DELTA, "unchanged"], 40, 400) == Stop.WITHIN_DELTA
+    assert seq.category_stop([Verdict.WITHIN_DELTA, "inconclusive"], 40, 400) == Stop.OPEN
+    assert seq.category_stop(["inconclusive", "inconclusive"], 400, 400) == Stop.POOL_SPENT
 
 
 def test_overall_bounds_are_pool_weighted_sums_of_the_category_bounds():

@@ -64,10 +64,11 @@ def test_generated_history_is_stored_backdated_with_distinct_builds_and_promotio
 
 @pytest.mark.slow
 def test_rerunning_the_generator_reuses_the_stored_builds(history):
-    from evalkit.drift.history import generate_history
+    from evalkit.drift.history import HISTORY_RUN, generate_history
 
-    again = generate_history(history.store, SOURCE, BUILDS, trials=TRIALS, seed=0, per_category=PER_CATEGORY,
-                             suites_dir=history.root / "suites", end=history.builds[-1].start_time)
+    again = generate_history(history.store, SOURCE, BUILDS, HISTORY_RUN.replace(trials=TRIALS, seed=0),
+                             per_category=PER_CATEGORY, suites_dir=history.root / "suites",
+                             end=history.builds[-1].start_time)
     assert all(b.reused for b in again)
     assert [b.run_id for b in again] == [b.run_id for b in history.builds]
     assert len(history.store.history(SUITE, "main")) == sum(1 for b in history.builds if b.planned.promote)

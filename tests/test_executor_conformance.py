@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from evalkit.run.executors import Executor, make_executor
+from evalkit.run.config import NO_JOURNAL, RunConfig
 from evalkit.run.runner import run_suite
 from evalkit.run.worker import run_trial
 
@@ -67,7 +68,8 @@ def smoke(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def serial_table(smoke):
-    return run_suite(smoke, "reference:v1", trials=TRIALS, seed=11, executor=SerialExecutor(), journal=False).table
+    config = RunConfig(trials=TRIALS, seed=11, executor=SerialExecutor(), journal=NO_JOURNAL)
+    return run_suite(smoke, "reference:v1", config).table
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +92,8 @@ def test_executor_conformance(kind, smoke, serial_table, request):
     assert isinstance(exe, Executor) and exe.name == kind and exe.capacity == 2
     watched = Watched(exe)
     try:
-        table = run_suite(smoke, "reference:v1", trials=TRIALS, seed=11, executor=watched, journal=False).table
+        config = RunConfig(trials=TRIALS, seed=11, executor=watched, journal=NO_JOURNAL)
+        table = run_suite(smoke, "reference:v1", config).table
     finally:
         exe.close()
     assert 1 <= watched.peak <= exe.capacity

@@ -21,14 +21,14 @@ DOWNSTREAM, SELF = "database/slow-query", "latency/timeout-chain"
 @pytest.fixture(scope="module")
 def pair_suite(tmp_path_factory, embedded_store_template):
     """A 2 × 12 generated suite and reference:v1's run on it, exported as the committed baseline."""
-    from evalkit.run import run_suite
+    from evalkit.run import NO_JOURNAL, RunConfig, run_suite
     from evalkit.store import Store, export_baseline
     from evalkit.suite import generate_suite
 
     root = tmp_path_factory.mktemp("pair-suite")
     suite = generate_suite(root / "suites" / "pair", "pair", 12, seed=3, categories=[SELF, DOWNSTREAM],
                            default_trials=1)
-    result = run_suite(suite, "reference:v1", trials=1, seed=0, jobs=2, journal=False)
+    result = run_suite(suite, "reference:v1", RunConfig(trials=1, seed=0, jobs=2, journal=NO_JOURNAL))
     store = Store(f"sqlite:///{copy_store_db(embedded_store_template, root / 'store')}", root=root)
     logged = store.log_run(result, role="baseline", outbox=False)
     store.promote(logged.run_id, "pair", "main", suite_hash=result.meta["suite_hash"])

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.slow
 @pytest.mark.skipif(not (PETSHOP / "suite.toml").is_file(), reason="suites/real-petshop is not shipped")
 def test_gate_on_real_petshop_against_a_promoted_baseline(tmp_path, monkeypatch):
     from evalkit.gate import run_gate
+    from evalkit.run.config import JournalConfig, RunConfig
     from evalkit.run.runner import run_suite
     from evalkit.store import Store
     from evalkit.suite import load_suite
@@ -26,13 +27,13 @@ def test_gate_on_real_petshop_against_a_promoted_baseline(tmp_path, monkeypatch)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     suite = load_suite(PETSHOP)
     store = Store(uri)
-    baseline = run_suite(suite, "reference:v1", trials=1, jobs=2, journal_dir=tmp_path / "journal")
+    config = RunConfig(trials=1, jobs=2, journal=JournalConfig(dir=tmp_path / "journal"))
+    baseline = run_suite(suite, "reference:v1", config)
     logged = store.log_run(baseline, aggregates=baseline.aggregate(), role="baseline")
     store.promote(logged.run_id, suite.name, "main", reason="test baseline", suite_hash=suite.hash)
 
-    result = run_gate(PETSHOP, "reference:v3", trials=1, jobs=2, tracking_uri=uri,
-                      output_dir=tmp_path / "reports", baselines_dir=tmp_path / "no-exports",
-                      journal_dir=tmp_path / "journal")
+    result = run_gate(PETSHOP, "reference:v3", config, tracking_uri=uri, output_dir=tmp_path / "reports",
+                      baselines_dir=tmp_path / "no-exports")
 
     assert result.exit_code in (0, 1)
     assert logged.run_id in result.baseline_source  # resolved from the store, not a committed export

@@ -10,6 +10,7 @@ import pytest
 
 from evalkit.errors import UserError
 from evalkit.run.journal import default_journal_path
+from evalkit.run.config import NO_JOURNAL, JournalConfig, RetryConfig, RunConfig
 from evalkit.run.runner import run_suite
 from evalkit.run.seeds import trial_seed
 from evalkit.run.summary import format_summary
@@ -34,7 +35,8 @@ def smoke():
 @pytest.fixture(scope="module")
 def v1_run(smoke, tmp_path_factory):
     journal = tmp_path_factory.mktemp("journal")
-    return run_suite(SMOKE, "reference:v1", trials=2, seed=3, jobs=2, journal_dir=journal), journal
+    config = RunConfig(trials=2, seed=3, jobs=2, journal=JournalConfig(journal))
+    return run_suite(SMOKE, "reference:v1", config), journal
 
 
 def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
@@ -61,7 +63,7 @@ def test_run_scores_every_scenario_and_trial_with_seeds_from_the_run_seed(smoke,
 
 def test_rerunning_the_same_call_resumes_and_reproduces_the_table(v1_run):
     result, journal = v1_run
-    again = run_suite(SMOKE, "reference:v1", trials=2, seed=3, jobs=2, journal_dir=journal)
+    again = run_suite(SMOKE, "reference:v1", RunConfig(trials=2, seed=3, jobs=2, journal=JournalConfig(journal)))
     assert again.meta["resumed_trials"] == len(result.table)
     pd.testing.assert_frame_equal(again.table, result.table)
 
@@ -76,11 +78,11 @@ def test_journal_of_another_build_is_refused(v1_run, tmp_path):
     dst = default_journal_path(tmp_path, suite, str(load_agent(other).build), 3)
     shutil.copy(src, dst)
     with pytest.raises(UserError, match="build_id .*another agent build"):
-        run_suite(SMOKE, other, trials=2, seed=3, journal_dir=tmp_path)
+        run_suite(SMOKE, other, RunConfig(trials=2, seed=3, journal=JournalConfig(tmp_path)))
 
 
 def test_crashing_agent_is_a_scored_failure_not_a_crashed_run(smoke):
-    r = run_suite(SMOKE, "test_run_agents:crash_agent", trials=1, executor="threads", journal=False)
+    r = run_suite(SMOKE, "test_run_agents:crash_agent", RunConfig(trials=1, executor="threads", journal=NO_JOURNAL))
     t = r.table
     assert set(t["status"]) == {"agent_error"} and set(t["error_class"]) == {"agent_crash"}
     assert (t["rca_top1"] == 0).all() and (t["rca_score"] == 0).all() and (t["tool_calls"] == 1).all()
@@ -90,7 +92,8 @@ def test_crashing_agent_is_a_scored_failure_not_a_crashed_run(smoke):
 
 def test_hung_python_agent_is_killed_at_the_timeout(smoke):
     t0 = time.monotonic()
-    r = run_suite(SMOKE, "test_run_agents:hang_sometimes", trials=1, jobs=2, timeout_s=0.5, journal=False)
+    r = run_suite(SMOKE, "test_run_agents:hang_sometimes",
+                  RunConfig(trials=1, jobs=2, timeout_s=0.5, journal=NO_JOURNAL))
     assert time.monotonic() - t0 < 20
     t = r.table
     hung = t["seed"].map(hangs)
@@ -101,8 +104,9 @@ def test_hung_python_agent_is_killed_at_the_timeout(smoke):
 
 
 def test_infrastructure_failures_are_retried_then_reported_apart(smoke, tmp_path):
-    r = run_suite(SMOKE, "test_run_agents:FlakyEndpointAgent", trials=1, jobs=2, executor="threads",
-                  journal_dir=tmp_path / "j", agent_options={"marker_dir": str(tmp_path)}, retry_backoff_s=0.01)
+    r = run_suite(SMOKE, "test_run_agents:FlakyEndpointAgent",
+                  RunConfig(trials=1, jobs=2, executor="threads", journal=JournalConfig(tmp_path / "j"),
+                            agent_options={"marker_dir": str(tmp_path)}, retry=RetryConfig(backoff_s=0.01)))
     t = r.table
     down = t["seed"].map(down_for_good)
     if not down.any() or down.all():
@@ -119,16 +123,18 @@ def test_infrastructure_failures_are_retried_then_reported_apart(smoke, tmp_path
 
 def test_a_run_where_every_trial_hits_infrastructure_errors_is_a_user_error(smoke, tmp_path):
     with pytest.raises(UserError, match="all .* trials failed with infrastructure errors"):
-        run_suite(SMOKE, "test_run_agents:FlakyEndpointAgent", trials=1, executor="threads", journal=False,
-                  agent_options={"marker_dir": str(tmp_path)}, retry_backoff_s=0.0, max_retries=0)
+        run_suite(SMOKE, "test_run_agents:FlakyEndpointAgent",
+                  RunConfig(trials=1, executor="threads", journal=NO_JOURNAL,
+                            agent_options={"marker_dir": str(tmp_path)}, retry=RetryConfig(max_retries=0, backoff_s=0.0)))
 
 
 def test_failing_user_scorer_is_named_and_does_not_lose_the_run(v1_run):
     result, journal = v1_run
     # Resuming from the journal re-scores the stored findings, so scorers added later apply too.
-    r = run_suite(SMOKE, "reference:v1", trials=2, seed=3, journal_dir=journal,
-                  scorers=["test_run_agents:always_explodes", "test_run_agents:sometimes_explodes",
-                           "n=test_run_agents:hypothesis_count"])
+    r = run_suite(SMOKE, "reference:v1",
+                  RunConfig(trials=2, seed=3, journal=JournalConfig(journal),
+                            scorers=["test_run_agents:always_explodes", "test_run_agents:sometimes_explodes",
+                                     "n=test_run_agents:hypothesis_count"]))
     t = r.table
     assert r.meta["resumed_trials"] == len(t) == len(result.table)
     builtin = ["rca_top1", "rca_top3", "rca_score", "evidence_recall", "distractor_ratio", "tool_calls"]
@@ -149,11 +155,11 @@ def test_failing_user_scorer_is_named_and_does_not_lose_the_run(v1_run):
 
 def test_bad_inputs_are_user_errors_before_anything_runs(tmp_path):
     with pytest.raises(UserError, match="--trials"):
-        run_suite(SMOKE, "reference:v1", trials=0, journal=False)
+        run_suite(SMOKE, "reference:v1", RunConfig(trials=0, journal=NO_JOURNAL))
     with pytest.raises(UserError, match="agent"):
-        run_suite(SMOKE, "nonsense agent", trials=1, journal=False)
+        run_suite(SMOKE, "nonsense agent", RunConfig(trials=1, journal=NO_JOURNAL))
     with pytest.raises(UserError, match="--scorer"):
-        run_suite(SMOKE, "reference:v1", trials=1, journal=False, scorers=["nope"])
+        run_suite(SMOKE, "reference:v1", RunConfig(trials=1, journal=NO_JOURNAL, scorers=["nope"]))
     assert not list(tmp_path.iterdir())
 
 
@@ -165,6 +171,7 @@ def test_a_stale_world_in_the_suite_stops_the_run_with_the_suites_error(tmp_path
     doc["world"]["digest"] = "0000000000000000"
     victim.write_text(json.dumps(doc))
     with pytest.raises(UserError, match=victim.stem):
-        run_suite(suite, "reference:v1", trials=1, executor="threads", journal_dir=tmp_path / "j")
+        run_suite(suite, "reference:v1",
+                  RunConfig(trials=1, executor="threads", journal=JournalConfig(tmp_path / "j")))
     journal = next((tmp_path / "j").glob("*.jsonl"))
     assert json.loads(journal.read_text().splitlines()[0])["suite"] == "smoke"  # kept for the rerun

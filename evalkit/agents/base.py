@@ -12,6 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Protocol, runtime_checkable
 
+from evalkit.vocab import ErrorClass
 from evalkit.world.toolbox import Toolbox
 
 
@@ -119,62 +120,59 @@ class RebuiltFromSpec:
 class AgentFailure(Exception):
     """An investigation that ended without a usable finding. ``error_class`` goes into the results."""
 
-    error_class = "agent_error"
+    error_class = ErrorClass.AGENT_ERROR
     infrastructure = False
 
 
 class AgentCrash(AgentFailure):
-    error_class = "agent_crash"
+    error_class = ErrorClass.AGENT_CRASH
 
 
 class AgentExit(AgentFailure):
-    error_class = "agent_exit"
+    error_class = ErrorClass.AGENT_EXIT
 
 
 class AgentTimeout(AgentFailure):
-    error_class = "timeout"
+    error_class = ErrorClass.TIMEOUT
 
 
 class MalformedOutput(AgentFailure):
-    error_class = "malformed_output"
+    error_class = ErrorClass.MALFORMED_OUTPUT
 
 
 class UnknownToolCall(AgentFailure):
-    error_class = "unknown_tool"
+    error_class = ErrorClass.UNKNOWN_TOOL
 
 
 class UnknownComponent(AgentFailure):
-    error_class = "unknown_component"
+    error_class = ErrorClass.UNKNOWN_COMPONENT
 
 
 class BudgetExceeded(AgentFailure):
-    error_class = "budget_exceeded"
+    error_class = ErrorClass.BUDGET_EXCEEDED
 
 
 class InfrastructureError(AgentFailure):
     """Not the agent's fault (endpoint unreachable, rate limits exhausted, executor died): retried, never scored."""
 
-    error_class = "infra_error"
+    error_class = ErrorClass.INFRA_ERROR
     infrastructure = True
 
 
 class EndpointUnreachable(InfrastructureError):
-    error_class = "infra_unreachable"
+    error_class = ErrorClass.INFRA_UNREACHABLE
 
 
 class RateLimited(InfrastructureError):
-    error_class = "infra_rate_limited"
+    error_class = ErrorClass.INFRA_RATE_LIMITED
 
 
 class ExecutorDied(InfrastructureError):
-    error_class = "infra_executor"
+    error_class = ErrorClass.INFRA_EXECUTOR
 
 
-ERROR_CLASSES: tuple[str, ...] = (
-    "agent_error", "agent_crash", "agent_exit", "timeout", "malformed_output", "unknown_tool",
-    "unknown_component", "budget_exceeded", "scorer_error",
-    "infra_error", "infra_unreachable", "infra_rate_limited", "infra_executor",
-)
+#: the error classes a results row may carry (see :class:`evalkit.vocab.ErrorClass`).
+ERROR_CLASSES: tuple[str, ...] = tuple(c.value for c in ErrorClass if c is not ErrorClass.SETUP_ERROR)
 
 
 def is_infrastructure(error_class: str | None) -> bool:

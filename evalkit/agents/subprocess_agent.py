@@ -28,6 +28,7 @@ from evalkit.agents.base import (AgentCrash, AgentExit, AgentFailure, AgentTimeo
 from evalkit.agents.finalize import attach, call_tool, dumps, finalize
 from evalkit.agents.provenance import file_sha256, git_sha, text_hash
 from evalkit.errors import UserError
+from evalkit.vocab import ErrorClass
 from evalkit.world.toolbox import TOOL_SCHEMAS, Toolbox
 
 PROTOCOL_VERSION = 1
@@ -45,7 +46,7 @@ _TOOL_LIST = [{"name": n, "description": s["description"], "parameters": s["para
 class AgentReportedError(AgentFailure):
     """The agent sent an ``error`` message: it gave up on the investigation."""
 
-    error_class = "agent_error"
+    error_class = ErrorClass.AGENT_ERROR
 
 
 class _Closed(Exception):

@@ -8,6 +8,7 @@ import sys
 import click
 
 from evalkit.cli.options import tracking_option
+from evalkit.vocab import Verdict
 
 
 @click.command("compare")
@@ -45,4 +46,4 @@ def compare(candidate, baseline, suite, baseline_alias, policy, method, allow_su
         click.echo(json.dumps(report_json(comparison, ctx), indent=2, default=str))
     else:
         click.echo(render_terminal(comparison, ctx, color=sys.stdout.isatty()))
-    raise click.exceptions.Exit(1 if comparison.verdict == "regressed" else 0)
+    raise click.exceptions.Exit(1 if comparison.verdict == Verdict.REGRESSED else 0)

@@ -114,7 +114,7 @@ def demo_history(suite: str, per_category: int, suites_dir: str | None, builds: 
       evalkit drift --suite core-sub5 --output-dir drift-report --tracking-uri sqlite:///demo/mlflow.db
       evalkit drift demo-history --suite smoke --per-category 0 --builds 12 --trials 1 --jobs 2
     """
-    from evalkit.drift.history import generate_history
+    from evalkit.drift.history import HISTORY_RUN, generate_history
     from evalkit.store import Store
 
     store = Store(tracking_uri)
@@ -123,9 +123,9 @@ def demo_history(suite: str, per_category: int, suites_dir: str | None, builds: 
         if i < n:
             click.echo(f"  build {i + 1}/{n}: {label}", err=True)
 
-    made = generate_history(store, suite, builds, trials=trials, seed=seed, per_category=per_category or None,
-                            suites_dir=suites_dir, alias=alias, spacing_hours=spacing_hours, jobs=jobs,
-                            progress=progress)
+    config = HISTORY_RUN.replace(trials=trials, seed=seed, jobs=jobs)
+    made = generate_history(store, suite, builds, config, per_category=per_category or None, suites_dir=suites_dir,
+                            alias=alias, spacing_hours=spacing_hours, progress=progress)
     name = made[0].suite
     reused = sum(b.reused for b in made)
     promoted = sum(b.promoted for b in made)

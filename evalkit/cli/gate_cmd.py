@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from evalkit.cli.options import common_run_options, progress_for
+from evalkit.cli.options import progress_for, run_options, tracking_option
 
 
 @click.command("gate")
@@ -15,27 +15,20 @@ from evalkit.cli.options import common_run_options, progress_for
 @click.option("--agent", required=True, help="Candidate build: reference:<v>, pkg.module:factory, 'cmd:...', openai:<model>.")
 @click.option("--baseline", "--baseline-alias", "baseline_alias", default="main", show_default=True,
               help="Baseline alias; resolved from the store, else the committed export in baselines/<suite>/.")
-@common_run_options
+@run_options("gate")
+@tracking_option
+@click.option("--output-dir", type=click.Path(file_okay=False), default="evalkit-reports", show_default=True,
+              help="Where reports are written.")
 @click.option("--policy", type=click.Path(dir_okay=False), default=None,
               help="Gate policy TOML (default <baselines-dir>/<suite>/policy.toml, else the repository's).")
 @click.option("--baselines-dir", type=click.Path(file_okay=False), default=None,
               help="Where committed baseline exports live (default ./baselines).")
-@click.option("--journal-dir", type=click.Path(file_okay=False), default=None,
-              help="Resumable journal directory (default .evalkit/journal); rerunning the gate resumes it.")
 @click.option("--pr", default=None, envvar="EVALKIT_PR", help="Pull-request number, recorded as a run tag.")
 @click.option("--no-outbox", is_flag=True, help="Fail (exit 2) instead of queueing the run when the store is unreachable.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full verdict as JSON on stdout.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
-@click.option("--fixed", is_flag=True, help="On a pool suite, run every scenario and compare in one shot instead "
-                                            "of sampling the pool in rounds.")
-@click.option("--max-trials", type=int, default=None, help="Sequential gate: stop after this many trials; open "
-                                                           "categories are reported as they stand.")
-@click.option("--max-minutes", type=float, default=None, help="Sequential gate: stop after this much wall time.")
-@click.option("--max-cost", type=float, default=None, help="Sequential gate: stop once the candidate's cost_usd "
-                                                           "reaches this many dollars.")
-def gate(suite, agent, baseline_alias, trials, seed, jobs, executor, ray_address, timeout_s, tracking_uri,
-         output_dir, policy, baselines_dir, journal_dir, pr, no_outbox, as_json, quiet, fixed, max_trials,
-         max_minutes, max_cost) -> None:
+def gate(suite, agent, baseline_alias, config, tracking_uri, output_dir, policy, baselines_dir, pr, no_outbox,
+         as_json, quiet) -> None:
     """Run AGENT on SUITE, compare with the baseline under the suite's policy, write reports, exit 0/1/2.
 
     \b
@@ -50,18 +43,13 @@ def gate(suite, agent, baseline_alias, trials, seed, jobs, executor, ray_address
     """
     from evalkit.gate import run_gate
     from evalkit.report import render_terminal
-    from evalkit.rounds import Budget
 
     log = (lambda m: None) if (quiet or as_json) else (lambda m: click.echo(m, err=True))
-    budget = Budget(max_trials=max_trials, max_wall_s=None if max_minutes is None else 60.0 * max_minutes,
-                    max_cost_usd=max_cost)
     reporter = progress_for(quiet or as_json)
     try:
-        result = run_gate(suite, agent, baseline_alias=baseline_alias, trials=trials, seed=seed, jobs=jobs,
-                          executor=executor, ray_address=ray_address, timeout_s=timeout_s,
-                          tracking_uri=tracking_uri, output_dir=output_dir, policy=policy,
-                          baselines_dir=baselines_dir, pr=pr, use_outbox=not no_outbox,
-                          journal_dir=journal_dir, progress=reporter, log=log, fixed=fixed, budget=budget)
+        result = run_gate(suite, agent, config, baseline_alias=baseline_alias, tracking_uri=tracking_uri,
+                          output_dir=output_dir, policy=policy, baselines_dir=baselines_dir, pr=pr,
+                          use_outbox=not no_outbox, progress=reporter, log=log)
     finally:
         reporter.close()
     if as_json:

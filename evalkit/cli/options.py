@@ -2,43 +2,75 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+from typing import Any, Callable, Iterator
+
 import click
 
-EXECUTORS = ["local", "threads", "processes", "ray"]
-DEFAULT_JOBS = 2  # CI machines have 2 cores; `--jobs 0` uses them all
+from evalkit.run.config import RunConfig
 
 #: No click ``envvar=``: the Store reads MLFLOW_TRACKING_URI itself, so its errors name the variable the URI
 #: came from (``--tracking-uri`` or ``MLFLOW_TRACKING_URI``).
 tracking_option = click.option(
     "--tracking-uri", default=None,
     help="MLflow tracking URI (env MLFLOW_TRACKING_URI; default: embedded SQLite in .evalkit/mlflow).")
-trials_option = click.option("--trials", type=int, default=None, help="Trials per scenario (default: the suite's).")
-seed_option = click.option("--seed", type=int, default=0, show_default=True,
-                           help="Run seed; trial seeds derive from it.")
-jobs_option = click.option("--jobs", type=int, default=DEFAULT_JOBS, show_default=True,
-                           help="Parallel investigations (0 = all CPUs).")
-executor_option = click.option("--executor", type=click.Choice(EXECUTORS), default="local", show_default=True,
-                               help="local: processes for Python agents, threads for cmd:/openai:; ray for a cluster.")
-ray_address_option = click.option("--ray-address", default=None,
-                                  help="Ray cluster address for --executor ray (default: local Ray).")
-timeout_option = click.option("--timeout", "timeout_s", type=float, default=60.0, show_default=True,
-                              help="Per-investigation timeout in seconds.")
 
 
-def execution_options(fn):
-    """--trials --seed --jobs --executor --ray-address --timeout: how a suite is run (``run`` and ``gate``)."""
-    for opt in reversed([trials_option, seed_option, jobs_option, executor_option, ray_address_option,
-                         timeout_option]):
-        fn = opt(fn)
-    return fn
+def _cli_fields(cls: type, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], dataclasses.Field]]:
+    """(path, field) of every RunConfig setting, nested configs (journal, retry) flattened in field order."""
+    for f in dataclasses.fields(cls):
+        if f.default_factory is not dataclasses.MISSING and dataclasses.is_dataclass(f.default_factory):
+            yield from _cli_fields(f.default_factory, path + (f.name,))  # type: ignore[arg-type]
+        elif "cli" in f.metadata:
+            yield path + (f.name,), f
 
 
-def common_run_options(fn):
-    """The execution options, --tracking-uri and --output-dir (reports folder) of ``gate``."""
-    fn = click.option("--output-dir", type=click.Path(file_okay=False), default="evalkit-reports",
-                      show_default=True, help="Where reports are written.")(fn)
-    fn = tracking_option(fn)
-    return execution_options(fn)
+def _click_option(f: dataclasses.Field) -> tuple[str, Callable]:
+    """The click parameter name and option decorator of a RunConfig field's ``cli(...)`` metadata."""
+    spec = dict(f.metadata["cli"])
+    decls, choices, path = spec.pop("decls"), spec.pop("choices", None), spec.pop("path", None)
+    spec.pop("commands")
+    if choices:
+        spec["type"] = click.Choice(list(choices))
+    if path:
+        spec["type"] = click.Path(file_okay=path != "dir", dir_okay=path == "dir")
+    spec.setdefault("default", f.default)
+    name = next((d for d in decls if not d.startswith("-")), decls[0].lstrip("-").replace("-", "_"))
+    return name, click.option(*decls, **spec)
+
+
+def _build(cls: type, values: dict[tuple[str, ...], Any], path: tuple[str, ...] = ()) -> Any:
+    """An instance of the (nested) config dataclass ``cls`` from option values keyed by field path."""
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        key = path + (f.name,)
+        if key in values:
+            kwargs[f.name] = values[key]
+        elif f.default_factory is not dataclasses.MISSING and dataclasses.is_dataclass(f.default_factory):
+            kwargs[f.name] = _build(f.default_factory, values, key)  # type: ignore[arg-type]
+    return cls(**kwargs)
+
+
+def run_options(command: str) -> Callable[[Callable], Callable]:
+    """The run settings of ``command`` (``run``, ``gate``) as options, handed to it as one ``config: RunConfig``.
+
+    Every RunConfig field with ``cli(...)`` metadata naming ``command`` becomes an option; a bad value is a
+    one-line error before anything runs."""
+    chosen = [(path, *_click_option(f)) for path, f in _cli_fields(RunConfig)
+              if command in f.metadata["cli"]["commands"]]
+
+    def decorate(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def with_config(*args: Any, **kwargs: Any) -> Any:
+            values = {path: kwargs.pop(name) for path, name, _ in chosen}
+            return fn(*args, config=_build(RunConfig, values), **kwargs)
+
+        for _, _, option in reversed(chosen):
+            with_config = option(with_config)
+        return with_config
+
+    return decorate
 
 
 def progress_for(quiet: bool):

@@ -6,6 +6,8 @@ import json
 
 import click
 
+from evalkit.cli.options import tracking_option
+
 
 @click.command("plan")
 @click.option("--suite", required=True, help="Suite directory or shipped suite name (e.g. core).")
@@ -15,8 +17,7 @@ import click
               help="Gate policy TOML (default <baselines-dir>/<suite>/policy.toml).")
 @click.option("--baselines-dir", type=click.Path(file_okay=False), default=None,
               help="Where committed baseline exports live (default ./baselines).")
-@click.option("--tracking-uri", default=None, envvar="MLFLOW_TRACKING_URI",
-              help="MLflow tracking URI (default: the embedded store).")
+@tracking_option
 @click.option("--reps", default=400, show_default=True, type=click.IntRange(50, 100_000),
               help="Simulated gates per category and drop.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")

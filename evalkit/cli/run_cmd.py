@@ -8,21 +8,17 @@ from pathlib import Path
 
 import click
 
-from evalkit.cli.options import execution_options, tracking_option
+from evalkit.cli.options import run_options, tracking_option
 
 
 @click.command("run")
 @click.option("--suite", "suite", required=True, help="Suite directory or shipped suite name (e.g. core, smoke).")
 @click.option("--agent", "agent", required=True,
               help="Agent build: reference:<version>, pkg.module:factory, 'cmd:<command line>' or openai:<model>.")
-@execution_options
+@run_options("run")
 @click.option("--output-dir", type=click.Path(file_okay=False), default=None,
               help="Where to write results.parquet, trajectories.jsonl.gz, meta.json "
                    "(default .evalkit/runs/<suite>-<build>-<seed>-<time>).")
-@click.option("--journal-dir", type=click.Path(file_okay=False), default=None,
-              help="Resumable journal directory (default .evalkit/journal).")
-@click.option("--fresh", is_flag=True, help="Discard this run's journal and start over instead of resuming.")
-@click.option("--scorer", "scorers", multiple=True, help="User scorer [name=]pkg.module:function (repeatable).")
 @tracking_option
 @click.option("--no-log", is_flag=True, help="Do not log the run to MLflow (files in --output-dir only).")
 @click.option("--no-outbox", is_flag=True,
@@ -32,8 +28,7 @@ from evalkit.cli.options import execution_options, tracking_option
 @click.option("--pr", default=None, envvar="EVALKIT_PR", help="Pull-request number, recorded as a run tag.")
 @click.option("--json", "as_json", is_flag=True, help="Print meta, output paths and aggregates as JSON.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
-def run(suite, agent, trials, seed, jobs, executor, ray_address, timeout_s, output_dir, journal_dir, fresh,
-        scorers, tracking_uri, no_log, no_outbox, role, pr, as_json, quiet) -> None:
+def run(suite, agent, config, output_dir, tracking_uri, no_log, no_outbox, role, pr, as_json, quiet) -> None:
     """Run SUITE against an agent build: k trials per scenario, scored, resumable after a crash.
 
     \b
@@ -56,15 +51,13 @@ def run(suite, agent, trials, seed, jobs, executor, ray_address, timeout_s, outp
     store = None if no_log else _store_for_logging(tracking_uri, require_reachable=no_outbox)
     reporter = ProgressReporter(mode="quiet" if quiet else "auto")
     try:
-        result = run_suite(suite, agent, trials=trials, seed=seed, jobs=jobs, executor=executor, timeout_s=timeout_s,
-                           journal_dir=journal_dir, fresh=fresh, scorers=scorers, progress=reporter,
-                           ray_address=ray_address)
+        result = run_suite(suite, agent, config, progress=reporter)
     finally:
         reporter.close()
     meta = result.meta
     if output_dir is None:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        output_dir = Path(".evalkit") / "runs" / f"{meta['suite']}-{build_hash(meta['build_id'])}-{seed}-{stamp}"
+        output_dir = Path(".evalkit") / "runs" / f"{meta['suite']}-{build_hash(meta['build_id'])}-{config.seed}-{stamp}"
     paths = write_outputs(result, output_dir)
     agg = result.aggregate()
     logged = None

@@ -23,11 +23,12 @@ from evalkit.compare import mde as mde_mod
 from evalkit.compare import paired as paired_mod
 from evalkit.compare import verdicts as vd
 from evalkit.compare.paired import OVERALL
-from evalkit.compare.sequential import WITHIN_DELTA
-from evalkit.compare.policy import CORRECTIONS, UNIT_INTERVAL, Policy, default_policy, load_policy
+from evalkit.compare.policy import CORRECTIONS, Policy, default_policy, load_policy
 from evalkit.compare.validity import check_infra, check_suite_match, as_table
 from evalkit.errors import UserError
 from evalkit.jsonable import jsonable
+from evalkit.score.catalogue import on_unit_scale
+from evalkit.vocab import Verdict
 
 FRAME_COLUMNS = [
     "category", "metric", "gated", "direction", "test", "n", "k_baseline", "k_candidate",
@@ -65,21 +66,21 @@ class Comparison:
         every gated cell is unchanged; else within-delta if every gated cell is unchanged or within-delta (the
         sequential design: no drop of δ or more anywhere); else inconclusive."""
         v = self.gated["verdict"]
-        if (v == "regressed").any():
-            return "regressed"
-        if (v == "improved").any():
-            return "improved"
-        if len(v) and (v == "unchanged").all():
-            return "unchanged"
-        if len(v) and v.isin(["unchanged", WITHIN_DELTA]).all():
-            return WITHIN_DELTA
-        return "inconclusive"
+        if (v == Verdict.REGRESSED).any():
+            return Verdict.REGRESSED
+        if (v == Verdict.IMPROVED).any():
+            return Verdict.IMPROVED
+        if len(v) and (v == Verdict.UNCHANGED).all():
+            return Verdict.UNCHANGED
+        if len(v) and v.isin([Verdict.UNCHANGED, Verdict.WITHIN_DELTA]).all():
+            return Verdict.WITHIN_DELTA
+        return Verdict.INCONCLUSIVE
 
     @property
     def regressed_cells(self) -> list[tuple[str, str]]:
         """(category, metric) of every gated cell that regressed."""
         g = self.gated
-        g = g[g["verdict"] == "regressed"]
+        g = g[g["verdict"] == Verdict.REGRESSED]
         return list(zip(g["category"], g["metric"]))
 
     # ------------------------------------------------------------- cross-category
@@ -90,16 +91,16 @@ class Comparison:
             rows = self.gated[self.gated["metric"] == metric]
             cats = rows[rows["category"] != OVERALL]
             overall = rows[rows["category"] == OVERALL]
-            reg = cats[cats["verdict"] == "regressed"]
+            reg = cats[cats["verdict"] == Verdict.REGRESSED]
             if reg.empty:
                 continue
             sign = -1.0 if self.policy.lower_is_better(metric) else 1.0
             gain = sign * cats["diff"]
-            rose = cats[(cats["verdict"] == "improved")
+            rose = cats[(cats["verdict"] == Verdict.IMPROVED)
                         | ((sign * _oriented_low(cats, sign) > 0) & (gain > cats["margin"]))]
             rose = rose[~rose["category"].isin(reg["category"])]
-            held = bool(len(overall)) and overall["verdict"].iloc[0] != "regressed"
-            out.append({"metric": metric, "regressed": reg, "improved": rose,
+            held = bool(len(overall)) and overall["verdict"].iloc[0] != Verdict.REGRESSED
+            out.append({"metric": metric, Verdict.REGRESSED: reg, Verdict.IMPROVED: rose,
                         "overall": overall.iloc[0] if len(overall) else None,
                         "cross": bool(len(rose)) or held, "held": held})
         return out
@@ -120,43 +121,44 @@ class Comparison:
             first_regressed = None
             for t in trades:
                 m = t["metric"]
-                names = _names(t["regressed"])
+                names = _names(t[Verdict.REGRESSED])
                 if first_regressed is not None and names == first_regressed:
                     parts.append(f"{m} regressed in the same categories ({_diffs(t['regressed'], m)})")
                     continue
                 first_regressed = first_regressed if first_regressed is not None else names
                 s = f"{m} regressed in {names} ({_diffs(t['regressed'], m)})"
-                if len(t["improved"]):
+                if len(t[Verdict.IMPROVED]):
                     # name cells by their verdict: "improved" only where the verdict is improved; other
                     # significant gains beyond the margin "rose" (their verdict stays unchanged)
-                    imp = t["improved"][t["improved"]["verdict"] == "improved"]
-                    rose = t["improved"][t["improved"]["verdict"] != "improved"]
-                    gains = [f"{_names(g)} {word} ({_diffs(g, m)})" for g, word in ((imp, "improved"), (rose, "rose"))
-                             if len(g)]
+                    imp = t[Verdict.IMPROVED][t[Verdict.IMPROVED]["verdict"] == Verdict.IMPROVED]
+                    rose = t[Verdict.IMPROVED][t[Verdict.IMPROVED]["verdict"] != Verdict.IMPROVED]
+                    gains = [f"{_names(g)} {word} ({_diffs(g, m)})"
+                             for g, word in ((imp, Verdict.IMPROVED), (rose, "rose")) if len(g)]
                     s += " while " + " and ".join(gains)
                 ov = t["overall"]
                 if ov is not None:
                     s += f"; overall {_fmt(ov['diff'], m)}"
-                    if t["held"] and not len(t["improved"]):
+                    if t["held"] and not len(t[Verdict.IMPROVED]):
                         s += " (the overall did not regress)"
                 parts.append(s)
             label = "Cross-category regression" if self.cross_category else "Regression"
             return f"{label}: " + "; ".join(parts) + "."
         reg = self.regressed_cells
         if reg:  # only overall cells regressed
-            rows = self.gated[self.gated["verdict"] == "regressed"]
+            rows = self.gated[self.gated["verdict"] == Verdict.REGRESSED]
             return "Regression: " + "; ".join(
                 f"{r.metric} regressed overall ({_fmt(r.diff, r.metric)}) though no single category did"
                 for r in rows.itertuples()) + "."
         primary = self.policy.metrics[0]
         ov = self.gated[(self.gated["metric"] == primary) & (self.gated["category"] == OVERALL)]
         tail = f"; overall {primary} {_fmt(ov['diff'].iloc[0], primary)}" if len(ov) else ""
-        imp = self.gated[self.gated["verdict"] == "improved"]
+        imp = self.gated[self.gated["verdict"] == Verdict.IMPROVED]
         if len(imp):
             by_metric = [f"{m} improved in {_names(g)} ({_diffs(g, m)})" for m, g in imp.groupby("metric", sort=False)]
             return "Improved: " + "; ".join(by_metric) + f"; no gated cell regressed{tail}."
         counts = self.gated["verdict"].value_counts()
-        summary = ", ".join(f"{counts[v]} {v}" for v in ("unchanged", WITHIN_DELTA, "inconclusive") if v in counts)
+        summary = ", ".join(f"{counts[v]} {v}" for v in (Verdict.UNCHANGED, Verdict.WITHIN_DELTA, Verdict.INCONCLUSIVE)
+                            if v in counts)
         return f"No regression: {summary} gated cells{tail}."
 
     # ---------------------------------------------------------------------- flips
@@ -199,7 +201,7 @@ def _names(rows: pd.DataFrame) -> str:
 def _fmt(diff: float, metric: str) -> str:
     if not np.isfinite(diff):
         return "n/a"
-    if metric in UNIT_INTERVAL:
+    if on_unit_scale(metric):
         pts = round(100 * diff)
         return f"{pts:+d} pts" if pts else "0 pts"
     return f"{diff:+.3g}"
@@ -238,7 +240,7 @@ def _family_frame(p: paired_mod.Paired, metrics: tuple[str, ...], pol: Policy, g
     margin = np.concatenate([b[3] for b in blocks])
     kind = np.concatenate([b[4] for b in blocks])
     binary_k1 = cat("binary_k1")
-    unit = np.concatenate([np.full(len(b[2].n), b[0] in UNIT_INTERVAL) for b in blocks])
+    unit = np.concatenate([np.full(len(b[2].n), on_unit_scale(b[0])) for b in blocks])
     samples = sum((b[2].samples for b in blocks), []) if pol.test == "permutation" else None
     in_family = (n >= pol.min_scenarios) & (n >= 2)
     stats = vd.CellStats(n=n, mean=mean, var=var, b=cat("b"), c=cat("c"), samples=samples)
@@ -253,7 +255,7 @@ def _family_frame(p: paired_mod.Paired, metrics: tuple[str, ...], pol: Policy, g
     alpha_mde = pol.alpha / dec.family_size
     suggestions = []
     for i in range(len(n)):
-        if verdicts[i] != "inconclusive":
+        if verdicts[i] != Verdict.INCONCLUSIVE:
             suggestions.append("")
         elif n[i] < pol.min_scenarios:
             suggestions.append(f"needs >= {pol.min_scenarios} paired scenarios (has {int(n[i])}): add scenarios "

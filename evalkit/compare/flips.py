@@ -12,7 +12,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from evalkit.compare.paired import INFRA, Paired
+from evalkit.compare.paired import Paired
+from evalkit.vocab import Status
 
 FLIP_COLUMNS = ["category", "scenario_id", "change", "baseline_rate", "candidate_rate", "diff",
                 "expected_component", "baseline_top", "candidate_top"]
@@ -30,7 +31,7 @@ def _top_predictions(table: pd.DataFrame, ids: pd.Index) -> pd.Series:
     """Most frequent top-ranked component per scenario (ties: the earliest trial's), for ``ids`` only."""
     if "predicted" not in table.columns:
         return pd.Series("", index=ids, dtype=object)
-    keep = (table["status"] != INFRA).to_numpy(bool, na_value=True) & _rows_of(table, ids)
+    keep = (table["status"] != Status.INFRA_ERROR).to_numpy(bool, na_value=True) & _rows_of(table, ids)
     t = table.loc[keep, ["scenario_id", "trial", "predicted"]].copy()
     if t.empty:
         return pd.Series("", index=ids, dtype=object)

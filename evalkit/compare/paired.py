@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 
 from evalkit.errors import UserError
-from evalkit.score.schema import BINARY_SCORES, OVERALL_MICRO
+from evalkit.score.catalogue import metric
+from evalkit.score.schema import OVERALL_MICRO
+from evalkit.vocab import Status
 
 OVERALL = OVERALL_MICRO
-INFRA = "infra_error"
 
 
 @dataclass
@@ -43,7 +44,7 @@ def scenario_means(table: pd.DataFrame, metrics: tuple[str, ...], role: str) -> 
     if missing:
         raise UserError.at(f"{role} run", "columns", missing,
                            "the policy names metrics this results table lacks; fix gate.metrics/gate.report")
-    keep = (table["status"] != INFRA).to_numpy(dtype=bool, na_value=True)
+    keep = (table["status"] != Status.INFRA_ERROR).to_numpy(dtype=bool, na_value=True)
     t = table.loc[keep]
     codes, ids = pd.factorize(t["scenario_id"], sort=True)
     cat_codes, cat_names = pd.factorize(t["category"])
@@ -70,7 +71,7 @@ def scenario_means(table: pd.DataFrame, metrics: tuple[str, ...], role: str) -> 
             wv = np.where(cnt >= 2, ss / (cnt - 1), np.nan)
         count[m], mean[m], wvar[m] = cnt, mu, wv
         vals = x[ok]
-        binary[m] = m in BINARY_SCORES or bool(vals.size and np.all((vals == 0) | (vals == 1)))
+        binary[m] = metric(m).binary or bool(vals.size and np.all((vals == 0) | (vals == 1)))
     return ScenarioMeans(pd.Index(np.asarray(ids).astype(str), dtype=object), category, count, mean, wvar, binary)
 
 

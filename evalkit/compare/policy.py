@@ -13,12 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import Problem, UserError
-from evalkit.score.schema import BINARY_SCORES, CUSTOM_PREFIX, LOWER_IS_BETTER, SCORE_COLUMNS
+from evalkit.score import catalogue
+from evalkit.score.catalogue import BINARY, METRICS, is_known, on_unit_scale
 
-#: metrics a policy may name: the score columns, the cost columns and user-scorer columns (custom.*).
-COST_METRICS: tuple[str, ...] = ("tool_calls", "latency_s", "tokens_in", "tokens_out", "cost_usd")
-KNOWN_METRICS: tuple[str, ...] = SCORE_COLUMNS + COST_METRICS
-UNIT_INTERVAL: frozenset[str] = frozenset(SCORE_COLUMNS)  # scores on a 0–1 scale
 TESTS = ("auto", "t", "mcnemar", "score", "permutation")
 CORRECTIONS = ("holm", "bh")
 MCNEMAR_KINDS = ("midp", "exact")
@@ -67,7 +64,8 @@ class Policy:
         return self.metric_deltas.get(metric, self.delta)
 
     def lower_is_better(self, metric: str) -> bool:
-        return metric in LOWER_IS_BETTER
+        """A drop of ``metric`` is an improvement (from the metric catalogue)."""
+        return catalogue.lower_is_better(metric)
 
     def all_metrics(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(self.metrics + self.report))
@@ -166,8 +164,8 @@ def policy_from_dict(data: dict[str, Any], where: str = "<policy>") -> Policy:
             bad(f"gate.{key}", v, 'must be a list of metric names, e.g. ["rca_top1", "rca_score"]')
             return None
         for m in v:
-            if not _known_metric(m):
-                bad(f"gate.{key}", m, f"unknown metric; use one of {', '.join(KNOWN_METRICS)} or custom.<scorer>.<name>")
+            if not is_known(m):
+                bad(f"gate.{key}", m, f"unknown metric; use one of {', '.join(METRICS)} or custom.<scorer>.<name>")
         if len(set(v)) != len(v):
             bad(f"gate.{key}", v, "lists a metric twice; name each metric once")
         return tuple(v)
@@ -187,8 +185,8 @@ def policy_from_dict(data: dict[str, Any], where: str = "<policy>") -> Policy:
 
     if "primary" in gate:
         v = gate["primary"]
-        if not isinstance(v, str) or v not in BINARY_SCORES:
-            bad("gate.primary", v, f"must be a binary score ({', '.join(sorted(BINARY_SCORES))}) for pass/fail flips")
+        if not isinstance(v, str) or v not in BINARY:
+            bad("gate.primary", v, f"must be a binary score ({', '.join(sorted(BINARY))}) for pass/fail flips")
         else:
             kw["primary"] = v
 
@@ -264,8 +262,8 @@ def policy_from_dict(data: dict[str, Any], where: str = "<policy>") -> Policy:
             continue
         out: dict[str, float] = {}
         for name, v in table.items():
-            if sub == "metric" and not _known_metric(name):
-                bad(f"margins.metric.{name}", name, f"unknown metric; use one of {', '.join(KNOWN_METRICS)}")
+            if sub == "metric" and not is_known(name):
+                bad(f"margins.metric.{name}", name, f"unknown metric; use one of {', '.join(METRICS)}")
                 continue
             mv = margin_value(f"margins.{sub}.{name}", v)
             if mv is not None:
@@ -287,8 +285,8 @@ def policy_from_dict(data: dict[str, Any], where: str = "<policy>") -> Policy:
         dtable = {}
     kw["metric_deltas"] = {}
     for name, v in dtable.items():
-        if not _known_metric(name):
-            bad(f"deltas.metric.{name}", name, f"unknown metric; use one of {', '.join(KNOWN_METRICS)}")
+        if not is_known(name):
+            bad(f"deltas.metric.{name}", name, f"unknown metric; use one of {', '.join(METRICS)}")
             continue
         dv = delta_value(f"deltas.metric.{name}", v)
         if dv is not None:
@@ -302,12 +300,9 @@ def policy_from_dict(data: dict[str, Any], where: str = "<policy>") -> Policy:
             bad(where_d, d, f"must be larger than the margin of {m} ({margin:g}): δ is the smallest drop that "
                             "matters, the margin the largest one tolerated")
     for m in tuple(gated) + tuple(reported):
-        if _known_metric(m) and m not in UNIT_INTERVAL and m not in kw.get("metric_margins", {}):
+        if is_known(m) and not on_unit_scale(m) and m not in kw.get("metric_margins", {}):
             bad("margins.metric", m, f"is not on a 0-1 scale; set [margins.metric] {m} = <tolerated change in its units>")
     if problems:
         raise UserError(*problems)
     return Policy(**{**asdict(base), **kw})
 
-
-def _known_metric(name: str) -> bool:
-    return name in KNOWN_METRICS or (name.startswith(CUSTOM_PREFIX) and len(name) > len(CUSTOM_PREFIX))

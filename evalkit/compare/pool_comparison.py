@@ -19,9 +19,11 @@ from evalkit.compare import paired as paired_mod
 from evalkit.compare import sequential as seq
 from evalkit.compare.comparison import FRAME_COLUMNS, Comparison, _resolve_policy
 from evalkit.compare.paired import OVERALL
-from evalkit.compare.policy import UNIT_INTERVAL, Policy
+from evalkit.compare.policy import Policy
 from evalkit.compare.validity import as_table, check_infra, check_suite_match
 from evalkit.errors import UserError
+from evalkit.score.catalogue import on_unit_scale
+from evalkit.vocab import Stop
 
 SEQ_COLUMNS = FRAME_COLUMNS + ["pool", "delta", "bound_delta", "stop"]
 
@@ -40,7 +42,7 @@ def pool_orders(baseline: pd.DataFrame, seed: int, categories: Sequence[str] | N
 
 def check_sequential_metrics(pol: Policy) -> None:
     """The betting bounds need differences in [−1, 1]: every gated metric must be on a 0–1 scale."""
-    off = [m for m in pol.metrics if m not in UNIT_INTERVAL]
+    off = [m for m in pol.metrics if not on_unit_scale(m)]
     if off:
         raise UserError.at(pol.source, "gate.metrics", off[0],
                            "the sequential design gates 0-1 scores only; gate it with design = \"fixed\" "
@@ -57,8 +59,8 @@ def compare_sequential(candidate: Any, baseline: Any, policy: Policy | None, ord
     hc, hb = check_suite_match(cand, base, False)
     rate_c = check_infra(cand, "candidate", pol.max_infra_error_rate, pol.source)
     rate_b = check_infra(base, "baseline", pol.max_infra_error_rate, pol.source)
-    report_only = tuple(m for m in pol.report if m not in pol.metrics and m in UNIT_INTERVAL)
-    skipped = [m for m in pol.report if m not in pol.metrics and m not in UNIT_INTERVAL]
+    report_only = tuple(m for m in pol.report if m not in pol.metrics and on_unit_scale(m))
+    skipped = [m for m in pol.report if m not in pol.metrics and not on_unit_scale(m)]
     metrics = pol.metrics + report_only
     wanted = metrics + ((pol.primary,) if pol.primary not in metrics else ())
     p = paired_mod.pair(paired_mod.scenario_means(cand, wanted, "candidate"),
@@ -87,7 +89,7 @@ def compare_sequential(candidate: Any, baseline: Any, policy: Policy | None, ord
     stops = {}
     for c in cats:
         stop = seq.category_stop([verdicts[(m, True)][c] for m in pol.metrics], len(used[c]), pools[c])
-        stops[c] = seq.STOP_BUDGET if stop == seq.STOP_OPEN and stopped_by_budget else stop
+        stops[c] = Stop.BUDGET if stop == Stop.OPEN and stopped_by_budget else stop
     rows = []
     weights = np.array([pools[c] for c in cats], dtype=float)
     for (metric, gated), by_cat in cells.items():
@@ -124,7 +126,7 @@ def compare_sequential(candidate: Any, baseline: Any, policy: Policy | None, ord
 
 
 def _overall_stop(stops: Mapping[str, str]) -> str:
-    return seq.STOP_OPEN if any(s == seq.STOP_OPEN for s in stops.values()) else ""
+    return Stop.OPEN if any(s == Stop.OPEN for s in stops.values()) else ""
 
 
 def _row(category: str, metric: str, gated: bool, sign: float, b: seq.CellBounds, idx: np.ndarray,

@@ -28,12 +28,8 @@ import numpy as np
 import pandas as pd
 
 from evalkit.compare import betting
+from evalkit.vocab import Stop, Verdict
 
-#: verdict word of a cell shown to have dropped less than δ (but not shown within the margin m)
-WITHIN_DELTA = "within-delta"
-#: why a category stopped
-STOP_REGRESSED, STOP_WITHIN, STOP_SPENT, STOP_BUDGET, STOP_OPEN = (
-    "regressed", "no drop >= delta", "pool spent", "budget reached", "open")
 TEST_NAME = "betting-cs"
 #: outcome codes of :func:`simulate`
 SIM_REGRESSED, SIM_WITHIN, SIM_SPENT = 1, 0, -1
@@ -64,16 +60,17 @@ class CellBounds:
     p: float             # anytime p-value of "mean ≥ −m"
     p_noninf: float      # anytime p-value of "mean ≤ −m"
 
-    def verdict(self, margin: float, delta: float) -> str:
+    def verdict(self, margin: float, delta: float) -> Verdict:
+        """The cell's verdict from its bounds (see the module docstring)."""
         if self.upper < -margin:
-            return "regressed"
+            return Verdict.REGRESSED
         if self.lower > margin:
-            return "improved"
+            return Verdict.IMPROVED
         if self.lower > -margin:
-            return "unchanged"
+            return Verdict.UNCHANGED
         if self.lower_delta > -delta:
-            return WITHIN_DELTA
-        return "inconclusive"
+            return Verdict.WITHIN_DELTA
+        return Verdict.INCONCLUSIVE
 
 
 def cell_bounds(x: np.ndarray, pool: int, margin: float, delta: float, alpha_cell: float,
@@ -104,15 +101,15 @@ def combine(cells: Sequence[CellBounds], weights: Sequence[float]) -> CellBounds
                       p=math.nan, p_noninf=math.nan)
 
 
-def category_stop(verdicts: Sequence[str], n: int, pool: int) -> str:
-    """Why a category (with these gated-cell verdicts after n of pool draws) stops, or STOP_OPEN."""
-    if any(v == "regressed" for v in verdicts):
-        return STOP_REGRESSED
-    if verdicts and all(v in ("improved", "unchanged", WITHIN_DELTA) for v in verdicts):
-        return STOP_WITHIN
+def category_stop(verdicts: Sequence[str], n: int, pool: int) -> Stop:
+    """Why a category (with these gated-cell verdicts after n of pool draws) stops, or Stop.OPEN."""
+    if any(v == Verdict.REGRESSED for v in verdicts):
+        return Stop.REGRESSED
+    if verdicts and all(v in (Verdict.IMPROVED, Verdict.UNCHANGED, Verdict.WITHIN_DELTA) for v in verdicts):
+        return Stop.WITHIN_DELTA
     if n >= pool:
-        return STOP_SPENT
-    return STOP_OPEN
+        return Stop.POOL_SPENT
+    return Stop.OPEN
 
 
 def next_round(orders: Mapping[str, Sequence[str]], used: Mapping[str, int], open_categories: Sequence[str],
@@ -149,5 +146,5 @@ def simulate(x: np.ndarray, margin: float, delta: float, alpha_cell: float, futi
     return outcome, used
 
 
-__all__ = ["CellBounds", "STOP_BUDGET", "STOP_OPEN", "STOP_REGRESSED", "STOP_SPENT", "STOP_WITHIN", "TEST_NAME",
-           "WITHIN_DELTA", "category_stop", "cell_bounds", "combine", "draw_orders", "next_round", "simulate"]
+__all__ = ["CellBounds", "TEST_NAME", "category_stop", "cell_bounds", "combine", "draw_orders", "next_round",
+           "simulate"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pandas as pd
 
 from evalkit.errors import Problem, UserError
+from evalkit.vocab import Status
 
-INFRA = "infra_error"
 
 
 class InvalidRun(UserError):
@@ -55,7 +55,7 @@ def check_suite_match(cand: pd.DataFrame, base: pd.DataFrame, allow_suite_mismat
 
 def infra_rate(table: pd.DataFrame) -> tuple[float, int, int]:
     """(rate, infrastructure-error rows, all rows)."""
-    bad = int((table["status"] == INFRA).sum())
+    bad = int((table["status"] == Status.INFRA_ERROR).sum())
     return bad / len(table), bad, len(table)
 
 
@@ -65,7 +65,8 @@ def check_infra(table: pd.DataFrame, role: str, limit: float, policy_source: str
     if rate > limit:
         classes = ""
         if "error_class" in table.columns:
-            counts = table.loc[(table["status"] == INFRA).to_numpy(bool), "error_class"].astype(str).value_counts()
+            infra = (table["status"] == Status.INFRA_ERROR).to_numpy(bool)
+            counts = table.loc[infra, "error_class"].astype(str).value_counts()
             classes = " (" + ", ".join(f"{k or 'unclassified'} x{v}" for k, v in counts.items()) + ")"
         raise InvalidRun(Problem(
             f"{role} run", "infrastructure-error rate", f"{rate:.1%} ({bad} of {total} trials)",

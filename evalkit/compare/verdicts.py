@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from evalkit.compare import corrections, mde as mde_mod, stat_tests as st
+from evalkit.vocab import Verdict
 
 T, MCNEMAR_EXACT, MCNEMAR_MIDP, SCORE, PERMUTATION = 0, 1, 2, 3, 4
 KIND_NAMES = {T: "paired-t", MCNEMAR_EXACT: "mcnemar-exact", MCNEMAR_MIDP: "mcnemar-midp",
               SCORE: "tango-score", PERMUTATION: "sign-flip"}
 REGRESSED, INCONCLUSIVE, UNCHANGED, IMPROVED = -1, 0, 1, 2
-VERDICT_NAMES = {REGRESSED: "regressed", INCONCLUSIVE: "inconclusive", UNCHANGED: "unchanged",
-                 IMPROVED: "improved"}
+VERDICT_NAMES = {REGRESSED: Verdict.REGRESSED, INCONCLUSIVE: Verdict.INCONCLUSIVE, UNCHANGED: Verdict.UNCHANGED,
+                 IMPROVED: Verdict.IMPROVED}
 
 
 @dataclass

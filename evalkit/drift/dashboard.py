@@ -17,11 +17,12 @@ import pandas as pd
 from evalkit.atomic import atomic_write
 from evalkit.drift.detect import Drift
 from evalkit.drift.series import OVERALL
+from evalkit.vocab import Verdict
 
-VERDICT_COLOURS = {"regressed": "#d7301f", "improved": "#1a9850", "unchanged": "#a6d96a",
-                   "inconclusive": "#e0e0e0", "missing": "#ffffff"}
-VERDICT_TEXT = {"regressed": "#ffffff", "improved": "#ffffff", "unchanged": "#1b1b1b", "inconclusive": "#1b1b1b",
-                "missing": "#9e9e9e"}
+VERDICT_COLOURS = {Verdict.REGRESSED: "#d7301f", Verdict.IMPROVED: "#1a9850", Verdict.UNCHANGED: "#a6d96a",
+                   Verdict.INCONCLUSIVE: "#e0e0e0", Verdict.MISSING: "#ffffff"}
+VERDICT_TEXT = {Verdict.REGRESSED: "#ffffff", Verdict.IMPROVED: "#ffffff", Verdict.UNCHANGED: "#1b1b1b",
+                Verdict.INCONCLUSIVE: "#1b1b1b", Verdict.MISSING: "#9e9e9e"}
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1b1b1b;max-width:1500px}
@@ -147,7 +148,7 @@ def _grid(drift: Drift, metric: str, recent: int) -> str:
         cells = []
         for o in orders:
             if (c, o) not in sub.index:
-                cells.append(f'<td style="background:{VERDICT_COLOURS["missing"]}" title="not evaluated">·</td>')
+                cells.append(f'<td style="background:{VERDICT_COLOURS[Verdict.MISSING]}" title="not evaluated">·</td>')
                 continue
             r = sub.loc[(c, o)]
             v = str(r["verdict"])

@@ -32,9 +32,10 @@ import numpy as np
 import pandas as pd
 
 from evalkit.drift.series import BuildSeries
-from evalkit.score.schema import LOWER_IS_BETTER, SCORE_COLUMNS
+from evalkit.score.catalogue import lower_is_better, on_unit_scale
+from evalkit.vocab import Verdict
 
-VERDICTS = ("regressed", "improved", "unchanged", "inconclusive", "missing")
+VERDICTS = (Verdict.REGRESSED, Verdict.IMPROVED, Verdict.UNCHANGED, Verdict.INCONCLUSIVE, Verdict.MISSING)
 Z95 = 1.959963984540054
 
 
@@ -182,8 +183,8 @@ def detect(series: BuildSeries, params: DriftParams | None = None,
     n = wide["n_scenarios"].reindex(columns=cells).to_numpy(dtype=float)
     metrics = cells.get_level_values("metric").astype(str)
     categories = cells.get_level_values("category").astype(str)
-    unit = np.broadcast_to(np.isin(metrics, SCORE_COLUMNS), mean.shape)
-    sign = np.where(np.isin(metrics, list(LOWER_IS_BETTER)), -1.0, 1.0)
+    unit = np.broadcast_to(np.array([on_unit_scale(m) for m in metrics], dtype=bool), mean.shape)
+    sign = np.array([-1.0 if lower_is_better(m) else 1.0 for m in metrics])
 
     se_eff = effective_se(mean, se, n, unit, p.prior_df)
     mu, se_ref, used = _reference(mean, se_eff, p.ref_builds)
@@ -197,11 +198,11 @@ def detect(series: BuildSeries, params: DriftParams | None = None,
     with np.errstate(invalid="ignore"):
         se_v = np.sqrt(se_eff ** 2 + se_ref ** 2)
         lo, hi = diff - Z95 * se_v, diff + Z95 * se_v
-    verdict = np.full(mean.shape, "inconclusive", dtype=object)
-    verdict[(lo >= -margins) & (hi <= margins)] = "unchanged"
-    verdict[lo > margins] = "improved"
-    verdict[hi < -margins] = "regressed"
-    verdict[~np.isfinite(diff) | ~np.isfinite(se_v)] = "missing"
+    verdict = np.full(mean.shape, Verdict.INCONCLUSIVE, dtype=object)
+    verdict[(lo >= -margins) & (hi <= margins)] = Verdict.UNCHANGED
+    verdict[lo > margins] = Verdict.IMPROVED
+    verdict[hi < -margins] = Verdict.REGRESSED
+    verdict[~np.isfinite(diff) | ~np.isfinite(se_v)] = Verdict.MISSING
 
     T, C = mean.shape
     long = pd.DataFrame({

@@ -34,17 +34,17 @@ from pathlib import Path
 from typing import Any, Callable
 
 from evalkit.errors import UserError
+from evalkit.run.config import NO_JOURNAL, RunConfig
+from evalkit.store import names
 
 MIN_BUILDS = 6
 PHASES = ("reference", "regression", "fix", "steady")
 #: the build of the regression phase (monitor-service focus).
 REGRESSION_VERSION = "v2"
-TAG_PHASE = "evalkit.history.phase"
-TAG_LABEL = "evalkit.history.label"
-TAG_INDEX = "evalkit.history.index"
-TAG_SUITE_PATH = "evalkit.history.suite_path"  # where the (subset) suite folder is, for the answer key
 
 ProgressFn = Callable[[int, int, str], None]
+#: how the builds of a history run by default: 3 trials per scenario, one investigation at a time on a thread.
+HISTORY_RUN = RunConfig(trials=3, jobs=1, executor="threads", journal=NO_JOURNAL)
 
 
 @dataclass(frozen=True)
@@ -184,13 +184,15 @@ def subset_suite(source: str | Path, per_category: int, dest_dir: str | Path) ->
     return dest
 
 
-def generate_history(store: Any, suite: str | Path = "core", builds: int = 20, *, trials: int = 3, seed: int = 0,
+def generate_history(store: Any, suite: str | Path = "core", builds: int = 20, config: RunConfig | None = None, *,
                      per_category: int | None = 5, suites_dir: str | Path | None = None, alias: str = "main",
-                     end: dt.datetime | None = None, spacing_hours: float = 12.0, jobs: int = 1,
-                     executor: str = "threads", progress: ProgressFn | None = None) -> list[HistoryBuild]:
+                     end: dt.datetime | None = None, spacing_hours: float = 12.0,
+                     progress: ProgressFn | None = None) -> list[HistoryBuild]:
     """Run the :func:`history_plan` builds on ``suite`` and log them into ``store`` (a Store), oldest first,
     with backdated start times and promotions to ``<suite>@alias``. Returns the stored builds.
 
+    Every build runs with ``config`` (default :data:`HISTORY_RUN`: 3 trials, one thread), build ``i`` with
+    run seed ``config.seed + i`` and no journal (a build already in the store is not run again).
     With ``per_category`` (default 5), the builds run on :func:`subset_suite` of ``suite`` written under
     ``suites_dir`` (default ``./.evalkit/suites``): enough scenarios per category for a lost category to
     show, at a fraction of the full suite's cost. ``None`` or 0 runs the whole suite."""
@@ -202,6 +204,8 @@ def generate_history(store: Any, suite: str | Path = "core", builds: int = 20, *
     if per_category:
         suite = subset_suite(suite, per_category, suites_dir or Path.cwd() / ".evalkit" / "suites")
     suite_obj = load_suite(suite)
+    config = config or HISTORY_RUN
+    trials, seed = config.trials or suite_obj.default_trials, config.seed
     times = timestamps(len(plan), end, spacing_hours, seed)
     promoted_runs = {p.run_id for p in store.history(suite_obj.name, alias)}
     out: list[HistoryBuild] = []
@@ -211,16 +215,17 @@ def generate_history(store: Any, suite: str | Path = "core", builds: int = 20, *
         key = f"demo-history-{suite_obj.name}-{suite_obj.hash[:12]}-s{seed}-k{trials}-n{len(plan)}-{b.index:03d}"
         build_id = str(load_agent(b.spec).build)
         existing = [r for r in store.find_runs(suite_obj.name, build_id=build_id, max_results=1000)
-                    if r.tags.get("evalkit.idempotency_key") == key and r.uploaded]
+                    if r.tags.get(names.TAG_KEY) == key and r.uploaded]
         if existing:
             run_id, reused = existing[0].run_id, True
         else:
-            result = run_suite(suite_obj, b.spec, trials=trials, seed=seed + b.index, jobs=jobs, executor=executor,
-                               journal=False)
+            result = run_suite(suite_obj, b.spec, config.replace(trials=trials, seed=seed + b.index,
+                                                                 journal=NO_JOURNAL))
             logged = store.log_run(result, aggregates=result.aggregate(), role="history", outbox=False,
                                    idempotency_key=key, start_time=when,
-                                   tags={TAG_PHASE: b.phase, TAG_LABEL: b.label, TAG_INDEX: str(b.index),
-                                         TAG_SUITE_PATH: str(Path(suite_obj.path).resolve())})
+                                   tags={names.TAG_HISTORY_PHASE: b.phase, names.TAG_HISTORY_LABEL: b.label,
+                                         names.TAG_HISTORY_INDEX: str(b.index),
+                                         names.TAG_HISTORY_SUITE_PATH: str(Path(suite_obj.path).resolve())})
             run_id, reused = logged.run_id, False
             build_id = result.meta["build_id"]
         promoted = False

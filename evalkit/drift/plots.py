@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.drift.detect import Z95, Drift
-from evalkit.score.schema import SCORE_COLUMNS
+from evalkit.score.catalogue import metric as catalogue_metric
 
 CI_COLOUR = "#9ecae1"
 LINE_COLOUR = "#08519c"
@@ -62,8 +62,9 @@ def category_png(drift: Drift, category: str, metrics: tuple[str, ...] | None = 
         m = d["mean"].to_numpy(dtype=float)
         se = d["se_eff"].to_numpy(dtype=float)
         lo, hi = m - Z95 * se, m + Z95 * se  # the CI of the SE that z uses
-        if metric in SCORE_COLUMNS:
-            lo, hi = np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
+        scale = catalogue_metric(metric).scale
+        if scale is not None:
+            lo, hi = np.clip(lo, *scale), np.clip(hi, *scale)
         alarms = d["alarm"].to_numpy(bool)
         direction = d["direction"].iloc[0] if len(d) else "higher"
         ax_v.set_title(f"{metric} ({direction} is better)", fontsize=10, loc="left")

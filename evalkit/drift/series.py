@@ -17,6 +17,7 @@ import pandas as pd
 
 from evalkit.errors import UserError
 from evalkit.score.schema import OVERALL_MICRO
+from evalkit.store.names import TAG_HISTORY_LABEL
 
 #: columns of :attr:`BuildSeries.frame` (one row per build × category × metric).
 SERIES_COLUMNS = ("order", "run_id", "build_id", "start_time", "category", "metric", "mean", "se", "ci_low",
@@ -148,7 +149,7 @@ def load_series(store: Any, suite: str, alias: str = "main", *, since: str | dt.
         build_rows.append({"order": order, "run_id": info.run_id, "build_id": info.build_id, "start_time": when,
                            "role": info.role, "suite_hash": info.suite_hash, "promoted": p is not None,
                            "promoted_at": p.promoted_at if p else "", "promoted_reason": p.reason if p else "",
-                           "label": info.tags.get("evalkit.history.label", "")})
+                           "label": info.tags.get(TAG_HISTORY_LABEL, "")})
         for (category, metric), stats in metric_columns(info.metrics, metrics).items():
             if "mean" not in stats or (category.startswith("__") and category != OVERALL):
                 continue  # the macro average is not a population with its own scenarios; micro is kept

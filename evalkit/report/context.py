@@ -6,10 +6,13 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from evalkit.score.schema import SCORE_COLUMNS
+from evalkit.score.catalogue import metric as catalogue_metric
+from evalkit.vocab import Stop, Verdict
 
-#: metrics whose values are proportions (the scores), shown as percentage points.
-POINTS_METRICS = frozenset(SCORE_COLUMNS)
+
+def in_points(metric: str) -> bool:
+    """Proportions (the 0–1 scores) are shown as percentages and their differences as percentage points."""
+    return catalogue_metric(metric).in_points
 
 
 @dataclass
@@ -34,21 +37,21 @@ def fmt_value(value: float, metric: str) -> str:
     """A metric value for display: proportions as percentages, others with 3 significant digits."""
     if value is None or not np.isfinite(value):
         return "—"
-    return f"{100 * value:.1f}%" if metric in POINTS_METRICS else f"{value:.3g}"
+    return f"{100 * value:.1f}%" if in_points(metric) else f"{value:.3g}"
 
 
 def fmt_diff(value: float, metric: str) -> str:
     """A difference for display: proportions in signed percentage points."""
     if value is None or not np.isfinite(value):
         return "—"
-    return f"{100 * value:+.1f}" if metric in POINTS_METRICS else f"{value:+.3g}"
+    return f"{100 * value:+.1f}" if in_points(metric) else f"{value:+.3g}"
 
 
 def fmt_ci(lo: float, hi: float, metric: str) -> str:
     """A difference's interval; for proportions clipped to the possible range [-100, +100] points."""
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return ""
-    if metric in POINTS_METRICS:
+    if in_points(metric):
         lo, hi = max(lo, -1.0), min(hi, 1.0)
     return f"[{fmt_diff(lo, metric)}, {fmt_diff(hi, metric)}]"
 
@@ -57,7 +60,7 @@ def fmt_mde(mde: float, metric: str) -> str:
     """The minimum detectable effect; proportions beyond 100 points cannot be detected at all."""
     if mde is None or not np.isfinite(mde):
         return "—"
-    if metric in POINTS_METRICS:
+    if in_points(metric):
         return ">100" if mde > 1.0 else f"{100 * mde:.1f}"
     return f"{mde:.3g}"
 
@@ -65,7 +68,7 @@ def fmt_mde(mde: float, metric: str) -> str:
 def mde_cell(verdict: str, n: int, mde: float, metric: str, min_scenarios: int) -> str:
     """The MDE column: empty unless inconclusive; a cell with fewer paired scenarios than the policy's
     ``min_scenarios`` is never tested, so no effect is detectable there and it says ``n<min`` instead."""
-    if verdict != "inconclusive":
+    if verdict != Verdict.INCONCLUSIVE:
         return ""
     if n < min_scenarios:
         return f"n<{min_scenarios}"
@@ -74,12 +77,12 @@ def mde_cell(verdict: str, n: int, mde: float, metric: str, min_scenarios: int) 
 
 def verdict_line(verdict: str, cross: bool) -> str:
     """The one-word outcome and the exit code it maps to."""
-    if verdict == "regressed":
+    if verdict == Verdict.REGRESSED:
         return "REGRESSION" + (" (cross-category)" if cross else "")
-    return {"improved": "PASS (improved)", "unchanged": "PASS (no regression)",
-            "within-delta": "PASS (no drop of delta or more anywhere)",
-            "inconclusive": "PASS (no regression detected; some cells inconclusive)"}.get(verdict, verdict.upper())
-
+    return {Verdict.IMPROVED: "PASS (improved)", Verdict.UNCHANGED: "PASS (no regression)",
+            Verdict.WITHIN_DELTA: "PASS (no drop of delta or more anywhere)",
+            Verdict.INCONCLUSIVE: "PASS (no regression detected; some cells inconclusive)",
+            }.get(verdict, verdict.upper())
 
 def is_sequential(cells) -> bool:
     """Whether a comparison's cells come from the sequential design (they carry pool and stop columns)."""
@@ -92,12 +95,12 @@ def sequential_columns(r, metric: str) -> tuple[str, str, str]:
     A ``within-delta`` cell shows its futility bound (the drop is smaller than δ: ``≥ −8.1``, or ``≤ +8.1``
     for a lower-is-better metric); every other cell its anytime interval at the cell's level."""
     n = f"{int(r.n)}/{int(r.pool)}"
-    if r.verdict == "within-delta" and np.isfinite(r.bound_delta):
+    if r.verdict == Verdict.WITHIN_DELTA and np.isfinite(r.bound_delta):
         bound = (f"≥ {fmt_diff(max(r.bound_delta, -1.0), metric)}" if r.direction == "higher"
                  else f"≤ {fmt_diff(min(r.bound_delta, 1.0), metric)}")
     else:
         bound = fmt_ci(r.bound_low, r.bound_high, metric)
-    return n, bound, "" if r.stop in ("open", "") else r.stop
+    return n, bound, "" if r.stop in (Stop.OPEN, "") else r.stop
 
 
 def sequential_legend(comparison) -> str:

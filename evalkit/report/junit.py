@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 
 from evalkit.report.context import ReportContext, fmt_ci, fmt_diff, fmt_value
 from evalkit.score.schema import OVERALL_MICRO
+from evalkit.vocab import Verdict
 
 
 def render_junit(comparison, context: ReportContext | None = None) -> str:
@@ -13,7 +14,7 @@ def render_junit(comparison, context: ReportContext | None = None) -> str:
     ctx = context or ReportContext()
     cells = comparison.to_frame()
     cells = cells[cells["gated"]]
-    failures = int((cells["verdict"] == "regressed").sum())
+    failures = int((cells["verdict"] == Verdict.REGRESSED).sum())
     name = f"evalkit.{ctx.suite}" if ctx.suite else "evalkit"
     root = ET.Element("testsuites", name=name, tests=str(len(cells)), failures=str(failures), errors="0")
     suite = ET.SubElement(root, "testsuite", name=name, tests=str(len(cells)), failures=str(failures),
@@ -30,7 +31,7 @@ def render_junit(comparison, context: ReportContext | None = None) -> str:
         detail = (f"{r.metric} {cat}: baseline {fmt_value(r.baseline_mean, r.metric)}, candidate "
                   f"{fmt_value(r.candidate_mean, r.metric)}, diff {fmt_diff(r.diff, r.metric)} "
                   f"{fmt_ci(r.ci_low, r.ci_high, r.metric)}, n={int(r.n)}, p_adj={r.p_adj:.3g}, verdict {r.verdict}")
-        if r.verdict == "regressed":
+        if r.verdict == Verdict.REGRESSED:
             fail = ET.SubElement(case, "failure", message=f"{r.metric} regressed in {cat}", type="regression")
             fail.text = detail + (f"\n{comparison.headline}" if comparison.cross_category else "")
         else:

@@ -3,13 +3,14 @@ scenarios per regressed category (the agent's answer vs the expected component),
 
 from __future__ import annotations
 
-from evalkit.report.context import (POINTS_METRICS, ReportContext, fmt_ci, fmt_diff, fmt_value, is_sequential,
+from evalkit.report.context import (ReportContext, fmt_ci, fmt_diff, fmt_value, in_points, is_sequential,
                                     mde_cell, sequential_columns, sequential_legend, verdict_line)
 from evalkit.report.terminal import verdict_rows
 from evalkit.score.schema import OVERALL_MICRO
+from evalkit.vocab import Verdict
 
-_ICON = {"regressed": "🔴 regressed", "improved": "🟢 improved", "unchanged": "⚪ unchanged",
-         "inconclusive": "🟡 inconclusive", "within-delta": "⚪ within δ"}
+_ICON = {Verdict.REGRESSED: "🔴 regressed", Verdict.IMPROVED: "🟢 improved", Verdict.UNCHANGED: "⚪ unchanged",
+         Verdict.INCONCLUSIVE: "🟡 inconclusive", Verdict.WITHIN_DELTA: "⚪ within δ"}
 
 
 def _esc(text: object) -> str:
@@ -48,7 +49,7 @@ def render_markdown(comparison, context: ReportContext | None = None, top_flips:
             n, interval = str(int(r.n)), fmt_ci(r.ci_low, r.ci_high, r.metric)
             last = mde_cell(r.verdict, int(r.n), r.mde, r.metric, comparison.policy.min_scenarios)
         diff = fmt_diff(r.diff, r.metric)
-        if r.verdict == "regressed":
+        if r.verdict == Verdict.REGRESSED:
             diff = f"**{diff}**"
         out.append(f"| {r.metric} | {cat} | {n} | {fmt_value(r.baseline_mean, r.metric)} | "
                    f"{fmt_value(r.candidate_mean, r.metric)} | {diff} | {interval} | "
@@ -75,12 +76,12 @@ def render_markdown(comparison, context: ReportContext | None = None, top_flips:
             out.append("")
 
     report_only = comparison.to_frame()
-    report_only = report_only[~report_only["gated"] & (report_only["verdict"] == "regressed")]
+    report_only = report_only[~report_only["gated"] & (report_only["verdict"] == Verdict.REGRESSED)]
     if len(report_only):
         out += ["<details><summary>Report-only metrics that dropped (not gating)</summary>", ""]
         for r in report_only.itertuples(index=False):
             where = "overall" if r.category == OVERALL_MICRO else f"`{_esc(r.category)}`"
-            unit = " pts" if r.metric in POINTS_METRICS else ""
+            unit = " pts" if in_points(r.metric) else ""
             out.append(f"- {r.metric} in {where}: {fmt_diff(r.diff, r.metric)}{unit}")
         out += ["", "</details>", ""]
 

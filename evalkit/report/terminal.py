@@ -8,9 +8,10 @@ import pandas as pd
 from evalkit.report.context import (ReportContext, fmt_ci, fmt_diff, fmt_value, is_sequential, mde_cell,
                                     sequential_columns, sequential_legend, verdict_line)
 from evalkit.score.schema import OVERALL_MICRO
+from evalkit.vocab import Verdict
 
-_COLOURS = {"regressed": "\x1b[31;1m", "improved": "\x1b[32m", "unchanged": "", "within-delta": "",
-            "inconclusive": "\x1b[33m"}
+_COLOURS = {Verdict.REGRESSED: "\x1b[31;1m", Verdict.IMPROVED: "\x1b[32m", Verdict.UNCHANGED: "",
+            Verdict.WITHIN_DELTA: "", Verdict.INCONCLUSIVE: "\x1b[33m"}
 _RESET = "\x1b[0m"
 
 
@@ -19,7 +20,8 @@ def verdict_rows(comparison, gated_only: bool = True) -> pd.DataFrame:
     cells = comparison.to_frame()
     if gated_only:
         cells = cells[cells["gated"]]
-    order = {"regressed": 0, "inconclusive": 1, "improved": 2, "unchanged": 3, "within-delta": 4}
+    order = {Verdict.REGRESSED: 0, Verdict.INCONCLUSIVE: 1, Verdict.IMPROVED: 2, Verdict.UNCHANGED: 3,
+             Verdict.WITHIN_DELTA: 4}
     cells = cells.assign(_o=cells["verdict"].map(order).fillna(9), _ov=cells["category"] == OVERALL_MICRO)
     metric_order = {m: i for i, m in enumerate(comparison.policy.all_metrics())}
     cells = cells.assign(_m=cells["metric"].map(metric_order).fillna(99))

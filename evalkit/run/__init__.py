@@ -1,6 +1,7 @@
 """Running suites: runner, executors (local threads/processes, Ray), resumable journal, progress.
 
-``run_suite(...) -> RunResult`` is the entry point; imported lazily so ``import evalkit.run`` is cheap.
+``run_suite(suite, agent, RunConfig(...)) -> RunResult`` is the entry point; imported lazily so ``import
+evalkit.run`` is cheap.
 """
 
 from __future__ import annotations
@@ -10,6 +11,11 @@ import importlib
 _EXPORTS = {
     "run_suite": "evalkit.run.runner",
     "RunResult": "evalkit.run.runner",
+    "RunConfig": "evalkit.run.config",
+    "JournalConfig": "evalkit.run.config",
+    "RetryConfig": "evalkit.run.config",
+    "SequentialConfig": "evalkit.run.config",
+    "NO_JOURNAL": "evalkit.run.config",
     "trial_seed": "evalkit.run.seeds",
     "format_summary": "evalkit.run.summary",
     "write_outputs": "evalkit.run.outputs",

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evalkit.errors import Problem, UserError
+from evalkit.vocab import Status
 
 JOURNAL_VERSION = 1
 HEADER_FIELDS = ("suite", "suite_hash", "build_id", "seed", "trials")
@@ -205,7 +206,7 @@ class Journal:
 
 
 def _is_infra(rec: dict) -> bool:
-    return rec.get("row", {}).get("status") == "infra_error"
+    return rec.get("row", {}).get("status") == Status.INFRA_ERROR
 
 
 def _line(doc: dict) -> bytes:

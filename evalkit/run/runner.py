@@ -18,15 +18,14 @@ import pandas as pd
 
 from evalkit import __version__
 from evalkit.errors import UserError
+from evalkit.run.config import RunConfig
 from evalkit.run.executors import Executor, make_executor
 from evalkit.run.journal import Journal, JournalHeader, default_journal_path, record_key
 from evalkit.run.seeds import trial_seed
-from evalkit.run.tasks import INFRA_ERROR, OK, SETUP_ERROR, TrialOutcome, TrialTask
+from evalkit.run.tasks import TrialOutcome, TrialTask
 from evalkit.score.schema import conform, sort_results
+from evalkit.vocab import ErrorClass, Status
 
-MAX_RETRIES = 2
-RETRY_BACKOFF_S = 0.5
-FSYNC_INTERVAL_S = 0.05
 _TICK_S = 0.25
 
 #: progress callback: ``progress(done, total)`` after every acknowledged (journaled) batch.
@@ -83,43 +82,43 @@ class _Context:
         if failures:
             text = "; ".join(msg for _, msg in failures)
             row["error_message"] = f"{row['error_message']}; {text}" if row["error_message"] else text
-            if row["status"] == OK:
-                row["error_class"] = "scorer_error"
+            if row["status"] == Status.OK:
+                row["error_class"] = ErrorClass.SCORER_ERROR
         return row
 
 
-def run_suite(suite, agent_spec: str, trials: int | None = None, seed: int = 0, jobs: int = 1,
-              executor: str | Executor = "local", timeout_s: float = 60, journal_dir: str | Path | None = None,
-              scorers: Iterable = (), progress: ProgressFn | None = None, *, ray_address: str | None = None,
-              journal: bool = True, fresh: bool = False, agent_options: dict | None = None,
-              max_retries: int = MAX_RETRIES,
-              retry_backoff_s: float = RETRY_BACKOFF_S, fsync_interval_s: float = FSYNC_INTERVAL_S,
-              scenario_ids: Iterable[str] | None = None) -> RunResult:
-    """Run every scenario of ``suite`` ``trials`` times against ``agent_spec`` and score the trials.
+def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
+              progress: ProgressFn | None = None, scenario_ids: Iterable[str] | None = None) -> RunResult:
+    """Run every scenario of ``suite`` ``config.trials`` times against ``agent_spec`` and score the trials.
 
-    ``suite`` is a Suite, a path or a bare name (``core``). Trial seeds derive from ``seed`` and
-    (scenario, trial) only, so two builds run with the same seed are paired. ``executor`` is ``local``
-    (threads for ``cmd:``/``openai:``, processes otherwise), ``threads``, ``processes``, ``ray`` or an
-    Executor. Finished trials are journaled (``journal_dir``, default ``.evalkit/journal``); rerunning the
-    same call resumes (``fresh=True``: discard the journal and start over). ``scorers`` are user scorer specs ``[name=]pkg.mod:fn`` (plus the suite's
-    ``[scorers]`` table). ``scenario_ids``: run only these scenarios of the suite (a pool's rounds).
-    Raises UserError on bad input or when no trial could be evaluated at all.
+    ``suite`` is a Suite, a path or a bare name (``core``); ``config`` is a :class:`RunConfig` (default:
+    ``RunConfig()``). Trial seeds derive from ``config.seed`` and (scenario, trial) only, so two builds run
+    with the same seed are paired. ``config.executor`` is ``local`` (threads for ``cmd:``/``openai:``,
+    processes otherwise), ``threads``, ``processes``, ``ray`` or an Executor. Finished trials are journaled
+    (``config.journal``, default ``.evalkit/journal``); rerunning the same call resumes (``fresh=True``
+    discards the journal and starts over). ``config.scorers`` are user scorer specs ``[name=]pkg.mod:fn`` (plus
+    the suite's ``[scorers]`` table). ``scenario_ids``: run only these scenarios of the suite (a pool's
+    rounds). Raises UserError on bad input or when no trial could be evaluated at all.
     """
     started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     t0 = time.monotonic()
     suite_obj = _resolve_suite(suite)
     scenarios = _select(suite_obj, scenario_ids)
-    trials = _check_int("--trials", suite_obj.default_trials if trials is None else trials, 1)
-    seed = _check_int("--seed", seed, 0)
-    options = {**(agent_options or {}), "timeout_s": float(timeout_s)}
+    config = config or RunConfig()
+    if config.trials is None:
+        config = config.replace(trials=suite_obj.default_trials)
+    trials, seed = int(config.trials), config.seed
+    options = config.agent_kwargs()
     build_id = _build_id(agent_spec, options)
-    scorer = _make_scorer(suite_obj, scorers)
+    scorer = _make_scorer(suite_obj, config.scorers)
     ctx = _Context(suite_obj, build_id, agent_spec, seed, scorer, {s.id: s.category for s in scenarios})
 
     jr = None
-    if journal:
+    if config.journal.enabled:
         header = JournalHeader(suite_obj.name, suite_obj.hash, build_id, agent_spec, seed, trials)
-        jr = Journal(default_journal_path(journal_dir, suite_obj.name, build_id, seed), header, fresh=fresh)
+        jr = Journal(default_journal_path(config.journal.dir, suite_obj.name, build_id, seed), header,
+                     fresh=config.journal.fresh)
+    exe = None
     try:
         wanted = {record_key(suite_obj.hash, s.id, t, build_id) for s in scenarios for t in range(trials)}
         finished = (jr.finished_keys() & wanted) if jr else set()
@@ -141,16 +140,12 @@ def run_suite(suite, agent_spec: str, trials: int | None = None, seed: int = 0, 
             records[key] = rec
         if progress:
             progress(len(records), total)
-        executor_name = executor if isinstance(executor, str) else getattr(executor, "name", "custom")
         if tasks:
-            exe = executor if not isinstance(executor, str) else make_executor(
-                executor, agent_spec, jobs=jobs, timeout_s=timeout_s, ray_address=ray_address)
-            executor_name = exe.name
+            exe = _executor(config, agent_spec)
             try:
-                _schedule(tasks, exe, ctx, jr, records, total, progress, max_retries, retry_backoff_s,
-                          fsync_interval_s)
+                _schedule(tasks, exe, ctx, jr, records, total, progress, config)
             finally:
-                if isinstance(executor, str):
+                if isinstance(config.executor, str):
                     exe.close()
     finally:
         if jr:
@@ -159,20 +154,21 @@ def run_suite(suite, agent_spec: str, trials: int | None = None, seed: int = 0, 
     ordered = sorted(records.values(), key=lambda r: (r["row"]["scenario_id"], r["row"]["trial"]))
     table = sort_results(conform(pd.DataFrame.from_records([r["row"] for r in ordered])))
     trajectories = [r["trajectory"] for r in ordered]
-    infra = int((table["status"] == INFRA_ERROR).sum())
+    infra = int((table["status"] == Status.INFRA_ERROR).sum())
     warnings = [f"user scorer '{name}' failed on {n} trial(s), its columns are NaN there: {first}"
                 for name, (n, first) in sorted(scorer.failures.items())]
     if infra:
-        warnings.append(f"{infra} trial(s) ended in infrastructure errors after {max_retries} retries; "
-                        "they are reported apart and not scored (rerun the same command to retry them)")
+        warnings.append(f"{infra} trial(s) ended in infrastructure errors after {config.retry.max_retries} "
+                        "retries; they are reported apart and not scored (rerun the same command to retry them)")
     meta = {
         "suite": suite_obj.name, "suite_version": suite_obj.version, "suite_hash": suite_obj.hash,
         "build_id": build_id, "agent_spec": agent_spec, "trials": trials, "seed": seed,
         "evalkit_version": __version__, "started_at": started_at, "duration_s": time.monotonic() - t0,
-        "infra_errors": infra, "agent_errors": int((table["status"] == "agent_error").sum()),
+        "infra_errors": infra, "agent_errors": int((table["status"] == Status.AGENT_ERROR).sum()),
         "n_scenarios": len(scenarios), "n_trials": len(table),
-        "executor": executor_name, "jobs": getattr(exe, "capacity", jobs) if tasks else jobs,
-        "timeout_s": float(timeout_s), "resumed_trials": len(resumed),
+        "executor": exe.name if exe is not None else config.executor_name,
+        "jobs": getattr(exe, "capacity", config.jobs) if exe is not None else config.jobs,
+        "timeout_s": float(config.timeout_s), "resumed_trials": len(resumed),
         "journal": str(jr.path) if jr else None,
         "scorers": [f"{s.name}={s.spec}" for s in scorer.user_scorers], "warnings": warnings,
     }
@@ -184,10 +180,19 @@ def run_suite(suite, agent_spec: str, trials: int | None = None, seed: int = 0, 
     return RunResult(table, trajectories, meta, warnings)
 
 
+def _executor(config: RunConfig, agent_spec: str) -> Executor:
+    """The configured Executor object, or a new one of the configured name (closed by the caller)."""
+    if not isinstance(config.executor, str):
+        return config.executor
+    return make_executor(config.executor, agent_spec, jobs=config.jobs, timeout_s=config.timeout_s,
+                         ray_address=config.ray_address)
+
+
 def _schedule(tasks: list[TrialTask], exe: Executor, ctx: _Context, jr: Journal | None, records: dict,
-              total: int, progress: ProgressFn | None, max_retries: int, backoff_s: float,
-              fsync_interval_s: float) -> None:
+              total: int, progress: ProgressFn | None, config: RunConfig) -> None:
     """Keep the executor full, retry infra failures with exponential backoff, journal and acknowledge."""
+    max_retries, backoff_s = config.retry.max_retries, config.retry.backoff_s
+    fsync_interval_s = config.journal.fsync_interval_s
     pending = deque(tasks)
     by_key = {t.key: t for t in tasks}
     delayed: list[tuple[float, int, TrialTask]] = []
@@ -208,11 +213,11 @@ def _schedule(tasks: list[TrialTask], exe: Executor, ctx: _Context, jr: Journal 
         outcomes = exe.poll(timeout=wait) if exe.in_flight() else _idle(wait)
         batch, setup_error = [], None
         for o in outcomes:
-            if o.status == SETUP_ERROR:
+            if o.status == Status.SETUP_ERROR:
                 setup_error = o
                 continue
             task = by_key[o.key]
-            if o.status == INFRA_ERROR and task.attempt < max_retries:
+            if o.status == Status.INFRA_ERROR and task.attempt < max_retries:
                 retry = by_key[o.key] = task.retry()
                 seq += 1
                 heapq.heappush(delayed, (time.monotonic() + backoff_s * (2 ** task.attempt), seq, retry))
@@ -293,8 +298,3 @@ def _make_scorer(suite, scorers: Iterable):
     user += load_scorers(from_suite, where=f"{Path(suite.path) / 'suite.toml'} [scorers]")
     return TrialScorer(suite, user)
 
-
-def _check_int(option: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise UserError.at(option, "", value, f"give an integer >= {minimum}")
-    return value

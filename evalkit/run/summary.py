@@ -7,6 +7,7 @@ import math
 import pandas as pd
 
 from evalkit.score.aggregate import MACRO, MICRO, aggregate, error_counts
+from evalkit.vocab import Status
 
 
 def _fmt(mean: float, lo: float, hi: float) -> str:
@@ -31,7 +32,7 @@ def summary_frame(table: pd.DataFrame, agg: pd.DataFrame | None = None) -> pd.Da
         else:
             errs = counts.loc[cat] if cat in counts.index else None
         infra = int(sum(v for k, v in errs.items() if k.startswith("infra_"))) if errs is not None else 0
-        agent = int(errs.sum() - errs.get("ok", 0) - infra) if errs is not None else 0
+        agent = int(errs.sum() - errs.get(Status.OK, 0) - infra) if errs is not None else 0
         rows.append({
             "category": cat,
             "scenarios": int(top["n_scenarios"]) if top is not None else 0,

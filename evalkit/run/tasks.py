@@ -9,11 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-OK = "ok"
-AGENT_ERROR = "agent_error"
-INFRA_ERROR = "infra_error"
-#: not a row status: the worker hit a user error (stale or broken suite, bad agent spec) and the run stops.
-SETUP_ERROR = "setup_error"
+from evalkit.vocab import Status
+
 
 
 @dataclass(frozen=True)
@@ -75,5 +72,5 @@ class TrialOutcome:
     def failure(cls, task: TrialTask, error_class: str, message: str, *, infra: bool,
                 latency_s: float = float("nan")) -> "TrialOutcome":
         """An outcome produced without the worker's help (timeout kill, dead worker)."""
-        return cls(task.scenario_id, task.trial, task.seed, INFRA_ERROR if infra else AGENT_ERROR,
+        return cls(task.scenario_id, task.trial, task.seed, Status.INFRA_ERROR if infra else Status.AGENT_ERROR,
                    error_class, message, None, [], latency_s, "", task.attempt)

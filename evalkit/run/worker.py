@@ -17,7 +17,8 @@ from typing import Callable
 from evalkit.agents.base import AgentFailure
 from evalkit.agents.finalize import finalize
 from evalkit.errors import UserError
-from evalkit.run.tasks import AGENT_ERROR, INFRA_ERROR, OK, SETUP_ERROR, TrialOutcome, TrialTask
+from evalkit.run.tasks import TrialOutcome, TrialTask
+from evalkit.vocab import ErrorClass, Status
 from evalkit.world.toolbox import Toolbox, ToolBudgetExceeded, UnknownTool
 
 WORLD_CACHE_SIZE = 8
@@ -96,32 +97,32 @@ def run_trial(task: TrialTask, on_start: Callable[[], None] | None = None) -> Tr
         world = _world(task, scenario)
         agent = _agent(task)
     except UserError as exc:  # a stale/broken suite or agent spec: the user must fix it, retrying won't
-        return _outcome(task, SETUP_ERROR, "setup_error", str(exc))
+        return _outcome(task, Status.SETUP_ERROR, ErrorClass.SETUP_ERROR, str(exc))
     except Exception as exc:  # noqa: BLE001 - anything else here is the infrastructure's failure
-        return _outcome(task, INFRA_ERROR, "infra_executor", f"worker setup failed: {_describe(exc)}")
+        return _outcome(task, Status.INFRA_ERROR, ErrorClass.INFRA_EXECUTOR, f"worker setup failed: {_describe(exc)}")
 
     toolbox = Toolbox(world, max_calls=scenario.max_tool_calls)
     alert = copy.deepcopy(world.alert or scenario.alert)
     if on_start is not None:
         on_start()
     t0 = time.perf_counter()
-    status, error_class, message, finding, stderr = OK, "", "", None, ""
+    status, error_class, message, finding, stderr = Status.OK, "", "", None, ""
     try:
         # Adapters already return checked findings; this is the same check for any other Agent object.
         finding = finalize(agent.investigate(alert, toolbox, task.seed), toolbox)
         stderr = finding.stderr or ""
     except AgentFailure as exc:
-        status = INFRA_ERROR if exc.infrastructure else AGENT_ERROR
+        status = Status.INFRA_ERROR if exc.infrastructure else Status.AGENT_ERROR
         error_class, message = exc.error_class, _describe(exc)
         stderr = getattr(exc, "stderr", "") or ""
     except ToolBudgetExceeded as exc:
-        status, error_class, message = AGENT_ERROR, "budget_exceeded", _describe(exc)
+        status, error_class, message = Status.AGENT_ERROR, ErrorClass.BUDGET_EXCEEDED, _describe(exc)
     except UnknownTool as exc:
-        status, error_class, message = AGENT_ERROR, "unknown_tool", _describe(exc)
+        status, error_class, message = Status.AGENT_ERROR, ErrorClass.UNKNOWN_TOOL, _describe(exc)
     except SystemExit as exc:
-        status, error_class, message = AGENT_ERROR, "agent_exit", f"agent called exit({exc.code})"
+        status, error_class, message = Status.AGENT_ERROR, ErrorClass.AGENT_EXIT, f"agent called exit({exc.code})"
     except Exception as exc:  # noqa: BLE001 - a crashing agent is a scored failure, never a crashed run
-        status, error_class, message = AGENT_ERROR, "agent_crash", _describe(exc, with_frame=True)
+        status, error_class, message = Status.AGENT_ERROR, ErrorClass.AGENT_CRASH, _describe(exc, with_frame=True)
     latency = time.perf_counter() - t0
     return TrialOutcome(
         task.scenario_id, task.trial, task.seed, status, error_class, message,

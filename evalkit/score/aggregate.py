@@ -14,10 +14,11 @@ import pandas as pd
 from scipy import stats
 
 from evalkit.score.passk import pass_at_k, pass_hat_k
-from evalkit.score.schema import BINARY_SCORES, CUSTOM_PREFIX, OVERALL_MACRO, OVERALL_MICRO, SCORE_COLUMNS
+from evalkit.score.catalogue import BINARY, COSTS, CUSTOM_PREFIX, SCORES
+from evalkit.score.schema import OVERALL_MACRO, OVERALL_MICRO
+from evalkit.vocab import Status
 
 MACRO, MICRO = OVERALL_MACRO, OVERALL_MICRO
-COST_COLUMNS = ("tool_calls", "latency_s", "tokens_in", "tokens_out", "cost_usd")
 AGGREGATE_COLUMNS = ("category", "metric", "mean", "se", "ci_low", "ci_high", "n_scenarios", "n_trials")
 CONFIDENCE = 0.95
 
@@ -36,11 +37,11 @@ def error_rate_name(error_class: str) -> str:
 
 def _trial_metrics(table: pd.DataFrame) -> pd.DataFrame:
     """Numeric per-trial columns to aggregate: scores, cost (NaN on infra rows), custom, error indicators."""
-    infra = (table["status"] == "infra_error").to_numpy()
+    infra = (table["status"] == Status.INFRA_ERROR).to_numpy()
     cols: dict[str, np.ndarray] = {}
-    for c in SCORE_COLUMNS:
+    for c in SCORES:
         cols[c] = table[c].to_numpy(dtype=float, na_value=np.nan)
-    for c in COST_COLUMNS:
+    for c in COSTS:
         v = table[c].to_numpy(dtype=float, na_value=np.nan).copy()
         v[infra] = np.nan
         cols[c] = v
@@ -48,9 +49,9 @@ def _trial_metrics(table: pd.DataFrame) -> pd.DataFrame:
         cols[c] = table[c].to_numpy(dtype=float, na_value=np.nan)
     status = table["status"].astype(str).to_numpy()
     klass = table["error_class"].astype(str).to_numpy()
-    cols[error_rate_name("any")] = (status != "ok").astype(float)
-    cols[error_rate_name("agent")] = (status == "agent_error").astype(float)
-    cols[error_rate_name("infra")] = (status == "infra_error").astype(float)
+    cols[error_rate_name("any")] = (status != Status.OK).astype(float)
+    cols[error_rate_name("agent")] = (status == Status.AGENT_ERROR).astype(float)
+    cols[error_rate_name("infra")] = (status == Status.INFRA_ERROR).astype(float)
     for ec in sorted(set(klass) - {""}):
         cols[error_rate_name(ec)] = (klass == ec).astype(float)
     return pd.DataFrame(cols, index=table.index)
@@ -70,7 +71,7 @@ def _scenario_values(table: pd.DataFrame) -> pd.DataFrame:
     # pass@k / pass^k for binary scores, k = 1..K, evaluated on a (scenario x k) grid at once.
     k_max = int(grouped.size().max()) if len(frame) else 0
     ks = np.arange(1, k_max + 1, dtype=float)
-    for metric in (m for m in SCORE_COLUMNS if m in BINARY_SCORES):
+    for metric in (m for m in SCORES if m in BINARY):
         n = counts[metric].to_numpy(dtype=float)[:, None]
         c = np.nan_to_num(grouped[metric].sum(min_count=1).to_numpy(dtype=float))[:, None]
         trials = np.where(n >= ks[None, :], n, 0.0).ravel()
@@ -157,6 +158,6 @@ def aggregate(table: pd.DataFrame) -> pd.DataFrame:
 
 def error_counts(table: pd.DataFrame) -> pd.DataFrame:
     """Trials per category and error class (rows: categories + ``__overall_micro__``; '' = ok)."""
-    counts = pd.crosstab(table["category"].astype(str), table["error_class"].astype(str).replace("", "ok"))
+    counts = pd.crosstab(table["category"].astype(str), table["error_class"].astype(str).replace("", Status.OK.value))
     counts.loc[MICRO] = counts.sum()
     return counts

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from evalkit.errors import Problem, UserError
-from evalkit.score.schema import CUSTOM_PREFIX
+from evalkit.score.catalogue import CUSTOM_PREFIX
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")

@@ -29,8 +29,8 @@ class BuiltinScorer:
     name = "builtin"
 
     def __call__(self, finding: Finding, trajectory: Sequence[ToolCall], truth: GroundTruth) -> dict[str, float]:
-        from evalkit.score.schema import SCORE_COLUMNS
+        from evalkit.score.catalogue import SCORES
         from evalkit.score.trial import USAGE_COLUMNS, score_trial
 
         row = score_trial(finding, trajectory, truth)
-        return {k: float(row[k]) for k in (*SCORE_COLUMNS, "tool_calls", *USAGE_COLUMNS)}
+        return {k: float(row[k]) for k in (*SCORES, "tool_calls", *USAGE_COLUMNS)}

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from evalkit.score.catalogue import CUSTOM_PREFIX
+
 #: the pseudo-categories of the aggregates: the mean over categories (macro) and over scenarios (micro).
 OVERALL_MACRO = "__overall_macro__"
 OVERALL_MICRO = "__overall_micro__"
@@ -26,8 +28,8 @@ RESULT_COLUMNS: dict[str, str] = {
     "trial": "int64",
     "seed": "int64",
     # outcome
-    "status": "string",          # ok | agent_error | infra_error
-    "error_class": "string",     # "" when ok; see evalkit.agents.base.ERROR_CLASSES
+    "status": "string",          # evalkit.vocab.Status: ok | agent_error | infra_error
+    "error_class": "string",     # "" when ok; see evalkit.vocab.ErrorClass
     "error_message": "string",
     "predicted": "string",       # JSON list of ranked components
     "predicted_fault": "string",  # top hypothesis' fault type ("" if none)
@@ -48,14 +50,7 @@ RESULT_COLUMNS: dict[str, str] = {
     "cost_usd": "float64",
 }
 
-#: scores a gate may test; binary ones use McNemar-style tests at k = 1.
-SCORE_COLUMNS: tuple[str, ...] = (
-    "rca_top1", "rca_top3", "fault_type_correct", "rca_score", "evidence_recall", "distractor_ratio",
-)
-BINARY_SCORES: frozenset[str] = frozenset({"rca_top1", "rca_top3", "fault_type_correct"})
-#: metrics where lower is better.
-LOWER_IS_BETTER: frozenset[str] = frozenset({"distractor_ratio", "tool_calls", "latency_s", "cost_usd"})
-CUSTOM_PREFIX = "custom."
+# What each score and cost column means to a gate (scale, direction, binary, display): evalkit.score.catalogue.
 
 
 def empty_results() -> pd.DataFrame:

@@ -12,6 +12,7 @@ from typing import Any, Iterable
 from evalkit.agents.base import Finding
 from evalkit.score.custom import UserScorer, run_user_scorers
 from evalkit.score.trial import as_finding, score_trial
+from evalkit.vocab import Status
 from evalkit.world.toolbox import ToolCall
 
 
@@ -38,7 +39,7 @@ class TrialScorer:
         truth = self.truth(scenario_id)
         row = score_trial(finding, calls, truth, status=status)
         failures: list[tuple[str, str]] = []
-        if self.user_scorers and status != "infra_error":
+        if self.user_scorers and status != Status.INFRA_ERROR:
             obj = as_finding(finding) if finding is not None else Finding(hypotheses=[])
             trajectory = [ToolCall(**c) for c in calls]
             custom, failures = run_user_scorers(self.user_scorers, obj, trajectory, truth)

@@ -23,6 +23,7 @@ from typing import Any, Iterable, Mapping
 
 from evalkit.agents.base import Finding, Hypothesis
 from evalkit.suite.model import GroundTruth
+from evalkit.vocab import Status
 
 NAN = float("nan")
 QUALITY_SCORES = ("rca_top1", "rca_top3", "fault_type_correct", "rca_score", "evidence_recall")
@@ -105,7 +106,7 @@ def _usage(finding: Finding | None) -> dict[str, float]:
 
 
 def score_trial(finding: Finding | Mapping | None, trajectory: Iterable, truth: GroundTruth, *,
-                status: str = "ok") -> dict[str, Any]:
+                status: str = Status.OK) -> dict[str, Any]:
     """Score one trial. ``status`` is the runner's: ``ok``, ``agent_error`` (scores 0) or ``infra_error`` (NaN).
 
     Returns the per-trial columns of the results table that depend on the truth: ``predicted``,
@@ -122,11 +123,11 @@ def score_trial(finding: Finding | Mapping | None, trajectory: Iterable, truth: 
         "predicted_fault": (finding.hypotheses[0].fault_type or "") if finding and finding.hypotheses else "",
     }
     row.update(_usage(finding))
-    if status == "infra_error":
+    if status == Status.INFRA_ERROR:
         row.update({k: NAN for k in QUALITY_SCORES}, distractor_ratio=NAN)
         return row
     row["distractor_ratio"] = distractor_ratio(trajectory, truth)
-    if status != "ok" or finding is None:
+    if status != Status.OK or finding is None:
         row.update({k: 0.0 for k in QUALITY_SCORES})
         if not truth.evidence:
             row["evidence_recall"] = NAN

@@ -12,11 +12,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.score.schema import CUSTOM_PREFIX, OVERALL_MACRO, OVERALL_MICRO, SCORE_COLUMNS
+from evalkit.score.catalogue import COSTS, CUSTOM_PREFIX, SCORES
+from evalkit.score.schema import OVERALL_MACRO, OVERALL_MICRO
+from evalkit.vocab import Status
 from evalkit.store.names import metric_key, sanitize_key
 
 #: columns averaged by the fallback aggregation besides the scores and custom scorers.
-COST_COLUMNS = ("tool_calls", "latency_s", "tokens_in", "tokens_out", "cost_usd")
 _ID_COLUMNS = ("category", "metric", "suite", "build_id", "scenario_id")
 
 
@@ -31,9 +32,9 @@ def aggregates_for(table: pd.DataFrame) -> pd.DataFrame:
 
 def basic_aggregates(table: pd.DataFrame) -> pd.DataFrame:
     """Long frame (category, metric, mean, n) over non-infrastructure rows, plus macro/micro overall rows."""
-    metrics = [c for c in (*SCORE_COLUMNS, *COST_COLUMNS) if c in table.columns]
+    metrics = [c for c in (*SCORES, *COSTS) if c in table.columns]
     metrics += sorted(c for c in table.columns if c.startswith(CUSTOM_PREFIX))
-    usable = table[table["status"].astype(str) != "infra_error"] if "status" in table.columns else table
+    usable = table[table["status"].astype(str) != Status.INFRA_ERROR] if "status" in table.columns else table
     if usable.empty or not metrics:
         return pd.DataFrame(columns=["category", "metric", "mean", "n"])
     values = usable[metrics].astype("float64")
@@ -83,8 +84,8 @@ def run_metrics(table: pd.DataFrame, meta: dict[str, Any]) -> dict[str, float]:
     """Run-level counts: rows, scenarios, trials, infrastructure/agent errors and their rate, duration."""
     rows = len(table)
     status = table["status"].astype(str) if "status" in table.columns else pd.Series([], dtype=str)
-    infra = int((status == "infra_error").sum())
-    agent = int((status == "agent_error").sum())
+    infra = int((status == Status.INFRA_ERROR).sum())
+    agent = int((status == Status.AGENT_ERROR).sum())
     out = {
         "run.rows": float(rows),
         "run.scenarios": float(table["scenario_id"].nunique()) if "scenario_id" in table.columns else 0.0,

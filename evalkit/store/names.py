@@ -28,6 +28,12 @@ TAG_KEY = "evalkit.idempotency_key"
 TAG_OUTCOME = "evalkit.outcome"  # complete | failed
 TAG_IMPORTED_FROM = "evalkit.imported_from_run"
 TAG_SOURCE = "evalkit.source"  # direct | outbox | import
+TAG_UPLOADED = "evalkit.uploaded"  # "true" once every artifact of the run is logged
+# tags on the builds of a generated history (evalkit.drift.history)
+TAG_HISTORY_PHASE = "evalkit.history.phase"
+TAG_HISTORY_LABEL = "evalkit.history.label"
+TAG_HISTORY_INDEX = "evalkit.history.index"
+TAG_HISTORY_SUITE_PATH = "evalkit.history.suite_path"  # where the (subset) suite folder is, for the answer key
 # tags on promotion records (runs of the promotions experiment)
 TAG_P_SUITE = "evalkit.promotion.suite"
 TAG_P_ALIAS = "evalkit.promotion.alias"

@@ -19,7 +19,6 @@ from evalkit.store import artifacts, names
 from evalkit.store.payload import PreparedRun
 from evalkit.store.tracking import TrackingTarget, retry_locked
 
-TAG_UPLOADED = "evalkit.uploaded"
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_PER_BATCH = 100
 
@@ -107,7 +106,7 @@ def upload(client: Any, target: TrackingTarget, prepared: PreparedRun, experimen
             retry_locked(client.log_batch, run_id, metrics=metrics[i:i + MAX_METRICS_PER_BATCH])
         for sub in sorted(p for p in prepared.directory.iterdir() if p.is_dir()):
             retry_locked(client.log_artifacts, run_id, str(sub), sub.name)
-        retry_locked(client.log_batch, run_id, tags=[RunTag(TAG_UPLOADED, "true")])
+        retry_locked(client.log_batch, run_id, tags=[RunTag(names.TAG_UPLOADED, "true")])
         retry_locked(client.set_terminated, run_id, "FAILED" if prepared.failed else "FINISHED")
     except Exception as exc:
         from evalkit.store.tracking import is_unreachable_error
@@ -126,7 +125,7 @@ def settle_key(client: Any, target: TrackingTarget, prepared: PreparedRun) -> tu
     Incomplete leftovers of an interrupted earlier attempt are marked FAILED (never deleted)."""
     exp_id = ensure_experiment(client, target, prepared.experiment)
     existing = find_by_key(client, exp_id, prepared.key)
-    done = [r for r in existing if r.data.tags.get(TAG_UPLOADED) == "true"]
+    done = [r for r in existing if r.data.tags.get(names.TAG_UPLOADED) == "true"]
     if done:
         done.sort(key=lambda r: (r.info.start_time or 0, r.info.run_id))
         return done[0].info.run_id, False
@@ -167,7 +166,7 @@ def info_from(client: Any, run: Any) -> RunInfo:
         run_id=run.info.run_id, experiment=exp_name, suite=tags.get(names.TAG_SUITE, ""),
         build_id=tags.get(names.TAG_BUILD, ""), suite_hash=tags.get(names.TAG_SUITE_HASH, ""),
         status=run.info.status, outcome=tags.get(names.TAG_OUTCOME, ""),
-        uploaded=tags.get(TAG_UPLOADED) == "true", role=tags.get(names.TAG_ROLE, ""),
+        uploaded=tags.get(names.TAG_UPLOADED) == "true", role=tags.get(names.TAG_ROLE, ""),
         start_time=int(run.info.start_time or 0), params=dict(run.data.params), tags=tags,
         metrics=dict(run.data.metrics))
 

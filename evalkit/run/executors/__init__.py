@@ -15,9 +15,9 @@ import os
 from typing import Callable, Protocol, runtime_checkable
 
 from evalkit.errors import UserError
+from evalkit.run.config import execution_problems
 from evalkit.run.tasks import TrialOutcome, TrialTask
-
-EXECUTORS = ("local", "threads", "processes", "ray")
+from evalkit.vocab import ErrorClass
 
 #: the function every executor runs on a task: ``fn(task, on_start) -> TrialOutcome``
 TrialFn = Callable[..., TrialOutcome]
@@ -48,12 +48,9 @@ def local_mode_for(agent_spec: str) -> str:
 def make_executor(name: str, agent_spec: str, jobs: int = 1, timeout_s: float = 60.0,
                   ray_address: str | None = None, trial_fn: TrialFn | None = None) -> Executor:
     """Build the executor called ``name`` (``local`` picks threads or processes from the agent spec)."""
-    if name not in EXECUTORS:
-        raise UserError.at("--executor", "", name, f"choose one of {', '.join(EXECUTORS)}")
-    if timeout_s is None or not timeout_s > 0:
-        raise UserError.at("--timeout", "", timeout_s, "give the per-investigation timeout in seconds (> 0)")
-    if jobs is None or jobs < 0:
-        raise UserError.at("--jobs", "", jobs, "give a number of parallel investigations >= 1 (0 = all CPUs)")
+    problems = execution_problems(name, jobs, timeout_s)
+    if problems:
+        raise UserError(*problems)
     if name == "local":
         name = local_mode_for(agent_spec)
     if name == "ray":
@@ -71,9 +68,9 @@ def make_executor(name: str, agent_spec: str, jobs: int = 1, timeout_s: float = 
 
 
 def timeout_outcome(task: TrialTask, timeout_s: float, elapsed: float, how: str) -> TrialOutcome:
-    return TrialOutcome.failure(task, "timeout", f"investigation exceeded the {timeout_s:g} s timeout ({how})",
+    return TrialOutcome.failure(task, ErrorClass.TIMEOUT, f"investigation exceeded the {timeout_s:g} s timeout ({how})",
                                 infra=False, latency_s=elapsed)
 
 
 def died_outcome(task: TrialTask, detail: str) -> TrialOutcome:
-    return TrialOutcome.failure(task, "infra_executor", f"executor died: {detail}", infra=True)
+    return TrialOutcome.failure(task, ErrorClass.INFRA_EXECUTOR, f"executor died: {detail}", infra=True)

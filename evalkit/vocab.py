@@ -1,0 +1,72 @@
+"""The words evalkit stores: trial statuses, error classes, verdicts and stop reasons, each spelled once as a
+``StrEnum``.
+
+They live together in this leaf module (it imports nothing) because every layer reads them — the runner
+and the adapters write statuses and error classes, scoring, the store and the summary count them, compare
+and drift decide verdicts that reports, the gate, the CLI and notebooks show — and a home inside any one
+of those folders would make the others import upwards. Members *are* their stored strings
+(``Status.OK == "ok"``, ``f"{Verdict.REGRESSED}" == "regressed"``), so results tables, journals, JSON
+reports and MLflow tags stay byte-identical.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """How a trial ended (the ``status`` column of the results table)."""
+
+    OK = "ok"
+    AGENT_ERROR = "agent_error"
+    INFRA_ERROR = "infra_error"
+    #: not a row status: the worker hit a user error (stale or broken suite, bad agent spec) and the run stops.
+    SETUP_ERROR = "setup_error"
+
+
+class ErrorClass(StrEnum):
+    """Why a trial failed (the ``error_class`` column; ``""`` when it did not). ``infra_*`` classes are
+    infrastructure failures: reported apart, retried, never counted as quality regressions."""
+
+    AGENT_ERROR = "agent_error"
+    AGENT_CRASH = "agent_crash"
+    AGENT_EXIT = "agent_exit"
+    TIMEOUT = "timeout"
+    MALFORMED_OUTPUT = "malformed_output"
+    UNKNOWN_TOOL = "unknown_tool"
+    UNKNOWN_COMPONENT = "unknown_component"
+    BUDGET_EXCEEDED = "budget_exceeded"
+    SCORER_ERROR = "scorer_error"
+    INFRA_ERROR = "infra_error"
+    INFRA_UNREACHABLE = "infra_unreachable"
+    INFRA_RATE_LIMITED = "infra_rate_limited"
+    INFRA_EXECUTOR = "infra_executor"
+    #: the class of a SETUP_ERROR outcome (never in a results table).
+    SETUP_ERROR = "setup_error"
+
+
+class Verdict(StrEnum):
+    """The judgement of a (category, metric) cell, of a whole comparison, or of a build in the drift view."""
+
+    REGRESSED = "regressed"
+    IMPROVED = "improved"
+    UNCHANGED = "unchanged"
+    INCONCLUSIVE = "inconclusive"
+    #: sequential design: a drop of delta (the smallest regression that matters) or more is ruled out, though
+    #: the cell is not shown within the margin.
+    WITHIN_DELTA = "within-delta"
+    #: drift only: the build has no value for the cell.
+    MISSING = "missing"
+
+
+class Stop(StrEnum):
+    """Why a category of a sequential gate stopped drawing scenarios from its pool (``open``: it has not)."""
+
+    REGRESSED = "regressed"
+    WITHIN_DELTA = "no drop >= delta"
+    POOL_SPENT = "pool spent"
+    BUDGET = "budget reached"
+    OPEN = "open"
+
+
+__all__ = ["Status", "ErrorClass", "Stop", "Verdict"]
