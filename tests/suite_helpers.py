@@ -10,6 +10,16 @@ from click.testing import CliRunner
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "suites" / "smoke"
 CORE = REPO / "suites" / "core"
+#: core's first 30 scenarios per category: the suite's 1.0 scenarios, kept byte for byte when it became a pool
+CORE_V1_PER_CATEGORY = 30
+
+
+def core_slice(scenarios, first: int = CORE_V1_PER_CATEGORY, every: int = 0) -> list:
+    """The scenarios among ``scenarios`` whose index within their category is <= ``first`` (ids end -001 ..),
+    plus, with ``every``, each ``every``-th later one: a fixed, stratified sample of the pool."""
+    def index(sc) -> int:
+        return int(sc.id.rsplit("-", 1)[1])
+    return [sc for sc in scenarios if index(sc) <= first or (every and index(sc) % every == 0)]
 
 
 def run_cli(args: list[str]) -> tuple[int, str, str]:
