@@ -131,6 +131,7 @@ def compare_refs(candidate: str, baseline: str | None = None, *, suite: str | No
     there is neither a baseline nor a suite.
     """
     from evalkit.compare import compare, load_policy, policy_for_suite
+    from evalkit.compare.pool_comparison import compare_sequential, sequential_orders
     from evalkit.errors import UserError
     from evalkit.store import Store, resolve_baseline
     from evalkit.tables import load_run_table
@@ -146,7 +147,12 @@ def compare_refs(candidate: str, baseline: str | None = None, *, suite: str | No
         where, field_, fix = missing_baseline
         raise UserError.at(where, field_, "missing", fix)
     pol = load_policy(policy) if policy else policy_for_suite(suite_name) if suite_name else None
-    comparison = compare(cand, base, pol, method=method, allow_suite_mismatch=allow_suite_mismatch)
+    orders = None if (pol is not None and pol.design == "fixed") or method else sequential_orders(cand, base)
+    if orders is not None:
+        # a sequential gate's run: judged by the design that chose its scenarios, not as a fixed sample
+        comparison = compare_sequential(cand, base, pol, orders)
+    else:
+        comparison = compare(cand, base, pol, method=method, allow_suite_mismatch=allow_suite_mismatch)
     return comparison, report_context(suite_name, cand, base, base_src, candidate_run=candidate)
 
 

@@ -23,7 +23,7 @@ from evalkit.compare.policy import Policy
 from evalkit.compare.validity import as_table, check_infra, check_suite_match
 from evalkit.errors import UserError
 from evalkit.score.catalogue import on_unit_scale
-from evalkit.vocab import Stop
+from evalkit.vocab import Status, Stop
 
 SEQ_COLUMNS = FRAME_COLUMNS + ["pool", "delta", "bound_delta", "stop"]
 
@@ -31,13 +31,32 @@ SEQ_COLUMNS = FRAME_COLUMNS + ["pool", "delta", "bound_delta", "stop"]
 def pool_orders(baseline: pd.DataFrame, seed: int, categories: Sequence[str] | None = None) -> dict[str, list[str]]:
     """Draw orders over the pool the baseline covers (every scenario with a valid baseline trial)."""
     base = as_table(baseline, "baseline")
-    ok = base[(base["status"] != paired_mod.INFRA).to_numpy(dtype=bool, na_value=True)]
+    ok = base[(base["status"] != Status.INFRA_ERROR).to_numpy(dtype=bool, na_value=True)]
     ids = ok.drop_duplicates("scenario_id")
     by_cat: dict[str, list[str]] = {}
     for sid, cat in zip(ids["scenario_id"].astype(str), ids["category"].astype(str)):
         if categories is None or cat in categories:
             by_cat.setdefault(cat, []).append(sid)
     return seq.draw_orders(by_cat, seed)
+
+
+def sequential_orders(candidate: pd.DataFrame, baseline: pd.DataFrame) -> dict[str, list[str]] | None:
+    """The draw orders of the sequential gate that produced ``candidate``, or None when it is not such a run.
+
+    A sequential gate's candidate covers part of the baseline's pool, and in every category exactly a prefix
+    of the draw order its run seed fixes; a full run, or any other subset, is judged by the fixed design."""
+    seeds = pd.unique(candidate["run_seed"]) if "run_seed" in candidate.columns else []
+    if len(seeds) != 1:
+        return None
+    orders = pool_orders(baseline, int(seeds[0]))
+    ran = set(candidate["scenario_id"].astype(str))
+    if ran >= {s for o in orders.values() for s in o}:
+        return None
+    for order in orders.values():
+        k = sum(1 for s in order if s in ran)
+        if set(order[:k]) != ran.intersection(order):
+            return None
+    return orders
 
 
 def check_sequential_metrics(pol: Policy) -> None:
@@ -156,4 +175,4 @@ def _row(category: str, metric: str, gated: bool, sign: float, b: seq.CellBounds
     }
 
 
-__all__ = ["SEQ_COLUMNS", "check_sequential_metrics", "compare_sequential", "pool_orders"]
+__all__ = ["SEQ_COLUMNS", "check_sequential_metrics", "compare_sequential", "pool_orders", "sequential_orders"]

@@ -1,0 +1,98 @@
+"""The sequential gate on a pool suite, end to end: rounds, early stops, budgets, --fixed, stored-run compare."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evalkit.gate import compare_refs, run_gate
+from evalkit.run import JournalConfig, RunConfig
+from evalkit.run.config import SequentialConfig
+from evalkit.vocab import Stop, Verdict
+from gate_support import copy_store_db
+
+CATS = ["messaging/kafka-lag", "capacity/traffic-surge"]   # v2 loses ~90 points on the first, gains on the second
+POOL = 60
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory, embedded_store_template):
+    """A 2-category pool of 60 scenarios each, its reference:v1 baseline (k=2) exported, and a policy."""
+    from evalkit.run import run_suite
+    from evalkit.store import Store, export_baseline
+    from evalkit.suite import generate_suite
+
+    root = tmp_path_factory.mktemp("pool")
+    suite = generate_suite(root / "suites" / "pool", "pool", POOL, seed=5, categories=CATS, pool=True)
+    result = run_suite(suite, "reference:v1", RunConfig(trials=2, jobs=2, journal=JournalConfig(dir=root / "j")))
+    db = copy_store_db(embedded_store_template, root / "store")
+    store = Store(f"sqlite:///{db}", root=root)
+    logged = store.log_run(result, role="baseline", outbox=False)
+    store.promote(logged.run_id, "pool", "main", suite_hash=result.meta["suite_hash"], reason="test")
+    export_baseline(store, "pool", "main", root / "baselines")
+    policy = root / "policy.toml"
+    policy.write_text("[gate]\nround_size = 10\n")
+    return root, suite, policy
+
+
+def gate(pool, tmp_path: Path, agent: str, seed: int = 1, **sequential):
+    root, suite, policy = pool
+    config = RunConfig(seed=seed, jobs=2, journal=JournalConfig(dir=tmp_path / "journal"),
+                       sequential=SequentialConfig(**sequential))
+    uri = f"sqlite:///{copy_store_db(root / 'store' / 'mlflow.db', tmp_path / 'store')}"
+    return run_gate(suite, agent, config, tracking_uri=uri, output_dir=tmp_path / "reports", policy=policy,
+                    baselines_dir=root / "baselines"), uri
+
+
+def cell(result, category: str, metric: str = "rca_top1"):
+    f = result.comparison.to_frame()
+    return f[(f["category"] == category) & (f["metric"] == metric)].iloc[0]
+
+
+def test_a_loud_regression_fails_the_gate_within_two_rounds_and_the_gain_stops_early(pool, tmp_path):
+    result, _ = gate(pool, tmp_path, "reference:v2")
+    assert result.exit_code == 1
+    kafka, surge = cell(result, CATS[0]), cell(result, CATS[1])
+    assert kafka["verdict"] == Verdict.REGRESSED and kafka["stop"] == Stop.REGRESSED
+    assert kafka["n"] in (10, 20) and kafka["pool"] == POOL      # decided within two rounds of 10
+    assert kafka["bound_high"] < -kafka["margin"]                 # the printed bound is the one that decided
+    assert surge["stop"] == Stop.WITHIN_DELTA and surge["n"] < POOL
+    table = result.run.table
+    assert set(table["trial"]) == {0}                              # one trial per drawn scenario
+    assert len(table) == int(kafka["n"] + surge["n"])
+    text = (tmp_path / "reports" / "report.txt").read_text()
+    assert "n/pool" in text and f"{int(kafka['n'])}/60" in text and "anytime bound" in text
+
+
+def test_the_baseline_build_with_another_seed_passes_without_spending_the_pool(pool, tmp_path):
+    result, _ = gate(pool, tmp_path, "reference:v1", seed=3)
+    assert result.exit_code == 0
+    frame = result.comparison.to_frame()
+    assert not (frame["verdict"] == Verdict.REGRESSED).any()
+    assert len(result.run.table) < 2 * POOL
+    assert set(result.comparison.meta["stops"].values()) <= {Stop.WITHIN_DELTA, Stop.POOL_SPENT}
+
+
+def test_a_trial_budget_stops_every_category_and_reports_the_open_ones_as_they_stand(pool, tmp_path):
+    result, _ = gate(pool, tmp_path, "reference:v1", seed=4, max_trials=15)
+    assert len(result.run.table) == 15
+    stops = result.comparison.meta["stops"]
+    assert Stop.BUDGET in stops.values()
+    assert any("trial budget reached" in n for n in result.comparison.notes)
+
+
+def test_fixed_runs_every_scenario_of_the_pool_in_one_shot(pool, tmp_path):
+    result, _ = gate(pool, tmp_path, "reference:v2", fixed=True)
+    assert result.exit_code == 1
+    assert result.run.table["scenario_id"].nunique() == 2 * POOL
+    assert "stop" not in result.comparison.to_frame().columns
+
+
+def test_comparing_a_stored_sequential_run_gives_the_gates_verdicts(pool, tmp_path):
+    root, suite, policy = pool
+    result, uri = gate(pool, tmp_path, "reference:v2")
+    comparison, _ = compare_refs(result.logged.run_id, str(root / "baselines" / "pool" / "main.results.parquet"),
+                                 policy=policy, tracking_uri=uri)
+    assert comparison.meta["design"] == "sequential"
+    assert comparison.to_frame()["verdict"].tolist() == result.comparison.to_frame()["verdict"].tolist()
