@@ -5,7 +5,9 @@ itself, losses where the cause lies downstream), the change-correlation pattern 
 symptom-following ``v4``.
 Uses only the suite loader, the agent and a top-1 check (no runner):
 
-    python benchmarks/reference_tradeoff.py [--suite core] [--seed 0] [--versions v1,v2,v3,v4]
+    python benchmarks/reference_tradeoff.py [--suite core] [--seed 0] [--versions v1,v2,v3,v4] [--per-category N]
+
+``--per-category 30`` evaluates core's 1.0 scenarios (the first 30 of each category of the pool).
 """
 
 from __future__ import annotations
@@ -23,12 +25,18 @@ SELF_CATEGORIES = frozenset({"deploy/bad-release", "config/feature-flag", "capac
                              "latency/timeout-chain"})
 
 
-def evaluate(suite_name: str, versions: list[str], seed: int) -> dict[str, dict[str, list[tuple[bool, bool]]]]:
-    """version -> category -> [(top-1 correct, fault type correct)] over the suite's scenarios."""
+def evaluate(suite_name: str, versions: list[str], seed: int,
+             per_category: int | None = None) -> dict[str, dict[str, list[tuple[bool, bool]]]]:
+    """version -> category -> [(top-1 correct, fault type correct)] over the suite's scenarios (the first
+    ``per_category`` of each category, in id order, when given)."""
     suite = load_suite(suite_name)
     agents = {v: ReferenceAgent(v) for v in versions}
     out: dict[str, dict[str, list[tuple[bool, bool]]]] = {v: defaultdict(list) for v in versions}
+    taken: dict[str, int] = defaultdict(int)
     for sc in suite.scenarios:
+        if per_category is not None and taken[sc.category] >= per_category:
+            continue
+        taken[sc.category] += 1
         world = load_world(sc)
         truth = load_truth(suite, sc.id)
         for v, agent in agents.items():
@@ -49,11 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--suite", default="core")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--versions", default="v1,v2,v3,v4")
+    ap.add_argument("--per-category", type=int, default=None, help="only the first N scenarios of each category")
     args = ap.parse_args(argv)
     versions = args.versions.split(",")
-    res = evaluate(args.suite, versions, args.seed)
+    res = evaluate(args.suite, versions, args.seed, args.per_category)
     cats = sorted({c for v in versions for c in res[v]}, key=lambda c: (c not in SELF_CATEGORIES, c))
-    head = f"{'category':28} {'where':10} {'n':>3} " + " ".join(f"{v:>6}" for v in versions)
+    head = f"{'category':28} {'where':10} {'n':>4} " + " ".join(f"{v:>6}" for v in versions)
     extra = [v for v in versions if v != versions[0]]
     head += " " + " ".join(f"{v + '-' + versions[0]:>7}" for v in extra)
     print(f"top-1 accuracy (%) on suite {args.suite!r}, seed {args.seed}, one trial per scenario")
@@ -61,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     print("-" * len(head))
     for c in cats:
         acc = {v: _pct([t for t, _ in res[v][c]]) for v in versions}
-        row = f"{c:28} {'self' if c in SELF_CATEGORIES else 'downstream':10} {len(res[versions[0]][c]):>3} "
+        row = f"{c:28} {'self' if c in SELF_CATEGORIES else 'downstream':10} {len(res[versions[0]][c]):>4} "
         row += " ".join(f"{acc[v]:6.1f}" for v in versions)
         row += " " + " ".join(f"{acc[v] - acc[versions[0]]:+7.1f}" for v in extra)
         print(row)
@@ -70,14 +79,14 @@ def main(argv: list[str] | None = None) -> int:
                         ("downstream categories", lambda c: c not in SELF_CATEGORIES),
                         ("overall (micro)", lambda c: True)):
         accs = {v: _pct([t for c in cats if pick(c) for t, _ in res[v][c]]) for v in versions}
-        row = f"{label:28} {'':10} {sum(len(res[versions[0]][c]) for c in cats if pick(c)):>3} "
+        row = f"{label:28} {'':10} {sum(len(res[versions[0]][c]) for c in cats if pick(c)):>4} "
         row += " ".join(f"{accs[v]:6.1f}" for v in versions)
         row += " " + " ".join(f"{accs[v] - accs[versions[0]]:+7.1f}" for v in extra)
         print(row)
     macro = {v: sum(_pct([t for t, _ in res[v][c]]) for c in cats) / len(cats) for v in versions}
-    print(f"{'overall (macro)':28} {'':10} {'':>3} " + " ".join(f"{macro[v]:6.1f}" for v in versions))
+    print(f"{'overall (macro)':28} {'':10} {'':>4} " + " ".join(f"{macro[v]:6.1f}" for v in versions))
     ft = {v: _pct([f for c in cats for _, f in res[v][c]]) for v in versions}
-    print(f"{'fault type correct':28} {'':10} {'':>3} " + " ".join(f"{ft[v]:6.1f}" for v in versions))
+    print(f"{'fault type correct':28} {'':10} {'':>4} " + " ".join(f"{ft[v]:6.1f}" for v in versions))
     return 0
 
 

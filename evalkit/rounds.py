@@ -11,8 +11,9 @@ information about a category than another trial of one already seen.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from evalkit.errors import UserError
 from evalkit.run.config import RunConfig
@@ -54,36 +55,58 @@ def run_rounds(suite_obj: Any, agent: str, baseline_table: Any, policy: Any, con
     result = comparison = None
     rounds: list[dict] = []
     note = None
-    while open_cats:
-        spent = len(result.table) if result is not None else 0
-        room = None if budget.max_trials is None else (budget.max_trials - spent) // trials
-        batch = seq.next_round(orders, used, open_cats, policy.round_size, room)
-        if not batch:
-            break
-        for c, ids in batch.items():
-            used[c] += len(ids)
-        ids = [s for c in orders for s in orders[c][:used[c]]]
-        result = run_suite(suite_obj, agent, config, progress=progress, scenario_ids=ids)
-        comparison = compare_sequential(result.table, baseline_table, policy, orders)
-        stops = comparison.meta["stops"]
-        open_cats = [c for c in orders if stops[c] == Stop.OPEN]
-        closed = sorted(c for c in batch if stops[c] != Stop.OPEN)
-        rounds.append({"round": len(rounds) + 1, "new_scenarios": sum(len(v) for v in batch.values()),
-                       "trials": len(result.table), "open": len(open_cats), "closed": closed})
-        say(f"round {len(rounds)}: {len(result.table)} trials so far, {len(open_cats)} categor{'y' if len(open_cats) == 1 else 'ies'} open"
-            + (f"; stopped: {', '.join(f'{c} ({stops[c]})' for c in closed)}" if closed else ""))
-        cost = float(result.table["cost_usd"].fillna(0).sum()) if "cost_usd" in result.table else 0.0
-        note = budget.reached(len(result.table), clock() - t0, cost) if open_cats else None
-        if note:
-            break
+    with _shared_executor(config, agent) as config:
+        while open_cats:
+            spent = len(result.table) if result is not None else 0
+            room = None if budget.max_trials is None else (budget.max_trials - spent) // trials
+            batch = seq.next_round(orders, used, open_cats, policy.round_size, room)
+            if not batch:
+                break
+            for c, ids in batch.items():
+                used[c] += len(ids)
+            ids = [s for c in orders for s in orders[c][:used[c]]]
+            result = run_suite(suite_obj, agent, config, progress=progress, scenario_ids=ids)
+            comparison = compare_sequential(result.table, baseline_table, policy, orders)
+            stops = comparison.meta["stops"]
+            open_cats = [c for c in orders if stops[c] == Stop.OPEN]
+            closed = sorted(c for c in batch if stops[c] != Stop.OPEN)
+            rounds.append({"round": len(rounds) + 1, "new_scenarios": sum(len(v) for v in batch.values()),
+                           "trials": len(result.table), "open": len(open_cats), "closed": closed})
+            say(f"round {len(rounds)}: {len(result.table)} trials so far, {_categories(len(open_cats))} open"
+                + (f"; stopped: {', '.join(f'{c} ({stops[c]})' for c in closed)}" if closed else ""))
+            cost = float(result.table["cost_usd"].fillna(0).sum()) if "cost_usd" in result.table else 0.0
+            note = budget.reached(len(result.table), clock() - t0, cost) if open_cats else None
+            if note:
+                break
     if result is None:
         raise UserError.at("--max-trials", "", budget.max_trials, f"too small for one round of {trials} trial(s)")
     if open_cats:
         note = note or "budget reached"
         comparison = compare_sequential(result.table, baseline_table, policy, orders, stopped_by_budget=True)
-        comparison.notes.append(f"{note}: {len(open_cats)} categories still open are reported as they stand")
+        comparison.notes.append(f"{note}: {_categories(len(open_cats))} still open, reported as they stand")
     comparison.meta["rounds"] = rounds
     return RoundsResult(result, comparison, rounds, note)
+
+
+@contextmanager
+def _shared_executor(config: RunConfig, agent: str) -> Iterator[RunConfig]:
+    """``config`` with one executor (worker processes, a Ray connection) for every round, closed at the end;
+    an Executor object the caller passed is used as it is."""
+    if not isinstance(config.executor, str):
+        yield config
+        return
+    from evalkit.run.executors import make_executor
+
+    exe = make_executor(config.executor, agent, jobs=config.jobs, timeout_s=config.timeout_s,
+                        ray_address=config.ray_address)
+    try:
+        yield config.replace(executor=exe)
+    finally:
+        exe.close()
+
+
+def _categories(n: int) -> str:
+    return f"{n} categor{'y' if n == 1 else 'ies'}"
 
 
 __all__ = ["RoundsResult", "run_rounds"]
