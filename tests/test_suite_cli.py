@@ -9,7 +9,7 @@ def test_list_shows_shipped_suites_with_counts():
     code, out, err = run_cli(["suite", "list"])
     assert code == 0, err
     lines = {ln.split()[0]: ln for ln in out.splitlines() if ln.strip()}
-    assert "360 scenarios" in lines["core"] and "12 categories" in lines["core"]
+    assert "4800 scenarios" in lines["core"] and "12 categories" in lines["core"]
     assert "24 scenarios" in lines["smoke"]
 
 
