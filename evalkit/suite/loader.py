@@ -42,13 +42,25 @@ def resolve_suite(path_or_name: str | Path) -> Path:
 
 
 def load_suite(path_or_name: str | Path) -> Suite:
-    """Load and check a suite (all problems reported at once as a UserError)."""
-    from evalkit.suite.validate import check_suite
+    """Load and check a suite (all problems reported at once as a UserError).
+
+    A suite whose files are unchanged since its last load comes from its index (see
+    :mod:`evalkit.suite.index`): the files are stat'ed, not read. Loading never replays or plans a
+    generated world; ``evalkit suite validate`` (``--replay``) does the deep checks.
+    """
+    from evalkit.suite.index import read_index, stat_signature, write_index
 
     root = resolve_suite(path_or_name)
+    signature, newest = stat_signature(root)
+    suite = read_index(root, signature)
+    if suite is not None:
+        return suite
+    from evalkit.suite.validate import check_suite
+
     suite, problems = check_suite(root, deep=False)
     if problems:
         raise UserError(*problems)
+    write_index(root, signature, newest, suite)
     return suite
 
 

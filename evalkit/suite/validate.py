@@ -1,6 +1,6 @@
 """Suite checking: parse every file of a suite folder and report ALL problems, one line each.
 
-``check_suite`` is shared by ``load_suite`` (shallow: no telemetry parsing) and ``validate_suite``
+``check_suite`` is shared by ``load_suite`` (shallow: no telemetry parsing, no generator work) and ``validate_suite``
 (deep: materialized telemetry files are read too). Generated worlds are checked through their plan
 (topology, fault and window derived from the seed) without replaying the telemetry.
 """
@@ -229,7 +229,7 @@ def _check_truth(doc: dict, where: str, sid: str, names: set[str] | None, plan, 
 def check_suite(path: str | Path, deep: bool = True, replay: bool = False) -> tuple[Suite | None, list[Problem]]:
     """Parse a suite folder; return (suite or None, every problem found).
 
-    ``deep`` also checks truth files and materialized worlds; ``replay`` (with ``deep``) replays generated
+    ``deep`` also checks generated worlds' plans (topology, fault, window) and materialized telemetry; ``replay`` (with ``deep``) replays generated
     worlds and checks them against their stored alert and digest. The suite is None when the files
     themselves have problems; replay problems come with the parsed suite.
     """
@@ -332,7 +332,7 @@ def _parse_suite(path: str | Path, deep: bool) -> tuple[Suite | None, list[Probl
                 elif isinstance(cat, str) and cat not in CATEGORIES:
                     problems.append(Problem(where, "category", cat, "the generator has no such category; it knows "
                                             + ", ".join(CATEGORIES)))
-                elif isinstance(cat, str):
+                elif isinstance(cat, str) and deep:  # loading does no generator work; validate does
                     plan = make_plan(cat, wspec["seed"])
                     names = {c["name"] for c in plan.topo.components}
                     if window and (window[0], window[1], window[2]) != (plan.start, plan.end, 60):
