@@ -1,3 +1,24 @@
+# ---- evalkit's user cache (suite indexes of read-only suites, replayed worlds): one fresh folder per session
+import os as _os
+import shutil as _shutil
+import tempfile as _tempfile
+
+_SESSION_CACHE: str | None = None
+
+
+def pytest_configure(config):
+    """Point EVALKIT_CACHE_DIR at a fresh folder for the session (xdist workers inherit it from the controller)."""
+    global _SESSION_CACHE
+    if not _os.environ.get("EVALKIT_CACHE_DIR"):
+        _SESSION_CACHE = _tempfile.mkdtemp(prefix="evalkit-test-cache-")
+        _os.environ["EVALKIT_CACHE_DIR"] = _SESSION_CACHE
+
+
+def pytest_unconfigure(config):
+    if _SESSION_CACHE is not None:
+        _shutil.rmtree(_SESSION_CACHE, ignore_errors=True)
+
+
 # ---- store fixtures (evalkit.store, issue 6): MLflow server on PostgreSQL, Store per backend --------------
 import pytest as _pytest
 

@@ -64,15 +64,30 @@ def load_suite(path_or_name: str | Path) -> Suite:
     return suite
 
 
-def load_world(scenario: Scenario) -> World:
-    """The World of one scenario: replayed deterministically, or read from its materialized folder."""
+def load_world(scenario: Scenario, *, cache: bool = True) -> World:
+    """The World of one scenario: replayed deterministically, or read from its materialized folder.
+
+    A generated world comes from the on-disk replay cache when this exact generator already replayed
+    and verified it (:mod:`evalkit.suite.replay_cache`); ``cache=False`` always replays.
+    """
     spec = scenario.world
     where = str(scenario.path or scenario.id)
     if "generator" in spec:
+        from evalkit.suite import replay_cache
         from evalkit.suite.generator import replay
 
-        return replay(scenario.category, int(spec["seed"]), scenario.noise_level, window=scenario.window,
-                      alert=scenario.alert, digest=spec.get("digest"), where=where)
+        key = None
+        if cache and replay_cache.enabled():
+            key = replay_cache.replay_key(scenario.category, int(spec["seed"]), scenario.noise_level,
+                                          scenario.window, scenario.alert, spec.get("digest"))
+            world = replay_cache.get(key)
+            if world is not None:
+                return world
+        world = replay(scenario.category, int(spec["seed"]), scenario.noise_level, window=scenario.window,
+                       alert=scenario.alert, digest=spec.get("digest"), where=where)
+        if key is not None:
+            replay_cache.put(key, world)
+        return world
     from evalkit.suite.materialized import read_world
 
     if scenario.root is None:

@@ -241,7 +241,7 @@ def check_suite(path: str | Path, deep: bool = True, replay: bool = False) -> tu
         for sc in suite.scenarios:
             if "generator" in sc.world:
                 try:
-                    load_world(sc)
+                    load_world(sc, cache=False)  # a deep check replays for real
                 except UserError as err:
                     problems.extend(p if isinstance(p, Problem) else Problem(str(sc.path), "", str(p), "")
                                     for p in err.problems)
