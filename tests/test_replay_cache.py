@@ -94,9 +94,14 @@ def test_foreign_pickles_are_not_loaded(cache_dir):
     assert replay_cache.get(key) is None
 
 
-def _load_many(ids):
+def _load_many(job):
+    """In a pool worker: forkserver children keep the environment of the forkserver, so set the cache here."""
+    import os
+
     from evalkit.suite import load_suite, load_world
 
+    cache, ids = job
+    os.environ["EVALKIT_CACHE_DIR"] = cache
     by_id = {s.id: s for s in load_suite(CORE).scenarios}
     return [load_world(by_id[i]).to_bytes() for i in ids]
 
@@ -107,7 +112,8 @@ def test_concurrent_writers_of_the_same_keys_leave_valid_entries(cache_dir):
     scen = load_suite(CORE).scenarios[:6]
     ids = [s.id for s in scen]
     with mp.get_context("forkserver").Pool(2) as pool:
-        results = pool.map(_load_many, [ids, list(reversed(ids)), ids])
+        results = pool.map(_load_many, [(str(cache_dir), ids), (str(cache_dir), list(reversed(ids))),
+                                         (str(cache_dir), ids)])
     fresh = [load_world(s, cache=False).to_bytes() for s in scen]
     assert results[0] == fresh and results[2] == fresh and results[1] == list(reversed(fresh))
     entries = list((cache_dir / "replay").rglob("*.world"))
