@@ -95,3 +95,25 @@ def store_on_backend(request, tmp_path, monkeypatch):
     if request.param == "sqlite":
         return Store(request.getfixturevalue("shared_sqlite_uri"), root=tmp_path)
     return Store(request.getfixturevalue("mlflow_pg_server").uri, root=tmp_path)
+
+
+# ---- pytest-xdist: tests that share an expensive per-process resource run in one worker ---------------------
+# (``--dist loadgroup`` in pyproject's addopts). The PostgreSQL-backed MLflow server is one per session and
+# process, the local Ray instance must not be started twice at once, and tests/drift_support.py builds its demo
+# history once per process (~40 s): each family is one group, so each is paid for once.
+_DRIFT_MODULES = {"test_dashboard_browser", "test_drift_dashboard", "test_drift_history", "test_notebooks"}
+
+
+@_pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if "mlflow_pg_server" in names or item.get_closest_marker("postgres"):
+            group = "postgres"
+        elif "local_ray" in names or item.get_closest_marker("ray"):
+            group = "ray"
+        elif item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in _DRIFT_MODULES:
+            group = "drift"
+        else:
+            continue
+        item.add_marker(_pytest.mark.xdist_group(group))
