@@ -9,7 +9,8 @@ everything :func:`evalkit.suite.generator.replay` checks (window, alert, digest)
 after a fresh replay passed those checks, so a hit stands for a replay that matched the scenario's digest
 with this exact generator; a changed generator changes every key and the next load replays (and refuses a
 stale scenario) again. Entries carry a SHA-256 of their payload (a torn or corrupted file is a miss) and
-are written as temp-then-rename (:mod:`evalkit.atomic`), so concurrent writers of one key are safe.
+are written as temp-then-rename (:mod:`evalkit.atomic`, without fsync), so concurrent writers of one key
+are safe.
 The payload is plain data (a pickle whose unpickler refuses every class) with all metric series packed in
 one float64 block that is read back as array views.
 
@@ -154,7 +155,7 @@ def put(key: str, world: World) -> None:
         return  # not a shape this cache stores: replayed each time instead
     path = _path(key)
     try:
-        with atomic_path(path) as tmp:
+        with atomic_path(path, durable=False) as tmp:  # derived and checksummed: no fsync
             with open(tmp, "wb") as fh:
                 fh.write(MAGIC + hashlib.sha256(payload).hexdigest().encode() + payload)
     except OSError:
