@@ -148,3 +148,21 @@ def test_the_cache_can_be_turned_off(cache_dir, monkeypatch):
     monkeypatch.setenv("EVALKIT_REPLAY_CACHE", "0")
     load_world(load_suite(SMOKE).scenarios[0])
     assert not (cache_dir / "replay").exists()
+
+
+def test_a_cached_world_decodes_its_telemetry_lazily_and_pickles_as_a_plain_world(cache_dir):
+    import pickle
+
+    from evalkit.suite import load_suite, load_world
+    from evalkit.world.model import World
+
+    sc = load_suite(SMOKE).scenarios[1]
+    fresh = load_world(sc).to_bytes()
+    assert "_pending" not in load_world(sc).__dict__                         # decoded unless asked to be lazy
+    cached = load_world(sc, lazy=True)
+    assert isinstance(cached, World) and "_pending" in cached.__dict__     # nothing heavy decoded yet
+    assert cached.alert == sc.alert and cached.components
+    assert "logs" not in cached.__dict__
+    plain = pickle.loads(pickle.dumps(cached))
+    assert type(plain) is World and plain.to_bytes() == fresh
+    assert cached.to_bytes() == fresh and "_pending" not in cached.__dict__

@@ -64,11 +64,12 @@ def load_suite(path_or_name: str | Path) -> Suite:
     return suite
 
 
-def load_world(scenario: Scenario, *, cache: bool = True) -> World:
+def load_world(scenario: Scenario, *, cache: bool = True, lazy: bool = False) -> World:
     """The World of one scenario: replayed deterministically, or read from its materialized folder.
 
     A generated world comes from the on-disk replay cache when this exact generator already replayed
-    and verified it (:mod:`evalkit.suite.replay_cache`); ``cache=False`` always replays.
+    and verified it (:mod:`evalkit.suite.replay_cache`); ``cache=False`` always replays. With ``lazy``, a
+    world from the cache decodes its metrics, logs and traces only when first used (trial workers).
     """
     spec = scenario.world
     where = str(scenario.path or scenario.id)
@@ -82,6 +83,8 @@ def load_world(scenario: Scenario, *, cache: bool = True) -> World:
                                           scenario.window, scenario.alert, spec.get("digest"))
             world = replay_cache.get(key)
             if world is not None:
+                if not lazy:
+                    world.logs  # noqa: B018 - decodes the telemetry now
                 return world
         world = replay(scenario.category, int(spec["seed"]), scenario.noise_level, window=scenario.window,
                        alert=scenario.alert, digest=spec.get("digest"), where=where)

@@ -32,7 +32,7 @@ import numpy as np
 
 from evalkit.world.model import World
 
-MAGIC = b"evalkit-world/2\n"
+MAGIC = b"evalkit-world/3\n"
 DEFAULT_MAX_MB = 4096
 PRUNE_EVERY = 64           # writes between two size checks of the cache folder (per process)
 _writes = 0
@@ -92,8 +92,13 @@ class _Unpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a cached world")
 
 
+_HEAVY = ("metrics", "logs", "traces")
+_LIGHT = ("start", "end", "step", "components", "edges", "metric_units", "events", "monitors", "alert")
+
+
 def _encode(world: World) -> bytes:
-    """A World as plain data: every metric series packed into one float64 block (fast to read back)."""
+    """A World as plain data: the light fields, then logs and traces as their own pickle and every metric
+    series packed into one float64 block, so a reader decodes those only when first used."""
     index, chunks, offset = [], [], 0
     for comp, series in world.metrics.items():
         for metric, values in series.items():
@@ -103,21 +108,51 @@ def _encode(world: World) -> bytes:
             index.append((comp, metric, offset, len(arr)))
             chunks.append(arr.tobytes())
             offset += len(arr)
-    fields = {f: getattr(world, f) for f in _PLAIN}
-    return pickle.dumps((fields, index, b"".join(chunks)), protocol=5)
+    light = {f: getattr(world, f) for f in _LIGHT}
+    heavy = pickle.dumps((world.logs, world.traces), protocol=5)
+    return pickle.dumps((light, index, heavy, b"".join(chunks)), protocol=5)
+
+
+def _plain(data: bytes | memoryview):
+    return _Unpickler(io.BytesIO(data)).load()
 
 
 def _decode(payload: memoryview) -> World:
-    fields, index, block = _Unpickler(io.BytesIO(payload)).load()
-    values = np.frombuffer(bytearray(block), dtype="<f8")
-    metrics: dict[str, dict[str, np.ndarray]] = {}
-    for comp, metric, offset, n in index:
-        metrics.setdefault(comp, {})[metric] = values[offset:offset + n]
-    return World(metrics=metrics, **fields)
+    light, index, heavy, block = _plain(payload)
+    world = _LazyWorld.__new__(_LazyWorld)
+    world.__dict__.update(light)
+    world.__dict__["_pending"] = (index, heavy, block)
+    return world
 
 
-_PLAIN = ("start", "end", "step", "components", "edges", "metric_units", "logs", "traces", "events", "monitors",
-          "alert")
+class _LazyWorld(World):
+    """A World read from the replay cache: metrics, logs and traces are decoded on first access (an agent
+    that answers without looking pays for none of them); pickles as a plain World."""
+
+    def __getattr__(self, name: str):
+        if name not in _HEAVY:
+            raise AttributeError(name)
+        state = self.__dict__
+        pending = state.get("_pending")
+        if pending is not None:  # threads may race here: both decode the same data, the fields are set first
+            index, heavy, block = pending
+            values = np.frombuffer(bytearray(block), dtype="<f8")
+            metrics: dict[str, dict[str, np.ndarray]] = {}
+            for comp, metric, offset, n in index:
+                metrics.setdefault(comp, {})[metric] = values[offset:offset + n]
+            logs, traces = _plain(heavy)
+            state.update(metrics=metrics, logs=logs, traces=traces)
+            state.pop("_pending", None)
+        try:
+            return state[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __reduce__(self):
+        """Pickles (e.g. to a Ray worker) as a plain World."""
+        return World, tuple(getattr(self, f) for f in _LIGHT[:5]) + (self.metrics, self.metric_units, self.logs,
+                                                                      self.traces, self.events, self.monitors,
+                                                                      self.alert)
 
 
 def get(key: str) -> World | None:
