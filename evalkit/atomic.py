@@ -14,9 +14,10 @@ from typing import Iterator
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
+def atomic_path(path: str | Path, durable: bool = True) -> Iterator[Path]:
     """A temporary path beside ``path`` to write to; moved onto ``path`` when the block ends without error,
-    removed otherwise. Creates the parent folder."""
+    removed otherwise. Creates the parent folder. ``durable=False`` skips the fsync (derived data such as
+    caches, whose readers check what they read: still never half a file, but possibly lost on power loss)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -24,8 +25,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
+        if durable:
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

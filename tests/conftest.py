@@ -1,3 +1,24 @@
+# ---- evalkit's user cache (suite indexes of read-only suites, replayed worlds): one fresh folder per session
+import os as _os
+import shutil as _shutil
+import tempfile as _tempfile
+
+_SESSION_CACHE: str | None = None
+
+
+def pytest_configure(config):
+    """Point EVALKIT_CACHE_DIR at a fresh folder for the session (xdist workers inherit it from the controller)."""
+    global _SESSION_CACHE
+    if not _os.environ.get("EVALKIT_CACHE_DIR"):
+        _SESSION_CACHE = _tempfile.mkdtemp(prefix="evalkit-test-cache-")
+        _os.environ["EVALKIT_CACHE_DIR"] = _SESSION_CACHE
+
+
+def pytest_unconfigure(config):
+    if _SESSION_CACHE is not None:
+        _shutil.rmtree(_SESSION_CACHE, ignore_errors=True)
+
+
 # ---- store fixtures (evalkit.store, issue 6): MLflow server on PostgreSQL, Store per backend --------------
 import pytest as _pytest
 
@@ -74,3 +95,25 @@ def store_on_backend(request, tmp_path, monkeypatch):
     if request.param == "sqlite":
         return Store(request.getfixturevalue("shared_sqlite_uri"), root=tmp_path)
     return Store(request.getfixturevalue("mlflow_pg_server").uri, root=tmp_path)
+
+
+# ---- pytest-xdist: tests that share an expensive per-process resource run in one worker ---------------------
+# (``--dist loadgroup`` in pyproject's addopts). The PostgreSQL-backed MLflow server is one per session and
+# process, the local Ray instance must not be started twice at once, and tests/drift_support.py builds its demo
+# history once per process (~40 s): each family is one group, so each is paid for once.
+_DRIFT_MODULES = {"test_dashboard_browser", "test_drift_dashboard", "test_drift_history", "test_notebooks"}
+
+
+@_pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if "mlflow_pg_server" in names or item.get_closest_marker("postgres"):
+            group = "postgres"
+        elif "local_ray" in names or item.get_closest_marker("ray"):
+            group = "ray"
+        elif item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in _DRIFT_MODULES:
+            group = "drift"
+        else:
+            continue
+        item.add_marker(_pytest.mark.xdist_group(group))

@@ -116,3 +116,39 @@ def test_unreachable_ray_address_is_a_user_error_without_waiting_for_ray():
     with pytest.raises(UserError, match="give host:port"):
         make_executor("ray", "reference:v1", ray_address="not an address")
     assert time.monotonic() - t0 < 10
+
+
+def test_a_scenarios_trials_stay_on_the_worker_that_has_its_world(tmp_path):
+    """The runner never runs one scenario on two workers at once, and the process executor hands a
+    scenario's next trial to the worker that ran it (its world is in that worker's cache)."""
+    import shutil as _shutil
+    from pathlib import Path
+
+    from evalkit.run.executors.processes import ProcessExecutor
+    from evalkit.run.runner import run_suite as _run_suite
+
+    suite = tmp_path / "smoke"
+    _shutil.copytree(Path(__file__).resolve().parents[1] / "suites" / "smoke", suite)
+
+    class Recording(ProcessExecutor):
+        def __init__(self):
+            super().__init__(jobs=2, timeout_s=60)
+            self.placed = []
+
+        def submit(self, task):
+            super().submit(task)
+            w = next(w for w in self._workers if w.task is task)
+            self.placed.append((task.scenario_id, w.proc.pid))
+
+    exe = Recording()
+    try:
+        result = _run_suite(suite, "fakes.py_agents:investigate", trials=3, executor=exe, journal=False)
+    finally:
+        exe.close()
+    assert len(result.table) == 3 * len(result.table["scenario_id"].unique())
+    pids: dict[str, set] = {}
+    for sid, pid in exe.placed:
+        pids.setdefault(sid, set()).add(pid)
+    split = [sid for sid, p in pids.items() if len(p) > 1]
+    # only at the run's tail, when nothing else is left, may the idle worker help with a scenario in flight
+    assert len(split) <= 1 and all(sid == exe.placed[-1][0] for sid in split), exe.placed

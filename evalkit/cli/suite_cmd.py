@@ -24,7 +24,9 @@ def suite() -> None:
 @click.argument("path")
 @click.option("--replay", is_flag=True, help="Also replay every generated world and check it matches its "
                                             "stored alert and digest (slower).")
-def validate_cmd(path: str, replay: bool) -> None:
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Worker processes checking files (and replaying) in parallel; same result as 1.")
+def validate_cmd(path: str, replay: bool, jobs: int) -> None:
     """Check every file of the suite at PATH (or a suite name); list all problems, exit 2 on any.
 
     Each problem is one line: file, field, bad value and the fix. On success prints the scenario and
@@ -33,14 +35,18 @@ def validate_cmd(path: str, replay: bool) -> None:
     \b
     Examples:
       evalkit suite validate suites/core
-      evalkit suite validate core --replay
+      evalkit suite validate core --replay --jobs 2
     """
     from evalkit.suite import resolve_suite
     from evalkit.suite.validate import check_suite
 
     root = resolve_suite(path)
     shown = str(root).rstrip("/")
-    s, problems = check_suite(root, deep=True, replay=replay)
+    progress = _progress("files", tty_only=True)   # stderr carries the problem lines: a bar on a terminal only
+    try:
+        s, problems = check_suite(root, deep=True, replay=replay, jobs=jobs, progress=progress)
+    finally:
+        progress.close()
     if problems:
         for p in problems:
             click.echo(str(p), err=True)
@@ -65,11 +71,13 @@ def validate_cmd(path: str, replay: bool) -> None:
 @click.option("--trials", "default_trials", default=3, show_default=True, type=int, help="Default trials.")
 @click.option("--materialize", is_flag=True, help="Write telemetry files (worlds/<id>/) instead of seeds.")
 @click.option("--force", is_flag=True, help="Replace --output-dir if it exists.")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Worker processes building worlds in parallel; the suite is byte-identical to --jobs 1.")
 @click.option("--pool", is_flag=True, help="Mark the suite as a pool: the gate samples it in rounds "
                                            "(sequential design) against a baseline of the whole pool.")
 def generate_cmd(out: str, name: str, per_category: int, seed: int, categories: str | None, noise: str,
                  description: str | None, version: str, default_trials: int, materialize: bool,
-                 force: bool, pool: bool) -> None:
+                 force: bool, jobs: int, pool: bool) -> None:
     """Generate a synthetic suite: realistic microservice incidents, one injected fault each.
 
     Scenario k of a category depends only on (seed, category, k), so generating again with the same seed
@@ -78,6 +86,7 @@ def generate_cmd(out: str, name: str, per_category: int, seed: int, categories: 
     \b
     Examples:
       evalkit suite generate --output-dir suites/mine --name mine --per-category 5 --seed 1
+      evalkit suite generate --output-dir /tmp/big --name big --per-category 834 --jobs 2
       evalkit suite generate --output-dir /tmp/db --name db --per-category 10 \\
           --categories database/slow-query,database/connection-pool --noise 0.8
       evalkit suite generate --output-dir suites/pool --name pool --per-category 100 --pool
@@ -85,11 +94,25 @@ def generate_cmd(out: str, name: str, per_category: int, seed: int, categories: 
     from evalkit.suite import generate_suite, suite_hash
 
     cats = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
-    path = generate_suite(out, name, per_category, seed=seed, categories=cats, noise=noise,
-                          description=description, version=version, default_trials=default_trials,
-                          materialize=materialize, force=force, pool=pool)
+    progress = _progress("scenarios")
+    try:
+        path = generate_suite(out, name, per_category, seed=seed, categories=cats, noise=noise,
+                              description=description, version=version, default_trials=default_trials,
+                              materialize=materialize, force=force, progress=progress, jobs=jobs, pool=pool)
+    finally:
+        progress.close()
     n = per_category * (len(cats) if cats else 12)
     click.echo(f"{path}: wrote {n} scenarios (hash {suite_hash(path)[:12]})")
+
+
+def _progress(label: str, tty_only: bool = False):
+    """A progress callback on stderr: a bar on a terminal; elsewhere periodic lines (or nothing)."""
+    import sys
+
+    from evalkit.run.progress import ProgressReporter
+
+    tty = callable(getattr(sys.stderr, "isatty", None)) and sys.stderr.isatty()
+    return ProgressReporter(sys.stderr, mode="bar" if tty else ("quiet" if tty_only else "lines"), label=label)
 
 
 @suite.command("list")

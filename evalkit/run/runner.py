@@ -195,6 +195,7 @@ def _schedule(tasks: list[TrialTask], exe: Executor, ctx: _Context, jr: Journal 
     fsync_interval_s = config.journal.fsync_interval_s
     pending = deque(tasks)
     by_key = {t.key: t for t in tasks}
+    busy: dict[str, int] = {}  # scenario id -> trials in flight
     delayed: list[tuple[float, int, TrialTask]] = []
     seq = 0
     acked = len(records)
@@ -204,7 +205,9 @@ def _schedule(tasks: list[TrialTask], exe: Executor, ctx: _Context, jr: Journal 
         while delayed and delayed[0][0] <= now:
             pending.append(heapq.heappop(delayed)[2])
         while pending and exe.in_flight() < exe.capacity:
-            exe.submit(pending.popleft())
+            task = _next_task(pending, busy)
+            busy[task.scenario_id] = busy.get(task.scenario_id, 0) + 1
+            exe.submit(task)
         wait = _TICK_S
         if delayed:
             wait = min(wait, max(0.0, delayed[0][0] - now))
@@ -213,6 +216,10 @@ def _schedule(tasks: list[TrialTask], exe: Executor, ctx: _Context, jr: Journal 
         outcomes = exe.poll(timeout=wait) if exe.in_flight() else _idle(wait)
         batch, setup_error = [], None
         for o in outcomes:
+            if busy.get(o.scenario_id, 0) > 1:
+                busy[o.scenario_id] -= 1
+            else:
+                busy.pop(o.scenario_id, None)
             if o.status == Status.SETUP_ERROR:
                 setup_error = o
                 continue
@@ -242,6 +249,17 @@ def _schedule(tasks: list[TrialTask], exe: Executor, ctx: _Context, jr: Journal 
         acked += jr.sync()
     if progress:
         progress(acked, total)
+
+
+def _next_task(pending: deque, busy: dict[str, int]) -> TrialTask:
+    """The first pending task whose scenario is not in flight, so a scenario's trials follow each other on
+    the worker that has its world cached (the scan passes at most the in-flight scenarios' own trials).
+    Only when every pending trial belongs to a scenario in flight (a run's tail) does a second worker help."""
+    for i, task in enumerate(pending):
+        if task.scenario_id not in busy:
+            del pending[i]
+            return task
+    return pending.popleft()
 
 
 def _idle(wait: float) -> list:

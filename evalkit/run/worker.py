@@ -65,7 +65,7 @@ def _world(task: TrialTask, scenario):
             return world
     from evalkit.suite import load_world
 
-    world = load_world(scenario)
+    world = load_world(scenario, lazy=True)  # a cached world decodes telemetry only when a tool needs it
     with _lock:
         _worlds[key] = world
         while len(_worlds) > WORLD_CACHE_SIZE:

@@ -42,25 +42,55 @@ def resolve_suite(path_or_name: str | Path) -> Path:
 
 
 def load_suite(path_or_name: str | Path) -> Suite:
-    """Load and check a suite (all problems reported at once as a UserError)."""
-    from evalkit.suite.validate import check_suite
+    """Load and check a suite (all problems reported at once as a UserError).
+
+    A suite whose files are unchanged since its last load comes from its index (see
+    :mod:`evalkit.suite.index`): the files are stat'ed, not read. Loading never replays or plans a
+    generated world; ``evalkit suite validate`` (``--replay``) does the deep checks.
+    """
+    from evalkit.suite.index import read_index, stat_signature, write_index
 
     root = resolve_suite(path_or_name)
+    signature, newest = stat_signature(root)
+    suite = read_index(root, signature)
+    if suite is not None:
+        return suite
+    from evalkit.suite.validate import check_suite
+
     suite, problems = check_suite(root, deep=False)
     if problems:
         raise UserError(*problems)
+    write_index(root, signature, newest, suite)
     return suite
 
 
-def load_world(scenario: Scenario) -> World:
-    """The World of one scenario: replayed deterministically, or read from its materialized folder."""
+def load_world(scenario: Scenario, *, cache: bool = True, lazy: bool = False) -> World:
+    """The World of one scenario: replayed deterministically, or read from its materialized folder.
+
+    A generated world comes from the on-disk replay cache when this exact generator already replayed
+    and verified it (:mod:`evalkit.suite.replay_cache`); ``cache=False`` always replays. With ``lazy``, a
+    world from the cache decodes its metrics, logs and traces only when first used (trial workers).
+    """
     spec = scenario.world
     where = str(scenario.path or scenario.id)
     if "generator" in spec:
+        from evalkit.suite import replay_cache
         from evalkit.suite.generator import replay
 
-        return replay(scenario.category, int(spec["seed"]), scenario.noise_level, window=scenario.window,
-                      alert=scenario.alert, digest=spec.get("digest"), where=where)
+        key = None
+        if cache and replay_cache.enabled():
+            key = replay_cache.replay_key(scenario.category, int(spec["seed"]), scenario.noise_level,
+                                          scenario.window, scenario.alert, spec.get("digest"))
+            world = replay_cache.get(key)
+            if world is not None:
+                if not lazy:
+                    world.logs  # noqa: B018 - decodes the telemetry now
+                return world
+        world = replay(scenario.category, int(spec["seed"]), scenario.noise_level, window=scenario.window,
+                       alert=scenario.alert, digest=spec.get("digest"), where=where)
+        if key is not None:
+            replay_cache.put(key, world)
+        return world
     from evalkit.suite.materialized import read_world
 
     if scenario.root is None:

@@ -1,6 +1,6 @@
 """Suite checking: parse every file of a suite folder and report ALL problems, one line each.
 
-``check_suite`` is shared by ``load_suite`` (shallow: no telemetry parsing) and ``validate_suite``
+``check_suite`` is shared by ``load_suite`` (shallow: no telemetry parsing, no generator work) and ``validate_suite``
 (deep: materialized telemetry files are read too). Generated worlds are checked through their plan
 (topology, fault and window derived from the seed) without replaying the telemetry.
 """
@@ -11,9 +11,13 @@ import json
 import os
 import re
 import tomllib
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Callable
 
 from evalkit.errors import Problem
+from evalkit.parallel import consume, ordered_map
 from evalkit.suite.generator.catalog import CATEGORIES
 from evalkit.suite.generator.plan import GENERATOR_ID, make_plan
 from evalkit.suite.hashing import suite_hash
@@ -229,29 +233,162 @@ def _check_truth(doc: dict, where: str, sid: str, names: set[str] | None, plan, 
                                     "regenerate the suite instead of editing truth files"))
 
 
-def check_suite(path: str | Path, deep: bool = True, replay: bool = False) -> tuple[Suite | None, list[Problem]]:
+@dataclass
+class _FileCheck:
+    """What checking one scenario file found; the caller adds the cross-file duplicate-id check."""
+
+    rel: str
+    where: str
+    sid: str | None = None                 # a well-formed id (maybe a duplicate of another file's)
+    head: list[Problem] = field(default_factory=list)   # problems found before the id check
+    rest: list[Problem] = field(default_factory=list)   # after it
+    truth: list[Problem] = field(default_factory=list)  # of the truth file (dropped for a duplicate id)
+    scenario: Scenario | None = None
+
+
+def _check_file(ctx: tuple, f: Path) -> _FileCheck:
+    """Check one scenario file (and its truth file) of a suite; runs in worker processes with --jobs."""
+    root, shown, categories, deep, suite_name = ctx
+    rel = f.relative_to(root).as_posix()
+    where = f"{shown}/{rel}"
+    res = _FileCheck(rel, where)
+    problems = res.head
+    doc = _load_json(f, where, problems)
+    if doc is None:
+        return res
+    _fields(doc, where, SCENARIO_REQUIRED, SCENARIO_OPTIONAL, problems)
+    sid = doc.get("id")
+    if "id" in doc:
+        if not (isinstance(sid, str) and ID_RE.match(sid)):
+            problems.append(Problem(where, "id", sid, "use 1-128 letters, digits, '.', '_' or '-' "
+                                                      "(it names the truth file)"))
+            sid = None
+        else:
+            res.sid = sid
+    problems = res.rest
+    cat = doc.get("category")
+    if "category" in doc and not isinstance(cat, str):
+        problems.append(Problem(where, "category", cat, "must be a category name string"))
+        cat = None
+    elif "category" in doc and categories is not None and cat not in categories:
+        problems.append(Problem(where, "category", cat, "unknown category; use one declared in suite.toml: "
+                                + ", ".join(sorted(categories))))
+        cat = None
+    window = _check_window(doc, where, problems) if "window" in doc else None
+    if "alert" in doc:
+        _check_alert(doc, where, window, problems)
+    tags = doc.get("tags", [])
+    if not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
+        problems.append(Problem(where, "tags", tags, "must be a list of strings"))
+    noise = doc.get("noise_level", 0.5)
+    if not (isinstance(noise, (int, float)) and not isinstance(noise, bool) and 0 <= noise <= 1):
+        problems.append(Problem(where, "noise_level", noise, "must be a number from 0 to 1"))
+    mtc = doc.get("max_tool_calls", 60)
+    if not (_is_int(mtc) and 1 <= mtc <= 1000):
+        problems.append(Problem(where, "max_tool_calls", mtc, "must be an integer from 1 to 1000"))
+
+    names: set[str] | None = None
+    plan = None
+    wspec = doc.get("world")
+    if "world" in doc:
+        if not isinstance(wspec, dict):
+            problems.append(Problem(where, "world", wspec, "give {\"generator\": ..., \"seed\": ...} or "
+                                                           "{\"path\": \"worlds/<id>\"}"))
+        elif ("generator" in wspec) == ("path" in wspec):
+            problems.append(Problem(where, "world", sorted(wspec), "give exactly one of 'generator' (+ 'seed') "
+                                                                   "or 'path'"))
+        elif "generator" in wspec:
+            _fields(wspec, where, ("generator", "seed"), ("digest",), problems, "world.")
+            dig = wspec.get("digest")
+            if dig is not None and not (isinstance(dig, str) and re.fullmatch(r"[0-9a-f]{16}", dig)):
+                problems.append(Problem(where, "world.digest", dig, "must be the 16-hex-digit fingerprint "
+                                                                    "written by `evalkit suite generate`"))
+            if wspec["generator"] != GENERATOR_ID:
+                problems.append(Problem(where, "world.generator", wspec["generator"],
+                                        f"unknown generator; this evalkit replays '{GENERATOR_ID}'"))
+            elif not (_is_int(wspec.get("seed")) and 0 <= wspec["seed"] < 2**63):
+                problems.append(Problem(where, "world.seed", wspec.get("seed", "missing"),
+                                        "must be a non-negative integer"))
+            elif isinstance(cat, str) and cat not in CATEGORIES:
+                problems.append(Problem(where, "category", cat, "the generator has no such category; it knows "
+                                        + ", ".join(CATEGORIES)))
+            elif isinstance(cat, str) and deep:  # loading does no generator work; validate does
+                plan = make_plan(cat, wspec["seed"])
+                names = {c["name"] for c in plan.topo.components}
+                if window and (window[0], window[1], window[2]) != (plan.start, plan.end, 60):
+                    problems.append(Problem(where, "window", doc["window"],
+                                            f"does not match the generated world ({plan.start}..{plan.end}, "
+                                            "step 60); regenerate instead of editing"))
+        else:
+            _fields(wspec, where, ("path",), (), problems, "world.")
+            folder = _world_path(root, shown, where, wspec.get("path"), problems)
+            if folder is not None:
+                wshown = f"{shown}/{wspec['path'].rstrip('/')}"
+                comps, _, tprobs = read_topology(folder, wshown)
+                problems.extend(tprobs)
+                names = {c["name"] for c in comps} if not tprobs else None
+                if deep and window and not tprobs:
+                    _, wprobs = read_world(folder, wshown, window[0], window[1], window[2],
+                                           doc.get("alert") or {}, deep=True)
+                    problems.extend(wprobs)
+    alert = doc.get("alert")
+    if names is not None and isinstance(alert, dict) and isinstance(alert.get("component"), str) \
+            and alert["component"] not in names:
+        problems.append(Problem(where, "alert.component", alert["component"],
+                                "is not a component of the world's topology"))
+
+    if isinstance(sid, str):
+        problems = res.truth
+        tpath = root / "truth" / f"{sid}.json"
+        twhere = f"{shown}/truth/{sid}.json"
+        if not tpath.is_file():
+            problems.append(Problem(twhere, "", "missing", f"add the ground truth of scenario '{sid}'"))
+        else:
+            tdoc = _load_json(tpath, twhere, problems)
+            if tdoc is not None:
+                _check_truth(tdoc, twhere, sid, names, plan, problems)
+    if not (res.head or res.rest or res.truth) and isinstance(sid, str):
+        w = window or (0, 0, 60)
+        res.scenario = Scenario(
+            id=sid, suite=suite_name, category=cat, alert=dict(alert),
+            window=(w[0], w[1]), world=dict(wspec), tags=tuple(tags), noise_level=float(noise),
+            max_tool_calls=int(mtc), path=f, root=root, step=w[2])
+    return res
+
+
+
+def check_suite(path: str | Path, deep: bool = True, replay: bool = False, *, jobs: int = 1,
+                progress: Callable[[int, int], None] | None = None) -> tuple[Suite | None, list[Problem]]:
     """Parse a suite folder; return (suite or None, every problem found).
 
-    ``deep`` also checks truth files and materialized worlds; ``replay`` (with ``deep``) replays generated
-    worlds and checks them against their stored alert and digest. The suite is None when the files
-    themselves have problems; replay problems come with the parsed suite.
+    ``deep`` also checks generated worlds' plans (topology, fault, window) and materialized telemetry;
+    ``replay`` (with ``deep``) replays generated worlds and checks them against their stored alert and
+    digest. The suite is None when the files themselves have problems; replay problems come with the
+    parsed suite. ``jobs`` > 1 checks files (and replays) in that many processes, same result;
+    ``progress(done, total)`` follows the files, then the replays.
     """
-    suite, problems = _parse_suite(path, deep)
+    suite, problems = _parse_suite(path, deep, jobs, progress)
     if replay and suite is not None:
-        from evalkit.errors import UserError
-        from evalkit.suite.loader import load_world
-
-        for sc in suite.scenarios:
-            if "generator" in sc.world:
-                try:
-                    load_world(sc)
-                except UserError as err:
-                    problems.extend(p if isinstance(p, Problem) else Problem(str(sc.path), "", str(p), "")
-                                    for p in err.problems)
+        generated = [sc for sc in suite.scenarios if "generator" in sc.world]
+        for found in consume(ordered_map(_replay_problems, generated, jobs), progress, len(generated)):
+            problems.extend(found)
     return suite, problems
 
 
-def _parse_suite(path: str | Path, deep: bool) -> tuple[Suite | None, list[Problem]]:
+def _replay_problems(sc: Scenario) -> list[Problem]:
+    """Problems of replaying one generated scenario for real (no replay cache)."""
+    from evalkit.errors import UserError
+    from evalkit.suite.loader import load_world
+
+    try:
+        load_world(sc, cache=False)
+    except UserError as err:
+        return [p if isinstance(p, Problem) else Problem(str(sc.path), "", str(p), "") for p in err.problems]
+    return []
+
+
+def _parse_suite(path: str | Path, deep: bool, jobs: int = 1,
+                 progress: Callable[[int, int], None] | None = None) -> tuple[Suite | None, list[Problem]]:
     root = Path(path)
     shown = _shown(root)
     problems: list[Problem] = []
@@ -269,112 +406,20 @@ def _parse_suite(path: str | Path, deep: bool) -> tuple[Suite | None, list[Probl
                                 "add scenarios/<id>.json files (see docs/suite-format.md)"))
     seen: dict[str, str] = {}
     scenarios: list[Scenario] = []
-    for f in files:
-        rel = f.relative_to(root).as_posix()
-        where = f"{shown}/{rel}"
-        doc = _load_json(f, where, problems)
-        if doc is None:
+    ctx = (root, shown, categories, deep, meta["name"] if meta else root.name)
+    for res in consume(ordered_map(partial(_check_file, ctx), files, jobs), progress, len(files)):
+        problems.extend(res.head)
+        if res.sid is not None and res.sid in seen:
+            problems.append(Problem(res.where, "id", res.sid, f"duplicate id, also used by {seen[res.sid]}; "
+                                                              "ids must be unique"))
+            problems.extend(res.rest)
             continue
-        n0 = len(problems)
-        _fields(doc, where, SCENARIO_REQUIRED, SCENARIO_OPTIONAL, problems)
-        sid = doc.get("id")
-        if "id" in doc:
-            if not (isinstance(sid, str) and ID_RE.match(sid)):
-                problems.append(Problem(where, "id", sid, "use 1-128 letters, digits, '.', '_' or '-' "
-                                                          "(it names the truth file)"))
-                sid = None
-            elif sid in seen:
-                problems.append(Problem(where, "id", sid, f"duplicate id, also used by {seen[sid]}; ids must be "
-                                                          "unique"))
-                sid = None
-            else:
-                seen[sid] = rel
-        cat = doc.get("category")
-        if "category" in doc and not isinstance(cat, str):
-            problems.append(Problem(where, "category", cat, "must be a category name string"))
-            cat = None
-        elif "category" in doc and categories is not None and cat not in categories:
-            problems.append(Problem(where, "category", cat, "unknown category; use one declared in suite.toml: "
-                                    + ", ".join(sorted(categories))))
-            cat = None
-        window = _check_window(doc, where, problems) if "window" in doc else None
-        if "alert" in doc:
-            _check_alert(doc, where, window, problems)
-        tags = doc.get("tags", [])
-        if not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
-            problems.append(Problem(where, "tags", tags, "must be a list of strings"))
-        noise = doc.get("noise_level", 0.5)
-        if not (isinstance(noise, (int, float)) and not isinstance(noise, bool) and 0 <= noise <= 1):
-            problems.append(Problem(where, "noise_level", noise, "must be a number from 0 to 1"))
-        mtc = doc.get("max_tool_calls", 60)
-        if not (_is_int(mtc) and 1 <= mtc <= 1000):
-            problems.append(Problem(where, "max_tool_calls", mtc, "must be an integer from 1 to 1000"))
-
-        names: set[str] | None = None
-        plan = None
-        wspec = doc.get("world")
-        if "world" in doc:
-            if not isinstance(wspec, dict):
-                problems.append(Problem(where, "world", wspec, "give {\"generator\": ..., \"seed\": ...} or "
-                                                               "{\"path\": \"worlds/<id>\"}"))
-            elif ("generator" in wspec) == ("path" in wspec):
-                problems.append(Problem(where, "world", sorted(wspec), "give exactly one of 'generator' (+ 'seed') "
-                                                                       "or 'path'"))
-            elif "generator" in wspec:
-                _fields(wspec, where, ("generator", "seed"), ("digest",), problems, "world.")
-                dig = wspec.get("digest")
-                if dig is not None and not (isinstance(dig, str) and re.fullmatch(r"[0-9a-f]{16}", dig)):
-                    problems.append(Problem(where, "world.digest", dig, "must be the 16-hex-digit fingerprint "
-                                                                        "written by `evalkit suite generate`"))
-                if wspec["generator"] != GENERATOR_ID:
-                    problems.append(Problem(where, "world.generator", wspec["generator"],
-                                            f"unknown generator; this evalkit replays '{GENERATOR_ID}'"))
-                elif not (_is_int(wspec.get("seed")) and 0 <= wspec["seed"] < 2**63):
-                    problems.append(Problem(where, "world.seed", wspec.get("seed", "missing"),
-                                            "must be a non-negative integer"))
-                elif isinstance(cat, str) and cat not in CATEGORIES:
-                    problems.append(Problem(where, "category", cat, "the generator has no such category; it knows "
-                                            + ", ".join(CATEGORIES)))
-                elif isinstance(cat, str):
-                    plan = make_plan(cat, wspec["seed"])
-                    names = {c["name"] for c in plan.topo.components}
-                    if window and (window[0], window[1], window[2]) != (plan.start, plan.end, 60):
-                        problems.append(Problem(where, "window", doc["window"],
-                                                f"does not match the generated world ({plan.start}..{plan.end}, "
-                                                "step 60); regenerate instead of editing"))
-            else:
-                _fields(wspec, where, ("path",), (), problems, "world.")
-                folder = _world_path(root, shown, where, wspec.get("path"), problems)
-                if folder is not None:
-                    wshown = f"{shown}/{wspec['path'].rstrip('/')}"
-                    comps, _, tprobs = read_topology(folder, wshown)
-                    problems.extend(tprobs)
-                    names = {c["name"] for c in comps} if not tprobs else None
-                    if deep and window and not tprobs:
-                        _, wprobs = read_world(folder, wshown, window[0], window[1], window[2],
-                                               doc.get("alert") or {}, deep=True)
-                        problems.extend(wprobs)
-        alert = doc.get("alert")
-        if names is not None and isinstance(alert, dict) and isinstance(alert.get("component"), str) \
-                and alert["component"] not in names:
-            problems.append(Problem(where, "alert.component", alert["component"],
-                                    "is not a component of the world's topology"))
-
-        if isinstance(sid, str):
-            tpath = root / "truth" / f"{sid}.json"
-            twhere = f"{shown}/truth/{sid}.json"
-            if not tpath.is_file():
-                problems.append(Problem(twhere, "", "missing", f"add the ground truth of scenario '{sid}'"))
-            else:
-                tdoc = _load_json(tpath, twhere, problems)
-                if tdoc is not None:
-                    _check_truth(tdoc, twhere, sid, names, plan, problems)
-        if len(problems) == n0 and isinstance(sid, str):
-            w = window or (0, 0, 60)
-            scenarios.append(Scenario(
-                id=sid, suite=meta["name"] if meta else root.name, category=cat, alert=dict(alert),
-                window=(w[0], w[1]), world=dict(wspec), tags=tuple(tags), noise_level=float(noise),
-                max_tool_calls=int(mtc), path=f, root=root, step=w[2]))
+        if res.sid is not None:
+            seen[res.sid] = res.rel
+        problems.extend(res.rest)
+        problems.extend(res.truth)
+        if res.scenario is not None:
+            scenarios.append(res.scenario)
 
     truth_dir = root / "truth"
     if truth_dir.is_dir():
@@ -391,13 +436,13 @@ def _parse_suite(path: str | Path, deep: bool) -> tuple[Suite | None, list[Probl
     return suite, []
 
 
-def validate_suite(path: str | Path, replay: bool = False) -> list[Problem]:
+def validate_suite(path: str | Path, replay: bool = False, jobs: int = 1) -> list[Problem]:
     """Every problem of the suite at ``path`` (empty list: the suite is valid).
 
     With ``replay``, generated worlds are also replayed and checked against their stored alert and
     digest (catches a suite generated by another generator version; ~10 ms per scenario).
     """
-    return check_suite(path, deep=True, replay=replay)[1]
+    return check_suite(path, deep=True, replay=replay, jobs=jobs)[1]
 
 
 def load_truth_file(path: Path, shown: str, sid: str) -> GroundTruth:

@@ -11,6 +11,7 @@ import hashlib
 from pathlib import Path
 
 from evalkit.errors import Problem, UserError
+from evalkit.parallel import check_jobs, consume, ordered_map
 from evalkit.suite.materialized import write_json, write_world
 from evalkit.suite.staging import StagedSuite, suite_toml
 from evalkit.suite.generator import (CATEGORIES, GENERATOR_ID, category_slug, replay_with_notes,
@@ -42,12 +43,16 @@ def scenario_seed(seed: int, category: str, k: int) -> int:
 def generate_suite(out: str | Path, name: str, per_category: int, seed: int = 0,
                    categories: list[str] | None = None, noise: str | float = "0.3-0.9",
                    description: str | None = None, version: str = "1.0.0", default_trials: int = 3,
-                   materialize: bool = False, force: bool = False, progress=None, pool: bool = False) -> Path:
+                   materialize: bool = False, force: bool = False, progress=None, jobs: int = 1,
+                   pool: bool = False) -> Path:
     """Generate a suite folder of ``per_category`` scenarios for each category; returns its path.
 
-    Scenario k of a category depends only on (seed, category, k): generating again with a larger
-    ``per_category`` and the same seed keeps every existing scenario and truth file byte for byte and appends
-    new ones (how a pool grows). ``pool``: mark the suite as a pool the gate samples in rounds."""
+    ``jobs`` > 1 builds the worlds in that many processes; results are written in order as they stream
+    back (bounded memory), so the folder is byte-identical to ``jobs=1``. Scenario k of a category depends
+    only on (seed, category, k): generating again with a larger ``per_category`` and the same seed keeps
+    every existing scenario and truth file byte for byte and appends new ones (how a pool grows).
+    ``pool``: mark the suite as a pool the gate samples in rounds.
+    """
     out = Path(out)
     cats = list(categories or CATEGORIES)
     unknown = [c for c in cats if c not in CATEGORIES]
@@ -55,6 +60,7 @@ def generate_suite(out: str | Path, name: str, per_category: int, seed: int = 0,
         raise UserError(Problem("--categories", "", unknown[0], "known categories: " + ", ".join(CATEGORIES)))
     if not 1 <= per_category <= 1000:
         raise UserError(Problem("--per-category", "", per_category, "give a number from 1 to 1000"))
+    check_jobs("--jobs", jobs)
     lo, hi = parse_noise(noise)
     with StagedSuite(out, force) as stage:
         tmp = stage.tmp
@@ -62,31 +68,33 @@ def generate_suite(out: str | Path, name: str, per_category: int, seed: int = 0,
         (tmp / "suite.toml").write_text(suite_toml(
             name, version, description or f"Generated suite: {per_category} synthetic incidents per category.",
             default_trials, provenance, [(c, CATEGORIES[c][2]) for c in cats], pool=pool), encoding="utf-8")
-        total = len(cats) * per_category
-        done = 0
-        for cat in cats:
-            for k in range(per_category):
-                sseed = scenario_seed(seed, cat, k)
-                u = int.from_bytes(hashlib.sha256(f"noise/{sseed}".encode()).digest()[:4], "big") / 2**32
-                level = round(lo + (hi - lo) * u, 2)
-                sid = f"{category_slug(cat)}-{k + 1:03d}"
-                world, plan, noise_notes = replay_with_notes(cat, sseed, level)
-                wspec: dict = {"generator": GENERATOR_ID, "seed": sseed, "digest": world_digest(world)}
-                window = {"start": world.start, "end": world.end, "step": world.step}
-                if materialize:
-                    write_world(world, tmp / "worlds" / sid)
-                    wspec = {"path": f"worlds/{sid}"}
-                write_json(tmp / "scenarios" / f"{sid}.json", {
-                    "id": sid, "category": cat, "tags": [CATEGORIES[cat][1], f"domain:{plan.topo.domain}"],
-                    "alert": world.alert, "window": window, "noise_level": level, "max_tool_calls": 60,
-                    "world": wspec})
-                keep = {plan.cause, *plan.aliases}
-                distractors = sorted({c for comps in noise_notes.values() for c in comps} - keep)
-                write_json(tmp / "truth" / f"{sid}.json", {
-                    "scenario_id": sid, "component": plan.cause, "fault_type": plan.fault_type,
-                    "evidence": plan.evidence, "aliases": plan.aliases, "distractors": distractors})
-                done += 1
-                if progress:
-                    progress(done, total)
+        work = [(cat, k, seed, lo, hi, str(tmp) if materialize else None) for cat in cats for k in range(per_category)]
+        for sid, scenario, truth in consume(ordered_map(_scenario_docs, work, jobs), progress, len(work)):
+            write_json(tmp / "scenarios" / f"{sid}.json", scenario)
+            write_json(tmp / "truth" / f"{sid}.json", truth)
         stage.commit()
     return out
+
+
+def _scenario_docs(item: tuple) -> tuple[str, dict, dict]:
+    """(id, visible scenario document, truth document) of one generated scenario; writes its telemetry
+    folder too when materializing (``item[5]`` is then the staging folder)."""
+    cat, k, seed, lo, hi, materialize_into = item
+    sseed = scenario_seed(seed, cat, k)
+    u = int.from_bytes(hashlib.sha256(f"noise/{sseed}".encode()).digest()[:4], "big") / 2**32
+    level = round(lo + (hi - lo) * u, 2)
+    sid = f"{category_slug(cat)}-{k + 1:03d}"
+    world, plan, noise_notes = replay_with_notes(cat, sseed, level)
+    wspec: dict = {"generator": GENERATOR_ID, "seed": sseed, "digest": world_digest(world)}
+    window = {"start": world.start, "end": world.end, "step": world.step}
+    if materialize_into is not None:
+        write_world(world, Path(materialize_into) / "worlds" / sid)
+        wspec = {"path": f"worlds/{sid}"}
+    scenario = {"id": sid, "category": cat, "tags": [CATEGORIES[cat][1], f"domain:{plan.topo.domain}"],
+                "alert": world.alert, "window": window, "noise_level": level, "max_tool_calls": 60, "world": wspec}
+    keep = {plan.cause, *plan.aliases}
+    distractors = sorted({c for comps in noise_notes.values() for c in comps} - keep)
+    truth = {"scenario_id": sid, "component": plan.cause, "fault_type": plan.fault_type,
+             "evidence": plan.evidence, "aliases": plan.aliases, "distractors": distractors}
+    return sid, scenario, truth
+

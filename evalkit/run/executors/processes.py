@@ -79,7 +79,7 @@ def _without_main():
 
 
 class _Worker:
-    __slots__ = ("proc", "conn", "started", "task")
+    __slots__ = ("proc", "conn", "started", "task", "last")
 
     def __init__(self, ctx, trial_fn) -> None:
         parent, child = ctx.Pipe(duplex=True)
@@ -91,6 +91,7 @@ class _Worker:
         child.close()
         self.conn = parent
         self.task: TrialTask | None = None
+        self.last: str | None = None  # scenario id of the last task sent
 
     def kill(self) -> None:
         try:
@@ -126,13 +127,16 @@ class ProcessExecutor:
         self._closed = False
 
     def submit(self, task: TrialTask) -> None:
-        worker = next((w for w in self._workers if w.task is None), None)
+        idle = [w for w in self._workers if w.task is None]
+        # affinity: the worker that ran this scenario last has its world in its in-process cache
+        worker = next((w for w in idle if w.last == task.scenario_id), idle[0] if idle else None)
         if worker is None:
             if len(self._workers) >= self.capacity:
                 raise RuntimeError("submit() beyond capacity: poll() first")
             worker = _Worker(self._ctx, self._fn)
             self._workers.append(worker)
         worker.task = task
+        worker.last = task.scenario_id
         worker.started.value = 0.0
         try:
             worker.conn.send(task)

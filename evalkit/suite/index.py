@@ -1,0 +1,115 @@
+"""The suite index: what ``load_suite`` needs (meta, hash, every scenario's visible spec) in one file.
+
+Parsing a suite reads every scenario and truth file and hashes them all; the index keeps the result,
+keyed by a *stat signature* of the suite folder (every file's relative path, size, mtime and inode, the
+same file set as the content hash). A later load stats the files, and when the signature matches it
+builds the Suite from the index without opening a scenario file and without any generator work.
+Any edit, addition or removal of a file changes the signature and the suite is parsed again.
+
+Like git's index, a file modified within :data:`RACY_S` seconds of the index being written could change
+again without a visible stat change, so no index is written while any file is that fresh.
+The index lives in ``<suite>/.evalkit/index.json`` (hidden folders are not part of the suite hash) or, when
+the suite folder is read-only, in the user cache (:func:`evalkit.cache.cache_dir`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+from evalkit import __version__
+from evalkit.suite.model import Scenario, Suite
+
+INDEX_FORMAT = 2
+RACY_S = 2.0
+
+
+def stat_signature(root: Path) -> tuple[str, int]:
+    """(hex signature of the suite's files' paths and stats, newest mtime in ns)."""
+    h = hashlib.sha256(f"evalkit-index/{INDEX_FORMAT}/{__version__}".encode())
+    newest = 0
+    entries: list[tuple[str, os.stat_result]] = []
+    _walk(str(root), "", entries)
+    entries.sort(key=lambda e: e[0])
+    for rel, st in entries:
+        h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
+        newest = max(newest, st.st_mtime_ns)
+    return h.hexdigest(), newest
+
+
+def _walk(folder: str, prefix: str, out: list[tuple[str, os.stat_result]]) -> None:
+    """Files under ``folder`` as (relative POSIX path, stat); skips what :func:`suite_files` skips."""
+    with os.scandir(folder) as it:
+        for entry in it:
+            if entry.name.startswith(".") or entry.name == "__pycache__":
+                continue
+            rel = prefix + entry.name
+            if entry.is_dir():
+                _walk(entry.path, rel + "/", out)
+            elif entry.is_file():
+                out.append((rel, entry.stat()))
+
+
+def index_paths(root: Path) -> list[Path]:
+    """Where the index of ``root`` may live, in lookup order: inside the suite, then the user cache."""
+    from evalkit.cache import cache_dir
+
+    key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:24]
+    return [root / ".evalkit" / "index.json", cache_dir() / "suite-index" / f"{key}.json"]
+
+
+def read_index(root: Path, signature: str) -> Suite | None:
+    """The Suite recorded for ``signature``, or None (no index, another signature, unreadable)."""
+    for path in index_paths(root):
+        try:
+            doc = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(doc, dict) or doc.get("format") != INDEX_FORMAT or doc.get("signature") != signature:
+            continue
+        try:
+            return _suite_from(doc, root)
+        except (KeyError, TypeError, ValueError):
+            continue
+    return None
+
+
+def write_index(root: Path, signature: str, newest_ns: int, suite: Suite) -> Path | None:
+    """Record ``suite`` under ``signature`` (skipped while a file is racily fresh); returns the path written."""
+    from evalkit.atomic import atomic_write
+
+    if time.time_ns() - newest_ns < RACY_S * 1e9:
+        return None
+    data = json.dumps(_doc(signature, suite), separators=(",", ":")).encode()
+    for path in index_paths(root):
+        try:
+            atomic_write(path, data)
+            return path
+        except OSError:
+            continue
+    return None
+
+
+def _doc(signature: str, suite: Suite) -> dict:
+    root = Path(suite.path)
+    return {
+        "format": INDEX_FORMAT, "signature": signature, "name": suite.name, "version": suite.version,
+        "description": suite.description, "categories": suite.categories, "default_trials": suite.default_trials,
+        "hash": suite.hash, "pool": suite.pool,
+        "scenarios": [[s.id, s.suite, s.category, s.alert, list(s.window), s.world, list(s.tags), s.noise_level,
+                       s.max_tool_calls, Path(s.path).relative_to(root).as_posix(), s.step]
+                      for s in suite.scenarios],
+    }
+
+
+def _suite_from(doc: dict, root: Path) -> Suite:
+    scenarios = [Scenario(id=sid, suite=sname, category=cat, alert=alert, window=(int(w[0]), int(w[1])), world=world,
+                          tags=tuple(tags), noise_level=float(noise), max_tool_calls=int(mtc), path=root / rel,
+                          root=root, step=int(step))
+                 for sid, sname, cat, alert, w, world, tags, noise, mtc, rel, step in doc["scenarios"]]
+    return Suite(name=doc["name"], version=doc["version"], description=doc["description"],
+                 categories=dict(doc["categories"]), default_trials=int(doc["default_trials"]), path=root,
+                 hash=doc["hash"], scenarios=scenarios, pool=bool(doc["pool"]))

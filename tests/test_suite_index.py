@@ -1,0 +1,147 @@
+"""The suite index: load_suite reuses it while no file changed, and never trusts it after a change."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from suite_helpers import SMOKE, copy_suite
+
+
+def _age(root: Path, seconds: float = 60) -> None:
+    """Backdate every file so the index is not racily fresh (tests write files moments before loading)."""
+    for p in root.rglob("*"):
+        st = p.stat()
+        os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns - int(seconds * 1e9)))
+
+
+def _fields(suite):
+    return (suite.name, suite.version, suite.hash, suite.categories, suite.default_trials, suite.pool,
+            [(s.id, s.category, s.alert, s.window, s.world, s.tags, s.noise_level, s.max_tool_calls, s.path,
+              s.root, s.step) for s in suite.scenarios])
+
+
+def test_second_load_comes_from_the_index_without_parsing(tmp_path, monkeypatch):
+    from evalkit.suite import load_suite, validate
+
+    root = copy_suite(SMOKE, tmp_path / "s")
+    _age(root)
+    first = load_suite(root)
+    assert (root / ".evalkit" / "index.json").is_file()
+
+    def boom(*a, **k):
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(validate, "check_suite", boom)
+    again = load_suite(root)
+    assert _fields(again) == _fields(first)
+
+
+def test_an_edited_scenario_is_parsed_again_and_problems_still_reported(tmp_path):
+    from evalkit.errors import UserError
+    from evalkit.suite import load_suite
+
+    root = copy_suite(SMOKE, tmp_path / "s")
+    _age(root)
+    load_suite(root)
+    f = sorted((root / "scenarios").glob("*.json"))[0]
+    doc = json.loads(f.read_text())
+    doc["noise_level"] = 3
+    f.write_text(json.dumps(doc))
+    with pytest.raises(UserError, match="noise_level"):
+        load_suite(root)
+
+
+def test_an_edit_keeping_size_and_mtime_is_still_seen_through_the_inode(tmp_path):
+    from evalkit.suite import load_suite
+
+    root = copy_suite(SMOKE, tmp_path / "s")
+    _age(root)
+    first = load_suite(root)
+    f = sorted((root / "scenarios").glob("*.json"))[0]
+    st = f.stat()
+    text = f.read_text().replace('"max_tool_calls": 60', '"max_tool_calls": 61')
+    assert len(text) == st.st_size
+    tmp = f.with_suffix(".new")
+    tmp.write_text(text)
+    os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(tmp, f)
+    again = load_suite(root)
+    assert again.hash != first.hash
+    assert {s.max_tool_calls for s in again.scenarios if s.path == f} == {61}
+
+
+def test_no_index_is_written_while_files_are_racily_fresh(tmp_path):
+    from evalkit.suite import load_suite
+
+    root = copy_suite(SMOKE, tmp_path / "s")
+    shutil.rmtree(root / ".evalkit", ignore_errors=True)  # an index copied along with the suite
+    (root / "suite.toml").touch()
+    load_suite(root)
+    assert not (root / ".evalkit" / "index.json").exists()
+
+
+def test_a_read_only_suite_keeps_its_index_in_the_user_cache(tmp_path, monkeypatch):
+    from evalkit.suite import index, load_suite
+
+    root = copy_suite(SMOKE, tmp_path / "s")
+    _age(root)
+    monkeypatch.setenv("EVALKIT_CACHE_DIR", str(tmp_path / "cache"))
+    import evalkit.atomic as atomic
+
+    orig = atomic.atomic_write
+
+    def refuse_suite(path, data):
+        if Path(path).is_relative_to(root):
+            raise PermissionError(path)
+        return orig(path, data)
+
+    monkeypatch.setattr(atomic, "atomic_write", refuse_suite)
+    first = load_suite(root)
+    assert list((tmp_path / "cache" / "suite-index").glob("*.json"))
+    assert index.read_index(root, index.stat_signature(root)[0]) is not None
+    assert load_suite(root).hash == first.hash
+
+
+def test_loading_ten_thousand_indexed_scenarios_takes_well_under_a_second(tmp_path):
+    """A synthetic 10,000-scenario index (no generator run): the warm load stats files and reads one JSON."""
+    import time
+
+    from evalkit.suite import index, load_suite
+    from evalkit.suite.model import Scenario, Suite
+
+    root = copy_suite(SMOKE, tmp_path / "s")
+    base = load_suite(root).scenarios[0]
+    src = (root / "scenarios" / f"{base.id}.json").read_bytes()
+    for i in range(10_000):
+        (root / "scenarios" / f"x{i:05d}.json").write_bytes(src)
+    _age(root)
+    scen = [Scenario(id=f"x{i:05d}", suite=base.suite, category=base.category, alert=base.alert,
+                     window=base.window, world=base.world, path=root / "scenarios" / f"x{i:05d}.json", root=root)
+            for i in range(10_000)]
+    suite = Suite("s", "1", "d", {base.category: "c"}, 1, root, "h" * 64, scen)
+    sig, newest = index.stat_signature(root)
+    assert index.write_index(root, sig, newest, suite) is not None
+    ticks = []
+    for _ in range(3):
+        t0 = time.process_time()
+        loaded = load_suite(root)
+        ticks.append(time.process_time() - t0)
+        assert len(loaded.scenarios) == 10_000
+    assert sorted(ticks)[1] < 1.0, ticks
+
+
+def test_a_pool_suite_stays_a_pool_when_loaded_from_the_index(tmp_path, monkeypatch):
+    from evalkit.suite import load_suite, validate
+
+    root = copy_suite(SMOKE, tmp_path / "p")
+    toml = root / "suite.toml"
+    toml.write_text(toml.read_text().replace("default_trials = 1\n", "default_trials = 1\npool = true\n"))
+    _age(root)
+    assert load_suite(root).pool
+    monkeypatch.setattr(validate, "check_suite", lambda *a, **k: (_ for _ in ()).throw(AssertionError("parsed")))
+    assert load_suite(root).pool
