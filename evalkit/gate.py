@@ -82,8 +82,12 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
     if sequential:
         from evalkit.rounds import run_rounds
 
+        from evalkit.compare.planning import cached_plan
+        from evalkit.compare.pool_comparison import with_resolvable
+
         rounds = run_rounds(suite_obj, agent, baseline_table, pol, config, progress=progress, log=say)
-        result, comparison = rounds.run, rounds.comparison
+        result = rounds.run
+        comparison = with_resolvable(rounds.comparison, cached_plan(baseline_table, pol), pol.metrics[0])
         say(f"baseline {suite_obj.name}@{baseline_alias}: {baseline_source}")
     else:
         result = run_suite(suite_obj, agent, config, progress=progress)

@@ -125,6 +125,7 @@ def test_a_scenarios_trials_stay_on_the_worker_that_has_its_world(tmp_path):
     from pathlib import Path
 
     from evalkit.run.executors.processes import ProcessExecutor
+    from evalkit.run import NO_JOURNAL, RunConfig
     from evalkit.run.runner import run_suite as _run_suite
 
     suite = tmp_path / "smoke"
@@ -142,7 +143,7 @@ def test_a_scenarios_trials_stay_on_the_worker_that_has_its_world(tmp_path):
 
     exe = Recording()
     try:
-        result = _run_suite(suite, "fakes.py_agents:investigate", trials=3, executor=exe, journal=False)
+        result = _run_suite(suite, "fakes.py_agents:investigate", RunConfig(trials=3, executor=exe, journal=NO_JOURNAL))
     finally:
         exe.close()
     assert len(result.table) == 3 * len(result.table["scenario_id"].unique())

@@ -27,7 +27,7 @@ import numpy as np
 #: resolution of the bound search: 0.1 point on the [−1, 1] scale of a 0–1 metric's difference.
 GRID_STEP = 0.001
 #: coarser grid of the composite-null check in simulations (planning, calibration)
-SIM_STEP = 0.02
+SIM_STEP = 0.05
 #: the bettor risks at most this share of its wealth on one scenario.
 MAX_BET = 0.75
 #: the running estimates start from one pseudo-observation at 0 with this variance.

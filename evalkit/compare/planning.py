@@ -113,4 +113,36 @@ def plan_gate(baseline: pd.DataFrame, policy, *, reps: int = 400, seed: int = 0)
     return pd.DataFrame(rows)
 
 
-__all__ = ["CategoryPlan", "DROPS", "fixed_needed", "plan_category", "plan_gate", "planted_draws"]
+#: bump when the plan's method changes, so cached plans are recomputed
+PLAN_VERSION = 1
+
+
+def cached_plan(baseline: pd.DataFrame, policy, *, reps: int = 100, seed: int = 0) -> pd.DataFrame:
+    """:func:`plan_gate`, cached in the user cache folder by the baseline's per-scenario results, the policy and
+    the method version: a baseline is planned once, not on every gate (derived data; safe to delete)."""
+    import hashlib
+    import io
+    import json
+
+    from evalkit.atomic import atomic_write
+    from evalkit.cache import cache_dir
+
+    key_src = io.BytesIO()
+    cols = [c for c in ("scenario_id", "category", "status", *policy.metrics) if c in baseline.columns]
+    baseline[cols].astype(str).to_csv(key_src, index=False)
+    key_src.write(json.dumps([PLAN_VERSION, reps, seed, policy.to_dict()], sort_keys=True, default=str).encode())
+    path = cache_dir() / "plans" / f"{hashlib.sha256(key_src.getvalue()).hexdigest()[:32]}.json"
+    try:
+        return pd.read_json(io.StringIO(path.read_text(encoding="utf-8")), orient="records")
+    except (OSError, ValueError):
+        pass
+    table = plan_gate(baseline, policy, reps=reps, seed=seed)
+    try:
+        atomic_write(path, table.to_json(orient="records").encode())
+    except OSError:
+        pass  # a read-only cache only costs the next gate the same simulation
+    return table
+
+
+__all__ = ["CategoryPlan", "DROPS", "PLAN_VERSION", "cached_plan", "fixed_needed", "plan_category", "plan_gate",
+           "planted_draws"]

@@ -144,6 +144,17 @@ def compare_sequential(candidate: Any, baseline: Any, policy: Policy | None, ord
     return Comparison(cells=frame, policy=pol, notes=notes, meta=meta, _flips=lazy_flips)
 
 
+def with_resolvable(comparison: Comparison, plan: pd.DataFrame, metric: str) -> Comparison:
+    """Fill the ``mde`` column of ``metric``'s category rows with the smallest drop the pool resolves at the
+    design's power (``plan``: :func:`evalkit.compare.planning.plan_gate` of the baseline); returns it."""
+    drops = dict(zip(plan["category"].astype(str), plan["resolvable_drop"].astype(float)))
+    cells = comparison.cells
+    rows = cells["metric"] == metric
+    cells.loc[rows, "mde"] = cells.loc[rows, "category"].map(drops).astype(float)
+    comparison.meta["resolvable_drop"] = {c: d for c, d in drops.items()}
+    return comparison
+
+
 def _overall_stop(stops: Mapping[str, str]) -> str:
     return Stop.OPEN if any(s == Stop.OPEN for s in stops.values()) else ""
 
@@ -175,4 +186,5 @@ def _row(category: str, metric: str, gated: bool, sign: float, b: seq.CellBounds
     }
 
 
-__all__ = ["SEQ_COLUMNS", "check_sequential_metrics", "compare_sequential", "pool_orders", "sequential_orders"]
+__all__ = ["SEQ_COLUMNS", "check_sequential_metrics", "compare_sequential", "pool_orders", "sequential_orders",
+           "with_resolvable"]

@@ -89,8 +89,9 @@ def is_sequential(cells) -> bool:
     return "stop" in getattr(cells, "columns", ())
 
 
-def sequential_columns(r, metric: str) -> tuple[str, str, str]:
-    """(n of pool, the bound that decides, why the category stopped) for one row of a sequential comparison.
+def sequential_columns(r, metric: str) -> tuple[str, str, str, str]:
+    """(n of pool, the bound that decides, why the category stopped, the drop the pool resolves) for one row
+    of a sequential comparison.
 
     A ``within-delta`` cell shows its futility bound (the drop is smaller than δ: ``≥ −8.1``, or ``≤ +8.1``
     for a lower-is-better metric); every other cell its anytime interval at the cell's level."""
@@ -100,7 +101,8 @@ def sequential_columns(r, metric: str) -> tuple[str, str, str]:
                  else f"≤ {fmt_diff(min(r.bound_delta, 1.0), metric)}")
     else:
         bound = fmt_ci(r.bound_low, r.bound_high, metric)
-    return n, bound, "" if r.stop in (Stop.OPEN, "") else r.stop
+    resolves = fmt_mde(r.mde, metric) if np.isfinite(r.mde) else ""
+    return n, bound, "" if r.stop in (Stop.OPEN, "") else r.stop, resolves
 
 
 def sequential_legend(comparison) -> str:
@@ -113,4 +115,5 @@ def sequential_legend(comparison) -> str:
             f"{level:.2g} per cell (family-wise alpha={pol.alpha}, Bonferroni over the gated categories); "
             f"regressed: the upper bound lies below −margin; '≥ x': the lower bound at level "
             f"{pol.futility_alpha} lies above −delta ({100 * pol.delta:.0f} pts), so no drop of delta or more; "
-            f"a category stops as soon as it is decided.")
+            f"a category stops as soon as it is decided; resolves: the smallest drop of {pol.metrics[0]} the "
+            f"category's pool flags with {pol.power:.0%} power (evalkit plan).")

@@ -37,14 +37,16 @@ def render_markdown(comparison, context: ReportContext | None = None, top_flips:
 
     rows = verdict_rows(comparison)
     sequential = is_sequential(rows)
-    out += (["| metric | category | n/pool | baseline | candidate | diff (pts) | anytime bound | verdict | stopped |",
-             "|---|---|---:|---:|---:|---:|---|---|---|"] if sequential else
+    out += (["| metric | category | n/pool | baseline | candidate | diff (pts) | anytime bound | verdict | stopped "
+             "| resolves |", "|---|---|---:|---:|---:|---:|---|---|---|---:|"] if sequential else
             ["| metric | category | n | baseline | candidate | diff (pts) | 95% CI | verdict | MDE |",
              "|---|---|---:|---:|---:|---:|---|---|---:|"])
     for r in rows.itertuples(index=False):
         cat = "**overall**" if r.category == OVERALL_MICRO else f"`{_esc(r.category)}`"
+        tail = ""
         if sequential:
-            n, interval, last = sequential_columns(r, r.metric)
+            n, interval, last, resolves = sequential_columns(r, r.metric)
+            tail = f" {resolves} |"
         else:
             n, interval = str(int(r.n)), fmt_ci(r.ci_low, r.ci_high, r.metric)
             last = mde_cell(r.verdict, int(r.n), r.mde, r.metric, comparison.policy.min_scenarios)
@@ -53,7 +55,7 @@ def render_markdown(comparison, context: ReportContext | None = None, top_flips:
             diff = f"**{diff}**"
         out.append(f"| {r.metric} | {cat} | {n} | {fmt_value(r.baseline_mean, r.metric)} | "
                    f"{fmt_value(r.candidate_mean, r.metric)} | {diff} | {interval} | "
-                   f"{_ICON.get(r.verdict, r.verdict)} | {last} |")
+                   f"{_ICON.get(r.verdict, r.verdict)} | {last} |{tail}")
     out.append("")
 
     regressed_categories = []

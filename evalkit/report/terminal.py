@@ -44,20 +44,23 @@ def render_terminal(comparison, context: ReportContext | None = None, color: boo
     rows = verdict_rows(comparison)
     sequential = is_sequential(rows)
     header = (["metric", "category", "n/pool", "baseline", "candidate", "diff", "anytime bound", "verdict",
-               "stopped"] if sequential else
+               "stopped", "resolves"] if sequential else
               ["metric", "category", "n", "baseline", "candidate", "diff", "95% CI", "verdict", "MDE"])
     body = []
     for r in rows.itertuples(index=False):
         cat = "OVERALL" if r.category == OVERALL_MICRO else r.category
+        extra: list[str] = []
         if sequential:
-            n, interval, last = sequential_columns(r, r.metric)
+            n, interval, last, resolves = sequential_columns(r, r.metric)
+            extra = [resolves]
         else:
             n, interval = str(int(r.n)), fmt_ci(r.ci_low, r.ci_high, r.metric)
             last = mde_cell(r.verdict, int(r.n), r.mde, r.metric, comparison.policy.min_scenarios)
         body.append([r.metric, cat, n, fmt_value(r.baseline_mean, r.metric),
-                     fmt_value(r.candidate_mean, r.metric), fmt_diff(r.diff, r.metric), interval, r.verdict, last])
+                     fmt_value(r.candidate_mean, r.metric), fmt_diff(r.diff, r.metric), interval, r.verdict, last,
+                     *extra])
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(header)]
-    right = {2, 3, 4, 5}
+    right = {2, 3, 4, 5, 9}
 
     def fmt_row(cols: list[str], verdict: str | None = None) -> str:
         out = []
