@@ -211,7 +211,9 @@ def _diffs(rows: pd.DataFrame, metric: str) -> str:
     return ", ".join(_fmt(d, metric) for d in rows["diff"])
 
 
-def _resolve_policy(policy: Policy | str | Path | None, method: str | None) -> Policy:
+def resolve_policy(policy: Policy | str | Path | None, method: str | None = None) -> Policy:
+    """A Policy from a Policy, a policy file/folder/suite name or None (the default), with ``method``
+    ("holm" | "bh") overriding its correction."""
     if policy is None:
         pol = default_policy()
     elif isinstance(policy, Policy):
@@ -288,7 +290,7 @@ def compare(candidate: Any, baseline: Any, policy: Policy | str | Path | None = 
     ``policy``: a Policy, a policy file/folder/suite name, or None for the default; ``method`` overrides the
     policy's correction ("holm" | "bh"). Raises UserError for runs of different suite versions (unless
     ``allow_suite_mismatch``) and InvalidRun when a run lost too many trials to infrastructure errors."""
-    pol = _resolve_policy(policy, method)
+    pol = resolve_policy(policy, method)
     cand, base = as_table(candidate, "candidate"), as_table(baseline, "baseline")
     hc, hb = check_suite_match(cand, base, allow_suite_mismatch)
     rate_c = check_infra(cand, "candidate", pol.max_infra_error_rate, pol.source)

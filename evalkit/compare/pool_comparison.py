@@ -17,7 +17,7 @@ import pandas as pd
 from evalkit.compare import flips as flips_mod
 from evalkit.compare import paired as paired_mod
 from evalkit.compare import sequential as seq
-from evalkit.compare.comparison import FRAME_COLUMNS, Comparison, _resolve_policy
+from evalkit.compare.comparison import FRAME_COLUMNS, Comparison, resolve_policy
 from evalkit.compare.paired import OVERALL
 from evalkit.compare.policy import Policy
 from evalkit.compare.validity import as_table, check_infra, check_suite_match
@@ -72,7 +72,7 @@ def compare_sequential(candidate: Any, baseline: Any, policy: Policy | None, ord
                        *, stopped_by_budget: bool = False) -> Comparison:
     """Judge every cell of a pooled run (see the module docstring); categories missing from ``orders`` are
     not part of the pool. ``stopped_by_budget``: open categories stop as ``budget reached``."""
-    pol = _resolve_policy(policy, None)
+    pol = resolve_policy(policy, None)
     check_sequential_metrics(pol)
     cand, base = as_table(candidate, "candidate"), as_table(baseline, "baseline")
     hc, hb = check_suite_match(cand, base, False)
