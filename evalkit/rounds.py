@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from evalkit.errors import UserError
-from evalkit.run.config import RunConfig
+from evalkit.run.config import RunConfig, SequentialConfig
 from evalkit.vocab import Stop
 
 
@@ -34,55 +34,69 @@ def run_rounds(suite_obj: Any, agent: str, baseline_table: Any, policy: Any, con
                progress: Callable[[int, int], None] | None = None, clock: Callable[[], float] = time.monotonic,
                log: Callable[[str], None] | None = None) -> RoundsResult:
     """Rounds of the candidate on ``suite_obj``'s pool, paired to ``baseline_table``; see the module docstring."""
-    from evalkit.compare import sequential as seq
-    from evalkit.compare.pool_comparison import compare_sequential, pool_orders
+    from evalkit.compare.pool_comparison import pool_orders
     from evalkit.run.runner import run_suite
 
-    say = log or (lambda _msg: None)
     config = config or RunConfig()
     if config.trials is None:
         config = config.replace(trials=1)
-    trials, budget = int(config.trials), config.sequential
     in_suite = {s.id for s in suite_obj.scenarios}
     orders = {c: [s for s in o if s in in_suite] for c, o in pool_orders(baseline_table, config.seed).items()}
     orders = {c: o for c, o in orders.items() if o}
     if not orders:
         raise UserError.at(str(suite_obj.path), "baseline", "no shared scenarios",
                            "the baseline covers none of this suite's scenarios; promote a baseline of this suite")
+    with _shared_executor(config, agent) as config:
+        return play_rounds(orders, baseline_table, policy,
+                           lambda ids: run_suite(suite_obj, agent, config, progress=progress, scenario_ids=ids),
+                           trials=int(config.trials), budget=config.sequential, clock=clock, log=log)
+
+
+def play_rounds(orders: dict[str, list[str]], baseline_table: Any, policy: Any,
+                run_ids: Callable[[list[str]], Any], *, trials: int = 1, budget: SequentialConfig = SequentialConfig(),
+                clock: Callable[[], float] = time.monotonic, log: Callable[[str], None] | None = None
+                ) -> RoundsResult:
+    """The sequential design's loop, whatever produces the candidate: ``run_ids(ids)`` returns the candidate's
+    results (a RunResult or a results DataFrame) on every scenario in ``ids`` (all rounds so far, in draw
+    order); the gate runs the agent, a simulation reads stored results. ``trials`` per scenario count
+    against ``budget``."""
+    from evalkit.compare import sequential as seq
+    from evalkit.compare.pool_comparison import compare_sequential
+
+    say = log or (lambda _msg: None)
     used = {c: 0 for c in orders}
     open_cats = list(orders)
     t0 = clock()
-    result = comparison = None
+    result = comparison = table = None
     rounds: list[dict] = []
     note = None
-    with _shared_executor(config, agent) as config:
-        while open_cats:
-            spent = len(result.table) if result is not None else 0
-            room = None if budget.max_trials is None else (budget.max_trials - spent) // trials
-            batch = seq.next_round(orders, used, open_cats, policy.round_size, room)
-            if not batch:
-                break
-            for c, ids in batch.items():
-                used[c] += len(ids)
-            ids = [s for c in orders for s in orders[c][:used[c]]]
-            result = run_suite(suite_obj, agent, config, progress=progress, scenario_ids=ids)
-            comparison = compare_sequential(result.table, baseline_table, policy, orders)
-            stops = comparison.meta["stops"]
-            open_cats = [c for c in orders if stops[c] == Stop.OPEN]
-            closed = sorted(c for c in batch if stops[c] != Stop.OPEN)
-            rounds.append({"round": len(rounds) + 1, "new_scenarios": sum(len(v) for v in batch.values()),
-                           "trials": len(result.table), "open": len(open_cats), "closed": closed})
-            say(f"round {len(rounds)}: {len(result.table)} trials so far, {_categories(len(open_cats))} open"
-                + (f"; stopped: {', '.join(f'{c} ({stops[c]})' for c in closed)}" if closed else ""))
-            cost = float(result.table["cost_usd"].fillna(0).sum()) if "cost_usd" in result.table else 0.0
-            note = budget.reached(len(result.table), clock() - t0, cost) if open_cats else None
-            if note:
-                break
-    if result is None:
+    while open_cats:
+        spent = len(table) if table is not None else 0
+        room = None if budget.max_trials is None else (budget.max_trials - spent) // trials
+        batch = seq.next_round(orders, used, open_cats, policy.round_size, room)
+        if not batch:
+            break
+        for c, ids in batch.items():
+            used[c] += len(ids)
+        result = run_ids([s for c in orders for s in orders[c][:used[c]]])
+        table = getattr(result, "table", result)
+        comparison = compare_sequential(table, baseline_table, policy, orders)
+        stops = comparison.meta["stops"]
+        open_cats = [c for c in orders if stops[c] == Stop.OPEN]
+        closed = sorted(c for c in batch if stops[c] != Stop.OPEN)
+        rounds.append({"round": len(rounds) + 1, "new_scenarios": sum(len(v) for v in batch.values()),
+                       "trials": len(table), "open": len(open_cats), "closed": closed})
+        say(f"round {len(rounds)}: {len(table)} trials so far, {_categories(len(open_cats))} open"
+            + (f"; stopped: {', '.join(f'{c} ({stops[c]})' for c in closed)}" if closed else ""))
+        cost = float(table["cost_usd"].fillna(0).sum()) if "cost_usd" in table else 0.0
+        note = budget.reached(len(table), clock() - t0, cost) if open_cats else None
+        if note:
+            break
+    if table is None:
         raise UserError.at("--max-trials", "", budget.max_trials, f"too small for one round of {trials} trial(s)")
     if open_cats:
         note = note or "budget reached"
-        comparison = compare_sequential(result.table, baseline_table, policy, orders, stopped_by_budget=True)
+        comparison = compare_sequential(table, baseline_table, policy, orders, stopped_by_budget=True)
         comparison.notes.append(f"{note}: {_categories(len(open_cats))} still open, reported as they stand")
     comparison.meta["rounds"] = rounds
     return RoundsResult(result, comparison, rounds, note)
@@ -109,4 +123,4 @@ def _categories(n: int) -> str:
     return f"{n} categor{'y' if n == 1 else 'ies'}"
 
 
-__all__ = ["RoundsResult", "run_rounds"]
+__all__ = ["RoundsResult", "play_rounds", "run_rounds"]
