@@ -21,6 +21,9 @@ def atomic_path(path: str | Path, durable: bool = True) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    # mkstemp creates 0600; a file others read (CI artifact upload, a served dashboard) gets the mode any
+    # new file would: 0666 less the umask
+    os.fchmod(fd, 0o666 & ~_umask())
     os.close(fd)
     tmp = Path(name)
     try:
@@ -31,6 +34,20 @@ def atomic_path(path: str | Path, durable: bool = True) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    """The process umask: from /proc on Linux (no change to process state), else read by setting and at once
+    restoring it."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write(path: str | Path, data: bytes | str) -> None:
