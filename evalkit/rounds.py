@@ -53,7 +53,7 @@ def run_rounds(suite_obj: Any, agent: str, baseline_table: Any, policy: Any, con
 
 
 def play_rounds(orders: dict[str, list[str]], baseline_table: Any, policy: Any,
-                run_ids: Callable[[list[str]], Any], *, trials: int = 1, budget: SequentialConfig = SequentialConfig(),
+                run_ids: Callable[[list[str]], Any], *, trials: int = 1, budget: SequentialConfig | None = None,
                 clock: Callable[[], float] = time.monotonic, log: Callable[[str], None] | None = None
                 ) -> RoundsResult:
     """The sequential design's loop, whatever produces the candidate: ``run_ids(ids)`` returns the candidate's
@@ -64,6 +64,7 @@ def play_rounds(orders: dict[str, list[str]], baseline_table: Any, policy: Any,
     from evalkit.compare.pool_comparison import compare_sequential
 
     say = log or (lambda _msg: None)
+    budget = budget or SequentialConfig()
     used = {c: 0 for c in orders}
     open_cats = list(orders)
     t0 = clock()

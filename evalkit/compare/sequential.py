@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
 from evalkit.compare import betting
 from evalkit.vocab import Stop, Verdict
