@@ -19,6 +19,7 @@ so it spends no extra α.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from dataclasses import dataclass
@@ -74,10 +75,21 @@ class CellBounds:
 
 def cell_bounds(x: np.ndarray, pool: int, margin: float, delta: float, alpha_cell: float,
                 futility_alpha: float) -> CellBounds:
-    """Bounds of one cell from its differences ``x`` in draw order (a prefix of a pool of ``pool``)."""
-    x = np.asarray(x, dtype=float)
+    """Bounds of one cell from its differences ``x`` in draw order (a prefix of a pool of ``pool``).
+
+    Remembered by value: a category that has stopped keeps the same draws in every later round, so the gate
+    (and a simulation of thousands of gates) does not redo its bounds."""
+    x = np.ascontiguousarray(x, dtype=float)
+    return _cell_bounds(x.tobytes(), int(pool), float(margin), float(delta), float(alpha_cell),
+                        float(futility_alpha))
+
+
+@functools.lru_cache(maxsize=4096)
+def _cell_bounds(xb: bytes, pool: int, margin: float, delta: float, alpha_cell: float,
+                 futility_alpha: float) -> CellBounds:
+    x = np.frombuffer(xb, dtype=float)
     return CellBounds(
-        n=int(x.size), pool=int(pool), mean=float(x.mean()) if x.size else math.nan,
+        n=int(x.size), pool=pool, mean=float(x.mean()) if x.size else math.nan,
         upper=betting.bound(x, alpha_cell, betting.LOWER),
         lower=betting.bound(x, alpha_cell, betting.UPPER),
         lower_delta=betting.bound(x, futility_alpha, betting.UPPER),
