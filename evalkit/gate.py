@@ -80,21 +80,12 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
                                                        suite_hash=suite_obj.hash)
 
     if sequential:
-        from evalkit.rounds import run_rounds
-
-        from evalkit.compare.planning import cached_plan
-        from evalkit.compare.pool_comparison import with_resolvable
-
-        rounds = run_rounds(suite_obj, agent, baseline_table, pol, config, progress=progress, log=say)
-        result = rounds.run
-        comparison = with_resolvable(rounds.comparison, cached_plan(baseline_table, pol), pol.metrics[0])
-        say(f"baseline {suite_obj.name}@{baseline_alias}: {baseline_source}")
+        result, comparison = _gate_rounds(suite_obj, agent, baseline_table, pol, config, progress, say)
     else:
         result = run_suite(suite_obj, agent, config, progress=progress)
-        # Said after the run, so that a bad input found before it (agent spec, --trials, journal) is the only
-        # line.
-        say(f"baseline {suite_obj.name}@{baseline_alias}: {baseline_source}")
         comparison = compare(result.table, baseline_table, pol)
+    # Said after the run, so that a bad input found before it (agent spec, --trials, journal) is the only line.
+    say(f"baseline {suite_obj.name}@{baseline_alias}: {baseline_source}")
 
     context = report_context(suite_obj.name, result.table, baseline_table, baseline_source,
                              tracking_uri=store.tracking_uri)
@@ -108,6 +99,18 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
         reports = write_reports(comparison, out, context)  # now with the run reference
     say(logged.message)
     return GateResult(comparison, result, logged, baseline_source, reports, context, messages)
+
+
+def _gate_rounds(suite_obj: Any, agent: str, baseline_table: Any, pol: Any, config: RunConfig,
+                 progress: Callable[[int, int], None] | None, say: Callable[[str], None]) -> tuple[Any, Any]:
+    """The sequential design's rounds on a pool: (the run of every round, its comparison with the drop each
+    category's pool resolves)."""
+    from evalkit.compare.planning import cached_plan
+    from evalkit.compare.pool_comparison import with_resolvable
+    from evalkit.rounds import run_rounds
+
+    rounds = run_rounds(suite_obj, agent, baseline_table, pol, config, progress=progress, log=say)
+    return rounds.run, with_resolvable(rounds.comparison, cached_plan(baseline_table, pol), pol.metrics[0])
 
 
 def report_context(suite: str, candidate, baseline, baseline_source: str, **extra: Any) -> Any:
