@@ -77,20 +77,29 @@ def smoke_baseline(tmp_path_factory, template_db: Path) -> SmokeBaseline:
 
 def _build_smoke_baseline(root: Path, template_db: Path, suite: Path) -> SmokeBaseline:
     from evalkit.run import JournalConfig, RunConfig, run_suite
-    from evalkit.store import Store, export_baseline
 
     config = RunConfig(trials=2, seed=0, jobs=2, journal=JournalConfig(dir=root / "journal"))
     result = run_suite(suite, "reference:v1", config)
+    db, run_id = promote_and_export(result, root, template_db)
+    results = root / "baseline.results.parquet"
+    result.table.to_parquet(results)
+    return SmokeBaseline(root, db, run_id, root / "baselines", results, result.meta["build_id"],
+                         result.meta["suite_hash"], suite)
+
+
+def promote_and_export(result, root: Path, template_db: Path) -> tuple[Path, str]:
+    """Log ``result`` as a baseline into a fresh embedded store under ``root/store``, promote it to
+    ``<suite>@main`` and export it to ``root/baselines`` like a committed baseline: (store db, run id)."""
+    from evalkit.store import Store, export_baseline
+
+    suite = result.meta["suite"]
     db = copy_store_db(template_db, root / "store")
     store = Store(f"sqlite:///{db}", root=root)
     logged = store.log_run(result, role="baseline", outbox=False)
-    store.promote(logged.run_id, "smoke", "main", suite_hash=result.meta["suite_hash"], reason="test baseline")
-    export_baseline(store, "smoke", "main", root / "baselines")
-    results = root / "baseline.results.parquet"
-    result.table.to_parquet(results)
+    store.promote(logged.run_id, suite, "main", suite_hash=result.meta["suite_hash"], reason="test baseline")
+    export_baseline(store, suite, "main", root / "baselines")
     checkpoint(db)
-    return SmokeBaseline(root, db, logged.run_id, root / "baselines", results, result.meta["build_id"],
-                         result.meta["suite_hash"], suite)
+    return db, logged.run_id
 
 
 def checkpoint(db: Path) -> None:

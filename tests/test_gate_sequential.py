@@ -10,7 +10,7 @@ from evalkit.gate import compare_refs, run_gate
 from evalkit.run import JournalConfig, RunConfig
 from evalkit.run.config import SequentialConfig
 from evalkit.vocab import Stop, Verdict
-from gate_support import copy_store_db
+from gate_support import copy_store_db, promote_and_export
 
 CATS = ["messaging/kafka-lag", "capacity/traffic-surge"]   # v2 loses ~90 points on the first, gains on the second
 POOL = 60
@@ -20,17 +20,12 @@ POOL = 60
 def pool(tmp_path_factory, embedded_store_template):
     """A 2-category pool of 60 scenarios each, its reference:v1 baseline (k=2) exported, and a policy."""
     from evalkit.run import run_suite
-    from evalkit.store import Store, export_baseline
     from evalkit.suite import generate_suite
 
     root = tmp_path_factory.mktemp("pool")
     suite = generate_suite(root / "suites" / "pool", "pool", POOL, seed=5, categories=CATS, pool=True)
     result = run_suite(suite, "reference:v1", RunConfig(trials=2, jobs=2, journal=JournalConfig(dir=root / "j")))
-    db = copy_store_db(embedded_store_template, root / "store")
-    store = Store(f"sqlite:///{db}", root=root)
-    logged = store.log_run(result, role="baseline", outbox=False)
-    store.promote(logged.run_id, "pool", "main", suite_hash=result.meta["suite_hash"], reason="test")
-    export_baseline(store, "pool", "main", root / "baselines")
+    promote_and_export(result, root, embedded_store_template)
     policy = root / "policy.toml"
     policy.write_text("[gate]\nround_size = 10\n")
     return root, suite, policy
