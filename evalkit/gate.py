@@ -58,6 +58,7 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
     ``config.trials`` says otherwise, until every category is decided or ``config.sequential``'s budget is
     spent); other suites, or ``config.sequential.fixed``, run every scenario and compare in one shot."""
     from evalkit.compare import compare
+    from evalkit.compare.validity import check_gated_values
     from evalkit.report import write_reports
     from evalkit.run.runner import run_suite
     from evalkit.store import Store
@@ -78,6 +79,7 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
         check_sequential_metrics(pol)
     baseline_table, baseline_source = resolve_baseline(store, suite_obj.name, baseline_alias, base_dir,
                                                        suite_hash=suite_obj.hash)
+    check_gated_values(baseline_table, "baseline", pol.metrics)  # before the candidate spends anything
 
     if sequential:
         result, comparison = _gate_rounds(suite_obj, agent, baseline_table, pol, config, progress, say)

@@ -307,3 +307,12 @@ def test_a_suite_wide_drop_seen_only_overall_is_still_a_regression():
     assert cmp.regressed_cells and {c for c, _ in cmp.regressed_cells} == {"__overall_micro__"}
     assert cmp.headline.startswith("Regression: rca_top1 regressed overall (")
     assert "though no single category did" in cmp.headline
+
+
+def test_a_baseline_without_any_value_of_a_gated_metric_is_refused_not_passed():
+    p = [[0.8] * 20 for _ in CATS]
+    cand, base = _rows(p, 2, 1), _rows(p, 2, 2)
+    base["rca_top1"] = np.nan
+    with pytest.raises(UserError) as err:
+        compare(cand, base)
+    assert "baseline run" in str(err.value) and "rca_top1" in str(err.value) and "no values" in str(err.value)

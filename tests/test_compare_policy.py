@@ -99,3 +99,16 @@ def test_custom_scorer_metrics_are_accepted():
                             "margins": {"metric": {"custom.judge.score": 0.05}}})
     assert pol.all_metrics() == ("rca_top1", "rca_score", "custom.judge.score")
     assert isinstance(pol, Policy)
+
+
+def test_margins_and_deltas_given_in_points_instead_of_fractions_are_refused():
+    from evalkit.compare.policy import policy_from_dict
+    from evalkit.errors import UserError
+
+    with pytest.raises(UserError) as err:
+        policy_from_dict({"margins": {"default": 5}}, "p.toml")
+    text = str(err.value)
+    assert "margins.default" in text and "500 points" in text and len(text.splitlines()) == 1
+    with pytest.raises(UserError) as err:
+        policy_from_dict({"deltas": {"default": 10}}, "p.toml")
+    assert "deltas.default" in str(err.value) and "1000 points" in str(err.value)

@@ -269,6 +269,7 @@ def policy_from_dict(data: dict[str, Any], where: str = "<policy>") -> Policy:
             if mv is not None:
                 out[name] = mv
         kw[target] = out
+
     def delta_value(f: str, v: Any) -> float | None:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
             bad(f, v, "must be a number > 0 (the smallest drop that matters, e.g. 0.10 = 10 points)")
@@ -292,11 +293,19 @@ def policy_from_dict(data: dict[str, Any], where: str = "<policy>") -> Policy:
         if dv is not None:
             kw["metric_deltas"][name] = dv
     probe = Policy(**{**asdict(base), **kw})
+    off_scale = _unit_scale_thresholds(probe, tuple(gated) + tuple(reported))
+    for f, v, metric in off_scale:
+        means = (f"would tolerate a drop of {100 * v:.0f} points" if f.startswith("margins")
+                 else f"would count only drops of {100 * v:.0f} points or more")
+        bad(f, v, f"{metric} is a 0-1 score, so {v:g} {means}: give a fraction of its scale, e.g. 0.02 = 2 points "
+                  "(margins) or 0.10 = 10 points (deltas)")
+    said = {f for f, _, _ in off_scale}
     for m in gated:
         d = probe.delta_for(m)
         margin = max([probe.margin_for("", m), *(probe.margin_for(c, m) for c in probe.category_margins)])
-        if d <= margin:
-            where_d = f"deltas.metric.{m}" if m in probe.metric_deltas else "deltas.default"
+        where_d = f"deltas.metric.{m}" if m in probe.metric_deltas else "deltas.default"
+        if d <= margin and not off_scale and where_d not in said:
+            said.add(where_d)
             bad(where_d, d, f"must be larger than the margin of {m} ({margin:g}): δ is the smallest drop that "
                             "matters, the margin the largest one tolerated")
     for m in tuple(gated) + tuple(reported):
@@ -306,3 +315,21 @@ def policy_from_dict(data: dict[str, Any], where: str = "<policy>") -> Policy:
         raise UserError(*problems)
     return Policy(**{**asdict(base), **kw})
 
+
+
+def _unit_scale_thresholds(pol: Policy, metrics: tuple[str, ...]) -> list[tuple[str, float, str]]:
+    """(field, value, metric) of every margin >= 0.5 or δ >= 1 that applies to a 0–1 metric: almost surely
+    points written where a fraction belongs (5 for 5 points), under which nothing could ever regress."""
+    out: list[tuple[str, float, str]] = []
+    for m in metrics:
+        if not on_unit_scale(m):
+            continue
+        field_ = f"margins.metric.{m}" if m in pol.metric_margins else "margins.default"
+        if pol.margin_for("", m) >= 0.5:
+            out.append((field_, pol.margin_for("", m), m))
+        out += [(f"margins.category.{c}", v, m) for c, v in pol.category_margins.items() if v >= 0.5]
+        field_ = f"deltas.metric.{m}" if m in pol.metric_deltas else "deltas.default"
+        if pol.delta_for(m) >= 1.0:
+            out.append((field_, pol.delta_for(m), m))
+    # one line per field: the same default margin applies to every 0-1 metric
+    return list({f: (f, v, m) for f, v, m in reversed(out)}.values())[::-1]

@@ -20,7 +20,7 @@ from evalkit.compare import sequential as seq
 from evalkit.compare.comparison import FRAME_COLUMNS, Comparison, resolve_policy
 from evalkit.compare.paired import OVERALL
 from evalkit.compare.policy import Policy
-from evalkit.compare.validity import as_table, check_infra, check_suite_match
+from evalkit.compare.validity import as_table, check_gated_values, check_infra, check_suite_match
 from evalkit.errors import UserError
 from evalkit.score.catalogue import on_unit_scale
 from evalkit.vocab import Status, Stop
@@ -78,6 +78,8 @@ def compare_sequential(candidate: Any, baseline: Any, policy: Policy | None, ord
     hc, hb = check_suite_match(cand, base, False)
     rate_c = check_infra(cand, "candidate", pol.max_infra_error_rate, pol.source)
     rate_b = check_infra(base, "baseline", pol.max_infra_error_rate, pol.source)
+    check_gated_values(base, "baseline", pol.metrics)
+    check_gated_values(cand, "candidate", pol.metrics)
     report_only = tuple(m for m in pol.report if m not in pol.metrics and on_unit_scale(m))
     skipped = [m for m in pol.report if m not in pol.metrics and not on_unit_scale(m)]
     metrics = pol.metrics + report_only

@@ -73,3 +73,16 @@ def check_infra(table: pd.DataFrame, role: str, limit: float, policy_source: str
             f"exceeds the policy limit {limit:.1%}{classes}; fix the infrastructure and rerun, or raise "
             f"gate.max_infra_error_rate in {policy_source}"))
     return rate
+
+
+def check_gated_values(table: pd.DataFrame, role: str, metrics: tuple[str, ...]) -> None:
+    """A run with no value at all for a gated metric cannot be judged: every cell would be inconclusive and
+    the gate would pass on nothing. Refuse it (exit 2) naming the metric."""
+    for m in metrics:
+        if m not in table.columns:
+            continue  # scenario_means names missing columns with its own fix
+        values = pd.to_numeric(table[m], errors="coerce")
+        if not values.notna().any():
+            raise UserError.at(f"{role} run", m, "no values",
+                               "every trial's value of this gated metric is missing or not a number; the results "
+                               "table is corrupt or from another scorer: rerun it (or re-export the baseline)")
