@@ -30,7 +30,7 @@ class GateResult:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_REGRESSION if self.comparison.verdict == Verdict.REGRESSED else EXIT_OK
+        return exit_code_of(self.comparison.verdict)
 
     def to_dict(self) -> dict:
         from evalkit.report.files import report_json
@@ -94,7 +94,8 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
     out = Path(output_dir)
     reports = write_reports(comparison, out, context)
     logged = store.log_run(result, aggregates=result.aggregate(), role="candidate",
-                           reports=list(reports.values()), pr=pr, outbox=use_outbox)
+                           reports=list(reports.values()), pr=pr, outbox=use_outbox,
+                           tags=gate_tags(comparison, context, sequential))
     messages = [logged.message]
     if not logged.queued:
         context.candidate_run = logged.run_id
@@ -113,6 +114,21 @@ def _gate_rounds(suite_obj: Any, agent: str, baseline_table: Any, pol: Any, conf
 
     rounds = run_rounds(suite_obj, agent, baseline_table, pol, config, progress=progress, log=say)
     return rounds.run, with_resolvable(rounds.comparison, cached_plan(baseline_table, pol), pol.metrics[0])
+
+
+def exit_code_of(verdict: str) -> int:
+    """The gate's exit code for a comparison verdict: 1 for a regression, else 0."""
+    return EXIT_REGRESSION if verdict == Verdict.REGRESSED else EXIT_OK
+
+
+def gate_tags(comparison: Any, context: Any, sequential: bool) -> dict[str, str]:
+    """The gate's decision as MLflow tags of the candidate run (searchable: failed gates, regressed cells)."""
+    from evalkit.store import names
+
+    cells = ",".join(f"{c}:{m}" for c, m in comparison.regressed_cells)
+    return {names.TAG_GATE_VERDICT: str(comparison.verdict), names.TAG_GATE_EXIT: str(exit_code_of(comparison.verdict)),
+            names.TAG_GATE_DESIGN: "sequential" if sequential else "fixed",
+            names.TAG_GATE_REGRESSED: cells[:4900], names.TAG_GATE_BASELINE: str(context.baseline_build)}
 
 
 def report_context(suite: str, candidate, baseline, baseline_source: str, **extra: Any) -> Any:
@@ -214,4 +230,5 @@ def default_baselines_dir(suite_path: Path) -> Path:
     return beside if beside.is_dir() else here
 
 
-__all__ = ["GateResult", "compare_refs", "design_of", "plan_suite", "report_context", "run_gate"]
+__all__ = ["GateResult", "compare_refs", "design_of", "exit_code_of", "gate_tags", "plan_suite", "report_context",
+           "run_gate"]

@@ -91,3 +91,14 @@ def test_comparing_a_stored_sequential_run_gives_the_gates_verdicts(pool, tmp_pa
                                  policy=policy, tracking_uri=uri)
     assert comparison.meta["design"] == "sequential"
     assert comparison.to_frame()["verdict"].tolist() == result.comparison.to_frame()["verdict"].tolist()
+
+
+def test_the_gates_decision_is_searchable_as_tags_of_its_mlflow_run(pool, tmp_path):
+    import mlflow
+
+    result, uri = gate(pool, tmp_path, "reference:v2")
+    tags = mlflow.MlflowClient(uri).get_run(result.logged.run_id).data.tags
+    assert tags["evalkit.gate.verdict"] == "regressed" and tags["evalkit.gate.exit_code"] == "1"
+    assert tags["evalkit.gate.design"] == "sequential"
+    assert f"{CATS[0]}:rca_top1" in tags["evalkit.gate.regressed"].split(",")
+    assert tags["evalkit.gate.baseline_build"].startswith("reference:v1+")
