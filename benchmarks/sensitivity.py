@@ -202,8 +202,7 @@ def simulate_gate(job: tuple) -> dict:
         hit = index.isin(sabotaged)
         table.loc[hit, "rca_top1"] = 0.0
         table.loc[hit, "rca_score"] = 0.0
-    orders = {c: [s for s in o if s in _SIM["in_suite"]] for c, o in pool_orders(base, order_seed).items()}
-    orders = {c: o for c, o in orders.items() if o}
+    orders = pool_orders(base, order_seed, keep=_SIM["in_suite"])
     played = play_rounds(orders, base, pol, lambda ids: table.iloc[index.get_indexer(ids)])
     comparison, n_rows, rounds = played.comparison, len(played.run), len(played.rounds)
     cells = comparison.regressed_cells

@@ -40,9 +40,7 @@ def run_rounds(suite_obj: Any, agent: str, baseline_table: Any, policy: Any, con
     config = config or RunConfig()
     if config.trials is None:
         config = config.replace(trials=1)
-    in_suite = {s.id for s in suite_obj.scenarios}
-    orders = {c: [s for s in o if s in in_suite] for c, o in pool_orders(baseline_table, config.seed).items()}
-    orders = {c: o for c, o in orders.items() if o}
+    orders = pool_orders(baseline_table, config.seed, keep={s.id for s in suite_obj.scenarios})
     if not orders:
         raise UserError.at(str(suite_obj.path), "baseline", "no shared scenarios",
                            "the baseline covers none of this suite's scenarios; promote a baseline of this suite")

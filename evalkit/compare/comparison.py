@@ -24,7 +24,7 @@ from evalkit.compare import paired as paired_mod
 from evalkit.compare import verdicts as vd
 from evalkit.compare.paired import OVERALL
 from evalkit.compare.policy import CORRECTIONS, Policy, default_policy, load_policy
-from evalkit.compare.validity import as_table, check_gated_values, check_infra, check_suite_match
+from evalkit.compare.validity import check_runs
 from evalkit.errors import UserError
 from evalkit.jsonable import jsonable
 from evalkit.score.catalogue import on_unit_scale
@@ -291,12 +291,9 @@ def compare(candidate: Any, baseline: Any, policy: Policy | str | Path | None = 
     policy's correction ("holm" | "bh"). Raises UserError for runs of different suite versions (unless
     ``allow_suite_mismatch``) and InvalidRun when a run lost too many trials to infrastructure errors."""
     pol = resolve_policy(policy, method)
-    cand, base = as_table(candidate, "candidate"), as_table(baseline, "baseline")
-    hc, hb = check_suite_match(cand, base, allow_suite_mismatch)
-    rate_c = check_infra(cand, "candidate", pol.max_infra_error_rate, pol.source)
-    rate_b = check_infra(base, "baseline", pol.max_infra_error_rate, pol.source)
-    check_gated_values(base, "baseline", pol.metrics)
-    check_gated_values(cand, "candidate", pol.metrics)
+    runs = check_runs(candidate, baseline, pol, allow_suite_mismatch)
+    cand, base, hc, hb = runs.cand, runs.base, runs.hash_cand, runs.hash_base
+    rate_c, rate_b = runs.infra_cand, runs.infra_base
     metrics = pol.all_metrics()
     wanted = metrics + ((pol.primary,) if pol.primary not in metrics and pol.primary in cand.columns
                         and pol.primary in base.columns else ())

@@ -9,7 +9,7 @@ the result is a :class:`~evalkit.compare.comparison.Comparison` with the fixed d
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from typing import Any, Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,7 +20,7 @@ from evalkit.compare import sequential as seq
 from evalkit.compare.comparison import FRAME_COLUMNS, Comparison, resolve_policy
 from evalkit.compare.paired import OVERALL
 from evalkit.compare.policy import Policy
-from evalkit.compare.validity import as_table, check_gated_values, check_infra, check_suite_match
+from evalkit.compare.validity import as_table, check_runs
 from evalkit.errors import UserError
 from evalkit.score.catalogue import on_unit_scale
 from evalkit.vocab import Status, Stop
@@ -28,16 +28,21 @@ from evalkit.vocab import Status, Stop
 SEQ_COLUMNS = FRAME_COLUMNS + ["pool", "delta", "bound_delta", "stop"]
 
 
-def pool_orders(baseline: pd.DataFrame, seed: int, categories: Sequence[str] | None = None) -> dict[str, list[str]]:
-    """Draw orders over the pool the baseline covers (every scenario with a valid baseline trial)."""
+def pool_orders(baseline: pd.DataFrame, seed: int, keep: Collection[str] | None = None) -> dict[str, list[str]]:
+    """Draw orders over the pool the baseline covers (every scenario with a valid baseline trial); with
+    ``keep`` (the scenarios a suite holds), the others are struck from the orders after drawing and
+    categories left empty are dropped."""
     base = as_table(baseline, "baseline")
     ok = base[(base["status"] != Status.INFRA_ERROR).to_numpy(dtype=bool, na_value=True)]
     ids = ok.drop_duplicates("scenario_id")
     by_cat: dict[str, list[str]] = {}
     for sid, cat in zip(ids["scenario_id"].astype(str), ids["category"].astype(str)):
-        if categories is None or cat in categories:
-            by_cat.setdefault(cat, []).append(sid)
-    return seq.draw_orders(by_cat, seed)
+        by_cat.setdefault(cat, []).append(sid)
+    orders = seq.draw_orders(by_cat, seed)
+    if keep is None:
+        return orders
+    kept = {c: [s for s in o if s in keep] for c, o in orders.items()}
+    return {c: o for c, o in kept.items() if o}
 
 
 def sequential_orders(candidate: pd.DataFrame, baseline: pd.DataFrame) -> dict[str, list[str]] | None:
@@ -74,12 +79,9 @@ def compare_sequential(candidate: Any, baseline: Any, policy: Policy | None, ord
     not part of the pool. ``stopped_by_budget``: open categories stop as ``budget reached``."""
     pol = resolve_policy(policy, None)
     check_sequential_metrics(pol)
-    cand, base = as_table(candidate, "candidate"), as_table(baseline, "baseline")
-    hc, hb = check_suite_match(cand, base, False)
-    rate_c = check_infra(cand, "candidate", pol.max_infra_error_rate, pol.source)
-    rate_b = check_infra(base, "baseline", pol.max_infra_error_rate, pol.source)
-    check_gated_values(base, "baseline", pol.metrics)
-    check_gated_values(cand, "candidate", pol.metrics)
+    runs = check_runs(candidate, baseline, pol, False)
+    cand, base, hc, hb = runs.cand, runs.base, runs.hash_cand, runs.hash_base
+    rate_c, rate_b = runs.infra_cand, runs.infra_base
     report_only = tuple(m for m in pol.report if m not in pol.metrics and on_unit_scale(m))
     skipped = [m for m in pol.report if m not in pol.metrics and not on_unit_scale(m)]
     metrics = pol.metrics + report_only

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from dataclasses import dataclass
+
 from evalkit.errors import Problem, UserError
 from evalkit.vocab import Status
 
@@ -86,3 +88,27 @@ def check_gated_values(table: pd.DataFrame, role: str, metrics: tuple[str, ...])
             raise UserError.at(f"{role} run", m, "no values",
                                "every trial's value of this gated metric is missing or not a number; the results "
                                "table is corrupt or from another scorer: rerun it (or re-export the baseline)")
+
+
+@dataclass(frozen=True)
+class CheckedRuns:
+    """Two results tables that may be compared, with what the checks found (suite hashes, infra-error rates)."""
+
+    cand: pd.DataFrame
+    base: pd.DataFrame
+    hash_cand: str
+    hash_base: str
+    infra_cand: float
+    infra_base: float
+
+
+def check_runs(candidate: object, baseline: object, policy, allow_suite_mismatch: bool = False) -> CheckedRuns:
+    """Every check both designs make before judging: results tables, one suite version (unless allowed),
+    infrastructure errors within the policy's limit, a value for every gated metric."""
+    cand, base = as_table(candidate, "candidate"), as_table(baseline, "baseline")
+    hc, hb = check_suite_match(cand, base, allow_suite_mismatch)
+    rate_c = check_infra(cand, "candidate", policy.max_infra_error_rate, policy.source)
+    rate_b = check_infra(base, "baseline", policy.max_infra_error_rate, policy.source)
+    check_gated_values(base, "baseline", policy.metrics)
+    check_gated_values(cand, "candidate", policy.metrics)
+    return CheckedRuns(cand, base, hc, hb, rate_c, rate_b)
