@@ -59,7 +59,7 @@ class Finding:
                 raise MalformedOutput(f"finding.hypotheses[{i}].fault_type must be a string")
             try:
                 conf = float(h.get("confidence", 0.0))
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise MalformedOutput(f"finding.hypotheses[{i}].confidence must be a number") from None
             ev = h.get("evidence", [])
             if not isinstance(ev, list) or not all(isinstance(e, str) for e in ev):

@@ -14,6 +14,7 @@ from typing import Any
 
 from evalkit.agents.base import (AgentFailure, BudgetExceeded, Finding, MalformedOutput, UnknownToolCall,
                                  check_finding)
+from evalkit.agents.limits import DEFAULT_LIMITS, MessageLimits, check_finding_size
 from evalkit.jsonable import jsonable
 from evalkit.world.toolbox import Toolbox, ToolBudgetExceeded, ToolError, UnknownTool
 
@@ -24,14 +25,6 @@ def dumps(obj: Any) -> str:
         return json.dumps(obj, separators=(",", ":"), allow_nan=False, default=str)
     except ValueError:
         return json.dumps(jsonable(obj), separators=(",", ":"), allow_nan=False, default=str)
-
-
-def world_components(toolbox: Toolbox) -> set[str]:
-    """Names of the world's components, read without a recorded tool call (for validation only)."""
-    names = getattr(toolbox, "_names", None)
-    if names is None:  # pragma: no cover - Toolbox always has it; tolerate look-alikes
-        names = toolbox._world.component_names()
-    return set(names)
 
 
 def parse_usage(doc: Any) -> dict[str, float]:
@@ -64,17 +57,20 @@ def to_finding(value: Any) -> Finding:
     for i, h in enumerate(finding.hypotheses):
         try:
             conf = float(h.confidence)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise MalformedOutput(f"finding.hypotheses[{i}].confidence must be a number") from None
         if not math.isfinite(conf):
             raise MalformedOutput(f"finding.hypotheses[{i}].confidence must be finite, got {h.confidence!r}")
     return finding
 
 
-def finalize(value: Any, toolbox: Toolbox) -> Finding:
-    """Parse and check a returned finding: MalformedOutput / UnknownComponent, or the Finding."""
+def finalize(value: Any, toolbox: Toolbox, limits: MessageLimits = DEFAULT_LIMITS) -> Finding:
+    """Parse and check a returned finding: MalformedOutput (shape or size) / UnknownComponent, or the Finding."""
     finding = to_finding(value)
-    check_finding(finding, world_components(toolbox))
+    check_finding_size(finding, limits)
+    components = toolbox.component_names()
+    if components is not None:  # None: a toolbox that only relays calls (an isolated agent's); the caller checks
+        check_finding(finding, components)
     return finding
 
 

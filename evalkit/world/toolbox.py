@@ -137,6 +137,10 @@ class Toolbox:
         self.trajectory: list[ToolCall] = []
         self._names = {c["name"]: c for c in world.components}
 
+    def component_names(self) -> set[str] | None:
+        """Names of the world's components, read without a recorded tool call (to validate a finding)."""
+        return set(self._names)
+
     # --- dispatch -------------------------------------------------------------------------------
     @property
     def calls_left(self) -> int:
