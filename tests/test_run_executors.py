@@ -85,7 +85,7 @@ def test_process_executor_reports_a_dead_worker_as_an_infrastructure_error():
 
 
 def test_thread_executor_abandons_a_hung_investigation_and_keeps_its_slots():
-    exe = ThreadExecutor(jobs=2, timeout_s=0.3, trial_fn=fake_trial)
+    exe = ThreadExecutor(jobs=2, timeout_s=0.3, trial_fn=fake_trial, grace_s=0.0)
     try:
         t0 = time.monotonic()
         out, peak = drain(exe, [task("hang"), task("ok", 0), task("ok", 1), task("crash")])
@@ -93,6 +93,26 @@ def test_thread_executor_abandons_a_hung_investigation_and_keeps_its_slots():
         assert out[("hang", 0)].error_class == "timeout" and "abandoned" in out[("hang", 0)].error_message
         assert out[("crash", 0)].status == "infra_error"  # a bug in the trial function, not the agent
         assert peak == 2 and out[("ok", 1)].status == "ok"
+    finally:
+        exe.close()
+
+
+def _adapter_timeout(task, on_start=None):
+    """A trial whose adapter enforces the deadline itself, a little late, and keeps the agent's stderr."""
+    if on_start:
+        on_start()
+    time.sleep(0.5)
+    return TrialOutcome(task.scenario_id, task.trial, task.seed, "agent_error", "timeout",
+                        "AgentTimeout: no final answer within the 0.3s timeout", stderr="agent's last words")
+
+
+def test_the_adapter_owns_the_deadline_and_its_stderr_survives():
+    """The executor's backstop waits grace_s past the timeout, so the adapter's own timeout ends the trial."""
+    exe = ThreadExecutor(jobs=1, timeout_s=0.3, trial_fn=_adapter_timeout, grace_s=5.0)
+    try:
+        out, _ = drain(exe, [task("slow")])
+        outcome = out[("slow", 0)]
+        assert "abandoned" not in outcome.error_message and outcome.stderr == "agent's last words"
     finally:
         exe.close()
 

@@ -2,7 +2,9 @@
 
 Threads cannot be killed, so an investigation that exceeds the timeout is recorded as ``timeout`` and its
 thread abandoned (its late result is dropped) while a fresh thread takes its slot. Adapters enforce their
-own hard timeouts (killing the subprocess, HTTP deadlines); this is the backstop.
+own hard timeouts (killing the subprocess, HTTP deadlines) and are the one owner of the deadline: this
+backstop fires only ``grace_s`` after it, so the adapter's own timeout — which keeps the agent's stderr —
+always ends the trial first, and only an adapter that fails to stop is abandoned.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from evalkit.run.executors import TrialFn, died_outcome, timeout_outcome
 from evalkit.run.tasks import TrialOutcome, TrialTask
 
 _CHECK_S = 0.25
+#: how long after the investigation's deadline the backstop abandons a thread whose adapter did not stop.
+BACKSTOP_GRACE_S = 5.0
 
 
 class _Slot:
@@ -32,11 +36,13 @@ class ThreadExecutor:
 
     name = "threads"
 
-    def __init__(self, jobs: int = 1, timeout_s: float = 60.0, trial_fn: TrialFn | None = None):
+    def __init__(self, jobs: int = 1, timeout_s: float = 60.0, trial_fn: TrialFn | None = None,
+                 grace_s: float = BACKSTOP_GRACE_S):
         if trial_fn is None:
             from evalkit.run.worker import run_trial as trial_fn
         self.capacity = max(1, int(jobs))
         self.timeout_s = float(timeout_s)
+        self.grace_s = float(grace_s)
         self._fn = trial_fn
         self._tasks: queue.SimpleQueue = queue.SimpleQueue()
         self._results: queue.SimpleQueue = queue.SimpleQueue()
@@ -116,7 +122,7 @@ class ThreadExecutor:
         now, out = time.monotonic(), []
         with self._lock:
             for slot in list(self._slots):
-                if slot.task is not None and slot.started and now - slot.started > self.timeout_s:
+                if slot.task is not None and slot.started and now - slot.started > self.timeout_s + self.grace_s:
                     slot.abandoned = True
                     out.append(timeout_outcome(slot.task, self.timeout_s, now - slot.started, "thread abandoned"))
                     self._slots.remove(slot)
