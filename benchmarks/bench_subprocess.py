@@ -1,4 +1,5 @@
-"""Subprocess adapter (cmd:) costs: tool-call round trip, process start-up, a full example investigation.
+"""Subprocess adapter (cmd:) costs: tool-call round trip, process start-up, a full example investigation,
+each in the sandbox (the default: bubblewrap) and without it (--sandbox none).
 
     /tmp/venv/bin/python benchmarks/bench_subprocess.py [--calls 20000] [--starts 30]
 
@@ -7,7 +8,8 @@
    JSON decode, the Toolbox call, trajectory recording, JSON encode and write) and reports the median.
    Run for a tiny result (get_alert) and a realistic one (query_metric, 120 points), in Python and Node.js.
 2. Process start-up per investigation (the price of one process per investigation): median wall time of
-   ``investigate`` for an agent that answers at once.
+   ``investigate`` for an agent that answers at once, sandboxed and not, measured alternately; the
+   difference of the medians is the sandbox's start-up overhead per trial (goal <= 20 ms).
 3. A full investigation of the Node.js example agent on a small world.
 Prints medians; no assertions.
 """
@@ -25,6 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from evalkit.agents import load_agent
+from evalkit.agents.sandbox import SandboxSettings, bwrap_path
+from evalkit.vocab import SandboxMode
 from evalkit.world.model import World
 from evalkit.world.toolbox import Toolbox
 
@@ -102,8 +106,12 @@ def small_world() -> World:
     )
 
 
-def round_trip(runtime: str, script: Path, tool: str, calls: int, world: World) -> tuple[float, float, float]:
-    agent = load_agent(f"cmd:{runtime} {script} {tool} {calls}", timeout_s=600)
+SANDBOXES = {"sandbox": SandboxSettings(), "none": SandboxSettings(mode=SandboxMode.NONE)}
+
+
+def round_trip(runtime: str, script: Path, tool: str, calls: int, world: World,
+               sandbox: SandboxSettings) -> tuple[float, float, float]:
+    agent = load_agent(f"cmd:{runtime} {script} {tool} {calls}", timeout_s=600, sandbox=sandbox)
     tb = Toolbox(world, max_calls=calls + 1)
     t0 = time.perf_counter()
     finding = agent.investigate(world.alert, tb, 0)
@@ -111,14 +119,16 @@ def round_trip(runtime: str, script: Path, tool: str, calls: int, world: World) 
     return finding.usage["median_rtt_us"], finding.usage["p90_rtt_us"], wall / calls * 1e6
 
 
-def start_cost(runtime: str, script: Path, starts: int, world: World) -> float:
-    agent = load_agent(f"cmd:{runtime} {script}")
-    times = []
+def start_cost(runtime: str, script: Path, starts: int, world: World, modes: list[str]) -> dict[str, float]:
+    """Median start-up (ms) per sandbox mode, the modes measured alternately so load drifts hit both."""
+    agents = {m: load_agent(f"cmd:{runtime} {script}", sandbox=SANDBOXES[m]) for m in modes}
+    times: dict[str, list[float]] = {m: [] for m in modes}
     for _ in range(starts):
-        t0 = time.perf_counter()
-        agent.investigate(world.alert, Toolbox(world), 0)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
+        for m, agent in agents.items():
+            t0 = time.perf_counter()
+            agent.investigate(world.alert, Toolbox(world), 0)
+            times[m].append(time.perf_counter() - t0)
+    return {m: statistics.median(t) * 1e3 for m, t in times.items()}
 
 
 def main() -> None:
@@ -134,26 +144,33 @@ def main() -> None:
                            ("quick.js", JS_QUICK)):
             (d / name).write_text(text)
         runtimes = [("python", sys.executable, "py")] + ([("node", node, "js")] if node else [])
+        modes = ["sandbox", "none"] if bwrap_path() else ["none"]
         print(f"1. tool-call round trip, one long-lived agent, {a.calls} calls (median / p90 as timed by the agent; "
               "wall/call incl. start-up)")
+        for mode in modes:
+            for label, exe, ext in runtimes:
+                for tool in ("get_alert", "query_metric"):
+                    med, p90, per_call = round_trip(exe, d / f"ping.{ext}", tool, a.calls, world, SANDBOXES[mode])
+                    print(f"   {mode:<8}{label:<7}{tool:<13} median {med:7.1f} us   p90 {p90:7.1f} us   "
+                          f"wall/call {per_call:7.1f} us")
+        print(f"2. process start-up per investigation (median of {a.starts}, modes alternated)")
         for label, exe, ext in runtimes:
-            for tool in ("get_alert", "query_metric"):
-                med, p90, per_call = round_trip(exe, d / f"ping.{ext}", tool, a.calls, world)
-                print(f"   {label:<7}{tool:<13} median {med:7.1f} us   p90 {p90:7.1f} us   wall/call {per_call:7.1f} us")
-        print(f"2. process start-up per investigation (median of {a.starts})")
-        for label, exe, ext in runtimes:
-            print(f"   {label:<7}{start_cost(exe, d / f'quick.{ext}', a.starts, world):7.1f} ms")
+            cost = start_cost(exe, d / f"quick.{ext}", a.starts, world, modes)
+            line = "   ".join(f"{m} {v:6.1f} ms" for m, v in cost.items())
+            extra = f"   sandbox overhead {cost['sandbox'] - cost['none']:+.1f} ms" if "sandbox" in cost else ""
+            print(f"   {label:<7}{line}{extra}")
     if node:
-        agent = load_agent(f"cmd:node {REPO / 'examples/agents/node/agent.js'}")
-        times, calls = [], 0
-        for seed in range(a.starts):
-            tb = Toolbox(world)
-            t0 = time.perf_counter()
-            agent.investigate(world.alert, tb, seed)
-            times.append(time.perf_counter() - t0)
-            calls = len(tb.trajectory)
-        print(f"3. Node.js example agent, full investigation ({calls} tool calls): median "
-              f"{statistics.median(times) * 1e3:.1f} ms")
+        for mode in modes:
+            agent = load_agent(f"cmd:node {REPO / 'examples/agents/node/agent.js'}", sandbox=SANDBOXES[mode])
+            times, calls = [], 0
+            for seed in range(a.starts):
+                tb = Toolbox(world)
+                t0 = time.perf_counter()
+                agent.investigate(world.alert, tb, seed)
+                times.append(time.perf_counter() - t0)
+                calls = len(tb.trajectory)
+            print(f"3. Node.js example agent, full investigation ({calls} tool calls), {mode}: median "
+                  f"{statistics.median(times) * 1e3:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -86,6 +86,7 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
     else:
         result = run_suite(suite_obj, agent, config, progress=progress)
         comparison = compare(result.table, baseline_table, pol)
+    comparison.notes.extend(w for w in result.warnings if w not in comparison.notes)  # e.g. an unsandboxed agent
     # Said after the run, so that a bad input found before it (agent spec, --trials, journal) is the only line.
     say(f"baseline {suite_obj.name}@{baseline_alias}: {baseline_source}")
 

@@ -69,4 +69,13 @@ class Stop(StrEnum):
     OPEN = "open"
 
 
-__all__ = ["Status", "ErrorClass", "Stop", "Verdict"]
+class SandboxMode(StrEnum):
+    """How ``cmd:`` agents are sandboxed: ``on`` (default: namespaces, hidden truth, network kept),
+    ``strict`` (also no network) or ``none`` (the explicit opt-out, recorded with the run)."""
+
+    ON = "on"
+    STRICT = "strict"
+    NONE = "none"
+
+
+__all__ = ["Status", "ErrorClass", "Stop", "Verdict", "SandboxMode"]

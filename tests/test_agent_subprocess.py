@@ -8,6 +8,7 @@ import os
 import pickle
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -15,12 +16,15 @@ from pathlib import Path
 
 import pytest
 from fakes.worlds import slow_query_world
+from process_scan import left_running, new_token, running_with
 
 from evalkit.agents import load_agent
+from evalkit.agents.sandbox import SandboxSettings
 from evalkit.agents.base import (AgentCrash, AgentExit, AgentTimeout, BudgetExceeded, Finding, MalformedOutput,
                                  UnknownComponent, UnknownToolCall)
 from evalkit.agents.subprocess_agent import STDERR_CAP, AgentReportedError
 from evalkit.errors import UserError
+from evalkit.vocab import SandboxMode
 from evalkit.world.toolbox import TOOL_SCHEMAS, Toolbox
 
 REPO = Path(__file__).resolve().parents[1]
@@ -84,7 +88,8 @@ def test_cmd_agent_environment_is_scrubbed_to_path_home_lang_and_passed_variable
     assert env["EVALKIT_TEST_PASSED"] == "passed-value"
     assert env["AGENT_MODE"] == "strict"
     assert "EVALKIT_TEST_SECRET" not in env
-    allowed = {"PATH", "HOME", "LANG", "EVALKIT_TEST_PASSED", "AGENT_MODE", "LC_CTYPE"}  # LC_CTYPE: PEP 538
+    allowed = {"PATH", "HOME", "LANG", "EVALKIT_TEST_PASSED", "AGENT_MODE", "LC_CTYPE",  # LC_CTYPE: PEP 538
+               "PWD"}  # PWD: set by the sandbox to the working folder
     assert set(env) <= allowed
     assert env["PATH"] == os.environ["PATH"]
 
@@ -159,20 +164,44 @@ def test_an_agent_that_never_answers_times_out(world, mode):
     assert time.monotonic() - t0 < 5
 
 
-def test_timeout_kills_the_agent_and_the_children_it_spawned(world, tmp_path):
-    pids = tmp_path / "pids.txt"
+SANDBOXES = [pytest.param(SandboxSettings(), id="sandboxed"),
+             pytest.param(SandboxSettings(mode=SandboxMode.NONE), id="unsandboxed")]
+
+
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_timeout_kills_the_agent_and_the_children_it_spawned(world, sandbox):
+    token = new_token()
     with pytest.raises(AgentTimeout):
-        fake("hang_with_child", str(pids), timeout_s=2.0).investigate(world.alert, Toolbox(world), 0)
-    agent_pid, child_pid = map(int, pids.read_text().split())
-    assert _gone(agent_pid) and _gone(child_pid)
+        fake("hang_with_child", token, timeout_s=2.0, sandbox=sandbox).investigate(world.alert, Toolbox(world), 0)
+    assert left_running(token) == []
 
 
-def test_processes_left_running_after_final_are_killed(world, tmp_path):
-    pids = tmp_path / "pids.txt"
-    finding = fake("linger_after_final", str(pids)).investigate(world.alert, Toolbox(world), 0)
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_processes_left_running_after_final_are_killed(world, sandbox):
+    token = new_token()
+    finding = fake("linger_after_final", token, sandbox=sandbox).investigate(world.alert, Toolbox(world), 0)
     assert finding.hypotheses[0].component == "api-gateway"
-    agent_pid, child_pid = map(int, pids.read_text().split())
-    assert _gone(agent_pid) and _gone(child_pid)
+    assert left_running(token) == []
+
+
+def test_a_sandboxed_grandchild_in_its_own_session_ends_with_the_investigation(world):
+    token = new_token()
+    finding = fake("setsid_child", token).investigate(world.alert, Toolbox(world), 0)
+    assert finding.hypotheses[0].component == "api-gateway"
+    assert left_running(token) == []
+
+
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_an_agent_that_exits_while_a_descendant_holds_its_stdout_is_recorded_at_once(world, sandbox):
+    """Not after the 60 s timeout: the adapter watches the agent process itself, not only its pipes."""
+    token = new_token()
+    with pytest.raises(AgentExit, match="code 3"):
+        fake("exit_leaving_child_on_stdout", token, timeout_s=60, sandbox=sandbox).investigate(
+            world.alert, Toolbox(world), 0)
+    if sandbox.enabled:  # unsandboxed, a setsid descendant can leave the process group: only the sandbox ends it
+        assert left_running(token) == []
+    for pid in running_with(token):
+        os.kill(pid, signal.SIGKILL)
 
 
 def test_stderr_is_captured_up_to_a_cap_keeping_the_tail(world):

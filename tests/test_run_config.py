@@ -8,6 +8,8 @@ from click.testing import CliRunner
 
 from evalkit.cli.options import run_options
 from evalkit.errors import UserError
+from evalkit.agents.limits import DEFAULT_LIMITS
+from evalkit.agents.sandbox import SandboxSettings
 from evalkit.run.config import NO_JOURNAL, JournalConfig, RetryConfig, RunConfig
 
 
@@ -42,7 +44,9 @@ def test_every_problem_is_reported_at_once():
 
 def test_agent_kwargs_carry_the_timeout_and_sequences_are_normalised():
     config = RunConfig(timeout_s=5, agent_options={"a": 1}, scorers=["x=m:f"], journal=NO_JOURNAL)
-    assert config.agent_kwargs() == {"a": 1, "timeout_s": 5.0}
+    kwargs = config.agent_kwargs(protect=("/suite",))
+    assert {k: kwargs[k] for k in ("a", "timeout_s")} == {"a": 1, "timeout_s": 5.0}
+    assert kwargs["sandbox"] == SandboxSettings(protect=("/suite",)) and kwargs["limits"] == DEFAULT_LIMITS
     assert config.scorers == ("x=m:f",) and not config.journal.enabled
     assert JournalConfig("j").dir.name == "j"
 

@@ -23,6 +23,7 @@ from typing import Any
 from evalkit.agents.base import (AgentCrash, AgentFailure, AgentTimeout, BudgetExceeded, BuildId,
                                  EndpointUnreachable, Finding, MalformedOutput, RateLimited, RebuiltFromSpec)
 from evalkit.agents.finalize import attach, call_tool, dumps, finalize
+from evalkit.agents.limits import DEFAULT_LIMITS, MessageLimits
 from evalkit.agents.provenance import text_hash
 from evalkit.errors import UserError
 from evalkit.suite.generator.catalog import FAULT_TYPES as CATALOG_FAULT_TYPES
@@ -108,7 +109,10 @@ def _tool_list() -> list[dict]:
 
 
 class OpenAIChatAgent(RebuiltFromSpec):
-    """A tool-calling LLM investigator over an OpenAI-compatible chat-completions endpoint."""
+    """A tool-calling LLM investigator over an OpenAI-compatible chat-completions endpoint. It runs in
+    evalkit's process: the API key never reaches a subprocess or a sandbox."""
+
+    limits: MessageLimits = DEFAULT_LIMITS
 
     def __init__(self, model: str, *, timeout_s: float | None = 60.0, spec: str | None = None,
                  options: dict | None = None, **settings: Any):
@@ -209,7 +213,7 @@ class OpenAIChatAgent(RebuiltFromSpec):
             for call in calls:
                 call_id, name, raw = _call_parts(call)
                 if name == SUBMIT_TOOL:
-                    finding, error = _submitted(raw, toolbox)
+                    finding, error = _submitted(raw, toolbox, self.limits)
                     if finding is not None:
                         return finding
                     repairs += 1
@@ -374,14 +378,14 @@ def _arguments(raw: Any) -> tuple[dict, str | None]:
     return args, None
 
 
-def _submitted(raw: Any, toolbox: Toolbox) -> tuple[Finding | None, str | None]:
+def _submitted(raw: Any, toolbox: Toolbox, limits: MessageLimits) -> tuple[Finding | None, str | None]:
     """The checked finding of a submit call, or the error the model gets to repair. A finding naming a
     component that does not exist ends the investigation (UnknownComponent), as for every adapter."""
     args, error = _arguments(raw)
     if error is not None:
         return None, error
     try:
-        return finalize(args, toolbox), None
+        return finalize(args, toolbox, limits), None
     except MalformedOutput as exc:
         return None, str(exc)
 

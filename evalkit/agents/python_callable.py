@@ -24,6 +24,7 @@ from typing import Any, Callable
 from evalkit.agents.base import (AgentCrash, AgentExit, AgentFailure, AgentTimeout, BudgetExceeded, BuildId,
                                  Finding, RebuiltFromSpec, UnknownToolCall)
 from evalkit.agents.finalize import attach, finalize
+from evalkit.agents.limits import DEFAULT_LIMITS, MessageLimits
 from evalkit.agents.provenance import file_sha256, git_sha
 from evalkit.errors import UserError
 from evalkit.world.toolbox import TOOL_SCHEMAS, Toolbox, ToolBudgetExceeded, UnknownTool
@@ -33,7 +34,9 @@ _TRACEBACK_CHARS = 8000
 
 class PythonCallableAgent(RebuiltFromSpec):
     """An in-process agent (object with ``investigate`` or a function ``(alert, toolbox, seed)``) with
-    uniform failure classes."""
+    uniform failure classes. It is trusted code: it runs in evalkit's own process, unsandboxed."""
+
+    limits: MessageLimits = DEFAULT_LIMITS
 
     def __init__(self, target: Any, build: BuildId, *, timeout_s: float | None = 60.0,
                  deterministic: bool | None = None, spec: str | None = None, options: dict | None = None):
@@ -73,7 +76,7 @@ class PythonCallableAgent(RebuiltFromSpec):
         for call in toolbox.trajectory[n0:]:
             if call.tool not in TOOL_SCHEMAS:
                 raise UnknownToolCall(f"agent called unknown tool {call.tool!r}")
-        return finalize(out, toolbox)
+        return finalize(out, toolbox, self.limits)
 
 
 # --- building from a spec -----------------------------------------------------------------------

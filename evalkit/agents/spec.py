@@ -95,16 +95,30 @@ def split_spec(spec: str) -> tuple[str, str]:
 
 
 def load_agent(spec: str, **options: Any) -> Agent:
-    """Build the agent a spec names. Cheap and side-effect free; raises UserError (one line) on a bad spec."""
+    """Build the agent a spec names. Cheap and side-effect free; raises UserError (one line) on a bad spec.
+
+    Besides each form's own options: ``timeout_s``; ``sandbox`` (a SandboxSettings, for ``cmd:`` agents and
+    isolated Python agents; default: sandboxed); ``limits`` (a MessageLimits bounding the agent's output).
+    """
+    agent = _load(spec, options)
+    agent.limits = _limits(options.get("limits"), spec)
+    return agent
+
+
+def _load(spec: str, options: dict[str, Any]) -> Agent:
     kind, rest = split_spec(spec)
     spec = spec.strip()
     raw_options = dict(options)
+    options = dict(options)
+    options.pop("limits", None)
+    sandbox = _sandbox(options.pop("sandbox", None), spec)
     timeout_s = _timeout(options.pop("timeout_s", DEFAULT_TIMEOUT_S), spec)
 
     if kind == "cmd":
         from evalkit.agents.subprocess_agent import load_subprocess_agent
 
-        return load_subprocess_agent(rest, options, spec=spec, timeout_s=timeout_s, raw_options=raw_options)
+        return load_subprocess_agent(rest, options, spec=spec, timeout_s=timeout_s, raw_options=raw_options,
+                                     sandbox=sandbox)
 
     target, _, query = rest.partition("?")
     merged = {**(_query_options(query, spec) if query else {}), **options}
@@ -112,6 +126,12 @@ def load_agent(spec: str, **options: Any) -> Agent:
         timeout_s = _timeout(merged.pop("timeout_s"), spec)
     merged.pop("timeout_s", None)
 
+    if kind in ("reference", "python") and sandbox.isolate and sandbox.enabled:
+        from evalkit.agents.isolated import load_isolated_agent
+
+        inner = _load(spec, {**options, "timeout_s": timeout_s})  # in-process, for the build id
+        return load_isolated_agent(spec, kind, inner.build, bool(getattr(inner, "deterministic", False)), options,
+                                   timeout_s=timeout_s, sandbox=sandbox, raw_options=raw_options)
     if kind == "reference":
         return _load_reference(target, merged, spec=spec, timeout_s=timeout_s, raw_options=raw_options)
     if kind == "openai":
@@ -121,6 +141,26 @@ def load_agent(spec: str, **options: Any) -> Agent:
     from evalkit.agents.python_callable import load_python_agent
 
     return load_python_agent(target, merged, spec=spec, timeout_s=timeout_s, raw_options=raw_options)
+
+
+def _sandbox(value: Any, spec: str):
+    from evalkit.agents.sandbox import SandboxSettings
+
+    if value is None:
+        return SandboxSettings()
+    if not isinstance(value, SandboxSettings):
+        raise UserError.at("agent", "sandbox", repr(value), f"give a SandboxSettings for {spec}")
+    return value
+
+
+def _limits(value: Any, spec: str):
+    from evalkit.agents.limits import DEFAULT_LIMITS, MessageLimits
+
+    if value is None:
+        return DEFAULT_LIMITS
+    if not isinstance(value, MessageLimits):
+        raise UserError.at("agent", "limits", repr(value), f"give a MessageLimits for {spec}")
+    return value
 
 
 def reference_builds() -> dict[str, dict] | None:

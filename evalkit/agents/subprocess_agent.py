@@ -2,15 +2,17 @@
 
 One process per investigation: evalkit sends ``start``, the agent sends ``tool_call`` messages and gets a
 ``tool_result`` for each, and ends with ``final`` (or ``error``). The protocol is specified, with a complete
-example exchange, in ``docs/agent-protocol.md``. The process runs in its own session/process group, with a
-scrubbed environment (PATH, HOME, LANG plus explicitly passed variables) and a fresh temporary working
-directory; its stderr is captured into ``Finding.stderr`` (and ``exc.stderr`` on failure). On a timeout,
-and after every investigation, the whole process group is killed.
+example exchange, in ``docs/agent-protocol.md``. The process runs in the sandbox of
+:mod:`evalkit.agents.sandbox` (unless the run opts out with ``--sandbox none``), in its own session, with an
+environment built from an allowlist (PATH, LANG, HOME = its fresh temporary working folder, plus variables
+passed by name) and nothing of evalkit's; its stderr is captured into ``Finding.stderr`` (and ``exc.stderr``
+on failure). What it sends is bounded by :class:`~evalkit.agents.limits.MessageLimits`. On a timeout, and
+after every investigation, the sandbox (or, unsandboxed, the process group) is killed; an agent process that
+exits while a descendant still holds its stdout is noticed at once.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import selectors
@@ -19,13 +21,18 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from evalkit.agents.base import (AgentCrash, AgentExit, AgentFailure, AgentTimeout, BuildId, Finding,
                                  MalformedOutput, RebuiltFromSpec)
+from evalkit.agents import sandbox as sb
+from evalkit.agents.deadlock import SUPPORTED as DEADLOCK_CHECKS
+from evalkit.agents.deadlock import waiting_on_stdin
 from evalkit.agents.finalize import attach, call_tool, dumps, finalize
+from evalkit.agents.limits import DEFAULT_LIMITS, MessageLimits, loads
 from evalkit.agents.provenance import file_sha256, git_sha, text_hash
 from evalkit.errors import UserError
 from evalkit.vocab import ErrorClass
@@ -35,8 +42,8 @@ PROTOCOL_VERSION = 1
 #: variables kept from evalkit's own environment; everything else is dropped unless passed explicitly.
 BASE_ENV: tuple[str, ...] = ("PATH", "HOME", "LANG")
 STDERR_CAP = 64 * 1024          # bytes of stderr kept (the tail)
-MAX_LINE = 32 * 1024 * 1024     # longest accepted stdout line
 EXIT_GRACE_S = 0.5              # after `final`, how long the agent may take to exit before it is killed
+IDLE_CHECK_S = 0.3              # how often a silent agent is checked for a protocol deadlock
 OPTIONS: tuple[str, ...] = ("env", "pass_env", "deterministic")
 
 _TOOL_LIST = [{"name": n, "description": s["description"], "parameters": s["parameters"]}
@@ -54,14 +61,31 @@ class _Closed(Exception):
 
 
 class _Channel:
-    """Line-delimited JSON over the child's pipes, every wait bounded by the investigation deadline."""
+    """Line-delimited JSON over the child's pipes, every wait bounded by the investigation deadline.
 
-    def __init__(self, proc: subprocess.Popen):
+    The child's exit is watched too (a pidfd): when the agent process has exited and its stdout holds no
+    more data, the channel is closed even if a descendant still holds the pipe open.
+    """
+
+    def __init__(self, proc: subprocess.Popen, limits: MessageLimits, ignore_exe: str | None = None):
+        self._pid = proc.pid
+        self._ignore_exe = ignore_exe
         self._in = proc.stdin.fileno()
+        self._stdin_inode = os.fstat(self._in).st_ino
+        self.messages = 0  # protocol messages received
+        self.transcript: list[tuple[str, str]] | None = None  # (direction, line) when recording
         self._out = proc.stdout.fileno()
         os.set_blocking(self._in, False)
+        os.set_blocking(self._out, False)
+        self._limits = limits
+        self._received = 0
         self._rsel = selectors.DefaultSelector()
         self._rsel.register(self._out, selectors.EVENT_READ)
+        self._pidfd = _pidfd(proc.pid)
+        if self._pidfd is not None:
+            self._rsel.register(self._pidfd, selectors.EVENT_READ)
+        self._exited = False
+        self._idle = 0
         self._wsel = selectors.DefaultSelector()
         self._wsel.register(self._in, selectors.EVENT_WRITE)
         self._buf = bytearray()
@@ -69,9 +93,14 @@ class _Channel:
     def close(self) -> None:
         self._rsel.close()
         self._wsel.close()
+        if self._pidfd is not None:
+            os.close(self._pidfd)
 
     def send(self, obj: Any, deadline: float) -> None:
-        view = memoryview((dumps(obj) + "\n").encode())
+        text = dumps(obj)
+        if self.transcript is not None:
+            self.transcript.append(("evalkit -> agent", text))
+        view = memoryview((text + "\n").encode())
         while view:
             try:
                 n = os.write(self._in, view)
@@ -90,24 +119,77 @@ class _Channel:
                 line = bytes(self._buf[:nl])
                 del self._buf[:nl + 1]
                 if line.strip():
-                    return _parse(line)
+                    self.messages += 1
+                    if self.transcript is not None:
+                        self.transcript.append(("agent -> evalkit", line.decode("utf-8", "replace")))
+                    return _parse(line, self._limits)
                 continue
-            if len(self._buf) > MAX_LINE:
-                raise MalformedOutput(f"stdout line longer than {MAX_LINE} bytes without a newline")
-            if not self._rsel.select(_remaining(deadline)):
-                continue
-            chunk = os.read(self._out, 1 << 16)
+            if len(self._buf) > self._limits.message_bytes:
+                raise MalformedOutput(f"stdout line longer than the limit of {self._limits.message_bytes} bytes "
+                                      "without a newline")
+            if not self._exited:
+                events = self._rsel.select(_idle_wait(deadline))
+                for key, _ in events:
+                    if key.fd == self._pidfd:
+                        self._exited = True
+                if not events:
+                    self._check_deadlock()
+                    continue
+            chunk = self._read()
+            if chunk is None:  # nothing to read yet
+                if self._exited:  # the agent is gone; whoever still holds its stdout will not speak for it
+                    chunk = b""
+                else:
+                    continue
             if not chunk:
                 if self._buf.strip():  # a last message without its newline
                     line = bytes(self._buf)
                     self._buf.clear()
-                    return _parse(line)
+                    return _parse(line, self._limits)
                 raise _Closed
+            self._received += len(chunk)
+            if self._received > self._limits.trial_bytes:
+                raise MalformedOutput(f"agent sent more than the limit of {self._limits.trial_bytes} bytes in one "
+                                      "investigation")
             self._buf += chunk
+
+    def _check_deadlock(self) -> None:
+        """After an idle spell: end at once if the agent, too, is only waiting (for input that cannot come)."""
+        if waiting_on_stdin(self._pid, self._stdin_inode, self._ignore_exe):
+            self._idle += 1
+        else:
+            self._idle = 0
+        if self._idle >= 2:  # seen twice, IDLE_CHECK_S apart: not a passing moment
+            step = "a first message (tool_call, final or error)" if self.messages == 0 else "its next message"
+            raise MalformedOutput(f"the agent is waiting to read stdin while evalkit waits for {step} on its "
+                                  "stdout: it never reached stdout (written inside $(...), to a file or to "
+                                  "stderr?)")
+
+    def _read(self) -> bytes | None:
+        try:
+            return os.read(self._out, 1 << 16)
+        except BlockingIOError:
+            return None
+
+
+def _pidfd(pid: int) -> int | None:
+    """A file descriptor that becomes readable when ``pid`` exits (Linux >= 5.3), or None."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
 
 
 class _Deadline(Exception):
     pass
+
+
+def _idle_wait(deadline: float) -> float | None:
+    """How long to wait for the agent before looking for a deadlock (bounded by the deadline)."""
+    left = _remaining(deadline)
+    if not DEADLOCK_CHECKS:
+        return left
+    return IDLE_CHECK_S if left is None else min(left, IDLE_CHECK_S)
 
 
 def _remaining(deadline: float) -> float | None:
@@ -120,9 +202,9 @@ def _remaining(deadline: float) -> float | None:
     return left
 
 
-def _parse(line: bytes) -> dict:
+def _parse(line: bytes, limits: MessageLimits = DEFAULT_LIMITS) -> dict:
     try:
-        msg = json.loads(line)
+        msg = loads(line, limits)
     except (ValueError, UnicodeDecodeError):
         text = line[:200].decode("utf-8", "replace")
         raise MalformedOutput(f"stdout line is not JSON: {text!r} (log to stderr, not stdout)") from None
@@ -134,9 +216,14 @@ def _parse(line: bytes) -> dict:
 class SubprocessAgent(RebuiltFromSpec):
     """An agent run as a subprocess per investigation, speaking the JSON-lines protocol."""
 
+    limits: MessageLimits = DEFAULT_LIMITS
+    #: set to a list to record the protocol exchange, (direction, line) per message (`evalkit agents check`).
+    transcript: list[tuple[str, str]] | None = None
+
     def __init__(self, argv: list[str], build: BuildId, *, timeout_s: float | None = 60.0,
                  env: dict[str, str] | None = None, deterministic: bool = False, spec: str | None = None,
-                 options: dict | None = None):
+                 options: dict | None = None, sandbox: sb.SandboxSettings | None = None,
+                 mounts: list[Path] | None = None):
         self.argv = list(argv)
         self.build = build
         self.timeout_s = timeout_s
@@ -144,6 +231,8 @@ class SubprocessAgent(RebuiltFromSpec):
         self.deterministic = deterministic
         self.spec = spec
         self.options = dict(options or {})
+        self.sandbox = sandbox if sandbox is not None else sb.SandboxSettings(mode=sb.SandboxMode.NONE)
+        self._sandbox_prefix = sb.prefix(self.sandbox, list(mounts or [])) if self.sandbox.enabled else None
 
     def __repr__(self) -> str:
         return f"SubprocessAgent({shlex.join(self.argv)!r})"
@@ -156,13 +245,22 @@ class SubprocessAgent(RebuiltFromSpec):
                 tempfile.TemporaryFile() as errfile:
             proc: subprocess.Popen | None = None
             try:
+                argv, env = self.argv, self.env
+                if self._sandbox_prefix is not None:
+                    if "/" in self.argv[0] and not os.access(self.argv[0], os.X_OK):  # inside, bwrap would report it as its own exit 1
+                        raise AgentCrash(f"cannot start {self.argv[0]!r}: permission denied (not executable)")
+                    argv = sb.command(self._sandbox_prefix, self.argv, workdir)
+                    env = {**self.env, "HOME": workdir}
                 try:
-                    proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                            stderr=errfile, cwd=workdir, env=self.env, start_new_session=True,
+                    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                            stderr=errfile, cwd=workdir, env=env, start_new_session=True,
                                             close_fds=True)
                 except OSError as exc:
-                    raise AgentCrash(f"cannot start {self.argv[0]!r}: {exc}") from None
-                channel = _Channel(proc)
+                    raise AgentCrash(f"cannot start {argv[0]!r}: {exc}") from None
+                with _live_lock:
+                    _live.add(proc.pid)
+                channel = _Channel(proc, self.limits, sb.bwrap_path() if self._sandbox_prefix else None)
+                channel.transcript = self.transcript
                 try:
                     finding = self._converse(channel, proc, alert, toolbox, seed, deadline)
                 except _Deadline:
@@ -191,13 +289,13 @@ class SubprocessAgent(RebuiltFromSpec):
                 if kind == "tool_call":
                     ch.send(self._serve(msg, toolbox), deadline)
                 elif kind == "final":
-                    return finalize(msg.get("finding"), toolbox)
+                    return finalize(msg.get("finding"), toolbox, self.limits)
                 elif kind == "error":
-                    raise AgentReportedError(f"agent reported: {str(msg.get('message', ''))[:500]}")
+                    raise _reported(msg)
                 else:
                     raise MalformedOutput(f"unknown message type {kind!r}; expected tool_call, final or error")
         except _Closed:
-            raise _exit_failure(proc, deadline) from None
+            raise _exit_failure(proc, deadline, sandboxed=self._sandbox_prefix is not None) from None
 
     @staticmethod
     def _serve(msg: dict, toolbox: Toolbox) -> dict:
@@ -215,12 +313,26 @@ class SubprocessAgent(RebuiltFromSpec):
                 "refs": list(toolbox.trajectory[-1].refs)}
 
 
-def _exit_failure(proc: subprocess.Popen, deadline: float) -> AgentFailure:
+def _reported(msg: dict) -> AgentFailure:
+    """The failure an ``error`` message reports; its optional ``error_class`` may name an agent failure
+    class (``agent_crash``, ``timeout``...), never an infrastructure one."""
+    from evalkit.agents.isolated import REPORTABLE
+
+    exc = AgentReportedError(f"agent reported: {str(msg.get('message', ''))[:500]}")
+    claimed = msg.get("error_class")
+    if isinstance(claimed, str) and claimed in REPORTABLE:
+        exc.error_class = ErrorClass(claimed)
+    return exc
+
+
+def _exit_failure(proc: subprocess.Popen, deadline: float, sandboxed: bool = False) -> AgentFailure:
     """Classify an agent that closed its pipes before sending `final`."""
     try:
         rc = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
         return AgentTimeout("agent closed stdout but did not exit before the timeout")
+    if sandboxed and rc > 128 and (rc - 128) in _SIGNALS:  # bwrap reports a signal death as 128 + signal
+        rc = -(rc - 128)
     if rc < 0:
         try:
             name = signal.Signals(-rc).name
@@ -230,6 +342,25 @@ def _exit_failure(proc: subprocess.Popen, deadline: float) -> AgentFailure:
     if rc > 0:
         return AgentExit(f"agent process exited with code {rc} before sending a final message")
     return MalformedOutput("agent process exited (code 0) without sending a final message")
+
+
+_SIGNALS = {int(s) for s in signal.Signals}
+#: process groups of the agents running in this process (ended by :func:`end_all_agents`).
+_live: set[int] = set()
+_live_lock = threading.Lock()
+
+
+def end_all_agents() -> None:
+    """Kill every agent process group still running: what an interrupted run does before it exits. (In the
+    sandbox, killing bwrap ends every process of the agent, ``setsid`` ones too; unsandboxed, only the group.)"""
+    with _live_lock:
+        groups = list(_live)
+        _live.clear()
+    for pgid in groups:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def _stop(proc: subprocess.Popen | None, graceful: bool) -> None:
@@ -250,6 +381,8 @@ def _stop(proc: subprocess.Popen | None, graceful: bool) -> None:
         os.killpg(proc.pid, signal.SIGKILL)  # also reaps children left in the group
     except (ProcessLookupError, PermissionError):
         pass
+    with _live_lock:
+        _live.discard(proc.pid)
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL is not ignorable
@@ -278,22 +411,24 @@ def scrubbed_env(env: dict | None = None, pass_env: list[str] | tuple[str, ...] 
     return out
 
 
-def _resolve_argv(argv: list[str], base: Path, spec: str, path_var: str | None) -> tuple[list[str], Path | None]:
-    """Make relative file arguments absolute (the agent runs in a temp dir); find the script for the build id."""
+def _resolve_argv(argv: list[str], base: Path, spec: str,
+                  path_var: str | None) -> tuple[list[str], Path | None, Path]:
+    """Make relative file arguments absolute (the agent runs in a temp dir); find the script (for the build id)
+    and the executable (for the sandbox's mounts)."""
     out = list(argv)
     exe = argv[0]
     if "/" in exe:
         p = (base / exe) if not os.path.isabs(exe) else Path(exe)
         if not p.is_file():
             raise UserError.at("agent", "spec", spec, f"executable '{exe}' does not exist (relative to {base})")
-        out[0] = str(p.resolve())
-        exe_path: Path | None = p.resolve()
+        exe_path = Path(os.path.abspath(p))  # not resolved: a venv's python must keep its venv
+        out[0] = str(exe_path)
     else:
         found = shutil.which(exe, path=path_var)
         if found is None:
             raise UserError.at("agent", "spec", spec, f"command '{exe}' is not on PATH; install it or give its "
                                "path")
-        exe_path = Path(found)
+        exe_path = Path(os.path.abspath(found))
     script: Path | None = None
     for i, tok in enumerate(argv[1:], start=1):
         if tok.startswith("-") or os.path.isabs(tok):
@@ -305,11 +440,11 @@ def _resolve_argv(argv: list[str], base: Path, spec: str, path_var: str | None) 
             out[i] = str(p.resolve())
             if script is None and p.is_file():
                 script = p.resolve()
-    return out, script or exe_path
+    return out, script or exe_path, exe_path
 
 
 def load_subprocess_agent(command: str, options: dict, *, spec: str, timeout_s: float | None,
-                          raw_options: dict) -> SubprocessAgent:
+                          raw_options: dict, sandbox: sb.SandboxSettings | None = None) -> SubprocessAgent:
     """Build a SubprocessAgent from ``cmd:<command line>`` (split like a POSIX shell, run without one)."""
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
@@ -329,12 +464,14 @@ def load_subprocess_agent(command: str, options: dict, *, spec: str, timeout_s: 
     pass_env = options.get("pass_env") or ()
     if isinstance(pass_env, str):
         pass_env = [n for n in pass_env.split(",") if n]
-    missing = [n for n in pass_env if n not in os.environ]
+    sandbox = sandbox or sb.SandboxSettings()
+    sb.require(sandbox, f"agent {spec}")
+    missing = [n for n in [*pass_env, *sandbox.env] if n not in os.environ]
     if missing:
-        raise UserError.at("agent", "options.pass_env", ",".join(missing), "these variables are not set in "
-                           "evalkit's environment; set them or drop them from pass_env")
-    env = scrubbed_env(env_opt, pass_env)
-    resolved, script = _resolve_argv(argv, Path.cwd(), spec, env.get("PATH"))
+        raise UserError.at("agent", "--agent-env", ",".join(missing), "these variables are not set in "
+                           "evalkit's environment; set them or drop them from --agent-env / pass_env")
+    env = scrubbed_env(env_opt, [*pass_env, *sandbox.env])
+    resolved, script, exe = _resolve_argv(argv, Path.cwd(), spec, env.get("PATH"))
     normalized = shlex.join(argv)
     build = BuildId(
         name=script.name if script else Path(argv[0]).name,
@@ -347,5 +484,7 @@ def load_subprocess_agent(command: str, options: dict, *, spec: str, timeout_s: 
         },
         git_sha=git_sha(script) if script else None,
     )
+    mounts = sb.program_mounts(exe, script, Path.cwd()) if sandbox.enabled else []
     return SubprocessAgent(resolved, build, timeout_s=timeout_s, env=env,
-                           deterministic=bool(options.get("deterministic", False)), spec=spec, options=raw_options)
+                           deterministic=bool(options.get("deterministic", False)), spec=spec, options=raw_options,
+                           sandbox=sandbox, mounts=mounts)

@@ -8,7 +8,9 @@ becomes one ``error:`` line on stderr and exit code 2; nothing else is caught (a
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
+import threading
 
 import click
 
@@ -108,6 +110,29 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: runs the CLI and exits with the command's code (0 ok, 1 regression,
     2 could not evaluate); a UserError or usage error becomes one ``error:`` line on stderr."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if in_main_thread else None
+    try:
+        _main(argv)
+    finally:
+        _end_agent_processes()
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminated(signum: int, frame) -> None:
+    """SIGTERM ends evalkit like Ctrl-C does: cleanup runs (agent processes end) and the exit code is 143."""
+    raise SystemExit(128 + signum)
+
+
+def _end_agent_processes() -> None:
+    """Kill the process groups of agents still running (an interrupted run); a no-op if none was started."""
+    module = sys.modules.get("evalkit.agents.subprocess_agent")
+    if module is not None:
+        module.end_all_agents()
+
+
+def _main(argv: list[str] | None) -> None:
     from evalkit.errors import UserError
 
     try:

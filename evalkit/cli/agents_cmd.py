@@ -82,3 +82,32 @@ def describe(spec: str, timeout_s: float | None, as_json: bool) -> None:
     for key in ("spec", "build_id", "adapter", "name", "version", "git_sha", "timeout_s", "deterministic"):
         click.echo(f"{key + ':':<15}{doc[key]}")
     click.echo(f"{'config:':<15}{json.dumps(build.config, sort_keys=True, default=str)}")
+
+
+@agents.command("check")
+@click.argument("spec")
+@click.option("--suite", default="smoke", show_default=True, help="Suite to take the scenario from.")
+@click.option("--scenario", default=None, help="Scenario id (default: the suite's first).")
+@click.option("--timeout", "timeout_s", type=float, default=30.0, show_default=True,
+              help="Investigation timeout in seconds.")
+@click.option("--sandbox", "sandbox_mode", type=click.Choice(["on", "strict", "none"]), default="on",
+              show_default=True, help="Sandbox for cmd: agents (as for evalkit run).")
+@click.option("--agent-env", "agent_env", multiple=True, help="Pass this variable to the agent (repeatable).")
+@click.option("--agent-path", "agent_paths", multiple=True, help="Show this path to the sandboxed agent (repeatable).")
+def check(spec, suite, scenario, timeout_s, sandbox_mode, agent_env, agent_paths) -> None:
+    """Try SPEC on one scenario and print the protocol exchange, the finding or the failure, and stderr.
+    Exit 0 when the agent returned a valid finding, 2 when it failed.
+
+    \b
+    Examples:
+      evalkit agents check 'cmd:bash my_agent.sh'
+      evalkit agents check 'cmd:python agent.py' --suite core --scenario database-slow-query-001
+    """
+    from evalkit.agents.check import check_agent, format_check
+    from evalkit.run.config import SandboxConfig
+
+    settings = SandboxConfig(mode=sandbox_mode, env=agent_env, paths=agent_paths).settings()
+    result = check_agent(spec, suite=suite, scenario=scenario, timeout_s=timeout_s, sandbox=settings)
+    click.echo(format_check(result))
+    if not result.ok:
+        raise click.exceptions.Exit(2)

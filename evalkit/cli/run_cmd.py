@@ -16,6 +16,10 @@ from evalkit.cli.options import run_options, tracking_option
 @click.option("--agent", "agent", required=True,
               help="Agent build: reference:<version>, pkg.module:factory, 'cmd:<command line>' or openai:<model>.")
 @run_options("run")
+@click.option("--scenario", "scenarios", multiple=True,
+              help="Run only this scenario id (repeatable): try an agent on a few scenarios first.")
+@click.option("--limit", type=int, default=None,
+              help="Run at most N scenarios, one per category in turn.")
 @click.option("--output-dir", type=click.Path(file_okay=False), default=None,
               help="Where to write results.parquet, trajectories.jsonl.gz, meta.json "
                    "(default .evalkit/runs/<suite>-<build>-<seed>-<time>).")
@@ -28,7 +32,7 @@ from evalkit.cli.options import run_options, tracking_option
 @click.option("--pr", default=None, envvar="EVALKIT_PR", help="Pull-request number, recorded as a run tag.")
 @click.option("--json", "as_json", is_flag=True, help="Print meta, output paths and aggregates as JSON.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
-def run(suite, agent, config, output_dir, tracking_uri, no_log, no_outbox, role, pr, as_json, quiet) -> None:
+def run(suite, agent, config, scenarios, limit, output_dir, tracking_uri, no_log, no_outbox, role, pr, as_json, quiet) -> None:
     """Run SUITE against an agent build: k trials per scenario, scored, resumable after a crash.
 
     \b
@@ -37,6 +41,7 @@ def run(suite, agent, config, output_dir, tracking_uri, no_log, no_outbox, role,
       evalkit run --suite core --agent reference:v1 --trials 5 --role baseline --json > run.json
       evalkit baseline promote "$(jq -r .run_id run.json)" --suite core --alias main --reason "merge of abc123"
       evalkit run --suite smoke --agent mypkg.agent:build --trials 1 --no-log --output-dir out/
+      evalkit run --suite smoke --agent 'cmd:python my_agent.py' --limit 3 --no-log
     The run is logged to MLflow (--tracking-uri / MLFLOW_TRACKING_URI) and its id printed; an unreachable
     server queues it in .evalkit/outbox (`evalkit sync` uploads it) unless --no-outbox.
     Rerunning the same command after an interruption skips the trials already journaled.
@@ -51,7 +56,7 @@ def run(suite, agent, config, output_dir, tracking_uri, no_log, no_outbox, role,
     store = None if no_log else _store_for_logging(tracking_uri, require_reachable=no_outbox)
     reporter = ProgressReporter(mode="quiet" if quiet else "auto")
     try:
-        result = run_suite(suite, agent, config, progress=reporter)
+        result = run_suite(suite, agent, config, progress=reporter, scenario_ids=scenarios or None, limit=limit)
     finally:
         reporter.close()
     meta = result.meta

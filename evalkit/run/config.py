@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from evalkit.agents.limits import DEFAULT_LIMITS, MessageLimits
 from evalkit.errors import Problem, UserError
+from evalkit.vocab import SandboxMode
 
 if TYPE_CHECKING:
+    from evalkit.agents.sandbox import SandboxSettings
     from evalkit.run.executors import Executor
 
 EXECUTORS = ("local", "threads", "processes", "ray")
@@ -101,6 +104,47 @@ class SequentialConfig:
 
 
 @dataclass(frozen=True)
+class SandboxConfig:
+    """How ``cmd:`` agents (and, with ``isolate``, Python agents) are sandboxed: see :mod:`evalkit.agents.sandbox`."""
+
+    mode: SandboxMode = field(default=SandboxMode.ON, metadata=cli(
+        "--sandbox", "sandbox_mode", choices=tuple(m.value for m in SandboxMode), default="on", show_default=True,
+        help="Agent sandbox (Linux, bubblewrap): on (truth and checkout hidden, network kept), strict (also no "
+             "network) or none (explicit opt-out, recorded with the run)."))
+    env: tuple[str, ...] = field(default=(), metadata=cli(
+        "--agent-env", "agent_env", multiple=True,
+        help="Pass this variable of evalkit's environment to the agent (repeatable); nothing else is passed."))
+    paths: tuple[str, ...] = field(default=(), metadata=cli(
+        "--agent-path", "agent_paths", multiple=True,
+        help="Show this file or folder to the sandboxed agent, read-only (repeatable)."))
+    isolate: bool = field(default=False, metadata=cli(
+        "--isolate", is_flag=True,
+        help="Run a Python agent in the sandbox too, through a worker subprocess (it is trusted code otherwise)."))
+
+    def __post_init__(self) -> None:
+        if isinstance(self.mode, str) and self.mode in tuple(SandboxMode):
+            object.__setattr__(self, "mode", SandboxMode(self.mode))
+        object.__setattr__(self, "env", tuple(self.env or ()))
+        object.__setattr__(self, "paths", tuple(str(p) for p in (self.paths or ())))
+
+    def problems(self) -> list[Problem]:
+        out = []
+        if not isinstance(self.mode, SandboxMode):
+            out.append(Problem("--sandbox", "", self.mode, f"choose one of {', '.join(m.value for m in SandboxMode)}"))
+        bad = [n for n in self.env if not isinstance(n, str) or not n.isidentifier()]
+        if bad:
+            out.append(Problem("--agent-env", "", bad[0], "give the name of an environment variable, e.g. "
+                               "--agent-env OPENAI_API_KEY"))
+        return out
+
+    def settings(self, protect: tuple[str, ...] = ()) -> "SandboxSettings":
+        """The picklable settings the agents of a run are built with; ``protect``: paths never shown."""
+        from evalkit.agents.sandbox import SandboxSettings
+
+        return SandboxSettings(self.mode, self.env, self.paths, tuple(str(p) for p in protect), self.isolate)
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """How a suite is run: trials, seeds, concurrency, timeout, scorers, agent options, journal and retries.
 
@@ -124,10 +168,19 @@ class RunConfig:
         "--timeout", "timeout_s", type=float, show_default=True, help="Per-investigation timeout in seconds."))
     scorers: tuple[Any, ...] = field(default=(), metadata=cli(
         "--scorer", "scorers", multiple=True, help="User scorer [name=]pkg.module:function (repeatable)."))
+    fail_fast: int = field(default=5, metadata=cli(
+        "--fail-fast", type=int, show_default=True,
+        help="Stop with exit 2 when the first N trials all fail before the agent's first message or tool call "
+             "(a broken agent); 0 = never."))
+    #: a finished run whose agent failed in more than this share of its trials says so in its warnings.
+    failure_warning_share: float = 0.5
     agent_options: Mapping[str, Any] = field(default_factory=dict, hash=False)
     journal: JournalConfig = field(default_factory=JournalConfig)
     retry: RetryConfig = field(default_factory=RetryConfig)
     sequential: SequentialConfig = field(default_factory=SequentialConfig)
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    #: bounds on what an agent sends (message and trial bytes, JSON depth, finding size).
+    limits: MessageLimits = field(default_factory=lambda: DEFAULT_LIMITS)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scorers", tuple(self.scorers or ()))
@@ -141,12 +194,14 @@ class RunConfig:
         out = []
         if self.trials is not None and not _int_at_least(self.trials, 1):
             out.append(Problem("--trials", "", self.trials, "give an integer >= 1"))
+        if not _int_at_least(self.fail_fast, 0):
+            out.append(Problem("--fail-fast", "", self.fail_fast, "give a number of trials >= 0 (0 = never stop early)"))
         if not _int_at_least(self.seed, 0):
             out.append(Problem("--seed", "", self.seed, "give an integer >= 0"))
         out += execution_problems(self.executor, self.jobs, self.timeout_s)
         if not _int_at_least(self.retry.max_retries, 0):
             out.append(Problem("max_retries", "", self.retry.max_retries, "give an integer >= 0"))
-        return out + self.sequential.problems()
+        return out + self.sequential.problems() + self.sandbox.problems()
 
     def replace(self, **changes: Any) -> "RunConfig":
         """A copy with ``changes`` applied (and checked)."""
@@ -157,9 +212,11 @@ class RunConfig:
         """The executor's name (``custom`` for an Executor object without one)."""
         return self.executor if isinstance(self.executor, str) else getattr(self.executor, "name", "custom")
 
-    def agent_kwargs(self) -> dict[str, Any]:
-        """The options every agent of the run is built with: ``agent_options`` plus the timeout."""
-        return {**self.agent_options, "timeout_s": float(self.timeout_s)}
+    def agent_kwargs(self, protect: tuple[str, ...] = ()) -> dict[str, Any]:
+        """The options every agent of the run is built with: ``agent_options`` plus the timeout, the sandbox
+        (``protect``: the run's own paths no agent may see) and the output limits."""
+        return {**self.agent_options, "timeout_s": float(self.timeout_s),
+                "sandbox": self.sandbox.settings(protect), "limits": self.limits}
 
 
 def execution_problems(executor: Any, jobs: Any, timeout_s: Any) -> list[Problem]:
@@ -178,4 +235,4 @@ def _int_at_least(value: Any, minimum: int) -> bool:
     return not isinstance(value, bool) and isinstance(value, int) and value >= minimum
 
 
-__all__ = ["RunConfig", "JournalConfig", "RetryConfig", "SequentialConfig", "NO_JOURNAL", "EXECUTORS", "cli", "execution_problems"]
+__all__ = ["RunConfig", "JournalConfig", "RetryConfig", "SequentialConfig", "SandboxConfig", "NO_JOURNAL", "EXECUTORS", "cli", "execution_problems"]

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable
 import pandas as pd
 
 from evalkit import __version__
+from evalkit.agents.sandbox import label as sandbox_label
 from evalkit.errors import UserError
 from evalkit.run.config import RunConfig
 from evalkit.run.executors import Executor, make_executor
@@ -24,7 +25,7 @@ from evalkit.run.journal import Journal, JournalHeader, default_journal_path, re
 from evalkit.run.seeds import trial_seed
 from evalkit.run.tasks import TrialOutcome, TrialTask
 from evalkit.score.schema import conform, sort_results
-from evalkit.vocab import ErrorClass, Status
+from evalkit.vocab import ErrorClass, SandboxMode, Status
 
 _TICK_S = 0.25
 
@@ -88,7 +89,8 @@ class _Context:
 
 
 def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
-              progress: ProgressFn | None = None, scenario_ids: Iterable[str] | None = None) -> RunResult:
+              progress: ProgressFn | None = None, scenario_ids: Iterable[str] | None = None,
+              limit: int | None = None) -> RunResult:
     """Run every scenario of ``suite`` ``config.trials`` times against ``agent_spec`` and score the trials.
 
     ``suite`` is a Suite, a path or a bare name (``core``); ``config`` is a :class:`RunConfig` (default:
@@ -98,17 +100,20 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
     (``config.journal``, default ``.evalkit/journal``); rerunning the same call resumes (``fresh=True``
     discards the journal and starts over). ``config.scorers`` are user scorer specs ``[name=]pkg.mod:fn`` (plus
     the suite's ``[scorers]`` table). ``scenario_ids``: run only these scenarios of the suite (a pool's
-    rounds). Raises UserError on bad input or when no trial could be evaluated at all.
+    rounds, ``evalkit run --scenario``); ``limit``: at most that many scenarios, one per category in turn
+    (``evalkit run --limit``). Raises UserError on bad input or when no trial could be evaluated at all.
     """
     started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     t0 = time.monotonic()
     suite_obj = _resolve_suite(suite)
-    scenarios = _select(suite_obj, scenario_ids)
+    scenarios = _select(suite_obj, scenario_ids, limit)
     config = config or RunConfig()
     if config.trials is None:
         config = config.replace(trials=suite_obj.default_trials)
     trials, seed = int(config.trials), config.seed
-    options = config.agent_kwargs()
+    suite_path = str(Path(suite_obj.path).resolve())
+    journal_dir = Path(config.journal.dir) if config.journal.dir else Path(".evalkit") / "journal"
+    options = config.agent_kwargs(protect=(suite_path, str(journal_dir.resolve())))
     build_id = _build_id(agent_spec, options)
     scorer = _make_scorer(suite_obj, config.scorers)
     ctx = _Context(suite_obj, build_id, agent_spec, seed, scorer, {s.id: s.category for s in scenarios})
@@ -123,7 +128,6 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
         wanted = {record_key(suite_obj.hash, s.id, t, build_id) for s in scenarios for t in range(trials)}
         finished = (jr.finished_keys() & wanted) if jr else set()
         resumed = {k: r for k, r in (jr.records.items() if jr else ()) if k in finished}
-        suite_path = str(Path(suite_obj.path).resolve())
         tasks = [
             TrialTask.make(suite_path, suite_obj.hash, s.id, t, trial_seed(seed, s.id, t), agent_spec, options)
             for s in scenarios for t in range(trials)
@@ -157,6 +161,14 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
     infra = int((table["status"] == Status.INFRA_ERROR).sum())
     warnings = [f"user scorer '{name}' failed on {n} trial(s), its columns are NaN there: {first}"
                 for name, (n, first) in sorted(scorer.failures.items())]
+    failed = int((table["status"] == Status.AGENT_ERROR).sum())
+    if len(table) and failed > config.failure_warning_share * len(table):
+        top = table.loc[table["status"] == Status.AGENT_ERROR, "error_class"].value_counts()
+        warnings.append(f"the agent failed in {failed} of {len(table)} trials (mostly {top.index[0]}): the "
+                        "scores say more about the agent's failures than its investigations")
+    if sandbox_label(agent_spec, config.sandbox) == SandboxMode.NONE:
+        warnings.append("the agent ran unsandboxed (--sandbox none): it could have read the suite's truth, "
+                        "and processes it started may outlive the run")
     if infra:
         warnings.append(f"{infra} trial(s) ended in infrastructure errors after {config.retry.max_retries} "
                         "retries; they are reported apart and not scored (rerun the same command to retry them)")
@@ -169,6 +181,7 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
         "executor": exe.name if exe is not None else config.executor_name,
         "jobs": getattr(exe, "capacity", config.jobs) if exe is not None else config.jobs,
         "timeout_s": float(config.timeout_s), "resumed_trials": len(resumed),
+        "sandbox": sandbox_label(agent_spec, config.sandbox),
         "journal": str(jr.path) if jr else None,
         "scorers": [f"{s.name}={s.spec}" for s in scorer.user_scorers], "warnings": warnings,
     }
@@ -200,6 +213,7 @@ def _schedule(tasks: list[TrialTask], exe: Executor, ctx: _Context, jr: Journal 
     seq = 0
     acked = len(records)
     last_sync = 0.0
+    first: list[TrialOutcome] = []  # the run's first finished trials, for the broken-agent check
     while pending or delayed or exe.in_flight():
         now = time.monotonic()
         while delayed and delayed[0][0] <= now:
@@ -229,6 +243,9 @@ def _schedule(tasks: list[TrialTask], exe: Executor, ctx: _Context, jr: Journal 
                 seq += 1
                 heapq.heappush(delayed, (time.monotonic() + backoff_s * (2 ** task.attempt), seq, retry))
                 continue
+            if len(first) < config.fail_fast:
+                first.append(o)
+                _fail_fast(first, config.fail_fast, ctx.agent_spec)  # raises before a broken agent's trials are kept
             rec = ctx.record(o)
             records[rec["key"]] = rec
             batch.append(rec)
@@ -251,6 +268,25 @@ def _schedule(tasks: list[TrialTask], exe: Executor, ctx: _Context, jr: Journal 
         progress(acked, total)
 
 
+def silent_failure(o: TrialOutcome) -> bool:
+    """The agent failed without a single tool call or message of its own (it did not report an error): the
+    mark of a broken agent or adapter setup rather than a bad answer."""
+    return o.status == Status.AGENT_ERROR and not o.calls and o.error_class != ErrorClass.AGENT_ERROR
+
+
+def _fail_fast(first: list[TrialOutcome], n: int, agent_spec: str) -> None:
+    """UserError once the run's first ``n`` finished trials all failed silently (``--fail-fast``)."""
+    if len(first) < n or not all(silent_failure(o) for o in first):
+        return
+    last = first[-1]
+    tail = " ".join(last.stderr.split())[-300:] if last.stderr.strip() else "(empty)"
+    message = last.error_message.split(": ", 1)[-1][:400]
+    raise UserError.at(f"agent {agent_spec}", "", last.error_class,
+                       f"the first {n} trials all failed before the agent's first tool call or message ({message}); "
+                       f"its stderr ends: {tail}; fix the agent (`evalkit agents check SPEC` shows the protocol "
+                       "exchange) or pass --fail-fast 0")
+
+
 def _next_task(pending: deque, busy: dict[str, int]) -> TrialTask:
     """The first pending task whose scenario is not in flight, so a scenario's trials follow each other on
     the worker that has its world cached (the scan passes at most the in-flight scenarios' own trials).
@@ -268,8 +304,20 @@ def _idle(wait: float) -> list:
     return []
 
 
-def _select(suite_obj, scenario_ids: Iterable[str] | None) -> list:
-    """The suite's scenarios, or the named ones (in suite order); an unknown id is the user's error."""
+def _select(suite_obj, scenario_ids: Iterable[str] | None, limit: int | None = None) -> list:
+    """The suite's scenarios, or the named ones (in suite order); an unknown id is the user's error.
+    ``limit``: at most that many, taken one per category in turn (so a few trials span the categories)."""
+    if limit is not None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise UserError.at("--limit", "", limit, "give a number of scenarios >= 1")
+        chosen = _select(suite_obj, scenario_ids)
+        seen: dict[str, int] = {}
+        rank = []
+        for s in chosen:
+            seen[s.category] = seen.get(s.category, 0) + 1
+            rank.append(seen[s.category])
+        order = sorted(range(len(chosen)), key=lambda i: (rank[i], i))[:limit]
+        return [chosen[i] for i in sorted(order)]
     if scenario_ids is None:
         return list(suite_obj.scenarios)
     wanted = set(scenario_ids)

@@ -53,6 +53,7 @@ def format_summary(result, agg: pd.DataFrame | None = None) -> str:
         f"suite {meta['suite']} ({meta['suite_hash'][:12]}) · build {meta['build_id']} · seed {meta['seed']}",
         f"{meta['n_trials']} trials ({meta['n_scenarios']} scenarios × {meta['trials']}) in "
         f"{meta['duration_s']:.1f} s · executor {meta['executor']} × {meta['jobs']}"
+        + (f" · sandbox {meta['sandbox']}" if meta.get("sandbox") else "")
         + (f" · {meta['resumed_trials']} resumed from journal" if meta.get("resumed_trials") else ""),
         "",
     ]

@@ -16,6 +16,7 @@ from typing import Callable
 
 from evalkit.agents.base import AgentFailure
 from evalkit.agents.finalize import finalize
+from evalkit.agents.limits import DEFAULT_LIMITS
 from evalkit.errors import UserError
 from evalkit.run.tasks import TrialOutcome, TrialTask
 from evalkit.vocab import ErrorClass, Status
@@ -109,7 +110,8 @@ def run_trial(task: TrialTask, on_start: Callable[[], None] | None = None) -> Tr
     status, error_class, message, finding, stderr = Status.OK, "", "", None, ""
     try:
         # Adapters already return checked findings; this is the same check for any other Agent object.
-        finding = finalize(agent.investigate(alert, toolbox, task.seed), toolbox)
+        finding = finalize(agent.investigate(alert, toolbox, task.seed), toolbox,
+                           getattr(agent, "limits", DEFAULT_LIMITS))
         stderr = finding.stderr or ""
     except AgentFailure as exc:
         status = Status.INFRA_ERROR if exc.infrastructure else Status.AGENT_ERROR

@@ -13,6 +13,12 @@ import sys
 import time
 
 
+def sleeper(token: str, new_session: bool = False, keep_stdout: bool = False) -> None:
+    """Start a long-sleeping child whose command line carries ``token`` (so a test can find it in /proc)."""
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)", token], start_new_session=new_session,
+                     stdout=None if keep_stdout else subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+
+
 def send(msg: dict) -> None:
     sys.stdout.write(json.dumps(msg) + "\n")
     sys.stdout.flush()
@@ -70,10 +76,8 @@ def main() -> None:
         os._exit(3)
     elif mode == "exit0":
         sys.exit(0)
-    elif mode == "hang_with_child":  # spawns a sleeping child in its group, records both pids, hangs
-        child = subprocess.Popen(["sleep", "300"])
-        with open(arg, "w") as fh:
-            fh.write(f"{os.getpid()} {child.pid}\n")
+    elif mode == "hang_with_child":  # spawns a sleeping child (its argv carries the token `arg`), hangs
+        sleeper(arg)
         time.sleep(300)
     elif mode == "close_stdout_and_hang":
         os.close(1)
@@ -108,11 +112,35 @@ def main() -> None:
         sys.stderr.flush()
         final(alert["component"])
     elif mode == "linger_after_final":  # answers, then keeps a child alive and ignores stdin EOF
-        child = subprocess.Popen(["sleep", "300"])
-        with open(arg, "w") as fh:
-            fh.write(f"{os.getpid()} {child.pid}\n")
+        sleeper(arg)
         final(alert["component"])
         time.sleep(300)
+    elif mode == "huge_summary":  # a final message with an `arg`-character summary
+        final_msg = {"hypotheses": [{"component": alert["component"]}], "summary": "x" * int(arg)}
+        send({"type": "final", "finding": final_msg})
+    elif mode == "deep_nesting":  # a final message nested `arg` levels deep
+        depth = int(arg)
+        sys.stdout.write('{"type":"final","finding":' + "[" * depth + "]" * depth + "}\n")
+        sys.stdout.flush()
+    elif mode == "long_number":  # a confidence with `arg` digits
+        sys.stdout.write('{"type":"final","finding":{"hypotheses":[{"component":"%s","confidence":%s}]}}\n'
+                         % (alert["component"], "9" * int(arg)))
+        sys.stdout.flush()
+    elif mode == "many_hypotheses":
+        send({"type": "final", "finding": {"hypotheses": [{"component": alert["component"]}] * int(arg)}})
+    elif mode == "chatty":  # `arg` tool calls with 100 kB of padding each
+        for i in range(int(arg)):
+            call("get_alert", {"pad": "p" * 100_000}, call_id=i)
+        final(alert["component"])
+    elif mode == "hang_with_setsid_child":  # a grandchild in a session of its own, then hangs
+        sleeper(arg, new_session=True)
+        time.sleep(600)
+    elif mode == "setsid_child":  # a grandchild in a session of its own, then a normal answer
+        sleeper(arg, new_session=True)
+        final(alert["component"])
+    elif mode == "exit_leaving_child_on_stdout":  # exits at once; a setsid child keeps stdout open
+        sleeper(arg, new_session=True, keep_stdout=True)
+        os._exit(3)
     elif mode == "pingpong":  # benchmark: N get_alert round trips, then final
         n = int(arg or 1000)
         for i in range(n):

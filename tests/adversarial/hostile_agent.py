@@ -1,0 +1,155 @@
+"""A hostile cmd: agent: ``hostile_agent.py ATTACK --project P --truth T --journal J --baseline B --extra X``.
+
+It speaks the protocol honestly, but first tries one attack to find the ground truth (or evalkit's secrets)
+outside the tools. It answers with the alerting component (a normal, usually wrong, answer) and reports
+every leak it found in its summary as JSON: ``{"attack": ..., "leaks": [...]}``. Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+#: bytes that only the truth, the results of a run or evalkit's environment contain.
+MARKERS = (b'"distractors"', b"expected_component", b"EVALKIT_ADVERSARIAL_SECRET", b"adversarial-secret-value")
+SKIP = ("/proc", "/sys", "/dev")
+BUDGET_S = 20.0
+DEADLINE = time.monotonic() + 40.0  # the whole attack
+
+
+def leaky(path: str) -> str | None:
+    """A description of the leak if ``path`` is a readable file holding truth, results or secrets."""
+    try:
+        if "/fd/" in path and os.readlink(path).startswith(("pipe:", "socket:", "anon_inode:", "/dev/")):
+            return None  # reading a pipe would block
+    except OSError:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(4 << 20)
+    except OSError:
+        return None
+    for marker in MARKERS:
+        if marker in data:
+            return f"{path}: {marker.decode()}"
+    return None
+
+
+def walk(root: str, depth: int = 4, deadline: float | None = None) -> list[str]:
+    """Leaks in files under ``root`` (bounded depth and time; stops at the first leak)."""
+    deadline = min(deadline or time.monotonic() + BUDGET_S, DEADLINE)
+    root = root.rstrip("/") or "/"
+    base = root.count("/")
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        if time.monotonic() > deadline:
+            break
+        if dirpath.count("/") - base >= depth:
+            dirnames[:] = []
+        dirnames[:] = [d for d in dirnames if os.path.join(dirpath, d) not in SKIP]
+        for name in filenames:
+            if name.endswith((".json", ".jsonl", ".parquet", ".toml", ".db", ".txt")) or "environ" in name:
+                found = leaky(os.path.join(dirpath, name))
+                if found:
+                    return [found]
+    return []
+
+
+def attack(name: str, a: argparse.Namespace) -> list[str]:
+    ppid = os.getppid()
+    if name == "proc_parent":  # /proc/$PPID/{cwd,root,cmdline,environ}
+        out = [f for f in (leaky(f"/proc/{ppid}/environ"), leaky(f"/proc/{ppid}/cmdline")) if f]
+        for link in ("cwd", "root"):
+            out += walk(f"/proc/{ppid}/{link}", depth=4)
+        return out
+    if name == "proc_all":  # every visible process: environment, working folder, open files
+        out = []
+        for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+            out += [f for f in (leaky(f"/proc/{pid}/environ"),) if f]
+            out += walk(f"/proc/{pid}/cwd", depth=3, deadline=DEADLINE)
+            try:
+                fds = os.listdir(f"/proc/{pid}/fd")
+            except OSError:
+                fds = []
+            out += [f for f in (leaky(f"/proc/{pid}/fd/{fd}") for fd in fds) if f]
+            if out:
+                return out
+        return out
+    if name == "dotdot":  # climb out of the working folder
+        rel = "."
+        for _ in range(12):
+            rel = os.path.join(rel, "..")
+            found = walk(rel, depth=3)
+            if found:
+                return found
+        return []
+    if name == "absolute":  # the attacker knows the layout
+        return [f for f in (leaky(a.truth), leaky(os.path.join(a.project, "suites"))) if f] + \
+            walk(os.path.join(a.project, "suites"))
+    if name == "find_root":  # search the whole filesystem
+        return walk("/", depth=12)
+    if name == "journal":
+        return walk(a.journal)
+    if name == "baseline":
+        return [f for f in (leaky(a.baseline),) if f]
+    if name == "dot_evalkit":
+        return walk(os.path.join(a.project, ".evalkit"))
+    if name == "environment":  # its own environment and the parent's
+        own = [k for k, v in os.environ.items() if b"adversarial-secret-value" in v.encode()]
+        return own + [f for f in (leaky(f"/proc/{ppid}/environ"), leaky("/proc/1/environ")) if f]
+    if name == "fds":  # inherited descriptors and the parent's
+        out = []
+        for pid in ("self", str(ppid), "1"):
+            try:
+                fds = os.listdir(f"/proc/{pid}/fd")
+            except OSError:
+                continue
+            for fd in fds:
+                try:
+                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                except OSError:
+                    continue
+                if any(k in target for k in ("journal", "truth", "baselines", ".evalkit")):
+                    out.append(f"fd {pid}/{fd} -> {target}")
+                found = leaky(f"/proc/{pid}/fd/{fd}") if int(fd) > 2 else None
+                if found:
+                    out.append(found)
+        return out
+    if name == "whitelist_escape":  # from a whitelisted folder, go up and sideways
+        return walk(os.path.join(a.extra, ".."), depth=5) + walk(os.path.join(a.extra, "..", "..", "..", ".."), 6)
+    if name == "symlink_escape":  # a symlink planted in the whitelisted folder, and one made here
+        os.symlink(os.path.dirname(a.truth), "mine")
+        return walk(os.path.join(a.extra, "link")) + walk("mine")
+    if name == "tmp_and_home":  # other runs' temporary folders, caches under the home folder
+        return walk("/tmp", depth=6) + walk(os.path.expanduser("~"), depth=6) + walk("/root", depth=6)
+    if name == "proc_root_escape":  # pid 1's root and a fresh proc mount
+        out = walk("/proc/1/root", depth=8)
+        try:
+            os.makedirs("p", exist_ok=True)
+            rc = os.system("mount -t proc proc p 2>/dev/null")
+            if rc == 0:
+                out += [f for f in (leaky(f"p/{pid}/environ") for pid in os.listdir("p") if pid.isdigit()) if f]
+        except OSError:
+            pass
+        return out
+    raise SystemExit(f"unknown attack {name}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("attack")
+    for opt in ("project", "truth", "journal", "baseline", "extra"):
+        ap.add_argument(f"--{opt}", default="/nonexistent")
+    a = ap.parse_args()
+    start = json.loads(sys.stdin.readline())
+    leaks = attack(a.attack, a)
+    answer = {"hypotheses": [{"component": start["alert"]["component"], "confidence": 0.5}],
+              "summary": json.dumps({"attack": a.attack, "leaks": leaks[:5]})}
+    sys.stdout.write(json.dumps({"type": "final", "finding": answer}) + "\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
