@@ -236,7 +236,7 @@ def _family_frame(p: paired_mod.Paired, metrics: tuple[str, ...], pol: Policy, g
         sign = -1.0 if pol.lower_is_better(m) else 1.0
         mc = paired_mod.metric_cells(p, m, sign, want_samples=pol.test == "permutation")
         margins = np.array([pol.margin_for(c if c != OVERALL else "", m) for c in mc.categories])
-        blocks.append((m, sign, mc, margins, vd.choose_kinds(mc.binary_k1, pol.test, pol.mcnemar)))
+        blocks.append((m, sign, mc, margins, vd.choose_kinds(mc.binary_k1, pol.test)))
     cat = lambda attr: np.concatenate([getattr(b[2], attr) for b in blocks])  # noqa: E731
     n, mean, var = cat("n"), cat("mean"), cat("var")
     margin = np.concatenate([b[3] for b in blocks])
