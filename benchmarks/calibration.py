@@ -168,10 +168,7 @@ def simulate(C, n, k, reps, seed, policy):
                 acc["naive10"].append(drop_top1[:, 0])
                 acc["mde10"].append(dec.mde[:, 0])
                 acc["imp_reg"].append(reg[:, 1] | reg[:, C1 + 1])
-                gain = (cand[0] - base[0])[:, 1, :].mean(axis=-1)
-                improved_or_rose = (dec.verdict[:, 1] == vd.IMPROVED) | ((dec.ci_low[:, 1] > 0)
-                                                                          & (gain > policy.margin))
-                acc["cross"].append(reg[:, 0] & (improved_or_rose | ~reg[:, C]))
+                acc["cross"].append(reg[:, 0] & ((dec.verdict[:, 1] == vd.IMPROVED) | ~reg[:, C]))
     out = {key: np.concatenate(v) for key, v in acc.items()}
     res = {key: float(np.mean(v)) for key, v in out.items() if key not in ("mde5", "mde10")}
     res["mde5"] = float(np.median(out["mde5"]))

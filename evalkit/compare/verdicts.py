@@ -7,7 +7,7 @@ same code as :func:`evalkit.compare.compare`.
 Per cell, with margin m ≥ 0 and the difference δ oriented so that higher is better:
 - regression test H0: δ ≥ −m (p), corrected across the family (p_adj): ``regressed`` iff p_adj ≤ α, i.e.
   iff the upper bound at the cell's corrected level α·p/p_adj lies below −m;
-- non-inferiority test H0: δ ≤ −m (p_noninf), corrected the same way: ``unchanged`` iff p_noninf_adj ≤ α,
+- non-inferiority test H0: δ ≤ −m (p_noninf), corrected the same way: ``not-worse`` iff p_noninf_adj ≤ α,
   i.e. iff the lower bound at its corrected level lies above −m; ``improved`` iff, in addition, that same
   lower bound lies above +m (the non-inferiority → superiority step needs no further correction);
 - otherwise ``inconclusive``, with the MDE at α/(number of tests).
@@ -27,8 +27,8 @@ T, MCNEMAR_EXACT, MCNEMAR_MIDP, SCORE, PERMUTATION, WILSON = 0, 1, 2, 3, 4, 5
 #: no policy selects them (they do not hold their level at a non-zero margin when flips go one way).
 KIND_NAMES = {T: "paired-t", MCNEMAR_EXACT: "mcnemar-exact", MCNEMAR_MIDP: "mcnemar-midp",
               SCORE: "tango-score", PERMUTATION: "sign-flip", WILSON: "wilson-mover"}
-REGRESSED, INCONCLUSIVE, UNCHANGED, IMPROVED = -1, 0, 1, 2
-VERDICT_NAMES = {REGRESSED: Verdict.REGRESSED, INCONCLUSIVE: Verdict.INCONCLUSIVE, UNCHANGED: Verdict.UNCHANGED,
+REGRESSED, INCONCLUSIVE, NOT_WORSE, IMPROVED = -1, 0, 1, 2
+VERDICT_NAMES = {REGRESSED: Verdict.REGRESSED, INCONCLUSIVE: Verdict.INCONCLUSIVE, NOT_WORSE: Verdict.NOT_WORSE,
                  IMPROVED: Verdict.IMPROVED}
 
 
@@ -186,7 +186,7 @@ def decide(stats: CellStats, kind, margin, in_family, alpha: float = 0.05, metho
     regressed = fam & (p_adj <= alpha)
     noninf = fam & (p_ni_adj <= alpha) & ~regressed
     improved = noninf & (p_imp <= level_ni)
-    verdict = np.where(regressed, REGRESSED, np.where(improved, IMPROVED, np.where(noninf, UNCHANGED,
+    verdict = np.where(regressed, REGRESSED, np.where(improved, IMPROVED, np.where(noninf, NOT_WORSE,
                                                                                       INCONCLUSIVE)))
     m_family = np.broadcast_to(np.maximum(np.sum(fam, axis=-1, keepdims=True), 1), shape)
     kind_arr = r(cells.kind)
