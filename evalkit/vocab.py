@@ -50,6 +50,9 @@ class Verdict(StrEnum):
 
     REGRESSED = "regressed"
     IMPROVED = "improved"
+    #: compare / gate: the drop is shown to be smaller than the margin (non-inferiority) — a gain may hide here
+    NOT_WORSE = "not-worse"
+    #: drift only: the change is shown to lie within ±margin on both sides (equivalence).
     UNCHANGED = "unchanged"
     INCONCLUSIVE = "inconclusive"
     #: sequential design: a drop of delta (the smallest regression that matters) or more is ruled out, though

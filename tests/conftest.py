@@ -117,3 +117,22 @@ def pytest_collection_modifyitems(config, items):
         else:
             continue
         item.add_marker(_pytest.mark.xdist_group(group))
+
+
+# ---- every Comparison built by any test: its printed bounds agree with its verdicts (issue 17) ------------
+@_pytest.fixture(autouse=True, scope="session")
+def _every_comparison_prints_the_bounds_that_decided():
+    from verdict_support import disagreements
+
+    from evalkit.compare.comparison import Comparison
+
+    original = Comparison.__init__
+
+    def checked(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        wrong = disagreements(self.cells)
+        assert not wrong, "verdict and bounds disagree: " + "; ".join(wrong[:5])
+
+    Comparison.__init__ = checked
+    yield
+    Comparison.__init__ = original

@@ -44,7 +44,7 @@ def test_compare_exits_1_and_names_every_downstream_category_in_json(tables, tmp
     assert res.exit_code == 1, res.output
     doc = json.loads(res.stdout)
     assert doc["verdict"] == "regressed" and doc["cross_category"] is True
-    assert doc["headline"].startswith("Cross-category regression: rca_top1 regressed in ")
+    assert doc["headline"].startswith("rca_top1 regressed in ")
     expected = {(c, m) for c in (*DOWNSTREAM_CATEGORIES, OVERALL) for m in GATED}
     assert {tuple(c) for c in doc["regressed_cells"]} == expected
     improved = {(c["category"], c["metric"]) for c in doc["cells"] if c["gated"] and c["verdict"] == "improved"}
@@ -64,13 +64,15 @@ def test_compare_junit_counts_category_by_metric_cells_and_fails_the_regressed_o
     as_junit = {("overall" if c == OVERALL else c, m) for c, m in map(tuple, doc["regressed_cells"])}
     assert failing == as_junit and int(root.get("failures")) == len(doc["regressed_cells"]) == 18
     first = next(c for c in cases if c.find("failure") is not None).find("failure")
-    assert first.get("type") == "regression" and "Cross-category regression" in first.text
+    assert first.get("type") == "regression" and "rca_top1 regressed in " in first.text
 
 
 def test_compare_exits_0_for_a_rebuild_of_the_same_results(tables):
     res = compare(tables["same"], tables["baseline"], "--policy", CORE_POLICY)
     assert res.exit_code == 0, res.output
-    assert "PASS" in res.stdout and "regressed" not in res.stdout
+    rows = [line for line in res.stdout.splitlines() if line.startswith("rca_")]
+    assert "PASS" in res.stdout and "REGRESSION" not in res.stdout
+    assert rows and not any(" regressed " in line for line in rows)
 
 
 def test_compare_json_is_strict_json_even_with_undefined_statistics(tables, tmp_path):
@@ -124,4 +126,4 @@ def test_console_script_compare_exit_codes_0_and_1(tables, tmp_path):
     assert regressed.returncode == 1, regressed.stderr
     assert "REGRESSION (cross-category)" in regressed.stdout and "\x1b[" not in regressed.stdout
     assert same.returncode == 0, same.stderr
-    assert json.loads(same.stdout)["verdict"] in ("unchanged", "inconclusive")
+    assert json.loads(same.stdout)["verdict"] in ("not-worse", "inconclusive")

@@ -75,14 +75,14 @@ def test_cell_verdicts_follow_their_bounds():
     open_ = seq.CellBounds(n=10, pool=100, mean=-0.05, upper=0.3, lower=-0.4, lower_delta=-0.3, p=1, p_noninf=1)
     assert regressed.verdict(0.02, 0.10) == "regressed"
     assert within.verdict(0.02, 0.10) == Verdict.WITHIN_DELTA
-    assert unchanged.verdict(0.02, 0.10) == "unchanged"
+    assert unchanged.verdict(0.02, 0.10) == "not-worse"
     assert improved.verdict(0.02, 0.10) == "improved"
     assert open_.verdict(0.02, 0.10) == "inconclusive"
 
 
 def test_a_category_stops_when_any_gated_metric_regressed_all_are_within_delta_or_its_pool_is_spent():
     assert seq.category_stop(["regressed", "inconclusive"], 20, 400) == Stop.REGRESSED
-    assert seq.category_stop([Verdict.WITHIN_DELTA, "unchanged"], 40, 400) == Stop.WITHIN_DELTA
+    assert seq.category_stop([Verdict.WITHIN_DELTA, "not-worse"], 40, 400) == Stop.WITHIN_DELTA
     assert seq.category_stop([Verdict.WITHIN_DELTA, "inconclusive"], 40, 400) == Stop.OPEN
     assert seq.category_stop(["inconclusive", "inconclusive"], 400, 400) == Stop.POOL_SPENT
 

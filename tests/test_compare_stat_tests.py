@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 
 from evalkit.compare import stat_tests as st
@@ -199,3 +199,71 @@ def test_signflip_bound_inverts_its_pvalue():
         L = st.signflip_bound(d, level, st.UPPER, n_resamples=4999, seed=3)
         assert st.signflip_pvalue(d, L - 1e-9, st.UPPER, 4999, seed=3) <= level
         assert st.signflip_pvalue(d, L + 1e-9, st.UPPER, 4999, seed=3) > level
+
+
+# ------------------------------------------------------------------ paired binary data at a margin (Wilson MOVER)
+def _trinomial(n, p10, p01):
+    """Every (b, c) outcome of n pairs with pass→fail rate p10 and fail→pass rate p01, with its probability."""
+    b, c = np.meshgrid(np.arange(n + 1.0), np.arange(n + 1.0), indexing="ij")
+    keep = b + c <= n
+    b, c = b[keep], c[keep]
+    logw = (special.gammaln(n + 1) - special.gammaln(b + 1) - special.gammaln(c + 1) - special.gammaln(n - b - c + 1)
+            + special.xlogy(b, p10) + special.xlogy(c, p01) + special.xlog1py(n - b - c, -(p10 + p01)))
+    return b, c, np.exp(logw)
+
+
+def _coverage(n, p10, p01, level=0.95):
+    b, c, w = _trinomial(n, p10, p01)
+    tail = (1 - level) / 2
+    lo, hi = st.wilson_bound(b, c, n, tail, st.UPPER), st.wilson_bound(b, c, n, tail, st.LOWER)
+    truth = p01 - p10
+    return float(np.sum(w * ((lo <= truth + 1e-12) & (truth - 1e-12 <= hi))))
+
+
+def test_wilson_bounds_invert_the_wilson_test():
+    rng = np.random.default_rng(9)
+    n = rng.integers(2, 400, 80).astype(float)
+    b = np.floor(rng.random(80) * 0.4 * n)
+    c = np.floor(rng.random(80) * 0.5 * (n - b))
+    for level in (0.3, 0.025, 0.001):
+        U, L = st.wilson_bound(b, c, n, level, st.LOWER), st.wilson_bound(b, c, n, level, st.UPPER)
+        assert np.all(L <= (c - b) / n) and np.all((c - b) / n <= U)
+        np.testing.assert_allclose(st.wilson_pvalue(b, c, n, U, st.LOWER), level, atol=1e-9)
+        np.testing.assert_allclose(st.wilson_pvalue(b, c, n, L, st.UPPER), level, atol=1e-9)
+
+
+def test_when_every_flip_goes_one_way_neither_end_of_the_interval_is_the_estimate():
+    """The defect the conditional interval had: with b = 5 pass→fail, c = 0, one end sat on −5/30."""
+    b, c, n = 5, 0, 30
+    lo, hi = st.wilson_bound(b, c, n, 0.025, st.UPPER), st.wilson_bound(b, c, n, 0.025, st.LOWER)
+    assert lo < -5 / 30 - 0.05 and hi > -5 / 30 + 0.05
+    assert st.wilson_bound(0, 0, n, 0.025, st.UPPER) < 0 < st.wilson_bound(0, 0, n, 0.025, st.LOWER)
+
+
+@pytest.mark.parametrize("p10,p01", [(0.05, 0.0), (0.1, 0.0), (0.3, 0.0), (0.6, 0.0), (0.2, 0.1), (0.3, 0.3)])
+def test_the_95_interval_covers_at_30_pairs_whether_flips_go_one_way_or_both(p10, p01):
+    """Exact coverage by enumerating every outcome of 30 pairs (the conditional interval covered 45-59%)."""
+    assert _coverage(30, p10, p01) >= 0.945
+
+
+@pytest.mark.parametrize("n", [30, 100, 500, 1000])
+@pytest.mark.parametrize("alpha", [0.05, 0.05 / 42])
+def test_the_regression_test_holds_its_level_at_the_margin_when_flips_go_one_way(n, alpha):
+    """True drop = margin = 2 points, every discordant pair pass→fail: b ~ Binomial(n, 0.02), c = 0. The exact
+    rejection probability stays at or below α (the conditional mid-p McNemar rejected 3–10× α at n = 1000)."""
+    m = 0.02
+    b = np.arange(n + 1.0)
+    w = stats.binom.pmf(b, n, m)
+    size = float(np.sum(w * (st.wilson_pvalue(b, 0.0, n, -m, st.LOWER) <= alpha)))
+    assert size <= alpha * 1.02
+    if n == 1000:
+        conditional = float(np.sum(w * (st.mcnemar_pvalue(b, 0.0, n, -m, st.LOWER, midp=True) <= alpha)))
+        assert conditional > 2 * alpha
+
+
+@pytest.mark.parametrize("psi", [0.03, 0.1, 0.3, 0.6])
+def test_the_regression_test_holds_its_level_at_the_margin_when_flips_go_both_ways(psi):
+    m, n, alpha = 0.02, 100, 0.05
+    b, c, w = _trinomial(n, (psi + m) / 2, (psi - m) / 2)
+    size = float(np.sum(w * (st.wilson_pvalue(b, c, n, -m, st.LOWER) <= alpha)))
+    assert size <= alpha * 1.02

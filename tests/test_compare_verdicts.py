@@ -12,7 +12,7 @@ from evalkit.compare import verdicts as vd
 
 def _random_cells(rng, R, K, kind):
     n = rng.integers(10, 200, size=(R, K)).astype(float)
-    if kind in (vd.MCNEMAR_MIDP, vd.MCNEMAR_EXACT, vd.SCORE):
+    if kind in (vd.WILSON, vd.MCNEMAR_MIDP, vd.MCNEMAR_EXACT, vd.SCORE):
         b = np.floor(rng.uniform(0, 0.3, (R, K)) * n)
         c = np.floor(rng.uniform(0, 0.3, (R, K)) * n)
         mean = (c - b) / n
@@ -23,7 +23,7 @@ def _random_cells(rng, R, K, kind):
     return vd.CellStats(n=n, mean=mean, var=var)
 
 
-@pytest.mark.parametrize("kind", [vd.T, vd.MCNEMAR_MIDP, vd.MCNEMAR_EXACT, vd.SCORE])
+@pytest.mark.parametrize("kind", [vd.T, vd.WILSON, vd.MCNEMAR_MIDP, vd.MCNEMAR_EXACT, vd.SCORE])
 @pytest.mark.parametrize("method", ["holm", "bh"])
 def test_verdicts_and_corrected_bounds_never_disagree(kind, method):
     rng = np.random.default_rng(kind * 10 + len(method))
@@ -35,7 +35,7 @@ def test_verdicts_and_corrected_bounds_never_disagree(kind, method):
     ok = far(dec.bound_high, -m)
     assert np.array_equal(reg[ok], (dec.bound_high < -m)[ok])
     assert np.array_equal(reg, dec.p_adj <= 0.05)
-    at_least_noninf = (dec.verdict == vd.UNCHANGED) | (dec.verdict == vd.IMPROVED)
+    at_least_noninf = (dec.verdict == vd.NOT_WORSE) | (dec.verdict == vd.IMPROVED)
     ok = far(dec.bound_low, -m) & ~reg
     assert np.array_equal(at_least_noninf[ok], (dec.bound_low > -m)[ok])
     ok = far(dec.bound_low, m) & at_least_noninf
@@ -62,13 +62,13 @@ def test_cells_outside_the_family_are_inconclusive_and_uncorrected():
 def test_a_drop_smaller_than_the_margin_is_not_a_regression_however_precise():
     s = vd.CellStats(n=np.array([100000.0]), mean=np.array([-0.01]), var=np.array([0.01]))
     dec = vd.decide(s, vd.T, 0.02, True)
-    assert dec.verdict[0] == vd.UNCHANGED
+    assert dec.verdict[0] == vd.NOT_WORSE
 
 
 def test_improved_needs_the_lower_bound_above_the_margin():
     s = vd.CellStats(n=np.array([400.0, 400.0]), mean=np.array([0.03, 0.15]), var=np.array([0.04, 0.04]))
     dec = vd.decide(s, vd.T, 0.02, True)
-    assert dec.verdict.tolist() == [vd.UNCHANGED, vd.IMPROVED]
+    assert dec.verdict.tolist() == [vd.NOT_WORSE, vd.IMPROVED]
 
 
 def test_margin_zero_has_no_unchanged_verdict():
@@ -77,10 +77,10 @@ def test_margin_zero_has_no_unchanged_verdict():
     assert dec.verdict.tolist() == [vd.REGRESSED, vd.INCONCLUSIVE, vd.IMPROVED]
 
 
-def test_choose_kinds_uses_mcnemar_only_for_binary_single_trial_cells():
+def test_choose_kinds_uses_the_wilson_test_only_for_binary_single_trial_cells():
     k1 = np.array([True, False])
-    assert vd.choose_kinds(k1, "auto", "midp").tolist() == [vd.MCNEMAR_MIDP, vd.T]
-    assert vd.choose_kinds(k1, "auto", "exact").tolist() == [vd.MCNEMAR_EXACT, vd.T]
+    assert vd.choose_kinds(k1, "auto").tolist() == [vd.WILSON, vd.T]
+    assert vd.choose_kinds(k1, "wilson").tolist() == [vd.WILSON, vd.T]
     assert vd.choose_kinds(k1, "score").tolist() == [vd.SCORE, vd.T]
     assert vd.choose_kinds(k1, "t").tolist() == [vd.T, vd.T]
     assert vd.choose_kinds(k1, "permutation").tolist() == [vd.PERMUTATION, vd.PERMUTATION]

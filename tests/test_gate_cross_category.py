@@ -57,7 +57,7 @@ def test_gate_fails_the_downstream_category_and_calls_it_cross_category(gate_run
     assert res.exit_code == 1, res.output
     doc = json.loads(res.stdout)
     assert doc["verdict"] == "regressed" and doc["cross_category"] is True
-    assert doc["headline"].startswith(f"Cross-category regression: rca_top1 regressed in {DOWNSTREAM}")
+    assert doc["headline"].startswith(f"rca_top1 regressed in {DOWNSTREAM}")
     regressed = {tuple(c) for c in doc["regressed_cells"]}
     assert {(DOWNSTREAM, "rca_top1"), (DOWNSTREAM, "rca_score")} <= regressed
     assert not any(c == SELF for c, _ in regressed)

@@ -55,7 +55,8 @@ def test_junit_failure_carries_the_numbers_and_the_cross_category_headline(trade
     failure = case.find("failure")
     assert failure.get("message") == "rca_top1 regressed in kubernetes/oom" and failure.get("type") == "regression"
     assert "baseline 100.0%, candidate 8.3%, diff -91.7" in failure.text and "verdict regressed" in failure.text
-    assert "Cross-category regression" in failure.text
+    assert "Holm-adjusted bounds [" in failure.text
+    assert "rca_top1 regressed in " in failure.text.splitlines()[-1]
 
 
 def test_junit_passing_cells_explain_themselves_in_system_out(trade_off):

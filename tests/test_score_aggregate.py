@@ -40,7 +40,7 @@ def test_clustered_se_averages_trials_per_scenario_first_hand_worked():
     assert r["mean"] == pytest.approx(0.5)
     assert r["se"] == pytest.approx(0.5 / np.sqrt(3))
     half = stats.t.ppf(0.975, 2) * 0.5 / np.sqrt(3)
-    assert (r["ci_low"], r["ci_high"]) == pytest.approx((0.5 - half, 0.5 + half))
+    assert (r["ci_low"], r["ci_high"]) == pytest.approx((max(0.5 - half, 0), min(0.5 + half, 1)))
     assert (r["n_scenarios"], r["n_trials"]) == (3, 6)
     naive = np.std([1, 1, 1, 0, 0, 0], ddof=1) / np.sqrt(6)
     assert r["se"] > naive  # trials of one scenario are not independent
@@ -124,3 +124,15 @@ def test_empty_table_gives_an_empty_frame_with_the_columns():
 
     agg = aggregate(empty_results())
     assert len(agg) == 0 and list(agg.columns)[:2] == ["category", "metric"]
+
+
+def test_intervals_of_a_0_1_metric_stay_inside_0_1_at_two_scenarios():
+    """Two scenarios (t quantile 12.7) used to give 0.500 ± 6.353; the interval is now clipped to the range,
+    and a cost metric, which has no upper limit, is not."""
+    table = make_table([("db", "a1", [1]), ("db", "a2", [0])])
+    agg = aggregate(table)
+    r = _get(agg, "db", "rca_top1")
+    assert (r["ci_low"], r["ci_high"]) == (0.0, 1.0)
+    assert _get(agg, "db", "rca_top1.pass_at_1")["ci_high"] == 1.0
+    lat = _get(aggregate(make_table([("db", "a1", [1, 1]), ("db", "a2", [0])])), "db", "latency_s")
+    assert lat["ci_low"] < 0

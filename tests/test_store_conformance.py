@@ -63,7 +63,8 @@ def test_run_records_params_tags_metrics_and_artifacts(store, tmp_path):
     cat = "database/slow-query"
     expected = table[table["category"] == cat].groupby("scenario_id")["rca_top1"].mean().mean()
     assert info.metrics[f"rca_top1.mean.{cat}"] == pytest.approx(expected)
-    assert f"rca_top1.ci_low.{cat}" in info.metrics and "rca_top1.mean.__overall_macro__" in info.metrics
+    assert f"rca_top1.se.{cat}" in info.metrics and "rca_top3.mean.__overall_micro__" in info.metrics
+    assert len(info.metrics) <= 100  # headline numbers only; the rest is results/aggregates.parquet
     assert info.metrics["run.rows"] == len(table) and info.metrics["run.infra_error_rate"] == 0.0
     assert store.load_meta(run_id)["agent_config"] == {"temperature": 0.2, "flags": ["a", "b"]}
     assert store.load_trajectories(run_id) == result.trajectories
@@ -73,7 +74,7 @@ def test_run_records_params_tags_metrics_and_artifacts(store, tmp_path):
 
 def test_more_than_a_thousand_metrics_are_logged_in_batches(store):
     result = synthetic_run_result(unique_suite())
-    rows = [{"category": f"cat/{i:03d}", "metric": "rca_top1", "mean": i / 1000, "ci_low": 0.0, "ci_high": 1.0}
+    rows = [{"category": f"cat/{i:03d}", "metric": "rca_top1", "mean": i / 1000, "se": 0.01, "n_scenarios": 9}
             for i in range(400)]  # 400 x 3 stats = 1200 metrics > one log_batch call
     run_id = store.log_run(result, aggregates=pd.DataFrame(rows))
     metrics = store.run_info(run_id).metrics

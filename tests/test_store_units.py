@@ -44,13 +44,26 @@ def test_suite_and_alias_names_are_checked():
 
 # -- metrics -----------------------------------------------------------------------------------------------
 def test_long_aggregates_become_metric_stat_category_keys_and_skip_nan():
-    agg = pd.DataFrame({"category": ["database/slow-query", "__overall_macro__"], "metric": ["rca_top1"] * 2,
-                        "mean": [0.5, 0.25], "ci_low": [np.nan, 0.1], "n_scenarios": [10, 20]})
+    agg = pd.DataFrame({"category": ["database/slow-query", "__overall_micro__"], "metric": ["rca_top1"] * 2,
+                        "mean": [0.5, 0.25], "se": [np.nan, 0.1], "n_scenarios": [10, 20]})
     assert aggregate_metrics(agg) == {"rca_top1.mean.database/slow-query": 0.5,
                                       "rca_top1.n_scenarios.database/slow-query": 10.0,
-                                      "rca_top1.mean.__overall_macro__": 0.25,
-                                      "rca_top1.ci_low.__overall_macro__": 0.1,
-                                      "rca_top1.n_scenarios.__overall_macro__": 20.0}
+                                      "rca_top1.mean.__overall_micro__": 0.25,
+                                      "rca_top1.se.__overall_micro__": 0.1,
+                                      "rca_top1.n_scenarios.__overall_micro__": 20.0}
+
+
+def test_only_headline_numbers_become_mlflow_metrics_the_rest_stays_in_the_aggregates_artifact():
+    """Per category: mean, se and n_scenarios of the gated metrics; otherwise the overall mean only."""
+    rows = [(c, m, s) for c in ("db/slow", "__overall_micro__", "__overall_macro__")
+            for m in ("rca_top1", "rca_top3", "rca_top1.pass_at_2", "error_rate.any", "latency_s")
+            for s in ("mean", "se", "ci_low", "n_trials")]
+    agg = pd.DataFrame(rows, columns=["category", "metric", "stat"]).assign(value=0.5).pivot_table(
+        index=["category", "metric"], columns="stat", values="value").reset_index()
+    assert set(aggregate_metrics(agg)) == {
+        "rca_top1.mean.db/slow", "rca_top1.se.db/slow", "rca_top1.mean.__overall_micro__",
+        "rca_top1.se.__overall_micro__", "rca_top3.mean.__overall_micro__", "error_rate.any.mean.__overall_micro__",
+        "latency_s.mean.__overall_micro__"}
 
 
 def test_wide_aggregates_indexed_by_category_are_flattened():

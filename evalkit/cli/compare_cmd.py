@@ -8,7 +8,6 @@ import sys
 import click
 
 from evalkit.cli.options import tracking_option
-from evalkit.vocab import Verdict
 
 
 @click.command("compare")
@@ -33,7 +32,7 @@ def compare(candidate, baseline, suite, baseline_alias, policy, method, allow_su
       evalkit compare 3f9c0e... --suite core          # against the current core@main baseline
       evalkit compare new.parquet old.parquet --method bh --json
     """
-    from evalkit.gate import compare_refs
+    from evalkit.gate import compare_refs, exit_code_of
     from evalkit.report import render_terminal, write_reports
     from evalkit.report.files import report_json
 
@@ -46,4 +45,4 @@ def compare(candidate, baseline, suite, baseline_alias, policy, method, allow_su
         click.echo(json.dumps(report_json(comparison, ctx), indent=2, default=str))
     else:
         click.echo(render_terminal(comparison, ctx, color=sys.stdout.isatty()))
-    raise click.exceptions.Exit(1 if comparison.verdict == Verdict.REGRESSED else 0)
+    raise click.exceptions.Exit(exit_code_of(comparison.verdict))

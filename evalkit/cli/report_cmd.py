@@ -1,4 +1,5 @@
-"""``evalkit report``: write the reports of a stored run against a baseline (never gates: exit 0)."""
+"""``evalkit report``: write the reports of a stored run against a baseline; exits like ``compare`` and ``gate``
+(1 on a regression), so a CI step that only renders reports cannot turn a regressed comparison green."""
 
 from __future__ import annotations
 
@@ -18,14 +19,14 @@ from evalkit.cli.options import tracking_option
 @click.option("--format", "fmt", type=click.Choice(["markdown", "junit", "text", "json"]), default="markdown",
               show_default=True, help="Which report to print on stdout.")
 def report(run, baseline, baseline_alias, suite, policy, tracking_uri, output_dir, fmt) -> None:
-    """Write report.md, junit.xml, report.txt and comparison.json for RUN and print one of them.
+    """Write report.md, junit.xml, report.txt and comparison.json for RUN, print one; exit 1 on regression.
 
     \b
     Examples:
       evalkit report 3f9c0e... --suite core
       evalkit report .evalkit/runs/core-ab12/ --baseline baselines/core/main.parquet --format junit
     """
-    from evalkit.gate import compare_refs
+    from evalkit.gate import compare_refs, exit_code_of
     from evalkit.report import write_reports
 
     comparison, ctx = compare_refs(run, baseline, suite=suite, baseline_alias=baseline_alias, policy=policy,
@@ -33,3 +34,4 @@ def report(run, baseline, baseline_alias, suite, policy, tracking_uri, output_di
                                    missing_baseline=("report", "--baseline", "pass --baseline or --suite"))
     paths = write_reports(comparison, output_dir, ctx)
     click.echo(paths[fmt].read_text(encoding="utf-8"), nl=False)
+    raise click.exceptions.Exit(exit_code_of(comparison.verdict))

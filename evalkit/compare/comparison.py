@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -62,17 +61,17 @@ class Comparison:
 
     @property
     def verdict(self) -> str:
-        """Overall: regressed if any gated cell regressed; else improved if any improved; else unchanged if
-        every gated cell is unchanged; else within-delta if every gated cell is unchanged or within-delta (the
+        """Overall: regressed if any gated cell regressed; else improved if any improved; else not-worse if
+        every gated cell is not-worse; else within-delta if every gated cell is not-worse or within-delta (the
         sequential design: no drop of δ or more anywhere); else inconclusive."""
         v = self.gated["verdict"]
         if (v == Verdict.REGRESSED).any():
             return Verdict.REGRESSED
         if (v == Verdict.IMPROVED).any():
             return Verdict.IMPROVED
-        if len(v) and (v == Verdict.UNCHANGED).all():
-            return Verdict.UNCHANGED
-        if len(v) and v.isin([Verdict.UNCHANGED, Verdict.WITHIN_DELTA]).all():
+        if len(v) and (v == Verdict.NOT_WORSE).all():
+            return Verdict.NOT_WORSE
+        if len(v) and v.isin([Verdict.NOT_WORSE, Verdict.WITHIN_DELTA]).all():
             return Verdict.WITHIN_DELTA
         return Verdict.INCONCLUSIVE
 
@@ -84,82 +83,26 @@ class Comparison:
         return list(zip(g["category"], g["metric"]))
 
     # ------------------------------------------------------------- cross-category
-    @cached_property
-    def _trade_offs(self) -> list[dict[str, Any]]:
-        out = []
-        for metric in self.policy.metrics:
-            rows = self.gated[self.gated["metric"] == metric]
-            cats = rows[rows["category"] != OVERALL]
-            overall = rows[rows["category"] == OVERALL]
-            reg = cats[cats["verdict"] == Verdict.REGRESSED]
-            if reg.empty:
-                continue
-            sign = -1.0 if self.policy.lower_is_better(metric) else 1.0
-            gain = sign * cats["diff"]
-            rose = cats[(cats["verdict"] == Verdict.IMPROVED)
-                        | ((sign * _oriented_low(cats, sign) > 0) & (gain > cats["margin"]))]
-            rose = rose[~rose["category"].isin(reg["category"])]
-            held = bool(len(overall)) and overall["verdict"].iloc[0] != Verdict.REGRESSED
-            out.append({"metric": metric, Verdict.REGRESSED: reg, Verdict.IMPROVED: rose,
-                        "overall": overall.iloc[0] if len(overall) else None,
-                        "cross": bool(len(rose)) or held, "held": held})
-        return out
-
     @property
     def cross_category(self) -> bool:
-        """Some category regressed while another improved (verdict ``improved``, or a gain beyond the margin
-        whose 95% interval excludes 0), or while the overall metric did not regress — the case an average
-        hides."""
-        return any(t["cross"] for t in self._trade_offs)
+        """For some gated metric, a category regressed while another category's verdict is ``improved`` or
+        while the overall cell did not regress — the case an average hides."""
+        g = self.gated
+        for _metric, rows in g.groupby("metric", sort=False):
+            cats = rows[rows["category"] != OVERALL]
+            if not (cats["verdict"] == Verdict.REGRESSED).any():
+                continue
+            overall = rows.loc[rows["category"] == OVERALL, "verdict"]
+            if (cats["verdict"] == Verdict.IMPROVED).any() or (len(overall) and overall.iloc[0] != Verdict.REGRESSED):
+                return True
+        return False
 
     @property
     def headline(self) -> str:
-        """One sentence for the top of every report."""
-        trades = self._trade_offs
-        if trades:
-            parts = []
-            first_regressed = None
-            for t in trades:
-                m = t["metric"]
-                names = _names(t[Verdict.REGRESSED])
-                if first_regressed is not None and names == first_regressed:
-                    parts.append(f"{m} regressed in the same categories ({_diffs(t['regressed'], m)})")
-                    continue
-                first_regressed = first_regressed if first_regressed is not None else names
-                s = f"{m} regressed in {names} ({_diffs(t['regressed'], m)})"
-                if len(t[Verdict.IMPROVED]):
-                    # name cells by their verdict: "improved" only where the verdict is improved; other
-                    # significant gains beyond the margin "rose" (their verdict stays unchanged)
-                    imp = t[Verdict.IMPROVED][t[Verdict.IMPROVED]["verdict"] == Verdict.IMPROVED]
-                    rose = t[Verdict.IMPROVED][t[Verdict.IMPROVED]["verdict"] != Verdict.IMPROVED]
-                    gains = [f"{_names(g)} {word} ({_diffs(g, m)})"
-                             for g, word in ((imp, Verdict.IMPROVED), (rose, "rose")) if len(g)]
-                    s += " while " + " and ".join(gains)
-                ov = t["overall"]
-                if ov is not None:
-                    s += f"; overall {_fmt(ov['diff'], m)}"
-                    if t["held"] and not len(t[Verdict.IMPROVED]):
-                        s += " (the overall did not regress)"
-                parts.append(s)
-            label = "Cross-category regression" if self.cross_category else "Regression"
-            return f"{label}: " + "; ".join(parts) + "."
-        reg = self.regressed_cells
-        if reg:  # only overall cells regressed
-            rows = self.gated[self.gated["verdict"] == Verdict.REGRESSED]
-            return "Regression: " + "; ".join(
-                f"{r.metric} regressed overall ({_fmt(r.diff, r.metric)}) though no single category did"
-                for r in rows.itertuples()) + "."
-        primary = self.policy.metrics[0]
-        ov = self.gated[(self.gated["metric"] == primary) & (self.gated["category"] == OVERALL)]
-        tail = f"; overall {primary} {_fmt(ov['diff'].iloc[0], primary)}" if len(ov) else ""
-        imp = self.gated[self.gated["verdict"] == Verdict.IMPROVED]
-        if len(imp):
-            by_metric = [f"{m} improved in {_names(g)} ({_diffs(g, m)})" for m, g in imp.groupby("metric", sort=False)]
-            return "Improved: " + "; ".join(by_metric) + f"; no gated cell regressed{tail}."
-        counts = self.gated["verdict"].value_counts()
-        summary = ", ".join(f"{counts[v]} {v}" for v in (Verdict.UNCHANGED, Verdict.WITHIN_DELTA, Verdict.INCONCLUSIVE)
-                            if v in counts)
-        return f"No regression: {summary} gated cells{tail}."
+        """The reports' one-sentence summary (:func:`evalkit.report.headline.headline`), kept for notebooks."""
+        from evalkit.report.headline import headline
+
+        return headline(self)
 
     # ---------------------------------------------------------------------- flips
     def flips(self, category: str | None = None) -> pd.DataFrame:
@@ -173,11 +116,10 @@ class Comparison:
         return table[table["category"] == category].reset_index(drop=True)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary: verdict, headline, cells, flips, notes, policy, meta."""
+        """JSON-ready summary: verdict, cells, flips, notes, policy, meta (the reports add the headline)."""
         out = jsonable({
             "verdict": self.verdict,
             "cross_category": self.cross_category,
-            "headline": self.headline,
             "regressed_cells": [list(c) for c in self.regressed_cells],
             "notes": list(self.notes),
             "policy": self.policy.to_dict(),
@@ -187,28 +129,6 @@ class Comparison:
         out["cells"] = json.loads(self.cells.to_json(orient="records", double_precision=15))
         out["flips"] = json.loads(self.flips().to_json(orient="records", double_precision=15))
         return out
-
-
-def _oriented_low(rows: pd.DataFrame, sign: float) -> pd.Series:
-    """The oriented lower end of the 95% interval (for lower-is-better metrics: minus the raw upper end)."""
-    return rows["ci_low"] if sign > 0 else rows["ci_high"]
-
-
-def _names(rows: pd.DataFrame) -> str:
-    return ", ".join("overall" if c == OVERALL else c for c in rows["category"])
-
-
-def _fmt(diff: float, metric: str) -> str:
-    if not np.isfinite(diff):
-        return "n/a"
-    if on_unit_scale(metric):
-        pts = round(100 * diff)
-        return f"{pts:+d} pts" if pts else "0 pts"
-    return f"{diff:+.3g}"
-
-
-def _diffs(rows: pd.DataFrame, metric: str) -> str:
-    return ", ".join(_fmt(d, metric) for d in rows["diff"])
 
 
 def resolve_policy(policy: Policy | str | Path | None, method: str | None = None) -> Policy:
@@ -236,7 +156,7 @@ def _family_frame(p: paired_mod.Paired, metrics: tuple[str, ...], pol: Policy, g
         sign = -1.0 if pol.lower_is_better(m) else 1.0
         mc = paired_mod.metric_cells(p, m, sign, want_samples=pol.test == "permutation")
         margins = np.array([pol.margin_for(c if c != OVERALL else "", m) for c in mc.categories])
-        blocks.append((m, sign, mc, margins, vd.choose_kinds(mc.binary_k1, pol.test, pol.mcnemar)))
+        blocks.append((m, sign, mc, margins, vd.choose_kinds(mc.binary_k1, pol.test)))
     cat = lambda attr: np.concatenate([getattr(b[2], attr) for b in blocks])  # noqa: E731
     n, mean, var = cat("n"), cat("mean"), cat("var")
     margin = np.concatenate([b[3] for b in blocks])

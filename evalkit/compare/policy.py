@@ -16,13 +16,16 @@ from evalkit.errors import Problem, UserError
 from evalkit.score import catalogue
 from evalkit.score.catalogue import BINARY, METRICS, is_known, on_unit_scale
 
-TESTS = ("auto", "t", "mcnemar", "score", "permutation")
+TESTS = ("auto", "t", "wilson", "score", "permutation")
 CORRECTIONS = ("holm", "bh")
-MCNEMAR_KINDS = ("midp", "exact")
+#: conditional McNemar (gate.test = "mcnemar", gate.mcnemar = midp | exact) was removed: at a non-zero margin it
+#: treats the number of flips as fixed and exceeds its level when flips go one way (docs/statistics.md §2)
+_MCNEMAR_GONE = ("the conditional McNemar test was removed: it exceeds its level at a non-zero margin when flips "
+                 "go one way; binary one-trial cells now use the Wilson MOVER test (test = \"auto\")")
 #: auto: the sequential design on pool suites (generated, can always grow), the fixed one otherwise
 DESIGNS = ("auto", "fixed", "sequential")
 
-_GATE_KEYS = {"metrics", "report", "primary", "alpha", "correction", "test", "mcnemar", "permutations",
+_GATE_KEYS = {"metrics", "report", "primary", "alpha", "correction", "test", "permutations",
               "min_scenarios", "max_infra_error_rate", "design", "futility_alpha", "round_size", "power"}
 _MARGIN_KEYS = {"default", "metric", "category"}
 _DELTA_KEYS = {"default", "metric"}
@@ -38,7 +41,6 @@ class Policy:
     alpha: float = 0.05
     correction: str = "holm"
     test: str = "auto"
-    mcnemar: str = "midp"
     permutations: int = 9999
     min_scenarios: int = 10
     max_infra_error_rate: float = 0.05
@@ -147,7 +149,9 @@ def policy_from_dict(data: dict[str, Any], where: str = "<policy>") -> Policy:
         bad("margins", margins, "must be a table: [margins]")
         margins = {}
     for key in gate:
-        if key not in _GATE_KEYS:
+        if key == "mcnemar":
+            bad("gate.mcnemar", gate[key], f"{_MCNEMAR_GONE}; delete this key")
+        elif key not in _GATE_KEYS:
             bad(f"gate.{key}", key, f"unknown key; known keys: {', '.join(sorted(_GATE_KEYS))}")
     for key in margins:
         if key not in _MARGIN_KEYS:
@@ -196,11 +200,12 @@ def policy_from_dict(data: dict[str, Any], where: str = "<policy>") -> Policy:
             bad("gate.alpha", v, "must be a number in (0, 0.5), e.g. 0.05")
         else:
             kw["alpha"] = float(v)
-    for key, choices in (("correction", CORRECTIONS), ("test", TESTS), ("mcnemar", MCNEMAR_KINDS),
-                         ("design", DESIGNS)):
+    for key, choices in (("correction", CORRECTIONS), ("test", TESTS), ("design", DESIGNS)):
         if key in gate:
             v = gate[key]
-            if v not in choices:
+            if key == "test" and v == "mcnemar":
+                bad("gate.test", v, f"{_MCNEMAR_GONE}; write test = \"auto\"")
+            elif v not in choices:
                 bad(f"gate.{key}", v, f"must be one of {' | '.join(choices)}")
             else:
                 kw[key] = v

@@ -10,8 +10,8 @@ After every round each cell (category × metric) is judged by two betting bettor
 - futility: "it is ≤ −δ" at level ``futility_alpha``; rejected → ``within-delta`` (no drop of δ or more: the
   lower bound L_δ lies above −δ).
 
-Improvement and "unchanged" are read off the lower bound L at level α/F (L > +m: ``improved``; L > −m:
-``unchanged``). A category stops once a gated metric regressed, or every gated metric is at least
+Improvement and "not-worse" are read off the lower bound L at level α/F (L > +m: ``improved``; L > −m:
+``not-worse``). A category stops once a gated metric regressed, or every gated metric is at least
 ``within-delta``, or its pool is spent; a budget stops all of them. The overall cell weighs the category cells
 by their pool sizes; its bounds are the same sums of the category bounds, valid whenever all of those are,
 so it spends no extra α.
@@ -55,7 +55,7 @@ class CellBounds:
     pool: int
     mean: float
     upper: float         # U at level α_cell: decides "regressed" (U < −m)
-    lower: float         # L at level α_cell: decides "unchanged" (L > −m) and "improved" (L > +m)
+    lower: float         # L at level α_cell: decides "not-worse" (L > −m) and "improved" (L > +m)
     lower_delta: float   # L_δ at the futility level: decides "within-delta" (L_δ > −δ)
     p: float             # anytime p-value of "mean ≥ −m"
     p_noninf: float      # anytime p-value of "mean ≤ −m"
@@ -67,7 +67,7 @@ class CellBounds:
         if self.lower > margin:
             return Verdict.IMPROVED
         if self.lower > -margin:
-            return Verdict.UNCHANGED
+            return Verdict.NOT_WORSE
         if self.lower_delta > -delta:
             return Verdict.WITHIN_DELTA
         return Verdict.INCONCLUSIVE
@@ -116,7 +116,7 @@ def category_stop(verdicts: Sequence[str], n: int, pool: int) -> Stop:
     """Why a category (with these gated-cell verdicts after n of pool draws) stops, or Stop.OPEN."""
     if any(v == Verdict.REGRESSED for v in verdicts):
         return Stop.REGRESSED
-    if verdicts and all(v in (Verdict.IMPROVED, Verdict.UNCHANGED, Verdict.WITHIN_DELTA) for v in verdicts):
+    if verdicts and all(v in (Verdict.IMPROVED, Verdict.NOT_WORSE, Verdict.WITHIN_DELTA) for v in verdicts):
         return Stop.WITHIN_DELTA
     if n >= pool:
         return Stop.POOL_SPENT

@@ -7,7 +7,7 @@ same code as :func:`evalkit.compare.compare`.
 Per cell, with margin m ≥ 0 and the difference δ oriented so that higher is better:
 - regression test H0: δ ≥ −m (p), corrected across the family (p_adj): ``regressed`` iff p_adj ≤ α, i.e.
   iff the upper bound at the cell's corrected level α·p/p_adj lies below −m;
-- non-inferiority test H0: δ ≤ −m (p_noninf), corrected the same way: ``unchanged`` iff p_noninf_adj ≤ α,
+- non-inferiority test H0: δ ≤ −m (p_noninf), corrected the same way: ``not-worse`` iff p_noninf_adj ≤ α,
   i.e. iff the lower bound at its corrected level lies above −m; ``improved`` iff, in addition, that same
   lower bound lies above +m (the non-inferiority → superiority step needs no further correction);
 - otherwise ``inconclusive``, with the MDE at α/(number of tests).
@@ -22,11 +22,13 @@ import numpy as np
 from evalkit.compare import corrections, mde as mde_mod, stat_tests as st
 from evalkit.vocab import Verdict
 
-T, MCNEMAR_EXACT, MCNEMAR_MIDP, SCORE, PERMUTATION = 0, 1, 2, 3, 4
+T, MCNEMAR_EXACT, MCNEMAR_MIDP, SCORE, PERMUTATION, WILSON = 0, 1, 2, 3, 4, 5
+#: MCNEMAR_* (conditional on the discordant pairs) stay decodable for the calibration benchmark's comparison;
+#: no policy selects them (they do not hold their level at a non-zero margin when flips go one way).
 KIND_NAMES = {T: "paired-t", MCNEMAR_EXACT: "mcnemar-exact", MCNEMAR_MIDP: "mcnemar-midp",
-              SCORE: "tango-score", PERMUTATION: "sign-flip"}
-REGRESSED, INCONCLUSIVE, UNCHANGED, IMPROVED = -1, 0, 1, 2
-VERDICT_NAMES = {REGRESSED: Verdict.REGRESSED, INCONCLUSIVE: Verdict.INCONCLUSIVE, UNCHANGED: Verdict.UNCHANGED,
+              SCORE: "tango-score", PERMUTATION: "sign-flip", WILSON: "wilson-mover"}
+REGRESSED, INCONCLUSIVE, NOT_WORSE, IMPROVED = -1, 0, 1, 2
+VERDICT_NAMES = {REGRESSED: Verdict.REGRESSED, INCONCLUSIVE: Verdict.INCONCLUSIVE, NOT_WORSE: Verdict.NOT_WORSE,
                  IMPROVED: Verdict.IMPROVED}
 
 
@@ -65,20 +67,19 @@ class Decision:
     family_size: np.ndarray = field(default=None)
 
 
-def choose_kinds(binary_k1, test: str = "auto", mcnemar: str = "midp") -> np.ndarray:
-    """Test per cell: ``auto`` = McNemar (mid-p or exact) for binary cells with one trial per scenario on
-    both sides, paired t otherwise; ``t``/``permutation`` everywhere; ``score`` = Tango's score test for the
-    binary one-trial cells (t elsewhere); ``mcnemar`` = same as auto."""
+def choose_kinds(binary_k1, test: str = "auto") -> np.ndarray:
+    """Test per cell: ``auto`` = the Wilson MOVER test for binary cells with one trial per scenario on both
+    sides, paired t otherwise; ``t``/``permutation`` everywhere; ``score`` = Tango's score test for the
+    binary one-trial cells (t elsewhere); ``wilson`` = same as auto."""
     k1 = np.asarray(binary_k1, dtype=bool)
-    mcn = MCNEMAR_MIDP if mcnemar == "midp" else MCNEMAR_EXACT
     if test == "t":
         return np.full(k1.shape, T)
     if test == "permutation":
         return np.full(k1.shape, PERMUTATION)
     if test == "score":
         return np.where(k1, SCORE, T)
-    if test in ("auto", "mcnemar"):
-        return np.where(k1, mcn, T)
+    if test in ("auto", "wilson"):
+        return np.where(k1, WILSON, T)
     raise ValueError(f"unknown test {test!r}")
 
 
@@ -125,6 +126,8 @@ class _Cells:
                 return st.mcnemar_pvalue(self.b[i], self.c[i], self.n[i], d0[i], side, midp=k == MCNEMAR_MIDP)
             if k == SCORE:
                 return st.score_pvalue(self.b[i], self.c[i], self.n[i], d0[i], side)
+            if k == WILSON:
+                return st.wilson_pvalue(self.b[i], self.c[i], self.n[i], d0[i], side)
             return np.array([st.signflip_pvalue(self.samples[j], d0[j], side, signs=self.signs(j))
                              if self.n[j] >= 1 else np.nan for j in i])
         return self._each_kind(one)
@@ -142,6 +145,8 @@ class _Cells:
                 r = st.mcnemar_bound(self.b[i], self.c[i], self.n[i], lvi, side, midp=k == MCNEMAR_MIDP)
             elif k == SCORE:
                 r = st.score_bound(self.b[i], self.c[i], self.n[i], lvi, side)
+            elif k == WILSON:
+                r = st.wilson_bound(self.b[i], self.c[i], self.n[i], lvi, side)
             else:
                 r = np.array([st.signflip_bound(self.samples[j], lj, side, signs=self.signs(j))
                               if self.n[j] >= 1 else np.nan for j, lj in zip(i, lvi)])
@@ -155,7 +160,7 @@ def decide(stats: CellStats, kind, margin, in_family, alpha: float = 0.05, metho
            seed: int = 0) -> Decision:
     """Test every cell against its margin, correct across the family (last axis) and give verdicts.
 
-    ``kind``: test code per cell (T, MCNEMAR_EXACT, MCNEMAR_MIDP, SCORE, PERMUTATION); ``in_family``: cells
+    ``kind``: test code per cell (T, WILSON, SCORE, PERMUTATION; MCNEMAR_EXACT/MIDP for comparisons); ``in_family``: cells
     that take part in the correction and can get a non-inconclusive verdict; ``floor_mde``: cells whose MDE
     uses the binary flip floor (see :mod:`evalkit.compare.mde`)."""
     cells = _Cells(stats, kind, permutations, seed)
@@ -181,12 +186,12 @@ def decide(stats: CellStats, kind, margin, in_family, alpha: float = 0.05, metho
     regressed = fam & (p_adj <= alpha)
     noninf = fam & (p_ni_adj <= alpha) & ~regressed
     improved = noninf & (p_imp <= level_ni)
-    verdict = np.where(regressed, REGRESSED, np.where(improved, IMPROVED, np.where(noninf, UNCHANGED,
+    verdict = np.where(regressed, REGRESSED, np.where(improved, IMPROVED, np.where(noninf, NOT_WORSE,
                                                                                       INCONCLUSIVE)))
     m_family = np.broadcast_to(np.maximum(np.sum(fam, axis=-1, keepdims=True), 1), shape)
     kind_arr = r(cells.kind)
     detect = mde_mod.mde(r(cells.var), r(cells.n), margin, alpha / m_family, power,
-                         use_t=(kind_arr == T) | (kind_arr == PERMUTATION), floor=floor_mde)
+                         use_t=(kind_arr == T) | (kind_arr == PERMUTATION) | (kind_arr == WILSON), floor=floor_mde)
     return Decision(kind=kind_arr, p=p, p_adj=p_adj, p_noninf=p_ni, p_noninf_adj=p_ni_adj, level=level,
                     level_noninf=level_ni, bound_low=bound_low, bound_high=bound_high, ci_low=ci_low,
                     ci_high=ci_high, verdict=verdict.astype(int), mde=detect, family_size=m_family)

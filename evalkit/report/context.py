@@ -65,24 +65,38 @@ def fmt_mde(mde: float, metric: str) -> str:
     return f"{mde:.3g}"
 
 
-def mde_cell(verdict: str, n: int, mde: float, metric: str, min_scenarios: int) -> str:
-    """The MDE column: empty unless inconclusive; a cell with fewer paired scenarios than the policy's
-    ``min_scenarios`` is never tested, so no effect is detectable there and it says ``n<min`` instead."""
-    if verdict != Verdict.INCONCLUSIVE:
-        return ""
-    if n < min_scenarios:
-        return f"n<{min_scenarios}"
-    return fmt_mde(mde, metric)
+def bounds_header(policy) -> str:
+    """The header of the fixed design's interval column: the bounds are at the corrected level."""
+    return f"{_CORRECTION_NAMES.get(policy.correction, policy.correction)}-adjusted bounds"
 
 
-def verdict_line(verdict: str, cross: bool) -> str:
-    """The one-word outcome and the exit code it maps to."""
-    if verdict == Verdict.REGRESSED:
-        return "REGRESSION" + (" (cross-category)" if cross else "")
-    return {Verdict.IMPROVED: "PASS (improved)", Verdict.UNCHANGED: "PASS (no regression)",
-            Verdict.WITHIN_DELTA: "PASS (no drop of delta or more anywhere)",
-            Verdict.INCONCLUSIVE: "PASS (no regression detected; some cells inconclusive)",
-            }.get(verdict, verdict.upper())
+_CORRECTION_NAMES = {"holm": "Holm", "bh": "BH"}
+
+
+def fixed_columns(r, min_scenarios: int) -> tuple[str, str, str]:
+    """(n, the bounds that decided, the drop the cell could detect) for one row of a fixed comparison.
+
+    The bounds are the one-sided bounds at the cell's corrected level — the lower one decides not-worse /
+    improved, the upper one regressed — so a row's interval and its verdict always agree (the plain 95%
+    interval stays in the JSON/CSV as ci_low/ci_high). A cell with fewer paired scenarios than
+    ``min_scenarios`` is not tested and says so instead; the detectable drop is shown for inconclusive cells."""
+    n = str(int(r.n))
+    if int(r.n) < min_scenarios or not np.isfinite(r.level):
+        return n, f"too few scenarios (n<{min_scenarios})", "—"
+    detect = fmt_mde(r.mde, r.metric) if r.verdict == Verdict.INCONCLUSIVE else ""
+    return n, fmt_ci(r.bound_low, r.bound_high, r.metric), detect
+
+
+def fixed_legend(comparison) -> str:
+    """One line saying how the fixed design's verdicts were reached."""
+    pol = comparison.policy
+    name = _CORRECTION_NAMES.get(pol.correction, pol.correction)
+    return (f"diff in points (candidate − baseline); {name}-adjusted bounds: each end is a one-sided bound at "
+            f"the cell's {name}-adjusted level (family-wise alpha={pol.alpha}), and it is what decides: "
+            f"regressed when the upper bound is below −margin, not-worse when the lower bound is above −margin, "
+            f"improved when it is above +margin, inconclusive otherwise; margins per policy "
+            f"{pol.source or '(default)'}; detectable drop: the smallest drop this run flags with 80% power "
+            f"(inconclusive cells); the plain 95% interval is ci_low/ci_high in comparison.json and cells.csv.")
 
 def is_sequential(cells) -> bool:
     """Whether a comparison's cells come from the sequential design (they carry pool and stop columns)."""

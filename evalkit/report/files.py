@@ -7,6 +7,7 @@ from pathlib import Path
 
 from evalkit.atomic import atomic_write
 from evalkit.report.context import ReportContext
+from evalkit.report.headline import headline
 from evalkit.report.junit import render_junit
 from evalkit.report.markdown import render_markdown
 from evalkit.report.terminal import render_terminal
@@ -15,6 +16,7 @@ from evalkit.report.terminal import render_terminal
 def report_json(comparison, context: ReportContext | None = None) -> dict:
     """Machine-readable report: the comparison plus the context."""
     doc = comparison.to_dict()
+    doc["headline"] = headline(comparison)
     doc["context"] = (context or ReportContext()).to_dict()
     return doc
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from evalkit.report.context import ReportContext, fmt_ci, fmt_diff, fmt_value
+from evalkit.report.context import (ReportContext, bounds_header, fixed_columns, fmt_diff, fmt_value,
+                                    is_sequential, sequential_columns)
+from evalkit.report.headline import headline
 from evalkit.score.schema import OVERALL_MICRO
 from evalkit.vocab import Verdict
 
@@ -14,6 +16,7 @@ def render_junit(comparison, context: ReportContext | None = None) -> str:
     ctx = context or ReportContext()
     cells = comparison.to_frame()
     cells = cells[cells["gated"]]
+    sequential = is_sequential(cells)
     failures = int((cells["verdict"] == Verdict.REGRESSED).sum())
     name = f"evalkit.{ctx.suite}" if ctx.suite else "evalkit"
     root = ET.Element("testsuites", name=name, tests=str(len(cells)), failures=str(failures), errors="0")
@@ -28,12 +31,18 @@ def render_junit(comparison, context: ReportContext | None = None) -> str:
     for r in cells.itertuples(index=False):
         cat = "overall" if r.category == OVERALL_MICRO else r.category
         case = ET.SubElement(suite, "testcase", classname=f"{name}.{r.metric}", name=cat, time="0")
+        if sequential:
+            n, interval = sequential_columns(r, r.metric)[:2]
+            label = "anytime bound"
+        else:
+            n, interval = fixed_columns(r, comparison.policy.min_scenarios)[:2]
+            label = bounds_header(comparison.policy)
         detail = (f"{r.metric} {cat}: baseline {fmt_value(r.baseline_mean, r.metric)}, candidate "
-                  f"{fmt_value(r.candidate_mean, r.metric)}, diff {fmt_diff(r.diff, r.metric)} "
-                  f"{fmt_ci(r.ci_low, r.ci_high, r.metric)}, n={int(r.n)}, p_adj={r.p_adj:.3g}, verdict {r.verdict}")
+                  f"{fmt_value(r.candidate_mean, r.metric)}, diff {fmt_diff(r.diff, r.metric)}, {label} "
+                  f"{interval}, n={n}, verdict {r.verdict}")
         if r.verdict == Verdict.REGRESSED:
             fail = ET.SubElement(case, "failure", message=f"{r.metric} regressed in {cat}", type="regression")
-            fail.text = detail + (f"\n{comparison.headline}" if comparison.cross_category else "")
+            fail.text = detail + (f"\n{headline(comparison)}" if comparison.cross_category else "")
         else:
             ET.SubElement(case, "system-out").text = detail
     ET.indent(root)

@@ -3,14 +3,15 @@ scenarios per regressed category (the agent's answer vs the expected component),
 
 from __future__ import annotations
 
-from evalkit.report.context import (ReportContext, fmt_ci, fmt_diff, fmt_value, in_points, is_sequential,
-                                    mde_cell, sequential_columns, sequential_legend, verdict_line)
+from evalkit.report.context import (ReportContext, bounds_header, fixed_columns, fixed_legend, fmt_diff, fmt_value,
+                                    in_points, is_sequential, sequential_columns, sequential_legend)
+from evalkit.report.headline import headline, verdict_label
 from evalkit.report.terminal import verdict_rows
 from evalkit.score.schema import OVERALL_MICRO
 from evalkit.vocab import Verdict
 
-_ICON = {Verdict.REGRESSED: "🔴 regressed", Verdict.IMPROVED: "🟢 improved", Verdict.UNCHANGED: "⚪ unchanged",
-         Verdict.INCONCLUSIVE: "🟡 inconclusive", Verdict.WITHIN_DELTA: "⚪ within δ"}
+_ICON = {Verdict.REGRESSED: "🔴", Verdict.IMPROVED: "🟢", Verdict.NOT_WORSE: "⚪", Verdict.INCONCLUSIVE: "🟡",
+         Verdict.WITHIN_DELTA: "⚪"}
 
 
 def _esc(text: object) -> str:
@@ -20,11 +21,11 @@ def _esc(text: object) -> str:
 def render_markdown(comparison, context: ReportContext | None = None, top_flips: int = 5) -> str:
     """Markdown fit for a pull-request comment."""
     ctx = context or ReportContext()
-    out = [f"## evalkit: {verdict_line(comparison.verdict, comparison.cross_category)}", ""]
+    out = [f"## evalkit: {verdict_label(comparison.verdict, comparison.cross_category)}", ""]
     if comparison.cross_category:
-        out += [f"> **⚠️ {comparison.headline}**", ""]
+        out += [f"> **⚠️ {headline(comparison)}**", ""]
     else:
-        out += [f"> {comparison.headline}", ""]
+        out += [f"> {headline(comparison)}", ""]
     facts = []
     if ctx.suite:
         facts.append(f"suite `{ctx.suite}`")
@@ -39,7 +40,8 @@ def render_markdown(comparison, context: ReportContext | None = None, top_flips:
     sequential = is_sequential(rows)
     out += (["| metric | category | n/pool | baseline | candidate | diff (pts) | anytime bound | verdict | stopped "
              "| resolves |", "|---|---|---:|---:|---:|---:|---|---|---|---:|"] if sequential else
-            ["| metric | category | n | baseline | candidate | diff (pts) | 95% CI | verdict | MDE |",
+            [f"| metric | category | n | baseline | candidate | diff (pts) | {bounds_header(comparison.policy)} "
+             "| verdict | detectable drop |",
              "|---|---|---:|---:|---:|---:|---|---|---:|"])
     for r in rows.itertuples(index=False):
         cat = "**overall**" if r.category == OVERALL_MICRO else f"`{_esc(r.category)}`"
@@ -48,14 +50,13 @@ def render_markdown(comparison, context: ReportContext | None = None, top_flips:
             n, interval, last, resolves = sequential_columns(r, r.metric)
             tail = f" {resolves} |"
         else:
-            n, interval = str(int(r.n)), fmt_ci(r.ci_low, r.ci_high, r.metric)
-            last = mde_cell(r.verdict, int(r.n), r.mde, r.metric, comparison.policy.min_scenarios)
+            n, interval, last = fixed_columns(r, comparison.policy.min_scenarios)
         diff = fmt_diff(r.diff, r.metric)
         if r.verdict == Verdict.REGRESSED:
             diff = f"**{diff}**"
         out.append(f"| {r.metric} | {cat} | {n} | {fmt_value(r.baseline_mean, r.metric)} | "
                    f"{fmt_value(r.candidate_mean, r.metric)} | {diff} | {interval} | "
-                   f"{_ICON.get(r.verdict, r.verdict)} | {last} |{tail}")
+                   f"{_ICON.get(r.verdict, '')} {r.verdict} | {last} |{tail}")
     out.append("")
 
     regressed_categories = []
@@ -91,9 +92,7 @@ def render_markdown(comparison, context: ReportContext | None = None, top_flips:
     if sequential:
         out.append(f"<sub>{_esc(sequential_legend(comparison))} Policy {_esc(pol.source)}.</sub>")
     else:
-        out.append(f"<sub>Paired per scenario; {pol.correction} correction at family-wise α = {pol.alpha}; "
-                   f"non-inferiority margin {100 * pol.margin:.0f} pts by default ({_esc(pol.source)}). "
-                   "MDE = smallest drop this run could detect at 80% power.</sub>")
+        out.append(f"<sub>Paired per scenario; {_esc(fixed_legend(comparison))}</sub>")
     for note in comparison.notes:
         out.append(f"<sub>note: {_esc(note)}</sub>")
     refs = []

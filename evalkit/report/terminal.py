@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evalkit.report.context import (ReportContext, fmt_ci, fmt_diff, fmt_value, is_sequential, mde_cell,
-                                    sequential_columns, sequential_legend, verdict_line)
+from evalkit.report.context import (ReportContext, bounds_header, fixed_columns, fixed_legend, fmt_diff, fmt_value,
+                                    is_sequential, sequential_columns, sequential_legend)
+from evalkit.report.headline import headline, verdict_label
 from evalkit.score.schema import OVERALL_MICRO
 from evalkit.vocab import Verdict
 
-_COLOURS = {Verdict.REGRESSED: "\x1b[31;1m", Verdict.IMPROVED: "\x1b[32m", Verdict.UNCHANGED: "",
+_COLOURS = {Verdict.REGRESSED: "\x1b[31;1m", Verdict.IMPROVED: "\x1b[32m", Verdict.NOT_WORSE: "",
             Verdict.WITHIN_DELTA: "", Verdict.INCONCLUSIVE: "\x1b[33m"}
 _RESET = "\x1b[0m"
 
@@ -20,7 +21,7 @@ def verdict_rows(comparison, gated_only: bool = True) -> pd.DataFrame:
     cells = comparison.to_frame()
     if gated_only:
         cells = cells[cells["gated"]]
-    order = {Verdict.REGRESSED: 0, Verdict.INCONCLUSIVE: 1, Verdict.IMPROVED: 2, Verdict.UNCHANGED: 3,
+    order = {Verdict.REGRESSED: 0, Verdict.INCONCLUSIVE: 1, Verdict.IMPROVED: 2, Verdict.NOT_WORSE: 3,
              Verdict.WITHIN_DELTA: 4}
     cells = cells.assign(_o=cells["verdict"].map(order).fillna(9), _ov=cells["category"] == OVERALL_MICRO)
     metric_order = {m: i for i, m in enumerate(comparison.policy.all_metrics())}
@@ -39,13 +40,14 @@ def render_terminal(comparison, context: ReportContext | None = None, color: boo
         if ctx.baseline_source:
             lines.append(f"baseline from {ctx.baseline_source}")
     lines.append("")
-    lines.append(f"{verdict_line(comparison.verdict, comparison.cross_category)}: {comparison.headline}")
+    lines.append(f"{verdict_label(comparison.verdict, comparison.cross_category)}: {headline(comparison)}")
     lines.append("")
     rows = verdict_rows(comparison)
     sequential = is_sequential(rows)
     header = (["metric", "category", "n/pool", "baseline", "candidate", "diff", "anytime bound", "verdict",
                "stopped", "resolves"] if sequential else
-              ["metric", "category", "n", "baseline", "candidate", "diff", "95% CI", "verdict", "MDE"])
+              ["metric", "category", "n", "baseline", "candidate", "diff", bounds_header(comparison.policy),
+               "verdict", "detectable drop"])
     body = []
     for r in rows.itertuples(index=False):
         cat = "OVERALL" if r.category == OVERALL_MICRO else r.category
@@ -54,13 +56,12 @@ def render_terminal(comparison, context: ReportContext | None = None, color: boo
             n, interval, last, resolves = sequential_columns(r, r.metric)
             extra = [resolves]
         else:
-            n, interval = str(int(r.n)), fmt_ci(r.ci_low, r.ci_high, r.metric)
-            last = mde_cell(r.verdict, int(r.n), r.mde, r.metric, comparison.policy.min_scenarios)
+            n, interval, last = fixed_columns(r, comparison.policy.min_scenarios)
         body.append([r.metric, cat, n, fmt_value(r.baseline_mean, r.metric),
                      fmt_value(r.candidate_mean, r.metric), fmt_diff(r.diff, r.metric), interval, r.verdict, last,
                      *extra])
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(header)]
-    right = {2, 3, 4, 5, 9}
+    right = {2, 3, 4, 5, 8, 9}
 
     def fmt_row(cols: list[str], verdict: str | None = None) -> str:
         out = []
@@ -84,9 +85,7 @@ def render_terminal(comparison, context: ReportContext | None = None, color: boo
     if sequential:
         lines.append(sequential_legend(comparison) + f" Policy {pol.source or '(default)'}.")
     else:
-        lines.append(f"diff in points (candidate − baseline); verdicts at family-wise alpha={pol.alpha} "
-                     f"({pol.correction}), margins per policy {pol.source or '(default)'}; MDE shown when "
-                     f"inconclusive (n<{pol.min_scenarios}: too few scenarios to test).")
+        lines.append(fixed_legend(comparison))
     for note in comparison.notes:
         lines.append(f"note: {note}")
     if ctx.candidate_run:

@@ -10,12 +10,19 @@ from evalkit.score.aggregate import MACRO, MICRO, aggregate, error_counts
 from evalkit.vocab import Status
 
 
-def _fmt(mean: float, lo: float, hi: float) -> str:
+#: fewer scenarios than this print no interval: it would span most of [0, 1] (the gate's default min_scenarios)
+MIN_SCENARIOS_FOR_CI = 10
+
+
+def _fmt(mean: float, lo: float, hi: float, scenarios: int) -> str:
+    """Mean and its 95% interval (clipped to [0, 1], so written as its two ends, not ± a half-width)."""
     if mean != mean:
         return "   n/a"
+    if scenarios < MIN_SCENARIOS_FOR_CI:
+        return f"{mean:6.3f} too few scenarios"
     if lo != lo or hi != hi:
         return f"{mean:6.3f}"
-    return f"{mean:6.3f} ± {(hi - lo) / 2:5.3f}"
+    return f"{mean:6.3f} [{lo:.3f}, {hi:.3f}]"
 
 
 def summary_frame(table: pd.DataFrame, agg: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -61,12 +68,12 @@ def format_summary(result, agg: pd.DataFrame | None = None) -> str:
         return "\n".join(lines + ["no trials"])
     frame = summary_frame(table, agg)
     width = max(24, *(len(c) for c in frame["category"]))
-    lines.append(f"{'category':<{width}}  {'scen':>4}  {'top-1 (95% CI)':<15}  {'score':>5}  {'errors':>6}  {'infra':>5}")
+    lines.append(f"{'category':<{width}}  {'scen':>4}  {'top-1 [95% CI]':<21}  {'score':>5}  {'errors':>6}  {'infra':>5}")
     for r in frame.itertuples():
         name = {MACRO: "overall (macro)", MICRO: "overall (micro)"}.get(r.category, r.category)
         if r.category == MACRO:
-            lines.append("-" * (width + 46))
-        lines.append(f"{name:<{width}}  {r.scenarios:>4}  {_fmt(r.top1, r.top1_lo, r.top1_hi):<15}  "
+            lines.append("-" * (width + 52))
+        lines.append(f"{name:<{width}}  {r.scenarios:>4}  {_fmt(r.top1, r.top1_lo, r.top1_hi, r.scenarios):<21}  "
                      f"{r.rca_score:5.3f}  {r.agent_errors:>6}  {r.infra_errors:>5}")
     classes = table.loc[table["error_class"] != "", "error_class"].value_counts()
     if len(classes):

@@ -1,7 +1,8 @@
 """Per-category and overall aggregates of a results table, clustered by scenario.
 
 Trials are averaged per scenario first (the scenario is the unit of analysis); then per category:
-mean, SE = sd(x_i)/sqrt(n), 95% CI with the t quantile (n − 1 df), scenario and trial counts. Binary
+mean, SE = sd(x_i)/sqrt(n), 95% CI with the t quantile (n − 1 df; clipped to [0, 1] for 0–1 metrics),
+scenario and trial counts. Binary
 scores also get pass@k and pass^k for k = 1..K, and every error class an error rate. Two overall rows:
 ``__overall_micro__`` pools all scenarios; ``__overall_macro__`` averages the category means
 (SE = sqrt(Σ SE_c²)/C, df = Σ(n_c − 1)). Output is long: one row per (category, metric).
@@ -14,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from evalkit.score.passk import pass_at_k, pass_hat_k
-from evalkit.score.catalogue import BINARY, COSTS, CUSTOM_PREFIX, SCORES
+from evalkit.score.catalogue import BINARY, COSTS, CUSTOM_PREFIX, SCORES, on_unit_scale
 from evalkit.score.schema import OVERALL_MACRO, OVERALL_MICRO
 from evalkit.vocab import Status
 
@@ -103,13 +104,22 @@ def _summarise(long: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return res.drop(columns="sd")
 
 
+def _bounded(metric: str) -> bool:
+    """Values of ``metric`` lie in [0, 1]: 0–1 scores, their pass@k / pass^k, and error rates."""
+    return metric.startswith("error_rate.") or on_unit_scale(metric.split(".pass_")[0])
+
+
 def _with_ci(res: pd.DataFrame) -> pd.DataFrame:
+    """t interval of the mean, clipped to [0, 1] for bounded metrics: at two scenarios the t quantile is 12.7,
+    and an interval reaching past what the metric can take says nothing more than the range itself."""
     df = res["df"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
         q = np.where(df >= 1, stats.t.ppf(0.5 + CONFIDENCE / 2, np.where(df >= 1, df, 1)), np.nan)
     half = q * res["se"].to_numpy(dtype=float)
-    res["ci_low"] = res["mean"] - half
-    res["ci_high"] = res["mean"] + half
+    lo, hi = res["mean"].to_numpy(dtype=float) - half, res["mean"].to_numpy(dtype=float) + half
+    bounded = np.array([_bounded(m) for m in res.index.get_level_values("metric")], dtype=bool)
+    res["ci_low"] = np.where(bounded, np.clip(lo, 0.0, 1.0), lo)
+    res["ci_high"] = np.where(bounded, np.clip(hi, 0.0, 1.0), hi)
     return res
 
 

@@ -2,6 +2,12 @@
 
 The aggregates frame comes from the caller or from ``evalkit.score.aggregate``; when the scorer is not
 available a minimal per-category mean/count is computed here so a run is never logged without metrics.
+
+Only headline numbers become MLflow metrics: per category, the mean, standard error and scenario count of
+the default gated metrics (:data:`PER_CATEGORY`, what the drift dashboard reads); for everything else the
+all-scenario (micro) mean. The full aggregates table — every metric, statistic, pass@k, error rate and
+category — is the run's ``results/aggregates.parquet`` artifact. A 24-scenario smoke run logged 2,443
+metrics at 3 trials before (every statistic of every aggregate row); it now logs under 100.
 """
 
 from __future__ import annotations
@@ -16,6 +22,11 @@ from evalkit.score.catalogue import COSTS, CUSTOM_PREFIX, SCORES
 from evalkit.score.schema import OVERALL_MACRO, OVERALL_MICRO
 from evalkit.vocab import Status
 from evalkit.store.names import metric_key, sanitize_key
+
+#: metrics logged per category (mean, se, n_scenarios), the rest only as their overall mean.
+PER_CATEGORY: tuple[str, ...] = ("rca_top1", "rca_score")
+_PER_CATEGORY_STATS = ("mean", "se", "n_scenarios")
+_OVERALL_ERRORS = ("error_rate.any", "error_rate.agent", "error_rate.infra")
 
 #: columns averaged by the fallback aggregation besides the scores and custom scorers.
 _ID_COLUMNS = ("category", "metric", "suite", "build_id", "scenario_id")
@@ -50,11 +61,22 @@ def basic_aggregates(table: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([per_cat, macro, micro], ignore_index=True)
 
 
-def aggregate_metrics(aggregates: pd.DataFrame | None) -> dict[str, float]:
-    """Every finite numeric statistic of ``aggregates`` as ``{key: value}``.
+def _headline(metric: str, stat: str, category: str, per_category: tuple[str, ...]) -> bool:
+    """Whether one aggregate number is logged as an MLflow metric (see the module docstring)."""
+    if metric in per_category:
+        return stat in _PER_CATEGORY_STATS and category != OVERALL_MACRO
+    overall_kind = metric in SCORES or metric in COSTS or metric.startswith(CUSTOM_PREFIX) or metric in _OVERALL_ERRORS
+    return overall_kind and stat == "mean" and category == OVERALL_MICRO
 
-    Long frames (a ``metric`` column): each numeric column is a stat → ``<metric>.<stat>.<category>``.
-    Wide frames (no ``metric`` column, one row per category): each numeric column → ``<column>.<category>``.
+
+def aggregate_metrics(aggregates: pd.DataFrame | None,
+                      per_category: tuple[str, ...] = PER_CATEGORY) -> dict[str, float]:
+    """The headline statistics of ``aggregates`` as ``{key: value}`` (finite values only).
+
+    Long frames (a ``metric`` column): per category the mean, se and n_scenarios of ``per_category``
+    metrics, and the overall mean of every other score, cost, custom score and error rate →
+    ``<metric>.<stat>.<category>``. Wide frames (no ``metric`` column, one row per category): each numeric
+    column → ``<column>.<category>``.
     """
     if aggregates is None or len(aggregates) == 0:
         return {}
@@ -74,6 +96,8 @@ def aggregate_metrics(aggregates: pd.DataFrame | None) -> dict[str, float]:
         values = frame[stat].to_numpy(dtype="float64", na_value=np.nan)
         for i, value in enumerate(values):
             if not math.isfinite(value):
+                continue
+            if long and not _headline(names[i], stat, categories[i], per_category):
                 continue
             key = metric_key(names[i], stat, categories[i]) if long else sanitize_key(f"{stat}.{categories[i]}")
             out[key] = float(value)
