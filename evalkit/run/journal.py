@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from evalkit.atomic import fsync_dir
 from evalkit.errors import Problem, UserError
 from evalkit.vocab import Status
 
@@ -94,7 +95,7 @@ class Journal:
             if size:
                 self._truncate(0)  # fresh: discarded under the lock, so a concurrent run cannot be cut short
             self._write_header()
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
 
     def _load_existing(self) -> None:
         data = self.path.read_bytes()
@@ -217,15 +218,3 @@ def _datasync(fd: int) -> None:
     """fdatasync where available (data and file size, without timestamps), else fsync."""
     (getattr(os, "fdatasync", None) or os.fsync)(fd)
 
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
