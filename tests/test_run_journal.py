@@ -139,16 +139,3 @@ def test_a_journal_in_use_by_another_run_is_refused(tmp_path):
             Journal(tmp_path / "j.jsonl", HEADER)
     Journal(tmp_path / "j.jsonl", HEADER).close()  # free again once closed
 
-
-def test_files_written_atomically_get_the_usual_mode_not_0600(tmp_path):
-    import os
-    import stat
-
-    from evalkit.atomic import atomic_write
-
-    old = os.umask(0o022)
-    try:
-        atomic_write(tmp_path / "report.md", "x")
-    finally:
-        os.umask(old)
-    assert stat.S_IMODE((tmp_path / "report.md").stat().st_mode) == 0o644
