@@ -25,7 +25,7 @@ def atomic_path(path: str | Path, durable: bool = True) -> Iterator[Path]:
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     # mkstemp creates 0600; a file others read (CI artifact upload, a served dashboard) gets the mode any
     # new file would: 0666 less the umask
-    os.fchmod(fd, 0o666 & ~_umask())
+    os.fchmod(fd, new_file_mode())
     os.close(fd)
     tmp = Path(name)
     try:
@@ -53,6 +53,11 @@ def fsync_dir(path: str | Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def new_file_mode() -> int:
+    """The mode ``open()`` gives a new file: 0666 less the process umask."""
+    return 0o666 & ~_umask()
 
 
 def _umask() -> int:
