@@ -199,7 +199,8 @@ def download_table(client: Any, target: TrackingTarget, run_id: str, dst: Path) 
 def load_table(client: Any, target: TrackingTarget, run_id: str) -> pd.DataFrame:
     """The results table logged with ``run_id``, exactly as logged (dtypes included)."""
     with tempfile.TemporaryDirectory(prefix="evalkit-load-") as tmp:
-        return artifacts.read_table(download_table(client, target, run_id, Path(tmp)))
+        return artifacts.read_table(download_table(client, target, run_id, Path(tmp)),
+                                    f"run {run_id} artifact {names.ARTIFACT_TABLE}", "pick another run")
 
 
 def load_trajectories(client: Any, target: TrackingTarget, run_id: str) -> list[dict]:
