@@ -100,6 +100,9 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
                            reports=list(reports.values()), pr=pr, outbox=use_outbox,
                            tags=gate_tags(comparison, context, sequential))
     messages = [logged.message]
+    if logged.settled:
+        messages.append(logged.settled)
+        say(f"note: {logged.settled}")
     if not logged.queued:
         context.candidate_run = logged.run_id
         reports = write_reports(comparison, out, context)  # now with the run reference

@@ -17,6 +17,7 @@ import pandas as pd
 from evalkit.errors import UserError
 from evalkit.store import artifacts, names
 from evalkit.store.payload import PreparedRun
+from evalkit.store.recovery import uploader_tags
 from evalkit.store.tracking import TrackingTarget, retry_locked
 
 MAX_METRICS_PER_BATCH = 1000
@@ -94,8 +95,8 @@ def upload(client: Any, target: TrackingTarget, prepared: PreparedRun, experimen
     from mlflow.entities import Metric, Param, RunTag
 
     exp_id = experiment_id or ensure_experiment(client, target, prepared.experiment)
-    run = retry_locked(client.create_run, exp_id, start_time=prepared.created_ms, tags=prepared.tags,
-                       run_name=prepared.run_name)
+    run = retry_locked(client.create_run, exp_id, start_time=prepared.created_ms,
+                       tags={**prepared.tags, **uploader_tags()}, run_name=prepared.run_name)
     run_id = run.info.run_id
     try:
         params = [Param(k, v) for k, v in prepared.params.items()]
