@@ -19,7 +19,7 @@ from evalkit.score.schema import RESULT_COLUMNS
 def _kind_problem(series: pd.Series, dtype: str) -> str | None:
     """What is wrong with ``series`` as a column of schema dtype ``dtype`` (None when it conforms)."""
     if dtype == "string":
-        if types.is_string_dtype(series.dtype) and series.dropna().map(lambda v: isinstance(v, str)).all():
+        if types.is_string_dtype(series.dtype) and all(isinstance(v, str) for v in series.dropna()):
             return None
         return "holds values that are not text"
     if types.is_bool_dtype(series.dtype) or not types.is_numeric_dtype(series.dtype):
@@ -37,11 +37,11 @@ def check_results(table: pd.DataFrame, where: str, fix: str) -> None:
     missing = [c for c in RESULT_COLUMNS if c not in table.columns]
     if missing:
         raise UserError.at(where, "columns", missing, f"not an evalkit results table (columns missing); {fix}")
+    if table.empty:
+        raise UserError.at(where, "rows", 0, f"the results table is empty; {fix}")
     custom = [c for c in table.columns if isinstance(c, str) and c.startswith(CUSTOM_PREFIX)]
     for column, dtype in [*RESULT_COLUMNS.items(), *((c, "float64") for c in custom)]:
         problem = _kind_problem(table[column], dtype)
         if problem is not None:
             raise UserError.at(where, column, f"stored as {table[column].dtype}",
                                f"{problem}, the schema's type is {dtype}; {fix}")
-    if table.empty:
-        raise UserError.at(where, "rows", 0, f"the results table is empty; {fix}")
