@@ -18,6 +18,9 @@ RECORD_STATUSES = frozenset({Status.OK, Status.AGENT_ERROR, Status.INFRA_ERROR})
 #: what a recorded tool call may hold (evalkit.world.toolbox.ToolCall's fields) and must hold
 CALL_FIELDS = frozenset({"tool", "args", "result_size", "duration_s", "refs", "error"})
 CALL_REQUIRED = ("tool", "args", "result_size", "duration_s")
+#: what re-scoring reads from a record's outcome and trajectory (present, even when null)
+OUTCOME_REQUIRED = ("status", "error_class", "error_message", "latency_s", "seed")
+TRAJECTORY_REQUIRED = ("scenario_id", "trial", "finding", "calls")
 
 
 def record_key(suite_hash: str, scenario_id: str, trial: int, build_id: str) -> str:
@@ -101,7 +104,10 @@ def _call_problem(c: Any, i: int) -> str | None:
 def _outcome_problem(o: Any) -> str | None:
     if not isinstance(o, dict):
         return "no outcome"
-    if o.get("status") not in RECORD_STATUSES:
+    missing = [k for k in OUTCOME_REQUIRED if k not in o]
+    if missing:
+        return f"outcome lacks {', '.join(missing)}"
+    if not isinstance(o.get("status"), str) or o["status"] not in RECORD_STATUSES:
         return f"outcome.status is not one of {', '.join(sorted(RECORD_STATUSES))}"
     if not _opt_str(o.get("error_class")) or not _opt_str(o.get("error_message")):
         return "outcome.error_class or .error_message is not a string"
@@ -124,6 +130,9 @@ def record_problem(rec: Any, *, suite_hash: str, build_id: str, trials: int,
     tr, row = rec["trajectory"], rec["row"]
     if not isinstance(rec["key"], str) or not isinstance(row, dict) or not isinstance(tr, dict):
         return "key, row or trajectory has the wrong type"
+    missing = [k for k in TRAJECTORY_REQUIRED if k not in tr]
+    if missing:
+        return f"trajectory lacks {', '.join(missing)}"
     sid, trial = tr.get("scenario_id"), tr.get("trial")
     if not isinstance(sid, str) or not _int(trial):
         return "trajectory.scenario_id or .trial has the wrong type"
