@@ -60,6 +60,11 @@ def new_file_mode() -> int:
     return 0o666 & ~_umask()
 
 
+def new_dir_mode() -> int:
+    """The mode ``mkdir`` gives a new folder: 0777 less the process umask (``mkdtemp`` gives 0700)."""
+    return 0o777 & ~_umask()
+
+
 def _umask() -> int:
     """The process umask: from /proc on Linux (no change to process state), else read by setting and at once
     restoring it."""

@@ -85,3 +85,20 @@ def test_the_folder_is_fsynced_after_the_rename(tmp_path, monkeypatch):
     atomic_write(tmp_path / "results.json", "{}")
     assert events == [("fsync", "file"), ("rename", "results.json"), ("fsync", "dir")]
     assert (tmp_path / "results.json").read_text() == "{}"
+
+
+def test_an_outbox_entry_is_a_0755_folder_of_0644_files_under_umask_022(tmp_path, umask_022):
+    """A run queued for upload is readable by the CI user who uploads it, like any folder the user makes."""
+    import shutil
+
+    from evalkit.run.runner import RunResult
+    from evalkit.store.payload import prepare_run
+
+    cand, _ = trade_off_tables(per_category=2)
+    meta = {"suite": "synthetic", "build_id": str(cand["build_id"].iloc[0]), "suite_hash": "h"}
+    prepared = prepare_run(RunResult(cand, [{"scenario_id": "x", "trial": 0}], meta), tracking_uri="sqlite:///x.db")
+    try:
+        assert stat.S_IMODE(prepared.directory.stat().st_mode) == 0o755
+        assert set(modes(prepared.directory).values()) == {0o644}
+    finally:
+        shutil.rmtree(prepared.directory, ignore_errors=True)
