@@ -45,7 +45,7 @@ def test_builds_trade_quality_between_categories_on_core():
     suite = load_suite(str(SUITES / "core"))
     hits: dict[str, dict[str, list[bool]]] = {v: defaultdict(list) for v in ("v1", "v2", "v3", "v4")}
     for sc in core_slice(suite.scenarios):   # the 1.0 scenarios (30 per category)
-        world = load_world(sc)
+        world = load_world(sc, lazy=True)    # as the runner loads it: signals decoded when a tool asks
         truth = load_truth(suite, sc.id)
         for v in hits:
             finding = ReferenceAgent(v).investigate(world.alert, Toolbox(world, max_calls=sc.max_tool_calls), 0)

@@ -1,8 +1,9 @@
 """A hostile cmd: agent: ``hostile_agent.py ATTACK --project P --truth T --journal J --baseline B --extra X``.
 
-It speaks the protocol honestly, but first tries one attack to find the ground truth (or evalkit's secrets)
-outside the tools. It answers with the alerting component (a normal, usually wrong, answer) and reports
-every leak it found in its summary as JSON: ``{"attack": ..., "leaks": [...]}``. Standard library only.
+It speaks the protocol honestly, but first tries one attack (or, with ATTACK ``all``, every attack in turn)
+to find the ground truth (or evalkit's secrets) outside the tools. It answers with the alerting component
+(a normal, usually wrong, answer) and reports every leak it found in its summary as JSON:
+``{"attack": ..., "leaks": {attack: [...]}}``. Standard library only.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 MARKERS = (b'"distractors"', b"expected_component", b"EVALKIT_ADVERSARIAL_SECRET", b"adversarial-secret-value")
 SKIP = ("/proc", "/sys", "/dev")
 BUDGET_S = 20.0
-DEADLINE = time.monotonic() + 40.0  # the whole attack
+DEADLINE = time.monotonic() + 120.0  # all attacks together
 
 
 def leaky(path: str) -> str | None:
@@ -57,6 +58,10 @@ def walk(root: str, depth: int = 4, deadline: float | None = None) -> list[str]:
     return []
 
 
+ATTACKS = ["proc_parent", "proc_all", "dotdot", "absolute", "find_root", "journal", "baseline", "dot_evalkit",
+           "environment", "fds", "whitelist_escape", "symlink_escape", "tmp_and_home", "proc_root_escape"]
+
+
 def attack(name: str, a: argparse.Namespace) -> list[str]:
     ppid = os.getppid()
     if name == "proc_parent":  # /proc/$PPID/{cwd,root,cmdline,environ}
@@ -65,10 +70,10 @@ def attack(name: str, a: argparse.Namespace) -> list[str]:
             out += walk(f"/proc/{ppid}/{link}", depth=4)
         return out
     if name == "proc_all":  # every visible process: environment, working folder, open files
-        out = []
+        out, budget = [], time.monotonic() + BUDGET_S
         for pid in (p for p in os.listdir("/proc") if p.isdigit()):
             out += [f for f in (leaky(f"/proc/{pid}/environ"),) if f]
-            out += walk(f"/proc/{pid}/cwd", depth=3, deadline=DEADLINE)
+            out += walk(f"/proc/{pid}/cwd", depth=3, deadline=budget)
             try:
                 fds = os.listdir(f"/proc/{pid}/fd")
             except OSError:
@@ -124,15 +129,13 @@ def attack(name: str, a: argparse.Namespace) -> list[str]:
         return walk(os.path.join(a.extra, "link")) + walk("mine")
     if name == "tmp_and_home":  # other runs' temporary folders, caches under the home folder
         return walk("/tmp", depth=6) + walk(os.path.expanduser("~"), depth=6) + walk("/root", depth=6)
-    if name == "proc_root_escape":  # pid 1's root and a fresh proc mount
+    if name == "proc_root_escape":  # pid 1's root and, inside a fresh PID namespace, a proc mount of its own
         out = walk("/proc/1/root", depth=8)
-        try:
+        if os.getpid() < 100:  # only where a mount cannot touch the host: never mount on a real machine
             os.makedirs("p", exist_ok=True)
-            rc = os.system("mount -t proc proc p 2>/dev/null")
-            if rc == 0:
+            if os.system("mount -t proc proc p 2>/dev/null") == 0:
                 out += [f for f in (leaky(f"p/{pid}/environ") for pid in os.listdir("p") if pid.isdigit()) if f]
-        except OSError:
-            pass
+                os.system("umount p 2>/dev/null")
         return out
     raise SystemExit(f"unknown attack {name}")
 
@@ -144,9 +147,16 @@ def main() -> None:
         ap.add_argument(f"--{opt}", default="/nonexistent")
     a = ap.parse_args()
     start = json.loads(sys.stdin.readline())
-    leaks = attack(a.attack, a)
+    names = ATTACKS if a.attack == "all" else [a.attack]
+    found = {}
+    for name in names:
+        try:
+            found[name] = attack(name, a)[:5]
+        except Exception as exc:  # an attack that fails outright found nothing; say why
+            found[name] = []
+            sys.stderr.write(f"{name}: {type(exc).__name__}: {exc}\n")
     answer = {"hypotheses": [{"component": start["alert"]["component"], "confidence": 0.5}],
-              "summary": json.dumps({"attack": a.attack, "leaks": leaks[:5]})}
+              "summary": json.dumps({"attack": a.attack, "leaks": found})}
     sys.stdout.write(json.dumps({"type": "final", "finding": answer}) + "\n")
     sys.stdout.flush()
 

@@ -44,21 +44,28 @@ def project(tmp_path_factory) -> dict[str, Path]:
     (root / "baselines" / "smoke" / "main.results.parquet").write_bytes(b"PAR1 expected_component PAR1")
     tools = tmp_path_factory.mktemp("agent-tools")
     (tools / "link").symlink_to(truth.parent)
+    # an earlier run's journal under .evalkit/, as a checkout that has run a gate holds
+    from evalkit.run import run_suite
+    from evalkit.run.config import JournalConfig, RunConfig
+
+    run_suite(root / "suites" / "smoke", "reference:v1",
+              RunConfig(trials=1, journal=JournalConfig(dir=root / ".evalkit" / "journal")), scenario_ids=[SCENARIO])
     return {"root": root, "truth": truth, "tools": tools,
             "baseline": root / "baselines" / "smoke" / "main.results.parquet"}
 
 
-def _attack(project: dict[str, Path], attack: str, mode: SandboxMode, tmp_path: Path) -> tuple[list[str], dict]:
-    """Run ``evalkit run`` as a user would, with a secret in its environment, on one scenario."""
+def _attack_all(project: dict[str, Path], mode: SandboxMode, workdir: Path) -> tuple[dict[str, list[str]], dict]:
+    """Run ``evalkit run`` as a user would, with a secret in its environment, on one scenario, with a hostile
+    agent that tries every attack in turn: (leaks by attack, the scored row)."""
     journal = project["root"] / ".evalkit" / "journal"
-    argv = [sys.executable, str(HOSTILE), attack, "--project", str(project["root"]), "--truth", str(project["truth"]),
+    argv = [sys.executable, str(HOSTILE), "all", "--project", str(project["root"]), "--truth", str(project["truth"]),
             "--journal", str(journal), "--baseline", str(project["baseline"]), "--extra", str(project["tools"])]
-    out = tmp_path / "run"
+    out = workdir / f"run-{mode.value}"
     cmd = [sys.executable, "-m", "evalkit", "run", "--suite", "suites/smoke", "--agent", "cmd:" + shlex.join(argv),
-           "--scenario", SCENARIO, "--trials", "1", "--executor", "threads", "--timeout", "120", "--no-log",
+           "--scenario", SCENARIO, "--trials", "1", "--executor", "threads", "--timeout", "600", "--no-log",
            "--quiet", "--fresh", "--sandbox", mode.value, "--agent-path", str(project["tools"]),
            "--output-dir", str(out)]
-    proc = subprocess.run(cmd, cwd=project["root"], capture_output=True, text=True, timeout=300,
+    proc = subprocess.run(cmd, cwd=project["root"], capture_output=True, text=True, timeout=900,
                           env={**os.environ, "EVALKIT_ADVERSARIAL_SECRET": SECRET})
     assert proc.returncode == 0, proc.stderr
     result = read_outputs(out)
@@ -67,20 +74,30 @@ def _attack(project: dict[str, Path], attack: str, mode: SandboxMode, tmp_path: 
     return json.loads(result.trajectories[0]["finding"]["summary"])["leaks"], row
 
 
+@pytest.fixture(scope="module")
+def sandboxed(project, tmp_path_factory):
+    return _attack_all(project, SandboxMode.ON, tmp_path_factory.mktemp("sandboxed"))
+
+
+@pytest.fixture(scope="module")
+def unsandboxed(project, tmp_path_factory):
+    return _attack_all(project, SandboxMode.NONE, tmp_path_factory.mktemp("unsandboxed"))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("attack", ATTACKS)
-def test_the_attack_finds_nothing_in_the_sandbox_and_scores_as_a_normal_answer(project, attack, tmp_path):
-    leaks, row = _attack(project, attack, SandboxMode.ON, tmp_path)
-    assert leaks == []
+def test_the_attack_finds_nothing_in_the_sandbox_and_scores_as_a_normal_answer(sandboxed, attack):
+    leaks, row = sandboxed
+    assert leaks[attack] == []
     assert json.loads(row["predicted"]) == [ALERTING]  # its normal answer, scored as such
     assert row["rca_top1"] == 0.0 and row["error_class"] == ""
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("attack", [a for a in ATTACKS if a not in CONTROL_MAY_MISS])
-def test_without_the_sandbox_the_same_attack_finds_the_truth(project, attack, tmp_path):
-    leaks, _ = _attack(project, attack, SandboxMode.NONE, tmp_path)
-    assert leaks, f"{attack} found nothing even unsandboxed: the attack itself is blind"
+def test_without_the_sandbox_the_same_attack_finds_the_truth(unsandboxed, attack):
+    leaks, _ = unsandboxed
+    assert leaks[attack], f"{attack} found nothing even unsandboxed: the attack itself is blind"
 
 
 @pytest.mark.slow
