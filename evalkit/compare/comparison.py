@@ -23,6 +23,7 @@ from evalkit.compare import paired as paired_mod
 from evalkit.compare import verdicts as vd
 from evalkit.compare.paired import OVERALL
 from evalkit.compare.policy import CORRECTIONS, Policy, default_policy, load_policy
+from evalkit.compare.policy_hash import policy_hash
 from evalkit.compare.validity import check_runs
 from evalkit.errors import UserError
 from evalkit.jsonable import jsonable
@@ -116,13 +117,15 @@ class Comparison:
         return table[table["category"] == category].reset_index(drop=True)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary: verdict, cells, flips, notes, policy, meta (the reports add the headline)."""
+        """JSON-ready summary: verdict, cells, flips, notes, policy (and its hash, as the gate tags it), meta
+        (the reports add the headline)."""
         out = jsonable({
             "verdict": self.verdict,
             "cross_category": self.cross_category,
             "regressed_cells": [list(c) for c in self.regressed_cells],
             "notes": list(self.notes),
             "policy": self.policy.to_dict(),
+            "policy_hash": policy_hash(self.policy),
             "meta": self.meta,
         })
         # pandas' JSON writer turns NaN/inf into null and numpy scalars into plain numbers, fast.
