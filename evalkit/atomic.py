@@ -1,7 +1,9 @@
 """Atomic file writes: a reader sees the old file or the new one, never half of one.
 
 Every file evalkit writes for someone else to read (results, trajectories, reports, exports, the
-dashboard) goes through here: a temporary file in the same folder, fsynced, then renamed into place.
+dashboard) goes through here: a temporary file in the same folder, fsynced, renamed into place, then the
+folder fsynced so that the rename itself survives a power loss. Files get the mode any new file would
+(0666 less the umask), not mkstemp's 0600.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ def atomic_path(path: str | Path, durable: bool = True) -> Iterator[Path]:
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     # mkstemp creates 0600; a file others read (CI artifact upload, a served dashboard) gets the mode any
     # new file would: 0666 less the umask
-    os.fchmod(fd, 0o666 & ~_umask())
+    os.fchmod(fd, new_file_mode())
     os.close(fd)
     tmp = Path(name)
     try:
@@ -32,8 +34,35 @@ def atomic_path(path: str | Path, durable: bool = True) -> Iterator[Path]:
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
         os.replace(tmp, path)
+        if durable:
+            fsync_dir(path.parent)  # the new directory entry, not only the file's bytes
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def fsync_dir(path: str | Path) -> None:
+    """fsync a folder (its entries: a rename or a new file in it). Best effort where folders cannot be
+    opened or synced (some network and FUSE file systems)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def new_file_mode() -> int:
+    """The mode ``open()`` gives a new file: 0666 less the process umask."""
+    return 0o666 & ~_umask()
+
+
+def new_dir_mode() -> int:
+    """The mode ``mkdir`` gives a new folder: 0777 less the process umask (``mkdtemp`` gives 0700)."""
+    return 0o777 & ~_umask()
 
 
 def _umask() -> int:

@@ -1,16 +1,47 @@
 """User-facing errors: one clear line (where, field, value, fix) and exit code 2.
 
 Every failure a user can cause raises :class:`UserError`; the CLI prints ``str(err)`` and exits 2.
-Code below the CLI never prints or exits on its own.
+Code below the CLI never prints or exits on its own. Every part of a one-line message goes through
+:func:`printable`, so a value read from a damaged file (NUL bytes, escape sequences, a newline) can neither
+split the line nor drive the terminal.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 EXIT_OK = 0
 EXIT_REGRESSION = 1
 EXIT_USAGE = 2
+
+
+#: Unicode categories that must not reach a terminal raw: controls (C0, C1, DEL), line and paragraph
+#: separators, format characters (bidi overrides, zero-width), surrogates and unassigned code points.
+_UNPRINTABLE = {"Cc", "Zl", "Zp", "Cf", "Cs", "Co", "Cn"}
+
+
+def printable(text: object) -> str:
+    """``text`` as one line of harmless characters: control and invisible characters become escapes
+    (``\\x00``, ``\\n``, ``\\u202e``); a backslash stays itself. For every message shown to a user."""
+    s = text if isinstance(text, str) else str(text)
+    if s.isprintable():
+        return s
+    return "".join(c if c == " " or unicodedata.category(c) not in _UNPRINTABLE else _escape(c) for c in s)
+
+
+def _escape(c: str) -> str:
+    code = ord(c)
+    if c in "\n\r\t":
+        return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}[c]
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def clip(text: str, limit: int = 120) -> str:
+    """``text`` cut to ``limit`` characters (``...`` marks the cut)."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 @dataclass
@@ -23,11 +54,9 @@ class Problem:
     fix: str
 
     def __str__(self) -> str:
-        value = repr(self.value) if not isinstance(self.value, str) else f"'{self.value}'"
-        if len(value) > 120:
-            value = value[:117] + "..."
-        field = f" {self.field}" if self.field else ""
-        return f"{self.where}:{field} {value}: {self.fix}"
+        value = clip(printable(repr(self.value)) if not isinstance(self.value, str) else f"'{printable(self.value)}'")
+        field = f" {printable(self.field)}" if self.field else ""
+        return f"{printable(self.where)}:{field} {value}: {printable(self.fix)}"
 
 
 class UserError(Exception):
@@ -37,7 +66,7 @@ class UserError(Exception):
 
     def __init__(self, *problems: Problem | str):
         self.problems = [p for p in problems]
-        super().__init__("\n".join(str(p) for p in self.problems))
+        super().__init__("\n".join(str(p) if isinstance(p, Problem) else printable(p) for p in self.problems))
 
     @classmethod
     def at(cls, where: str, field: str, value: object, fix: str) -> "UserError":

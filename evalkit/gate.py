@@ -57,7 +57,7 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
     ``config.trials`` says otherwise, until every category is decided or ``config.sequential``'s budget is
     spent); other suites, or ``config.sequential.fixed``, run every scenario and compare in one shot."""
     from evalkit.compare import compare
-    from evalkit.compare.validity import check_gated_values
+    from evalkit.compare.validity import check_baseline, check_comparable
     from evalkit.report import write_reports
     from evalkit.run.runner import run_suite
     from evalkit.store import Store
@@ -78,13 +78,16 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
         check_sequential_metrics(pol)
     baseline_table, baseline_source = resolve_baseline(store, suite_obj.name, baseline_alias, base_dir,
                                                        suite_hash=suite_obj.hash)
-    check_gated_values(baseline_table, "baseline", pol.metrics)  # before the candidate spends anything
+    check_baseline(baseline_table, pol)  # read and checked in full before the candidate spends anything
 
     if sequential:
         result, comparison = _gate_rounds(suite_obj, agent, baseline_table, pol, config, progress, say)
     else:
         result = run_suite(suite_obj, agent, config, progress=progress)
         comparison = compare(result.table, baseline_table, pol)
+    check_comparable(comparison)  # "nothing comparable" is exit 2, never a pass
+    for warning in result.warnings:
+        say(f"warning: {warning}")
     comparison.notes.extend(w for w in result.warnings if w not in comparison.notes)  # e.g. an unsandboxed agent
     # Said after the run, so that a bad input found before it (agent spec, --trials, journal) is the only line.
     say(f"baseline {suite_obj.name}@{baseline_alias}: {baseline_source}")
@@ -97,6 +100,9 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
                            reports=list(reports.values()), pr=pr, outbox=use_outbox,
                            tags=gate_tags(comparison, context, sequential, baseline_source))
     messages = [logged.message]
+    if logged.settled:
+        messages.append(logged.settled)
+        say(f"note: {logged.settled}")
     if not logged.queued:
         context.candidate_run = logged.run_id
         reports = write_reports(comparison, out, context)  # now with the run reference
@@ -142,8 +148,9 @@ def compare_refs(candidate: str, baseline: str | None = None, *, suite: str | No
     for :func:`evalkit.report.write_reports`. ``missing_baseline``: (where, field, fix) of the error when
     there is neither a baseline nor a suite.
     """
-    from evalkit.compare import compare, load_policy, policy_for_suite
+    from evalkit.compare import compare, default_policy, load_policy, policy_for_suite
     from evalkit.compare.pool_comparison import compare_sequential, sequential_orders
+    from evalkit.compare.validity import check_baseline, check_comparable
     from evalkit.errors import UserError
     from evalkit.store import Store, resolve_baseline
     from evalkit.tables import load_run_table
@@ -159,12 +166,14 @@ def compare_refs(candidate: str, baseline: str | None = None, *, suite: str | No
         where, field_, fix = missing_baseline
         raise UserError.at(where, field_, "missing", fix)
     pol = load_policy(policy) if policy else policy_for_suite(suite_name) if suite_name else None
+    check_baseline(base, pol or default_policy())
     orders = None if (pol is not None and pol.design == "fixed") or method else sequential_orders(cand, base)
     if orders is not None:
         # a sequential gate's run: judged by the design that chose its scenarios, not as a fixed sample
         comparison = compare_sequential(cand, base, pol, orders)
     else:
         comparison = compare(cand, base, pol, method=method, allow_suite_mismatch=allow_suite_mismatch)
+    check_comparable(comparison)
     return comparison, report_context(suite_name, cand, base, base_src, candidate_run=candidate)
 
 

@@ -100,7 +100,7 @@ def test_compare_refuses_runs_of_different_suite_versions_unless_allowed(tables,
 @pytest.mark.parametrize("make, needles", [
     (lambda d: d / "missing.parquet", ("missing.parquet", "not found")),
     (lambda d: (d / "junk.parquet").write_bytes(b"not parquet") and d / "junk.parquet",
-     ("junk.parquet", "not a readable evalkit results table")),
+     ("junk.parquet", "not a readable Parquet file")),
     (lambda d: (d / "empty-run").mkdir() or d / "empty-run", ("results.parquet", "missing")),
 ])
 def test_compare_reports_an_unreadable_run_in_one_line(tables, tmp_path, make, needles):

@@ -14,7 +14,8 @@ def _rec(scenario, trial, status="ok", score=1.0):
     key = record_key(HEADER.suite_hash, scenario, trial, HEADER.build_id)
     return {"key": key, "row": {"scenario_id": scenario, "trial": trial, "status": status, "rca_top1": score},
             "trajectory": {"scenario_id": scenario, "trial": trial, "calls": [], "finding": None, "stderr": ""},
-            "outcome": {"status": status}}
+            "outcome": {"status": status, "error_class": "", "error_message": "", "latency_s": 0.5, "seed": 7,
+                        "attempt": 0}}
 
 
 def test_journal_records_survive_reopening(tmp_path):
@@ -61,7 +62,7 @@ def test_torn_last_line_is_truncated_and_later_appends_stay_parseable(tmp_path):
     assert len(Journal(path, HEADER).records) == 2
 
 
-def test_garbage_last_line_ending_in_newline_is_truncated(tmp_path):
+def test_garbage_last_line_ending_in_newline_is_moved_out(tmp_path):
     path = tmp_path / "j.jsonl"
     with Journal(path, HEADER) as j:
         j.append([_rec("a", 0)])
@@ -71,14 +72,17 @@ def test_garbage_last_line_ending_in_newline_is_truncated(tmp_path):
     assert path.read_bytes().endswith(b"}\n")
 
 
-def test_corruption_before_the_end_is_refused(tmp_path):
+def test_corruption_before_the_end_is_quarantined_and_the_records_after_it_kept(tmp_path):
     path = tmp_path / "j.jsonl"
     with Journal(path, HEADER) as j:
         j.append([_rec("a", 0)])
     with open(path, "ab") as fh:
         fh.write(b"not json\n" + json.dumps(_rec("a", 1)).encode() + b"\n")
-    with pytest.raises(UserError, match="line 3.*corrupt"):
-        Journal(path, HEADER)
+    j = Journal(path, HEADER)
+    assert sorted(j.records) == [record_key("abc123", "a", t, HEADER.build_id) for t in (0, 1)]
+    assert [(d.line, d.reason) for d in j.damaged] == [(3, "not JSON")]
+    assert (tmp_path / "j.jsonl.quarantine").read_bytes() == b"not json\n"
+    j.close()
 
 
 def test_journal_of_another_build_or_seed_is_refused_naming_every_field(tmp_path):
@@ -139,16 +143,3 @@ def test_a_journal_in_use_by_another_run_is_refused(tmp_path):
             Journal(tmp_path / "j.jsonl", HEADER)
     Journal(tmp_path / "j.jsonl", HEADER).close()  # free again once closed
 
-
-def test_files_written_atomically_get_the_usual_mode_not_0600(tmp_path):
-    import os
-    import stat
-
-    from evalkit.atomic import atomic_write
-
-    old = os.umask(0o022)
-    try:
-        atomic_write(tmp_path / "report.md", "x")
-    finally:
-        os.umask(old)
-    assert stat.S_IMODE((tmp_path / "report.md").stat().st_mode) == 0o644

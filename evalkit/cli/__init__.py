@@ -45,13 +45,13 @@ class OneLineError(click.ClickException):
 def one_line(err: Exception) -> click.ClickException:
     """``err`` as a one-line error: UserError keeps its text; a usage error gets its command's --help hint.
     (A bare group's help on no arguments and non-usage click errors are returned unchanged.)"""
-    from evalkit.errors import UserError
+    from evalkit.errors import UserError, printable
 
     if isinstance(err, UserError):
-        return OneLineError(str(err), err.exit_code)
+        return OneLineError(str(err), err.exit_code)  # each problem's line is escaped already
     if isinstance(err, click.UsageError) and not isinstance(err, click.exceptions.NoArgsIsHelpError):
         path = err.ctx.command_path if err.ctx is not None else "evalkit"
-        return OneLineError(f"{err.format_message()} (see '{path} --help')", err.exit_code)
+        return OneLineError(f"{printable(err.format_message())} (see '{printable(path)} --help')", err.exit_code)
     return err  # type: ignore[return-value]
 
 

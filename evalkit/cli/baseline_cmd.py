@@ -216,7 +216,8 @@ def sync(tracking_uri: str | None, outbox_dir: str | None, list_only: bool) -> N
     """Upload runs kept in the offline outbox, exactly once each.
 
     Each queued run goes to the tracking server it was meant for, or to --tracking-uri (or
-    MLFLOW_TRACKING_URI) when given. Exit code 2 while some runs could not be uploaded.
+    MLFLOW_TRACKING_URI) when given. Exit code 2 while some runs could not be uploaded. Runs an
+    interrupted upload left RUNNING in that store are closed (FINISHED if complete, else FAILED) and named.
 
     \b
     Examples:
@@ -226,6 +227,7 @@ def sync(tracking_uri: str | None, outbox_dir: str | None, list_only: bool) -> N
     """
     from evalkit.errors import UserError
     from evalkit.store import Store
+    from evalkit.store.tracking import TrackingUnreachable
 
     store = Store(tracking_uri, outbox_dir=outbox_dir)
     if list_only:
@@ -235,6 +237,12 @@ def sync(tracking_uri: str | None, outbox_dir: str | None, list_only: bool) -> N
         click.echo(f"{len(entries)} run(s) queued in {store.outbox.directory}")
         return
     results = store.sync()
+    try:  # after the uploads: runs a crashed sync left RUNNING (and any other interrupted upload's)
+        settled = store.settle_interrupted()
+    except TrackingUnreachable:
+        settled = ""  # the server is down: the next sync, run or gate closes them
+    if settled:
+        click.echo(settled)
     for r in results:
         click.echo(f"{r.key}: {r.message}")
     left = [r for r in results if r.status in ("unreachable", "busy")]

@@ -69,6 +69,8 @@ def run(suite, agent, config, scenarios, limit, output_dir, tracking_uri, no_log
     if store is not None:
         logged = store.log_run(result, aggregates=agg, role=role, pr=pr,
                                outbox=not no_outbox)
+        if logged.settled:
+            click.echo(f"note: {logged.settled}", err=True)
     if as_json:
         doc = {"meta": meta, "outputs": {k: str(v) for k, v in paths.items()},
                "run_id": getattr(logged, "run_id", None), "queued_in_outbox": bool(getattr(logged, "queued", False)),

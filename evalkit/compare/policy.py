@@ -1,7 +1,9 @@
 """Gate policy per suite (``baselines/<suite>/policy.toml``): what is gated, margins, α, correction, tests.
 
-Every problem in a policy file is reported at once, one line each (file, field, value, fix). Without a file
-the default policy applies (see docs/statistics.md for where its numbers come from).
+Every problem in a policy file is reported at once, one line each (file, field, value, fix). Every value is
+range-checked against what it means: the [gate] numbers against :data:`GATE_NUMBERS`, a margin on a 0–1 metric
+in [0, 0.5) and below that metric's δ, δ in (0, 1). Without a file the default policy applies (see
+docs/statistics.md for where its numbers come from).
 """
 
 from __future__ import annotations
@@ -25,10 +27,60 @@ _MCNEMAR_GONE = ("the conditional McNemar test was removed: it exceeds its level
 #: auto: the sequential design on pool suites (generated, can always grow), the fixed one otherwise
 DESIGNS = ("auto", "fixed", "sequential")
 
-_GATE_KEYS = {"metrics", "report", "primary", "alpha", "correction", "test", "permutations",
-              "min_scenarios", "max_infra_error_rate", "design", "futility_alpha", "round_size", "power"}
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a ``[gate]`` number may take: ``kind`` int or float, between ``low`` and ``high`` (each bound
+    open or closed), with an example and why, for the one-line fix."""
+
+    kind: type
+    low: float
+    high: float
+    low_open: bool = False
+    high_open: bool = False
+    example: str = ""
+    why: str = ""
+
+    def holds(self, v: Any) -> bool:
+        if isinstance(v, bool) or not isinstance(v, (int, float) if self.kind is float else int):
+            return False
+        if not finite(v):
+            return False
+        above = v > self.low if self.low_open else v >= self.low
+        below = v < self.high if self.high_open else v <= self.high
+        return above and below
+
+    def fix(self) -> str:
+        interval = f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+        why = f" ({self.why})" if self.why else ""
+        return f"must be {'an integer' if self.kind is int else 'a number'} in {interval}{why}, e.g. {self.example}"
+
+
+#: every number of the [gate] section and the values it may take (the single list of them: the checks, the
+#: known keys and the fixes all come from here)
+GATE_NUMBERS: dict[str, Range] = {
+    "alpha": Range(float, 0, 0.5, True, True, "0.05"),
+    "futility_alpha": Range(float, 0, 0.5, True, True, "0.05"),
+    "power": Range(float, 0.5, 1, False, True, "0.8", "the design's power against a drop of δ"),
+    "max_infra_error_rate": Range(float, 0, 1, False, True, "0.05", "a fraction of the trials"),
+    "permutations": Range(int, 999, 1_000_000, example="9999"),
+    "min_scenarios": Range(int, 2, 100_000, example="10", why="a paired test needs two scenarios"),
+    "round_size": Range(int, 1, 100_000, example="20", why="scenarios per category per round"),
+}
+#: every [gate] key that names one of a few choices
+GATE_CHOICES: dict[str, tuple[str, ...]] = {"correction": CORRECTIONS, "test": TESTS, "design": DESIGNS}
+_GATE_KEYS = {"metrics", "report", "primary", *GATE_NUMBERS, *GATE_CHOICES}
 _MARGIN_KEYS = {"default", "metric", "category"}
 _DELTA_KEYS = {"default", "metric"}
+
+
+def finite(v: Any) -> bool:
+    """A finite number (a 400-digit integer is not one: no float holds it)."""
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -194,61 +246,25 @@ def policy_from_dict(data: dict[str, Any], where: str = "<policy>") -> Policy:
         else:
             kw["primary"] = v
 
-    if "alpha" in gate:
-        v = gate["alpha"]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 < v < 0.5):
-            bad("gate.alpha", v, "must be a number in (0, 0.5), e.g. 0.05")
-        else:
-            kw["alpha"] = float(v)
-    for key, choices in (("correction", CORRECTIONS), ("test", TESTS), ("design", DESIGNS)):
+    for key, allowed in GATE_NUMBERS.items():
+        if key in gate:
+            v = gate[key]
+            if not allowed.holds(v):
+                bad(f"gate.{key}", v, allowed.fix())
+            else:
+                kw[key] = allowed.kind(v)
+    for key, choices in GATE_CHOICES.items():
         if key in gate:
             v = gate[key]
             if key == "test" and v == "mcnemar":
                 bad("gate.test", v, f"{_MCNEMAR_GONE}; write test = \"auto\"")
-            elif v not in choices:
+            elif not isinstance(v, str) or v not in choices:
                 bad(f"gate.{key}", v, f"must be one of {' | '.join(choices)}")
             else:
                 kw[key] = v
-    if "permutations" in gate:
-        v = gate["permutations"]
-        if isinstance(v, bool) or not isinstance(v, int) or v < 999:
-            bad("gate.permutations", v, "must be an integer >= 999, e.g. 9999")
-        else:
-            kw["permutations"] = v
-    if "min_scenarios" in gate:
-        v = gate["min_scenarios"]
-        if isinstance(v, bool) or not isinstance(v, int) or v < 2:
-            bad("gate.min_scenarios", v, "must be an integer >= 2 (a paired test needs two scenarios), e.g. 10")
-        else:
-            kw["min_scenarios"] = v
-    if "max_infra_error_rate" in gate:
-        v = gate["max_infra_error_rate"]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 <= v < 1):
-            bad("gate.max_infra_error_rate", v, "must be a fraction in [0, 1), e.g. 0.05")
-        else:
-            kw["max_infra_error_rate"] = float(v)
-
-    if "futility_alpha" in gate:
-        v = gate["futility_alpha"]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 < v < 0.5):
-            bad("gate.futility_alpha", v, "must be a number in (0, 0.5), e.g. 0.05")
-        else:
-            kw["futility_alpha"] = float(v)
-    if "power" in gate:
-        v = gate["power"]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0.5 <= v < 1):
-            bad("gate.power", v, "must be a number in [0.5, 1), e.g. 0.8 (the design's power against a drop of δ)")
-        else:
-            kw["power"] = float(v)
-    if "round_size" in gate:
-        v = gate["round_size"]
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            bad("gate.round_size", v, "must be an integer >= 1 (scenarios per category per round), e.g. 20")
-        else:
-            kw["round_size"] = v
 
     def margin_value(f: str, v: Any) -> float | None:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not finite(v):
             bad(f, v, "must be a number (the tolerated drop in the metric's units), e.g. 0.02")
             return None
         if v < 0:
@@ -276,7 +292,7 @@ def policy_from_dict(data: dict[str, Any], where: str = "<policy>") -> Policy:
         kw[target] = out
 
     def delta_value(f: str, v: Any) -> float | None:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not finite(v) or v <= 0:
             bad(f, v, "must be a number > 0 (the smallest drop that matters, e.g. 0.10 = 10 points)")
             return None
         return float(v)

@@ -112,3 +112,29 @@ def check_runs(candidate: object, baseline: object, policy, allow_suite_mismatch
     check_gated_values(base, "baseline", policy.metrics)
     check_gated_values(cand, "candidate", policy.metrics)
     return CheckedRuns(cand, base, hc, hb, rate_c, rate_b)
+
+
+def check_baseline(table: pd.DataFrame, policy) -> None:
+    """What makes a baseline useless on its own, checked before a candidate is run against it: too many
+    infrastructure errors, a gated metric without values, too few scenarios for any cell to be tested."""
+    check_infra(table, "baseline", policy.max_infra_error_rate, policy.source)
+    check_gated_values(table, "baseline", policy.metrics)
+    scenarios = int(table["scenario_id"].nunique())
+    if scenarios < max(2, policy.min_scenarios):
+        raise UserError.at("baseline run", "scenarios", scenarios,
+                           f"fewer than gate.min_scenarios = {policy.min_scenarios} ({policy.source}), so no cell could "
+                           "be tested and nothing would be compared; use a baseline of a larger suite or lower "
+                           "gate.min_scenarios")
+
+
+def check_comparable(comparison) -> None:
+    """Refuse a comparison in which no gated cell could be tested (each had fewer paired scenarios than the
+    policy needs): its verdict would be 'inconclusive' and the gate would pass on nothing."""
+    gated, pol = comparison.gated, comparison.policy
+    tested = gated["n"] >= max(2, pol.min_scenarios)
+    if len(gated) and tested.any():
+        return
+    raise UserError.at("comparison", "gated cells", f"{int(tested.sum())} of {len(gated)} testable",
+                       f"no gated cell has {max(2, pol.min_scenarios)} or more scenarios in both runs "
+                       f"(gate.min_scenarios in {pol.source}), so nothing was compared; run the candidate on the "
+                       "baseline's scenarios")

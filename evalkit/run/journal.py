@@ -2,9 +2,13 @@
 
 Line 1 is a header (suite, suite hash, build id, agent spec, run seed, trials); every other line is
 ``{"key": "<suite_hash>/<scenario_id>/<trial>/<build_id>", "row": {...}, "trajectory": {...}}``.
-Records are acknowledged only after ``fsync``; a torn last line (crash mid-write) is truncated on open.
-Rerunning the same command skips journaled trials; a journal of another build, suite version, seed or
-trial count is refused with a :class:`~evalkit.errors.UserError`.
+Records are acknowledged only after ``fsync``. Rerunning the same command skips journaled trials; a journal
+of another build, suite version, seed or trial count is refused with a :class:`~evalkit.errors.UserError`.
+
+A damaged record (a line torn by a crash, NUL bytes, a record that lacks fields, has wrong types or names a
+scenario the suite does not hold: see :mod:`evalkit.run.journal_records`) is never used and never silently
+dropped: on open it is moved, byte for byte, to ``<journal>.quarantine`` beside the journal, the journal is
+rewritten without it, and :attr:`Journal.warnings` names it in one line; its trial is simply run again.
 """
 
 from __future__ import annotations
@@ -13,15 +17,22 @@ import fcntl
 import hashlib
 import json
 import os
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Collection
 
-from evalkit.errors import Problem, UserError
+from evalkit.atomic import fsync_dir, new_file_mode
+from evalkit.errors import Problem, UserError, clip, printable
+from evalkit.run.journal_records import record_key, record_problem  # noqa: F401 - record_key is used from here
 from evalkit.vocab import Status
 
 JOURNAL_VERSION = 1
 HEADER_FIELDS = ("suite", "suite_hash", "build_id", "seed", "trials")
+QUARANTINE_SUFFIX = ".quarantine"
+#: damaged records named one per warning line; any more are counted in one last line
+MAX_NAMED = 5
 
 
 def build_hash(build_id: str) -> str:
@@ -35,8 +46,29 @@ def default_journal_path(journal_dir: str | Path | None, suite: str, build_id: s
     return base / f"{safe_suite}-{build_hash(build_id)}-{seed}.jsonl"
 
 
-def record_key(suite_hash: str, scenario_id: str, trial: int, build_id: str) -> str:
-    return f"{suite_hash}/{scenario_id}/{int(trial)}/{build_id}"
+def quarantine_path(journal: str | Path) -> Path:
+    """Where the damaged records of ``journal`` are moved: ``<journal>.quarantine`` beside it."""
+    journal = Path(journal)
+    return journal.with_name(journal.name + QUARANTINE_SUFFIX)
+
+
+@dataclass(frozen=True)
+class Damaged:
+    """One damaged journal line: its number (the header is line 1), its bytes and what is wrong with it."""
+
+    line: int
+    raw: bytes
+    reason: str
+
+    def name(self) -> str:
+        """The record's key when it has one, else the start of the line."""
+        try:
+            key = json.loads(self.raw).get("key")
+        except (ValueError, RecursionError, AttributeError):
+            key = None
+        if isinstance(key, str):
+            return f"key '{clip(printable(key), 90)}'"
+        return f"'{clip(printable(self.raw.decode('utf-8', 'backslashreplace')), 40)}'"
 
 
 @dataclass
@@ -57,13 +89,17 @@ class JournalHeader:
 class Journal:
     """An open journal: ``records`` holds what earlier runs finished; ``append`` adds and fsyncs a batch."""
 
-    def __init__(self, path: str | Path, header: JournalHeader, fresh: bool = False):
-        """Open (and lock) the journal at ``path``; ``fresh`` discards what it holds, under the lock."""
+    def __init__(self, path: str | Path, header: JournalHeader, fresh: bool = False,
+                 scenario_ids: Collection[str] | None = None):
+        """Open (and lock) the journal at ``path``; ``fresh`` discards what it holds, under the lock.
+        ``scenario_ids``: the suite's scenarios; a record naming another one is damaged."""
         self.path = Path(path)
         self.header = header
         self.fresh = fresh
+        self.scenario_ids = None if scenario_ids is None else frozenset(scenario_ids)
         self.records: dict[str, dict] = {}
         self.truncated_bytes = 0
+        self.damaged: list[Damaged] = []
         self._fh = None
         self._unsynced = 0
         self._open()
@@ -75,18 +111,7 @@ class Journal:
         except OSError as exc:
             raise UserError.at(str(self.path.parent), "", str(self.path.parent),
                                f"cannot create the journal directory ({exc.strerror}); pass a writable --journal-dir") from None
-        try:
-            self._fh = open(self.path, "ab")
-        except OSError as exc:
-            raise UserError.at(str(self.path), "", str(self.path),
-                               f"cannot write the journal ({exc.strerror}); pass a writable --journal-dir") from None
-        try:
-            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self._fh.close()
-            self._fh = None
-            raise UserError.at(str(self.path), "", "locked", "another evalkit run is using this journal; wait for "
-                               "it to finish or pass another --journal-dir") from None
+        self._lock_current_file()
         size = self.path.stat().st_size
         if size and not self.fresh:
             self._load_existing()
@@ -94,40 +119,100 @@ class Journal:
             if size:
                 self._truncate(0)  # fresh: discarded under the lock, so a concurrent run cannot be cut short
             self._write_header()
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
+
+    def _lock_current_file(self) -> None:
+        """Open and lock the journal file; again if it was replaced (quarantine rewrites it) meanwhile, so the
+        lock held is always the one on the file the path names."""
+        for _ in range(10):
+            try:
+                self._fh = open(self.path, "ab")
+            except OSError as exc:
+                raise UserError.at(str(self.path), "", str(self.path), f"cannot write the journal ({exc.strerror}); "
+                                   "pass a writable --journal-dir") from None
+            try:
+                fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                self._fh.close()
+                self._fh = None
+                raise UserError.at(str(self.path), "", "locked", "another evalkit run is using this journal; wait "
+                                   "for it to finish or pass another --journal-dir") from None
+            try:
+                if os.stat(self.path).st_ino == os.fstat(self._fh.fileno()).st_ino:
+                    return
+            except FileNotFoundError:
+                pass
+            self._fh.close()
+        raise UserError.at(str(self.path), "", "replaced", "the journal keeps being replaced while it is opened; "
+                           "make sure one evalkit run uses it at a time")
 
     def _load_existing(self) -> None:
         data = self.path.read_bytes()
-        good_end = data.rfind(b"\n") + 1
-        lines = data[:good_end].split(b"\n")[:-1]
+        lines = data.split(b"\n")
+        torn = lines.pop()  # after the last newline: empty, or a line torn by a crash mid-write
         if not lines:
             # Only a torn header: nothing was ever acknowledged; start the journal afresh.
             self._truncate(0)
             self._write_header()
             return
-        try:
-            head = json.loads(lines[0])
-            if not isinstance(head, dict) or "journal" not in head:
-                raise ValueError("no header")
-        except ValueError:
-            raise UserError.at(str(self.path), "header", lines[0][:60].decode(errors="replace"),
-                               "not an evalkit journal; delete it or pass another --journal-dir") from None
+        head = _parse(lines[0])
+        if not isinstance(head, dict) or "journal" not in head:
+            raise UserError.at(str(self.path), "header", lines[0][:60].decode("utf-8", "backslashreplace"),
+                               "not an evalkit journal; delete it or pass another --journal-dir")
         self._check_header(head)
-        for number, raw in enumerate(lines[1:], start=2):
-            try:
-                rec = json.loads(raw)
-                if not all(isinstance(rec.get(k), (str, dict)) for k in ("key", "row", "trajectory")):
-                    raise ValueError("incomplete record")
-            except (ValueError, AttributeError):
-                if number == len(lines):  # a torn last line that happens to end in a newline
-                    good_end -= len(raw) + 1
-                    break
-                raise UserError.at(str(self.path), f"line {number}", raw[:60].decode(errors="replace"),
-                                   "the journal is corrupt before its end; move it aside to start the run afresh") from None
-            self._remember(rec)
-        if good_end < len(data):
-            self.truncated_bytes = len(data) - good_end
-            self._truncate(good_end)
+        good = [lines[0]]
+        numbered = list(enumerate(lines[1:], start=2))
+        if torn:
+            numbered.append((len(lines) + 1, torn))
+        for number, raw in numbered:
+            rec = _parse(raw)
+            reason = "torn by a crash mid-write" if raw is torn else "not JSON" if rec is _BAD else record_problem(
+                rec, suite_hash=self.header.suite_hash, build_id=self.header.build_id, trials=self.header.trials,
+                scenario_ids=self.scenario_ids)
+            if reason is None:
+                good.append(raw)
+                self._remember(rec)
+            else:
+                self.damaged.append(Damaged(number, raw, reason))
+        if self.damaged:
+            self._quarantine(b"".join(line + b"\n" for line in good), len(data))
+
+    def _quarantine(self, kept: bytes, size: int) -> None:
+        """Append the damaged lines to the quarantine file (durably, first), then replace the journal by
+        ``kept``: a crash in between leaves them in both places, never in neither."""
+        target = quarantine_path(self.path)
+        with open(target, "ab") as fh:
+            fh.write(b"".join(d.raw + b"\n" for d in self.damaged))
+            fh.flush()
+            os.fsync(fh.fileno())
+        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        os.fchmod(fd, new_file_mode())
+        fresh = os.fdopen(fd, "ab")
+        try:
+            fcntl.flock(fresh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # locked before anyone can see it
+            fresh.write(kept)
+            fresh.flush()
+            os.fsync(fresh.fileno())
+            os.replace(name, self.path)
+        except BaseException:
+            fresh.close()
+            Path(name).unlink(missing_ok=True)
+            raise
+        fsync_dir(self.path.parent)
+        self._fh.close()
+        self._fh = fresh
+        self.truncated_bytes = size - len(kept)
+
+    @property
+    def warnings(self) -> list[str]:
+        """One line per damaged record (the first few; then how many more), for the run's summary."""
+        target = quarantine_path(self.path)
+        out = [f"journal {printable(self.path)} line {d.line} ({d.name()}): {d.reason}; moved to {printable(target)}"
+               " and its trial is run again" for d in self.damaged[:MAX_NAMED]]
+        if len(self.damaged) > MAX_NAMED:
+            out.append(f"journal {printable(self.path)}: {len(self.damaged) - MAX_NAMED} more damaged record(s) "
+                       f"moved to {printable(target)}; their trials are run again")
+        return out
 
     def _truncate(self, size: int) -> None:
         os.ftruncate(self._fh.fileno(), size)
@@ -206,7 +291,18 @@ class Journal:
 
 
 def _is_infra(rec: dict) -> bool:
-    return rec.get("row", {}).get("status") == Status.INFRA_ERROR
+    return rec["row"].get("status") == Status.INFRA_ERROR
+
+
+_BAD = object()
+
+
+def _parse(raw: bytes) -> object:
+    """The JSON document of one line, or ``_BAD`` (not UTF-8 JSON, or nested too deep to parse)."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return _BAD
 
 
 def _line(doc: dict) -> bytes:
@@ -217,15 +313,3 @@ def _datasync(fd: int) -> None:
     """fdatasync where available (data and file size, without timestamps), else fsync."""
     (getattr(os, "fdatasync", None) or os.fsync)(fd)
 
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

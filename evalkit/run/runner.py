@@ -122,7 +122,7 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
     if config.journal.enabled:
         header = JournalHeader(suite_obj.name, suite_obj.hash, build_id, agent_spec, seed, trials)
         jr = Journal(default_journal_path(config.journal.dir, suite_obj.name, build_id, seed), header,
-                     fresh=config.journal.fresh)
+                     fresh=config.journal.fresh, scenario_ids=[s.id for s in suite_obj.scenarios])
     exe = None
     try:
         wanted = {record_key(suite_obj.hash, s.id, t, build_id) for s in scenarios for t in range(trials)}
@@ -159,8 +159,9 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
     table = sort_results(conform(pd.DataFrame.from_records([r["row"] for r in ordered])))
     trajectories = [r["trajectory"] for r in ordered]
     infra = int((table["status"] == Status.INFRA_ERROR).sum())
-    warnings = [f"user scorer '{name}' failed on {n} trial(s), its columns are NaN there: {first}"
-                for name, (n, first) in sorted(scorer.failures.items())]
+    warnings = list(jr.warnings) if jr else []  # damaged journal records, quarantined and rerun
+    warnings += [f"user scorer '{name}' failed on {n} trial(s), its columns are NaN there: {first}"
+                 for name, (n, first) in sorted(scorer.failures.items())]
     failed = int((table["status"] == Status.AGENT_ERROR).sum())
     if len(table) and failed > config.failure_warning_share * len(table):
         top = table.loc[table["status"] == Status.AGENT_ERROR, "error_class"].value_counts()

@@ -17,6 +17,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from evalkit.atomic import atomic_write
+from evalkit.errors import UserError
 
 #: gzip level for trajectories: 1 is ~3x faster than 6 for ~10 % more bytes on JSON lines.
 GZIP_LEVEL = 1
@@ -31,8 +32,20 @@ def write_table(table: pd.DataFrame, path: Path) -> None:
     atomic_write(path, buf.getvalue())
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    return pd.read_parquet(path, engine="pyarrow")
+def read_table(path: Path, where: str | None = None, fix: str = "") -> pd.DataFrame:
+    """A Parquet table. With ``where`` (the file or run it is, for the message) a file that is not readable
+    Parquet is the user's error (exit 2, ``fix`` says what to do), not a pyarrow traceback."""
+    if where is None:
+        return pd.read_parquet(path, engine="pyarrow")
+    import pyarrow as pa
+
+    try:
+        return pd.read_parquet(path, engine="pyarrow")
+    # what pyarrow and pandas raise on bytes that are not a Parquet file of a DataFrame
+    except (pa.ArrowException, ValueError, OSError, TypeError, KeyError, IndexError, NotImplementedError,
+            OverflowError, RecursionError) as exc:
+        raise UserError.at(where, "parquet", type(exc).__name__,
+                           f"not a readable Parquet file ({str(exc)[:80]}); {fix}") from None
 
 
 def _json_default(value: Any) -> Any:

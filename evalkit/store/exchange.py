@@ -3,7 +3,9 @@ resolve the baseline a gate compares against (the store first, else the committe
 
 Files per ``suite@alias``: ``<alias>.results.parquet`` (the logged results table, byte for byte) and
 ``<alias>.manifest.json`` (build id, suite hash, MLflow run id, trials, seed, evalkit version, sha256 of the
-Parquet, ...). Both are written atomically; the sha256 is checked on every read.
+Parquet, ...). Both are written atomically; the sha256 is checked on every read, and so is the table itself
+(readable Parquet, every schema column of the right kind, some rows): a baseline is checked in full before
+a candidate is run against it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pandas as pd
 from evalkit import __version__
 from evalkit.atomic import atomic_write
 from evalkit.errors import UserError
+from evalkit.score.table_check import check_results
 from evalkit.store import artifacts, names
 from evalkit.store.tracking import TrackingUnreachable
 
@@ -115,7 +118,10 @@ def read_export(baselines_dir: Path | str, suite: str, alias: str) -> tuple[dict
         raise UserError.at(str(parquet), "sha256", digest,
                            f"does not match the manifest ({doc['sha256']}); the file changed since export — "
                            "restore it from git or re-export")
-    return doc, artifacts.read_table(parquet), manifest_path
+    fix = f"restore it from git or re-export it (evalkit baseline export --suite {suite} --alias {alias})"
+    table = artifacts.read_table(parquet, str(parquet), fix)
+    check_results(table, str(parquet), fix)
+    return doc, table, manifest_path
 
 
 def import_baseline(store: "Store", suite: str, alias: str = names.DEFAULT_ALIAS,
@@ -185,6 +191,9 @@ def resolve_baseline(store: "Store | None", suite: str, alias: str = names.DEFAU
                 tried.append(f"store baseline run {promotion.run_id} is for suite hash {promotion.suite_hash[:12]}")
             else:
                 table = store.load_table(promotion.run_id)
+                check_results(table, f"baseline {suite}@{alias} (MLflow run {promotion.run_id})",
+                              f"promote a complete run of suite {suite} (evalkit baseline promote RUN --suite "
+                              f"{suite} --alias {alias})")
                 return table, BaselineSource(
                     f"MLflow run {promotion.run_id} (build {promotion.build_id}), promoted to {suite}@{alias} "
                     f"at {promotion.promoted_at} by {promotion.who} [{store.tracking_uri}]", run_id=promotion.run_id)

@@ -29,6 +29,8 @@ TAG_OUTCOME = "evalkit.outcome"  # complete | failed
 TAG_IMPORTED_FROM = "evalkit.imported_from_run"
 TAG_SOURCE = "evalkit.source"  # direct | outbox | import
 TAG_UPLOADED = "evalkit.uploaded"  # "true" once every artifact of the run is logged
+TAG_UPLOADER = "evalkit.uploader"  # host:pid:process-start of the upload that created the run
+TAG_UPLOAD_STARTED = "evalkit.upload_started"  # epoch seconds when that upload began
 # the gate's decision on its candidate run, so failed gates can be searched for in MLflow (docs/mlflow.md)
 TAG_GATE_VERDICT = "evalkit.gate.verdict"  # regressed | improved | not-worse | within-delta | inconclusive
 TAG_GATE_EXIT = "evalkit.gate.exit_code"

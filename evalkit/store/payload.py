@@ -22,7 +22,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from evalkit import __version__
-from evalkit.atomic import atomic_write
+from evalkit.atomic import atomic_write, new_dir_mode
 from evalkit.errors import UserError
 from evalkit.score.schema import RESULT_COLUMNS
 from evalkit.store import artifacts, names
@@ -122,6 +122,7 @@ def prepare_run(run_result: Any, *, tracking_uri: str, aggregates: pd.DataFrame 
         run_tags["mlflow.source.git.branch"] = git["branch"]
     run_tags.update({str(k): str(v) for k, v in (tags or {}).items()})
     directory = Path(tempfile.mkdtemp(prefix="evalkit-run-"))
+    directory.chmod(new_dir_mode())  # an outbox entry is readable like any folder the user makes
     try:
         artifacts.write_table(table, directory / names.ARTIFACT_TABLE)
         artifacts.write_trajectories(trajectories, directory / names.ARTIFACT_TRAJECTORIES)

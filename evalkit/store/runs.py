@@ -17,6 +17,7 @@ import pandas as pd
 from evalkit.errors import UserError
 from evalkit.store import artifacts, names
 from evalkit.store.payload import PreparedRun
+from evalkit.store.recovery import uploader_tags
 from evalkit.store.tracking import TrackingTarget, retry_locked
 
 MAX_METRICS_PER_BATCH = 1000
@@ -94,8 +95,8 @@ def upload(client: Any, target: TrackingTarget, prepared: PreparedRun, experimen
     from mlflow.entities import Metric, Param, RunTag
 
     exp_id = experiment_id or ensure_experiment(client, target, prepared.experiment)
-    run = retry_locked(client.create_run, exp_id, start_time=prepared.created_ms, tags=prepared.tags,
-                       run_name=prepared.run_name)
+    run = retry_locked(client.create_run, exp_id, start_time=prepared.created_ms,
+                       tags={**prepared.tags, **uploader_tags()}, run_name=prepared.run_name)
     run_id = run.info.run_id
     try:
         params = [Param(k, v) for k, v in prepared.params.items()]
@@ -199,7 +200,8 @@ def download_table(client: Any, target: TrackingTarget, run_id: str, dst: Path) 
 def load_table(client: Any, target: TrackingTarget, run_id: str) -> pd.DataFrame:
     """The results table logged with ``run_id``, exactly as logged (dtypes included)."""
     with tempfile.TemporaryDirectory(prefix="evalkit-load-") as tmp:
-        return artifacts.read_table(download_table(client, target, run_id, Path(tmp)))
+        return artifacts.read_table(download_table(client, target, run_id, Path(tmp)),
+                                    f"run {run_id} artifact {names.ARTIFACT_TABLE}", "pick another run")
 
 
 def load_trajectories(client: Any, target: TrackingTarget, run_id: str) -> list[dict]:

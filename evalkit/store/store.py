@@ -8,24 +8,26 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import pandas as pd
 
-from evalkit.store import baselines, exchange, names, runs
+from evalkit.store import baselines, exchange, names, recovery, runs
 from evalkit.store.baselines import MAX_INFRA_ERROR_RATE, Promotion
 from evalkit.store.outbox import Outbox, OutboxEntry, SyncResult, default_outbox_dir, sync_outbox
 from evalkit.store.payload import prepare_run
 from evalkit.store.runs import RunInfo
 from evalkit.store.tracking import (TrackingTarget, TrackingUnreachable, _sqlite_path, is_unreachable_error,
-                                    make_client, probe, resolve_tracking)
+                                    make_client, probe, resolve_tracking, retry_locked)
 
 
 class LoggedRun(str):
     """What :meth:`Store.log_run` returns: a ``str`` equal to the MLflow run id, or ``""`` when the server
     was unreachable and the run was queued in the outbox (``queued`` is then True). ``message`` says which,
-    in one line for the user."""
+    in one line for the user; ``settled`` (a line, or empty) names runs an interrupted upload had left
+    RUNNING that this log closed."""
 
     run_id: str | None
     queued: bool
@@ -33,17 +35,18 @@ class LoggedRun(str):
     outbox_path: Path | None
     tracking_uri: str
     experiment: str
+    settled: str
 
     def __new__(cls, run_id: str | None, *, queued: bool, key: str, outbox_path: Path | None,
-                tracking_uri: str, experiment: str, reason: str = "") -> "LoggedRun":
+                tracking_uri: str, experiment: str, reason: str = "", settled: str = "") -> "LoggedRun":
         obj = super().__new__(cls, run_id or "")
         obj.run_id, obj.queued, obj.key, obj.outbox_path = run_id, queued, key, outbox_path
-        obj.tracking_uri, obj.experiment, obj._reason = tracking_uri, experiment, reason
+        obj.tracking_uri, obj.experiment, obj._reason, obj.settled = tracking_uri, experiment, reason, settled
         return obj
 
     def __reduce__(self):  # picklable across processes (the keyword-only constructor needs this)
         return (_restore_logged_run, (self.run_id, self.queued, self.key, self.outbox_path, self.tracking_uri,
-                                      self.experiment, self._reason))
+                                      self.experiment, self._reason, self.settled))
 
     @property
     def message(self) -> str:
@@ -53,9 +56,10 @@ class LoggedRun(str):
         return f"logged run {self.run_id} in experiment {self.experiment} at {self.tracking_uri}"
 
 
-def _restore_logged_run(run_id, queued, key, outbox_path, tracking_uri, experiment, reason) -> LoggedRun:
+def _restore_logged_run(run_id, queued, key, outbox_path, tracking_uri, experiment, reason,
+                        settled="") -> LoggedRun:
     return LoggedRun(run_id, queued=queued, key=key, outbox_path=outbox_path, tracking_uri=tracking_uri,
-                     experiment=experiment, reason=reason)
+                     experiment=experiment, reason=reason, settled=settled)
 
 
 class Store:
@@ -134,12 +138,14 @@ class Store:
         try:
             try:
                 client = self.client(reprobe=True)
+                settled = recovery.settle_interrupted(client, [prepared.experiment])
                 if idempotency_key:
                     run_id, _ = runs.settle_key(client, self.target, prepared)
                 else:
                     run_id = runs.upload(client, self.target, prepared)
                 return LoggedRun(run_id, queued=False, key=prepared.key, outbox_path=None,
-                                 tracking_uri=self.tracking_uri, experiment=prepared.experiment)
+                                 tracking_uri=self.tracking_uri, experiment=prepared.experiment,
+                                 settled=recovery.settled_message(settled, self.tracking_uri))
             except TrackingUnreachable as exc:
                 reason = exc.reason
             except Exception as exc:
@@ -156,6 +162,20 @@ class Store:
         finally:
             if prepared.directory.parent != self.outbox.directory:
                 shutil.rmtree(prepared.directory, ignore_errors=True)
+
+    def settle_interrupted(self, suite: str | None = None, *, now: Callable[[], float] = time.time) -> str:
+        """Close the runs of ``suite`` (or of every suite) that an interrupted upload left RUNNING (see
+        :mod:`evalkit.store.recovery`); one line saying so, or "" when there were none."""
+        if self._is_empty_embedded():
+            return ""
+        client = self.client()
+        if suite is not None:
+            experiments = [names.experiment_name(suite)]
+        else:
+            found = retry_locked(client.search_experiments, filter_string=f"name LIKE '{names.EXPERIMENT_PREFIX}%'")
+            experiments = [e.name for e in found]
+        return recovery.settled_message(recovery.settle_interrupted(client, experiments, now=now),
+                                        self.tracking_uri)
 
     def run_info(self, run_id: str) -> RunInfo:
         return self._call(runs.get_info, run_id)

@@ -405,10 +405,13 @@ def _parse_suite(path: str | Path, deep: bool, jobs: int = 1,
         problems.append(Problem(f"{shown}/scenarios", "", "no scenario files",
                                 "add scenarios/<id>.json files (see docs/suite-format.md)"))
     seen: dict[str, str] = {}
+    unread: set[str] = set()  # names of scenario files without a usable id: their truth files are not orphans
     scenarios: list[Scenario] = []
     ctx = (root, shown, categories, deep, meta["name"] if meta else root.name)
     for res in consume(ordered_map(partial(_check_file, ctx), files, jobs), progress, len(files)):
         problems.extend(res.head)
+        if res.sid is None:
+            unread.add(Path(res.rel).stem)
         if res.sid is not None and res.sid in seen:
             problems.append(Problem(res.where, "id", res.sid, f"duplicate id, also used by {seen[res.sid]}; "
                                                               "ids must be unique"))
@@ -424,7 +427,7 @@ def _parse_suite(path: str | Path, deep: bool, jobs: int = 1,
     truth_dir = root / "truth"
     if truth_dir.is_dir():
         for t in sorted(truth_dir.glob("*.json")):
-            if t.stem not in seen:
+            if t.stem not in seen and t.stem not in unread:
                 problems.append(Problem(f"{shown}/truth/{t.name}", "", "orphan truth file",
                                         "no scenario has this id; delete it or add the scenario"))
     if problems or meta is None:

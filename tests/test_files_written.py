@@ -1,0 +1,104 @@
+"""Files evalkit writes for others to read come out with the user's umask (0644 under 022, not mkstemp's 0600)
+and durably: the file is fsynced before the rename and its folder after it."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from evalkit.atomic import atomic_write
+from gate_support import trade_off_tables
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def modes(folder: Path) -> dict[str, int]:
+    """Permission bits of every file under ``folder`` (by path relative to it)."""
+    return {str(p.relative_to(folder)): stat.S_IMODE(p.stat().st_mode) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_reports_are_0644_under_umask_022(tmp_path, umask_022):
+    from evalkit.compare import compare
+    from evalkit.report import write_reports
+
+    cand, base = trade_off_tables(per_category=6)
+    write_reports(compare(cand, base), tmp_path / "reports")
+    found = modes(tmp_path / "reports")
+    assert len(found) >= 4 and set(found.values()) == {0o644}, found
+
+
+def test_the_dashboard_is_0644_under_umask_022(tmp_path, umask_022):
+    from evalkit.drift.dashboard import build_dashboard
+    from evalkit.drift.detect import DriftParams, detect
+    from test_drift_dashboard import synthetic
+
+    build_dashboard(detect(synthetic(), DriftParams(ref_builds=5)), tmp_path / "dashboard")
+    found = modes(tmp_path / "dashboard")
+    assert {"index.html", "drift.csv"} <= set(found) and set(found.values()) == {0o644}, found
+
+
+def test_a_run_folder_is_0644_files_in_a_0755_folder_under_umask_022(tmp_path, umask_022):
+    from evalkit.run.outputs import write_outputs
+    from evalkit.run.runner import RunResult
+
+    cand, _ = trade_off_tables(per_category=2)
+    write_outputs(RunResult(cand, [{"scenario_id": "x", "trial": 0}], {"suite": "synthetic"}), tmp_path / "run")
+    found = modes(tmp_path / "run")
+    assert set(found) == {"results.parquet", "trajectories.jsonl.gz", "meta.json"}
+    assert set(found.values()) == {0o644}, found
+    assert stat.S_IMODE((tmp_path / "run").stat().st_mode) == 0o755
+
+
+def test_a_stricter_umask_is_honoured(tmp_path):
+    old = os.umask(0o077)
+    try:
+        atomic_write(tmp_path / "private.md", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "private.md").stat().st_mode) == 0o600
+
+
+def test_the_folder_is_fsynced_after_the_rename(tmp_path, monkeypatch):
+    events: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", "dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file"))
+        real_fsync(fd)
+
+    def replace(src, dst) -> None:
+        events.append(("rename", Path(dst).name))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    atomic_write(tmp_path / "results.json", "{}")
+    assert events == [("fsync", "file"), ("rename", "results.json"), ("fsync", "dir")]
+    assert (tmp_path / "results.json").read_text() == "{}"
+
+
+def test_an_outbox_entry_is_a_0755_folder_of_0644_files_under_umask_022(tmp_path, umask_022):
+    """A run queued for upload is readable by the CI user who uploads it, like any folder the user makes."""
+    import shutil
+
+    from evalkit.run.runner import RunResult
+    from evalkit.store.payload import prepare_run
+
+    cand, _ = trade_off_tables(per_category=2)
+    meta = {"suite": "synthetic", "build_id": str(cand["build_id"].iloc[0]), "suite_hash": "h"}
+    prepared = prepare_run(RunResult(cand, [{"scenario_id": "x", "trial": 0}], meta), tracking_uri="sqlite:///x.db")
+    try:
+        assert stat.S_IMODE(prepared.directory.stat().st_mode) == 0o755
+        assert set(modes(prepared.directory).values()) == {0o644}
+    finally:
+        shutil.rmtree(prepared.directory, ignore_errors=True)
