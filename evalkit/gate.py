@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from evalkit.errors import EXIT_OK, EXIT_REGRESSION
+from evalkit.gate_outcome import exit_code_of, gate_tags
 from evalkit.run.config import RunConfig
-from evalkit.vocab import Verdict
 
 
 @dataclass
@@ -99,7 +98,7 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
     reports = write_reports(comparison, out, context)
     logged = store.log_run(result, aggregates=result.aggregate(), role="candidate",
                            reports=list(reports.values()), pr=pr, outbox=use_outbox,
-                           tags=gate_tags(comparison, context, sequential))
+                           tags=gate_tags(comparison, context, sequential, baseline_source))
     messages = [logged.message]
     if logged.settled:
         messages.append(logged.settled)
@@ -123,30 +122,17 @@ def _gate_rounds(suite_obj: Any, agent: str, baseline_table: Any, pol: Any, conf
     return rounds.run, with_resolvable(rounds.comparison, cached_plan(baseline_table, pol), pol.metrics[0])
 
 
-def exit_code_of(verdict: str) -> int:
-    """The gate's exit code for a comparison verdict: 1 for a regression, else 0."""
-    return EXIT_REGRESSION if verdict == Verdict.REGRESSED else EXIT_OK
-
-
-def gate_tags(comparison: Any, context: Any, sequential: bool) -> dict[str, str]:
-    """The gate's decision as MLflow tags of the candidate run (searchable: failed gates, regressed cells)."""
-    from evalkit.store import names
-
-    cells = ",".join(f"{c}:{m}" for c, m in comparison.regressed_cells)
-    return {names.TAG_GATE_VERDICT: str(comparison.verdict), names.TAG_GATE_EXIT: str(exit_code_of(comparison.verdict)),
-            names.TAG_GATE_DESIGN: "sequential" if sequential else "fixed",
-            names.TAG_GATE_REGRESSED: cells[:4900], names.TAG_GATE_BASELINE: str(context.baseline_build)}
-
-
 def report_context(suite: str, candidate, baseline, baseline_source: str, **extra: Any) -> Any:
-    """The ReportContext of a comparison: suite, the two tables' build ids, where the baseline came from."""
+    """The ReportContext of a comparison: suite, the two tables' build ids, where the baseline came from (and
+    its MLflow run, when ``baseline_source`` is a :class:`~evalkit.store.exchange.BaselineSource` of one)."""
     from evalkit.report import ReportContext
 
     def build(table) -> str:
         return str(table["build_id"].iloc[0]) if len(table) else ""
 
+    extra.setdefault("baseline_run", str(getattr(baseline_source, "run_id", "")))
     return ReportContext(suite=suite, candidate_build=build(candidate), baseline_build=build(baseline),
-                         baseline_source=baseline_source, **extra)
+                         baseline_source=str(baseline_source), **extra)
 
 
 def compare_refs(candidate: str, baseline: str | None = None, *, suite: str | None = None,

@@ -50,7 +50,7 @@ def png_pixels(data: bytes) -> np.ndarray:
     return mpimg.imread(io.BytesIO(data), format="png")
 
 
-def synthetic(builds=12, drop_at=8):
+def synthetic(builds=12, drop_at=8, gates=None):
     rows = []
     t0 = pd.Timestamp("2024-01-01", tz="UTC")
     rng = np.random.default_rng(0)
@@ -63,7 +63,7 @@ def synthetic(builds=12, drop_at=8):
                              "category": c, "metric": metric, "mean": m, "se": 0.05, "ci_low": m - 0.1,
                              "ci_high": m + 0.1, "n_scenarios": 30.0})
     return series_from_frame(pd.DataFrame(rows), suite="syn", promoted_orders=[0, 5],
-                             tracking_uri="http://mlflow.example:5000")
+                             tracking_uri="http://mlflow.example:5000", gates=gates)
 
 
 def test_dashboard_is_one_self_contained_page_with_a_plot_per_category(tmp_path):
@@ -97,6 +97,44 @@ def test_overview_grid_colours_each_cell_by_verdict_and_marks_alarms(tmp_path):
     assert grid.count("<tr>") == 1 + 3  # header + 3 rows
     assert grid.count("<td") == 3 * 6  # only the 6 most recent builds
     assert "#d7301f" in grid and 'class="alarm"' in grid  # regressed colour and an alarm mark
+
+
+GATES = {9: "regressed", 10: "not-worse", 11: "inconclusive"}  # builds #10, #11, #12 went through the gate
+
+
+def test_gated_builds_are_marked_in_the_grid_and_the_builds_table_with_their_verdict(tmp_path):
+    drift = detect(synthetic(gates=GATES), DriftParams(ref_builds=5))
+    html = build_dashboard(drift, tmp_path, recent=6).read_text(encoding="utf-8")
+    assert "12 builds" in html and "3 gated (1 failed)" in html
+    grid = html[html.index('<table class="grid">'):html.index("</table>", html.index('<table class="grid">'))]
+    assert grid.count('class="gate-failed" title="gate: regressed">◆') == 1
+    assert grid.count('class="gate-passed" title="gate: ') == 2  # not-worse and inconclusive passed
+    builds = html[html.index('id="builds"'):]
+    rows = {int(m.group(1)): m.group(0) for m in re.finditer(r"<tr><td class=num>#(\d+)</td>.*?</tr>", builds)}
+    assert "◆ regressed" in rows[10] and 'class="gate-failed"' in rows[10]
+    assert "◆ not-worse" in rows[11] and "◆ inconclusive" in rows[12]
+    assert not any("◆" in rows[n] for n in range(1, 10))  # never gated: no mark
+
+
+def test_ungated_history_says_nothing_about_gates(tmp_path):
+    html = build_dashboard(detect(synthetic(), DriftParams(ref_builds=5)), tmp_path).read_text(encoding="utf-8")
+    grid = html[html.index('<table class="grid">'):html.index("</table>", html.index('<table class="grid">'))]
+    assert "gated (" not in html and "◆" not in grid + html[html.index('id="builds"'):]
+
+
+def test_the_per_category_plot_marks_a_failed_gate_in_red(tmp_path):
+    from evalkit.drift.plots import ALARM_COLOUR, category_png
+
+    def red_pixels(gates) -> int:  # no drop, so no alarm: the failure red comes from the CUSUM line and gates
+        png = png_pixels(category_png(detect(synthetic(drop_at=99, gates=gates), DriftParams(ref_builds=5)),
+                                      "network/dns"))
+        target = np.array([int(ALARM_COLOUR[i:i + 2], 16) / 255 for i in (1, 3, 5)])
+        return int((np.abs(png[..., :3] - target).max(axis=-1) < 0.02).sum())
+
+    assert red_pixels({9: "regressed"}) > red_pixels({9: "not-worse"}) > 0
+    assert category_png(detect(synthetic(drop_at=99, gates={9: "not-worse"}), DriftParams(ref_builds=5)),
+                        "network/dns") != category_png(detect(synthetic(drop_at=99), DriftParams(ref_builds=5)),
+                                                       "network/dns")
 
 
 @pytest.mark.slow

@@ -59,6 +59,22 @@ def test_series_has_one_point_per_build_in_time_order_with_promotions_marked(sto
     assert s.run_url(r1).endswith(f"/runs/{r1}") and s.ui_hint().startswith("mlflow ui --backend-store-uri")
 
 
+def test_series_marks_each_gated_build_with_its_latest_gate_verdict(store):
+    gate = lambda verdict: {"evalkit.gate.verdict": verdict}  # noqa: E731 - the tags a gate sets
+    store.log_run(synthetic_run_result("gated", build_id="b1", seed=1), start_time=T0, role="baseline")
+    store.log_run(synthetic_run_result("gated", build_id="b2", seed=2), start_time=T0 + DAY, tags=gate("regressed"))
+    store.log_run(synthetic_run_result("gated", build_id="b3", seed=3), start_time=T0 + 2 * DAY,
+                  tags=gate("regressed"))
+    store.log_run(synthetic_run_result("gated", build_id="b3", seed=4), start_time=T0 + 2 * DAY + dt.timedelta(hours=1),
+                  tags=gate("not-worse"))  # the fix, gated again: its latest gate counts
+    store.log_run(synthetic_run_result("gated", build_id="b3", seed=5), start_time=T0 + 3 * DAY,
+                  role="history")  # a later plain run of the build does not erase that it was gated
+
+    s = load_series(store, "gated", "main")
+    assert s.builds["build_id"].tolist() == ["b1", "b2", "b3"]
+    assert s.builds["gate"].tolist() == ["", "regressed", "not-worse"]
+
+
 def test_series_of_a_suite_without_runs_is_a_user_error(store):
     with pytest.raises(UserError) as err:
         load_series(store, "nothing-here")

@@ -84,7 +84,7 @@ def test_markdown_escapes_pipes_in_category_names(policy):
     cand = synthetic_table("c", {odd: [False] * 12})
     md = render_markdown(compare(cand, base, policy))
     rows = table_rows(md)
-    assert all(len(r) == 9 for r in rows)
+    assert all(len(r) == 10 for r in rows)
     assert "`net\\|dns`" in md
 
 
@@ -92,7 +92,7 @@ def test_markdown_marks_untestable_small_categories_instead_of_showing_an_mde(po
     base = synthetic_table("b", {"kubernetes/oom": [True, False, True], "storage/disk-full": [True] * 12})
     cand = synthetic_table("c", {"kubernetes/oom": [False, False, True], "storage/disk-full": [True] * 12})
     rows = {r[1].strip("`"): r for r in table_rows(render_markdown(compare(cand, base, policy))) if r[0] == "rca_top1"}
-    assert rows["kubernetes/oom"][6:] == ["too few scenarios (n<10)", "🟡 inconclusive", "—"]
+    assert rows["kubernetes/oom"][6:] == ["too few scenarios (n<10)", "🟡 inconclusive", "—", "—"]
 
 
 def test_report_only_drops_name_overall_plainly_and_give_points_only_for_scores(policy):

@@ -29,7 +29,7 @@ def test_terminal_table_is_plain_text_without_colour(trade_off):
     assert "regression" not in lines[2].lower().replace("regression (cross-category)", "", 1)
     header = next(line for line in lines if line.startswith("metric "))
     assert header.split() == ["metric", "category", "n", "baseline", "candidate", "diff", "Holm-adjusted",
-                              "bounds", "verdict", "detectable", "drop"]
+                              "bounds", "verdict", "detectable", "drop", "scenarios", "for", "δ"]
     body = [line for line in lines if line.startswith(("rca_top1 ", "rca_score "))]
     assert len(body) == 26
     assert body[12].split()[1] == "OVERALL" and body[-1].split()[1] == "OVERALL"
@@ -54,8 +54,8 @@ def test_terminal_shows_the_minimum_detectable_effect_of_inconclusive_cells():
     cand = synthetic_table("c", {"kubernetes/oom": [i % 4 != 1 for i in range(12)]})
     text = render_terminal(compare(cand, base, load_policy(CORE_POLICY)))
     row = rows_of(text, "rca_top1")["kubernetes/oom"]
-    assert row[2] == "12" and row[-2] == "inconclusive"
-    assert row[-1] == ">100" or 0 < float(row[-1]) <= 100
+    assert row[2] == "12" and row[-3] == "inconclusive"
+    assert row[-2] == ">100" or 0 < float(row[-2]) <= 100
     assert "detectable drop: the smallest drop this run flags with 80% power" in text
 
 
@@ -65,7 +65,7 @@ def test_terminal_says_too_few_scenarios_instead_of_an_mde_below_min_scenarios()
     cand = synthetic_table("c", {"kubernetes/oom": [True, True], "storage/disk-full": [True] * 12})
     text = render_terminal(compare(cand, base, load_policy(CORE_POLICY)))
     row = rows_of(text, "rca_top1")["kubernetes/oom"]
-    assert row[2] == "2" and row[-6:] == ["too", "few", "scenarios", "(n<10)", "inconclusive", "—"]
+    assert row[2] == "2" and row[-7:] == ["too", "few", "scenarios", "(n<10)", "inconclusive", "—", "—"]
 
 
 def test_write_reports_writes_every_report_and_leaves_no_temporary_files(trade_off, tmp_path):

@@ -23,6 +23,7 @@ from evalkit.compare import paired as paired_mod
 from evalkit.compare import verdicts as vd
 from evalkit.compare.paired import OVERALL
 from evalkit.compare.policy import CORRECTIONS, Policy, default_policy, load_policy
+from evalkit.compare.policy_hash import policy_hash
 from evalkit.compare.validity import check_runs
 from evalkit.errors import UserError
 from evalkit.jsonable import jsonable
@@ -32,7 +33,7 @@ from evalkit.vocab import Verdict
 FRAME_COLUMNS = [
     "category", "metric", "gated", "direction", "test", "n", "k_baseline", "k_candidate",
     "baseline_mean", "candidate_mean", "diff", "ci_low", "ci_high", "margin", "p", "p_adj",
-    "p_noninf", "p_noninf_adj", "level", "bound_low", "bound_high", "verdict", "mde", "suggestion",
+    "p_noninf", "p_noninf_adj", "level", "bound_low", "bound_high", "verdict", "mde", "n_for_delta", "suggestion",
 ]
 
 
@@ -116,13 +117,15 @@ class Comparison:
         return table[table["category"] == category].reset_index(drop=True)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary: verdict, cells, flips, notes, policy, meta (the reports add the headline)."""
+        """JSON-ready summary: verdict, cells, flips, notes, policy (and its hash, as the gate tags it), meta
+        (the reports add the headline)."""
         out = jsonable({
             "verdict": self.verdict,
             "cross_category": self.cross_category,
             "regressed_cells": [list(c) for c in self.regressed_cells],
             "notes": list(self.notes),
             "policy": self.policy.to_dict(),
+            "policy_hash": policy_hash(self.policy),
             "meta": self.meta,
         })
         # pandas' JSON writer turns NaN/inf into null and numpy scalars into plain numbers, fast.
@@ -166,8 +169,9 @@ def _family_frame(p: paired_mod.Paired, metrics: tuple[str, ...], pol: Policy, g
     samples = sum((b[2].samples for b in blocks), []) if pol.test == "permutation" else None
     in_family = (n >= pol.min_scenarios) & (n >= 2)
     stats = vd.CellStats(n=n, mean=mean, var=var, b=cat("b"), c=cat("c"), samples=samples)
-    dec = vd.decide(stats, kind, margin, in_family, alpha=pol.alpha, method=pol.correction,
-                    floor_mde=binary_k1 | (unit & (var == 0)), permutations=pol.permutations)
+    floor = binary_k1 | (unit & (var == 0))
+    dec = vd.decide(stats, kind, margin, in_family, alpha=pol.alpha, method=pol.correction, floor_mde=floor,
+                    permutations=pol.permutations)
     sign = np.concatenate([np.full(len(b[2].n), b[1]) for b in blocks])
     raw = lambda lo, hi: (np.where(sign > 0, lo, -hi), np.where(sign > 0, hi, -lo))  # noqa: E731
     ci_low, ci_high = raw(dec.ci_low, dec.ci_high)
@@ -175,6 +179,13 @@ def _family_frame(p: paired_mod.Paired, metrics: tuple[str, ...], pol: Policy, g
     verdicts = np.array([vd.VERDICT_NAMES[v] for v in dec.verdict], dtype=object)
     k_b, k_c, wb, wc = cat("k_base"), cat("k_cand"), cat("wvar_base"), cat("wvar_cand")
     alpha_mde = pol.alpha / dec.family_size
+    delta = np.concatenate([np.full(len(b[2].n), pol.delta_for(b[0])) for b in blocks])
+    inconclusive = (verdicts == Verdict.INCONCLUSIVE) & in_family
+    n_for_delta = np.full(len(n), np.nan)
+    if inconclusive.any():  # the scenarios that would let this cell see a drop of δ (same trials, level, power)
+        n_for_delta[inconclusive] = mde_mod.scenarios_for(
+            delta[inconclusive], var[inconclusive], margin[inconclusive], alpha_mde[inconclusive],
+            use_t=vd.uses_t(dec.kind[inconclusive]), floor=floor[inconclusive])
     suggestions = []
     for i in range(len(n)):
         if verdicts[i] != Verdict.INCONCLUSIVE:
@@ -198,7 +209,7 @@ def _family_frame(p: paired_mod.Paired, metrics: tuple[str, ...], pol: Policy, g
         "ci_low": ci_low, "ci_high": ci_high, "margin": margin,
         "p": dec.p, "p_adj": dec.p_adj, "p_noninf": dec.p_noninf, "p_noninf_adj": dec.p_noninf_adj,
         "level": dec.level, "bound_low": bound_low, "bound_high": bound_high,
-        "verdict": verdicts, "mde": dec.mde, "suggestion": suggestions,
+        "verdict": verdicts, "mde": dec.mde, "n_for_delta": n_for_delta, "suggestion": suggestions,
     })
     return frame[FRAME_COLUMNS]
 

@@ -37,6 +37,33 @@ def mde(var, n, margin, alpha_cell, power: float = 0.8, use_t=True, floor=False)
     return np.where(n >= 2, delta, np.nan)
 
 
+#: the largest number of scenarios :func:`scenarios_for` looks at; beyond it a cell is reported as out of reach.
+MAX_SCENARIOS = 1_000_000
+
+
+def scenarios_for(delta, var, margin, alpha_cell, power: float = 0.8, use_t=True, floor=False,
+                  max_n: int = MAX_SCENARIOS) -> np.ndarray:
+    """How many paired scenarios a cell needs for its MDE to reach ``delta``: the smallest n at which
+    :func:`mde` (same per-scenario variance, trials, level and power) is at most δ — so a run of that size
+    flags a drop of δ with that power. NaN where δ ≤ margin (no n gets the MDE below the margin) or the variance
+    is unknown; inf where even ``max_n`` scenarios are not enough. Broadcasts like :func:`mde`."""
+    delta, var, margin, alpha_cell, use_t, floor = np.broadcast_arrays(
+        *(np.asarray(a, dtype=float) for a in (delta, var, margin, alpha_cell, use_t, floor)))
+
+    def resolves(n: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return mde(var, n, margin, alpha_cell, power, use_t, floor) <= delta
+
+    lo, hi = np.full(delta.shape, 2.0), np.full(delta.shape, float(max_n))
+    already, reachable = resolves(lo), resolves(hi)
+    for _ in range(math.ceil(math.log2(max_n)) + 1):  # bisection: the MDE only falls as n grows
+        mid = np.floor((lo + hi) / 2)
+        ok = resolves(mid)
+        hi, lo = np.where(ok, mid, hi), np.where(ok, lo, mid)
+    n = np.where(already, 2.0, np.where(reachable, hi, np.inf))
+    return np.where(np.isfinite(var) & np.isfinite(alpha_cell) & (delta > margin), n, np.nan)
+
+
 def planned_mde(n: int, k: int, sigma2: float = 0.16, alpha: float = 0.05, tests: int = 10,
                 power: float = 0.8, margin: float = 0.0) -> float:
     """Planning formula for near-identical builds: margin + (z_{1−α/tests} + z_power)·sqrt(2σ²/(n·k)).

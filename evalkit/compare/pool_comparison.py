@@ -185,7 +185,7 @@ def _row(category: str, metric: str, gated: bool, sign: float, b: seq.CellBounds
         "p_noninf": b.p_noninf,
         "p_noninf_adj": min(1.0, b.p_noninf * family) if math.isfinite(b.p_noninf) else math.nan,
         "level": alpha_cell, "bound_low": low, "bound_high": high, "verdict": verdict, "mde": math.nan,
-        "suggestion": "", "pool": b.pool, "delta": pol.delta_for(metric),
+        "n_for_delta": math.nan, "suggestion": "", "pool": b.pool, "delta": pol.delta_for(metric),
         "bound_delta": sign * b.lower_delta, "stop": stop,
     }
 

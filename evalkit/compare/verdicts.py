@@ -155,6 +155,12 @@ class _Cells:
         return self._each_kind(one)
 
 
+def uses_t(kind) -> np.ndarray:
+    """Cells whose MDE uses t quantiles (paired t, permutation, Wilson MOVER); the score test's use normal ones."""
+    kind = np.asarray(kind)
+    return (kind == T) | (kind == PERMUTATION) | (kind == WILSON)
+
+
 def decide(stats: CellStats, kind, margin, in_family, alpha: float = 0.05, method: str = "holm",
            ci_level: float = 0.95, power: float = 0.8, floor_mde=False, permutations: int = 9999,
            seed: int = 0) -> Decision:
@@ -190,8 +196,8 @@ def decide(stats: CellStats, kind, margin, in_family, alpha: float = 0.05, metho
                                                                                       INCONCLUSIVE)))
     m_family = np.broadcast_to(np.maximum(np.sum(fam, axis=-1, keepdims=True), 1), shape)
     kind_arr = r(cells.kind)
-    detect = mde_mod.mde(r(cells.var), r(cells.n), margin, alpha / m_family, power,
-                         use_t=(kind_arr == T) | (kind_arr == PERMUTATION) | (kind_arr == WILSON), floor=floor_mde)
+    detect = mde_mod.mde(r(cells.var), r(cells.n), margin, alpha / m_family, power, use_t=uses_t(kind_arr),
+                         floor=floor_mde)
     return Decision(kind=kind_arr, p=p, p_adj=p_adj, p_noninf=p_ni, p_noninf_adj=p_ni_adj, level=level,
                     level_noninf=level_ni, bound_low=bound_low, bound_high=bound_high, ci_low=ci_low,
                     ci_high=ci_high, verdict=verdict.astype(int), mde=detect, family_size=m_family)

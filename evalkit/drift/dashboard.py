@@ -1,8 +1,8 @@
 """The static drift dashboard: one self-contained HTML file (plots embedded as base64 PNG; no server, no CDN).
 
 Sections: what is shown and how μ_ref is defined, the alarms (with links to the MLflow runs), an overview grid
-per gated metric (category × recent builds, one colour per verdict, ▼ on alarms), one plot per category, and
-the list of builds. ``drift.csv`` beside it holds every number of the page.
+per gated metric (category × recent builds, one colour per verdict, ▼ on alarms, ★ on promoted and ◆ on gated
+builds), one plot per category, and the list of builds (with each gated build's gate verdict). ``drift.csv`` beside it holds every number of the page.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from evalkit.vocab import Verdict
 
 VERDICT_COLOURS = {Verdict.REGRESSED: "#d7301f", Verdict.IMPROVED: "#1a9850", Verdict.UNCHANGED: "#a6d96a",
                    Verdict.INCONCLUSIVE: "#e0e0e0", Verdict.MISSING: "#ffffff"}
+#: marks a build that went through ``evalkit gate`` (its run carries ``evalkit.gate.verdict``)
+GATE_MARK = "◆"
 VERDICT_TEXT = {Verdict.REGRESSED: "#ffffff", Verdict.IMPROVED: "#ffffff", Verdict.UNCHANGED: "#1b1b1b",
                 Verdict.INCONCLUSIVE: "#1b1b1b", Verdict.MISSING: "#9e9e9e"}
 
@@ -36,6 +38,7 @@ table.grid th{font-weight:normal;font-size:10px;white-space:nowrap}
 table.grid td.alarm{outline:3px solid #000;outline-offset:-3px;font-weight:bold}
 .legend span{display:inline-block;padding:2px 8px;margin-right:6px;border-radius:3px;font-size:12px}
 .ok{color:#1a9850;font-weight:bold} .bad{color:#d7301f;font-weight:bold}
+.gate-failed{color:#d7301f;font-weight:bold} .gate-passed{color:#4d4d4d}
 img.plot{max-width:100%;height:auto;border:1px solid #eee}
 code{background:#f5f5f5;padding:1px 4px}
 """
@@ -77,6 +80,16 @@ def _run_link(drift: Drift, run_id: str, text: str | None = None) -> str:
     return f'<a href="{_e(url)}" title="MLflow run {_e(run_id)}"><code>{_e(text or run_id)}</code></a>'
 
 
+def gate_mark(verdict: str, labelled: bool = False) -> str:
+    """The ◆ of a gated build, red when its gate failed, with the verdict on hover (``labelled``: also as text,
+    for the builds table); ``""`` for a build never gated."""
+    if not verdict:
+        return ""
+    cls = "gate-failed" if verdict == Verdict.REGRESSED else "gate-passed"
+    text = f"{GATE_MARK} {_e(verdict)}" if labelled else GATE_MARK
+    return f'<span class="{cls}" title="gate: {_e(verdict)}">{text}</span>'
+
+
 def _header(drift: Drift) -> str:
     s, p, ref = drift.series, drift.params, drift.reference
     b = s.builds
@@ -88,7 +101,8 @@ def _header(drift: Drift) -> str:
     n_ref = len(ref.get("orders", []))
     parts = [
         f"<h1>Quality drift — suite <code>{_e(s.suite)}</code>, baseline alias <code>{_e(s.alias)}</code></h1>",
-        f'<p class="meta">{len(b)} builds, {span}. Tracking URI <code>{_e(s.tracking_uri or "–")}</code>.</p>',
+        f'<p class="meta">{len(b)} builds, {span}{_gate_count(b)}. Tracking URI '
+        f'<code>{_e(s.tracking_uri or "–")}</code>.</p>',
         '<p class="meta">Each build is put on its own scale: z<sub>t</sub> = (m<sub>t</sub> − μ<sub>ref</sub>) / '
         "SE<sub>t</sub> with SE<sub>t</sub> that build's own scenario-clustered standard error (sign flipped for "
         "lower-is-better metrics, so negative is worse). "
@@ -103,6 +117,16 @@ def _header(drift: Drift) -> str:
         parts.append(f'<p class="note">Note: {ref["cells_short"]} cell(s) have fewer than {p.ref_builds} builds in '
                      "their reference window.</p>")
     return "\n".join(parts)
+
+
+def _gate_count(builds: pd.DataFrame) -> str:
+    """``; 5 gated (1 failed)`` for the header, or nothing when no build went through the gate."""
+    gated = builds["gate"].astype(str) if "gate" in builds else pd.Series(dtype=str)
+    gated = gated[gated != ""]
+    if gated.empty:
+        return ""
+    failed = int((gated == Verdict.REGRESSED).sum())
+    return f"; {len(gated)} gated ({failed} failed)"
 
 
 def _alarms(drift: Drift) -> str:
@@ -141,7 +165,8 @@ def _grid(drift: Drift, metric: str, recent: int) -> str:
     sub = f[f["order"].isin(orders)].set_index(["category", "order"])
     cats = [c for c in drift.series.categories if c in set(f["category"])]
     head = "".join(
-        f'<th title="{_e(b.build_id)}">#{b.order + 1}<br>{b.start_time:%m-%d}{"<br>★" if b.promoted else ""}</th>'
+        f'<th title="{_e(b.build_id)}">#{b.order + 1}<br>{b.start_time:%m-%d}{"<br>★" if b.promoted else ""}'
+        f'{"<br>" + gate_mark(b.gate) if b.gate else ""}</th>'
         for b in builds.itertuples())
     rows = [f'<h3>{_e(metric)}</h3><table class="grid"><tr><th>category</th>{head}</tr>']
     for c in cats:
@@ -166,7 +191,9 @@ def _grid(drift: Drift, metric: str, recent: int) -> str:
 def _legend() -> str:
     spans = "".join(f'<span style="background:{VERDICT_COLOURS[v]};color:{VERDICT_TEXT[v]};'
                     f'border:1px solid #ccc">{v}</span>' for v in VERDICT_COLOURS)
-    return (f'<p class="legend">{spans} <span style="outline:3px solid #000">▼ alarm</span> ★ promoted baseline</p>'
+    return (f'<p class="legend">{spans} <span style="outline:3px solid #000">▼ alarm</span> ★ promoted baseline '
+            f'<span class="gate-passed">{GATE_MARK}</span> gated build (<span class="gate-failed">{GATE_MARK}</span> '
+            "the gate failed: regressed; hover for the verdict)</p>"
             '<p class="meta">Verdict of a cell: the build mean minus μ<sub>ref</sub>, 95% interval on '
             "sqrt(SE<sub>t</sub>² + SE<sub>ref</sub>²), against the policy margin (uncorrected per cell; the "
             "alarms are the error-controlled signal).</p>")
@@ -177,12 +204,13 @@ def _builds_table(drift: Drift) -> str:
     alarm_orders = set(drift.alarms["order"].tolist())
     rows = ['<h2 id="builds">Builds</h2><details open><summary>All builds in time order</summary><table>'
             "<tr><th>build</th><th>when (UTC)</th><th>build id</th><th>label</th><th>role</th><th>baseline</th>"
-            "<th>alarm</th><th>MLflow run</th></tr>"]
+            "<th>gate</th><th>alarm</th><th>MLflow run</th></tr>"]
     for r in b.itertuples():
         promo = f'★ promoted{": " + _e(r.promoted_reason) if r.promoted_reason else ""}' if r.promoted else ""
         rows.append(f"<tr><td class=num>#{r.order + 1}</td><td>{r.start_time:%Y-%m-%d %H:%M}</td><td><code>"
                     f"{_e(r.build_id)}</code></td><td>{_e(r.label)}</td><td>{_e(r.role)}</td><td>{promo}</td>"
-                    f"<td>{'▼' if r.order in alarm_orders else ''}</td><td>{_run_link(drift, r.run_id)}</td></tr>")
+                    f"<td>{gate_mark(r.gate, labelled=True)}</td><td>{'▼' if r.order in alarm_orders else ''}</td>"
+                    f"<td>{_run_link(drift, r.run_id)}</td></tr>")
     rows.append("</table></details>")
     return "\n".join(rows)
 

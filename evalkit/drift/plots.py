@@ -1,7 +1,7 @@
 """Drift plots (matplotlib, Agg canvas, imported lazily): one PNG per category, one column per metric.
 
-Rows: (1) the metric per build in time order with its 95% CI band, μ_ref, promotions (green ★) and alarms
-(red ▼); (2) z_t with the EWMA line and its control limits; (3) the lower CUSUM S_t with the threshold h.
+Rows: (1) the metric per build in time order with its 95% CI band, μ_ref, promotions (green ★), alarms
+(red ▼) and gated builds (◆ on the build's mean: red when the gate failed, white when it passed); (2) z_t with the EWMA line and its control limits; (3) the lower CUSUM S_t with the threshold h.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pandas as pd
 
 from evalkit.drift.detect import Z95, Drift
 from evalkit.score.catalogue import metric as catalogue_metric
+from evalkit.vocab import Verdict
 
 CI_COLOUR = "#9ecae1"
 LINE_COLOUR = "#08519c"
@@ -21,6 +22,7 @@ REF_COLOUR = "#636363"
 ALARM_COLOUR = "#cb181d"
 PROMO_COLOUR = "#238b45"
 EWMA_COLOUR = "#6a51a3"
+GATE_EDGE = "#1b1b1b"
 DPI = 80
 
 
@@ -36,6 +38,14 @@ def _ticks(ax: Any, orders: np.ndarray, times: pd.Series, max_ticks: int = 8) ->
     ax.set_xlim(orders.min() - 0.5, orders.max() + 0.5)
 
 
+def gate_orders(builds: pd.DataFrame) -> dict[bool, np.ndarray]:
+    """Orders of the gated builds (``builds["gate"]`` set): ``{False: gate passed, True: gate failed}``."""
+    gate = builds["gate"].astype(str).to_numpy() if "gate" in builds else np.full(len(builds), "")
+    orders = builds["order"].to_numpy()
+    failed = gate == Verdict.REGRESSED
+    return {False: orders[(gate != "") & ~failed], True: orders[failed]}
+
+
 def category_png(drift: Drift, category: str, metrics: tuple[str, ...] | None = None,
                  width_in: float = 5.2, height_in: float = 5.0) -> bytes:
     """The PNG of one category (see module docstring); the CI band is m_t ± 1.96·SE_t (SE_t as in z_t)."""
@@ -48,6 +58,7 @@ def category_png(drift: Drift, category: str, metrics: tuple[str, ...] | None = 
     builds = drift.series.builds
     times = builds.set_index("order")["start_time"] if len(builds) else pd.Series(dtype=object)
     promoted = builds.loc[builds["promoted"], "order"].to_numpy() if len(builds) else np.array([], int)
+    gates = gate_orders(builds)
     all_orders = np.sort(builds["order"].to_numpy()) if len(builds) else np.unique(frame["order"])
     fig = Figure(figsize=(width_in * len(metrics), height_in), dpi=DPI)
     FigureCanvasAgg(fig)
@@ -80,6 +91,11 @@ def category_png(drift: Drift, category: str, metrics: tuple[str, ...] | None = 
         pm = np.isin(x, promoted)
         if pm.any():
             ax_v.plot(x[pm], m[pm], "*", color=PROMO_COLOUR, ms=11, label="promoted baseline", zorder=5)
+        for (failed, orders), face in zip(gates.items(), ("white", ALARM_COLOUR)):
+            on = np.isin(x, orders)
+            if on.any():
+                ax_v.plot(x[on], m[on], "D", mfc=face, mec=GATE_EDGE, mew=0.8, ms=6, zorder=7,
+                          label="gate failed" if failed else "gate passed")
         if alarms.any():
             low = np.nanmin(lo) if np.isfinite(lo).any() else 0.0
             ax_v.plot(x[alarms], np.full(alarms.sum(), low), "v", color=ALARM_COLOUR, ms=9, label="alarm",
@@ -123,9 +139,12 @@ def category_png(drift: Drift, category: str, metrics: tuple[str, ...] | None = 
     for ax in axes.ravel():  # one legend for the figure, above the plots (never over the data)
         for h, label in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(label, h)
-    fig.legend(list(handles.values()), list(handles.keys()), loc="upper center", ncols=len(handles),
+    # as many entries per row as the figure's width holds (~1 per 1.1 inch), then a second row
+    per_row = max(4, int(width_in * len(metrics) / 1.1))
+    rows = -(-len(handles) // per_row)
+    fig.legend(list(handles.values()), list(handles.keys()), loc="upper center", ncols=min(len(handles), per_row),
                fontsize=8, frameon=False, handlelength=1.6, columnspacing=1.2)
-    fig.subplots_adjust(left=0.06, right=0.99, top=0.88, bottom=0.09, wspace=0.14)
+    fig.subplots_adjust(left=0.06, right=0.99, top=0.88 - 0.05 * (rows - 1), bottom=0.09, wspace=0.14)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
     return buf.getvalue()

@@ -17,14 +17,14 @@ import pandas as pd
 
 from evalkit.errors import UserError
 from evalkit.score.schema import OVERALL_MICRO
-from evalkit.store.names import TAG_HISTORY_LABEL
+from evalkit.store.names import TAG_GATE_VERDICT, TAG_HISTORY_LABEL
 
 #: columns of :attr:`BuildSeries.frame` (one row per build × category × metric).
 SERIES_COLUMNS = ("order", "run_id", "build_id", "start_time", "category", "metric", "mean", "se", "ci_low",
                   "ci_high", "n_scenarios")
 #: columns of :attr:`BuildSeries.builds` (one row per build, in time order).
 BUILD_COLUMNS = ("order", "run_id", "build_id", "start_time", "role", "suite_hash", "promoted", "promoted_at",
-                 "promoted_reason", "label")
+                 "promoted_reason", "label", "gate")
 OVERALL = OVERALL_MICRO
 _STATS = ("mean", "se", "ci_low", "ci_high", "n_scenarios")
 MAX_RUNS = 5000
@@ -35,7 +35,9 @@ class BuildSeries:
     """Per-build, per-category aggregates of one suite in time order, plus where each build's run lives.
 
     ``frame``: :data:`SERIES_COLUMNS`; ``builds``: :data:`BUILD_COLUMNS` (``promoted`` is True for runs that
-    were promoted as a baseline of ``alias``); ``run_url`` turns a run id into an MLflow UI address.
+    were promoted as a baseline of ``alias``; ``gate`` is the verdict of the build's latest gate — the
+    ``evalkit.gate.verdict`` tag of its newest run that carries one — or ``""`` for a build never gated);
+    ``run_url`` turns a run id into an MLflow UI address.
     """
 
     suite: str
@@ -126,8 +128,11 @@ def load_series(store: Any, suite: str, alias: str = "main", *, since: str | dt.
         cutoff = int(start.timestamp() * 1000)
         complete = [i for i in complete if i.start_time >= cutoff]
     latest: dict[str, Any] = {}
-    for info in complete:  # newest first: keep each build's latest run
+    gates: dict[str, str] = {}
+    for info in complete:  # newest first: keep each build's latest run, and its latest gate verdict
         latest.setdefault(info.build_id or info.run_id, info)
+        if info.tags.get(TAG_GATE_VERDICT):
+            gates.setdefault(info.build_id or info.run_id, info.tags[TAG_GATE_VERDICT])
     runs = sorted(latest.values(), key=lambda i: (i.start_time, i.run_id))
     if not runs:
         where = store.tracking_uri
@@ -149,7 +154,8 @@ def load_series(store: Any, suite: str, alias: str = "main", *, since: str | dt.
         build_rows.append({"order": order, "run_id": info.run_id, "build_id": info.build_id, "start_time": when,
                            "role": info.role, "suite_hash": info.suite_hash, "promoted": p is not None,
                            "promoted_at": p.promoted_at if p else "", "promoted_reason": p.reason if p else "",
-                           "label": info.tags.get(TAG_HISTORY_LABEL, "")})
+                           "label": info.tags.get(TAG_HISTORY_LABEL, ""),
+                           "gate": gates.get(info.build_id or info.run_id, "")})
         for (category, metric), stats in metric_columns(info.metrics, metrics).items():
             if "mean" not in stats or (category.startswith("__") and category != OVERALL):
                 continue  # the macro average is not a population with its own scenarios; micro is kept
@@ -184,9 +190,11 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def series_from_frame(frame: pd.DataFrame, suite: str = "synthetic", alias: str = "main",
-                      promoted_orders: Iterable[int] = (), tracking_uri: str = "") -> BuildSeries:
+                      promoted_orders: Iterable[int] = (), tracking_uri: str = "",
+                      gates: dict[int, str] | None = None) -> BuildSeries:
     """A :class:`BuildSeries` from an already-built long frame (:data:`SERIES_COLUMNS`), e.g. synthesised
-    for a benchmark or read from elsewhere; ``promoted_orders`` marks promoted builds."""
+    for a benchmark or read from elsewhere; ``promoted_orders`` marks promoted builds, ``gates`` maps the
+    order of a gated build to its gate's verdict."""
     missing = [c for c in SERIES_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"series frame lacks column(s) {missing}")
@@ -197,6 +205,7 @@ def series_from_frame(frame: pd.DataFrame, suite: str = "synthetic", alias: str 
         "order": firsts.index.to_numpy(), "run_id": firsts["run_id"].to_numpy(),
         "build_id": firsts["build_id"].to_numpy(), "start_time": firsts["start_time"].to_numpy(),
         "role": "", "suite_hash": "", "promoted": [o in promoted for o in firsts.index],
-        "promoted_at": "", "promoted_reason": "", "label": ""}, columns=list(BUILD_COLUMNS))
+        "promoted_at": "", "promoted_reason": "", "label": "",
+        "gate": [(gates or {}).get(int(o), "") for o in firsts.index]}, columns=list(BUILD_COLUMNS))
     return BuildSeries(suite=suite, alias=alias, frame=frame, builds=builds, tracking_uri=tracking_uri,
                        metrics=tuple(pd.unique(frame["metric"].astype(str))))

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from evalkit.score.catalogue import metric as catalogue_metric
+from evalkit.score.schema import OVERALL_MICRO
 from evalkit.vocab import Stop, Verdict
 
 
@@ -73,18 +74,44 @@ def bounds_header(policy) -> str:
 _CORRECTION_NAMES = {"holm": "Holm", "bh": "BH"}
 
 
-def fixed_columns(r, min_scenarios: int) -> tuple[str, str, str]:
-    """(n, the bounds that decided, the drop the cell could detect) for one row of a fixed comparison.
+def fmt_scenarios(n_needed: float) -> str:
+    """The scenarios a cell needs to resolve δ: ``~350``; beyond what :func:`~evalkit.compare.mde.scenarios_for`
+    searches ``>1,000,000``; ``—`` when there is no such number (δ not above the margin)."""
+    from evalkit.compare.mde import MAX_SCENARIOS
+
+    if n_needed is None or np.isnan(n_needed):
+        return "—"
+    return f">{MAX_SCENARIOS:,}" if np.isinf(n_needed) else f"~{int(n_needed)}"
+
+
+def fixed_columns(r, min_scenarios: int) -> tuple[str, str, str, str]:
+    """(n, the bounds that decided, the drop the cell could detect, the scenarios it needs to resolve δ) for
+    one row of a fixed comparison.
 
     The bounds are the one-sided bounds at the cell's corrected level — the lower one decides not-worse /
     improved, the upper one regressed — so a row's interval and its verdict always agree (the plain 95%
     interval stays in the JSON/CSV as ci_low/ci_high). A cell with fewer paired scenarios than
-    ``min_scenarios`` is not tested and says so instead; the detectable drop is shown for inconclusive cells."""
+    ``min_scenarios`` is not tested and says so instead; the detectable drop and the scenarios for δ are shown
+    for inconclusive cells."""
     n = str(int(r.n))
     if int(r.n) < min_scenarios or not np.isfinite(r.level):
-        return n, f"too few scenarios (n<{min_scenarios})", "—"
-    detect = fmt_mde(r.mde, r.metric) if r.verdict == Verdict.INCONCLUSIVE else ""
-    return n, fmt_ci(r.bound_low, r.bound_high, r.metric), detect
+        return n, f"too few scenarios (n<{min_scenarios})", "—", "—"
+    if r.verdict != Verdict.INCONCLUSIVE:
+        return n, fmt_ci(r.bound_low, r.bound_high, r.metric), "", ""
+    return (n, fmt_ci(r.bound_low, r.bound_high, r.metric), fmt_mde(r.mde, r.metric),
+            fmt_scenarios(getattr(r, "n_for_delta", float("nan"))))
+
+
+def resolution_notes(rows, min_scenarios: int) -> list[str]:
+    """One line per tested, inconclusive row, ``<metric> in <category>, if its estimate holds: <suggestion>``:
+    what more data would decide it (the comparison's ``suggestion``: the scenarios, or trials, that move its
+    bound off the margin with 80% power if the current estimate is the true difference)."""
+    out = []
+    for r in rows.itertuples(index=False):
+        if r.verdict == Verdict.INCONCLUSIVE and int(r.n) >= min_scenarios and getattr(r, "suggestion", ""):
+            cat = "overall" if r.category == OVERALL_MICRO else r.category
+            out.append(f"{r.metric} in {cat}, if its estimate holds: {r.suggestion}")
+    return out
 
 
 def fixed_legend(comparison) -> str:
@@ -96,7 +123,14 @@ def fixed_legend(comparison) -> str:
             f"regressed when the upper bound is below −margin, not-worse when the lower bound is above −margin, "
             f"improved when it is above +margin, inconclusive otherwise; margins per policy "
             f"{pol.source or '(default)'}; detectable drop: the smallest drop this run flags with 80% power "
-            f"(inconclusive cells); the plain 95% interval is ci_low/ci_high in comparison.json and cells.csv.")
+            f"(inconclusive cells); scenarios for δ: how many paired scenarios, at the same trials, make that drop "
+            f"δ ({_deltas(pol)}); the plain 95% interval is ci_low/ci_high in comparison.json and cells.csv.")
+
+
+def _deltas(pol) -> str:
+    """δ of each gated metric, for the legend: ``rca_top1 10 pts, rca_score 10 pts``."""
+    return ", ".join(f"{m} {100 * pol.delta_for(m):.0f} pts" if in_points(m) else f"{m} {pol.delta_for(m):.3g}"
+                     for m in pol.metrics)
 
 def is_sequential(cells) -> bool:
     """Whether a comparison's cells come from the sequential design (they carry pool and stop columns)."""

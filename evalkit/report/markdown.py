@@ -4,7 +4,8 @@ scenarios per regressed category (the agent's answer vs the expected component),
 from __future__ import annotations
 
 from evalkit.report.context import (ReportContext, bounds_header, fixed_columns, fixed_legend, fmt_diff, fmt_value,
-                                    in_points, is_sequential, sequential_columns, sequential_legend)
+                                    in_points, is_sequential, resolution_notes, sequential_columns,
+                                    sequential_legend)
 from evalkit.report.headline import headline, verdict_label
 from evalkit.report.terminal import verdict_rows
 from evalkit.score.schema import OVERALL_MICRO
@@ -41,8 +42,8 @@ def render_markdown(comparison, context: ReportContext | None = None, top_flips:
     out += (["| metric | category | n/pool | baseline | candidate | diff (pts) | anytime bound | verdict | stopped "
              "| resolves |", "|---|---|---:|---:|---:|---:|---|---|---|---:|"] if sequential else
             [f"| metric | category | n | baseline | candidate | diff (pts) | {bounds_header(comparison.policy)} "
-             "| verdict | detectable drop |",
-             "|---|---|---:|---:|---:|---:|---|---|---:|"])
+             "| verdict | detectable drop | scenarios for δ |",
+             "|---|---|---:|---:|---:|---:|---|---|---:|---:|"])
     for r in rows.itertuples(index=False):
         cat = "**overall**" if r.category == OVERALL_MICRO else f"`{_esc(r.category)}`"
         tail = ""
@@ -50,7 +51,8 @@ def render_markdown(comparison, context: ReportContext | None = None, top_flips:
             n, interval, last, resolves = sequential_columns(r, r.metric)
             tail = f" {resolves} |"
         else:
-            n, interval, last = fixed_columns(r, comparison.policy.min_scenarios)
+            n, interval, last, for_delta = fixed_columns(r, comparison.policy.min_scenarios)
+            tail = f" {for_delta} |"
         diff = fmt_diff(r.diff, r.metric)
         if r.verdict == Verdict.REGRESSED:
             diff = f"**{diff}**"
@@ -77,6 +79,13 @@ def render_markdown(comparison, context: ReportContext | None = None, top_flips:
                            f"`{_esc(f.baseline_top)}` | `{_esc(f.candidate_top)}` | "
                            f"{100 * f.baseline_rate:.0f}% → {100 * f.candidate_rate:.0f}% |")
             out.append("")
+
+    to_resolve = [] if sequential else resolution_notes(rows, comparison.policy.min_scenarios)
+    if to_resolve:
+        out += [f"<details><summary>What would decide the {len(to_resolve)} inconclusive cell(s), if their estimates "
+                "hold</summary>", ""]
+        out += [f"- {_esc(line)}" for line in to_resolve]
+        out += ["", "</details>", ""]
 
     report_only = comparison.to_frame()
     report_only = report_only[~report_only["gated"] & (report_only["verdict"] == Verdict.REGRESSED)]

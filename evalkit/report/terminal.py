@@ -1,12 +1,13 @@
-"""The terminal verdict table: per category and gated metric, baseline, candidate, difference with CI,
-verdict, and the MDE when inconclusive; the headline (cross-category call-out) above it."""
+"""The terminal verdict table: per category and gated metric, baseline, candidate, difference with the bounds
+that decided, verdict, and for inconclusive cells the drop they could detect, the scenarios that would resolve
+δ and (below the table) what more data would decide them; the headline (cross-category call-out) above it."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from evalkit.report.context import (ReportContext, bounds_header, fixed_columns, fixed_legend, fmt_diff, fmt_value,
-                                    is_sequential, sequential_columns, sequential_legend)
+                                    is_sequential, resolution_notes, sequential_columns, sequential_legend)
 from evalkit.report.headline import headline, verdict_label
 from evalkit.score.schema import OVERALL_MICRO
 from evalkit.vocab import Verdict
@@ -47,7 +48,7 @@ def render_terminal(comparison, context: ReportContext | None = None, color: boo
     header = (["metric", "category", "n/pool", "baseline", "candidate", "diff", "anytime bound", "verdict",
                "stopped", "resolves"] if sequential else
               ["metric", "category", "n", "baseline", "candidate", "diff", bounds_header(comparison.policy),
-               "verdict", "detectable drop"])
+               "verdict", "detectable drop", "scenarios for δ"])
     body = []
     for r in rows.itertuples(index=False):
         cat = "OVERALL" if r.category == OVERALL_MICRO else r.category
@@ -56,7 +57,8 @@ def render_terminal(comparison, context: ReportContext | None = None, color: boo
             n, interval, last, resolves = sequential_columns(r, r.metric)
             extra = [resolves]
         else:
-            n, interval, last = fixed_columns(r, comparison.policy.min_scenarios)
+            n, interval, last, for_delta = fixed_columns(r, comparison.policy.min_scenarios)
+            extra = [for_delta]
         body.append([r.metric, cat, n, fmt_value(r.baseline_mean, r.metric),
                      fmt_value(r.candidate_mean, r.metric), fmt_diff(r.diff, r.metric), interval, r.verdict, last,
                      *extra])
@@ -86,6 +88,7 @@ def render_terminal(comparison, context: ReportContext | None = None, color: boo
         lines.append(sequential_legend(comparison) + f" Policy {pol.source or '(default)'}.")
     else:
         lines.append(fixed_legend(comparison))
+        lines += [f"to decide {line}" for line in resolution_notes(rows, pol.min_scenarios)]
     for note in comparison.notes:
         lines.append(f"note: {note}")
     if ctx.candidate_run:

@@ -4,7 +4,7 @@ Importing this package does not import mlflow (that happens on first use of a :c
 """
 
 from evalkit.store.baselines import Promotion
-from evalkit.store.exchange import export_baseline, import_baseline, read_export, resolve_baseline
+from evalkit.store.exchange import BaselineSource, export_baseline, import_baseline, read_export, resolve_baseline
 from evalkit.store.names import DEFAULT_ALIAS, PROMOTIONS_EXPERIMENT, experiment_name, metric_key
 from evalkit.store.outbox import OutboxEntry, SyncResult
 from evalkit.store.runs import RunInfo
@@ -12,7 +12,7 @@ from evalkit.store.store import LoggedRun, Store
 from evalkit.store.tracking import TrackingUnreachable, embedded_uri, resolve_tracking
 
 __all__ = [
-    "DEFAULT_ALIAS", "LoggedRun", "OutboxEntry", "PROMOTIONS_EXPERIMENT", "Promotion", "RunInfo", "Store",
+    "BaselineSource", "DEFAULT_ALIAS", "LoggedRun", "OutboxEntry", "PROMOTIONS_EXPERIMENT", "Promotion", "RunInfo", "Store",
     "SyncResult", "TrackingUnreachable", "embedded_uri", "experiment_name", "export_baseline",
     "import_baseline", "metric_key", "read_export", "resolve_baseline", "resolve_tracking",
 ]

@@ -152,12 +152,30 @@ def import_baseline(store: "Store", suite: str, alias: str = names.DEFAULT_ALIAS
                          reason=f"imported from {manifest_path} (exported run {doc.get('mlflow_run_id', '?')})")
 
 
+class BaselineSource(str):
+    """Where a resolved baseline came from: the line users read (it *is* that ``str``), plus either the MLflow
+    ``run_id`` the store promoted or the manifest path of the committed ``export`` it was read from."""
+
+    run_id: str
+    export: str
+
+    def __new__(cls, text: str, *, run_id: str = "", export: str = "") -> "BaselineSource":
+        obj = super().__new__(cls, text)
+        obj.run_id, obj.export = run_id, export
+        return obj
+
+    @property
+    def ref(self) -> str:
+        """The baseline as one searchable value: its MLflow run id, else ``export:<manifest path>``."""
+        return self.run_id or (f"export:{self.export}" if self.export else "")
+
+
 def resolve_baseline(store: "Store | None", suite: str, alias: str = names.DEFAULT_ALIAS,
                      baselines_dir: Path | str = DEFAULT_BASELINES_DIR,
-                     suite_hash: str | None = None) -> tuple[pd.DataFrame, str]:
-    """The baseline results table of ``suite@alias`` and where it came from: the store's current promotion,
-    else the committed export in ``baselines_dir``. With ``suite_hash``, a baseline of another suite version
-    is skipped. UserError naming what was tried when neither gives one."""
+                     suite_hash: str | None = None) -> tuple[pd.DataFrame, BaselineSource]:
+    """The baseline results table of ``suite@alias`` and where it came from (a :class:`BaselineSource`): the
+    store's current promotion, else the committed export in ``baselines_dir``. With ``suite_hash``, a baseline
+    of another suite version is skipped. UserError naming what was tried when neither gives one."""
     tried: list[str] = []
     if store is not None:
         try:
@@ -176,17 +194,18 @@ def resolve_baseline(store: "Store | None", suite: str, alias: str = names.DEFAU
                 check_results(table, f"baseline {suite}@{alias} (MLflow run {promotion.run_id})",
                               f"promote a complete run of suite {suite} (evalkit baseline promote RUN --suite "
                               f"{suite} --alias {alias})")
-                return table, (f"MLflow run {promotion.run_id} (build {promotion.build_id}), promoted to "
-                               f"{suite}@{alias} at {promotion.promoted_at} by {promotion.who} "
-                               f"[{store.tracking_uri}]")
+                return table, BaselineSource(
+                    f"MLflow run {promotion.run_id} (build {promotion.build_id}), promoted to {suite}@{alias} "
+                    f"at {promotion.promoted_at} by {promotion.who} [{store.tracking_uri}]", run_id=promotion.run_id)
     manifest_path, _ = baseline_paths(baselines_dir, suite, alias)
     if manifest_path.is_file():
         doc, table, _ = read_export(baselines_dir, suite, alias)
         if suite_hash and doc["suite_hash"] != suite_hash:
             tried.append(f"committed export {manifest_path} is for suite hash {str(doc['suite_hash'])[:12]}")
         else:
-            return table, (f"committed export {manifest_path} (build {doc['build_id']}, MLflow run "
-                           f"{doc.get('mlflow_run_id', '?')}, exported {doc.get('exported_at', '?')})")
+            return table, BaselineSource(
+                f"committed export {manifest_path} (build {doc['build_id']}, MLflow run "
+                f"{doc.get('mlflow_run_id', '?')}, exported {doc.get('exported_at', '?')})", export=str(manifest_path))
     else:
         tried.append(f"no committed export {manifest_path}")
     fix = (f"promote a run of the current suite (evalkit baseline promote RUN --suite {suite} --alias {alias}) "

@@ -31,12 +31,15 @@ TAG_SOURCE = "evalkit.source"  # direct | outbox | import
 TAG_UPLOADED = "evalkit.uploaded"  # "true" once every artifact of the run is logged
 TAG_UPLOADER = "evalkit.uploader"  # host:pid:process-start of the upload that created the run
 TAG_UPLOAD_STARTED = "evalkit.upload_started"  # epoch seconds when that upload began
-# the gate's decision on its candidate run, so failed gates can be searched for in MLflow
-TAG_GATE_VERDICT = "evalkit.gate.verdict"  # regressed | improved | unchanged | within-delta | inconclusive
+# the gate's decision on its candidate run, so failed gates can be searched for in MLflow (docs/mlflow.md)
+TAG_GATE_VERDICT = "evalkit.gate.verdict"  # regressed | improved | not-worse | within-delta | inconclusive
 TAG_GATE_EXIT = "evalkit.gate.exit_code"
 TAG_GATE_DESIGN = "evalkit.gate.design"  # sequential | fixed
 TAG_GATE_REGRESSED = "evalkit.gate.regressed"  # "category:metric" cells, comma-separated
 TAG_GATE_BASELINE = "evalkit.gate.baseline_build"
+TAG_GATE_BASELINE_RUN = "evalkit.gate.baseline_run"  # MLflow run id, or export:<manifest path>
+TAG_GATE_POLICY_HASH = "evalkit.gate.policy_hash"  # evalkit.compare.policy_hash: 12 hex digits of sha256
+TAG_GATE_POLICY = "evalkit.gate.policy"  # where the policy was read from (a policy.toml, or the default)
 # tags on the builds of a generated history (evalkit.drift.history)
 TAG_HISTORY_PHASE = "evalkit.history.phase"
 TAG_HISTORY_LABEL = "evalkit.history.label"
