@@ -108,9 +108,9 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
     suite_obj = _resolve_suite(suite)
     scenarios = _select(suite_obj, scenario_ids, limit)
     config = config or RunConfig()
+    trials, seed = suite_obj.default_trials if config.trials is None else int(config.trials), config.seed
     if config.trials is None:
-        config = config.replace(trials=suite_obj.default_trials)
-    trials, seed = int(config.trials), config.seed
+        config = config.replace(trials=trials)
     suite_path = str(Path(suite_obj.path).resolve())
     journal_dir = Path(config.journal.dir) if config.journal.dir else Path(".evalkit") / "journal"
     options = config.agent_kwargs(protect=(suite_path, str(journal_dir.resolve())))

@@ -36,6 +36,7 @@ class LoggedRun(str):
     tracking_uri: str
     experiment: str
     settled: str
+    _reason: str  # why the run was queued (message)
 
     def __new__(cls, run_id: str | None, *, queued: bool, key: str, outbox_path: Path | None,
                 tracking_uri: str, experiment: str, reason: str = "", settled: str = "") -> "LoggedRun":
