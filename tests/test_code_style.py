@@ -1,8 +1,10 @@
-"""The code passes the project's linter (ruff, rules in pyproject.toml) and its tests do not time themselves."""
+"""The code passes the project's linter (ruff) and type checker (mypy on the public API), rules in pyproject.toml;
+the tests do not time themselves."""
 
 from __future__ import annotations
 
 import ast
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -16,6 +18,15 @@ def test_ruff_finds_nothing_in_the_package_tests_and_benchmarks():
     assert ruff, "ruff is part of the test extra: pip install -e '.[test]'"
     proc = subprocess.run([ruff, "check", "--output-format", "concise", "evalkit", "tests", "benchmarks"],
                           cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_mypy_finds_nothing_in_the_public_api(tmp_path):
+    """The modules of the documented Python API ([tool.mypy] files in pyproject.toml) type-check; a cold run
+    (fresh cache, as in CI) takes a few seconds because numpy, pandas and mlflow are read as untyped."""
+    assert importlib.util.find_spec("mypy"), "mypy is part of the test extra: pip install -e '.[test]'"
+    proc = subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "mypy-cache"),
+                           "--no-error-summary"], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
