@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from evalkit.gate_outcome import exit_code_of, gate_tags
 from evalkit.run.config import RunConfig
+from evalkit.workspace import Workspace
 
 
 @dataclass
@@ -60,14 +61,14 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
     from evalkit.compare.validity import check_baseline, check_comparable
     from evalkit.report import write_reports
     from evalkit.run.runner import run_suite
-    from evalkit.store import Store
     from evalkit.store.exchange import resolve_baseline
     from evalkit.suite import load_suite
 
     say = log or (lambda _msg: None)
+    ws = Workspace.resolve(tracking_uri=tracking_uri, baselines_dir=baselines_dir)
     suite_obj = load_suite(suite)
-    base_dir, pol = _policy_of(suite_obj, policy, baselines_dir)
-    store = Store(tracking_uri)
+    base_dir, pol = _policy_of(ws, suite_obj, policy)
+    store = ws.store()
     if not use_outbox:
         store.require_reachable()  # nowhere to keep the run: fail before spending it, not after
     config = config or RunConfig()
@@ -148,24 +149,26 @@ def compare_refs(candidate: str, baseline: str | None = None, *, suite: str | No
     for :func:`evalkit.report.write_reports`. ``missing_baseline``: (where, field, fix) of the error when
     there is neither a baseline nor a suite.
     """
-    from evalkit.compare import compare, default_policy, load_policy, policy_for_suite
+    from evalkit.compare import compare, default_policy, load_policy
     from evalkit.compare.pool_comparison import compare_sequential, sequential_orders
     from evalkit.compare.validity import check_baseline, check_comparable
     from evalkit.errors import UserError
-    from evalkit.store import Store, resolve_baseline
+    from evalkit.store import resolve_baseline
     from evalkit.tables import load_run_table
 
-    store = Store(tracking_uri)
+    ws = Workspace.resolve(tracking_uri=tracking_uri)
+    store = ws.store()
     cand, _ = load_run_table(candidate, store)
     suite_name = suite or (str(cand["suite"].iloc[0]) if len(cand) else "")
     if baseline:
         base, base_src = load_run_table(baseline, store)
     elif suite_name:
-        base, base_src = resolve_baseline(store, suite_name, baseline_alias)
+        base, base_src = resolve_baseline(store, suite_name, baseline_alias,
+                                          ws.baselines_dir(ws.suite_path(suite_name)))
     else:
         where, field_, fix = missing_baseline
         raise UserError.at(where, field_, "missing", fix)
-    pol = load_policy(policy) if policy else policy_for_suite(suite_name) if suite_name else None
+    pol = ws.policy(suite_name, explicit=policy) if suite_name else load_policy(policy) if policy else None
     check_baseline(base, pol or default_policy())
     orders = None if (pol is not None and pol.design == "fixed") or method else sequential_orders(cand, base)
     if orders is not None:
@@ -177,16 +180,10 @@ def compare_refs(candidate: str, baseline: str | None = None, *, suite: str | No
     return comparison, report_context(suite_name, cand, base, base_src, candidate_run=candidate)
 
 
-def _policy_of(suite_obj: Any, policy: str | Path | None, baselines_dir: str | Path | None) -> tuple[Path, Any]:
-    """(baselines folder, policy) of a suite: ``policy`` if given, else the one beside its baseline exports,
-    else the suite's default."""
-    from evalkit.compare import load_policy, policy_for_suite
-
-    base_dir = Path(baselines_dir) if baselines_dir else default_baselines_dir(suite_obj.path)
-    beside_exports = base_dir / suite_obj.name / "policy.toml"
-    pol = (load_policy(policy) if policy
-           else load_policy(beside_exports) if beside_exports.is_file() else policy_for_suite(suite_obj.name))
-    return base_dir, pol
+def _policy_of(ws: Workspace, suite_obj: Any, policy: str | Path | None) -> tuple[Path, Any]:
+    """(baselines folder, policy) of a suite in the workspace: ``policy`` if given, else the one beside its
+    baseline exports, else the default."""
+    return ws.baselines_dir(suite_obj.path), ws.policy(suite_obj.name, suite_obj.path, explicit=policy)
 
 
 def plan_suite(suite: str | Path, *, baseline_alias: str = "main", policy: str | Path | None = None,
@@ -197,14 +194,13 @@ def plan_suite(suite: str | Path, *, baseline_alias: str = "main", policy: str |
     See :func:`evalkit.compare.planning.plan_gate` for the columns; the simulation runs the sequential design
     on the baseline's own per-scenario results."""
     from evalkit.compare.planning import plan_gate
-    from evalkit.store import Store
     from evalkit.store.exchange import resolve_baseline
     from evalkit.suite import load_suite
 
+    ws = Workspace.resolve(tracking_uri=tracking_uri, baselines_dir=baselines_dir)
     suite_obj = load_suite(suite)
-    base_dir, pol = _policy_of(suite_obj, policy, baselines_dir)
-    table, source = resolve_baseline(Store(tracking_uri), suite_obj.name, baseline_alias, base_dir,
-                                     suite_hash=suite_obj.hash)
+    base_dir, pol = _policy_of(ws, suite_obj, policy)
+    table, source = resolve_baseline(ws.store(), suite_obj.name, baseline_alias, base_dir, suite_hash=suite_obj.hash)
     return plan_gate(table, pol, reps=reps, seed=seed), pol, source
 
 
@@ -215,15 +211,6 @@ def design_of(suite_obj: Any, policy: Any, fixed: bool = False) -> str:
     if policy.design == "sequential" or getattr(suite_obj, "pool", False):
         return "sequential"
     return "fixed"
-
-
-def default_baselines_dir(suite_path: Path) -> Path:
-    """``./baselines`` when it exists, else the ``baselines/`` beside the suite's ``suites/`` folder."""
-    here = Path("baselines")
-    if here.is_dir():
-        return here
-    beside = Path(suite_path).resolve().parent.parent / "baselines"
-    return beside if beside.is_dir() else here
 
 
 __all__ = ["GateResult", "compare_refs", "design_of", "exit_code_of", "gate_tags", "plan_suite", "report_context",

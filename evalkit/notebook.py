@@ -1,8 +1,9 @@
 """The Python API for notebooks: stored runs, results tables, comparisons, flips, drift, trajectories.
 
 Everything returns a pandas DataFrame or a small object with ``to_frame()``, so a notebook cell shows it
-as a table. The store is the one the CLI uses: ``EVALKIT_TRACKING_URI``, else ``MLFLOW_TRACKING_URI``, else
-the embedded SQLite store under ``./.evalkit`` (or pass ``store=`` / ``tracking_uri=`` explicitly)::
+as a table. The store is the one the CLI uses (:mod:`evalkit.workspace`): ``EVALKIT_TRACKING_URI``, else
+``MLFLOW_TRACKING_URI``, else the project's embedded SQLite store in ``.evalkit/`` (or pass ``store=`` /
+``tracking_uri=`` explicitly)::
 
     import evalkit.notebook as nb
     runs = nb.list_runs("core")                       # one row per stored run
@@ -30,8 +31,8 @@ import pandas as pd
 
 from evalkit.errors import UserError
 from evalkit.store import names
-
-TRACKING_ENV = "EVALKIT_TRACKING_URI"
+from evalkit.store.tracking import TRACKING_URI_ENVS
+from evalkit.workspace import Workspace
 
 RUN_COLUMNS = ["start_time", "run_id", "build_id", "role", "outcome", "status", "suite_hash", "rows",
                "infra_error_rate", "promoted", "label", "phase"]
@@ -40,16 +41,15 @@ CALL_COLUMNS = ["step", "tool", "component", "args", "refs", "result_size", "err
 
 # ----------------------------------------------------------------------------------------------- store
 @lru_cache(maxsize=8)
-def _cached_store(uri: str | None) -> Any:
-    from evalkit.store import Store
-
-    return Store(uri)
+def _cached_store(uri: str | None, environment: tuple[str | None, ...], root: Path) -> Any:
+    return Workspace.resolve(tracking_uri=uri, cwd=root).store()
 
 
 def open_store(tracking_uri: str | None = None) -> Any:
-    """The :class:`evalkit.store.Store` at ``tracking_uri``, else ``$EVALKIT_TRACKING_URI``, else the CLI
-    default (``MLFLOW_TRACKING_URI`` or the embedded store). Cached per URI within the kernel."""
-    return _cached_store(tracking_uri or os.environ.get(TRACKING_ENV) or None)
+    """The :class:`evalkit.store.Store` the CLI would use: ``tracking_uri``, else ``$EVALKIT_TRACKING_URI``,
+    else ``$MLFLOW_TRACKING_URI``, else the project's embedded store. Cached per location within the kernel."""
+    root = Workspace.resolve().root
+    return _cached_store(tracking_uri or None, tuple(os.environ.get(name) for name in TRACKING_URI_ENVS), root)
 
 
 def _store(store: Any) -> Any:

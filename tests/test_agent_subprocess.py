@@ -158,10 +158,9 @@ def test_an_agent_that_never_answers_times_out(world, mode):
     alert = dict(world.alert)
     if mode == "deaf":  # a start message far larger than a pipe buffer: the write itself must be bounded
         alert["runbook"] = "x" * 2_000_000
-    t0 = time.monotonic()
-    with pytest.raises(AgentTimeout):
+    # These agents sleep 300 s and then exit 0: an adapter that waited for them would report their exit, not a timeout.
+    with pytest.raises(AgentTimeout, match="timeout"):
         fake(mode, timeout_s=1.0).investigate(alert, Toolbox(world), 0)
-    assert time.monotonic() - t0 < 5
 
 
 SANDBOXES = [pytest.param(SandboxSettings(), id="sandboxed"),

@@ -2,7 +2,6 @@
 
 import json
 import shutil
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -91,10 +90,9 @@ def test_crashing_agent_is_a_scored_failure_not_a_crashed_run(smoke):
 
 
 def test_hung_python_agent_is_killed_at_the_timeout(smoke):
-    t0 = time.monotonic()
+    """A hung investigation ends as a timeout whose worker was killed, never as the late answer it would give."""
     r = run_suite(SMOKE, "test_run_agents:hang_sometimes",
                   RunConfig(trials=1, jobs=2, timeout_s=0.5, journal=NO_JOURNAL))
-    assert time.monotonic() - t0 < 20
     t = r.table
     hung = t["seed"].map(hangs)
     assert hung.any() and set(t.loc[hung, "error_class"]) == {"timeout"}

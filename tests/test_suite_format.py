@@ -152,15 +152,21 @@ def test_suite_object_carries_hash_and_metadata():
     assert all(sc.suite == "smoke" and sc.root == s.path for sc in s.scenarios)
 
 
-def test_loading_core_is_fast_enough_for_every_run():
-    """load_suite checks every file but does not replay telemetry; the whole core suite loads in seconds."""
-    import time
+def test_loading_core_checks_every_file_without_generator_work(monkeypatch):
+    """load_suite checks every file but does not replay telemetry: the whole core suite loads with no generator
+    work at all (no plan, no world), parsed from its files even when an index exists."""
+    from evalkit.suite import generator, index, load_suite, validate
+    from evalkit.suite.generator import build
 
-    from evalkit.suite import load_suite
+    def generator_work(*args, **kwargs):
+        raise AssertionError("loading a suite ran the generator")
 
-    t0 = time.process_time()
-    load_suite(CORE)
-    assert time.process_time() - t0 < 10
+    for module, name in ((validate, "make_plan"), (generator, "make_plan"), (generator, "replay"),
+                         (build, "build_world")):
+        monkeypatch.setattr(module, name, generator_work)
+    monkeypatch.setattr(index, "read_index", lambda root, signature: None)
+    suite = load_suite(CORE)
+    assert len(suite.scenarios) == len(list((CORE / "scenarios").glob("*.json"))) == 4800
 
 
 def test_world_loads_with_the_truth_files_absent_and_never_opens_them(tmp_path, monkeypatch):

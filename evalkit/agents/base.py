@@ -10,10 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, SupportsIndex, runtime_checkable
 
 from evalkit.vocab import ErrorClass
 from evalkit.world.toolbox import Toolbox
+
+if TYPE_CHECKING:
+    from evalkit.agents.limits import MessageLimits
 
 
 @dataclass
@@ -101,6 +104,13 @@ class Agent(Protocol):
         ...
 
 
+class LoadedAgent(Agent, Protocol):
+    """What :func:`evalkit.agents.load_agent` returns: an adapter around the agent that bounds what the agent
+    may send back by ``limits``."""
+
+    limits: MessageLimits
+
+
 class RebuiltFromSpec:
     """Mixin for adapters: pickles as "load this spec again" (``self.spec``, ``self.options``), so worker
     processes rebuild the agent instead of copying open clients, locks or processes."""
@@ -108,7 +118,7 @@ class RebuiltFromSpec:
     spec: str | None
     options: dict
 
-    def __reduce_ex__(self, protocol: int):  # rebuilt from the spec in worker processes
+    def __reduce_ex__(self, protocol: SupportsIndex):  # rebuilt from the spec in worker processes
         if self.spec is not None:
             from evalkit.agents.spec import _rebuild
 

@@ -18,7 +18,7 @@ import math
 import os
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from evalkit.agents.base import (AgentCrash, AgentFailure, AgentTimeout, BudgetExceeded, BuildId,
                                  EndpointUnreachable, Finding, MalformedOutput, RateLimited, RebuiltFromSpec)
@@ -113,6 +113,9 @@ class OpenAIChatAgent(RebuiltFromSpec):
     evalkit's process: the API key never reaches a subprocess or a sandbox."""
 
     limits: MessageLimits = DEFAULT_LIMITS
+    #: the deadline's clock and the backoff's sleep; tests set fakes on an instance.
+    clock: Callable[[], float] = staticmethod(time.monotonic)
+    sleep: Callable[[float], None] = staticmethod(time.sleep)
 
     def __init__(self, model: str, *, timeout_s: float | None = 60.0, spec: str | None = None,
                  options: dict | None = None, **settings: Any):
@@ -160,7 +163,7 @@ class OpenAIChatAgent(RebuiltFromSpec):
     def investigate(self, alert: dict, toolbox: Toolbox, seed: int) -> Finding:
         """Converse with the model until it submits a finding; failures raise AgentFailure subclasses."""
         usage = {"tokens_in": 0.0, "tokens_out": 0.0, "turns": 0.0}
-        deadline = time.monotonic() + (self.timeout_s if self.timeout_s is not None else math.inf)
+        deadline = self.clock() + (self.timeout_s if self.timeout_s is not None else math.inf)
         try:
             finding = self._loop(alert, toolbox, seed, deadline, usage)
         except AgentFailure as exc:
@@ -253,7 +256,7 @@ class OpenAIChatAgent(RebuiltFromSpec):
             extra["max_completion_tokens"] = int(cfg["max_response_tokens"])
         attempt = 0
         while True:
-            remaining = deadline - time.monotonic()
+            remaining = deadline - self.clock()
             if remaining <= 0:
                 raise AgentTimeout(f"no finding within the {self.timeout_s:g}s timeout")
             try:
@@ -262,7 +265,7 @@ class OpenAIChatAgent(RebuiltFromSpec):
                     timeout=min(float(cfg["request_timeout_s"]), remaining), **extra)
                 text = raw.text
             except openai.APITimeoutError as exc:
-                if time.monotonic() >= deadline:
+                if self.clock() >= deadline:
                     raise AgentTimeout(f"no finding within the {self.timeout_s:g}s timeout (endpoint still "
                                        "answering)") from None
                 failure, retry_after = EndpointUnreachable, None
@@ -298,9 +301,9 @@ class OpenAIChatAgent(RebuiltFromSpec):
             delay = min(float(cfg["max_backoff_s"]), float(cfg["backoff_s"]) * 2 ** attempt)
             if retry_after is not None:
                 delay = min(float(cfg["max_backoff_s"]), max(delay, retry_after))
-            if time.monotonic() + delay >= deadline:
+            if self.clock() + delay >= deadline:
                 raise failure(f"{detail} (no time left to retry before the {self.timeout_s:g}s timeout)")
-            time.sleep(delay)
+            self.sleep(delay)
             attempt += 1
 
 

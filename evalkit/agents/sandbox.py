@@ -77,10 +77,11 @@ def label(agent_spec: str, settings: "SandboxSettings | object") -> str:
 def default_protected(cwd: Path | None = None) -> list[Path]:
     """What no agent may see whatever the run: the project's suites, baselines, ``.evalkit`` and reports, and
     evalkit's own package folder (it may hold bundled suites)."""
+    from evalkit.workspace import CHECKOUT
+
     cwd = Path(cwd or Path.cwd())
-    here = Path(__file__).resolve().parents[1]
-    return [cwd / "suites", cwd / "baselines", cwd / ".evalkit", cwd / "reports", here / "suites",
-            here / "baselines"]
+    return [cwd / "suites", cwd / "baselines", cwd / ".evalkit", cwd / "reports", CHECKOUT / "suites",
+            CHECKOUT / "baselines"]
 
 
 @functools.lru_cache(maxsize=1)

@@ -21,7 +21,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
-from evalkit.agents.base import Agent
+from evalkit.agents.base import Agent, LoadedAgent
 from evalkit.errors import Problem, UserError
 
 DEFAULT_TIMEOUT_S = 60.0
@@ -94,7 +94,7 @@ def split_spec(spec: str) -> tuple[str, str]:
     raise UserError(Problem("agent", "spec", spec, hint))
 
 
-def load_agent(spec: str, **options: Any) -> Agent:
+def load_agent(spec: str, **options: Any) -> LoadedAgent:
     """Build the agent a spec names. Cheap and side-effect free; raises UserError (one line) on a bad spec.
 
     Besides each form's own options: ``timeout_s``; ``sandbox`` (a SandboxSettings, for ``cmd:`` agents and
@@ -105,7 +105,7 @@ def load_agent(spec: str, **options: Any) -> Agent:
     return agent
 
 
-def _load(spec: str, options: dict[str, Any]) -> Agent:
+def _load(spec: str, options: dict[str, Any]) -> LoadedAgent:
     kind, rest = split_spec(spec)
     spec = spec.strip()
     raw_options = dict(options)
@@ -172,7 +172,8 @@ def reference_builds() -> dict[str, dict] | None:
     return dict(REFERENCE_BUILDS)
 
 
-def _load_reference(version: str, flags: dict, *, spec: str, timeout_s: float | None, raw_options: dict) -> Agent:
+def _load_reference(version: str, flags: dict, *, spec: str, timeout_s: float | None,
+                    raw_options: dict) -> LoadedAgent:
     from evalkit.agents.python_callable import PythonCallableAgent
 
     try:

@@ -103,7 +103,8 @@ def cli() -> None:
       evalkit compare new.parquet baselines/core/main.results.parquet --suite core --json
       evalkit COMMAND --help                                      # options and examples of a command
     Exit codes: 0 no regression, 1 regression, 2 could not evaluate (bad input, missing baseline...).
-    Tracking: --tracking-uri or MLFLOW_TRACKING_URI (default: embedded SQLite in ./.evalkit/mlflow).
+    Tracking: --tracking-uri, EVALKIT_TRACKING_URI or MLFLOW_TRACKING_URI (default: embedded SQLite in
+    ./.evalkit/mlflow).
     """
 
 

@@ -9,21 +9,20 @@ from pathlib import Path
 import click
 
 from evalkit.cli.options import tracking_option
+from evalkit.workspace import Workspace
 
 DEFAULT_ALIAS = "main"  # evalkit.store.names.DEFAULT_ALIAS, repeated to keep `--help` import-free
 
 suite_option = click.option("--suite", required=True, help="Suite name (e.g. core) or suite folder.")
 alias_option = click.option("--alias", default=DEFAULT_ALIAS, show_default=True,
                             help="Baseline alias (e.g. main, release-2024.06, nightly).")
-baselines_dir_option = click.option("--baselines-dir", type=click.Path(file_okay=False), default="baselines",
-                                    show_default=True,
-                                    help="Folder of committed baselines (<baselines-dir>/<suite>/<alias>.*).")
+baselines_dir_option = click.option("--baselines-dir", type=click.Path(file_okay=False), default=None,
+                                    help="Folder of committed baselines (<baselines-dir>/<suite>/<alias>.*; "
+                                         "default: the project's baselines/).")
 
 
 def _store(tracking_uri: str | None):
-    from evalkit.store import Store
-
-    return Store(tracking_uri)
+    return Workspace.resolve(tracking_uri=tracking_uri).store()
 
 
 def _suite_identity(suite: str, suite_hash: str | None, need_hash: bool) -> tuple[str, str | None]:
@@ -70,7 +69,8 @@ def baseline() -> None:
       evalkit baseline current --suite core --alias main
       evalkit baseline export --suite core --alias main --baselines-dir baselines
       evalkit baseline import --suite core --alias main     # in a fresh checkout: load the committed export
-    Tracking: --tracking-uri or MLFLOW_TRACKING_URI (default: embedded SQLite in ./.evalkit/mlflow).
+    Tracking: --tracking-uri, EVALKIT_TRACKING_URI or MLFLOW_TRACKING_URI (default: embedded SQLite in
+    ./.evalkit/mlflow).
     """
 
 
@@ -166,7 +166,8 @@ def current(suite: str, alias: str, tracking_uri: str | None) -> None:
 @click.option("--run", "run_id", default=None, help="Export this run instead of the current baseline.")
 @baselines_dir_option
 @tracking_option
-def export_cmd(suite: str, alias: str, run_id: str | None, baselines_dir: str, tracking_uri: str | None) -> None:
+def export_cmd(suite: str, alias: str, run_id: str | None, baselines_dir: str | None,
+               tracking_uri: str | None) -> None:
     """Write SUITE@ALIAS to <baselines-dir>/<suite>/ for committing.
 
     Files: <alias>.results.parquet and <alias>.manifest.json (build, suite hash, run id, sha256...).
@@ -178,7 +179,8 @@ def export_cmd(suite: str, alias: str, run_id: str | None, baselines_dir: str, t
       evalkit baseline export --suite core --alias candidate --run RUN_ID
     """
     name, _ = _suite_identity(suite, None, need_hash=False)
-    path = _store(tracking_uri).export_baseline(name, alias, baselines_dir, run_id=run_id)
+    ws = Workspace.resolve(tracking_uri=tracking_uri, baselines_dir=baselines_dir)
+    path = ws.store().export_baseline(name, alias, ws.baselines_dir(), run_id=run_id)
     manifest = json.loads(Path(path).read_text())
     click.echo(f"exported run {manifest['mlflow_run_id']} (build {manifest['build_id']}, {manifest['rows']} rows) "
                f"to {path}")
@@ -191,7 +193,7 @@ def export_cmd(suite: str, alias: str, run_id: str | None, baselines_dir: str, t
 @click.option("--suite-hash", default=None, help="Refuse an export made for another suite hash.")
 @click.option("--who", default=None, help="Promoter recorded in the history.")
 @tracking_option
-def import_cmd(suite: str, alias: str, baselines_dir: str, suite_hash: str | None, who: str | None,
+def import_cmd(suite: str, alias: str, baselines_dir: str | None, suite_hash: str | None, who: str | None,
                tracking_uri: str | None) -> None:
     """Load the committed export of SUITE@ALIAS into the store.
 
@@ -203,7 +205,9 @@ def import_cmd(suite: str, alias: str, baselines_dir: str, suite_hash: str | Non
       MLFLOW_TRACKING_URI=http://mlflow:5000 evalkit baseline import --suite core --alias main --who alice
     """
     name, current_hash = _suite_identity(suite, suite_hash, need_hash=False)
-    p = _store(tracking_uri).import_baseline(name, alias, baselines_dir, suite_hash=current_hash, who=who)
+    ws = Workspace.resolve(tracking_uri=tracking_uri, baselines_dir=baselines_dir)
+    folder = Path(suite) if Path(suite).is_dir() else ws.suite_path(name)
+    p = ws.store().import_baseline(name, alias, ws.baselines_dir(folder), suite_hash=current_hash, who=who)
     click.echo(f"{p.suite}@{p.alias} is run {p.run_id} (build {p.build_id}), promoted {p.promoted_at}")
 
 
@@ -226,10 +230,9 @@ def sync(tracking_uri: str | None, outbox_dir: str | None, list_only: bool) -> N
       evalkit sync --tracking-uri http://mlflow:5000 --outbox ci-artifacts/.evalkit/outbox
     """
     from evalkit.errors import UserError
-    from evalkit.store import Store
     from evalkit.store.tracking import TrackingUnreachable
 
-    store = Store(tracking_uri, outbox_dir=outbox_dir)
+    store = Workspace.resolve(tracking_uri=tracking_uri).store(outbox_dir=outbox_dir)
     if list_only:
         entries = store.pending()
         for e in entries:

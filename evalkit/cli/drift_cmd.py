@@ -67,10 +67,10 @@ def drift(ctx: click.Context, suite: str | None, alias: str, since: str | None, 
     params = _params(lam, L, k, h, ref_builds)
 
     from evalkit.drift import drift_dashboard
-    from evalkit.store import Store
+    from evalkit.workspace import Workspace
 
     chosen = tuple(m.strip() for m in metrics.split(",") if m.strip()) if metrics else None
-    store = Store(tracking_uri)
+    store = Workspace.resolve(tracking_uri=tracking_uri).store()
     path, result = drift_dashboard(store, suite, out_dir, alias=alias, since=since, metrics=chosen,
                                    params=params, recent=recent)
     builds = len(result.series.builds)
@@ -115,9 +115,9 @@ def demo_history(suite: str, per_category: int, suites_dir: str | None, builds: 
       evalkit drift demo-history --suite smoke --per-category 0 --builds 12 --trials 1 --jobs 2
     """
     from evalkit.drift.history import HISTORY_RUN, generate_history
-    from evalkit.store import Store
+    from evalkit.workspace import Workspace
 
-    store = Store(tracking_uri)
+    store = Workspace.resolve(tracking_uri=tracking_uri).store()
 
     def progress(i: int, n: int, label: str) -> None:
         if i < n:

@@ -10,11 +10,12 @@ import click
 
 from evalkit.run.config import RunConfig
 
-#: No click ``envvar=``: the Store reads MLFLOW_TRACKING_URI itself, so its errors name the variable the URI
-#: came from (``--tracking-uri`` or ``MLFLOW_TRACKING_URI``).
+#: No click ``envvar=``: the workspace reads EVALKIT_TRACKING_URI / MLFLOW_TRACKING_URI itself (evalkit.workspace),
+#: so errors name where the URI came from (``--tracking-uri`` or the variable).
 tracking_option = click.option(
     "--tracking-uri", default=None,
-    help="MLflow tracking URI (env MLFLOW_TRACKING_URI; default: embedded SQLite in .evalkit/mlflow).")
+    help="MLflow tracking URI (env EVALKIT_TRACKING_URI, then MLFLOW_TRACKING_URI; default: embedded SQLite in "
+         ".evalkit/mlflow of the project).")
 
 
 def _cli_fields(cls: type, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], dataclasses.Field]]:

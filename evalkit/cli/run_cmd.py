@@ -86,9 +86,9 @@ def run(suite, agent, config, scenarios, limit, output_dir, tracking_uri, no_log
 def _store_for_logging(tracking_uri: str | None, require_reachable: bool):
     """The Store the run will be logged to, resolved before the run so that a bad tracking URI (or, with
     ``require_reachable``, a server that does not answer) fails in one line before any investigation."""
-    from evalkit.store import Store
+    from evalkit.workspace import Workspace
 
-    store = Store(tracking_uri)
+    store = Workspace.resolve(tracking_uri=tracking_uri).store()
     if require_reachable:
         store.require_reachable()
     return store

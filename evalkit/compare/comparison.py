@@ -166,7 +166,7 @@ def _family_frame(p: paired_mod.Paired, metrics: tuple[str, ...], pol: Policy, g
     kind = np.concatenate([b[4] for b in blocks])
     binary_k1 = cat("binary_k1")
     unit = np.concatenate([np.full(len(b[2].n), on_unit_scale(b[0])) for b in blocks])
-    samples = sum((b[2].samples for b in blocks), []) if pol.test == "permutation" else None
+    samples = [s for b in blocks for s in (b[2].samples or [])] if pol.test == "permutation" else None
     in_family = (n >= pol.min_scenarios) & (n >= 2)
     stats = vd.CellStats(n=n, mean=mean, var=var, b=cat("b"), c=cat("c"), samples=samples)
     floor = binary_k1 | (unit & (var == 0))

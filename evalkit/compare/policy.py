@@ -135,33 +135,26 @@ def default_policy() -> Policy:
     return Policy()
 
 
-def _repo_root() -> Path:
-    return Path(__file__).resolve().parents[2]
-
-
 def resolve_policy_path(path_or_suite: str | Path) -> Path | None:
     """A policy file path: a file, a folder holding ``policy.toml``, or a bare suite name (``core`` →
-    ``baselines/core/policy.toml`` in the current folder or the repository). None when nothing exists."""
+    ``<baselines>/core/policy.toml`` of the workspace, :mod:`evalkit.workspace`). None when nothing exists."""
+    from evalkit.workspace import Workspace
+
     p = Path(path_or_suite)
     if p.is_file():
         return p
     if p.is_dir():
         return p / "policy.toml" if (p / "policy.toml").is_file() else None
     if len(p.parts) == 1 and p.suffix == "":
-        for root in (Path.cwd(), _repo_root()):
-            cand = root / "baselines" / p.name / "policy.toml"
-            if cand.is_file():
-                try:
-                    return cand.relative_to(Path.cwd())
-                except ValueError:
-                    return cand
+        return Workspace.resolve().policy_path(p.name)
     return None
 
 
 def policy_for_suite(suite: str) -> Policy:
-    """The suite's ``baselines/<suite>/policy.toml`` when it exists, else the default policy."""
-    path = resolve_policy_path(suite)
-    return load_policy(path) if path is not None else default_policy()
+    """The suite's ``<baselines>/<suite>/policy.toml`` in the workspace when it exists, else the default."""
+    from evalkit.workspace import Workspace
+
+    return Workspace.resolve().policy(suite)
 
 
 def load_policy(path: str | Path) -> Policy:

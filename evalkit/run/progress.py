@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Callable, TextIO
 
 BAR_WIDTH = 28
 
@@ -23,10 +23,15 @@ def _duration(seconds: float) -> str:
 
 
 class ProgressReporter:
-    """``mode``: ``auto`` (bar on a TTY, lines otherwise), ``bar``, ``lines`` or ``quiet``."""
+    """``mode``: ``auto`` (bar on a TTY, lines otherwise), ``bar``, ``lines`` or ``quiet``.
+
+    ``clock`` gives the current time in seconds (monotonic); tests pass a fake one.
+    """
 
     def __init__(self, stream: TextIO | None = None, mode: str = "auto", line_interval_s: float = 10.0,
-                 bar_interval_s: float = 0.1, label: str = "trials"):
+                 bar_interval_s: float = 0.1, label: str = "trials",
+                 clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
         self.stream = stream if stream is not None else sys.stderr
         if mode == "auto":
             isatty = getattr(self.stream, "isatty", None)
@@ -45,7 +50,7 @@ class ProgressReporter:
     def rate(self, done: int, now: float | None = None) -> float:
         if self._t0 is None:
             return 0.0
-        elapsed = (now or time.monotonic()) - self._t0
+        elapsed = (self.clock() if now is None else now) - self._t0
         return (done - self._done0) / elapsed if elapsed > 0 else 0.0
 
     def text(self, done: int, total: int, now: float | None = None) -> str:
@@ -55,7 +60,7 @@ class ProgressReporter:
         return f"{done}/{total} {self.label} ({pct:.0f}%) {rate:.1f}/s ETA {_duration(eta) if done < total else '0:00'}"
 
     def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
+        now = self.clock()
         if self._t0 is None:
             self._t0, self._done0 = now, done
         finished = done >= total

@@ -108,9 +108,9 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
     suite_obj = _resolve_suite(suite)
     scenarios = _select(suite_obj, scenario_ids, limit)
     config = config or RunConfig()
+    trials, seed = suite_obj.default_trials if config.trials is None else int(config.trials), config.seed
     if config.trials is None:
-        config = config.replace(trials=suite_obj.default_trials)
-    trials, seed = int(config.trials), config.seed
+        config = config.replace(trials=trials)
     suite_path = str(Path(suite_obj.path).resolve())
     journal_dir = Path(config.journal.dir) if config.journal.dir else Path(".evalkit") / "journal"
     options = config.agent_kwargs(protect=(suite_path, str(journal_dir.resolve())))
@@ -134,14 +134,7 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
             if record_key(suite_obj.hash, s.id, t, build_id) not in finished
         ]
         total = len(scenarios) * trials
-        records: dict[str, dict] = {}
-        # Journaled trials are re-scored from their stored finding and trajectory: same scores, and any
-        # scorer added since applies to them too.
-        for key, rec in resumed.items():
-            rec = dict(rec)
-            tr = rec["trajectory"]
-            rec["row"] = ctx.row(tr["scenario_id"], int(tr["trial"]), rec["outcome"], tr)
-            records[key] = rec
+        records = _rescored(resumed, ctx)
         if progress:
             progress(len(records), total)
         if tasks:
@@ -159,20 +152,7 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
     table = sort_results(conform(pd.DataFrame.from_records([r["row"] for r in ordered])))
     trajectories = [r["trajectory"] for r in ordered]
     infra = int((table["status"] == Status.INFRA_ERROR).sum())
-    warnings = list(jr.warnings) if jr else []  # damaged journal records, quarantined and rerun
-    warnings += [f"user scorer '{name}' failed on {n} trial(s), its columns are NaN there: {first}"
-                 for name, (n, first) in sorted(scorer.failures.items())]
-    failed = int((table["status"] == Status.AGENT_ERROR).sum())
-    if len(table) and failed > config.failure_warning_share * len(table):
-        top = table.loc[table["status"] == Status.AGENT_ERROR, "error_class"].value_counts()
-        warnings.append(f"the agent failed in {failed} of {len(table)} trials (mostly {top.index[0]}): the "
-                        "scores say more about the agent's failures than its investigations")
-    if sandbox_label(agent_spec, config.sandbox) == SandboxMode.NONE:
-        warnings.append("the agent ran unsandboxed (--sandbox none): it could have read the suite's truth, "
-                        "and processes it started may outlive the run")
-    if infra:
-        warnings.append(f"{infra} trial(s) ended in infrastructure errors after {config.retry.max_retries} "
-                        "retries; they are reported apart and not scored (rerun the same command to retry them)")
+    warnings = _run_warnings(table, jr.warnings if jr else [], scorer, config, agent_spec)
     meta = {
         "suite": suite_obj.name, "suite_version": suite_obj.version, "suite_hash": suite_obj.hash,
         "build_id": build_id, "agent_spec": agent_spec, "trials": trials, "seed": seed,
@@ -328,6 +308,40 @@ def _select(suite_obj, scenario_ids: Iterable[str] | None, limit: int | None = N
         raise UserError.at(str(suite_obj.path), "scenario_id", unknown[0],
                            f"not a scenario of suite {suite_obj.name}; name scenarios the suite holds")
     return picked
+
+
+def _rescored(resumed: dict[str, dict], ctx: _Context) -> dict[str, dict]:
+    """Journaled trials re-scored from their stored finding and trajectory: same scores, and any scorer added
+    since applies to them too."""
+    records: dict[str, dict] = {}
+    for key, rec in resumed.items():
+        rec = dict(rec)
+        tr = rec["trajectory"]
+        rec["row"] = ctx.row(tr["scenario_id"], int(tr["trial"]), rec["outcome"], tr)
+        records[key] = rec
+    return records
+
+
+def _run_warnings(table: pd.DataFrame, journal_warnings: Iterable[str], scorer: Any, config: RunConfig,
+                  agent_spec: str) -> list[str]:
+    """What the run's reader should know: damaged journal records (quarantined and rerun), failing user
+    scorers, an agent that mostly failed, no sandbox, infrastructure errors."""
+    infra = int((table["status"] == Status.INFRA_ERROR).sum())
+    warnings = list(journal_warnings)
+    warnings += [f"user scorer '{name}' failed on {n} trial(s), its columns are NaN there: {first}"
+                 for name, (n, first) in sorted(scorer.failures.items())]
+    failed = int((table["status"] == Status.AGENT_ERROR).sum())
+    if len(table) and failed > config.failure_warning_share * len(table):
+        top = table.loc[table["status"] == Status.AGENT_ERROR, "error_class"].value_counts()
+        warnings.append(f"the agent failed in {failed} of {len(table)} trials (mostly {top.index[0]}): the "
+                        "scores say more about the agent's failures than its investigations")
+    if sandbox_label(agent_spec, config.sandbox) == SandboxMode.NONE:
+        warnings.append("the agent ran unsandboxed (--sandbox none): it could have read the suite's truth, "
+                        "and processes it started may outlive the run")
+    if infra:
+        warnings.append(f"{infra} trial(s) ended in infrastructure errors after {config.retry.max_retries} "
+                        "retries; they are reported apart and not scored (rerun the same command to retry them)")
+    return warnings
 
 
 def _resolve_suite(suite):

@@ -145,6 +145,7 @@ def import_baseline(store: "Store", suite: str, alias: str = names.DEFAULT_ALIAS
                            tags={names.TAG_IMPORTED_FROM: str(doc.get("mlflow_run_id", "")),
                                  names.TAG_SOURCE: "import"},
                            git_sha=doc.get("git_sha") or "unknown", branch=doc.get("branch") or "unknown")
+    assert logged.run_id is not None  # outbox=False: an unreachable store raised instead of queueing
     current = store.current_baseline(suite, alias)
     if current is not None and current.run_id == logged.run_id:
         return current

@@ -24,7 +24,12 @@ OUTBOX_DIR = "outbox"
 
 
 def default_outbox_dir(root: Path | str | None = None) -> Path:
-    return Path(root or Path.cwd()).resolve() / EVALKIT_DIR / OUTBOX_DIR
+    """``<root>/.evalkit/outbox`` (root defaults to the project root, like the embedded store)."""
+    if root is None:
+        from evalkit.workspace import find_root
+
+        root = find_root(Path.cwd())
+    return Path(root).resolve() / EVALKIT_DIR / OUTBOX_DIR
 
 
 @dataclass(frozen=True)

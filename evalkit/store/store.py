@@ -1,6 +1,7 @@
 """The ``Store`` facade: evalkit's one entry point to MLflow (runs, baselines, exports, the outbox).
 
-``Store()`` uses ``MLFLOW_TRACKING_URI`` or the embedded SQLite store in ``./.evalkit/mlflow/``;
+``Store()`` uses ``EVALKIT_TRACKING_URI``, ``MLFLOW_TRACKING_URI`` or the project's embedded SQLite store in
+``.evalkit/mlflow/`` (:mod:`evalkit.workspace`);
 ``Store("http://host:5000")`` a tracking server. mlflow is imported on first use, not at construction.
 """
 
@@ -36,6 +37,7 @@ class LoggedRun(str):
     tracking_uri: str
     experiment: str
     settled: str
+    _reason: str  # why the run was queued (message)
 
     def __new__(cls, run_id: str | None, *, queued: bool, key: str, outbox_path: Path | None,
                 tracking_uri: str, experiment: str, reason: str = "", settled: str = "") -> "LoggedRun":

@@ -1,7 +1,8 @@
 """Where runs go: tracking-URI resolution (embedded SQLite default), fail-fast probing and MLflow clients.
 
-The embedded default is ``sqlite:///<cwd>/.evalkit/mlflow/mlflow.db`` with artifacts in
-``<cwd>/.evalkit/mlflow/artifacts``; ``--tracking-uri`` or ``MLFLOW_TRACKING_URI`` point elsewhere (an
+The embedded default is ``sqlite:///<root>/.evalkit/mlflow/mlflow.db`` with artifacts in
+``<root>/.evalkit/mlflow/artifacts`` (``root``: the project root, see :mod:`evalkit.workspace`);
+``--tracking-uri``, ``EVALKIT_TRACKING_URI`` or ``MLFLOW_TRACKING_URI``, first set wins, point elsewhere (an
 MLflow server ``http(s)://…`` at team scale). mlflow is imported only inside functions.
 """
 
@@ -30,6 +31,8 @@ EVALKIT_DIR = ".evalkit"
 EMBEDDED_DIR = "mlflow"
 EMBEDDED_DB = "mlflow.db"
 EMBEDDED_ARTIFACTS = "artifacts"
+#: environment variables naming the tracking URI when no argument does, in precedence order.
+TRACKING_URI_ENVS = ("EVALKIT_TRACKING_URI", "MLFLOW_TRACKING_URI")
 #: overrides the artifact root for direct database URIs (postgresql://…, mysql://…) without a server.
 ARTIFACT_ROOT_ENV = "EVALKIT_ARTIFACT_ROOT"
 #: seconds the reachability probe of an http(s) tracking server may take.
@@ -52,13 +55,19 @@ SQLITE_BUSY_TIMEOUT_S = 30
 class TrackingTarget:
     """A resolved tracking location: the MLflow URI, its kind and (for local backends) the artifact root.
 
-    ``source`` says where the URI came from: ``argument``, ``env`` (MLFLOW_TRACKING_URI) or ``default``.
+    ``source`` says where the URI came from: ``argument``, ``env`` (the variable is ``env_var``) or ``default``.
     """
 
     uri: str
     kind: str  # sqlite | http | file | database
     artifact_root: Path | None
     source: str
+    env_var: str = "MLFLOW_TRACKING_URI"
+
+    @property
+    def origin(self) -> str:
+        """Where the user set the URI, for messages: ``--tracking-uri``, the variable, or ``tracking URI``."""
+        return {"argument": "--tracking-uri", "env": self.env_var}.get(self.source, "tracking URI")
 
     @property
     def is_remote(self) -> bool:
@@ -76,40 +85,46 @@ def redact(uri: str) -> str:
 
 
 def embedded_uri(root: Path | str | None = None) -> str:
-    """The embedded SQLite URI under ``<root>/.evalkit/mlflow/`` (root defaults to the working directory)."""
-    base = Path(root or Path.cwd()).resolve() / EVALKIT_DIR / EMBEDDED_DIR
+    """The embedded SQLite URI under ``<root>/.evalkit/mlflow/`` (root defaults to the project root)."""
+    if root is None:
+        from evalkit.workspace import find_root
+
+        root = find_root(Path.cwd())
+    base = Path(root).resolve() / EVALKIT_DIR / EMBEDDED_DIR
     return f"sqlite:///{base / EMBEDDED_DB}"
 
 
 def resolve_tracking(uri: str | None = None, root: Path | str | None = None) -> TrackingTarget:
-    """Resolve the tracking URI: explicit argument, else ``MLFLOW_TRACKING_URI``, else the embedded store.
+    """Resolve the tracking URI: explicit argument, else the first of :data:`TRACKING_URI_ENVS` that is set,
+    else the embedded store under ``root`` (default: the project root).
 
     Raises UserError for schemes evalkit cannot use.
     """
-    source = "argument"
+    source, env_var = "argument", TRACKING_URI_ENVS[-1]
     if not uri:
-        uri, source = os.environ.get("MLFLOW_TRACKING_URI", ""), "env"
+        env_var = next((name for name in TRACKING_URI_ENVS if os.environ.get(name, "").strip()), env_var)
+        uri, source = os.environ.get(env_var, ""), "env"
     if not uri:
         uri, source = embedded_uri(root), "default"
     uri = uri.strip()
-    where = "--tracking-uri" if source == "argument" else ("MLFLOW_TRACKING_URI" if source == "env" else "store")
+    where = "--tracking-uri" if source == "argument" else (env_var if source == "env" else "store")
     scheme = urlparse(uri).scheme.lower()
     if scheme in ("http", "https"):
-        return TrackingTarget(uri.rstrip("/"), "http", None, source)
+        return TrackingTarget(uri.rstrip("/"), "http", None, source, env_var)
     if scheme == "sqlite":
         path = _sqlite_path(uri)
         if path is None:
             raise UserError.at(where, "uri", uri, "use a file database: sqlite:////absolute/path/mlflow.db")
-        return TrackingTarget(uri, "sqlite", path.parent / EMBEDDED_ARTIFACTS, source)
+        return TrackingTarget(uri, "sqlite", path.parent / EMBEDDED_ARTIFACTS, source, env_var)
     if scheme == "file" or (scheme == "" and uri.startswith("/")):
-        return TrackingTarget(uri, "file", None, source)
+        return TrackingTarget(uri, "file", None, source, env_var)
     if scheme.split("+")[0] in ("postgresql", "postgres", "mysql", "mssql"):
         root_env = os.environ.get(ARTIFACT_ROOT_ENV, "")
         if not root_env:
             raise UserError.at(where, "uri", redact(uri),
                                f"a direct database URI needs an artifact root: set {ARTIFACT_ROOT_ENV}, "
                                "or point at an MLflow server (http://host:port) instead")
-        return TrackingTarget(_with_psycopg2(uri), "database", Path(root_env), source)
+        return TrackingTarget(_with_psycopg2(uri), "database", Path(root_env), source, env_var)
     raise UserError.at(where, "uri", redact(uri),
                        "use http(s)://host:port (MLflow server), sqlite:////path/mlflow.db or leave unset for "
                        f"the embedded store in ./{EVALKIT_DIR}/{EMBEDDED_DIR}/")
@@ -275,9 +290,8 @@ class TrackingUnreachable(UserError):
     """The tracking server did not answer (connection refused, timeout, 5xx on /health)."""
 
     def __init__(self, target: TrackingTarget, reason: str):
-        where = {"argument": "--tracking-uri", "env": "MLFLOW_TRACKING_URI"}.get(target.source, "tracking URI")
         self.target = target
         self.reason = reason
-        super().__init__(Problem(where, "server", target.display,
+        super().__init__(Problem(target.origin, "server", target.display,
                                  f"unreachable ({reason}); start the MLflow server or point --tracking-uri / "
-                                 "MLFLOW_TRACKING_URI at a reachable one"))
+                                 f"{target.env_var} at a reachable one"))

@@ -12,17 +12,13 @@ from evalkit.errors import Problem, UserError
 from evalkit.suite.model import GroundTruth, Scenario, Suite
 from evalkit.world.model import World
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
 
 def suite_search_dirs() -> list[Path]:
-    """Where bare suite names are looked up: ./suites, then the evalkit checkout's suites/."""
-    dirs = [Path.cwd() / "suites", REPO_ROOT / "suites"]
-    out: list[Path] = []
-    for d in dirs:
-        if d.is_dir() and d.resolve() not in [o.resolve() for o in out]:
-            out.append(d)
-    return out
+    """Where bare suite names are looked up: the project's suites/, then the evalkit checkout's suites/
+    (:class:`evalkit.workspace.Workspace`)."""
+    from evalkit.workspace import Workspace
+
+    return list(Workspace.resolve().suite_dirs)
 
 
 def resolve_suite(path_or_name: str | Path) -> Path:

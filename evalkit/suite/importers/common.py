@@ -23,18 +23,18 @@ import numpy as np
 from evalkit.errors import Problem, UserError
 from evalkit.suite.materialized import write_json
 from evalkit.suite.staging import StagedSuite, suite_toml
+from evalkit.workspace import CHECKOUT
 from evalkit.world.noise import LOG_ORDER
 
 #: environment variable that overrides where the shared datasets live.
 DATASETS_ENV = "EVALKIT_DATASETS"
-REPO_ROOT = Path(__file__).resolve().parents[3]
 SIGNIFICANT_DIGITS = 6
 
 
 def datasets_root() -> Path:
     """Folder holding the public datasets: ``$EVALKIT_DATASETS`` or ``<repo>/../shared/datasets``."""
     env = os.environ.get(DATASETS_ENV)
-    return Path(env) if env else REPO_ROOT.parent / "shared" / "datasets"
+    return Path(env) if env else CHECKOUT.parent / "shared" / "datasets"
 
 
 @dataclass

@@ -1,0 +1,121 @@
+"""Where evalkit finds things: one :class:`Workspace`, resolved once, used by every command and the notebook API.
+
+- **Project root**: the nearest folder, from the working directory upwards, holding ``evalkit.toml`` or a
+  ``suites/`` folder; the working directory itself when none does.
+- **Suites**: ``<root>/suites``, then the ``suites/`` of the evalkit checkout (the bundled suites).
+- **Baselines** (committed exports and each suite's ``policy.toml``): ``--baselines-dir`` when given, else
+  ``<root>/baselines`` when it exists, else the ``baselines/`` beside the suite's ``suites/`` folder (the
+  bundled suites' baselines), else ``<root>/baselines``.
+- **Policy of a suite**: ``--policy`` when given, else ``<baselines>/<suite>/policy.toml``, else the default.
+- **Tracking URI**, first that is set: ``--tracking-uri`` (or ``tracking_uri=``), ``EVALKIT_TRACKING_URI``,
+  ``MLFLOW_TRACKING_URI``, else the embedded store in ``<root>/.evalkit/mlflow/``. The evalkit variable wins
+  over the generic MLflow one, which other MLflow tools in the same shell read too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from evalkit.compare.policy import Policy
+    from evalkit.store import Store
+    from evalkit.store.tracking import TrackingTarget
+
+#: the evalkit source checkout: its suites/ and baselines/ hold the bundled suites and their baselines.
+CHECKOUT = Path(__file__).resolve().parents[1]
+#: what makes a folder a project root.
+PROJECT_MARKERS = ("evalkit.toml", "suites")
+SUITES = "suites"
+BASELINES = "baselines"
+POLICY_FILE = "policy.toml"
+
+
+def _shown(path: Path) -> Path:
+    """``path`` relative to the working directory when it lies below it (as messages and reports show it)."""
+    try:
+        return path.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder from ``start`` upwards that holds one of :data:`PROJECT_MARKERS`, else ``start``."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if any((folder / marker).exists() for marker in PROJECT_MARKERS):
+            return folder
+    return start
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The resolved locations of one invocation (see the module docstring for the rules)."""
+
+    root: Path
+    suite_dirs: tuple[Path, ...]
+    tracking_uri: str | None = None  # the explicit one (``--tracking-uri``); None: environment, else embedded
+    baselines_override: Path | None = None  # ``--baselines-dir``
+
+    @classmethod
+    def resolve(cls, *, tracking_uri: str | None = None, baselines_dir: str | Path | None = None,
+                cwd: str | Path | None = None) -> Workspace:
+        root = find_root(Path(cwd) if cwd is not None else Path.cwd())
+        dirs: list[Path] = []
+        for d in (root / SUITES, CHECKOUT / SUITES):
+            if d.is_dir() and d.resolve() not in [o.resolve() for o in dirs]:
+                dirs.append(d)
+        return cls(root, tuple(dirs), tracking_uri or None, Path(baselines_dir) if baselines_dir else None)
+
+    # -- tracking ----------------------------------------------------------------------------------------
+    @cached_property
+    def tracking(self) -> TrackingTarget:
+        """The tracking target (resolved on first use: commands that never log do not need a valid URI)."""
+        from evalkit.store.tracking import resolve_tracking
+
+        return resolve_tracking(self.tracking_uri, self.root)
+
+    def store(self, *, outbox_dir: str | Path | None = None) -> Store:
+        """A :class:`~evalkit.store.Store` at :attr:`tracking`, its outbox under the project root."""
+        from evalkit.store import Store
+
+        return Store(self.tracking_uri, root=self.root, outbox_dir=outbox_dir)
+
+    # -- baselines and policy ------------------------------------------------------------------------------
+    def baselines_dir(self, suite_path: str | Path | None = None) -> Path:
+        """Where the committed baseline exports and the policy of the suite at ``suite_path`` live."""
+        if self.baselines_override is not None:
+            return self.baselines_override
+        here = _shown(self.root / BASELINES)
+        if here.is_dir() or suite_path is None:
+            return here
+        beside = Path(suite_path).resolve().parent.parent / BASELINES
+        return beside if beside.is_dir() else here
+
+    def suite_path(self, name: str) -> Path | None:
+        """The folder of the suite called ``name`` in :attr:`suite_dirs`, or None."""
+        for d in self.suite_dirs:
+            if (d / name).is_dir():
+                return d / name
+        return None
+
+    def policy_path(self, suite: str, suite_path: str | Path | None = None) -> Path | None:
+        """``<baselines>/<suite>/policy.toml`` when it exists, else None."""
+        folder = self.baselines_dir(suite_path if suite_path is not None else self.suite_path(suite))
+        path = folder / suite / POLICY_FILE
+        return path if path.is_file() else None
+
+    def policy(self, suite: str, suite_path: str | Path | None = None, explicit: str | Path | None = None) -> Policy:
+        """The policy a suite is judged by: ``explicit`` (a file or folder), else its baselines' policy.toml,
+        else the default policy."""
+        from evalkit.compare.policy import default_policy, load_policy
+
+        if explicit:
+            return load_policy(explicit)
+        path = self.policy_path(suite, suite_path)
+        return load_policy(path) if path is not None else default_policy()
+
+
+__all__ = ["CHECKOUT", "PROJECT_MARKERS", "Workspace", "find_root"]
