@@ -40,14 +40,19 @@ def pixels(png: bytes):
 
 
 @pytest.fixture(scope="module")
+def binary() -> str:
+    """The browser, looked up before the (expensive) dashboard is built: a missing one skips at once."""
+    return chromium()
+
+
+@pytest.fixture(scope="module")
 def dashboard(embedded_store_template, tmp_path_factory):
     history = demo_history(embedded_store_template, tmp_path_factory)
     return history.dashboard()
 
 
 @pytest.mark.slow
-def test_chromium_loads_the_page_and_decodes_every_plot(dashboard, tmp_path):
-    binary = chromium()
+def test_chromium_loads_the_page_and_decodes_every_plot(binary, dashboard, tmp_path):
     path, drift = dashboard
     r = browse(binary, tmp_path, path.resolve().as_uri(), "--dump-dom")
     assert r.returncode == 0, r.stderr[-2000:]
@@ -70,8 +75,7 @@ def test_chromium_loads_the_page_and_decodes_every_plot(dashboard, tmp_path):
 
 
 @pytest.mark.slow
-def test_chromium_screenshot_of_the_page_is_not_blank(dashboard, tmp_path):
-    binary = chromium()
+def test_chromium_screenshot_of_the_page_is_not_blank(binary, dashboard, tmp_path):
     path, _ = dashboard
     shot = tmp_path / "page.png"
     r = browse(binary, tmp_path, path.resolve().as_uri(), f"--screenshot={shot}", "--window-size=1280,2400")

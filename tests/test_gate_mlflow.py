@@ -42,7 +42,7 @@ def gate(baseline, agent: str, uri: str, baselines_dir: Path, out: Path, seed: i
                     baselines_dir=baselines_dir, use_outbox=False)
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def gated(request, tmp_path_factory, embedded_store_template) -> Gated:
     """SQLite: a private copy of the store where the baseline run is promoted, so the gate compares with that
     run. PostgreSQL: the session's tracking server, which has no promotion, so the gate falls back to the
