@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.agents.base import (AgentCrash, AgentExit, AgentFailure, AgentTimeout, BuildId, Finding,
-                                 MalformedOutput, RebuiltFromSpec)
+                                 InfrastructureError, MalformedOutput, RebuiltFromSpec)
 from evalkit.agents import sandbox as sb
 from evalkit.agents.deadlock import SUPPORTED as DEADLOCK_CHECKS
 from evalkit.agents.deadlock import waiting_on_stdin
@@ -251,13 +251,15 @@ class SubprocessAgent(RebuiltFromSpec):
                         raise AgentCrash(f"cannot start {self.argv[0]!r}: permission denied (not executable)")
                     argv = sb.command(self._sandbox_prefix, self.argv, workdir)
                     env = {**self.env, "HOME": workdir}
-                try:
-                    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                            stderr=errfile, cwd=workdir, env=env, start_new_session=True,
-                                            close_fds=True)
-                except OSError as exc:
-                    raise AgentCrash(f"cannot start {argv[0]!r}: {exc}") from None
-                with _live_lock:
+                with _live_lock:  # started and registered at once: end_all_agents misses no agent
+                    if _closing.is_set():
+                        raise InfrastructureError("evalkit is shutting down; the agent was not started")
+                    try:
+                        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                                stderr=errfile, cwd=workdir, env=env, start_new_session=True,
+                                                close_fds=True)
+                    except OSError as exc:
+                        raise AgentCrash(f"cannot start {argv[0]!r}: {exc}") from None
                     _live.add(proc.pid)
                 channel = _Channel(proc, self.limits, sb.bwrap_path() if self._sandbox_prefix else None)
                 channel.transcript = self.transcript
@@ -348,12 +350,16 @@ _SIGNALS = {int(s) for s in signal.Signals}
 #: process groups of the agents running in this process (ended by :func:`end_all_agents`).
 _live: set[int] = set()
 _live_lock = threading.Lock()
+_closing = threading.Event()  # set by end_all_agents: no agent starts after it
 
 
-def end_all_agents() -> None:
+def end_all_agents(close: bool = True) -> None:
     """Kill every agent process group still running: what an interrupted run does before it exits. (In the
-    sandbox, killing bwrap ends every process of the agent, ``setsid`` ones too; unsandboxed, only the group.)"""
+    sandbox, killing bwrap ends every process of the agent, ``setsid`` ones too; unsandboxed, only the group.)
+    ``close``: no agent starts in this process afterwards (a worker thread may be about to start one)."""
     with _live_lock:
+        if close:
+            _closing.set()
         groups = list(_live)
         _live.clear()
     for pgid in groups:

@@ -113,10 +113,14 @@ def main(argv: list[str] | None = None) -> None:
     2 could not evaluate); a UserError or usage error becomes one ``error:`` line on stderr."""
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminated) if in_main_thread else None
+    interrupted = True
     try:
         _main(argv)
+    except SystemExit as done:
+        interrupted = done.code in (130, 128 + signal.SIGTERM)  # Ctrl-C or SIGTERM: nothing may start after
+        raise
     finally:
-        _end_agent_processes()
+        _end_agent_processes(close=interrupted)
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
 
@@ -126,11 +130,12 @@ def _terminated(signum: int, frame) -> None:
     raise SystemExit(128 + signum)
 
 
-def _end_agent_processes() -> None:
-    """Kill the process groups of agents still running (an interrupted run); a no-op if none was started."""
+def _end_agent_processes(close: bool) -> None:
+    """Kill the process groups of agents still running (an interrupted run); a no-op if none was started.
+    ``close``: the process is going away, so no agent may start after this."""
     module = sys.modules.get("evalkit.agents.subprocess_agent")
     if module is not None:
-        module.end_all_agents()
+        module.end_all_agents(close=close)
 
 
 def _main(argv: list[str] | None) -> None:
