@@ -28,7 +28,7 @@ def compare(candidate, baseline, suite, baseline_alias, policy, method, allow_su
 
     \b
     Examples:
-      evalkit compare .evalkit/runs/core-ab12/ baselines/core/main.parquet --suite core
+      evalkit compare .evalkit/runs/core-ab12/ baselines/core/main.results.parquet --suite core
       evalkit compare 3f9c0e... --suite core          # against the current core@main baseline
       evalkit compare new.parquet old.parquet --method bh --json
     """

@@ -24,7 +24,7 @@ def report(run, baseline, baseline_alias, suite, policy, tracking_uri, output_di
     \b
     Examples:
       evalkit report 3f9c0e... --suite core
-      evalkit report .evalkit/runs/core-ab12/ --baseline baselines/core/main.parquet --format junit
+      evalkit report .evalkit/runs/core-ab12/ --baseline baselines/core/main.results.parquet --format junit
     """
     from evalkit.gate import compare_refs, exit_code_of
     from evalkit.report import write_reports

@@ -1,6 +1,6 @@
 """Quality drift across builds: metric series from the store, change detection, demo history, dashboard.
 
-(DESIGN.md sketched a single ``evalkit/drift.py``; it grew into this package, one module per job.)
+(One module per job.)
 
 - :func:`load_series` (``series.py``): per-build, per-category aggregates of a suite from MLflow run metrics.
 - :func:`detect` (``detect.py``): z on each build's own SE, EWMA, lower CUSUM alarms, verdicts.

@@ -1,4 +1,4 @@
-"""Change detection across builds on each build's own standard error (STATISTICS.md, "Drift across builds").
+"""Change detection across builds on each build's own standard error (docs/drift.md).
 
 Per category × metric, every build t is put on its own scale, z_t = s·(m_t − μ_ref)/SE_t, with s = −1 for
 lower-is-better metrics so that negative z always means "worse". Deltas against one shared baseline would be
@@ -41,7 +41,7 @@ Z95 = 1.959963984540054
 
 @dataclass(frozen=True)
 class DriftParams:
-    """Detector settings (defaults inside the ranges STATISTICS.md recommends)."""
+    """Detector settings (defaults and their reasons in docs/drift.md)."""
 
     lam: float = 0.2        # EWMA weight λ (0.1–0.2)
     L: float = 3.0          # EWMA limit width (2.7–3)

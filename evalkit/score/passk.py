@@ -1,4 +1,4 @@
-"""pass@k and pass^k per scenario, vectorised (STATISTICS.md).
+"""pass@k and pass^k per scenario, vectorised (docs/statistics.md).
 
 For a scenario with ``n`` scored trials of which ``c`` succeeded:
 
