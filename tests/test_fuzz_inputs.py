@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from gate_support import smoke_suite
@@ -120,8 +120,11 @@ def test_fuzz_the_journal_reader_keeps_only_records_it_can_rescore(smoke, reques
     ids = [s.id for s in smoke.scenarios]
     tried = 0
 
+    control_id = json.dumps(mutate(good_record(smoke, 0, 0), ["trajectory", "scenario_id"], "\x1f")).encode()
+
     @fuzz(200)
     @given(lines=journal_lines(smoke), torn=st.binary(max_size=30).map(lambda b: b.replace(b"\n", b"")))
+    @example(lines=[control_id], torn=b"")  # found by this fuzzer: a control byte in the warning line
     def check(lines: list[bytes], torn: bytes) -> None:
         nonlocal tried
         tried += 1

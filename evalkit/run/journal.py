@@ -207,8 +207,8 @@ class Journal:
     def warnings(self) -> list[str]:
         """One line per damaged record (the first few; then how many more), for the run's summary."""
         target = quarantine_path(self.path)
-        out = [f"journal {printable(self.path)} line {d.line} ({d.name()}): {d.reason}; moved to {printable(target)}"
-               " and its trial is run again" for d in self.damaged[:MAX_NAMED]]
+        out = [f"journal {printable(self.path)} line {d.line} ({d.name()}): {printable(d.reason)}; moved to "
+               f"{printable(target)} and its trial is run again" for d in self.damaged[:MAX_NAMED]]
         if len(self.damaged) > MAX_NAMED:
             out.append(f"journal {printable(self.path)}: {len(self.damaged) - MAX_NAMED} more damaged record(s) "
                        f"moved to {printable(target)}; their trials are run again")
