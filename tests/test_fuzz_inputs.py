@@ -8,6 +8,7 @@ cache key ``evalkit/fuzz-examples/<target>``, and a printed line under ``-s``).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -24,8 +25,14 @@ _BASE = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, Hea
 
 
 def fuzz(examples: int) -> settings:
-    """Settings of a fuzz target: ``examples`` examples, no per-example deadline (no timed tests)."""
-    return settings(_BASE, max_examples=examples)
+    """Settings of a fuzz target: ``examples`` examples, no per-example deadline (no timed tests).
+
+    The test command replays the same examples every run (``derandomize``), so CI is never red by chance;
+    ``EVALKIT_FUZZ=random`` draws new ones and ``EVALKIT_FUZZ_SCALE=10`` tries ten times as many — a deeper
+    search to run by hand, whose finds become fixed ``@example``s."""
+    scale = float(os.environ.get("EVALKIT_FUZZ_SCALE", "1"))
+    return settings(_BASE, max_examples=max(1, int(examples * scale)),
+                    derandomize=os.environ.get("EVALKIT_FUZZ") != "random")
 
 
 def report(request, record_property, target: str, examples: int) -> None:
