@@ -64,6 +64,12 @@ def test_a_huge_integer_confidence_from_python_is_malformed_not_a_crash(world):
         finalize({"hypotheses": [{"component": "db", "confidence": 10 ** 400}]}, Toolbox(world))
 
 
+def test_a_huge_integer_in_usage_is_malformed_not_a_crash(world):
+    """Found by the protocol fuzzer: math.isfinite(10 ** 400) raises OverflowError."""
+    with pytest.raises(MalformedOutput, match="usage.*must be a finite number"):
+        finalize({"hypotheses": [], "usage": {"tokens_in": 10 ** 400}}, Toolbox(world))
+
+
 @pytest.mark.parametrize("text, problem", [
     (b'{"a": NaN}', "NaN is not JSON"),
     (b'{"a": 1e999}', "out of range"),

@@ -15,6 +15,7 @@ from typing import Any
 from evalkit.agents.base import (AgentFailure, BudgetExceeded, Finding, MalformedOutput, UnknownToolCall,
                                  check_finding)
 from evalkit.agents.limits import DEFAULT_LIMITS, MessageLimits, check_finding_size
+from evalkit.errors import printable
 from evalkit.jsonable import jsonable
 from evalkit.world.toolbox import Toolbox, ToolBudgetExceeded, ToolError, UnknownTool
 
@@ -35,9 +36,14 @@ def parse_usage(doc: Any) -> dict[str, float]:
         raise MalformedOutput(f"finding.usage must be an object of numbers, got {type(doc).__name__}")
     out: dict[str, float] = {}
     for k, v in doc.items():
-        if not isinstance(k, str) or isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise MalformedOutput(f"finding.usage[{k!r}] must be a finite number, got {v!r}")
-        out[k] = float(v)
+        try:
+            number = float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
+        except OverflowError:  # an integer beyond any float
+            number = math.inf
+        if not isinstance(k, str) or not math.isfinite(number):
+            raise MalformedOutput(f"finding.usage[{printable(repr(k))[:80]}] must be a finite number, got "
+                                  f"{printable(repr(v))[:80]}")
+        out[k] = number
     return out
 
 
