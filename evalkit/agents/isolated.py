@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.agents.base import AgentFailure, BuildId
-from evalkit.errors import UserError
 from evalkit.world.toolbox import ToolBudgetExceeded, Toolbox, ToolCall, ToolError, UnknownTool
 
 #: failure classes an isolated worker may report for its agent (never infrastructure classes).
@@ -107,10 +106,6 @@ def load_isolated_agent(spec: str, kind: str, inner_build: BuildId, deterministi
     sb.require(sandbox, f"agent {spec}")
     mounts, pythonpath = program_paths(spec, kind)
     mounts += sb.program_mounts(Path(sys.executable), None, Path.cwd())
-    missing = [n for n in sandbox.env if n not in os.environ]
-    if missing:
-        raise UserError.at("agent", "--agent-env", ",".join(missing), "these variables are not set in evalkit's "
-                           "environment; set them or drop them from --agent-env")
     env = {**scrubbed_env(None, sandbox.env), "PYTHONPATH": os.pathsep.join(pythonpath),
            "PYTHONDONTWRITEBYTECODE": "1"}
     return SubprocessAgent(worker_command(spec, options), inner_build, timeout_s=timeout_s, env=env,

@@ -409,7 +409,12 @@ def _read_tail(fh) -> str:
 
 # --- building from a spec -----------------------------------------------------------------------
 def scrubbed_env(env: dict | None = None, pass_env: list[str] | tuple[str, ...] = ()) -> dict[str, str]:
-    """PATH, HOME, LANG from evalkit's environment + ``pass_env`` names + explicit ``env``."""
+    """PATH, HOME, LANG from evalkit's environment + ``pass_env`` names + explicit ``env``; a UserError
+    (one line) for a passed name that is not set."""
+    missing = [n for n in pass_env if n not in os.environ]
+    if missing:
+        raise UserError.at("agent", "--agent-env", ",".join(missing), "these variables are not set in "
+                           "evalkit's environment; set them or drop them from --agent-env / pass_env")
     out = {k: os.environ[k] for k in BASE_ENV if k in os.environ}
     for name in pass_env:
         out[name] = os.environ[name]
@@ -472,10 +477,6 @@ def load_subprocess_agent(command: str, options: dict, *, spec: str, timeout_s: 
         pass_env = [n for n in pass_env.split(",") if n]
     sandbox = sandbox or sb.SandboxSettings()
     sb.require(sandbox, f"agent {spec}")
-    missing = [n for n in [*pass_env, *sandbox.env] if n not in os.environ]
-    if missing:
-        raise UserError.at("agent", "--agent-env", ",".join(missing), "these variables are not set in "
-                           "evalkit's environment; set them or drop them from --agent-env / pass_env")
     env = scrubbed_env(env_opt, [*pass_env, *sandbox.env])
     resolved, script, exe = _resolve_argv(argv, Path.cwd(), spec, env.get("PATH"))
     normalized = shlex.join(argv)
