@@ -97,6 +97,21 @@ def test_the_markdown_table_and_its_details_say_the_same(mixed):
     assert f"- rca_top1 in storage/disk-full, if its estimate holds: {c['suggestion']}" in md
 
 
+def test_junit_says_what_would_decide_an_inconclusive_cell_and_nothing_for_a_decided_one(mixed):
+    import xml.etree.ElementTree as ET
+
+    from evalkit.report import render_junit
+
+    root = ET.fromstring(render_junit(mixed).encode("utf-8"))
+    out = {(c.get("classname").rsplit(".", 1)[-1], c.get("name")): c.find("system-out").text
+           for c in root.iter("testcase") if c.find("system-out") is not None}
+    c = cell(mixed, "storage/disk-full")
+    assert out[("rca_top1", "storage/disk-full")].endswith(
+        f"verdict inconclusive, detectable drop {100 * c['mde']:.1f}, scenarios for δ ~{int(c['n_for_delta'])}")
+    assert out[("rca_top1", "network/connectivity")].endswith("verdict not-worse")
+    assert out[("rca_top1", "database/slow-query")].endswith("verdict inconclusive")  # never tested: no number
+
+
 def test_comparison_json_and_csv_carry_the_number(mixed, tmp_path):
     import json
 

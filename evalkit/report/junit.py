@@ -31,15 +31,18 @@ def render_junit(comparison, context: ReportContext | None = None) -> str:
     for r in cells.itertuples(index=False):
         cat = "overall" if r.category == OVERALL_MICRO else r.category
         case = ET.SubElement(suite, "testcase", classname=f"{name}.{r.metric}", name=cat, time="0")
+        resolve = ""
         if sequential:
             n, interval = sequential_columns(r, r.metric)[:2]
             label = "anytime bound"
         else:
-            n, interval = fixed_columns(r, comparison.policy.min_scenarios)[:2]
+            n, interval, detectable, for_delta = fixed_columns(r, comparison.policy.min_scenarios)
             label = bounds_header(comparison.policy)
+            if detectable not in ("", "—"):
+                resolve = f", detectable drop {detectable}, scenarios for δ {for_delta}"
         detail = (f"{r.metric} {cat}: baseline {fmt_value(r.baseline_mean, r.metric)}, candidate "
                   f"{fmt_value(r.candidate_mean, r.metric)}, diff {fmt_diff(r.diff, r.metric)}, {label} "
-                  f"{interval}, n={n}, verdict {r.verdict}")
+                  f"{interval}, n={n}, verdict {r.verdict}{resolve}")
         if r.verdict == Verdict.REGRESSED:
             fail = ET.SubElement(case, "failure", message=f"{r.metric} regressed in {cat}", type="regression")
             fail.text = detail + (f"\n{headline(comparison)}" if comparison.cross_category else "")
