@@ -236,6 +236,7 @@ def exact_tables(margin, fails):
     """The binary one-trial grid, enumerated: size at the margin boundary and coverage of the 95% interval,
     for flips in one direction only (every discordant pair pass→fail) and in both."""
     names = list(ONE_TRIAL_TESTS)
+    above = []
     print("\nExact size at the margin boundary (binary, k = 1, true drop = margin = "
           f"{100 * margin:g} points, one test at level alpha; rejection rate / alpha, 1.00 = exact level). "
           "flips: 'one-way' = every discordant pair is pass->fail (b ~ Binomial(n, m), c = 0); otherwise the "
@@ -255,20 +256,45 @@ def exact_tables(margin, fails):
 
     print("\nExact coverage of the 95% interval of the difference (binary, k = 1; p10 = pass->fail rate, "
           "p01 = fail->pass rate):")
-    print(f"{'p10':>5} {'p01':>5} {'n':>5} | " + " ".join(f"{k:>9}" for k in names))
+    print(f"{'p10':>5} {'p01':>5} {'n':>5} | " + " ".join(f"{k:>9}" for k in names) + f" | {'floor':>6}")
     lowest = np.ones(len(names))
     for p10, p01 in ((0.02, 0.0), (0.05, 0.0), (0.10, 0.0), (0.30, 0.0),
                      (0.05, 0.02), (0.10, 0.05), (0.20, 0.10), (0.30, 0.30)):
         for n in EXACT_NS:
             row = exact_coverage(n, p10, p01)
             lowest = np.minimum(lowest, row)
-            print(f"{p10:5.2f} {p01:5.2f} {n:>5} | " + " ".join(f"{v:9.1%}" for v in row), flush=True)
+            floor = coverage_floor(n, p10) if p01 == 0 else float("nan")
+            print(f"{p10:5.2f} {p01:5.2f} {n:>5} | " + " ".join(f"{v:9.1%}" for v in row)
+                  + (f" | {floor:6.1%}" if floor == floor else " |      -"), flush=True)
             if row[0] < 0.93:
                 fails.append(f"exact coverage n={n} p10={p10} p01={p01}: wilson {row[0]:.1%} < 93%")
+            elif row[0] > 0.97:
+                above.append((n, p10, p01, row[0], floor))
     print(f"{'lowest':>17} | " + " ".join(f"{v:9.1%}" for v in lowest))
+    print("floor: with one-way flips the outcome is b ~ Binomial(n, p10) alone, so the least coverage any "
+          "interval can have while each of its one-sided miss rates stays <= 2.5% (what size <= alpha at 2.5% "
+          "one-sided requires) is 1 - max{P(b >= k) <= 2.5%} - max{P(b <= k) <= 2.5%}.")
+    for n, p10, p01, cov, floor in above:
+        why = (f"no valid interval covers less than {floor:.1%} here" if floor > 0.97 else
+               f"attainable floor {floor:.1%}" if floor == floor else "two-way flips, few pairs")
+        print(f"  wilson above 97%: n={n} p10={p10} p01={p01}: {cov:.1%} "
+              f"(n*(p10+p01) = {n * (p10 + p01):g} expected flips; {why})")
     print("Coverage above 97% appears only where at most ~10 pairs are expected to flip (n*(p10 + p01) <= 10): "
-          "the outcomes are then so few and so discrete (b = c = 0 is common) that an interval which covers at "
-          "least 95% everywhere must cover more there.")
+          "the outcomes are then so few and so discrete (b = c = 0 is common) that an interval which keeps its "
+          "size at most alpha must cover more there; the gate keeps size (no more false alarms than promised) "
+          "and accepts the over-coverage, which only makes those tiny cells more conservative.")
+
+
+def coverage_floor(n, p10, tail=0.025):
+    """The least coverage of any interval of δ under one-way flips (b ~ Binomial(n, p10), c = 0) whose two
+    one-sided miss rates are each at most ``tail``: the outcome is one-dimensional, so each side can miss
+    at most the largest binomial tail of mass <= tail."""
+    k = np.arange(n + 1)
+    pmf = stats.binom.pmf(k, n, p10)
+    upper, lower = np.cumsum(pmf[::-1])[::-1], np.cumsum(pmf)
+    worst_up = upper[upper <= tail].max(initial=0.0)
+    worst_lo = lower[lower <= tail].max(initial=0.0)
+    return float(1.0 - worst_up - worst_lo)
 
 
 def sequential_pool(N, reps, seed, policy):
