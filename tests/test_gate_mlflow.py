@@ -42,11 +42,21 @@ def gate(baseline, agent: str, uri: str, baselines_dir: Path, out: Path, seed: i
                     baselines_dir=baselines_dir, use_outbox=False)
 
 
-@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+_GATED: dict[str, Gated] = {}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow])])
 def gated(request, tmp_path_factory, embedded_store_template) -> Gated:
     """SQLite: a private copy of the store where the baseline run is promoted, so the gate compares with that
     run. PostgreSQL: the session's tracking server, which has no promotion, so the gate falls back to the
-    committed export."""
+    committed export. Gated once per backend and worker: a parametrised session fixture would be torn down and
+    gated again each time the test order switches backend."""
+    if request.param not in _GATED:
+        _GATED[request.param] = _gate_both(request, tmp_path_factory, embedded_store_template)
+    return _GATED[request.param]
+
+
+def _gate_both(request, tmp_path_factory, embedded_store_template) -> Gated:
     baseline = smoke_baseline(tmp_path_factory, embedded_store_template)
     root = tmp_path_factory.mktemp(f"gate-mlflow-{request.param}")
     if request.param == "sqlite":
