@@ -263,7 +263,7 @@ def exact_tables(margin, fails):
         for n in EXACT_NS:
             row = exact_coverage(n, p10, p01)
             lowest = np.minimum(lowest, row)
-            floor = coverage_floor(n, p10) if p01 == 0 else float("nan")
+            floor = coverage_floor(n, p10, p01) if row[0] > 0.97 else float("nan")  # only where it is asked
             print(f"{p10:5.2f} {p01:5.2f} {n:>5} | " + " ".join(f"{v:9.1%}" for v in row)
                   + (f" | {floor:6.1%}" if floor == floor else " |      -"), flush=True)
             if row[0] < 0.93:
@@ -271,12 +271,12 @@ def exact_tables(margin, fails):
             elif row[0] > 0.97:
                 above.append((n, p10, p01, row[0], floor))
     print(f"{'lowest':>17} | " + " ".join(f"{v:9.1%}" for v in lowest))
-    print("floor: with one-way flips the outcome is b ~ Binomial(n, p10) alone, so the least coverage any "
-          "interval can have while each of its one-sided miss rates stays <= 2.5% (what size <= alpha at 2.5% "
-          "one-sided requires) is 1 - max{P(b >= k) <= 2.5%} - max{P(b <= k) <= 2.5%}.")
+    print("floor: the least coverage any interval monotone in (b, c) can have in the cell while each of its "
+          "one-sided miss rates stays <= 2.5% (what size <= alpha asks of each bound); with one-way flips it is "
+          "1 - max{P(b >= k) <= 2.5%} - max{P(b <= k) <= 2.5%}.")
     for n, p10, p01, cov, floor in above:
         why = (f"no valid interval covers less than {floor:.1%} here" if floor > 0.97 else
-               f"attainable floor {floor:.1%}" if floor == floor else "two-way flips, few pairs")
+               f"a valid interval could cover {floor:.1%}")
         print(f"  wilson above 97%: n={n} p10={p10} p01={p01}: {cov:.1%} "
               f"(n*(p10+p01) = {n * (p10 + p01):g} expected flips; {why})")
     print("Coverage above 97% appears only where at most ~10 pairs are expected to flip (n*(p10 + p01) <= 10): "
@@ -285,16 +285,46 @@ def exact_tables(margin, fails):
           "and accepts the over-coverage, which only makes those tiny cells more conservative.")
 
 
-def coverage_floor(n, p10, tail=0.025):
-    """The least coverage of any interval of δ under one-way flips (b ~ Binomial(n, p10), c = 0) whose two
-    one-sided miss rates are each at most ``tail``: the outcome is one-dimensional, so each side can miss
-    at most the largest binomial tail of mass <= tail."""
-    k = np.arange(n + 1)
-    pmf = stats.binom.pmf(k, n, p10)
-    upper, lower = np.cumsum(pmf[::-1])[::-1], np.cumsum(pmf)
-    worst_up = upper[upper <= tail].max(initial=0.0)
-    worst_lo = lower[lower <= tail].max(initial=0.0)
-    return float(1.0 - worst_up - worst_lo)
+def coverage_floor(n, p10, p01=0.0, tail=0.025, unit=1e-6):
+    """A lower bound on the coverage of any sensible interval of δ in this cell whose two one-sided miss rates
+    are each at most ``tail`` (what size <= alpha asks of each bound).
+
+    Sensible: the upper bound falls as pass->fail pairs b rise and rises with fail->pass pairs c (the lower
+    bound likewise), so the outcomes where the upper bound misses form a staircase {b >= t_c} with t_c
+    non-decreasing in c, and those where the lower bound misses the mirror image. A dynamic programme over
+    the columns c finds the largest staircase mass <= tail on each side; masses are rounded down to ``unit``,
+    which can only overstate the misses, so the floor returned is never above the true one. With one-way flips
+    (p01 = 0) only the column c = 0 carries mass and this is the binomial-tail rule."""
+    b, c = np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij")
+    logp = (special.gammaln(n + 1) - special.gammaln(b + 1) - special.gammaln(c + 1)
+            - special.gammaln(np.maximum(n - b - c, 0) + 1) + special.xlogy(b, p10) + special.xlogy(c, p01)
+            + special.xlog1py(np.maximum(n - b - c, 0), -(p10 + p01)))
+    pmf = np.where(b + c <= n, np.exp(logp), 0.0)          # pmf[b, c]
+    rows, cols = np.flatnonzero(pmf.sum(axis=1) > 1e-12), np.flatnonzero(pmf.sum(axis=0) > 1e-12)
+    pmf = pmf[rows.min(): rows.max() + 1, cols.min(): cols.max() + 1]  # outcomes that carry mass
+    miss_high = _largest_staircase(pmf, tail, unit)
+    miss_low = _largest_staircase(pmf[::-1, ::-1], tail, unit)  # the mirror: small b, large c
+    return float(1.0 - miss_high - miss_low)
+
+
+def _largest_staircase(pmf, tail, unit):
+    """The largest mass <= tail of a set {(b, c): b >= t_c} with t_c non-decreasing in c (see coverage_floor)."""
+    bins = int(np.floor(tail / unit))
+    nb, nc = pmf.shape
+    # column masses of {b >= t}, t = 0..nb (t = nb: the empty set), in units, rounded down
+    tails = np.floor(np.vstack([np.cumsum(pmf[::-1], axis=0)[::-1], np.zeros((1, nc))]) / unit).astype(np.int64)
+    reach = np.zeros((nb + 1, bins + 1), dtype=bool)
+    reach[:, 0] = True                                   # before column 0: nothing missed, any threshold
+    for col in range(nc):
+        prefix = np.logical_or.accumulate(reach, axis=0)   # any earlier threshold t' <= t
+        new = np.zeros_like(reach)
+        for t in range(nb + 1):
+            shift = tails[t, col]
+            if shift <= bins:
+                new[t, shift:] = prefix[t, : bins + 1 - shift]
+        reach = new
+    best = np.flatnonzero(reach.any(axis=0))
+    return float(best.max() * unit) if best.size else 0.0
 
 
 def sequential_pool(N, reps, seed, policy):
