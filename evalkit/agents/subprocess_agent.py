@@ -245,22 +245,8 @@ class SubprocessAgent(RebuiltFromSpec):
                 tempfile.TemporaryFile() as errfile:
             proc: subprocess.Popen | None = None
             try:
-                argv, env = self.argv, self.env
-                if self._sandbox_prefix is not None:
-                    if "/" in self.argv[0] and not os.access(self.argv[0], os.X_OK):  # inside, bwrap would report it as its own exit 1
-                        raise AgentCrash(f"cannot start {self.argv[0]!r}: permission denied (not executable)")
-                    argv = sb.command(self._sandbox_prefix, self.argv, workdir)
-                    env = {**self.env, "HOME": workdir}
-                with _live_lock:  # started and registered at once: end_all_agents misses no agent
-                    if _closing.is_set():
-                        raise InfrastructureError("evalkit is shutting down; the agent was not started")
-                    try:
-                        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                                stderr=errfile, cwd=workdir, env=env, start_new_session=True,
-                                                close_fds=True)
-                    except OSError as exc:
-                        raise AgentCrash(f"cannot start {argv[0]!r}: {exc}") from None
-                    _live.add(proc.pid)
+                argv, env = sandboxed_command(self._sandbox_prefix, self.argv, self.env, workdir)
+                proc = launch(argv, env, workdir, errfile)
                 channel = _Channel(proc, self.limits, sb.bwrap_path() if self._sandbox_prefix else None)
                 channel.transcript = self.transcript
                 try:
@@ -270,13 +256,13 @@ class SubprocessAgent(RebuiltFromSpec):
                 finally:
                     channel.close()
             except AgentFailure as exc:
-                _stop(proc, graceful=False)
-                raise attach(exc, stderr=_read_tail(errfile))
+                stop_agent(proc, graceful=False)
+                raise attach(exc, stderr=read_tail(errfile))
             except BaseException:
-                _stop(proc, graceful=False)
+                stop_agent(proc, graceful=False)
                 raise
-            _stop(proc, graceful=True)
-            finding.stderr = _read_tail(errfile)
+            stop_agent(proc, graceful=True)
+            finding.stderr = read_tail(errfile)
             return finding
 
     def _converse(self, ch: _Channel, proc: subprocess.Popen, alert: dict, toolbox: Toolbox, seed: int,
@@ -297,7 +283,7 @@ class SubprocessAgent(RebuiltFromSpec):
                 else:
                     raise MalformedOutput(f"unknown message type {kind!r}; expected tool_call, final or error")
         except _Closed:
-            raise _exit_failure(proc, deadline, sandboxed=self._sandbox_prefix is not None) from None
+            raise exit_failure(proc, deadline, sandboxed=self._sandbox_prefix is not None) from None
 
     @staticmethod
     def _serve(msg: dict, toolbox: Toolbox) -> dict:
@@ -327,8 +313,9 @@ def _reported(msg: dict) -> AgentFailure:
     return exc
 
 
-def _exit_failure(proc: subprocess.Popen, deadline: float, sandboxed: bool = False) -> AgentFailure:
-    """Classify an agent that closed its pipes before sending `final`."""
+def exit_failure(proc: subprocess.Popen, deadline: float, sandboxed: bool = False,
+                 what: str = "a final message") -> AgentFailure:
+    """Classify an agent that closed its pipes (or exited) before sending ``what``."""
     try:
         rc = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
@@ -340,10 +327,10 @@ def _exit_failure(proc: subprocess.Popen, deadline: float, sandboxed: bool = Fal
             name = signal.Signals(-rc).name
         except ValueError:
             name = str(-rc)
-        return AgentCrash(f"agent process killed by signal {name} before sending a final message")
+        return AgentCrash(f"agent process killed by signal {name} before sending {what}")
     if rc > 0:
-        return AgentExit(f"agent process exited with code {rc} before sending a final message")
-    return MalformedOutput("agent process exited (code 0) without sending a final message")
+        return AgentExit(f"agent process exited with code {rc} before sending {what}")
+    return MalformedOutput(f"agent process exited (code 0) without sending {what}")
 
 
 _SIGNALS = {int(s) for s in signal.Signals}
@@ -351,6 +338,35 @@ _SIGNALS = {int(s) for s in signal.Signals}
 _live: set[int] = set()
 _live_lock = threading.Lock()
 _closing = threading.Event()  # set by end_all_agents: no agent starts after it
+
+
+def sandboxed_command(sandbox_prefix: list[str] | None, argv: list[str], env: dict[str, str],
+                      workdir: str) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment that run ``argv`` in its sandbox (or as is, unsandboxed) with
+    ``workdir`` as its working folder and HOME; AgentCrash for a program path that is not executable."""
+    if sandbox_prefix is None:
+        return argv, env
+    if "/" in argv[0] and not os.access(argv[0], os.X_OK):  # inside, bwrap would report it as its own exit 1
+        raise AgentCrash(f"cannot start {argv[0]!r}: permission denied (not executable)")
+    return sb.command(sandbox_prefix, argv, workdir), {**env, "HOME": workdir}
+
+
+def launch(argv: list[str], env: dict[str, str], workdir: str, errfile: Any, *, pipes: bool = True,
+           ) -> subprocess.Popen:
+    """Start an agent process in a session of its own, registered for :func:`end_all_agents`; its stderr
+    goes to ``errfile`` (and so does its stdout when ``pipes`` is false: stdin is then empty)."""
+    with _live_lock:  # started and registered at once: end_all_agents misses no agent
+        if _closing.is_set():
+            raise InfrastructureError("evalkit is shutting down; the agent was not started")
+        stdin = subprocess.PIPE if pipes else subprocess.DEVNULL
+        stdout = subprocess.PIPE if pipes else errfile
+        try:
+            proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=errfile, cwd=workdir, env=env,
+                                    start_new_session=True, close_fds=True)
+        except OSError as exc:
+            raise AgentCrash(f"cannot start {argv[0]!r}: {exc}") from None
+        _live.add(proc.pid)
+    return proc
 
 
 def end_all_agents(close: bool = True) -> None:
@@ -369,13 +385,14 @@ def end_all_agents(close: bool = True) -> None:
             pass
 
 
-def _stop(proc: subprocess.Popen | None, graceful: bool) -> None:
+def stop_agent(proc: subprocess.Popen | None, graceful: bool) -> None:
     """End the agent: close stdin, let it exit briefly (if graceful), then kill its whole process group."""
     if proc is None:
         return
     for pipe in (proc.stdin, proc.stdout):
         try:
-            pipe.close()
+            if pipe is not None:
+                pipe.close()
         except OSError:
             pass
     if graceful:
@@ -395,7 +412,7 @@ def _stop(proc: subprocess.Popen | None, graceful: bool) -> None:
         pass
 
 
-def _read_tail(fh) -> str:
+def read_tail(fh) -> str:
     try:
         fh.seek(0, os.SEEK_END)
         size = fh.tell()
@@ -422,7 +439,7 @@ def scrubbed_env(env: dict | None = None, pass_env: list[str] | tuple[str, ...] 
     return out
 
 
-def _resolve_argv(argv: list[str], base: Path, spec: str,
+def resolve_argv(argv: list[str], base: Path, spec: str,
                   path_var: str | None) -> tuple[list[str], Path | None, Path]:
     """Make relative file arguments absolute (the agent runs in a temp dir); find the script (for the build id)
     and the executable (for the sandbox's mounts)."""
@@ -478,7 +495,7 @@ def load_subprocess_agent(command: str, options: dict, *, spec: str, timeout_s: 
     sandbox = sandbox or sb.SandboxSettings()
     sb.require(sandbox, f"agent {spec}")
     env = scrubbed_env(env_opt, [*pass_env, *sandbox.env])
-    resolved, script, exe = _resolve_argv(argv, Path.cwd(), spec, env.get("PATH"))
+    resolved, script, exe = resolve_argv(argv, Path.cwd(), spec, env.get("PATH"))
     normalized = shlex.join(argv)
     build = BuildId(
         name=script.name if script else Path(argv[0]).name,
