@@ -23,7 +23,9 @@ import subprocess
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from evalkit.agents.base import (AgentCrash, AgentExit, AgentFailure, AgentTimeout, BuildId, Finding,
@@ -243,27 +245,20 @@ class SubprocessAgent(RebuiltFromSpec):
         deadline = time.monotonic() + (self.timeout_s if self.timeout_s is not None else math.inf)
         with tempfile.TemporaryDirectory(prefix="evalkit-agent-", ignore_cleanup_errors=True) as workdir, \
                 tempfile.TemporaryFile() as errfile:
-            proc: subprocess.Popen | None = None
-            try:
-                argv, env = sandboxed_command(self._sandbox_prefix, self.argv, self.env, workdir)
-                proc = launch(argv, env, workdir, errfile)
-                channel = _Channel(proc, self.limits, sb.bwrap_path() if self._sandbox_prefix else None)
-                channel.transcript = self.transcript
-                try:
-                    finding = self._converse(channel, proc, alert, toolbox, seed, deadline)
-                except _Deadline:
-                    raise AgentTimeout(f"no final answer within the {self.timeout_s:g}s timeout") from None
-                finally:
-                    channel.close()
-            except AgentFailure as exc:
-                stop_agent(proc, graceful=False)
-                raise attach(exc, stderr=read_tail(errfile))
-            except BaseException:
-                stop_agent(proc, graceful=False)
-                raise
-            stop_agent(proc, graceful=True)
-            finding.stderr = read_tail(errfile)
-            return finding
+            def start() -> subprocess.Popen:
+                return launch(*sandboxed_command(self._sandbox_prefix, self.argv, self.env, workdir), workdir, errfile)
+
+            return supervised(start, lambda proc: self._run(proc, alert, toolbox, seed, deadline), errfile)
+
+    def _run(self, proc: subprocess.Popen, alert: dict, toolbox: Toolbox, seed: int, deadline: float) -> Finding:
+        channel = _Channel(proc, self.limits, sb.bwrap_path() if self._sandbox_prefix else None)
+        channel.transcript = self.transcript
+        try:
+            return self._converse(channel, proc, alert, toolbox, seed, deadline)
+        except _Deadline:
+            raise AgentTimeout(f"no final answer within the {self.timeout_s:g}s timeout") from None
+        finally:
+            channel.close()
 
     def _converse(self, ch: _Channel, proc: subprocess.Popen, alert: dict, toolbox: Toolbox, seed: int,
                   deadline: float) -> Finding:
@@ -369,6 +364,25 @@ def launch(argv: list[str], env: dict[str, str], workdir: str, errfile: Any, *, 
     return proc
 
 
+def supervised(start: Callable[[], subprocess.Popen], converse: Callable[[subprocess.Popen], Finding],
+               errfile: Any) -> Finding:
+    """Start an agent process, converse with it, end it: at once on a failure (which gets the agent's stderr
+    attached), after a short grace once it answered (the finding gets its stderr)."""
+    proc: subprocess.Popen | None = None
+    try:
+        proc = start()
+        finding = converse(proc)
+    except AgentFailure as exc:
+        stop_agent(proc, graceful=False)
+        raise attach(exc, stderr=read_tail(errfile))
+    except BaseException:
+        stop_agent(proc, graceful=False)
+        raise
+    stop_agent(proc, graceful=True)
+    finding.stderr = read_tail(errfile)
+    return finding
+
+
 def end_all_agents(close: bool = True) -> None:
     """Kill every agent process group still running: what an interrupted run does before it exits. (In the
     sandbox, killing bwrap ends every process of the agent, ``setsid`` ones too; unsandboxed, only the group.)
@@ -471,12 +485,25 @@ def resolve_argv(argv: list[str], base: Path, spec: str,
     return out, script or exe_path, exe_path
 
 
-def load_subprocess_agent(command: str, options: dict, *, spec: str, timeout_s: float | None,
-                          raw_options: dict, sandbox: sb.SandboxSettings | None = None) -> SubprocessAgent:
-    """Build a SubprocessAgent from ``cmd:<command line>`` (split like a POSIX shell, run without one)."""
-    unknown = sorted(set(options) - set(OPTIONS))
+@dataclass
+class CommandSetup:
+    """What a command-line agent spec resolves to: the argv (absolute paths), the build id, the scrubbed
+    environment and the sandbox's program mounts."""
+
+    argv: list[str]
+    build: BuildId
+    env: dict[str, str]
+    mounts: list[Path]
+    deterministic: bool
+
+
+def prepare_command(command: str, options: dict, *, spec: str, sandbox: sb.SandboxSettings,
+                    allowed: tuple[str, ...] = OPTIONS, form: str = "cmd") -> CommandSetup:
+    """Resolve the command line of a ``cmd:``/``mcp:`` spec (split like a POSIX shell, run without one);
+    one-line UserErrors for bad options, quoting, or a program that does not exist."""
+    unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise UserError.at("agent", "options", ",".join(unknown), f"cmd: agents accept {', '.join(OPTIONS)} "
+        raise UserError.at("agent", "options", ",".join(unknown), f"{form}: agents accept {', '.join(allowed)} "
                            "and timeout_s")
     try:
         argv = shlex.split(command)
@@ -484,15 +511,14 @@ def load_subprocess_agent(command: str, options: dict, *, spec: str, timeout_s: 
         raise UserError.at("agent", "spec", spec, f"cannot split the command line ({exc}); check its quoting") \
             from None
     if not argv:
-        raise UserError.at("agent", "spec", spec, "give a command line after 'cmd:', e.g. "
-                           "cmd:node examples/agents/node/agent.js")
+        raise UserError.at("agent", "spec", spec, f"give a command line after '{form}:', e.g. "
+                           f"{form}:node examples/agents/node/agent.js")
     env_opt = options.get("env") or {}
     if not isinstance(env_opt, dict):
         raise UserError.at("agent", "options.env", env_opt, "give a mapping of variable names to values")
     pass_env = options.get("pass_env") or ()
     if isinstance(pass_env, str):
         pass_env = [n for n in pass_env.split(",") if n]
-    sandbox = sandbox or sb.SandboxSettings()
     sb.require(sandbox, f"agent {spec}")
     env = scrubbed_env(env_opt, [*pass_env, *sandbox.env])
     resolved, script, exe = resolve_argv(argv, Path.cwd(), spec, env.get("PATH"))
@@ -505,10 +531,19 @@ def load_subprocess_agent(command: str, options: dict, *, spec: str, timeout_s: 
             "script_sha256": file_sha256(script) if script else None,
             "env": {k: text_hash(str(v)) for k, v in sorted(env_opt.items())},
             "pass_env": sorted(pass_env),
+            **({"form": form} if form != "cmd" else {}),
         },
         git_sha=git_sha(script) if script else None,
     )
     mounts = sb.program_mounts(exe, script, Path.cwd()) if sandbox.enabled else []
-    return SubprocessAgent(resolved, build, timeout_s=timeout_s, env=env,
-                           deterministic=bool(options.get("deterministic", False)), spec=spec, options=raw_options,
-                           sandbox=sandbox, mounts=mounts)
+    return CommandSetup(resolved, build, env, mounts, bool(options.get("deterministic", False)))
+
+
+def load_subprocess_agent(command: str, options: dict, *, spec: str, timeout_s: float | None,
+                          raw_options: dict, sandbox: sb.SandboxSettings | None = None) -> SubprocessAgent:
+    """Build a SubprocessAgent from ``cmd:<command line>`` (split like a POSIX shell, run without one)."""
+    sandbox = sandbox or sb.SandboxSettings()
+    setup = prepare_command(command, options, spec=spec, sandbox=sandbox)
+    return SubprocessAgent(setup.argv, setup.build, timeout_s=timeout_s, env=setup.env,
+                           deterministic=setup.deterministic, spec=spec, options=raw_options, sandbox=sandbox,
+                           mounts=setup.mounts)
