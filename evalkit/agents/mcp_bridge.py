@@ -16,11 +16,11 @@ CHUNK = 1 << 16
 
 
 def pump(sock: socket.socket, stdin_fd: int, stdout_fd: int) -> None:
-    """Copy stdin -> socket and socket -> stdout until the socket closes (stdin EOF half-closes it)."""
+    """Copy stdin -> socket and socket -> stdout until either closes. A client closes the server's stdin only
+    when it shuts down, so nothing it waits for is lost when the pump stops then."""
     sel = selectors.DefaultSelector()
     sel.register(stdin_fd, selectors.EVENT_READ)
     sel.register(sock, selectors.EVENT_READ)
-    stdin_open = True
     while True:
         for key, _ in sel.select():
             if key.fileobj is sock:
@@ -30,14 +30,11 @@ def pump(sock: socket.socket, stdin_fd: int, stdout_fd: int) -> None:
                 view = memoryview(data)
                 while view:
                     view = view[os.write(stdout_fd, view):]
-            elif stdin_open:
+            else:
                 data = os.read(stdin_fd, CHUNK)
-                if data:
-                    sock.sendall(data)
-                else:  # the client is done talking; let evalkit finish and close
-                    stdin_open = False
-                    sel.unregister(stdin_fd)
-                    sock.shutdown(socket.SHUT_WR)
+                if not data:
+                    return
+                sock.sendall(data)
 
 
 def main(argv: list) -> int:

@@ -88,8 +88,9 @@ def serve_call(types: Any, toolbox: Toolbox, outcome: TrialOutcome, name: str, a
     try:
         if name == SUBMIT_TOOL:
             finding = finalize(args or {}, toolbox, limits)
-            if ends_trial:
-                outcome.finish(finding=finding)
+            if not ends_trial:
+                return _text_result(types, "finding accepted: it is well-formed (it is not scored here)")
+            outcome.finish(finding=finding)
             return _text_result(types, "finding accepted; the investigation is over")
         result, error = call_tool(toolbox, name, args or {})
     except AgentFailure as exc:
