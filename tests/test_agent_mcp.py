@@ -161,3 +161,13 @@ def test_the_mcp_example_agent_finds_the_slow_query(world, transport):
     assert (top.component, top.fault_type) == ("orders-db", "slow_query")
     assert any(e.startswith("metric:orders-db:") for e in top.evidence), "it cites the series it read"
     assert tb.trajectory[0].tool == "get_topology"
+
+
+def test_mcp_plus_http_names_the_http_transport_on_the_command_line():
+    from evalkit.run.executors import local_mode_for
+
+    spec = "mcp+http:" + shlex.join([sys.executable, str(FAKE), "good"])
+    agent = load_agent(spec, timeout_s=30)
+    assert isinstance(agent, McpAgent) and agent.transport == "http"
+    assert str(agent.build) == str(fake("good").build)
+    assert local_mode_for(spec) == local_mode_for("mcp:x") == "threads"

@@ -6,6 +6,7 @@ Forms (documented in ``docs/agent-protocol.md``)::
     pkg.module:factory[?option=value&...]   an importable Agent, class, factory or (alert, toolbox, seed) function
     cmd:<command line>                      a subprocess speaking JSON lines (any language)
     mcp:<command line>                      a subprocess that is an MCP client of evalkit's per-trial MCP server
+    mcp+http:<command line>                 the same, reached over streamable HTTP instead of stdio
     openai:<model>[?option=value&...]       a tool-calling LLM over an OpenAI-compatible endpoint
 
 The runner passes the spec (not the agent object) to its workers, so ``load_agent`` is cheap (no process,
@@ -35,7 +36,7 @@ SPEC_FORMS: tuple[tuple[str, str], ...] = (
     ("cmd:<command line>", "subprocess speaking JSON lines on stdin/stdout, any language "
                            "(docs/agent-protocol.md)"),
     ("mcp:<command line>", "subprocess that is an MCP client: evalkit serves the trial's tools over MCP "
-                           "(stdio or streamable HTTP; docs/mcp.md)"),
+                           "(stdio; mcp+http:<command line> for streamable HTTP; docs/mcp.md)"),
     ("openai:<model>", "tool-calling LLM over an OpenAI-compatible /v1/chat/completions endpoint "
                        "(OPENAI_BASE_URL, OPENAI_API_KEY)"),
 )
@@ -43,6 +44,8 @@ FORMS_HINT = ("use reference:<version>, pkg.module:factory, cmd:<command line>, 
               "(see `evalkit agents`)")
 #: spec forms whose rest is a command line (kept verbatim, no ``?options``).
 COMMAND_FORMS = ("cmd", "mcp")
+#: spec prefixes that name an MCP agent, and the transport each one implies.
+MCP_PREFIXES = {"mcp": "stdio", "mcp+http": "http"}
 
 _PY_TARGET = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
 
@@ -82,6 +85,8 @@ def split_spec(spec: str) -> tuple[str, str]:
         raise UserError.at("agent", "spec", spec if isinstance(spec, str) else repr(spec), FORMS_HINT)
     spec = spec.strip()
     prefix, sep, rest = spec.partition(":")
+    if sep and prefix in MCP_PREFIXES:
+        return "mcp", rest
     if sep and prefix in ("reference", "openai", *COMMAND_FORMS):
         return prefix, rest.strip() if prefix not in COMMAND_FORMS else rest
     target = spec.partition("?")[0]
@@ -128,6 +133,7 @@ def _load(spec: str, options: dict[str, Any]) -> LoadedAgent:
     if kind == "mcp":
         from evalkit.agents.mcp_agent import load_mcp_agent
 
+        options.setdefault("transport", MCP_PREFIXES[spec.partition(":")[0]])
         return load_mcp_agent(rest, options, spec=spec, timeout_s=timeout_s, raw_options=raw_options, sandbox=sandbox)
 
     target, _, query = rest.partition("?")

@@ -7,7 +7,7 @@ config names (a stdio command, or a streamable-HTTP url), runs the strategy of s
 calls, and ends the investigation with `submit_finding`. Logs go to stderr.
 
     evalkit run --suite smoke --agent 'mcp:python examples/agents/mcp/agent.py'
-    evalkit run --suite smoke --agent 'mcp:python examples/agents/mcp/agent.py' --agent-option transport=http
+    evalkit run --suite smoke --agent 'mcp+http:python examples/agents/mcp/agent.py'
 """
 
 import asyncio
