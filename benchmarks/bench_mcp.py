@@ -6,7 +6,8 @@ cmd: agent, and a full investigation of the MCP example agent, sandboxed (the de
 1. Round trip per tool call (goal <= 2 ms over stdio): one agent built on the official mcp client SDK makes
    N calls and times each ``await client.call_tool(...)`` itself (so the figure includes the client SDK,
    the stdio byte pump and unix socket or the HTTP request, evalkit's limits check, the server SDK, the
-   Toolbox call and its recording) and reports the median and p90 in its finding's usage.
+   Toolbox call and its recording) and reports the median and p90 in its finding's usage. Then evalkit's
+   share alone: a standard-library JSON-RPC client speaking to the same stdio bridge (no client SDK).
 2. Start-up per trial: median wall time of ``investigate`` for an agent that submits at once, mcp: (stdio,
    http) against cmd: (measured alternately); and what of it is the agent importing the mcp SDK (a Python
    process that imports ``mcp`` against one that does not) and what is evalkit's side (the per-trial server:
@@ -59,6 +60,30 @@ async def main(tool, n):
         await client.call_tool("submit_finding", {"hypotheses": [{"component": "db"}], "usage": usage})
 
 asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+'''
+
+
+RAW_CLIENT = r'''
+import json, os, subprocess, sys, time
+entry = json.load(open(os.environ["EVALKIT_MCP_CONFIG"]))["mcpServers"]["evalkit"]
+proc = subprocess.Popen([entry["command"], *entry["args"]], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+def rpc(i, method, params):
+    proc.stdin.write((json.dumps({"jsonrpc": "2.0", "id": i, "method": method, "params": params}) + "\n").encode())
+    proc.stdin.flush()
+    return json.loads(proc.stdout.readline())
+rpc(0, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}})
+proc.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n'); proc.stdin.flush()
+tool, n = sys.argv[1], int(sys.argv[2])
+args = {} if tool == "get_alert" else {"component": "db", "metric": "query_time_p99_ms"}
+rtt = []
+for i in range(1, n + 1):
+    t0 = time.perf_counter_ns()
+    reply = rpc(i, "tools/call", {"name": tool, "arguments": args})
+    rtt.append(time.perf_counter_ns() - t0)
+    assert not reply["result"].get("isError"), reply
+rtt.sort()
+usage = {"median_rtt_us": rtt[n // 2] / 1000, "p90_rtt_us": rtt[int(n * 0.9)] / 1000}
+rpc(n + 1, "tools/call", {"name": "submit_finding", "arguments": {"hypotheses": [{"component": "db"}], "usage": usage}})
 '''
 
 
@@ -125,6 +150,7 @@ def main() -> None:
         d = Path(tmp)
         (d / "client.py").write_text(CLIENT)
         (d / "quick.py").write_text(PY_QUICK)
+        (d / "raw.py").write_text(RAW_CLIENT)
         print(f"1. MCP tool-call round trip, one agent (mcp client SDK), {a.calls} calls, median / p90 as timed by "
               "the agent")
         for mode in modes:
@@ -132,6 +158,10 @@ def main() -> None:
                 for tool in ("get_alert", "query_metric"):
                     med, p90 = round_trip(d / "client.py", transport, tool, a.calls, world, mode)
                     print(f"   {mode:<8}{transport:<6}{tool:<13} median {med / 1000:6.2f} ms   p90 {p90 / 1000:6.2f} ms")
+            for tool in ("get_alert", "query_metric"):
+                med, p90 = round_trip(d / "raw.py", "stdio", tool, a.calls, world, mode)
+                print(f"   {mode:<8}stdio {tool:<13} median {med / 1000:6.2f} ms   p90 {p90 / 1000:6.2f} ms   "
+                      "(evalkit's share: stdlib JSON-RPC client, no client SDK)")
         print(f"2. start-up per trial, agent answering at once (median of {a.starts}, alternated)")
         for mode in modes:
             cost = start_cost(d, a.starts, world, mode)

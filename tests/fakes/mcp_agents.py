@@ -8,10 +8,10 @@ import signal
 import sys
 import time
 
-from mcp import Client, StdioServerParameters
-
 
 def target():
+    from mcp import StdioServerParameters
+
     with open(os.environ["EVALKIT_MCP_CONFIG"]) as fh:
         entry = json.load(fh)["mcpServers"]["evalkit"]
     return entry["url"] if "url" in entry else StdioServerParameters(command=entry["command"], args=entry["args"])
@@ -33,6 +33,8 @@ async def run(mode):
         return
     if mode == "signal":
         os.kill(os.getpid(), signal.SIGKILL)
+    from mcp import Client  # imported (about a second) only by the modes that connect
+
     async with Client(target()) as client:
         if mode == "env":
             print(json.dumps(dict(os.environ)), file=sys.stderr)
