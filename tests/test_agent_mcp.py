@@ -30,9 +30,9 @@ FAKE = Path(__file__).resolve().parent / "fakes" / "mcp_agents.py"
 EXAMPLE = REPO / "examples" / "agents" / "mcp" / "agent.py"
 
 
-def fake(mode: str, **options) -> McpAgent:
+def fake(mode: str, *args: str, **options) -> McpAgent:
     options.setdefault("timeout_s", 30)
-    agent = load_agent("mcp:" + shlex.join([sys.executable, str(FAKE), mode]), **options)
+    agent = load_agent("mcp:" + shlex.join([sys.executable, str(FAKE), mode, *args]), **options)
     assert isinstance(agent, McpAgent)
     return agent
 
@@ -126,6 +126,15 @@ def test_an_agent_that_never_submits_times_out(world, mode):
 def test_an_agent_still_running_after_its_finding_is_ended(world):
     finding = fake("linger").investigate(dict(world.alert), Toolbox(world), 0)
     assert finding.hypotheses[0].component == "api-gateway"
+
+
+def test_the_sandboxed_agent_sees_neither_the_suite_nor_its_truth(world):
+    truth_file = next((REPO / "suites" / "smoke" / "truth").glob("*.json"), None)
+    if truth_file is None:
+        pytest.skip("suites/smoke is not installed")
+    assert truth_file.exists()
+    finding = fake("peek", str(truth_file)).investigate(dict(world.alert), Toolbox(world), 0)
+    assert json.loads(finding.stderr.strip().splitlines()[0]) == {"visible": False}
 
 
 def test_stdio_works_in_the_strict_sandbox_without_a_network(world):

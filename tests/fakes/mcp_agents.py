@@ -38,6 +38,8 @@ async def run(mode):
     async with Client(target()) as client:
         if mode == "env":
             print(json.dumps(dict(os.environ)), file=sys.stderr)
+        if mode == "peek":  # can the agent see this path (argv[2])?
+            print(json.dumps({"visible": os.path.exists(sys.argv[2])}), file=sys.stderr)
         if mode == "tools":  # what tools/list offers, then a normal answer
             print(json.dumps([t.model_dump(by_alias=True, exclude_none=True) for t in (await client.list_tools()).tools]),
                   file=sys.stderr)
