@@ -180,3 +180,9 @@ def test_mcp_plus_http_names_the_http_transport_on_the_command_line():
     assert isinstance(agent, McpAgent) and agent.transport == "http"
     assert str(agent.build) == str(fake("good").build)
     assert local_mode_for(spec) == local_mode_for("mcp:x") == "threads"
+
+
+def test_a_message_over_the_limit_ends_an_http_trial_too(world):
+    with pytest.raises(MalformedOutput, match="limit") as info:
+        fake("huge_call", transport="http").investigate(dict(world.alert), Toolbox(world), 0)
+    assert info.value.error_class == "malformed_output"

@@ -179,7 +179,7 @@ def guarded_app(app: Any, guard: InboundGuard) -> Any:
                 break
         try:
             if len(body) > guard.limits.message_bytes:
-                raise_too_long(guard)
+                _too_long(guard)
             guard.check(body)
         except AgentFailure as exc:
             await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"text/plain")]})
@@ -198,7 +198,7 @@ def guarded_app(app: Any, guard: InboundGuard) -> Any:
     return guarded
 
 
-def raise_too_long(guard: InboundGuard) -> None:
+def _too_long(guard: InboundGuard) -> None:
     """End the trial for a message over the size limit."""
     exc = MalformedOutput(f"message longer than the limit of {guard.limits.message_bytes} bytes")
     guard.outcome.finish(failure=exc)
