@@ -131,6 +131,18 @@ def start_cost(runtime: str, script: Path, starts: int, world: World, modes: lis
     return {m: statistics.median(t) * 1e3 for m, t in times.items()}
 
 
+def full_investigation(agent, world: World, seeds: int) -> tuple[float, int]:
+    """(median ms, tool calls) of ``agent`` investigating ``world`` once per seed."""
+    times, calls = [], 0
+    for seed in range(seeds):
+        tb = Toolbox(world)
+        t0 = time.perf_counter()
+        agent.investigate(world.alert, tb, seed)
+        times.append(time.perf_counter() - t0)
+        calls = len(tb.trajectory)
+    return statistics.median(times) * 1e3, calls
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--calls", type=int, default=20_000)
@@ -162,15 +174,8 @@ def main() -> None:
     if node:
         for mode in modes:
             agent = load_agent(f"cmd:node {REPO / 'examples/agents/node/agent.js'}", sandbox=SANDBOXES[mode])
-            times, calls = [], 0
-            for seed in range(a.starts):
-                tb = Toolbox(world)
-                t0 = time.perf_counter()
-                agent.investigate(world.alert, tb, seed)
-                times.append(time.perf_counter() - t0)
-                calls = len(tb.trajectory)
-            print(f"3. Node.js example agent, full investigation ({calls} tool calls), {mode}: median "
-                  f"{statistics.median(times) * 1e3:.1f} ms")
+            ms, calls = full_investigation(agent, world, a.starts)
+            print(f"3. Node.js example agent, full investigation ({calls} tool calls), {mode}: median {ms:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Agent conformance: one parametrised specification every agent implementation passes.
 
 Implementations: the reference builds, a Python agent class and a plain Python function, the anomaly-traversal
-baseline, the Node.js example over cmd:, and openai: against the scripted chat-completions server. Each must have a BuildId
+baseline, the Node.js example over cmd:, the MCP example over mcp: (stdio and streamable HTTP), and openai: against the scripted chat-completions server. Each must have a BuildId
 with a stable str, return a Finding whose components exist in the world, cite well-formed evidence refs,
 record its tool calls in the toolbox trajectory, and be deterministic for a seed when it claims to be.
 The same agents then run every scenario of ``suites/smoke`` when that suite is installed.
@@ -9,9 +9,12 @@ The same agents then run every scenario of ``suites/smoke`` when that suite is i
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import pickle
+import shlex
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +27,7 @@ from evalkit.world.toolbox import TOOL_SCHEMAS, Toolbox
 
 REPO = Path(__file__).resolve().parents[1]
 NODE_AGENT = REPO / "examples" / "agents" / "node" / "agent.js"
+MCP_AGENT = f"{shlex.quote(sys.executable)} {REPO / 'examples' / 'agents' / 'mcp' / 'agent.py'}"
 SMOKE = REPO / "suites" / "smoke"
 REF_KINDS = ("metric:", "logs:", "traces:", "events:", "topology:", "monitor:")
 
@@ -34,6 +38,7 @@ class Impl:
     spec: str
     deterministic: bool
     needs: str | None = None  # an executable that must be installed
+    needs_module: str | None = None  # a Python package that must be installed
     options: tuple = ()       # load_agent options, e.g. the determinism claim of a cmd: build
 
 
@@ -46,6 +51,9 @@ IMPLS = [
     Impl("python-function", "fakes.py_agents:investigate", True),
     Impl("baseline-traversal", "evalkit.agents.baselines:AnomalyTraversal", True),
     Impl("cmd-node", f"cmd:node {NODE_AGENT}", True, needs="node", options=(("deterministic", True),)),
+    Impl("mcp-stdio", f"mcp:{MCP_AGENT}", True, needs_module="mcp", options=(("deterministic", True),)),
+    Impl("mcp-http", f"mcp:{MCP_AGENT}", True, needs_module="mcp",
+         options=(("deterministic", True), ("transport", "http"))),
     Impl("openai-scripted", "openai:scripted-investigator", True),
 ]
 
@@ -61,6 +69,8 @@ def impl(request, chat_server):
     impl: Impl = request.param
     if impl.needs and shutil.which(impl.needs) is None:
         pytest.skip(f"{impl.needs} is not installed")
+    if impl.needs_module and importlib.util.find_spec(impl.needs_module) is None:
+        pytest.skip(f"the {impl.needs_module} package is not installed")
     options = {"timeout_s": 30, **dict(impl.options)}
     if impl.spec.startswith("openai:"):
         options.update(base_url=chat_server.base_url, deterministic=True)
@@ -116,6 +126,8 @@ def smoke_worlds():
 
 def test_every_adapter_completes_every_smoke_scenario(impl, smoke_worlds):
     impl, options = impl
+    if impl.spec.startswith("mcp:"):  # one process per trial that imports the mcp SDK: ~2 s each, serially
+        pytest.skip("every smoke scenario runs through the MCP example in test_agent_mcp_smoke.py (runner-driven)")
     agent = load_agent(impl.spec, **options)
     for i, (scenario, world) in enumerate(smoke_worlds):
         tb = Toolbox(world, max_calls=scenario.max_tool_calls)

@@ -5,11 +5,13 @@ Forms (documented in ``docs/agent-protocol.md``)::
     reference:<version>[?flag=value&...]    the built-in reference investigator (REFERENCE_BUILDS)
     pkg.module:factory[?option=value&...]   an importable Agent, class, factory or (alert, toolbox, seed) function
     cmd:<command line>                      a subprocess speaking JSON lines (any language)
+    mcp:<command line>                      a subprocess that is an MCP client of evalkit's per-trial MCP server
+    mcp+http:<command line>                 the same, reached over streamable HTTP instead of stdio
     openai:<model>[?option=value&...]       a tool-calling LLM over an OpenAI-compatible endpoint
 
 The runner passes the spec (not the agent object) to its workers, so ``load_agent`` is cheap (no process,
 no connection, no heavy import) and every agent it returns pickles as "load this spec again".
-Options come from keyword arguments and, except for ``cmd:``, from a ``?key=value&...`` suffix (values
+Options come from keyword arguments and, except for ``cmd:`` and ``mcp:``, from a ``?key=value&...`` suffix (values
 parsed as JSON when they parse, else strings); keyword arguments win. ``timeout_s`` (default 60, None =
 no limit) applies to every form.
 """
@@ -33,10 +35,17 @@ SPEC_FORMS: tuple[tuple[str, str], ...] = (
                            "function (alert, toolbox, seed) -> Finding|dict"),
     ("cmd:<command line>", "subprocess speaking JSON lines on stdin/stdout, any language "
                            "(docs/agent-protocol.md)"),
+    ("mcp:<command line>", "subprocess that is an MCP client: evalkit serves the trial's tools over MCP "
+                           "(stdio; mcp+http:<command line> for streamable HTTP; docs/mcp.md)"),
     ("openai:<model>", "tool-calling LLM over an OpenAI-compatible /v1/chat/completions endpoint "
                        "(OPENAI_BASE_URL, OPENAI_API_KEY)"),
 )
-FORMS_HINT = "use reference:<version>, pkg.module:factory, cmd:<command line> or openai:<model> (see `evalkit agents`)"
+FORMS_HINT = ("use reference:<version>, pkg.module:factory, cmd:<command line>, mcp:<command line> or openai:<model> "
+              "(see `evalkit agents`)")
+#: spec forms whose rest is a command line (kept verbatim, no ``?options``).
+COMMAND_FORMS = ("cmd", "mcp")
+#: spec prefixes that name an MCP agent, and the transport each one implies.
+MCP_PREFIXES = {"mcp": "stdio", "mcp+http": "http"}
 
 _PY_TARGET = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
 
@@ -71,13 +80,15 @@ def _timeout(value: Any, spec: str) -> float | None:
 
 
 def split_spec(spec: str) -> tuple[str, str]:
-    """(kind, rest) of a spec: kind is reference | cmd | openai | python; UserError if it is none of them."""
+    """(kind, rest) of a spec: kind is reference | cmd | mcp | openai | python; UserError if it is none of them."""
     if not isinstance(spec, str) or not spec.strip():
         raise UserError.at("agent", "spec", spec if isinstance(spec, str) else repr(spec), FORMS_HINT)
     spec = spec.strip()
     prefix, sep, rest = spec.partition(":")
-    if sep and prefix in ("reference", "cmd", "openai"):
-        return prefix, rest.strip() if prefix != "cmd" else rest
+    if sep and prefix in MCP_PREFIXES:
+        return "mcp", rest
+    if sep and prefix in ("reference", "openai", *COMMAND_FORMS):
+        return prefix, rest.strip() if prefix not in COMMAND_FORMS else rest
     target = spec.partition("?")[0]
     if _PY_TARGET.match(target):
         return "python", spec
@@ -97,7 +108,7 @@ def split_spec(spec: str) -> tuple[str, str]:
 def load_agent(spec: str, **options: Any) -> LoadedAgent:
     """Build the agent a spec names. Cheap and side-effect free; raises UserError (one line) on a bad spec.
 
-    Besides each form's own options: ``timeout_s``; ``sandbox`` (a SandboxSettings, for ``cmd:`` agents and
+    Besides each form's own options: ``timeout_s``; ``sandbox`` (a SandboxSettings, for ``cmd:``/``mcp:`` agents and
     isolated Python agents; default: sandboxed); ``limits`` (a MessageLimits bounding the agent's output).
     """
     agent = _load(spec, options)
@@ -119,6 +130,11 @@ def _load(spec: str, options: dict[str, Any]) -> LoadedAgent:
 
         return load_subprocess_agent(rest, options, spec=spec, timeout_s=timeout_s, raw_options=raw_options,
                                      sandbox=sandbox)
+    if kind == "mcp":
+        from evalkit.agents.mcp_agent import load_mcp_agent
+
+        options.setdefault("transport", MCP_PREFIXES[spec.partition(":")[0]])
+        return load_mcp_agent(rest, options, spec=spec, timeout_s=timeout_s, raw_options=raw_options, sandbox=sandbox)
 
     target, _, query = rest.partition("?")
     merged = {**(_query_options(query, spec) if query else {}), **options}

@@ -23,7 +23,9 @@ import subprocess
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from evalkit.agents.base import (AgentCrash, AgentExit, AgentFailure, AgentTimeout, BuildId, Finding,
@@ -243,41 +245,20 @@ class SubprocessAgent(RebuiltFromSpec):
         deadline = time.monotonic() + (self.timeout_s if self.timeout_s is not None else math.inf)
         with tempfile.TemporaryDirectory(prefix="evalkit-agent-", ignore_cleanup_errors=True) as workdir, \
                 tempfile.TemporaryFile() as errfile:
-            proc: subprocess.Popen | None = None
-            try:
-                argv, env = self.argv, self.env
-                if self._sandbox_prefix is not None:
-                    if "/" in self.argv[0] and not os.access(self.argv[0], os.X_OK):  # inside, bwrap would report it as its own exit 1
-                        raise AgentCrash(f"cannot start {self.argv[0]!r}: permission denied (not executable)")
-                    argv = sb.command(self._sandbox_prefix, self.argv, workdir)
-                    env = {**self.env, "HOME": workdir}
-                with _live_lock:  # started and registered at once: end_all_agents misses no agent
-                    if _closing.is_set():
-                        raise InfrastructureError("evalkit is shutting down; the agent was not started")
-                    try:
-                        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                                stderr=errfile, cwd=workdir, env=env, start_new_session=True,
-                                                close_fds=True)
-                    except OSError as exc:
-                        raise AgentCrash(f"cannot start {argv[0]!r}: {exc}") from None
-                    _live.add(proc.pid)
-                channel = _Channel(proc, self.limits, sb.bwrap_path() if self._sandbox_prefix else None)
-                channel.transcript = self.transcript
-                try:
-                    finding = self._converse(channel, proc, alert, toolbox, seed, deadline)
-                except _Deadline:
-                    raise AgentTimeout(f"no final answer within the {self.timeout_s:g}s timeout") from None
-                finally:
-                    channel.close()
-            except AgentFailure as exc:
-                _stop(proc, graceful=False)
-                raise attach(exc, stderr=_read_tail(errfile))
-            except BaseException:
-                _stop(proc, graceful=False)
-                raise
-            _stop(proc, graceful=True)
-            finding.stderr = _read_tail(errfile)
-            return finding
+            def start() -> subprocess.Popen:
+                return launch(*sandboxed_command(self._sandbox_prefix, self.argv, self.env, workdir), workdir, errfile)
+
+            return supervised(start, lambda proc: self._run(proc, alert, toolbox, seed, deadline), errfile)
+
+    def _run(self, proc: subprocess.Popen, alert: dict, toolbox: Toolbox, seed: int, deadline: float) -> Finding:
+        channel = _Channel(proc, self.limits, sb.bwrap_path() if self._sandbox_prefix else None)
+        channel.transcript = self.transcript
+        try:
+            return self._converse(channel, proc, alert, toolbox, seed, deadline)
+        except _Deadline:
+            raise AgentTimeout(f"no final answer within the {self.timeout_s:g}s timeout") from None
+        finally:
+            channel.close()
 
     def _converse(self, ch: _Channel, proc: subprocess.Popen, alert: dict, toolbox: Toolbox, seed: int,
                   deadline: float) -> Finding:
@@ -297,7 +278,7 @@ class SubprocessAgent(RebuiltFromSpec):
                 else:
                     raise MalformedOutput(f"unknown message type {kind!r}; expected tool_call, final or error")
         except _Closed:
-            raise _exit_failure(proc, deadline, sandboxed=self._sandbox_prefix is not None) from None
+            raise exit_failure(proc, deadline, sandboxed=self._sandbox_prefix is not None) from None
 
     @staticmethod
     def _serve(msg: dict, toolbox: Toolbox) -> dict:
@@ -327,8 +308,9 @@ def _reported(msg: dict) -> AgentFailure:
     return exc
 
 
-def _exit_failure(proc: subprocess.Popen, deadline: float, sandboxed: bool = False) -> AgentFailure:
-    """Classify an agent that closed its pipes before sending `final`."""
+def exit_failure(proc: subprocess.Popen, deadline: float, sandboxed: bool = False,
+                 what: str = "a final message") -> AgentFailure:
+    """Classify an agent that closed its pipes (or exited) before sending ``what``."""
     try:
         rc = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
@@ -340,10 +322,10 @@ def _exit_failure(proc: subprocess.Popen, deadline: float, sandboxed: bool = Fal
             name = signal.Signals(-rc).name
         except ValueError:
             name = str(-rc)
-        return AgentCrash(f"agent process killed by signal {name} before sending a final message")
+        return AgentCrash(f"agent process killed by signal {name} before sending {what}")
     if rc > 0:
-        return AgentExit(f"agent process exited with code {rc} before sending a final message")
-    return MalformedOutput("agent process exited (code 0) without sending a final message")
+        return AgentExit(f"agent process exited with code {rc} before sending {what}")
+    return MalformedOutput(f"agent process exited (code 0) without sending {what}")
 
 
 _SIGNALS = {int(s) for s in signal.Signals}
@@ -351,6 +333,54 @@ _SIGNALS = {int(s) for s in signal.Signals}
 _live: set[int] = set()
 _live_lock = threading.Lock()
 _closing = threading.Event()  # set by end_all_agents: no agent starts after it
+
+
+def sandboxed_command(sandbox_prefix: list[str] | None, argv: list[str], env: dict[str, str],
+                      workdir: str) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment that run ``argv`` in its sandbox (or as is, unsandboxed) with
+    ``workdir`` as its working folder and HOME; AgentCrash for a program path that is not executable."""
+    if sandbox_prefix is None:
+        return argv, env
+    if "/" in argv[0] and not os.access(argv[0], os.X_OK):  # inside, bwrap would report it as its own exit 1
+        raise AgentCrash(f"cannot start {argv[0]!r}: permission denied (not executable)")
+    return sb.command(sandbox_prefix, argv, workdir), {**env, "HOME": workdir}
+
+
+def launch(argv: list[str], env: dict[str, str], workdir: str, errfile: Any, *, pipes: bool = True,
+           ) -> subprocess.Popen:
+    """Start an agent process in a session of its own, registered for :func:`end_all_agents`; its stderr
+    goes to ``errfile`` (and so does its stdout when ``pipes`` is false: stdin is then empty)."""
+    with _live_lock:  # started and registered at once: end_all_agents misses no agent
+        if _closing.is_set():
+            raise InfrastructureError("evalkit is shutting down; the agent was not started")
+        stdin = subprocess.PIPE if pipes else subprocess.DEVNULL
+        stdout = subprocess.PIPE if pipes else errfile
+        try:
+            proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=errfile, cwd=workdir, env=env,
+                                    start_new_session=True, close_fds=True)
+        except OSError as exc:
+            raise AgentCrash(f"cannot start {argv[0]!r}: {exc}") from None
+        _live.add(proc.pid)
+    return proc
+
+
+def supervised(start: Callable[[], subprocess.Popen], converse: Callable[[subprocess.Popen], Finding],
+               errfile: Any) -> Finding:
+    """Start an agent process, converse with it, end it: at once on a failure (which gets the agent's stderr
+    attached), after a short grace once it answered (the finding gets its stderr)."""
+    proc: subprocess.Popen | None = None
+    try:
+        proc = start()
+        finding = converse(proc)
+    except AgentFailure as exc:
+        stop_agent(proc, graceful=False)
+        raise attach(exc, stderr=read_tail(errfile))
+    except BaseException:
+        stop_agent(proc, graceful=False)
+        raise
+    stop_agent(proc, graceful=True)
+    finding.stderr = read_tail(errfile)
+    return finding
 
 
 def end_all_agents(close: bool = True) -> None:
@@ -369,13 +399,14 @@ def end_all_agents(close: bool = True) -> None:
             pass
 
 
-def _stop(proc: subprocess.Popen | None, graceful: bool) -> None:
+def stop_agent(proc: subprocess.Popen | None, graceful: bool) -> None:
     """End the agent: close stdin, let it exit briefly (if graceful), then kill its whole process group."""
     if proc is None:
         return
     for pipe in (proc.stdin, proc.stdout):
         try:
-            pipe.close()
+            if pipe is not None:
+                pipe.close()
         except OSError:
             pass
     if graceful:
@@ -395,7 +426,7 @@ def _stop(proc: subprocess.Popen | None, graceful: bool) -> None:
         pass
 
 
-def _read_tail(fh) -> str:
+def read_tail(fh) -> str:
     try:
         fh.seek(0, os.SEEK_END)
         size = fh.tell()
@@ -422,7 +453,7 @@ def scrubbed_env(env: dict | None = None, pass_env: list[str] | tuple[str, ...] 
     return out
 
 
-def _resolve_argv(argv: list[str], base: Path, spec: str,
+def resolve_argv(argv: list[str], base: Path, spec: str,
                   path_var: str | None) -> tuple[list[str], Path | None, Path]:
     """Make relative file arguments absolute (the agent runs in a temp dir); find the script (for the build id)
     and the executable (for the sandbox's mounts)."""
@@ -454,12 +485,25 @@ def _resolve_argv(argv: list[str], base: Path, spec: str,
     return out, script or exe_path, exe_path
 
 
-def load_subprocess_agent(command: str, options: dict, *, spec: str, timeout_s: float | None,
-                          raw_options: dict, sandbox: sb.SandboxSettings | None = None) -> SubprocessAgent:
-    """Build a SubprocessAgent from ``cmd:<command line>`` (split like a POSIX shell, run without one)."""
-    unknown = sorted(set(options) - set(OPTIONS))
+@dataclass
+class CommandSetup:
+    """What a command-line agent spec resolves to: the argv (absolute paths), the build id, the scrubbed
+    environment and the sandbox's program mounts."""
+
+    argv: list[str]
+    build: BuildId
+    env: dict[str, str]
+    mounts: list[Path]
+    deterministic: bool
+
+
+def prepare_command(command: str, options: dict, *, spec: str, sandbox: sb.SandboxSettings,
+                    allowed: tuple[str, ...] = OPTIONS, form: str = "cmd") -> CommandSetup:
+    """Resolve the command line of a ``cmd:``/``mcp:`` spec (split like a POSIX shell, run without one);
+    one-line UserErrors for bad options, quoting, or a program that does not exist."""
+    unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise UserError.at("agent", "options", ",".join(unknown), f"cmd: agents accept {', '.join(OPTIONS)} "
+        raise UserError.at("agent", "options", ",".join(unknown), f"{form}: agents accept {', '.join(allowed)} "
                            "and timeout_s")
     try:
         argv = shlex.split(command)
@@ -467,18 +511,17 @@ def load_subprocess_agent(command: str, options: dict, *, spec: str, timeout_s: 
         raise UserError.at("agent", "spec", spec, f"cannot split the command line ({exc}); check its quoting") \
             from None
     if not argv:
-        raise UserError.at("agent", "spec", spec, "give a command line after 'cmd:', e.g. "
-                           "cmd:node examples/agents/node/agent.js")
+        raise UserError.at("agent", "spec", spec, f"give a command line after '{form}:', e.g. "
+                           f"{form}:node examples/agents/node/agent.js")
     env_opt = options.get("env") or {}
     if not isinstance(env_opt, dict):
         raise UserError.at("agent", "options.env", env_opt, "give a mapping of variable names to values")
     pass_env = options.get("pass_env") or ()
     if isinstance(pass_env, str):
         pass_env = [n for n in pass_env.split(",") if n]
-    sandbox = sandbox or sb.SandboxSettings()
     sb.require(sandbox, f"agent {spec}")
     env = scrubbed_env(env_opt, [*pass_env, *sandbox.env])
-    resolved, script, exe = _resolve_argv(argv, Path.cwd(), spec, env.get("PATH"))
+    resolved, script, exe = resolve_argv(argv, Path.cwd(), spec, env.get("PATH"))
     normalized = shlex.join(argv)
     build = BuildId(
         name=script.name if script else Path(argv[0]).name,
@@ -488,10 +531,19 @@ def load_subprocess_agent(command: str, options: dict, *, spec: str, timeout_s: 
             "script_sha256": file_sha256(script) if script else None,
             "env": {k: text_hash(str(v)) for k, v in sorted(env_opt.items())},
             "pass_env": sorted(pass_env),
+            **({"form": form} if form != "cmd" else {}),
         },
         git_sha=git_sha(script) if script else None,
     )
     mounts = sb.program_mounts(exe, script, Path.cwd()) if sandbox.enabled else []
-    return SubprocessAgent(resolved, build, timeout_s=timeout_s, env=env,
-                           deterministic=bool(options.get("deterministic", False)), spec=spec, options=raw_options,
-                           sandbox=sandbox, mounts=mounts)
+    return CommandSetup(resolved, build, env, mounts, bool(options.get("deterministic", False)))
+
+
+def load_subprocess_agent(command: str, options: dict, *, spec: str, timeout_s: float | None,
+                          raw_options: dict, sandbox: sb.SandboxSettings | None = None) -> SubprocessAgent:
+    """Build a SubprocessAgent from ``cmd:<command line>`` (split like a POSIX shell, run without one)."""
+    sandbox = sandbox or sb.SandboxSettings()
+    setup = prepare_command(command, options, spec=spec, sandbox=sandbox)
+    return SubprocessAgent(setup.argv, setup.build, timeout_s=timeout_s, env=setup.env,
+                           deterministic=setup.deterministic, spec=spec, options=raw_options, sandbox=sandbox,
+                           mounts=setup.mounts)

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "sync": ("evalkit.cli.baseline_cmd", "sync", "Upload runs kept in the offline outbox."),
     "drift": ("evalkit.cli.drift_cmd", "drift", "Build the quality-drift dashboard across builds."),
     "agents": ("evalkit.cli.agents_cmd", "agents", "List the built-in agent builds and spec forms."),
+    "world": ("evalkit.cli.world_cmd", "world", "Serve a scenario's world over MCP for interactive exploration."),
 }
 
 

@@ -40,9 +40,9 @@ class Executor(Protocol):
 
 
 def local_mode_for(agent_spec: str) -> str:
-    """Threads for I/O-bound agents (``cmd:``, ``openai:``), processes for Python ones (``reference:``, ``pkg:fn``)."""
+    """Threads for I/O-bound agents (``cmd:``, ``mcp:``, ``openai:``), processes for Python ones (``reference:``, ``pkg:fn``)."""
     kind = agent_spec.split(":", 1)[0].strip().lower()
-    return "threads" if kind in ("cmd", "openai") else "processes"
+    return "threads" if kind in ("cmd", "mcp", "mcp+http", "openai") else "processes"
 
 
 def make_executor(name: str, agent_spec: str, jobs: int = 1, timeout_s: float = 60.0,
