@@ -173,162 +173,192 @@ def load_policy(path: str | Path) -> Policy:
 
 def policy_from_dict(data: dict[str, Any], where: str = "<policy>") -> Policy:
     """Validate a parsed policy mapping and build a :class:`Policy`; raises UserError listing every problem."""
-    problems: list[Problem] = []
-    bad = lambda f, v, fix: problems.append(Problem(where, f, v, fix))  # noqa: E731
-    for key in data:
-        if key not in ("gate", "margins", "deltas"):
-            bad(key, key, "unknown section; use [gate], [margins] and [deltas]")
-    gate = data.get("gate", {})
-    margins = data.get("margins", {})
-    deltas = data.get("deltas", {})
-    if not isinstance(deltas, dict):
-        bad("deltas", deltas, "must be a table: [deltas]")
-        deltas = {}
-    for key in deltas:
-        if key not in _DELTA_KEYS:
-            bad(f"deltas.{key}", key, "unknown key; use default or [deltas.metric]")
-    if not isinstance(gate, dict):
-        bad("gate", gate, "must be a table: [gate]")
-        gate = {}
-    if not isinstance(margins, dict):
-        bad("margins", margins, "must be a table: [margins]")
-        margins = {}
-    for key in gate:
-        if key == "mcnemar":
-            bad("gate.mcnemar", gate[key], f"{_MCNEMAR_GONE}; delete this key")
-        elif key not in _GATE_KEYS:
-            bad(f"gate.{key}", key, f"unknown key; known keys: {', '.join(sorted(_GATE_KEYS))}")
-    for key in margins:
-        if key not in _MARGIN_KEYS:
-            bad(f"margins.{key}", key, "unknown key; use default, [margins.metric] or [margins.category]")
+    reader = _PolicyReader(data, where)
+    kw = reader.read()
+    if reader.problems:
+        raise UserError(*reader.problems)
+    return Policy(**{**asdict(Policy()), **kw})
 
-    base = Policy()
-    kw: dict[str, Any] = {"source": where}
 
-    def metric_list(key: str) -> tuple[str, ...] | None:
-        if key not in gate:
+class _PolicyReader:
+    """Reads one policy mapping section by section, collecting every problem (file, field, value, fix) and
+    the keyword arguments of the :class:`Policy` it describes."""
+
+    def __init__(self, data: dict[str, Any], where: str) -> None:
+        self.where = where
+        self.problems: list[Problem] = []
+        self.kw: dict[str, Any] = {"source": where}
+        for key in data:
+            if key not in ("gate", "margins", "deltas"):
+                self.bad(key, key, "unknown section; use [gate], [margins] and [deltas]")
+        self.deltas = self.table(data, "deltas", _DELTA_KEYS, "unknown key; use default or [deltas.metric]")
+        self.gate = self.table(data, "gate", None, "")
+        self.margins = self.table(data, "margins", None, "")
+        for key in self.gate:
+            if key == "mcnemar":
+                self.bad("gate.mcnemar", self.gate[key], f"{_MCNEMAR_GONE}; delete this key")
+            elif key not in _GATE_KEYS:
+                self.bad(f"gate.{key}", key, f"unknown key; known keys: {', '.join(sorted(_GATE_KEYS))}")
+        for key in self.margins:
+            if key not in _MARGIN_KEYS:
+                self.bad(f"margins.{key}", key, "unknown key; use default, [margins.metric] or [margins.category]")
+
+    def bad(self, field: str, value: Any, fix: str) -> None:
+        self.problems.append(Problem(self.where, field, value, fix))
+
+    def table(self, data: dict[str, Any], name: str, keys, unknown_fix: str) -> dict[str, Any]:
+        """One top-level section as a dict ({} and a problem when it is not a table); unknown keys flagged."""
+        value = data.get(name, {})
+        if not isinstance(value, dict):
+            self.bad(name, value, f"must be a table: [{name}]")
+            return {}
+        for key in value if keys is not None else ():
+            if key not in keys:
+                self.bad(f"{name}.{key}", key, unknown_fix)
+        return value
+
+    def read(self) -> dict[str, Any]:
+        base = Policy()
+        self.read_metric_lists(base)
+        self.read_gate_values()
+        self.read_margins()
+        self.read_deltas()
+        self.cross_check(base)
+        return self.kw
+
+    # ---- [gate] ----------------------------------------------------------------------------------------
+    def metric_list(self, key: str) -> tuple[str, ...] | None:
+        if key not in self.gate:
             return None
-        v = gate[key]
+        v = self.gate[key]
         if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-            bad(f"gate.{key}", v, 'must be a list of metric names, e.g. ["rca_top1", "rca_score"]')
+            self.bad(f"gate.{key}", v, 'must be a list of metric names, e.g. ["rca_top1", "rca_score"]')
             return None
         for m in v:
             if not is_known(m):
-                bad(f"gate.{key}", m, f"unknown metric; use one of {', '.join(METRICS)} or custom.<scorer>.<name>")
+                self.bad(f"gate.{key}", m, f"unknown metric; use one of {', '.join(METRICS)} or custom.<scorer>.<name>")
         if len(set(v)) != len(v):
-            bad(f"gate.{key}", v, "lists a metric twice; name each metric once")
+            self.bad(f"gate.{key}", v, "lists a metric twice; name each metric once")
         return tuple(v)
 
-    metrics = metric_list("metrics")
-    report = metric_list("report")
-    if metrics is not None:
-        if not metrics:
-            bad("gate.metrics", list(metrics), "gate at least one metric, e.g. [\"rca_top1\"]")
-        kw["metrics"] = metrics
-    if report is not None:
-        kw["report"] = report
-    gated = kw.get("metrics", base.metrics)
-    reported = kw.get("report", base.report)
-    for m in set(gated) & set(reported):
-        bad("gate.report", m, "is also in gate.metrics; list each metric in one of them")
+    def read_metric_lists(self, base: Policy) -> None:
+        metrics, report = self.metric_list("metrics"), self.metric_list("report")
+        if metrics is not None:
+            if not metrics:
+                self.bad("gate.metrics", list(metrics), "gate at least one metric, e.g. [\"rca_top1\"]")
+            self.kw["metrics"] = metrics
+        if report is not None:
+            self.kw["report"] = report
+        self.gated = self.kw.get("metrics", base.metrics)
+        self.reported = self.kw.get("report", base.report)
+        for m in set(self.gated) & set(self.reported):
+            self.bad("gate.report", m, "is also in gate.metrics; list each metric in one of them")
 
-    if "primary" in gate:
-        v = gate["primary"]
-        if not isinstance(v, str) or v not in BINARY:
-            bad("gate.primary", v, f"must be a binary score ({', '.join(sorted(BINARY))}) for pass/fail flips")
-        else:
-            kw["primary"] = v
-
-    for key, allowed in GATE_NUMBERS.items():
-        if key in gate:
-            v = gate[key]
-            if not allowed.holds(v):
-                bad(f"gate.{key}", v, allowed.fix())
+    def read_gate_values(self) -> None:
+        gate, kw = self.gate, self.kw
+        if "primary" in gate:
+            v = gate["primary"]
+            if not isinstance(v, str) or v not in BINARY:
+                self.bad("gate.primary", v, f"must be a binary score ({', '.join(sorted(BINARY))}) for pass/fail flips")
             else:
-                kw[key] = allowed.kind(v)
-    for key, choices in GATE_CHOICES.items():
-        if key in gate:
-            v = gate[key]
-            if key == "test" and v == "mcnemar":
-                bad("gate.test", v, f"{_MCNEMAR_GONE}; write test = \"auto\"")
-            elif not isinstance(v, str) or v not in choices:
-                bad(f"gate.{key}", v, f"must be one of {' | '.join(choices)}")
-            else:
-                kw[key] = v
+                kw["primary"] = v
+        for key, allowed in GATE_NUMBERS.items():
+            if key in gate:
+                v = gate[key]
+                if not allowed.holds(v):
+                    self.bad(f"gate.{key}", v, allowed.fix())
+                else:
+                    kw[key] = allowed.kind(v)
+        for key, choices in GATE_CHOICES.items():
+            if key in gate:
+                v = gate[key]
+                if key == "test" and v == "mcnemar":
+                    self.bad("gate.test", v, f"{_MCNEMAR_GONE}; write test = \"auto\"")
+                elif not isinstance(v, str) or v not in choices:
+                    self.bad(f"gate.{key}", v, f"must be one of {' | '.join(choices)}")
+                else:
+                    kw[key] = v
 
-    def margin_value(f: str, v: Any) -> float | None:
+    # ---- [margins] and [deltas] ------------------------------------------------------------------------
+    def margin_value(self, f: str, v: Any) -> float | None:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not finite(v):
-            bad(f, v, "must be a number (the tolerated drop in the metric's units), e.g. 0.02")
+            self.bad(f, v, "must be a number (the tolerated drop in the metric's units), e.g. 0.02")
             return None
         if v < 0:
-            bad(f, v, "margin must be >= 0 (the tolerated drop, e.g. 0.02 = 2 points)")
+            self.bad(f, v, "margin must be >= 0 (the tolerated drop, e.g. 0.02 = 2 points)")
             return None
         return float(v)
 
-    if "default" in margins:
-        v = margin_value("margins.default", margins["default"])
-        if v is not None:
-            kw["margin"] = v
-    for sub, target in (("metric", "metric_margins"), ("category", "category_margins")):
-        table = margins.get(sub, {})
-        if not isinstance(table, dict):
-            bad(f"margins.{sub}", table, f"must be a table: [margins.{sub}]")
-            continue
-        out: dict[str, float] = {}
-        for name, v in table.items():
-            if sub == "metric" and not is_known(name):
-                bad(f"margins.metric.{name}", name, f"unknown metric; use one of {', '.join(METRICS)}")
+    def read_margins(self) -> None:
+        margins = self.margins
+        if "default" in margins:
+            v = self.margin_value("margins.default", margins["default"])
+            if v is not None:
+                self.kw["margin"] = v
+        for sub, target in (("metric", "metric_margins"), ("category", "category_margins")):
+            table = margins.get(sub, {})
+            if not isinstance(table, dict):
+                self.bad(f"margins.{sub}", table, f"must be a table: [margins.{sub}]")
                 continue
-            mv = margin_value(f"margins.{sub}.{name}", v)
-            if mv is not None:
-                out[name] = mv
-        kw[target] = out
+            out: dict[str, float] = {}
+            for name, v in table.items():
+                if sub == "metric" and not is_known(name):
+                    self.bad(f"margins.metric.{name}", name, f"unknown metric; use one of {', '.join(METRICS)}")
+                    continue
+                mv = self.margin_value(f"margins.{sub}.{name}", v)
+                if mv is not None:
+                    out[name] = mv
+            self.kw[target] = out
 
-    def delta_value(f: str, v: Any) -> float | None:
+    def delta_value(self, f: str, v: Any) -> float | None:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not finite(v) or v <= 0:
-            bad(f, v, "must be a number > 0 (the smallest drop that matters, e.g. 0.10 = 10 points)")
+            self.bad(f, v, "must be a number > 0 (the smallest drop that matters, e.g. 0.10 = 10 points)")
             return None
         return float(v)
 
-    if "default" in deltas:
-        v = delta_value("deltas.default", deltas["default"])
-        if v is not None:
-            kw["delta"] = v
-    dtable = deltas.get("metric", {})
-    if not isinstance(dtable, dict):
-        bad("deltas.metric", dtable, "must be a table: [deltas.metric]")
-        dtable = {}
-    kw["metric_deltas"] = {}
-    for name, v in dtable.items():
-        if not is_known(name):
-            bad(f"deltas.metric.{name}", name, f"unknown metric; use one of {', '.join(METRICS)}")
-            continue
-        dv = delta_value(f"deltas.metric.{name}", v)
-        if dv is not None:
-            kw["metric_deltas"][name] = dv
-    probe = Policy(**{**asdict(base), **kw})
-    off_scale = _unit_scale_thresholds(probe, tuple(gated) + tuple(reported))
-    for f, v, metric in off_scale:
-        means = (f"would tolerate a drop of {100 * v:.0f} points" if f.startswith("margins")
-                 else f"would count only drops of {100 * v:.0f} points or more")
-        bad(f, v, f"{metric} is a 0-1 score, so {v:g} {means}: give a fraction of its scale, e.g. 0.02 = 2 points "
-                  "(margins) or 0.10 = 10 points (deltas)")
-    said = {f for f, _, _ in off_scale}
-    for m in gated:
-        d = probe.delta_for(m)
-        margin = max([probe.margin_for("", m), *(probe.margin_for(c, m) for c in probe.category_margins)])
-        where_d = f"deltas.metric.{m}" if m in probe.metric_deltas else "deltas.default"
-        if d <= margin and not off_scale and where_d not in said:
-            said.add(where_d)
-            bad(where_d, d, f"must be larger than the margin of {m} ({margin:g}): δ is the smallest drop that "
-                            "matters, the margin the largest one tolerated")
-    for m in tuple(gated) + tuple(reported):
-        if is_known(m) and not on_unit_scale(m) and m not in kw.get("metric_margins", {}):
-            bad("margins.metric", m, f"is not on a 0-1 scale; set [margins.metric] {m} = <tolerated change in its units>")
-    if problems:
-        raise UserError(*problems)
-    return Policy(**{**asdict(base), **kw})
+    def read_deltas(self) -> None:
+        deltas = self.deltas
+        if "default" in deltas:
+            v = self.delta_value("deltas.default", deltas["default"])
+            if v is not None:
+                self.kw["delta"] = v
+        dtable = deltas.get("metric", {})
+        if not isinstance(dtable, dict):
+            self.bad("deltas.metric", dtable, "must be a table: [deltas.metric]")
+            dtable = {}
+        self.kw["metric_deltas"] = {}
+        for name, v in dtable.items():
+            if not is_known(name):
+                self.bad(f"deltas.metric.{name}", name, f"unknown metric; use one of {', '.join(METRICS)}")
+                continue
+            dv = self.delta_value(f"deltas.metric.{name}", v)
+            if dv is not None:
+                self.kw["metric_deltas"][name] = dv
 
+    # ---- rules across sections ---------------------------------------------------------------------------
+    def cross_check(self, base: Policy) -> None:
+        """Thresholds on the metric's scale, δ above the margin, a margin for every metric off the 0-1 scale."""
+        probe = Policy(**{**asdict(base), **self.kw})
+        gated, reported = tuple(self.gated), tuple(self.reported)
+        off_scale = _unit_scale_thresholds(probe, gated + reported)
+        for f, v, metric in off_scale:
+            means = (f"would tolerate a drop of {100 * v:.0f} points" if f.startswith("margins")
+                     else f"would count only drops of {100 * v:.0f} points or more")
+            self.bad(f, v, f"{metric} is a 0-1 score, so {v:g} {means}: give a fraction of its scale, e.g. 0.02 = "
+                           "2 points (margins) or 0.10 = 10 points (deltas)")
+        said = {f for f, _, _ in off_scale}
+        for m in gated:
+            d = probe.delta_for(m)
+            margin = max([probe.margin_for("", m), *(probe.margin_for(c, m) for c in probe.category_margins)])
+            where_d = f"deltas.metric.{m}" if m in probe.metric_deltas else "deltas.default"
+            if d <= margin and not off_scale and where_d not in said:
+                said.add(where_d)
+                self.bad(where_d, d, f"must be larger than the margin of {m} ({margin:g}): δ is the smallest drop "
+                                     "that matters, the margin the largest one tolerated")
+        for m in gated + reported:
+            if is_known(m) and not on_unit_scale(m) and m not in self.kw.get("metric_margins", {}):
+                self.bad("margins.metric", m,
+                         f"is not on a 0-1 scale; set [margins.metric] {m} = <tolerated change in its units>")
 
 
 def _unit_scale_thresholds(pol: Policy, metrics: tuple[str, ...]) -> list[tuple[str, float, str]]:
