@@ -20,8 +20,17 @@ def _esc(text: object) -> str:
 
 
 def render_markdown(comparison, context: ReportContext | None = None, top_flips: int = 5) -> str:
-    """Markdown fit for a pull-request comment."""
+    """Markdown fit for a pull-request comment: headline, the verdict table, the flipped scenarios of each
+    regressed category, what would decide inconclusive cells, report-only drops, legend and run links."""
     ctx = context or ReportContext()
+    rows = verdict_rows(comparison)
+    sequential = is_sequential(rows)
+    out = _header(comparison, ctx) + _table(comparison, rows, sequential) + _flips(comparison, top_flips)
+    out += _details(comparison, rows, sequential) + _footer(comparison, ctx, sequential)
+    return "\n".join(out) + "\n"
+
+
+def _header(comparison, ctx: ReportContext) -> list[str]:
     out = [f"## evalkit: {verdict_label(comparison.verdict, comparison.cross_category)}", ""]
     if comparison.cross_category:
         out += [f"> **⚠️ {headline(comparison)}**", ""]
@@ -34,59 +43,63 @@ def render_markdown(comparison, context: ReportContext | None = None, top_flips:
         facts.append(f"candidate `{ctx.candidate_build}`")
     if ctx.baseline_build:
         facts.append(f"baseline `{ctx.baseline_build}`" + (f" ({_esc(ctx.baseline_source)})" if ctx.baseline_source else ""))
-    if facts:
-        out += [" · ".join(facts), ""]
+    return out + ([" · ".join(facts), ""] if facts else [])
 
-    rows = verdict_rows(comparison)
-    sequential = is_sequential(rows)
-    out += (["| metric | category | n/pool | baseline | candidate | diff (pts) | anytime bound | verdict | stopped "
-             "| resolves |", "|---|---|---:|---:|---:|---:|---|---|---|---:|"] if sequential else
-            [f"| metric | category | n | baseline | candidate | diff (pts) | {bounds_header(comparison.policy)} "
-             "| verdict | detectable drop | scenarios for δ |",
-             "|---|---|---:|---:|---:|---:|---|---|---:|---:|"])
+
+def _table(comparison, rows, sequential: bool) -> list[str]:
+    out = (["| metric | category | n/pool | baseline | candidate | diff (pts) | anytime bound | verdict | stopped "
+            "| resolves |", "|---|---|---:|---:|---:|---:|---|---|---|---:|"] if sequential else
+           [f"| metric | category | n | baseline | candidate | diff (pts) | {bounds_header(comparison.policy)} "
+            "| verdict | detectable drop | scenarios for δ |",
+            "|---|---|---:|---:|---:|---:|---|---|---:|---:|"])
     for r in rows.itertuples(index=False):
         cat = "**overall**" if r.category == OVERALL_MICRO else f"`{_esc(r.category)}`"
-        tail = ""
         if sequential:
-            n, interval, last, resolves = sequential_columns(r, r.metric)
-            tail = f" {resolves} |"
+            n, interval, last, extra = sequential_columns(r, r.metric)
         else:
-            n, interval, last, for_delta = fixed_columns(r, comparison.policy.min_scenarios)
-            tail = f" {for_delta} |"
+            n, interval, last, extra = fixed_columns(r, comparison.policy.min_scenarios)
         diff = fmt_diff(r.diff, r.metric)
         if r.verdict == Verdict.REGRESSED:
             diff = f"**{diff}**"
         out.append(f"| {r.metric} | {cat} | {n} | {fmt_value(r.baseline_mean, r.metric)} | "
                    f"{fmt_value(r.candidate_mean, r.metric)} | {diff} | {interval} | "
-                   f"{_ICON.get(r.verdict, '')} {r.verdict} | {last} |{tail}")
-    out.append("")
+                   f"{_ICON.get(r.verdict, '')} {r.verdict} | {last} | {extra} |")
+    return out + [""]
 
-    regressed_categories = []
+
+def _flips(comparison, top_flips: int) -> list[str]:
+    """The first scenarios that flipped pass → fail in each regressed category, with what each build blamed."""
+    regressed_categories: list[str] = []
     for cat, _metric in comparison.regressed_cells:
         if cat != OVERALL_MICRO and cat not in regressed_categories:
             regressed_categories.append(cat)
-    if regressed_categories:
-        out += ["### Scenarios that flipped pass → fail", ""]
-        for cat in regressed_categories:
-            fl = comparison.flips(cat)
-            fl = fl[fl["change"] == "pass->fail"].head(top_flips)
-            if fl.empty:
-                continue
-            out += [f"**`{_esc(cat)}`**", "", "| scenario | expected | baseline said | candidate said | pass rate |",
-                    "|---|---|---|---|---|"]
-            for f in fl.itertuples(index=False):
-                out.append(f"| `{_esc(f.scenario_id)}` | `{_esc(f.expected_component)}` | "
-                           f"`{_esc(f.baseline_top)}` | `{_esc(f.candidate_top)}` | "
-                           f"{100 * f.baseline_rate:.0f}% → {100 * f.candidate_rate:.0f}% |")
-            out.append("")
+    if not regressed_categories:
+        return []
+    out = ["### Scenarios that flipped pass → fail", ""]
+    for cat in regressed_categories:
+        fl = comparison.flips(cat)
+        fl = fl[fl["change"] == "pass->fail"].head(top_flips)
+        if fl.empty:
+            continue
+        out += [f"**`{_esc(cat)}`**", "", "| scenario | expected | baseline said | candidate said | pass rate |",
+                "|---|---|---|---|---|"]
+        for f in fl.itertuples(index=False):
+            out.append(f"| `{_esc(f.scenario_id)}` | `{_esc(f.expected_component)}` | "
+                       f"`{_esc(f.baseline_top)}` | `{_esc(f.candidate_top)}` | "
+                       f"{100 * f.baseline_rate:.0f}% → {100 * f.candidate_rate:.0f}% |")
+        out.append("")
+    return out
 
+
+def _details(comparison, rows, sequential: bool) -> list[str]:
+    """Collapsed sections: what would decide the inconclusive cells, report-only metrics that dropped."""
+    out: list[str] = []
     to_resolve = [] if sequential else resolution_notes(rows, comparison.policy.min_scenarios)
     if to_resolve:
         out += [f"<details><summary>What would decide the {len(to_resolve)} inconclusive cell(s), if their estimates "
                 "hold</summary>", ""]
         out += [f"- {_esc(line)}" for line in to_resolve]
         out += ["", "</details>", ""]
-
     report_only = comparison.to_frame()
     report_only = report_only[~report_only["gated"] & (report_only["verdict"] == Verdict.REGRESSED)]
     if len(report_only):
@@ -96,14 +109,16 @@ def render_markdown(comparison, context: ReportContext | None = None, top_flips:
             unit = " pts" if in_points(r.metric) else ""
             out.append(f"- {r.metric} in {where}: {fmt_diff(r.diff, r.metric)}{unit}")
         out += ["", "</details>", ""]
+    return out
 
+
+def _footer(comparison, ctx: ReportContext, sequential: bool) -> list[str]:
     pol = comparison.policy
     if sequential:
-        out.append(f"<sub>{_esc(sequential_legend(comparison))} Policy {_esc(pol.source)}.</sub>")
+        out = [f"<sub>{_esc(sequential_legend(comparison))} Policy {_esc(pol.source)}.</sub>"]
     else:
-        out.append(f"<sub>Paired per scenario; {_esc(fixed_legend(comparison))}</sub>")
-    for note in comparison.notes:
-        out.append(f"<sub>note: {_esc(note)}</sub>")
+        out = [f"<sub>Paired per scenario; {_esc(fixed_legend(comparison))}</sub>"]
+    out += [f"<sub>note: {_esc(note)}</sub>" for note in comparison.notes]
     refs = []
     if ctx.candidate_run:
         refs.append(f"candidate run `{ctx.candidate_run}`")
@@ -113,4 +128,4 @@ def render_markdown(comparison, context: ReportContext | None = None, top_flips:
         where = f" in MLflow at `{ctx.tracking_uri}`" if ctx.tracking_uri else ""
         link = f" ([open]({ctx.run_url}))" if ctx.run_url else ""
         out.append(f"<sub>{'; '.join(refs)}{where}{link}</sub>")
-    return "\n".join(out) + "\n"
+    return out
