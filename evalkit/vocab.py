@@ -45,6 +45,13 @@ class ErrorClass(StrEnum):
     SETUP_ERROR = "setup_error"
 
 
+#: the failure classes an agent's own process may claim for itself (the isolated worker relays them);
+#: never infrastructure, scorer or setup classes, which only evalkit decides.
+AGENT_REPORTABLE = frozenset({ErrorClass.AGENT_CRASH, ErrorClass.AGENT_EXIT, ErrorClass.TIMEOUT,
+                              ErrorClass.MALFORMED_OUTPUT, ErrorClass.UNKNOWN_TOOL, ErrorClass.BUDGET_EXCEEDED,
+                              ErrorClass.UNKNOWN_COMPONENT})
+
+
 class Verdict(StrEnum):
     """The judgement of a (category, metric) cell, of a whole comparison, or of a build in the drift view."""
 

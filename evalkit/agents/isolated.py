@@ -19,11 +19,6 @@ from typing import Any
 from evalkit.agents.base import AgentFailure, BuildId
 from evalkit.world.toolbox import ToolBudgetExceeded, Toolbox, ToolCall, ToolError, UnknownTool
 
-#: failure classes an isolated worker may report for its agent (never infrastructure classes).
-REPORTABLE = ("agent_crash", "agent_exit", "timeout", "malformed_output", "unknown_tool", "budget_exceeded",
-              "unknown_component")
-
-
 class RelayToolbox(Toolbox):
     """A Toolbox without a world: every call goes to evalkit, which serves and records it."""
 

@@ -299,11 +299,11 @@ class SubprocessAgent(RebuiltFromSpec):
 def _reported(msg: dict) -> AgentFailure:
     """The failure an ``error`` message reports; its optional ``error_class`` may name an agent failure
     class (``agent_crash``, ``timeout``...), never an infrastructure one."""
-    from evalkit.agents.isolated import REPORTABLE
+    from evalkit.vocab import AGENT_REPORTABLE
 
     exc = AgentReportedError(f"agent reported: {str(msg.get('message', ''))[:500]}")
     claimed = msg.get("error_class")
-    if isinstance(claimed, str) and claimed in REPORTABLE:
+    if isinstance(claimed, str) and claimed in AGENT_REPORTABLE:
         exc.error_class = ErrorClass(claimed)
     return exc
 
