@@ -8,13 +8,12 @@ in which every trial times out.
 from __future__ import annotations
 
 import copy
-import time
 from dataclasses import dataclass, field
 
-from evalkit.agents.base import AgentFailure, Finding
+from evalkit.agents.base import Finding
 from evalkit.agents.sandbox import SandboxSettings
 from evalkit.errors import UserError
-from evalkit.world.toolbox import Toolbox, ToolBudgetExceeded, UnknownTool
+from evalkit.world.toolbox import Toolbox
 
 
 @dataclass
@@ -40,7 +39,7 @@ class CheckResult:
 def check_agent(spec: str, *, suite: str = "smoke", scenario: str | None = None, timeout_s: float = 30.0,
                 sandbox: SandboxSettings | None = None) -> CheckResult:
     """Run ``spec`` on one scenario of ``suite`` (its first, or ``scenario``) and record the exchange."""
-    from evalkit.agents.finalize import finalize
+    from evalkit.agents.attempt import attempt
     from evalkit.agents.spec import load_agent
     from evalkit.suite import load_suite, load_world
 
@@ -55,18 +54,9 @@ def check_agent(spec: str, *, suite: str = "smoke", scenario: str | None = None,
         agent.transcript = transcript
     world = load_world(sc)
     toolbox = Toolbox(world, max_calls=sc.max_tool_calls)
-    result = CheckResult(spec, str(agent.build), sc.id, 0.0, transcript)
-    t0 = time.monotonic()
-    try:
-        result.finding = finalize(agent.investigate(copy.deepcopy(world.alert or sc.alert), toolbox, 0), toolbox,
-                                  agent.limits)
-        result.stderr = result.finding.stderr
-    except AgentFailure as exc:
-        result.error_class, result.message = exc.error_class, str(exc)
-        result.stderr = getattr(exc, "stderr", "") or ""
-    except (ToolBudgetExceeded, UnknownTool) as exc:
-        result.error_class, result.message = type(exc).__name__, str(exc)
-    result.seconds = time.monotonic() - t0
+    done = attempt(agent, copy.deepcopy(world.alert or sc.alert), toolbox, 0)
+    result = CheckResult(spec, str(agent.build), sc.id, done.latency_s, transcript, finding=done.finding,
+                         error_class=done.error_class, message=done.message, stderr=done.stderr)
     result.calls = [c.to_dict() for c in toolbox.trajectory]
     return result
 

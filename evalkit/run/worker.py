@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import copy
 import threading
-import time
-import traceback
 from collections import OrderedDict
 from typing import Callable
 
-from evalkit.agents.base import AgentFailure
-from evalkit.agents.finalize import finalize
-from evalkit.agents.limits import DEFAULT_LIMITS
+from evalkit.agents.attempt import attempt, describe
 from evalkit.errors import UserError
 from evalkit.run.tasks import TrialOutcome, TrialTask
 from evalkit.vocab import ErrorClass, Status
-from evalkit.world.toolbox import Toolbox, ToolBudgetExceeded, UnknownTool
+from evalkit.world.toolbox import Toolbox
 
 WORLD_CACHE_SIZE = 8
 
@@ -100,48 +96,19 @@ def run_trial(task: TrialTask, on_start: Callable[[], None] | None = None) -> Tr
     except UserError as exc:  # a stale/broken suite or agent spec: the user must fix it, retrying won't
         return _outcome(task, Status.SETUP_ERROR, ErrorClass.SETUP_ERROR, str(exc))
     except Exception as exc:  # noqa: BLE001 - anything else here is the infrastructure's failure
-        return _outcome(task, Status.INFRA_ERROR, ErrorClass.INFRA_EXECUTOR, f"worker setup failed: {_describe(exc)}")
+        return _outcome(task, Status.INFRA_ERROR, ErrorClass.INFRA_EXECUTOR, f"worker setup failed: {describe(exc)}")
 
     toolbox = Toolbox(world, max_calls=scenario.max_tool_calls)
     alert = copy.deepcopy(world.alert or scenario.alert)
     if on_start is not None:
         on_start()
-    t0 = time.perf_counter()
-    status, error_class, message, finding, stderr = Status.OK, "", "", None, ""
-    try:
-        # Adapters already return checked findings; this is the same check for any other Agent object.
-        finding = finalize(agent.investigate(alert, toolbox, task.seed), toolbox,
-                           getattr(agent, "limits", DEFAULT_LIMITS))
-        stderr = finding.stderr or ""
-    except AgentFailure as exc:
-        status = Status.INFRA_ERROR if exc.infrastructure else Status.AGENT_ERROR
-        error_class, message = exc.error_class, _describe(exc)
-        stderr = getattr(exc, "stderr", "") or ""
-    except ToolBudgetExceeded as exc:
-        status, error_class, message = Status.AGENT_ERROR, ErrorClass.BUDGET_EXCEEDED, _describe(exc)
-    except UnknownTool as exc:
-        status, error_class, message = Status.AGENT_ERROR, ErrorClass.UNKNOWN_TOOL, _describe(exc)
-    except SystemExit as exc:
-        status, error_class, message = Status.AGENT_ERROR, ErrorClass.AGENT_EXIT, f"agent called exit({exc.code})"
-    except Exception as exc:  # noqa: BLE001 - a crashing agent is a scored failure, never a crashed run
-        status, error_class, message = Status.AGENT_ERROR, ErrorClass.AGENT_CRASH, _describe(exc, with_frame=True)
-    latency = time.perf_counter() - t0
+    done = attempt(agent, alert, toolbox, task.seed)
     return TrialOutcome(
-        task.scenario_id, task.trial, task.seed, status, error_class, message,
-        finding.to_dict() if finding is not None else None,
-        [c.to_dict() for c in toolbox.trajectory], latency, stderr, task.attempt,
+        task.scenario_id, task.trial, task.seed, done.status, done.error_class, done.message,
+        done.finding.to_dict() if done.finding is not None else None,
+        [c.to_dict() for c in toolbox.trajectory], done.latency_s, done.stderr, task.attempt,
     )
 
 
 def _outcome(task: TrialTask, status: str, error_class: str, message: str) -> TrialOutcome:
     return TrialOutcome(task.scenario_id, task.trial, task.seed, status, error_class, message, attempt=task.attempt)
-
-
-def _describe(exc: BaseException, with_frame: bool = False) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    if with_frame:
-        frames = traceback.extract_tb(exc.__traceback__)
-        if frames:
-            f = frames[-1]
-            text += f" (at {f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name})"
-    return text[:2000]
