@@ -12,7 +12,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -50,7 +50,9 @@ class Comparison:
     policy: Policy
     notes: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
-    _flips: Any = field(default=None, repr=False)
+    #: builds the flipped-scenarios table on first use (None: no primary binary metric, so no flips)
+    flips_source: Callable[[], pd.DataFrame] | None = field(default=None, repr=False)
+    _flips_table: pd.DataFrame | None = field(default=None, init=False, repr=False)
 
     # ------------------------------------------------------------------ verdicts
     def to_frame(self) -> pd.DataFrame:
@@ -108,8 +110,9 @@ class Comparison:
     # ---------------------------------------------------------------------- flips
     def flips(self, category: str | None = None) -> pd.DataFrame:
         """Flipped scenarios on the primary binary metric, most consistent first (all categories if None)."""
-        table = self._flips() if callable(self._flips) else self._flips
-        self._flips = table
+        if self._flips_table is None and self.flips_source is not None:
+            self._flips_table = self.flips_source()
+        table = self._flips_table
         if table is None:
             return pd.DataFrame(columns=flips_mod.FLIP_COLUMNS)
         if category is None:
@@ -256,4 +259,4 @@ def compare(candidate: Any, baseline: Any, policy: Policy | str | Path | None = 
         "alpha": pol.alpha, "correction": pol.correction, "policy": pol.source,
     }
     lazy_flips = (lambda: flips_mod.flips_table(p, cand, base, primary)) if primary else None
-    return Comparison(cells=frame, policy=pol, notes=notes, meta=meta, _flips=lazy_flips)
+    return Comparison(cells=frame, policy=pol, notes=notes, meta=meta, flips_source=lazy_flips)

@@ -145,7 +145,7 @@ def compare_sequential(candidate: Any, baseline: Any, policy: Policy | None, ord
     }
     primary = pol.primary if pol.primary in p.base.mean else None
     lazy_flips = (lambda: flips_mod.flips_table(p, cand, base, primary)) if primary else None
-    return Comparison(cells=frame, policy=pol, notes=notes, meta=meta, _flips=lazy_flips)
+    return Comparison(cells=frame, policy=pol, notes=notes, meta=meta, flips_source=lazy_flips)
 
 
 def with_resolvable(comparison: Comparison, plan: pd.DataFrame, metric: str) -> Comparison:
