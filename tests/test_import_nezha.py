@@ -82,6 +82,7 @@ def one_day(tmp_path_factory):
 # --- one real day -----------------------------------------------------------------------------------------
 
 @needs_data
+@pytest.mark.slow  # imports the real dataset (tens of seconds); error paths stay fast
 def test_one_day_imports_one_valid_scenario_per_fault(one_day):
     from evalkit.suite import validate_suite
 
@@ -92,6 +93,7 @@ def test_one_day_imports_one_valid_scenario_per_fault(one_day):
 
 
 @needs_data
+@pytest.mark.slow  # imports the real dataset (tens of seconds); error paths stay fast
 def test_importing_twice_gives_the_same_suite_hash(tmp_path):
     src = link_tree(SRC, tmp_path / "src", keep_faults=2)
     first = import_suite("nezha", src, tmp_path / "first")
@@ -100,6 +102,7 @@ def test_importing_twice_gives_the_same_suite_hash(tmp_path):
 
 
 @needs_data
+@pytest.mark.slow  # imports the real dataset (tens of seconds); error paths stay fast
 def test_truth_is_the_injected_pods_service_with_the_pod_as_alias(one_day):
     from evalkit.suite import load_suite, load_truth
 
@@ -113,6 +116,7 @@ def test_truth_is_the_injected_pods_service_with_the_pod_as_alias(one_day):
 
 
 @needs_data
+@pytest.mark.slow  # imports the real dataset (tens of seconds); error paths stay fast
 def test_window_surrounds_the_injection_read_from_the_time_string(one_day):
     from datetime import datetime, timezone
 
@@ -131,6 +135,7 @@ def test_window_surrounds_the_injection_read_from_the_time_string(one_day):
 
 
 @needs_data
+@pytest.mark.slow  # imports the real dataset (tens of seconds); error paths stay fast
 def test_worlds_carry_metrics_logs_traces_and_kpi_monitors(one_day):
     from evalkit.suite import load_suite, load_world
 
@@ -150,6 +155,7 @@ def test_worlds_carry_metrics_logs_traces_and_kpi_monitors(one_day):
 
 
 @needs_data
+@pytest.mark.slow  # imports the real dataset (tens of seconds); error paths stay fast
 def test_reference_agent_investigates_imported_worlds_unchanged(one_day):
     from evalkit.agents.reference import ReferenceAgent
     from evalkit.suite import load_suite, load_world
@@ -255,6 +261,7 @@ def test_missing_licence_is_an_error(tmp_path):
 
 
 @needs_data
+@pytest.mark.slow  # imports the real dataset (tens of seconds); error paths stay fast
 def test_corrupt_gzipped_logs_in_a_suite_are_a_validation_problem(one_day, tmp_path):
     import shutil
 

@@ -64,6 +64,7 @@ def one_line_error(excinfo) -> str:
 # --- the real dataset -----------------------------------------------------------------------------------
 
 @needs_data
+@pytest.mark.slow  # imports the real dataset (tens of seconds); error paths stay fast
 def test_import_validates_with_one_scenario_per_labelled_issue(imported):
     from evalkit.suite import validate_suite
 
@@ -76,6 +77,7 @@ def test_import_validates_with_one_scenario_per_labelled_issue(imported):
 
 
 @needs_data
+@pytest.mark.slow  # imports the real dataset (tens of seconds); error paths stay fast
 def test_shipped_suite_is_exactly_a_fresh_import(imported):
     from evalkit.suite import suite_hash
 
@@ -85,6 +87,7 @@ def test_shipped_suite_is_exactly_a_fresh_import(imported):
 
 
 @needs_data
+@pytest.mark.slow  # imports the real dataset (tens of seconds); error paths stay fast
 def test_truth_is_the_service_with_its_xray_nodes_as_aliases(imported):
     from evalkit.suite import load_suite, load_truth
 
@@ -99,6 +102,7 @@ def test_truth_is_the_service_with_its_xray_nodes_as_aliases(imported):
 
 
 @needs_data
+@pytest.mark.slow  # imports the real dataset (tens of seconds); error paths stay fast
 def test_metrics_are_the_raw_values_in_evalkit_units(imported):
     from evalkit.suite import load_suite, load_world
 
@@ -117,6 +121,7 @@ def test_metrics_are_the_raw_values_in_evalkit_units(imported):
 
 
 @needs_data
+@pytest.mark.slow  # imports the real dataset (tens of seconds); error paths stay fast
 def test_worlds_start_with_an_hour_of_normal_operation_where_the_dataset_has_one(imported):
     from evalkit.suite import load_suite
 
@@ -131,6 +136,7 @@ def test_worlds_start_with_an_hour_of_normal_operation_where_the_dataset_has_one
 
 
 @needs_data
+@pytest.mark.slow  # imports the real dataset (tens of seconds); error paths stay fast
 def test_alert_is_the_datasets_target_kpi(imported):
     from evalkit.suite import load_suite
 
@@ -144,6 +150,7 @@ def test_alert_is_the_datasets_target_kpi(imported):
 
 
 @needs_data
+@pytest.mark.slow  # imports the real dataset (tens of seconds); error paths stay fast
 def test_reference_agent_investigates_imported_worlds_unchanged(imported):
     from evalkit.agents.reference import ReferenceAgent
     from evalkit.suite import load_suite, load_world
@@ -165,6 +172,7 @@ def test_reference_agent_investigates_imported_worlds_unchanged(imported):
 # --- determinism and error paths (a two-issue copy) -----------------------------------------------------
 
 @needs_data
+@pytest.mark.slow  # imports the real dataset (tens of seconds); error paths stay fast
 def test_importing_twice_gives_the_same_suite_hash(tmp_path):
     src = mini_source(tmp_path / "src")
     a = import_suite("petshop", src, tmp_path / "a")
