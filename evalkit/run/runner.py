@@ -157,13 +157,8 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
         "suite": suite_obj.name, "suite_version": suite_obj.version, "suite_hash": suite_obj.hash,
         "build_id": build_id, "agent_spec": agent_spec, "trials": trials, "seed": seed,
         "evalkit_version": __version__, "started_at": started_at, "duration_s": time.monotonic() - t0,
-        "infra_errors": infra, "agent_errors": int((table["status"] == Status.AGENT_ERROR).sum()),
-        "n_scenarios": len(scenarios), "n_trials": len(table),
-        "executor": exe.name if exe is not None else config.executor_name,
-        "jobs": getattr(exe, "capacity", config.jobs) if exe is not None else config.jobs,
-        "timeout_s": float(config.timeout_s), "resumed_trials": len(resumed),
-        "sandbox": sandbox_label(agent_spec, config.sandbox),
-        "journal": str(jr.path) if jr else None,
+        "n_scenarios": len(scenarios), "resumed_trials": len(resumed), "journal": str(jr.path) if jr else None,
+        **_execution_meta(table, exe, config, agent_spec),
         "scorers": [f"{s.name}={s.spec}" for s in scorer.user_scorers], "warnings": warnings,
     }
     if len(table) and infra == len(table):
@@ -172,6 +167,17 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
                            f"all {infra} trials failed with infrastructure errors; fix the endpoint/executor and"
                            " rerun the same command (finished trials are kept in the journal)")
     return RunResult(table, trajectories, meta, warnings)
+
+
+def _execution_meta(table: pd.DataFrame, exe, config: RunConfig, agent_spec: str) -> dict:
+    """How the trials ran: error counts, executor, parallelism, timeout and sandbox."""
+    return {
+        "infra_errors": int((table["status"] == Status.INFRA_ERROR).sum()),
+        "agent_errors": int((table["status"] == Status.AGENT_ERROR).sum()), "n_trials": len(table),
+        "executor": exe.name if exe is not None else config.executor_name,
+        "jobs": getattr(exe, "capacity", config.jobs) if exe is not None else config.jobs,
+        "timeout_s": float(config.timeout_s), "sandbox": sandbox_label(agent_spec, config.sandbox),
+    }
 
 
 def _executor(config: RunConfig, agent_spec: str) -> Executor:
