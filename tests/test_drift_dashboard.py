@@ -175,3 +175,16 @@ def test_drift_command_builds_the_dashboard_of_a_stored_history(embedded_store_t
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "report" / "index.html").is_file()
     assert "alarm: build #" in r.stdout and "run " in r.stdout
+
+
+def test_names_from_the_store_are_text_on_the_page_never_markup(tmp_path):
+    """Build ids, categories and notes come from users' runs: the template escapes them all."""
+    hostile = '<img src=x onerror="alert(1)">'
+    frame = synthetic().frame.copy()
+    frame["build_id"] = frame["build_id"] + hostile
+    frame["category"] = frame["category"].replace("network/dns", f"network/{hostile}")
+    series = series_from_frame(frame, suite=f"syn{hostile}", promoted_orders=[0], tracking_uri="http://mlflow.example:5000")
+    page = build_dashboard(detect(series, DriftParams(ref_builds=5)), tmp_path).read_text(encoding="utf-8")
+    assert hostile not in page and "onerror=" not in page.replace("onerror=&#34;", "")
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page
+    assert len(parse(tmp_path / "index.html").imgs) == 3  # only the three plots are images
