@@ -2,10 +2,12 @@
 
 - **Project root**: the nearest folder, from the working directory upwards, holding ``evalkit.toml`` or a
   ``suites/`` folder; the working directory itself when none does.
-- **Suites**: ``<root>/suites``, then the ``suites/`` of the evalkit checkout (the bundled suites).
+- **Suites**: ``<root>/suites``, then the ``suites/`` of an evalkit source checkout (when evalkit runs from one),
+  then the suites shipped inside the package (``core`` and ``smoke``, read through ``importlib.resources``).
+  A project's own suite of the same name wins.
 - **Baselines** (committed exports and each suite's ``policy.toml``): ``--baselines-dir`` when given, else
-  ``<root>/baselines`` when it exists, else the ``baselines/`` beside the suite's ``suites/`` folder (the
-  bundled suites' baselines), else ``<root>/baselines``.
+  ``<root>/baselines`` when it holds a folder for the suite, else the ``baselines/`` beside the suite's
+  ``suites/`` folder when it does (a shipped suite's shipped baselines), else ``<root>/baselines``.
 - **Policy of a suite**: ``--policy`` when given, else ``<baselines>/<suite>/policy.toml``, else the default.
 - **Tracking URI**, first that is set: ``--tracking-uri`` (or ``tracking_uri=``), ``EVALKIT_TRACKING_URI``,
   ``MLFLOW_TRACKING_URI``, else the embedded store in ``<root>/.evalkit/mlflow/``. The evalkit variable wins
@@ -41,6 +43,13 @@ def _shown(path: Path) -> Path:
         return path
 
 
+def bundled_dir() -> Path:
+    """The folder of the data shipped inside the installed package (wheel or editable install)."""
+    from importlib.resources import files
+
+    return Path(str(files("evalkit") / "bundled"))
+
+
 def find_root(start: Path) -> Path:
     """The nearest folder from ``start`` upwards that holds one of :data:`PROJECT_MARKERS`, else ``start``."""
     start = start.resolve()
@@ -64,7 +73,7 @@ class Workspace:
                 cwd: str | Path | None = None) -> Workspace:
         root = find_root(Path(cwd) if cwd is not None else Path.cwd())
         dirs: list[Path] = []
-        for d in (root / SUITES, CHECKOUT / SUITES):
+        for d in (root / SUITES, CHECKOUT / SUITES, bundled_dir() / SUITES):
             if d.is_dir() and d.resolve() not in [o.resolve() for o in dirs]:
                 dirs.append(d)
         return cls(root, tuple(dirs), tracking_uri or None, Path(baselines_dir) if baselines_dir else None)
@@ -89,10 +98,13 @@ class Workspace:
         if self.baselines_override is not None:
             return self.baselines_override
         here = _shown(self.root / BASELINES)
-        if here.is_dir() or suite_path is None:
+        if suite_path is None:
+            return here
+        name = Path(suite_path).name
+        if (here / name).is_dir():
             return here
         beside = Path(suite_path).resolve().parent.parent / BASELINES
-        return beside if beside.is_dir() else here
+        return beside if (beside / name).is_dir() else here
 
     def suite_path(self, name: str) -> Path | None:
         """The folder of the suite called ``name`` in :attr:`suite_dirs`, or None."""
@@ -118,4 +130,4 @@ class Workspace:
         return load_policy(path) if path is not None else default_policy()
 
 
-__all__ = ["CHECKOUT", "PROJECT_MARKERS", "Workspace", "find_root"]
+__all__ = ["CHECKOUT", "PROJECT_MARKERS", "Workspace", "bundled_dir", "find_root"]
