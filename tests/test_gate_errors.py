@@ -157,10 +157,10 @@ def test_bad_run_options(baseline, tmp_path, option, value, needles):
     assert not (tmp_path / "reports").exists()
 
 
-def test_missing_required_option(tmp_path):
+def test_missing_agent_without_a_project_default(tmp_path):
     res = gate(["gate", "--suite", "smoke"])
     assert res.exit_code == 2
-    error_line(res.stderr, "Missing option '--agent'", "evalkit gate --help")
+    error_line(res.stderr, "--agent", "pass --agent", "evalkit.toml")
 
 
 def test_unsupported_tracking_uri_scheme(baseline, tmp_path):

@@ -68,8 +68,8 @@ class Store:
     """MLflow-backed system of record (see docs/storage.md)."""
 
     def __init__(self, tracking_uri: str | None = None, *, root: Path | str | None = None,
-                 outbox_dir: Path | str | None = None):
-        self.target: TrackingTarget = resolve_tracking(tracking_uri, root)
+                 outbox_dir: Path | str | None = None, configured: str | None = None):
+        self.target: TrackingTarget = resolve_tracking(tracking_uri, root, configured)
         self.outbox = Outbox(outbox_dir or default_outbox_dir(root))
         self._client: Any = None
 
