@@ -109,7 +109,7 @@ def resolve_tracking(uri: str | None = None, root: Path | str | None = None,
         env_var = next((name for name in TRACKING_URI_ENVS if os.environ.get(name, "").strip()), env_var)
         uri, source = os.environ.get(env_var, ""), "env"
     if not uri and configured:
-        uri, source = _rooted(configured.strip(), root), "config"
+        uri, source = absolute_sqlite_uri(configured.strip(), root), "config"
     if not uri:
         uri, source = embedded_uri(root), "default"
     uri = uri.strip()
@@ -136,11 +136,12 @@ def resolve_tracking(uri: str | None = None, root: Path | str | None = None,
                        f"the embedded store in ./{EVALKIT_DIR}/{EMBEDDED_DIR}/")
 
 
-def _rooted(uri: str, root: Path | str | None) -> str:
-    """``uri`` with a relative ``sqlite:///`` path made absolute under ``root`` (the project, not the cwd)."""
-    if root is None or not uri.lower().startswith("sqlite:///") or uri.startswith("sqlite:////"):
+def absolute_sqlite_uri(uri: str, base: Path | str | None) -> str:
+    """``uri`` with a relative ``sqlite:///`` path made absolute under ``base`` (other URIs unchanged): the folder
+    a relative store path means, which is not always the process's working directory."""
+    if base is None or not uri.lower().startswith("sqlite:///") or uri.startswith("sqlite:////"):
         return uri
-    return f"sqlite:///{Path(root).resolve() / uri[len('sqlite:///'):]}"
+    return f"sqlite:///{Path(base).resolve() / uri[len('sqlite:///'):]}"
 
 
 def _sqlite_path(uri: str) -> Path | None:
