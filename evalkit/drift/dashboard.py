@@ -39,7 +39,7 @@ table.grid td.alarm{outline:3px solid #000;outline-offset:-3px;font-weight:bold}
 .legend span{display:inline-block;padding:2px 8px;margin-right:6px;border-radius:3px;font-size:12px}
 .ok{color:#1a9850;font-weight:bold} .bad{color:#d7301f;font-weight:bold}
 .gate-failed{color:#d7301f;font-weight:bold} .gate-passed{color:#4d4d4d}
-img.plot{max-width:100%;height:auto;border:1px solid #eee}
+img.plot{width:100%;height:auto;border:1px solid #eee}
 code{background:#f5f5f5;padding:1px 4px}
 """
 
