@@ -126,7 +126,13 @@ def init_project(root: str | Path, opts: InitOptions | None = None, *, baseline:
     if _extend_gitignore(root):
         done.written.append(Path(".gitignore"))
     if baseline:
-        done.baseline = record_baseline(root, opts, progress=progress)
+        try:
+            done.baseline = record_baseline(root, opts, progress=progress)
+        except UserError as err:  # the files stay: say how to record the baseline once the agent works
+            raise UserError(Problem("evalkit init", "baseline", "not recorded", f"{err} -- the other files are "
+                                    f"written; once the agent works: evalkit run --role baseline, then evalkit "
+                                    f"baseline promote RUN_ID --suite {opts.suite} --alias {BASELINE_ALIAS}, then "
+                                    f"evalkit baseline export --suite {opts.suite}")) from None
         from evalkit.store.exchange import baseline_paths
 
         done.written += [p.relative_to(root) for p in baseline_paths(done.baseline.parent.parent, opts.suite,

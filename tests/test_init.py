@@ -108,3 +108,12 @@ def test_a_new_project_gates_its_example_agent_at_once(repo):
     code, out, err = run_cli(["gate", "--quiet"])
     assert code == 0, err + out
     assert "no regression" in out or "not-worse" in out or "unchanged" in out
+
+
+def test_a_broken_agent_leaves_the_files_and_says_how_to_record_the_baseline_later(repo):
+    code, out, err = run_cli(["init", "--categories", "deploy/bad-release", "--per-category", "6",
+                              "--agent-command", "false"])
+    errors = [line for line in err.splitlines() if line.startswith("error:")]  # after the progress lines
+    assert code == 2 and len(errors) == 1 and "Traceback" not in err, err
+    assert "baseline 'not recorded'" in err and "evalkit baseline promote RUN_ID --suite starter" in err
+    assert (repo / "evalkit.toml").is_file() and not (repo / "baselines" / "starter" / "main.manifest.json").exists()
