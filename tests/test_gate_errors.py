@@ -95,7 +95,7 @@ def test_committed_export_of_another_suite_version_is_not_used(baseline, tmp_pat
     res = gate(args_for(baseline, tmp_path, baselines_dir=exports,
                         tracking_uri=empty_store(embedded_store_template, tmp_path / "empty-store")))
     assert res.exit_code == 2
-    error_line(res.stderr, "is for suite hash ffffffffffff", "promote a run of the current suite")
+    error_line(res.stderr, "is for suite hash ffffffffffff", "record a baseline run of the current suite and promote it")
 
 
 def test_tampered_committed_export_fails_its_checksum(baseline, tmp_path, embedded_store_template):
