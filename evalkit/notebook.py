@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -42,14 +42,39 @@ CALL_COLUMNS = ["step", "tool", "component", "args", "refs", "result_size", "err
 # ----------------------------------------------------------------------------------------------- store
 @lru_cache(maxsize=8)
 def _cached_store(uri: str | None, environment: tuple[str | None, ...], root: Path) -> Any:
-    return Workspace.resolve(tracking_uri=uri, cwd=root).store()
+    """The store at ``uri``, else at the first URI of ``environment`` (the variables, paths made absolute)."""
+    from evalkit.store import Store
+
+    chosen = uri or next((value for value in environment if value), None)
+    if chosen and not uri:  # from a variable: keep its name in messages
+        env_var = TRACKING_URI_ENVS[environment.index(chosen)]
+        store = Store(chosen, root=root)
+        store.target = replace(store.target, source="env", env_var=env_var)
+        return store
+    return Workspace.resolve(tracking_uri=chosen, cwd=root).store()
+
+
+def user_dir() -> Path:
+    """The user's working directory: where Jupyter was started (``$PWD``, which the kernel inherits), not the
+    notebook's folder that the kernel runs in; outside Jupyter the two are the same."""
+    pwd = os.environ.get("PWD", "")
+    return Path(pwd) if pwd and Path(pwd).is_dir() else Path.cwd()
 
 
 def open_store(tracking_uri: str | None = None) -> Any:
     """The :class:`evalkit.store.Store` the CLI would use: ``tracking_uri``, else ``$EVALKIT_TRACKING_URI``,
-    else ``$MLFLOW_TRACKING_URI``, else the project's embedded store. Cached per location within the kernel."""
+    else ``$MLFLOW_TRACKING_URI``, else the project's embedded store. A relative ``sqlite:///`` path is relative
+    to :func:`user_dir`; a store file that does not exist is a UserError naming it ("no store at ...").
+    Cached per location within the kernel."""
+    from evalkit.store.tracking import absolute_sqlite_uri
+
     root = Workspace.resolve().root
-    return _cached_store(tracking_uri or None, tuple(os.environ.get(name) for name in TRACKING_URI_ENVS), root)
+    environment = tuple(absolute_sqlite_uri(os.environ[name], user_dir()) if os.environ.get(name) else None
+                        for name in TRACKING_URI_ENVS)
+    uri = absolute_sqlite_uri(tracking_uri, user_dir()) if tracking_uri else None
+    store = _cached_store(uri, environment, root)
+    store.require_existing()
+    return store
 
 
 def _store(store: Any) -> Any:

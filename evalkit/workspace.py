@@ -2,22 +2,30 @@
 
 - **Project root**: the nearest folder, from the working directory upwards, holding ``evalkit.toml`` or a
   ``suites/`` folder; the working directory itself when none does.
-- **Suites**: ``<root>/suites``, then the ``suites/`` of the evalkit checkout (the bundled suites).
+- **Project settings**: the ``[evalkit]`` table of ``<root>/evalkit.toml`` (``evalkit init`` writes one): ``suites``
+  and ``baselines`` (folders, relative to the root), ``tracking_uri``, and the defaults ``suite`` and ``agent``
+  of ``evalkit gate`` and ``evalkit run``. Every key is optional; the folder names below are the defaults.
+- **Suites**: ``<root>/suites``, then the ``suites/`` of an evalkit source checkout (when evalkit runs from one),
+  then the suites shipped inside the package (``core`` and ``smoke``, read through ``importlib.resources``).
+  A project's own suite of the same name wins.
 - **Baselines** (committed exports and each suite's ``policy.toml``): ``--baselines-dir`` when given, else
-  ``<root>/baselines`` when it exists, else the ``baselines/`` beside the suite's ``suites/`` folder (the
-  bundled suites' baselines), else ``<root>/baselines``.
+  ``<root>/baselines`` when it holds a folder for the suite, else the ``baselines/`` beside the suite's
+  ``suites/`` folder when it does (a shipped suite's shipped baselines), else ``<root>/baselines``.
 - **Policy of a suite**: ``--policy`` when given, else ``<baselines>/<suite>/policy.toml``, else the default.
 - **Tracking URI**, first that is set: ``--tracking-uri`` (or ``tracking_uri=``), ``EVALKIT_TRACKING_URI``,
-  ``MLFLOW_TRACKING_URI``, else the embedded store in ``<root>/.evalkit/mlflow/``. The evalkit variable wins
+  ``MLFLOW_TRACKING_URI``, ``tracking_uri`` in evalkit.toml, else the embedded store in ``<root>/.evalkit/mlflow/``. The evalkit variable wins
   over the generic MLflow one, which other MLflow tools in the same shell read too.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import tomllib
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from evalkit.errors import UserError
 
 if TYPE_CHECKING:
     from evalkit.compare.policy import Policy
@@ -31,6 +39,42 @@ PROJECT_MARKERS = ("evalkit.toml", "suites")
 SUITES = "suites"
 BASELINES = "baselines"
 POLICY_FILE = "policy.toml"
+CONFIG_FILE = "evalkit.toml"
+CONFIG_TABLE = "evalkit"
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """The ``[evalkit]`` table of a project's evalkit.toml: where its suites and baselines live, its store, and
+    the suite and agent its gate runs by default (empty: not set)."""
+
+    suites: str = SUITES
+    baselines: str = BASELINES
+    tracking_uri: str = ""
+    suite: str = ""
+    agent: str = ""
+
+
+def read_config(root: Path) -> ProjectConfig:
+    """``<root>/evalkit.toml`` as a ProjectConfig (the defaults without one); UserError naming the bad key."""
+    path = root / CONFIG_FILE
+    if not path.is_file():
+        return ProjectConfig()
+    where = str(_shown(path))
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UserError.at(where, "toml", str(exc), "fix the TOML syntax") from None
+    table = doc.get(CONFIG_TABLE, {})
+    if not isinstance(table, dict):
+        raise UserError.at(where, CONFIG_TABLE, table, f"make [{CONFIG_TABLE}] a table of settings")
+    known = [f.name for f in fields(ProjectConfig)]
+    for key, value in table.items():
+        if key not in known:
+            raise UserError.at(where, f"{CONFIG_TABLE}.{key}", value, "remove it; known keys are " + ", ".join(known))
+        if not isinstance(value, str):
+            raise UserError.at(where, f"{CONFIG_TABLE}.{key}", value, 'give a string, e.g. key = "value"')
+    return ProjectConfig(**table)
 
 
 def _shown(path: Path) -> Path:
@@ -39,6 +83,13 @@ def _shown(path: Path) -> Path:
         return path.relative_to(Path.cwd().resolve())
     except ValueError:
         return path
+
+
+def bundled_dir() -> Path:
+    """The folder of the data shipped inside the installed package (wheel or editable install)."""
+    from importlib.resources import files
+
+    return Path(str(files("evalkit") / "bundled"))
 
 
 def find_root(start: Path) -> Path:
@@ -56,18 +107,29 @@ class Workspace:
 
     root: Path
     suite_dirs: tuple[Path, ...]
-    tracking_uri: str | None = None  # the explicit one (``--tracking-uri``); None: environment, else embedded
+    tracking_uri: str | None = None  # the explicit one (``--tracking-uri``); None: environment, config, embedded
     baselines_override: Path | None = None  # ``--baselines-dir``
+    config: ProjectConfig = field(default_factory=ProjectConfig)  # the project's evalkit.toml
 
     @classmethod
     def resolve(cls, *, tracking_uri: str | None = None, baselines_dir: str | Path | None = None,
                 cwd: str | Path | None = None) -> Workspace:
         root = find_root(Path(cwd) if cwd is not None else Path.cwd())
+        config = read_config(root)
         dirs: list[Path] = []
-        for d in (root / SUITES, CHECKOUT / SUITES):
+        for d in (root / config.suites, CHECKOUT / SUITES, bundled_dir() / SUITES):
             if d.is_dir() and d.resolve() not in [o.resolve() for o in dirs]:
                 dirs.append(d)
-        return cls(root, tuple(dirs), tracking_uri or None, Path(baselines_dir) if baselines_dir else None)
+        return cls(root, tuple(dirs), tracking_uri or None, Path(baselines_dir) if baselines_dir else None, config)
+
+    def default(self, name: str, given: str | None) -> str:
+        """``given``, else the project's default ``name`` (``suite`` or ``agent``) from evalkit.toml; UserError
+        when neither says."""
+        value = given or getattr(self.config, name)
+        if not value:
+            raise UserError.at(f"--{name}", name, "missing",
+                               f"pass --{name}, or set {name} = \"...\" under [{CONFIG_TABLE}] in {CONFIG_FILE}")
+        return value
 
     # -- tracking ----------------------------------------------------------------------------------------
     @cached_property
@@ -75,24 +137,27 @@ class Workspace:
         """The tracking target (resolved on first use: commands that never log do not need a valid URI)."""
         from evalkit.store.tracking import resolve_tracking
 
-        return resolve_tracking(self.tracking_uri, self.root)
+        return resolve_tracking(self.tracking_uri, self.root, configured=self.config.tracking_uri)
 
     def store(self, *, outbox_dir: str | Path | None = None) -> Store:
         """A :class:`~evalkit.store.Store` at :attr:`tracking`, its outbox under the project root."""
         from evalkit.store import Store
 
-        return Store(self.tracking_uri, root=self.root, outbox_dir=outbox_dir)
+        return Store(self.tracking_uri, root=self.root, outbox_dir=outbox_dir, configured=self.config.tracking_uri)
 
     # -- baselines and policy ------------------------------------------------------------------------------
     def baselines_dir(self, suite_path: str | Path | None = None) -> Path:
         """Where the committed baseline exports and the policy of the suite at ``suite_path`` live."""
         if self.baselines_override is not None:
             return self.baselines_override
-        here = _shown(self.root / BASELINES)
-        if here.is_dir() or suite_path is None:
+        here = _shown(self.root / self.config.baselines)
+        if suite_path is None:
+            return here
+        name = Path(suite_path).name
+        if (here / name).is_dir():
             return here
         beside = Path(suite_path).resolve().parent.parent / BASELINES
-        return beside if beside.is_dir() else here
+        return beside if (beside / name).is_dir() else here
 
     def suite_path(self, name: str) -> Path | None:
         """The folder of the suite called ``name`` in :attr:`suite_dirs`, or None."""
@@ -118,4 +183,5 @@ class Workspace:
         return load_policy(path) if path is not None else default_policy()
 
 
-__all__ = ["CHECKOUT", "PROJECT_MARKERS", "Workspace", "find_root"]
+__all__ = ["CHECKOUT", "CONFIG_FILE", "PROJECT_MARKERS", "ProjectConfig", "Workspace", "bundled_dir", "find_root",
+           "read_config"]

@@ -251,7 +251,26 @@ def test_build_id_follows_model_endpoint_and_behaviour_options_but_not_keys_or_p
     assert str(load_agent("openai:m", **base, api_key="k2", price_in=3.0, retries=9).build) == str(a.build)
     assert str(load_agent("openai:m?temperature=0.7", **base).build) != str(a.build)
     assert str(load_agent("openai:m2", **base).build) != str(a.build)
-    assert str(load_agent("openai:m", base_url="http://127.0.0.1:10/v1").build) != str(a.build)
+    assert str(load_agent("openai:m", base_url="http://10.0.0.7:9/v1").build) != str(a.build)
+
+
+@pytest.mark.parametrize("url, same_build_as", [
+    ("http://127.0.0.1:41017/v1", "http://127.0.0.1:8000/v1/"),    # a local server's new port: same build
+    ("http://localhost:5/v1", "http://LOCALHOST:6/v1"),
+    ("http://[::1]:5/v1", "http://[::1]/v1"),
+])
+def test_a_local_endpoints_port_is_not_part_of_the_build(url, same_build_as):
+    from evalkit.agents.openai_chat import endpoint_identity
+
+    assert str(load_agent("openai:m", base_url=url).build) == str(load_agent("openai:m", base_url=same_build_as).build)
+    assert endpoint_identity(url) == endpoint_identity(same_build_as)
+
+
+def test_a_remote_endpoints_host_and_port_are_part_of_the_build():
+    from evalkit.agents.openai_chat import endpoint_identity
+
+    assert endpoint_identity("https://llm.example.com:8443/v1") == "https://llm.example.com:8443/v1"
+    assert endpoint_identity("https://llm.example.com:8443/v1") != endpoint_identity("https://llm.example.com:9443/v1")
 
 
 @pytest.mark.parametrize("options, fix", [

@@ -4,16 +4,12 @@ and every `evalkit` command line in it accepted by the real CLI parser (dry pars
 from __future__ import annotations
 
 import re
-import shlex
 
-import click
 import pytest
-
-from evalkit.cli import cli
+from cli_examples import GITHUB_EXPRESSION, dry_parse, evalkit_lines
 from gate_support import REPO
 
 WORKFLOW = REPO / "examples" / "ci" / "github-actions.yml"
-SHELL_OPERATORS = {">", ">>", "|", "||", "&&", ";", "2>&1"}
 
 
 @pytest.fixture(scope="module")
@@ -26,25 +22,6 @@ def steps(workflow: dict, job: str) -> list[dict]:
     return workflow["jobs"][job]["steps"]
 
 
-GITHUB_EXPRESSION = r"\$\{\{[^}]*\}\}"
-
-
-def evalkit_lines(script: str, env: dict[str, str]) -> list[list[str]]:
-    """The argument lists of the `evalkit ...` commands in a shell script: continuations joined, GitHub
-    expressions replaced by a sample value, ``$VAR`` taken from the workflow's env, redirections cut off."""
-    script = re.sub(GITHUB_EXPRESSION, "123", script.replace("\\\n", " "))
-    script = re.sub(r"\$\{?([A-Z_][A-Z0-9_]*)\}?", lambda m: env.get(m.group(1), m.group(0)), script)
-    commands = []
-    for line in script.splitlines():
-        line = line.strip()
-        if not line.startswith("evalkit "):
-            continue
-        tokens = shlex.split(line)[1:]
-        cut = next((i for i, t in enumerate(tokens) if t in SHELL_OPERATORS), len(tokens))
-        commands.append(tokens[:cut])
-    return commands
-
-
 def all_evalkit_commands(workflow: dict) -> list[tuple[str, list[str]]]:
     commands = []
     for job, spec in workflow["jobs"].items():
@@ -53,21 +30,6 @@ def all_evalkit_commands(workflow: dict) -> list[tuple[str, list[str]]]:
         for step in spec["steps"]:
             commands += [(job, args) for args in evalkit_lines(step.get("run", ""), env)]
     return commands
-
-
-def dry_parse(args: list[str]) -> tuple[str, dict]:
-    """Resolve the subcommand and parse its options exactly as `evalkit` would, without invoking it."""
-    cmd: click.Command = cli
-    ctx = click.Context(cli, info_name="evalkit")
-    path = []
-    while isinstance(cmd, click.Group):
-        name, args = args[0], args[1:]
-        sub = cmd.get_command(ctx, name)
-        assert sub is not None, f"no command {' '.join([*path, name])}"
-        path.append(name)
-        cmd, ctx = sub, click.Context(sub, info_name=name, parent=ctx)
-    parsed = cmd.make_context(path[-1], list(args), parent=ctx.parent)
-    return " ".join(path), parsed.params
 
 
 def test_workflow_runs_on_pull_requests_and_on_pushes_to_main(workflow):

@@ -188,3 +188,26 @@ def test_names_from_the_store_are_text_on_the_page_never_markup(tmp_path):
     assert hostile not in page and "onerror=" not in page.replace("onerror=&#34;", "")
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page
     assert len(parse(tmp_path / "index.html").imgs) == 3  # only the three plots are images
+
+
+def test_per_category_plots_fill_the_page_width_with_readable_labels_in_points(tmp_path):
+    """Each plot is drawn at least as wide as the page's content (1,400 px for two metrics, shown at 100% width,
+    never upscaled) with 10-point tick labels, and a 0-1 metric's axis reads in percentage points, as the CLI
+    and the reports do."""
+    from evalkit.drift.plots import DPI, TICK_SIZE, category_png, in_points
+
+    drift = detect(synthetic(), DriftParams(ref_builds=5))
+    pixels = png_pixels(category_png(drift, "db/slow-query"))
+    assert pixels.shape[1] >= 1400 and TICK_SIZE >= 10 and DPI >= 100
+    html = build_dashboard(drift, tmp_path / "out").read_text(encoding="utf-8")
+    assert "img.plot{width:100%" in html
+
+    from matplotlib.figure import Figure
+
+    ax = Figure().subplots()
+    ax.plot([0, 1], [0.25, 0.8])
+    ax.set_ylabel("rca_top1")
+    in_points(ax, "rca_top1")
+    assert ax.yaxis.get_major_formatter()(0.25, 0) == "25" and ax.get_ylabel() == "rca_top1 (points)"
+    in_points(ax, "tool_calls", axis="x")  # not on a 0-1 scale: left as it is
+    assert ax.get_xlabel() == ""

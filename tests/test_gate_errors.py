@@ -71,7 +71,9 @@ def test_missing_baseline_names_both_places_it_looked_and_how_to_create_one(base
     res = gate(args_for(baseline, tmp_path, tracking_uri=uri, baselines_dir=tmp_path / "no-exports"))
     assert res.exit_code == 2
     error_line(res.stderr, "baseline smoke@main", f"no promotion in {uri}", "no committed export",
-               "evalkit baseline promote RUN --suite smoke --alias main", "evalkit baseline import")
+               "evalkit run --suite smoke --agent BUILD --role baseline",
+               "evalkit baseline promote RUN_ID --suite smoke --alias main")
+    assert "baseline import" not in res.stderr  # there is nothing committed to import: never a fix that fails
     assert nothing_ran(tmp_path)
 
 
@@ -93,7 +95,7 @@ def test_committed_export_of_another_suite_version_is_not_used(baseline, tmp_pat
     res = gate(args_for(baseline, tmp_path, baselines_dir=exports,
                         tracking_uri=empty_store(embedded_store_template, tmp_path / "empty-store")))
     assert res.exit_code == 2
-    error_line(res.stderr, "is for suite hash ffffffffffff", "promote a run of the current suite")
+    error_line(res.stderr, "is for suite hash ffffffffffff", "record a baseline run of the current suite and promote it")
 
 
 def test_tampered_committed_export_fails_its_checksum(baseline, tmp_path, embedded_store_template):
@@ -155,10 +157,10 @@ def test_bad_run_options(baseline, tmp_path, option, value, needles):
     assert not (tmp_path / "reports").exists()
 
 
-def test_missing_required_option(tmp_path):
+def test_missing_agent_without_a_project_default(tmp_path):
     res = gate(["gate", "--suite", "smoke"])
     assert res.exit_code == 2
-    error_line(res.stderr, "Missing option '--agent'", "evalkit gate --help")
+    error_line(res.stderr, "--agent", "pass --agent", "evalkit.toml")
 
 
 def test_unsupported_tracking_uri_scheme(baseline, tmp_path):

@@ -11,6 +11,18 @@ def test_list_shows_shipped_suites_with_counts():
     lines = {ln.split()[0]: ln for ln in out.splitlines() if ln.strip()}
     assert "4800 scenarios" in lines["core"] and "12 categories" in lines["core"]
     assert "24 scenarios" in lines["smoke"]
+    names = [ln.split()[0] for ln in out.splitlines() if ln.strip()]
+    assert len(names) == len(set(names))  # a suite shipped in the package and present in the checkout: once
+
+
+def test_a_projects_own_suite_is_listed_instead_of_a_shipped_one_of_that_name(tmp_path, monkeypatch):
+    from suite_helpers import copy_suite
+
+    copy_suite(SMOKE, tmp_path / "suites" / "smoke", keep=3)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(["suite", "list"])
+    smoke = [ln for ln in out.splitlines() if ln.startswith("smoke ")]
+    assert code == 0 and len(smoke) == 1 and "3 scenarios" in smoke[0], out
 
 
 def test_show_prints_the_agents_view_and_never_the_truth():

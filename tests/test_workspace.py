@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from suite_helpers import SMOKE, copy_suite, run_cli
 
-from evalkit.workspace import CHECKOUT, Workspace, find_root
+from evalkit.workspace import CHECKOUT, Workspace, bundled_dir, find_root
 
 POLICY = "[gate]\nalpha = 0.01\n"
 
@@ -30,7 +30,8 @@ def test_without_a_marker_the_working_directory_is_the_root(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     ws = Workspace.resolve()
     assert ws.root == tmp_path.resolve()
-    assert ws.suite_dirs == (CHECKOUT / "suites",)  # the bundled suites are still found by name
+    # the checkout's suites, then the ones shipped in the package, are still found by name
+    assert ws.suite_dirs == (CHECKOUT / "suites", bundled_dir() / "suites")
 
 
 def test_suites_are_looked_up_in_the_project_then_the_checkout(tmp_path, monkeypatch):
@@ -38,7 +39,7 @@ def test_suites_are_looked_up_in_the_project_then_the_checkout(tmp_path, monkeyp
     (tmp_path / "sub").mkdir()
     monkeypatch.chdir(tmp_path / "sub")
     ws = Workspace.resolve()
-    assert ws.suite_dirs == (tmp_path.resolve() / "suites", CHECKOUT / "suites")
+    assert ws.suite_dirs == (tmp_path.resolve() / "suites", CHECKOUT / "suites", bundled_dir() / "suites")
     assert ws.suite_path("mine") == tmp_path.resolve() / "suites" / "mine"
     assert ws.suite_path("smoke") == CHECKOUT / "suites" / "smoke"
 
@@ -48,8 +49,10 @@ def test_baselines_come_from_the_flag_then_the_project_then_beside_the_suite(tmp
     ws = Workspace.resolve()
     assert ws.baselines_dir(CHECKOUT / "suites" / "smoke") == CHECKOUT / "baselines"  # bundled suite, bundled exports
     assert str(ws.baselines_dir()) == "baselines"  # where `baseline export` writes: the project's, made on demand
-    (tmp_path / "baselines").mkdir()
-    assert str(ws.baselines_dir(CHECKOUT / "suites" / "smoke")) == "baselines"  # the project's, as typed
+    (tmp_path / "baselines").mkdir()  # a project's baselines/ (evalkit init makes one) ...
+    assert ws.baselines_dir(CHECKOUT / "suites" / "smoke") == CHECKOUT / "baselines"  # ... hides no shipped one
+    (tmp_path / "baselines" / "smoke").mkdir()
+    assert str(ws.baselines_dir(CHECKOUT / "suites" / "smoke")) == "baselines"  # the project's own wins, as typed
     flagged = Workspace.resolve(baselines_dir="elsewhere")
     assert str(flagged.baselines_dir(CHECKOUT / "suites" / "smoke")) == "elsewhere"
 
@@ -95,3 +98,24 @@ def test_the_cli_honours_evalkit_tracking_uri_like_the_notebooks(tmp_path, monke
     monkeypatch.setenv("EVALKIT_TRACKING_URI", "ftp://nowhere")
     code, _, err = run_cli(["baseline", "history", "--suite", "smoke"])
     assert code == 2 and err.startswith("error: EVALKIT_TRACKING_URI: uri 'ftp://nowhere'"), err
+
+
+def test_the_shipped_suites_and_their_baselines_are_package_data(tmp_path, monkeypatch):
+    """core and smoke are read through importlib.resources (a wheel install has no checkout), each with its
+    committed baseline export and policy beside it."""
+    from evalkit.suite import load_suite
+
+    monkeypatch.chdir(tmp_path)
+    shipped = bundled_dir()
+    for name in ("core", "smoke"):
+        assert (shipped / "suites" / name / "suite.toml").is_file()
+        assert (shipped / "baselines" / name / "main.manifest.json").is_file()
+        found = Workspace.resolve().baselines_dir(shipped / "suites" / name) / name
+        assert found.resolve() == (shipped / "baselines" / name).resolve()
+    assert load_suite(shipped / "suites" / "smoke").hash == load_suite(SMOKE).hash
+
+
+def test_a_projects_own_suite_hides_a_shipped_one_of_the_same_name(tmp_path, monkeypatch):
+    copy_suite(SMOKE, tmp_path / "suites" / "smoke", keep=2)
+    monkeypatch.chdir(tmp_path)
+    assert Workspace.resolve().suite_path("smoke") == tmp_path.resolve() / "suites" / "smoke"

@@ -76,12 +76,15 @@ class Finding:
 
 @dataclass(frozen=True)
 class BuildId:
-    """Stable identity of an agent build: name, version, configuration hash and git sha where known."""
+    """Stable identity of an agent build: name, version, configuration hash and git sha where known
+    (``-dirty`` when the agent's files differ from that commit)."""
 
     name: str
     version: str
     config: dict = field(default_factory=dict, hash=False, compare=False)
     git_sha: str | None = None
+    #: the agent's files differ from git_sha (modified or untracked); their content hash is in ``config``.
+    dirty: bool = False
 
     @property
     def config_hash(self) -> str:
@@ -90,7 +93,7 @@ class BuildId:
 
     def __str__(self) -> str:
         sha = f"@{self.git_sha[:12]}" if self.git_sha else ""
-        return f"{self.name}:{self.version}+{self.config_hash}{sha}"
+        return f"{self.name}:{self.version}+{self.config_hash}{sha}{'-dirty' if self.dirty else ''}"
 
 
 @runtime_checkable

@@ -108,6 +108,25 @@ def _tool_list() -> list[dict]:
     return tools
 
 
+def endpoint_identity(base_url: str) -> str:
+    """The endpoint as part of the build id: scheme, host and path, and the port only for a remote host. A
+    local server (localhost, 127.0.0.0/8, ::1) often listens on a new port each start; that is the same build,
+    so journal resume and the drift series keep working across restarts."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    host = (parts.hostname or "").lower()
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None and not loopback:
+        netloc += f":{parts.port}"
+    return f"{parts.scheme.lower()}://{netloc}{parts.path.rstrip('/')}"
+
+
 class OpenAIChatAgent(RebuiltFromSpec):
     """A tool-calling LLM investigator over an OpenAI-compatible chat-completions endpoint. It runs in
     evalkit's process: the API key never reaches a subprocess or a sandbox."""
@@ -137,7 +156,7 @@ class OpenAIChatAgent(RebuiltFromSpec):
             name="openai",
             version=model,
             config={
-                "base_url": self.base_url,
+                "endpoint": endpoint_identity(self.base_url),
                 **{k: cfg[k] for k in BEHAVIOUR_OPTIONS},
                 "system_prompt": text_hash(self.system_prompt),
                 "tools": text_hash(json.dumps(self.tools, sort_keys=True)),
@@ -148,6 +167,7 @@ class OpenAIChatAgent(RebuiltFromSpec):
 
     def __repr__(self) -> str:
         return f"OpenAIChatAgent({self.model!r} at {self.base_url})"
+
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)

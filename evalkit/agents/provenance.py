@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -65,3 +66,70 @@ def git_sha(path: str | Path | None) -> str | None:
     if not directory.is_dir():
         return None
     return _git_sha(str(directory))
+
+
+@dataclass(frozen=True)
+class GitState:
+    """The git state of an agent's folder: HEAD, whether files there differ from it (modified, staged or
+    untracked), and a content hash of those files (so two different uncommitted edits are two builds)."""
+
+    sha: str | None
+    dirty: bool = False
+    changes_sha256: str | None = None
+
+
+def _git_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+
+
+@functools.lru_cache(maxsize=256)
+def _changed_files(directory: str, mtimes_ns: tuple[int, int]) -> tuple[Path, ...] | None:
+    """Files that ``git status`` lists under ``directory`` (modified, staged, deleted or untracked); None when
+    not in a repository. Cached on the agent file's and the folder's mtimes: load_agent runs in every worker."""
+    git = shutil.which("git")
+    if git is None:
+        return None
+    try:
+        top = subprocess.run([git, "-C", directory, "rev-parse", "--show-toplevel"], capture_output=True,
+                             text=True, timeout=10, env=_git_env(), check=False)
+        out = subprocess.run([git, "-C", directory, "status", "--porcelain=v1", "-z", "--untracked-files=all",
+                              "--no-renames", "--", "."], capture_output=True, timeout=10, env=_git_env(),
+                             check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if top.returncode != 0 or out.returncode != 0:
+        return None
+    root = Path(top.stdout.strip())
+    entries = [e for e in out.stdout.decode("utf-8", "surrogateescape").split("\0") if e]
+    return tuple(sorted(root / e[3:] for e in entries))
+
+
+def with_git_state(config: dict, path: str | Path | None) -> tuple[dict, str | None, bool]:
+    """(config, git sha, dirty) of a build whose code is the file at ``path``: the config gains the content hash
+    of the uncommitted files when there are any (so the build id says which edit ran)."""
+    state = git_state(path)
+    if state.dirty:
+        config = {**config, "uncommitted_sha256": state.changes_sha256}
+    return config, state.sha, state.dirty
+
+
+def git_state(path: str | Path | None) -> GitState:
+    """HEAD and uncommitted changes of the folder holding ``path`` (an agent's script or module): a build from
+    a dirty tree or from untracked files is flagged and hashed, not passed off as the HEAD commit."""
+    if path is None:
+        return GitState(None)
+    p = Path(path)
+    directory = p if p.is_dir() else p.parent
+    try:
+        directory = directory.resolve()
+        mtimes = (os.stat(p).st_mtime_ns, os.stat(directory).st_mtime_ns)
+    except OSError:
+        return GitState(None)
+    changed = _changed_files(str(directory), mtimes)
+    sha = _git_sha(str(directory))
+    if not changed:
+        return GitState(sha)
+    h = hashlib.sha256()
+    for path in changed:
+        h.update(f"{path.relative_to(directory)}\0{file_sha256(path) or 'deleted'}\0".encode())
+    return GitState(sha, True, h.hexdigest()[:16])

@@ -25,7 +25,7 @@ from evalkit.agents.base import (AgentCrash, AgentExit, AgentFailure, AgentTimeo
                                  Finding, RebuiltFromSpec, UnknownToolCall)
 from evalkit.agents.finalize import attach, finalize
 from evalkit.agents.limits import DEFAULT_LIMITS, MessageLimits
-from evalkit.agents.provenance import file_sha256, git_sha
+from evalkit.agents.provenance import file_sha256, with_git_state
 from evalkit.errors import UserError
 from evalkit.world.toolbox import TOOL_SCHEMAS, Toolbox, ToolBudgetExceeded, UnknownTool
 
@@ -136,12 +136,10 @@ def _packages_distributions() -> dict:
 
 def _derived_build(module, attr: str, options: dict) -> BuildId:
     path = getattr(module, "__file__", None)
-    return BuildId(
-        name=f"{module.__name__}:{attr}",
-        version=_module_version(module),
-        config={"module_sha256": file_sha256(path) if path else None, "options": options},
-        git_sha=git_sha(path) if path else None,
-    )
+    config, sha, dirty = with_git_state({"module_sha256": file_sha256(path) if path else None, "options": options},
+                                        path)
+    return BuildId(name=f"{module.__name__}:{attr}", version=_module_version(module), config=config, git_sha=sha,
+                   dirty=dirty)
 
 
 def load_python_agent(target: str, options: dict, *, spec: str, timeout_s: float | None,

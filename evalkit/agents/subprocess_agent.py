@@ -35,7 +35,7 @@ from evalkit.agents.deadlock import SUPPORTED as DEADLOCK_CHECKS
 from evalkit.agents.deadlock import waiting_on_stdin
 from evalkit.agents.finalize import attach, call_tool, dumps, finalize
 from evalkit.agents.limits import DEFAULT_LIMITS, MessageLimits, loads
-from evalkit.agents.provenance import file_sha256, git_sha, text_hash
+from evalkit.agents.provenance import file_sha256, text_hash, with_git_state
 from evalkit.errors import UserError
 from evalkit.vocab import ErrorClass
 from evalkit.world.toolbox import TOOL_SCHEMAS, Toolbox
@@ -523,18 +523,15 @@ def prepare_command(command: str, options: dict, *, spec: str, sandbox: sb.Sandb
     env = scrubbed_env(env_opt, [*pass_env, *sandbox.env])
     resolved, script, exe = resolve_argv(argv, Path.cwd(), spec, env.get("PATH"))
     normalized = shlex.join(argv)
-    build = BuildId(
-        name=script.name if script else Path(argv[0]).name,
-        version=text_hash(normalized, 10),
-        config={
-            "command": normalized,
-            "script_sha256": file_sha256(script) if script else None,
-            "env": {k: text_hash(str(v)) for k, v in sorted(env_opt.items())},
-            "pass_env": sorted(pass_env),
-            **({"form": form} if form != "cmd" else {}),
-        },
-        git_sha=git_sha(script) if script else None,
-    )
+    config, sha, dirty = with_git_state({
+        "command": normalized,
+        "script_sha256": file_sha256(script) if script else None,
+        "env": {k: text_hash(str(v)) for k, v in sorted(env_opt.items())},
+        "pass_env": sorted(pass_env),
+        **({"form": form} if form != "cmd" else {}),
+    }, script)
+    build = BuildId(name=script.name if script else Path(argv[0]).name, version=text_hash(normalized, 10),
+                    config=config, git_sha=sha, dirty=dirty)
     mounts = sb.program_mounts(exe, script, Path.cwd()) if sandbox.enabled else []
     return CommandSetup(resolved, build, env, mounts, bool(options.get("deterministic", False)))
 

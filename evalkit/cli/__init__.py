@@ -18,6 +18,7 @@ from evalkit import __version__
 
 #: command name -> (module, attribute, one-line help shown by `evalkit --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": ("evalkit.cli.init_cmd", "init", "Set up evalkit in your agent's repository: config, suite, agent, CI."),
     "suite": ("evalkit.cli.suite_cmd", "suite", "Validate, generate, list and show investigation suites."),
     "run": ("evalkit.cli.run_cmd", "run", "Run a suite against an agent build and log the results."),
     "compare": ("evalkit.cli.compare_cmd", "compare", "Compare a candidate run against a baseline."),

@@ -73,13 +73,14 @@ def describe(spec: str, timeout_s: float | None, as_json: bool) -> None:
     agent = load_agent(spec, **options)
     build = agent.build
     doc = {"spec": spec, "build_id": str(build), "name": build.name, "version": build.version,
-           "config_hash": build.config_hash, "git_sha": build.git_sha, "config": build.config,
+           "config_hash": build.config_hash, "git_sha": build.git_sha, "dirty": build.dirty,
+           "config": build.config,
            "adapter": type(agent).__name__, "timeout_s": getattr(agent, "timeout_s", None),
            "deterministic": bool(getattr(agent, "deterministic", False))}
     if as_json:
         click.echo(json.dumps(doc, indent=2, sort_keys=True, default=str))
         return
-    for key in ("spec", "build_id", "adapter", "name", "version", "git_sha", "timeout_s", "deterministic"):
+    for key in ("spec", "build_id", "adapter", "name", "version", "git_sha", "dirty", "timeout_s", "deterministic"):
         click.echo(f"{key + ':':<15}{doc[key]}")
     click.echo(f"{'config:':<15}{json.dumps(build.config, sort_keys=True, default=str)}")
 

@@ -11,8 +11,9 @@ from evalkit.cli.options import progress_for, run_options, tracking_option
 
 
 @click.command("gate")
-@click.option("--suite", required=True, help="Suite directory or shipped suite name (e.g. core).")
-@click.option("--agent", required=True, help="Candidate build: reference:<v>, pkg.module:factory, 'cmd:...', openai:<model>.")
+@click.option("--suite", default=None, help="Suite directory or shipped suite name (e.g. core); default: evalkit.toml's.")
+@click.option("--agent", default=None, help="Candidate build: reference:<v>, pkg.module:factory, 'cmd:...', openai:<model>; "
+                                            "default: evalkit.toml's.")
 @click.option("--baseline", "--baseline-alias", "baseline_alias", default="main", show_default=True,
               help="Baseline alias; resolved from the store, else the committed export in baselines/<suite>/.")
 @run_options("gate")
@@ -34,6 +35,7 @@ def gate(suite, agent, baseline_alias, config, tracking_uri, output_dir, policy,
     \b
     Examples:
       evalkit gate --suite core --agent reference:v2
+      evalkit gate      # in a project set up by evalkit init: suite and agent from its evalkit.toml
       evalkit gate --suite core --agent 'cmd:node my_agent.js' --trials 3 --jobs 2 --output-dir reports/
       MLFLOW_TRACKING_URI=http://mlflow:5000 evalkit gate --suite core --agent mypkg.agent:build --pr 123
     Reports: report.md (pull-request comment), junit.xml, report.txt, comparison.json in --output-dir.
@@ -43,6 +45,10 @@ def gate(suite, agent, baseline_alias, config, tracking_uri, output_dir, policy,
     """
     from evalkit.gate import run_gate
     from evalkit.report import render_terminal
+    from evalkit.workspace import Workspace
+
+    ws = Workspace.resolve()
+    suite, agent = ws.default("suite", suite), ws.default("agent", agent)
 
     log = (lambda m: None) if (quiet or as_json) else (lambda m: click.echo(m, err=True))
     reporter = progress_for(quiet or as_json)

@@ -14,8 +14,8 @@ from evalkit.run.config import RunConfig
 #: so errors name where the URI came from (``--tracking-uri`` or the variable).
 tracking_option = click.option(
     "--tracking-uri", default=None,
-    help="MLflow tracking URI (env EVALKIT_TRACKING_URI, then MLFLOW_TRACKING_URI; default: embedded SQLite in "
-         ".evalkit/mlflow of the project).")
+    help="MLflow tracking URI (env EVALKIT_TRACKING_URI, then MLFLOW_TRACKING_URI, then evalkit.toml's tracking_uri; "
+         "default: embedded SQLite in .evalkit/mlflow of the project).")
 
 
 def _cli_fields(cls: type, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], dataclasses.Field]]:

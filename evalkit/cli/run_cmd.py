@@ -12,9 +12,11 @@ from evalkit.cli.options import run_options, tracking_option
 
 
 @click.command("run")
-@click.option("--suite", "suite", required=True, help="Suite directory or shipped suite name (e.g. core, smoke).")
-@click.option("--agent", "agent", required=True,
-              help="Agent build: reference:<version>, pkg.module:factory, 'cmd:<command line>' or openai:<model>.")
+@click.option("--suite", "suite", default=None,
+              help="Suite directory or shipped suite name (e.g. core, smoke); default: evalkit.toml's.")
+@click.option("--agent", "agent", default=None,
+              help="Agent build: reference:<version>, pkg.module:factory, 'cmd:<command line>' or openai:<model>; "
+                   "default: evalkit.toml's.")
 @run_options("run")
 @click.option("--scenario", "scenarios", multiple=True,
               help="Run only this scenario id (repeatable): try an agent on a few scenarios first.")
@@ -52,6 +54,10 @@ def run(suite, agent, config, scenarios, limit, output_dir, tracking_uri, no_log
     from evalkit.run.progress import ProgressReporter
     from evalkit.run.runner import run_suite
     from evalkit.run.summary import format_summary
+    from evalkit.workspace import Workspace
+
+    ws = Workspace.resolve()
+    suite, agent = ws.default("suite", suite), ws.default("agent", agent)
 
     store = None if no_log else _store_for_logging(tracking_uri, require_reachable=no_outbox)
     reporter = ProgressReporter(mode="quiet" if quiet else "auto")

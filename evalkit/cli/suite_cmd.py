@@ -117,7 +117,8 @@ def _progress(label: str, tty_only: bool = False):
 
 @suite.command("list")
 def list_cmd() -> None:
-    """Suites found under ./suites and the evalkit checkout's suites/, with scenario and category counts.
+    """Suites found under the project's suites/, an evalkit checkout's and the shipped ones, with scenario and
+    category counts (a name is listed once: the folder `--suite NAME` resolves to).
 
     \b
     Example:
@@ -126,10 +127,12 @@ def list_cmd() -> None:
     from evalkit.suite.loader import suite_search_dirs
     from evalkit.suite.validate import check_suite
 
-    found = False
+    found: set[str] = set()
     for d in suite_search_dirs():
         for sdir in sorted(p for p in d.iterdir() if not p.name.startswith(".") and (p / "suite.toml").is_file()):
-            found = True
+            if sdir.name in found:
+                continue  # shadowed by a folder of the same name looked up first
+            found.add(sdir.name)
             s, problems = check_suite(sdir, deep=False)
             if s is None:
                 click.echo(f"{sdir}: INVALID ({len(problems)} problems; run `evalkit suite validate {sdir}`)")

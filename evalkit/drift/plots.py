@@ -23,10 +23,27 @@ ALARM_COLOUR = "#cb181d"
 PROMO_COLOUR = "#238b45"
 EWMA_COLOUR = "#6a51a3"
 GATE_EDGE = "#1b1b1b"
-DPI = 80
+DPI = 100
+#: sizes of the text in the category plots (the dashboard shows them at the page's full width)
+TICK_SIZE = 10
+LABEL_SIZE = 11
+TITLE_SIZE = 13
 
 
-def _ticks(ax: Any, orders: np.ndarray, times: pd.Series, max_ticks: int = 8) -> None:
+def in_points(ax: Any, metric: str, axis: str = "y") -> None:
+    """Label ``axis`` of ``ax`` in percentage points when ``metric`` is on a 0-1 scale (values stay fractions):
+    the unit the CLI, the reports and the dashboard tables use."""
+    from matplotlib.ticker import FuncFormatter
+
+    if not catalogue_metric(metric).in_points:
+        return
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v * 100:.0f}"))
+    label = target.get_label().get_text()
+    target.set_label_text(f"{label} (points)" if label else "points")
+
+
+def _ticks(ax: Any, orders: np.ndarray, times: pd.Series, max_ticks: int = 10) -> None:
     """Build positions on x, labelled with the build's date (at most ``max_ticks`` labels)."""
     if len(orders) == 0:
         return
@@ -34,7 +51,7 @@ def _ticks(ax: Any, orders: np.ndarray, times: pd.Series, max_ticks: int = 8) ->
     pos = orders[::step]
     ax.set_xticks(pos)
     ax.set_xticklabels([f"#{o + 1}\n{times.get(o).strftime('%m-%d')}" if o in times.index else f"#{o + 1}"
-                        for o in pos], fontsize=7)
+                        for o in pos], fontsize=TICK_SIZE)
     ax.set_xlim(orders.min() - 0.5, orders.max() + 0.5)
 
 
@@ -47,8 +64,9 @@ def gate_orders(builds: pd.DataFrame) -> dict[bool, np.ndarray]:
 
 
 def category_png(drift: Drift, category: str, metrics: tuple[str, ...] | None = None,
-                 width_in: float = 5.2, height_in: float = 5.0) -> bytes:
-    """The PNG of one category (see module docstring); the CI band is m_t ± 1.96·SE_t (SE_t as in z_t)."""
+                 width_in: float = 7.0, height_in: float = 6.0) -> bytes:
+    """The PNG of one category (see module docstring); the CI band is m_t ± 1.96·SE_t (SE_t as in z_t). At the
+    defaults a two-metric figure is 1,400 px wide: the dashboard shows it at full width without upscaling."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
@@ -78,7 +96,7 @@ def category_png(drift: Drift, category: str, metrics: tuple[str, ...] | None = 
             lo, hi = np.clip(lo, *scale), np.clip(hi, *scale)
         alarms = d["alarm"].to_numpy(bool)
         direction = d["direction"].iloc[0] if len(d) else "higher"
-        ax_v.set_title(f"{metric} ({direction} is better)", fontsize=10, loc="left")
+        ax_v.set_title(f"{metric} ({direction} is better)", fontsize=TITLE_SIZE, loc="left")
         if ref_end >= 0:
             ax_v.axvspan(all_orders.min() - 0.5, ref_end + 0.5, color="#ebebeb", zorder=0, lw=0,
                           label="reference window")
@@ -108,6 +126,8 @@ def category_png(drift: Drift, category: str, metrics: tuple[str, ...] | None = 
                 ax.vlines(x[alarms], 0, 1, transform=ax.get_xaxis_transform(), colors=ALARM_COLOUR, alpha=0.18,
                           lw=max(2.0, 300.0 / max(len(all_orders), 1)), zorder=0)
         ax_v.grid(alpha=0.3)
+        in_points(ax_v, metric)
+        ax_v.yaxis.label.set_size(LABEL_SIZE)
 
         z = d["z"].to_numpy(dtype=float)
         ax_z.axhline(0, color=REF_COLOUR, lw=0.8)
@@ -120,31 +140,31 @@ def category_png(drift: Drift, category: str, metrics: tuple[str, ...] | None = 
         finite = np.abs(z[np.isfinite(z)])
         top = max(4.0, min(12.0, float(finite.max()) if finite.size else 4.0)) * 1.1
         ax_z.set_ylim(-top, top)
-        ax_z.set_ylabel("z (SE units)", fontsize=8)
+        ax_z.set_ylabel("z (SE units)", fontsize=LABEL_SIZE)
         ax_z.grid(alpha=0.3)
 
         s = d["cusum"].to_numpy(dtype=float)
         if len(d):
             ax_s.fill_between(x, 0, s, color=ALARM_COLOUR, alpha=0.25, lw=0)
-            ax_s.plot(x, s, "-", color=ALARM_COLOUR, lw=1.2, label="lower CUSUM S_t")
+            ax_s.plot(x, s, "-", color=ALARM_COLOUR, lw=1.5, label="lower CUSUM S_t")
         ax_s.axhline(drift.params.h, color="black", ls="--", lw=0.9, label=f"h = {drift.params.h:g}")
         ax_s.set_ylim(0, max(drift.params.h * 1.5, float(np.nanmax(s)) * 1.1 if np.isfinite(s).any() else 0))
-        ax_s.set_ylabel("S_t", fontsize=8)
+        ax_s.set_ylabel("S_t", fontsize=LABEL_SIZE)
         ax_s.grid(alpha=0.3)
         _ticks(ax_s, all_orders, times)
         for ax, n_ticks in ((ax_v, 5), (ax_z, 4), (ax_s, 3)):
             ax.yaxis.set_major_locator(MaxNLocator(n_ticks))
-            ax.tick_params(labelsize=7)
+            ax.tick_params(labelsize=TICK_SIZE)
     handles: dict[str, Any] = {}
     for ax in axes.ravel():  # one legend for the figure, above the plots (never over the data)
         for h, label in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(label, h)
-    # as many entries per row as the figure's width holds (~1 per 1.1 inch), then a second row
-    per_row = max(4, int(width_in * len(metrics) / 1.1))
+    # as many entries per row as the figure's width holds (~1 per 1.5 inch), then a second row
+    per_row = max(4, int(width_in * len(metrics) / 1.5))
     rows = -(-len(handles) // per_row)
     fig.legend(list(handles.values()), list(handles.keys()), loc="upper center", ncols=min(len(handles), per_row),
-               fontsize=8, frameon=False, handlelength=1.6, columnspacing=1.2)
-    fig.subplots_adjust(left=0.06, right=0.99, top=0.88 - 0.05 * (rows - 1), bottom=0.09, wspace=0.14)
+               fontsize=LABEL_SIZE, frameon=False, handlelength=1.6, columnspacing=1.2)
+    fig.subplots_adjust(left=0.07, right=0.99, top=0.89 - 0.05 * (rows - 1), bottom=0.1, wspace=0.16)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
     return buf.getvalue()

@@ -135,6 +135,7 @@ def load_series(store: Any, suite: str, alias: str = "main", *, since: str | dt.
             gates.setdefault(info.build_id or info.run_id, info.tags[TAG_GATE_VERDICT])
     runs = sorted(latest.values(), key=lambda i: (i.start_time, i.run_id))
     if not runs:
+        store.require_existing()  # a mistyped store path is named as such, not reported as "no runs"
         where = store.tracking_uri
         when = f" since {start.date()}" if start is not None else ""
         raise UserError.at(where, "suite", suite, f"has no complete evaluation runs{when}; run `evalkit run "

@@ -209,6 +209,7 @@ def resolve_baseline(store: "Store | None", suite: str, alias: str = names.DEFAU
                 f"{doc.get('mlflow_run_id', '?')}, exported {doc.get('exported_at', '?')})", export=str(manifest_path))
     else:
         tried.append(f"no committed export {manifest_path}")
-    fix = (f"promote a run of the current suite (evalkit baseline promote RUN --suite {suite} --alias {alias}) "
-           f"or import the committed one (evalkit baseline import --suite {suite} --alias {alias})")
+    # (a committed export of this suite version would have been used above: importing it is never the fix)
+    fix = (f"record a baseline run of the current suite and promote it (evalkit run --suite {suite} --agent BUILD "
+           f"--role baseline, then evalkit baseline promote RUN_ID --suite {suite} --alias {alias})")
     raise UserError.at(f"baseline {suite}@{alias}", "source", "not found", f"{'; '.join(tried)}. Fix: {fix}")

@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable
 
 import pandas as pd
 
+from evalkit.errors import UserError
 from evalkit.store import baselines, exchange, names, recovery, runs
 from evalkit.store.baselines import MAX_INFRA_ERROR_RATE, Promotion
 from evalkit.store.outbox import Outbox, OutboxEntry, SyncResult, default_outbox_dir, sync_outbox
@@ -68,8 +69,8 @@ class Store:
     """MLflow-backed system of record (see docs/storage.md)."""
 
     def __init__(self, tracking_uri: str | None = None, *, root: Path | str | None = None,
-                 outbox_dir: Path | str | None = None):
-        self.target: TrackingTarget = resolve_tracking(tracking_uri, root)
+                 outbox_dir: Path | str | None = None, configured: str | None = None):
+        self.target: TrackingTarget = resolve_tracking(tracking_uri, root, configured)
         self.outbox = Outbox(outbox_dir or default_outbox_dir(root))
         self._client: Any = None
 
@@ -112,10 +113,23 @@ class Store:
 
     def _is_empty_embedded(self) -> bool:
         """True for a local SQLite store that does not exist yet (no need to create it just to read)."""
+        return self.missing_file() is not None
+
+    def missing_file(self) -> Path | None:
+        """The database file of a local SQLite store that does not exist (yet); None for any other store."""
         if self.target.kind != "sqlite":
-            return False
+            return None
         path = _sqlite_path(self.target.uri)
-        return path is None or not path.exists()
+        return path if path is not None and not path.exists() else None
+
+    def require_existing(self) -> None:
+        """For readers (notebooks, drift): UserError naming the file when a local store does not exist, instead of
+        reporting an empty store ("no runs") for a mistyped or misplaced path."""
+        path = self.missing_file()
+        if path is not None:
+            raise UserError.at(self.target.origin, "uri", self.tracking_uri,
+                               f"no store at {path}; check the path (a relative sqlite:/// path is relative to "
+                               "the working directory) or log a run there first (evalkit run / evalkit gate)")
 
     # -- runs -----------------------------------------------------------------------------------------------
     def log_run(self, run_result: Any, *, aggregates: pd.DataFrame | None = None, role: str = "candidate",

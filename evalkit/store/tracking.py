@@ -55,7 +55,8 @@ SQLITE_BUSY_TIMEOUT_S = 30
 class TrackingTarget:
     """A resolved tracking location: the MLflow URI, its kind and (for local backends) the artifact root.
 
-    ``source`` says where the URI came from: ``argument``, ``env`` (the variable is ``env_var``) or ``default``.
+    ``source`` says where the URI came from: ``argument``, ``env`` (the variable is ``env_var``), ``config``
+    (the project's evalkit.toml) or ``default``.
     """
 
     uri: str
@@ -67,7 +68,8 @@ class TrackingTarget:
     @property
     def origin(self) -> str:
         """Where the user set the URI, for messages: ``--tracking-uri``, the variable, or ``tracking URI``."""
-        return {"argument": "--tracking-uri", "env": self.env_var}.get(self.source, "tracking URI")
+        return {"argument": "--tracking-uri", "env": self.env_var,
+                "config": "evalkit.toml tracking_uri"}.get(self.source, "tracking URI")
 
     @property
     def is_remote(self) -> bool:
@@ -94,9 +96,11 @@ def embedded_uri(root: Path | str | None = None) -> str:
     return f"sqlite:///{base / EMBEDDED_DB}"
 
 
-def resolve_tracking(uri: str | None = None, root: Path | str | None = None) -> TrackingTarget:
+def resolve_tracking(uri: str | None = None, root: Path | str | None = None,
+                     configured: str | None = None) -> TrackingTarget:
     """Resolve the tracking URI: explicit argument, else the first of :data:`TRACKING_URI_ENVS` that is set,
-    else the embedded store under ``root`` (default: the project root).
+    else ``configured`` (the project's evalkit.toml; a relative sqlite path there is relative to ``root``), else
+    the embedded store under ``root`` (default: the project root).
 
     Raises UserError for schemes evalkit cannot use.
     """
@@ -104,10 +108,12 @@ def resolve_tracking(uri: str | None = None, root: Path | str | None = None) -> 
     if not uri:
         env_var = next((name for name in TRACKING_URI_ENVS if os.environ.get(name, "").strip()), env_var)
         uri, source = os.environ.get(env_var, ""), "env"
+    if not uri and configured:
+        uri, source = absolute_sqlite_uri(configured.strip(), root), "config"
     if not uri:
         uri, source = embedded_uri(root), "default"
     uri = uri.strip()
-    where = "--tracking-uri" if source == "argument" else (env_var if source == "env" else "store")
+    where = TrackingTarget(uri, "", None, source, env_var).origin if source != "default" else "store"
     scheme = urlparse(uri).scheme.lower()
     if scheme in ("http", "https"):
         return TrackingTarget(uri.rstrip("/"), "http", None, source, env_var)
@@ -128,6 +134,14 @@ def resolve_tracking(uri: str | None = None, root: Path | str | None = None) -> 
     raise UserError.at(where, "uri", redact(uri),
                        "use http(s)://host:port (MLflow server), sqlite:////path/mlflow.db or leave unset for "
                        f"the embedded store in ./{EVALKIT_DIR}/{EMBEDDED_DIR}/")
+
+
+def absolute_sqlite_uri(uri: str, base: Path | str | None) -> str:
+    """``uri`` with a relative ``sqlite:///`` path made absolute under ``base`` (other URIs unchanged): the folder
+    a relative store path means, which is not always the process's working directory."""
+    if base is None or not uri.lower().startswith("sqlite:///") or uri.startswith("sqlite:////"):
+        return uri
+    return f"sqlite:///{Path(base).resolve() / uri[len('sqlite:///'):]}"
 
 
 def _sqlite_path(uri: str) -> Path | None:
