@@ -66,7 +66,7 @@ def _world(task: TrialTask, scenario):
             return world
     from evalkit.suite import load_world
 
-    world = load_world(scenario, lazy=True)  # a cached world decodes telemetry only when a tool needs it
+    world = load_world(scenario, lazy=True, deferred=True)  # replayed (or decoded) only when a tool needs it
     with _lock:
         _worlds[key] = world
         while len(_worlds) > WORLD_CACHE_SIZE:
@@ -97,10 +97,8 @@ def run_trial(task: TrialTask, on_start: Callable[[], None] | None = None) -> Tr
         scenario = _scenario(task)
         world = _world(task, scenario)
         agent = _agent(task)
-    except UserError as exc:  # a stale/broken suite or agent spec: the user must fix it, retrying won't
-        return _outcome(task, Status.SETUP_ERROR, ErrorClass.SETUP_ERROR, str(exc))
-    except Exception as exc:  # noqa: BLE001 - anything else here is the infrastructure's failure
-        return _outcome(task, Status.INFRA_ERROR, ErrorClass.INFRA_EXECUTOR, f"worker setup failed: {_describe(exc)}")
+    except Exception as exc:  # noqa: BLE001 - classified by _setup_failure
+        return _setup_failure(task, exc)
 
     toolbox = Toolbox(world, max_calls=scenario.max_tool_calls)
     alert = copy.deepcopy(world.alert or scenario.alert)
@@ -126,11 +124,21 @@ def run_trial(task: TrialTask, on_start: Callable[[], None] | None = None) -> Tr
     except Exception as exc:  # noqa: BLE001 - a crashing agent is a scored failure, never a crashed run
         status, error_class, message = Status.AGENT_ERROR, ErrorClass.AGENT_CRASH, _describe(exc, with_frame=True)
     latency = time.perf_counter() - t0
+    failure = getattr(world, "failure", None)
+    if failure is not None:  # the deferred world could not be loaded when a tool first needed it
+        return _setup_failure(task, failure)
     return TrialOutcome(
         task.scenario_id, task.trial, task.seed, status, error_class, message,
         finding.to_dict() if finding is not None else None,
         [c.to_dict() for c in toolbox.trajectory], latency, stderr, task.attempt,
     )
+
+
+def _setup_failure(task: TrialTask, exc: Exception) -> TrialOutcome:
+    """A stale/broken suite or agent spec is the user's to fix (retrying won't); anything else is infrastructure."""
+    if isinstance(exc, UserError):
+        return _outcome(task, Status.SETUP_ERROR, ErrorClass.SETUP_ERROR, str(exc))
+    return _outcome(task, Status.INFRA_ERROR, ErrorClass.INFRA_EXECUTOR, f"worker setup failed: {_describe(exc)}")
 
 
 def _outcome(task: TrialTask, status: str, error_class: str, message: str) -> TrialOutcome:

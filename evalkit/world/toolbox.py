@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Container
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
+from evalkit.world.deferred import ComponentNames, DeferredWorld
 from evalkit.world.model import World
 
 
@@ -135,10 +137,19 @@ class Toolbox:
         self._world = world
         self.max_calls = max_calls
         self.trajectory: list[ToolCall] = []
-        self._names = {c["name"]: c for c in world.components}
+        self._by_name: dict[str, dict] | None = None  # built on the first tool call (a deferred world loads then)
 
-    def component_names(self) -> set[str] | None:
-        """Names of the world's components, read without a recorded tool call (to validate a finding)."""
+    @property
+    def _names(self) -> dict[str, dict]:
+        if self._by_name is None:
+            self._by_name = {c["name"]: c for c in self._world.components}
+        return self._by_name
+
+    def component_names(self) -> Container[str] | None:
+        """Names of the world's components, read without a recorded tool call (to validate a finding).
+        A deferred world not loaded yet stays unloaded when the finding names only the alert's component."""
+        if isinstance(self._world, DeferredWorld) and not self._world.loaded:
+            return ComponentNames(self._world)
         return set(self._names)
 
     # --- dispatch -------------------------------------------------------------------------------
