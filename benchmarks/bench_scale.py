@@ -133,25 +133,29 @@ def _parquet_rows(path: Path, env: dict) -> int:
 
 
 def bench_reference(work: Path, args, env: dict) -> None:
-    """reference:v1 on core, k = 3: trials/s and where the workers' time went."""
-    t0 = time.perf_counter()
-    wall, _ = _cli(_run_args(Path(args.core), work, args.jobs, 3, agent="reference:v1") + ["--no-log"], env)
+    """reference:v1 on core, k = 3, twice: cold replay cache, then warm; trials/s and where the time went."""
+    for label in ("cold", "warm"):
+        wall, _ = _cli(_run_args(Path(args.core), work, args.jobs, 3, agent="reference:v1") + ["--no-log"], env)
+        rows, latency, bad, tools = _time_split(work / "out")
+        busy = wall * args.jobs
+        print(f"  reference  {wall:8.1f} s {label} replay cache: {rows} trials of reference:v1 on {args.core} (k=3, "
+              f"--jobs {args.jobs}): {rows / wall:.0f} trials/s, {bad} not ok")
+        print(f"  reference  share of {args.jobs} x wall: agent's own code {100 * (latency - tools) / busy:.0f} %, "
+              f"tool calls {100 * tools / busy:.0f} % (first-use replay included), rest of evalkit and process "
+              f"start-up {100 * (busy - latency) / busy:.0f} %")
+
+
+def _time_split(out: Path) -> tuple[int, float, int, float]:
+    """(trials, summed latency s, trials not ok, summed tool-call s) of a run's output folder."""
     code = ("import sys, pandas as pd; t = pd.read_parquet(sys.argv[1]); "
             "print(len(t), float(t['latency_s'].sum()), int((t['status'] != 'ok').sum()))")
-    out = subprocess.run([sys.executable, "-c", code, str(work / "out" / "results.parquet")], env=env,
-                         capture_output=True, text=True, check=True).stdout.split()
-    rows, latency, bad = int(out[0]), float(out[1]), int(out[2])
+    fields = subprocess.run([sys.executable, "-c", code, str(out / "results.parquet")], capture_output=True,
+                            text=True, check=True).stdout.split()
     tools = 0.0
-    with gzip.open(work / "out" / "trajectories.jsonl.gz", "rt", encoding="utf-8") as fh:
+    with gzip.open(out / "trajectories.jsonl.gz", "rt", encoding="utf-8") as fh:
         for line in fh:
-            rec = json.loads(line)
-            tools += sum(c.get("duration_s", 0.0) for c in rec.get("trajectory", rec.get("calls", [])))
-    busy = wall * args.jobs
-    print(f"  reference  {wall:8.1f} s for {rows} trials of reference:v1 on {args.core} (k=3, --jobs {args.jobs}): "
-          f"{rows / wall:.0f} trials/s, {bad} not ok")
-    print(f"  reference  share of {args.jobs} x wall: agent's own code {100 * (latency - tools) / busy:.0f} %, "
-          f"tool calls {100 * tools / busy:.0f} %, rest of evalkit and process start-up "
-          f"{100 * (busy - latency) / busy:.0f} % (bench wall {time.perf_counter() - t0:.1f} s)")
+            tools += sum(c.get("duration_s", 0.0) for c in json.loads(line).get("calls", []))
+    return int(fields[0]), float(fields[1]), int(fields[2]), tools
 
 
 def main() -> None:
