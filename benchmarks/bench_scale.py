@@ -8,7 +8,8 @@
 Generates a suite of ``--n`` scenarios into a temp folder and prints, with wall times:
 
 - generate: ``evalkit suite generate --jobs J`` (default J = 2),
-- validate: ``evalkit suite validate --jobs J`` (deep plan checks, no replay),
+- validate: ``evalkit suite validate --jobs J`` (deep plan checks, no replay), twice: the first run reuses
+  the plan facts generate remembered (cold when ``--suite`` skips generate), the second reuses its own,
 - load: ``load_suite`` cold (first load parses and writes the index) and warm (median of --repeats),
 - run: ``evalkit run --jobs J --trials 1 --no-log`` with bench_runner's no-op agent (answers at once, no
   tool call), end to end as a user would run it: cold replay cache, then warm (the rounds after the first),
@@ -78,9 +79,11 @@ def bench_generate_validate_load(suite: Path, per_cat: int, n: int, phases: set[
         wall, _ = _cli(["suite", "generate", "--output-dir", str(suite), "--name", "scale", "--per-category",
                         str(per_cat), "--seed", "7", "--jobs", str(args.jobs), "--force"], env)
         print(f"  generate   {wall:8.1f} s   ({1000 * wall / n:.2f} ms/scenario)")
-    if "validate" in phases:
-        wall, _ = _cli(["suite", "validate", str(suite), "--jobs", str(args.jobs)], env)
-        print(f"  validate   {wall:8.1f} s   (process start-up included)")
+    if "validate" in phases:  # right after generate, the plans generate derived are remembered
+        for label in (("plans remembered from generate" if "generate" in phases else "cold, no plan remembered"),
+                      "again"):
+            wall, _ = _cli(["suite", "validate", str(suite), "--jobs", str(args.jobs)], env)
+            print(f"  validate   {wall:8.1f} s   ({label}; process start-up included)")
     if "load" in phases:
         time.sleep(2.1)  # files older than the index's racy window, as any suite one loads later
         cold, warm = _load_walls(suite, args.repeats, env)
