@@ -17,7 +17,7 @@ Generates a suite of ``--n`` scenarios into a temp folder and prints, with wall 
 - peak RSS: the largest single process of all steps (CLI, workers; getrusage of the children),
 - big (``--phases big``): 10 trials per scenario (100,000 trials on 10,000 scenarios) logged to MLflow
   (SQLite in the temp folder): wall, peak RSS, and whether results, journal and the MLflow run are present,
-- reference (``--phases reference``): ``reference:v1`` on the core pool, k = 3, ``--jobs J``: trials/s and the
+- reference (``--phases reference``): ``reference:v1`` on ``--core-limit`` scenarios of core, k = 3, ``--jobs J``: trials/s and the
   share of the workers' time spent in the agent's own code (latency minus its tool calls), in tool calls
   (evalkit's Toolbox, first-use replay included) and elsewhere (evalkit's dispatch, scoring, journaling).
 
@@ -138,7 +138,9 @@ def _parquet_rows(path: Path, env: dict) -> int:
 def bench_reference(work: Path, args, env: dict) -> None:
     """reference:v1 on core, k = 3, twice: cold replay cache, then warm; trials/s and where the time went."""
     for label in ("cold", "warm"):
-        wall, _ = _cli(_run_args(Path(args.core), work, args.jobs, 3, agent="reference:v1") + ["--no-log"], env)
+        limit = ["--limit", str(args.core_limit)] if args.core_limit else []
+        wall, _ = _cli(_run_args(Path(args.core), work, args.jobs, 3, agent="reference:v1") + ["--no-log"] + limit,
+                       env)
         rows, latency, bad, tools = _time_split(work / "out")
         busy = wall * args.jobs
         print(f"  reference  {wall:8.1f} s {label} replay cache: {rows} trials of reference:v1 on {args.core} (k=3, "
@@ -169,6 +171,8 @@ def main() -> None:
     ap.add_argument("--keep", default=None, help="generate into this folder and keep it (default: a temp dir)")
     ap.add_argument("--suite", default=None, help="use this generated suite (skips the generate phase)")
     ap.add_argument("--core", default="core", help="the suite of the reference phase")
+    ap.add_argument("--core-limit", type=int, default=360,
+                    help="scenarios of --core in the reference phase (--limit; 360: core 1.0's 30 per category; 0: all)")
     ap.add_argument("--phases", default=DEFAULT_PHASES, help=f"comma-separated, of: {', '.join(PHASES)}")
     args = ap.parse_args()
     phases = set(args.phases.split(","))
