@@ -99,3 +99,28 @@ def test_a_trial_on_a_stale_scenario_is_a_setup_error_once_a_tool_needs_the_worl
     out = run_trial(task)
     assert (out.status, out.error_class) == (Status.SETUP_ERROR, ErrorClass.SETUP_ERROR)
     assert "digest" in out.error_message
+
+
+def test_the_load_counts_as_neither_the_tool_calls_time_nor_the_agents(monkeypatch):
+    """A deferred load inside the first tool call is evalkit's cost: subtracted from that call's duration."""
+    from types import SimpleNamespace
+
+    import evalkit.world.toolbox as toolbox
+    from evalkit.world.deferred import DeferredWorld, load_seconds
+    from evalkit.world.model import World
+    from fake_clock import FakeClock
+
+    clock = FakeClock()
+    monkeypatch.setattr(toolbox, "time", SimpleNamespace(perf_counter=clock))
+    real = World(start=0, end=600, step=60, components=[{"name": "api", "kind": "service", "tier": "service"}],
+                 edges=[], metrics={}, alert={"component": "api"})
+
+    def slow_load():
+        clock.advance(7.0)
+        return real
+
+    world = DeferredWorld(real.alert, slow_load, clock=clock)
+    tb = toolbox.Toolbox(world)
+    tb.list_components()
+    assert load_seconds(world) == 7.0 and tb.trajectory[0].duration_s == 0.0
+    assert load_seconds(real) == 0.0

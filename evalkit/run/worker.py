@@ -20,6 +20,7 @@ from evalkit.agents.limits import DEFAULT_LIMITS
 from evalkit.errors import UserError
 from evalkit.run.tasks import TrialOutcome, TrialTask
 from evalkit.vocab import ErrorClass, Status
+from evalkit.world.deferred import load_seconds
 from evalkit.world.toolbox import Toolbox, ToolBudgetExceeded, UnknownTool
 
 WORLD_CACHE_SIZE = 8
@@ -104,7 +105,7 @@ def run_trial(task: TrialTask, on_start: Callable[[], None] | None = None) -> Tr
     alert = copy.deepcopy(world.alert or scenario.alert)
     if on_start is not None:
         on_start()
-    t0 = time.perf_counter()
+    t0 = time.perf_counter() - load_seconds(world)  # the world's deferred load is evalkit's time, not the agent's
     status, error_class, message, finding, stderr = Status.OK, "", "", None, ""
     try:
         # Adapters already return checked findings; this is the same check for any other Agent object.
@@ -123,7 +124,7 @@ def run_trial(task: TrialTask, on_start: Callable[[], None] | None = None) -> Tr
         status, error_class, message = Status.AGENT_ERROR, ErrorClass.AGENT_EXIT, f"agent called exit({exc.code})"
     except Exception as exc:  # noqa: BLE001 - a crashing agent is a scored failure, never a crashed run
         status, error_class, message = Status.AGENT_ERROR, ErrorClass.AGENT_CRASH, _describe(exc, with_frame=True)
-    latency = time.perf_counter() - t0
+    latency = time.perf_counter() - load_seconds(world) - t0
     failure = getattr(world, "failure", None)
     if failure is not None:  # the deferred world could not be loaded when a tool first needed it
         return _setup_failure(task, failure)

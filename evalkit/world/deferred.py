@@ -9,6 +9,7 @@ eager load would have given (the loader is the same function).
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import fields
 from typing import Callable, Iterator
 
@@ -19,12 +20,15 @@ class DeferredWorld(World):
     """A World whose fields (all but ``alert``) come from ``load()`` on first access, once.
 
     A load that fails (a stale scenario, a broken materialized folder) raises at every access and is
-    kept in :attr:`failure`, so the caller can classify the trial after the agent returns. Pickles (and
-    copies) as the plain, loaded World.
+    kept in :attr:`failure`, so the caller can classify the trial after the agent returns. The time the
+    load took is :attr:`load_seconds`, for callers that time the agent (the load is evalkit's cost, not the
+    agent's). Pickles (and copies) as the plain, loaded World.
     """
 
-    def __init__(self, alert: dict, load: Callable[[], World]):  # noqa: D107 - the class docstring says it
-        self.__dict__.update(alert=dict(alert), _load=load, _lock=threading.Lock(), _world=None, _failure=None)
+    def __init__(self, alert: dict, load: Callable[[], World],  # noqa: D107 - the class docstring says it
+                 clock: Callable[[], float] = time.perf_counter):
+        self.__dict__.update(alert=dict(alert), _load=load, _lock=threading.Lock(), _world=None, _failure=None,
+                             _clock=clock, _seconds=0.0)
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
@@ -37,10 +41,12 @@ class DeferredWorld(World):
         if state["_world"] is None and state["_failure"] is None:
             with state["_lock"]:
                 if state["_world"] is None and state["_failure"] is None:
+                    t0 = state["_clock"]()
                     try:
                         state["_world"] = state["_load"]()
                     except Exception as exc:  # noqa: BLE001 - kept and re-raised to every reader
                         state["_failure"] = exc
+                    state["_seconds"] = state["_clock"]() - t0
         if state["_failure"] is not None:
             raise state["_failure"]
         return state["_world"]
@@ -49,6 +55,11 @@ class DeferredWorld(World):
     def loaded(self) -> bool:
         """Whether the telemetry was loaded (successfully) already."""
         return self.__dict__["_world"] is not None
+
+    @property
+    def load_seconds(self) -> float:
+        """How long the load took (0 before it happened)."""
+        return self.__dict__["_seconds"]
 
     @property
     def failure(self) -> Exception | None:
@@ -78,3 +89,8 @@ class ComponentNames:
 
     def __len__(self) -> int:
         return len(self._world.components)
+
+
+def load_seconds(world: World) -> float:
+    """Seconds ``world`` spent loading itself so far: a deferred world's load, 0 for any other World."""
+    return world.load_seconds if isinstance(world, DeferredWorld) else 0.0

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from evalkit.world.deferred import ComponentNames, DeferredWorld
+from evalkit.world.deferred import ComponentNames, DeferredWorld, load_seconds
 from evalkit.world.model import World
 
 
@@ -162,7 +162,7 @@ class Toolbox:
         args = dict(args or {})
         if len(self.trajectory) >= self.max_calls:
             raise ToolBudgetExceeded(f"tool-call budget of {self.max_calls} calls exhausted")
-        t0 = time.perf_counter()
+        t0 = time.perf_counter() - load_seconds(self._world)  # a deferred world's load is not the tool's time
         refs: list[str] = []
         try:
             if tool not in TOOL_SCHEMAS:
@@ -176,12 +176,16 @@ class Toolbox:
                 raise ToolError(f"{tool}: missing required argument(s) {missing}")
             result = getattr(self, "_t_" + tool)(refs, **args)
         except ToolError as exc:
-            self.trajectory.append(ToolCall(tool, args, 0, time.perf_counter() - t0, refs, str(exc)))
+            self.trajectory.append(ToolCall(tool, args, 0, self._since(t0), refs, str(exc)))
             raise
         # JSON out: the agent gets a fresh copy, never a reference into the World it could mutate
         text = json.dumps(result, separators=(",", ":"), default=str)
-        self.trajectory.append(ToolCall(tool, args, len(text), time.perf_counter() - t0, refs))
+        self.trajectory.append(ToolCall(tool, args, len(text), self._since(t0), refs))
         return json.loads(text)
+
+    def _since(self, t0: float) -> float:
+        """Seconds since ``t0`` (taken as ``perf_counter() - load_seconds``), without a load in between."""
+        return time.perf_counter() - load_seconds(self._world) - t0
 
     # Convenience methods for Python agents: same as call(name, kwargs).
     def get_alert(self) -> dict:
