@@ -53,8 +53,13 @@ def _path(root: Path) -> Path:
     from evalkit.cache import cache_dir
     from evalkit.suite.replay_cache import generator_fingerprint
 
-    where = hashlib.sha256(f"{generator_fingerprint()}\0{Path(root).resolve()}".encode()).hexdigest()[:32]
-    return cache_dir() / "plans" / f"{where}.json"
+    return _where(str(cache_dir()), generator_fingerprint(), str(root))
+
+
+@lru_cache(maxsize=8)
+def _where(cache: str, fingerprint: str, root: str) -> Path:
+    digest = hashlib.sha256(f"{fingerprint}\0{Path(root).resolve()}".encode()).hexdigest()[:32]
+    return Path(cache) / "plans" / f"{digest}.json"
 
 
 def load(root: Path) -> dict[str, PlanFacts]:
