@@ -5,7 +5,8 @@ needs from it (window, cause, fault type, component names) are a pure function o
 category, seed), so they are kept in one file per suite folder in the user cache, keyed by the generator's
 source fingerprint (:func:`evalkit.suite.replay_cache.generator_fingerprint`): ``suite generate`` writes
 the facts of the plans it built, ``suite validate`` reuses them and adds the ones it derived. A changed
-generator changes the fingerprint and every plan is derived again; deleting the file only costs time.
+generator changes the fingerprint and every plan is derived again; deleting the file only costs time. The
+:data:`KEEP` most recently written files are kept.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 
 FORMAT = 1
+KEEP = 32  # suites whose plan facts are kept (~6 MB per 10,000 scenarios)
 
 
 @dataclass(frozen=True)
@@ -79,8 +81,12 @@ def save(root: Path, facts: dict[str, PlanFacts]) -> None:
 
     doc = {"format": FORMAT, "plans": {k: [f.start, f.end, f.cause, f.fault_type, list(f.names)]
                                        for k, f in facts.items()}}
+    path = _path(root)
     try:
-        atomic_write(_path(root), json.dumps(doc, separators=(",", ":")).encode())
+        atomic_write(path, json.dumps(doc, separators=(",", ":")).encode())
+        kept = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for stale in kept[KEEP:]:  # bounded: the most recently written suites' facts only
+            stale.unlink()
     except OSError:
         pass
 
