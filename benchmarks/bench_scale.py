@@ -198,7 +198,7 @@ def main() -> None:
         rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"  peak RSS   {rss_mb:8.0f} MB (largest single process of all the steps)")
         cache_mb = sum(p.stat().st_size for p in (work / "cache").rglob("*") if p.is_file()) / 2**20
-        print(f"  replay cache {cache_mb:6.0f} MB on disk")
+        print(f"  cache dir  {cache_mb:8.0f} MB on disk (replay cache, plan facts, suite index)")
 
 
 if __name__ == "__main__":
