@@ -19,7 +19,7 @@ Generates a suite of ``--n`` scenarios into a temp folder and prints, with wall 
   (SQLite in the temp folder): wall, peak RSS, and whether results, journal and the MLflow run are present,
 - reference (``--phases reference``): ``reference:v1`` on ``--core-limit`` scenarios of core, k = 3, ``--jobs J``: trials/s and the
   share of the workers' time spent in the agent's own code (latency minus its tool calls), in tool calls
-  (evalkit's Toolbox, first-use replay included) and elsewhere (evalkit's dispatch, scoring, journaling).
+  (evalkit's Toolbox) and elsewhere (first-use world loads, dispatch, scoring, journaling).
 
 Every CLI step is a fresh ``python -m evalkit`` process; EVALKIT_CACHE_DIR points into the temp folder, so
 the user's replay cache is neither used nor polluted. Medians where repeated.
@@ -146,8 +146,8 @@ def bench_reference(work: Path, args, env: dict) -> None:
         print(f"  reference  {wall:8.1f} s {label} replay cache: {rows} trials of reference:v1 on {args.core} (k=3, "
               f"--jobs {args.jobs}): {rows / wall:.0f} trials/s, {bad} not ok")
         print(f"  reference  share of {args.jobs} x wall: agent's own code {100 * (latency - tools) / busy:.0f} %, "
-              f"tool calls {100 * tools / busy:.0f} % (first-use replay included), rest of evalkit and process "
-              f"start-up {100 * (busy - latency) / busy:.0f} %")
+              f"Toolbox calls {100 * tools / busy:.0f} %, rest of evalkit (first-use world loads, dispatch, "
+              f"scoring, journal, start-up) {100 * (busy - latency) / busy:.0f} %")
 
 
 def _time_split(out: Path) -> tuple[int, float, int, float]:
