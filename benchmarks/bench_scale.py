@@ -2,16 +2,24 @@
 
     python benchmarks/bench_scale.py                 # 10,000 scenarios (834 per category x 12)
     python benchmarks/bench_scale.py --n 2400 --repeats 3
+    python benchmarks/bench_scale.py --suite DIR --phases run,big    # reuse a generated suite
+    python benchmarks/bench_scale.py --phases reference              # reference:v1 on core, k = 3
 
 Generates a suite of ``--n`` scenarios into a temp folder and prints, with wall times:
 
 - generate: ``evalkit suite generate --jobs J`` (default J = 2),
-- validate: ``evalkit suite validate --jobs J`` (deep plan checks, no replay),
+- validate: ``evalkit suite validate --jobs J`` (deep plan checks, no replay), twice: the first run reuses
+  the plan facts generate remembered (cold when ``--suite`` skips generate), the second reuses its own,
 - load: ``load_suite`` cold (first load parses and writes the index) and warm (median of --repeats),
 - run: ``evalkit run --jobs J --trials 1 --no-log`` with bench_runner's no-op agent (answers at once, no
   tool call), end to end as a user would run it: cold replay cache, then warm (the rounds after the first),
 - per-trial marginal cost: (wall with --trials 3 - wall with --trials 1) / (2 N), replay cache warm,
-- peak RSS: the largest single process of all steps (CLI, workers; getrusage of the children).
+- peak RSS: the largest single process of all steps (CLI, workers; getrusage of the children),
+- big (``--phases big``): 10 trials per scenario (100,000 trials on 10,000 scenarios) logged to MLflow
+  (SQLite in the temp folder): wall, peak RSS, and whether results, journal and the MLflow run are present,
+- reference (``--phases reference``): ``reference:v1`` on ``--core-limit`` scenarios of core, k = 3, ``--jobs J``: trials/s and the
+  share of the workers' time spent in the agent's own code (latency minus its tool calls), in tool calls
+  (evalkit's Toolbox) and elsewhere (first-use world loads, dispatch, scoring, journaling).
 
 Every CLI step is a fresh ``python -m evalkit`` process; EVALKIT_CACHE_DIR points into the temp folder, so
 the user's replay cache is neither used nor polluted. Medians where repeated.
@@ -20,6 +28,8 @@ the user's replay cache is neither used nor polluted. Medians where repeated.
 from __future__ import annotations
 
 import argparse
+import gzip
+import json
 import os
 import resource
 import statistics
@@ -31,6 +41,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CATEGORIES = 12
+PHASES = ("generate", "validate", "load", "run", "marginal", "big", "reference")
+DEFAULT_PHASES = "generate,validate,load,run,marginal"
 
 
 def _cli(args: list[str], env: dict) -> tuple[float, int]:
@@ -56,52 +68,137 @@ def _load_walls(suite: Path, repeats: int, env: dict) -> tuple[float, float]:
     return walls[0], statistics.median(walls[1:])
 
 
+def _run_args(suite: Path, work: Path, jobs: int, trials: int, agent: str = "bench_runner:NoopAgent") -> list[str]:
+    return ["run", "--suite", str(suite), "--agent", agent, "--jobs", str(jobs), "--trials", str(trials),
+            "--no-outbox", "--quiet", "--fresh", "--journal-dir", str(work / "journal"),
+            "--output-dir", str(work / "out")]
+
+
+def bench_generate_validate_load(suite: Path, per_cat: int, n: int, phases: set[str], args, env: dict) -> None:
+    if "generate" in phases:
+        wall, _ = _cli(["suite", "generate", "--output-dir", str(suite), "--name", "scale", "--per-category",
+                        str(per_cat), "--seed", "7", "--jobs", str(args.jobs), "--force"], env)
+        print(f"  generate   {wall:8.1f} s   ({1000 * wall / n:.2f} ms/scenario)")
+    if "validate" in phases:  # right after generate, the plans generate derived are remembered
+        for label in (("plans remembered from generate" if "generate" in phases else "cold, no plan remembered"),
+                      "again"):
+            wall, _ = _cli(["suite", "validate", str(suite), "--jobs", str(args.jobs)], env)
+            print(f"  validate   {wall:8.1f} s   ({label}; process start-up included)")
+    if "load" in phases:
+        time.sleep(2.1)  # files older than the index's racy window, as any suite one loads later
+        cold, warm = _load_walls(suite, args.repeats, env)
+        print(f"  load       {cold:8.2f} s cold (parse + write index), {warm:.3f} s warm (median of {args.repeats})")
+
+
+def bench_runs(suite: Path, work: Path, n: int, phases: set[str], args, env: dict) -> None:
+    """No-op agent, k = 1: cold replay cache, then warm; k = 3 for the marginal cost of a trial."""
+    def run(trials: int) -> float:
+        return _cli(_run_args(suite, work, args.jobs, trials) + ["--no-log"], env)[0]
+
+    if "run" in phases:
+        cold_run = run(1)
+        print(f"  run k=1    {cold_run:8.1f} s cold replay cache ({n / cold_run:.0f} trials/s)")
+    if "run" in phases or "marginal" in phases:
+        warm_runs = [run(1) for _ in range(args.repeats)]
+        warm_run = statistics.median(warm_runs)
+        print(f"  run k=1    {warm_run:8.1f} s warm replay cache, median of {args.repeats} "
+              f"({n / warm_run:.0f} trials/s; {', '.join(f'{w:.1f}' for w in warm_runs)})")
+    if "marginal" in phases:
+        k3_wall = statistics.median([run(3) for _ in range(args.repeats)])
+        marginal = (k3_wall - warm_run) / (2 * n)
+        print(f"  run k=3    {k3_wall:8.1f} s warm, median of {args.repeats}: marginal "
+              f"{1000 * marginal:.3f} ms per extra trial")
+
+
+def bench_big(suite: Path, work: Path, n: int, args, env: dict) -> None:
+    """10 trials per scenario, logged to MLflow (SQLite + artifact folder in the temp dir); checks the outputs."""
+    uri = f"sqlite:///{work / 'mlflow.db'}"
+    wall, rss = _cli(_run_args(suite, work, args.jobs, 10) + ["--tracking-uri", uri], env)
+    results = work / "out" / "results.parquet"
+    code = ("import sys, mlflow; c = mlflow.MlflowClient(sys.argv[1]); "
+            "print(sum(len(c.search_runs([e.experiment_id])) for e in c.search_experiments()))")
+    runs = subprocess.run([sys.executable, "-c", code, uri], env=env, capture_output=True, text=True).stdout.strip()
+    journal = list((work / "journal").glob("*.jsonl"))
+    rows = _parquet_rows(results, env)
+    print(f"  big k=10   {wall:8.1f} s for {rows} trials ({rows / wall:.0f} trials/s), peak RSS {rss / 1024:.0f} MB; "
+          f"results.parquet {'present' if results.is_file() else 'MISSING'}, journal "
+          f"{sum(p.stat().st_size for p in journal) / 2**20:.0f} MB in {len(journal)} file(s), MLflow runs: {runs}")
+    if rows != 10 * n:
+        print(f"  big k=10   expected {10 * n} result rows, found {rows}")
+
+
+def _parquet_rows(path: Path, env: dict) -> int:
+    if not path.is_file():
+        return 0
+    code = "import sys, pyarrow.parquet as pq; print(pq.ParquetFile(sys.argv[1]).metadata.num_rows)"
+    return int(subprocess.run([sys.executable, "-c", code, str(path)], env=env, capture_output=True, text=True,
+                              check=True).stdout)
+
+
+def bench_reference(work: Path, args, env: dict) -> None:
+    """reference:v1 on core, k = 3, twice: cold replay cache, then warm; trials/s and where the time went."""
+    for label in ("cold", "warm"):
+        limit = ["--limit", str(args.core_limit)] if args.core_limit else []
+        wall, _ = _cli(_run_args(Path(args.core), work, args.jobs, 3, agent="reference:v1") + ["--no-log"] + limit,
+                       env)
+        rows, latency, bad, tools = _time_split(work / "out")
+        busy = wall * args.jobs
+        print(f"  reference  {wall:8.1f} s {label} replay cache: {rows} trials of reference:v1 on {args.core} (k=3, "
+              f"--jobs {args.jobs}): {rows / wall:.0f} trials/s, {bad} not ok")
+        print(f"  reference  share of {args.jobs} x wall: agent's own code {100 * (latency - tools) / busy:.0f} %, "
+              f"Toolbox calls {100 * tools / busy:.0f} %, rest of evalkit (first-use world loads, dispatch, "
+              f"scoring, journal, start-up) {100 * (busy - latency) / busy:.0f} %")
+
+
+def _time_split(out: Path) -> tuple[int, float, int, float]:
+    """(trials, summed latency s, trials not ok, summed tool-call s) of a run's output folder."""
+    code = ("import sys, pandas as pd; t = pd.read_parquet(sys.argv[1]); "
+            "print(len(t), float(t['latency_s'].sum()), int((t['status'] != 'ok').sum()))")
+    fields = subprocess.run([sys.executable, "-c", code, str(out / "results.parquet")], capture_output=True,
+                            text=True, check=True).stdout.split()
+    tools = 0.0
+    with gzip.open(out / "trajectories.jsonl.gz", "rt", encoding="utf-8") as fh:
+        for line in fh:
+            tools += sum(c.get("duration_s", 0.0) for c in json.loads(line).get("calls", []))
+    return int(fields[0]), float(fields[1]), int(fields[2]), tools
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=10_000, help="scenarios (rounded up to a multiple of 12)")
     ap.add_argument("--jobs", type=int, default=2, help="--jobs of generate, validate and run")
     ap.add_argument("--repeats", type=int, default=3, help="repeats of the warm load and warm run")
     ap.add_argument("--keep", default=None, help="generate into this folder and keep it (default: a temp dir)")
+    ap.add_argument("--suite", default=None, help="use this generated suite (skips the generate phase)")
+    ap.add_argument("--core", default="core", help="the suite of the reference phase")
+    ap.add_argument("--core-limit", type=int, default=360,
+                    help="scenarios of --core in the reference phase (--limit; 360: core 1.0's 30 per category; 0: all)")
+    ap.add_argument("--phases", default=DEFAULT_PHASES, help=f"comma-separated, of: {', '.join(PHASES)}")
     args = ap.parse_args()
+    phases = set(args.phases.split(","))
+    if args.suite:
+        phases.discard("generate")
     per_cat = -(-args.n // CATEGORIES)
     n = per_cat * CATEGORIES
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         work = Path(tmp)
-        suite = Path(args.keep) if args.keep else work / "suite"
+        suite = Path(args.suite or args.keep or work / "suite")
+        if args.suite:
+            n = len(list((suite / "scenarios").glob("*.json")))
         env = {**os.environ, "EVALKIT_CACHE_DIR": str(work / "cache"),
                "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
-        print(f"[scale] {n} scenarios ({per_cat} per category), --jobs {args.jobs}, python {sys.version.split()[0]}, "
-              f"{os.cpu_count()} cores")
-
-        wall, _ = _cli(["suite", "generate", "--output-dir", str(suite), "--name", "scale", "--per-category",
-                        str(per_cat), "--seed", "7", "--jobs", str(args.jobs), "--force"], env)
-        print(f"  generate   {wall:8.1f} s   ({1000 * wall / n:.2f} ms/scenario)")
-        wall, _ = _cli(["suite", "validate", str(suite), "--jobs", str(args.jobs)], env)
-        print(f"  validate   {wall:8.1f} s   (process start-up included)")
-        time.sleep(2.1)  # files older than the index's racy window, as any suite one loads later
-        cold, warm = _load_walls(suite, args.repeats, env)
-        print(f"  load       {cold:8.2f} s cold (parse + write index), {warm:.3f} s warm (median of {args.repeats})")
-
-        def run(trials: int) -> tuple[float, int]:
-            return _cli(["run", "--suite", str(suite), "--agent", "bench_runner:NoopAgent", "--jobs", str(args.jobs),
-                         "--trials", str(trials), "--no-log", "--no-outbox", "--quiet", "--fresh",
-                         "--journal-dir", str(work / "journal"), "--output-dir", str(work / "out")], env)
-
-        cold_run, rss = run(1)
-        print(f"  run k=1    {cold_run:8.1f} s cold replay cache ({n / cold_run:.0f} trials/s)")
-        warm_runs = [run(1)[0] for _ in range(args.repeats)]
-        warm_run = statistics.median(warm_runs)
-        print(f"  run k=1    {warm_run:8.1f} s warm replay cache, median of {args.repeats} "
-              f"({n / warm_run:.0f} trials/s; {', '.join(f'{w:.1f}' for w in warm_runs)})")
-        k3 = [run(3)[0] for _ in range(args.repeats)]
-        k3_wall = statistics.median(k3)
-        marginal = (k3_wall - warm_run) / (2 * n)
-        print(f"  run k=3    {k3_wall:8.1f} s warm, median of {args.repeats}: marginal "
-              f"{1000 * marginal:.3f} ms per extra trial")
-        rss_mb = max(rss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+        print(f"[scale] {n} scenarios, --jobs {args.jobs}, python {sys.version.split()[0]}, {os.cpu_count()} cores, "
+              f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        bench_generate_validate_load(suite, per_cat, n, phases, args, env)
+        bench_runs(suite, work, n, phases, args, env)
+        if "big" in phases:
+            bench_big(suite, work, n, args, env)
+        if "reference" in phases:
+            bench_reference(work, args, env)
+        rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"  peak RSS   {rss_mb:8.0f} MB (largest single process of all the steps)")
         cache_mb = sum(p.stat().st_size for p in (work / "cache").rglob("*") if p.is_file()) / 2**20
-        print(f"  replay cache {cache_mb:6.0f} MB on disk")
+        print(f"  cache dir  {cache_mb:8.0f} MB on disk (replay cache, plan facts, suite index)")
 
 
 if __name__ == "__main__":

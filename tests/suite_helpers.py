@@ -46,3 +46,18 @@ def copy_suite(src: Path, dst: Path, keep: int | None = None) -> Path:
                 (dst / "truth" / f.name).unlink()
                 f.unlink()
     return dst
+
+
+def private_replay_cache(tmp_path: Path, monkeypatch) -> Path:
+    """Point the replay cache at a private, enabled folder under ``tmp_path`` for one test; returns it."""
+    monkeypatch.setenv("EVALKIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("EVALKIT_REPLAY_CACHE", raising=False)
+    return tmp_path / "cache"
+
+
+def replay_sample(core_count: int = 24) -> list:
+    """Every smoke scenario plus ``core_count`` core scenarios spread evenly over the pool."""
+    from evalkit.suite import load_suite
+
+    core = load_suite(CORE).scenarios
+    return load_suite(SMOKE).scenarios + core[::len(core) // core_count][:core_count]

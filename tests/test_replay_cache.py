@@ -7,28 +7,19 @@ import multiprocessing as mp
 
 import pytest
 
-from suite_helpers import CORE, SMOKE
-
+from suite_helpers import CORE, SMOKE, private_replay_cache, replay_sample
 
 @pytest.fixture
 def cache_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("EVALKIT_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("EVALKIT_REPLAY_CACHE", raising=False)
-    return tmp_path / "cache"
+    return private_replay_cache(tmp_path, monkeypatch)
 
-
-def _sample():
-    from evalkit.suite import load_suite
-
-    core = load_suite(CORE).scenarios
-    return load_suite(SMOKE).scenarios + core[::len(core) // 24][:24]
 
 
 def test_cached_replays_are_byte_identical_to_fresh_ones(cache_dir):
     """Every smoke scenario and a sample of core: fresh replay, cache write, cache hit, same bytes."""
     from evalkit.suite import load_world, replay_cache
 
-    for sc in _sample():
+    for sc in replay_sample():
         fresh = load_world(sc, cache=False).to_bytes()
         assert load_world(sc).to_bytes() == fresh, sc.id           # miss: replays and stores
         key = replay_cache.replay_key(sc.category, sc.world["seed"], sc.noise_level, sc.window, sc.alert,

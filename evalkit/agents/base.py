@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from collections.abc import Container
 from typing import TYPE_CHECKING, Protocol, SupportsIndex, runtime_checkable
 
 from evalkit.vocab import ErrorClass
@@ -193,7 +194,7 @@ def is_infrastructure(error_class: str | None) -> bool:
     return bool(error_class) and str(error_class).startswith("infra_")
 
 
-def check_finding(finding: Finding, components: set[str]) -> None:
+def check_finding(finding: Finding, components: Container[str]) -> None:
     """Raise UnknownComponent when a hypothesis names a component the world does not have."""
     for h in finding.hypotheses:
         if h.component not in components:

@@ -16,6 +16,7 @@ from evalkit.agents.attempt import attempt, describe
 from evalkit.errors import UserError
 from evalkit.run.tasks import TrialOutcome, TrialTask
 from evalkit.vocab import ErrorClass, Status
+from evalkit.world.deferred import load_seconds
 from evalkit.world.toolbox import Toolbox
 
 WORLD_CACHE_SIZE = 8
@@ -62,7 +63,7 @@ def _world(task: TrialTask, scenario):
             return world
     from evalkit.suite import load_world
 
-    world = load_world(scenario, lazy=True)  # a cached world decodes telemetry only when a tool needs it
+    world = load_world(scenario, lazy=True, deferred=True)  # replayed (or decoded) only when a tool needs it
     with _lock:
         _worlds[key] = world
         while len(_worlds) > WORLD_CACHE_SIZE:
@@ -93,21 +94,31 @@ def run_trial(task: TrialTask, on_start: Callable[[], None] | None = None) -> Tr
         scenario = _scenario(task)
         world = _world(task, scenario)
         agent = _agent(task)
-    except UserError as exc:  # a stale/broken suite or agent spec: the user must fix it, retrying won't
-        return _outcome(task, Status.SETUP_ERROR, ErrorClass.SETUP_ERROR, str(exc))
-    except Exception as exc:  # noqa: BLE001 - anything else here is the infrastructure's failure
-        return _outcome(task, Status.INFRA_ERROR, ErrorClass.INFRA_EXECUTOR, f"worker setup failed: {describe(exc)}")
+    except Exception as exc:  # noqa: BLE001 - classified by _setup_failure
+        return _setup_failure(task, exc)
 
     toolbox = Toolbox(world, max_calls=scenario.max_tool_calls)
     alert = copy.deepcopy(world.alert or scenario.alert)
     if on_start is not None:
         on_start()
+    before = load_seconds(world)
     done = attempt(agent, alert, toolbox, task.seed)
+    latency = done.latency_s - (load_seconds(world) - before)  # a deferred world's load is evalkit's time
+    failure = getattr(world, "failure", None)
+    if failure is not None:  # the deferred world could not be loaded when a tool first needed it
+        return _setup_failure(task, failure)
     return TrialOutcome(
         task.scenario_id, task.trial, task.seed, done.status, done.error_class, done.message,
         done.finding.to_dict() if done.finding is not None else None,
-        [c.to_dict() for c in toolbox.trajectory], done.latency_s, done.stderr, task.attempt,
+        [c.to_dict() for c in toolbox.trajectory], latency, done.stderr, task.attempt,
     )
+
+
+def _setup_failure(task: TrialTask, exc: Exception) -> TrialOutcome:
+    """A stale/broken suite or agent spec is the user's to fix (retrying won't); anything else is infrastructure."""
+    if isinstance(exc, UserError):
+        return _outcome(task, Status.SETUP_ERROR, ErrorClass.SETUP_ERROR, str(exc))
+    return _outcome(task, Status.INFRA_ERROR, ErrorClass.INFRA_EXECUTOR, f"worker setup failed: {describe(exc)}")
 
 
 def _outcome(task: TrialTask, status: str, error_class: str, message: str) -> TrialOutcome:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from evalkit.score.passk import pass_at_k, pass_hat_k
 from evalkit.score.catalogue import BINARY, COSTS, CUSTOM_PREFIX, SCORES, on_unit_scale
@@ -114,7 +114,7 @@ def _with_ci(res: pd.DataFrame) -> pd.DataFrame:
     and an interval reaching past what the metric can take says nothing more than the range itself."""
     df = res["df"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
-        q = np.where(df >= 1, stats.t.ppf(0.5 + CONFIDENCE / 2, np.where(df >= 1, df, 1)), np.nan)
+        q = np.where(df >= 1, special.stdtrit(np.where(df >= 1, df, 1), 0.5 + CONFIDENCE / 2), np.nan)
     half = q * res["se"].to_numpy(dtype=float)
     lo, hi = res["mean"].to_numpy(dtype=float) - half, res["mean"].to_numpy(dtype=float) + half
     bounded = np.array([_bounded(m) for m in res.index.get_level_values("metric")], dtype=bool)

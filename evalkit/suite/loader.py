@@ -60,13 +60,19 @@ def load_suite(path_or_name: str | Path) -> Suite:
     return suite
 
 
-def load_world(scenario: Scenario, *, cache: bool = True, lazy: bool = False) -> World:
+def load_world(scenario: Scenario, *, cache: bool = True, lazy: bool = False, deferred: bool = False) -> World:
     """The World of one scenario: replayed deterministically, or read from its materialized folder.
 
     A generated world comes from the on-disk replay cache when this exact generator already replayed
     and verified it (:mod:`evalkit.suite.replay_cache`); ``cache=False`` always replays. With ``lazy``, a
     world from the cache decodes its metrics, logs and traces only when first used (trial workers).
+    With ``deferred``, nothing is replayed or read until a field beyond the alert is first used
+    (:class:`~evalkit.world.deferred.DeferredWorld`): the same load, digest check included, happens then.
     """
+    if deferred:
+        from evalkit.world.deferred import DeferredWorld
+
+        return DeferredWorld(scenario.alert, lambda: load_world(scenario, cache=cache, lazy=lazy))
     spec = scenario.world
     where = str(scenario.path or scenario.id)
     if "generator" in spec:

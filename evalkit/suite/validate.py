@@ -19,7 +19,8 @@ from typing import Callable
 from evalkit.errors import Problem
 from evalkit.parallel import consume, ordered_map
 from evalkit.suite.generator.catalog import CATEGORIES
-from evalkit.suite.generator.plan import GENERATOR_ID, make_plan
+from evalkit.suite import plan_facts
+from evalkit.suite.generator.plan import GENERATOR_ID
 from evalkit.suite.hashing import suite_hash
 from evalkit.suite.materialized import read_topology, read_world
 from evalkit.suite.model import GroundTruth, Scenario, Suite
@@ -244,6 +245,7 @@ class _FileCheck:
     rest: list[Problem] = field(default_factory=list)   # after it
     truth: list[Problem] = field(default_factory=list)  # of the truth file (dropped for a duplicate id)
     scenario: Scenario | None = None
+    derived: tuple[str, plan_facts.PlanFacts] | None = None  # plan facts derived here (not remembered)
 
 
 def _check_file(ctx: tuple, f: Path) -> _FileCheck:
@@ -313,8 +315,11 @@ def _check_file(ctx: tuple, f: Path) -> _FileCheck:
                 problems.append(Problem(where, "category", cat, "the generator has no such category; it knows "
                                         + ", ".join(CATEGORIES)))
             elif isinstance(cat, str) and deep:  # loading does no generator work; validate does
-                plan = make_plan(cat, wspec["seed"])
-                names = {c["name"] for c in plan.topo.components}
+                key = plan_facts.key(cat, wspec["seed"])
+                known = plan_facts.remembered(root).get(key)
+                plan = plan_facts.derive(cat, wspec["seed"], known)
+                res.derived = None if known is not None else (key, plan)
+                names = set(plan.names)
                 if window and (window[0], window[1], window[2]) != (plan.start, plan.end, 60):
                     problems.append(Problem(where, "window", doc["window"],
                                             f"does not match the generated world ({plan.start}..{plan.end}, "
@@ -405,11 +410,14 @@ def _parse_suite(path: str | Path, deep: bool, jobs: int = 1,
         problems.append(Problem(f"{shown}/scenarios", "", "no scenario files",
                                 "add scenarios/<id>.json files (see docs/suite-format.md)"))
     seen: dict[str, str] = {}
+    derived: dict[str, plan_facts.PlanFacts] = {}
     unread: set[str] = set()  # names of scenario files without a usable id: their truth files are not orphans
     scenarios: list[Scenario] = []
     ctx = (root, shown, categories, deep, meta["name"] if meta else root.name)
     for res in consume(ordered_map(partial(_check_file, ctx), files, jobs), progress, len(files)):
         problems.extend(res.head)
+        if res.derived is not None:
+            derived[res.derived[0]] = res.derived[1]
         if res.sid is None:
             unread.add(Path(res.rel).stem)
         if res.sid is not None and res.sid in seen:
@@ -424,6 +432,8 @@ def _parse_suite(path: str | Path, deep: bool, jobs: int = 1,
         if res.scenario is not None:
             scenarios.append(res.scenario)
 
+    if derived:
+        plan_facts.save(root, {**plan_facts.load(root), **derived})
     truth_dir = root / "truth"
     if truth_dir.is_dir():
         for t in sorted(truth_dir.glob("*.json")):

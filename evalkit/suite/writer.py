@@ -12,6 +12,7 @@ from pathlib import Path
 
 from evalkit.errors import Problem, UserError
 from evalkit.parallel import check_jobs, consume, ordered_map
+from evalkit.suite import plan_facts
 from evalkit.suite.materialized import write_json, write_world
 from evalkit.suite.staging import StagedSuite, suite_toml
 from evalkit.suite.generator import (CATEGORIES, GENERATOR_ID, category_slug, replay_with_notes,
@@ -69,16 +70,21 @@ def generate_suite(out: str | Path, name: str, per_category: int, seed: int = 0,
             name, version, description or f"Generated suite: {per_category} synthetic incidents per category.",
             default_trials, provenance, [(c, CATEGORIES[c][2]) for c in cats], pool=pool), encoding="utf-8")
         work = [(cat, k, seed, lo, hi, str(tmp) if materialize else None) for cat in cats for k in range(per_category)]
-        for sid, scenario, truth in consume(ordered_map(_scenario_docs, work, jobs), progress, len(work)):
+        facts: dict[str, plan_facts.PlanFacts] = {}
+        for sid, scenario, truth, fact in consume(ordered_map(_scenario_docs, work, jobs), progress, len(work)):
             write_json(tmp / "scenarios" / f"{sid}.json", scenario)
             write_json(tmp / "truth" / f"{sid}.json", truth)
+            if "seed" in scenario["world"]:
+                facts[plan_facts.key(scenario["category"], scenario["world"]["seed"])] = fact
         stage.commit()
+    if facts:
+        plan_facts.save(out, facts)  # what `suite validate` would derive again
     return out
 
 
-def _scenario_docs(item: tuple) -> tuple[str, dict, dict]:
-    """(id, visible scenario document, truth document) of one generated scenario; writes its telemetry
-    folder too when materializing (``item[5]`` is then the staging folder)."""
+def _scenario_docs(item: tuple) -> tuple[str, dict, dict, plan_facts.PlanFacts]:
+    """(id, visible scenario document, truth document, plan facts) of one generated scenario; writes its
+    telemetry folder too when materializing (``item[5]`` is then the staging folder)."""
     cat, k, seed, lo, hi, materialize_into = item
     sseed = scenario_seed(seed, cat, k)
     u = int.from_bytes(hashlib.sha256(f"noise/{sseed}".encode()).digest()[:4], "big") / 2**32
@@ -96,5 +102,5 @@ def _scenario_docs(item: tuple) -> tuple[str, dict, dict]:
     distractors = sorted({c for comps in noise_notes.values() for c in comps} - keep)
     truth = {"scenario_id": sid, "component": plan.cause, "fault_type": plan.fault_type,
              "evidence": plan.evidence, "aliases": plan.aliases, "distractors": distractors}
-    return sid, scenario, truth
+    return sid, scenario, truth, plan_facts.PlanFacts.of(plan)
 

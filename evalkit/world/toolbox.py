@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Container
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
+from evalkit.world.deferred import ComponentNames, DeferredWorld, load_seconds
 from evalkit.world.model import World
 
 
@@ -135,10 +137,19 @@ class Toolbox:
         self._world = world
         self.max_calls = max_calls
         self.trajectory: list[ToolCall] = []
-        self._names = {c["name"]: c for c in world.components}
+        self._by_name: dict[str, dict] | None = None  # built on the first tool call (a deferred world loads then)
 
-    def component_names(self) -> set[str] | None:
-        """Names of the world's components, read without a recorded tool call (to validate a finding)."""
+    @property
+    def _names(self) -> dict[str, dict]:
+        if self._by_name is None:
+            self._by_name = {c["name"]: c for c in self._world.components}
+        return self._by_name
+
+    def component_names(self) -> Container[str] | None:
+        """Names of the world's components, read without a recorded tool call (to validate a finding).
+        A deferred world not loaded yet stays unloaded when the finding names only the alert's component."""
+        if isinstance(self._world, DeferredWorld) and not self._world.loaded:
+            return ComponentNames(self._world)
         return set(self._names)
 
     # --- dispatch -------------------------------------------------------------------------------
@@ -151,7 +162,7 @@ class Toolbox:
         args = dict(args or {})
         if len(self.trajectory) >= self.max_calls:
             raise ToolBudgetExceeded(f"tool-call budget of {self.max_calls} calls exhausted")
-        t0 = time.perf_counter()
+        t0 = time.perf_counter() - load_seconds(self._world)  # a deferred world's load is not the tool's time
         refs: list[str] = []
         try:
             if tool not in TOOL_SCHEMAS:
@@ -165,12 +176,16 @@ class Toolbox:
                 raise ToolError(f"{tool}: missing required argument(s) {missing}")
             result = getattr(self, "_t_" + tool)(refs, **args)
         except ToolError as exc:
-            self.trajectory.append(ToolCall(tool, args, 0, time.perf_counter() - t0, refs, str(exc)))
+            self.trajectory.append(ToolCall(tool, args, 0, self._since(t0), refs, str(exc)))
             raise
         # JSON out: the agent gets a fresh copy, never a reference into the World it could mutate
         text = json.dumps(result, separators=(",", ":"), default=str)
-        self.trajectory.append(ToolCall(tool, args, len(text), time.perf_counter() - t0, refs))
+        self.trajectory.append(ToolCall(tool, args, len(text), self._since(t0), refs))
         return json.loads(text)
+
+    def _since(self, t0: float) -> float:
+        """Seconds since ``t0`` (taken as ``perf_counter() - load_seconds``), without a load in between."""
+        return time.perf_counter() - load_seconds(self._world) - t0
 
     # Convenience methods for Python agents: same as call(name, kwargs).
     def get_alert(self) -> dict:
