@@ -155,13 +155,13 @@ def test_suite_object_carries_hash_and_metadata():
 def test_loading_core_checks_every_file_without_generator_work(monkeypatch):
     """load_suite checks every file but does not replay telemetry: the whole core suite loads with no generator
     work at all (no plan, no world), parsed from its files even when an index exists."""
-    from evalkit.suite import generator, index, load_suite, validate
-    from evalkit.suite.generator import build
+    from evalkit.suite import generator, index, load_suite
+    from evalkit.suite.generator import build, plan
 
     def generator_work(*args, **kwargs):
         raise AssertionError("loading a suite ran the generator")
 
-    for module, name in ((validate, "make_plan"), (generator, "make_plan"), (generator, "replay"),
+    for module, name in ((plan, "make_plan"), (generator, "make_plan"), (generator, "replay"),
                          (build, "build_world")):
         monkeypatch.setattr(module, name, generator_work)
     monkeypatch.setattr(index, "read_index", lambda root, signature: None)
