@@ -12,6 +12,7 @@ def pytest_configure(config):
     if not _os.environ.get("EVALKIT_CACHE_DIR"):
         _SESSION_CACHE = _tempfile.mkdtemp(prefix="evalkit-test-cache-")
         _os.environ["EVALKIT_CACHE_DIR"] = _SESSION_CACHE
+    config.pluginmanager.register(_GroupsReachTheScheduler(), "evalkit-xdist-groups")
 
 
 def pytest_unconfigure(config):
@@ -136,3 +137,19 @@ def _every_comparison_prints_the_bounds_that_decided():
     Comparison.__init__ = checked
     yield
     Comparison.__init__ = original
+
+
+class _GroupsReachTheScheduler:
+    """Fails the run at collection when --dist loadgroup would silently ignore the groups above (pytest-xdist
+    tags a grouped test by suffixing its node id; a pytest that ignores the suffix loses every group)."""
+
+    @_pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config, items):
+        import os
+
+        if not os.environ.get("PYTEST_XDIST_WORKER") or not config.getoption("loadgroup", False):
+            return
+        lost = [i.nodeid for i in items if i.get_closest_marker("xdist_group") and "@" not in i.nodeid]
+        if lost:
+            raise _pytest.UsageError(f"pytest {_pytest.__version__} drops pytest-xdist's loadgroup tags (e.g. {lost[0]});"
+                                     " install the test extra's pinned pytest: pip install -e '.[test]'")
