@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "sync": ("evalkit.cli.baseline_cmd", "sync", "Upload runs kept in the offline outbox."),
     "drift": ("evalkit.cli.drift_cmd", "drift", "Build the quality-drift dashboard across builds."),
     "agents": ("evalkit.cli.agents_cmd", "agents", "List the built-in agent builds and spec forms."),
+    "label": ("evalkit.cli.label_cmd", "label", "Harvest traced investigations + feedback into reviewed labels."),
 }
 
 

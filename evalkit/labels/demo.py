@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,6 +26,8 @@ class Stream:
     experiment: str
     suite_dir: Path
     key: dict[str, str]
+    run_s: float = 0.0    # wall time of the investigations
+    trace_s: float = 0.0  # wall time of logging them as traces
 
 
 def produce(workdir: str | Path, *, per_category: int = 2, seed: int = 0, build: str = "reference:v4",
@@ -42,15 +45,18 @@ def produce(workdir: str | Path, *, per_category: int = 2, seed: int = 0, build:
     plan = plan_stream([p.stem for p in sorted((suite_dir / "scenarios").glob("*.json"))], bad_share, seed)
     plant_leaks(suite_dir, plan)
     suite = load_suite(suite_dir)
+    t0 = time.perf_counter()
     result = run_suite(suite, build, RunConfig(trials=1, jobs=jobs, journal=NO_JOURNAL))
+    t1 = time.perf_counter()
     ids = log_run_traces(result, suite, experiment=EXPERIMENT, tracking_uri=uri)
+    t2 = time.perf_counter()
     # a duplicate: the same incident investigated (and labelled) a second time
     again = replace(result, trajectories=[t for t in result.trajectories if plan.of(t["scenario_id"]) == "duplicate"])
     ids += log_run_traces(again, suite, experiment=EXPERIMENT, tracking_uri=uri)
     both = replace(result, trajectories=result.trajectories + again.trajectories)
     key = give_feedback(suite, both, ids, plan, seed=seed, tracking_uri=uri)
     (work / "answer_key.json").write_text(json.dumps(key, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    return Stream(uri, EXPERIMENT, suite_dir, key)
+    return Stream(uri, EXPERIMENT, suite_dir, key, t1 - t0, t2 - t1)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,6 +11,8 @@ import pandas as pd
 
 #: robust z-score above which a metric's incident level counts as anomalous
 ANOMALY_Z = 4.0
+#: a name-like word of a log message (component names and hosts: letters, digits, '-', '.', '_')
+_WORD = re.compile(r"[A-Za-z0-9][\w.-]*")
 #: the incident period starts this long before the alert fires (onset precedes the alert)
 LEAD_S = 20 * 60
 
@@ -37,11 +39,9 @@ def implicated(snapshot: dict, alert: dict) -> dict[str, float]:
     bad_logs = [x for x in snapshot["logs"] if x.get("level") in ("WARN", "ERROR")]
     for x in bad_logs:
         mark(x["component"], "logs")
-    if bad_logs:
-        text = "\n".join(x["message"] for x in bad_logs)
-        for name in owner:
-            if len(name) > 2 and re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text):
-                mark(name, "logs")
+    words = {w.rstrip(".") for x in bad_logs for w in _WORD.findall(x["message"])}
+    for name in words & owner.keys():
+        mark(name, "logs")
     for t in snapshot["traces"]:
         for sp in t.get("spans", []):
             if sp.get("error"):
@@ -55,20 +55,27 @@ def implicated(snapshot: dict, alert: dict) -> dict[str, float]:
 
 
 def anomalous_components(rows: list[list], fired: int) -> set[str]:
-    """Components with a metric whose median after ``fired - LEAD_S`` sits ANOMALY_Z robust deviations from
-    its median before (vectorised over every series of the snapshot)."""
+    """Components with a metric whose mean after ``fired - LEAD_S`` sits ANOMALY_Z standard deviations (plus
+    5 % of the level) from its mean before (vectorised over every series of the snapshot)."""
     if not rows:
         return set()
     df = pd.DataFrame(rows, columns=["ts", "component", "metric", "value"])
-    df["after"] = df["ts"].to_numpy() >= fired - LEAD_S
-    g = df.groupby(["component", "metric", "after"])["value"]
-    med = g.median().unstack("after")
-    if True not in med.columns or False not in med.columns:
-        return set()
-    base = df[~df["after"]]
-    dev = (base["value"] - base.groupby(["component", "metric"])["value"].transform("median")).abs()
-    mad = dev.groupby([base["component"], base["metric"]]).median() * 1.4826
-    scale = mad.reindex(med.index).to_numpy() + 0.05 * np.abs(med[False].to_numpy()) + 1e-9
-    z = np.abs(med[True].to_numpy() - med[False].to_numpy()) / scale
-    hit = med.index[np.nan_to_num(z) >= ANOMALY_Z]
-    return {c for c, _ in hit}
+    codes, pairs = pd.factorize(df["component"] + "\x00" + df["metric"])
+    v = df["value"].to_numpy(dtype=float)
+    after = df["ts"].to_numpy() >= fired - LEAD_S
+    n = len(pairs)
+
+    def stats(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        k = np.bincount(codes[mask], minlength=n).astype(float)
+        s1 = np.bincount(codes[mask], v[mask], minlength=n)
+        s2 = np.bincount(codes[mask], v[mask] ** 2, minlength=n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = s1 / k
+            return k, mean, np.sqrt(np.maximum(s2 / k - mean ** 2, 0.0))
+
+    kb, mb, sb = stats(~after)
+    ka, ma, _ = stats(after)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.abs(ma - mb) / (sb + 0.05 * np.abs(mb) + 1e-9)
+    hit = (kb >= 3) & (ka >= 1) & (np.nan_to_num(z) >= ANOMALY_Z)
+    return {str(p).split("\x00", 1)[0] for p in pairs[hit]}

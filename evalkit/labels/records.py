@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,8 @@ class Candidate:
     queries: list[dict]
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The fields as a (shallow) dict: the snapshot is plain JSON data already, so no deep copy."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def from_dict(cls, doc: dict) -> "Candidate":

@@ -71,7 +71,7 @@ def review(folder: str | Path, log: DecisionLog, reviewer: str, policy: LabelPol
     todo = [cid for cid in queue if cid not in done]
     for i, cid in enumerate(todo):
         show(describe(cands[cid], scores[cid], cid in spot, f"{i + 1}/{len(todo)}"))
-        answer = _ask(answers, show)
+        answer = _ask(answers, show, cands[cid])
         if answer is None:
             out.pending = todo[i:]
             break
@@ -83,14 +83,30 @@ def review(folder: str | Path, log: DecisionLog, reviewer: str, policy: LabelPol
     return out
 
 
-def _ask(answers: Iterator[str], show: Callable[[str], None]) -> tuple[ReviewAction, dict | None, str] | None:
+def _ask(answers: Iterator[str], show: Callable[[str], None],
+         c: Candidate) -> tuple[ReviewAction, dict | None, str] | None:
     for line in answers:
         action, truth, reason = parse_answer(line)
-        if action is not None:
-            return action, truth, reason
-        if reason == "q":
+        if action is None and reason == "q":
             return None
-        show(f"  ? '{reason}': answer a [why] | r [why] | e <component> <fault_type> [why] | s | q")
+        problem = unadmissible(c, action, truth) if action is not None else \
+            f"'{reason}': answer a [why] | r [why] | e <component> <fault_type> [why] | s | q"
+        if problem is None:
+            return action, truth, reason  # type: ignore[return-value]
+        show(f"  ? {problem}")
+    return None
+
+
+def unadmissible(c: Candidate, action: ReviewAction, truth: dict | None) -> str | None:
+    """Why ``action`` cannot be taken on ``c`` (an approval needs a truth, and a truth must be a component of
+    the snapshot), or None."""
+    if action == ReviewAction.APPROVE:
+        truth = c.truth
+        if truth is None:
+            return "no truth to approve: edit it (e <component> <fault_type>) or reject it"
+    if action in (ReviewAction.APPROVE, ReviewAction.EDIT) and truth is not None:
+        if truth["component"] not in {x["name"] for x in c.snapshot["components"]}:
+            return f"'{truth['component']}' is not a component of the snapshot: edit it or reject it"
     return None
 
 

@@ -95,7 +95,7 @@ def _log_one(mlflow: Any, tid: str, kind: str, truth: Any, finding: dict | None,
     if kind == "vague":
         mlflow.log_feedback(trace_id=tid, name=names.ASSESS_CORRECT, value=False, source=user,
                             rationale="doesn't look right, something else was going on")
-    elif kind != "wrong-correction" and right and rng.random() < 0.5:
+    elif kind in (GOOD, "leak") and right and rng.random() < 0.5:
         mlflow.log_feedback(trace_id=tid, name=names.ASSESS_CORRECT, value=True, source=user, rationale="spot on")
     else:
         mlflow.log_expectation(trace_id=tid, name=names.ASSESS_ROOT_CAUSE, value=fix, source=user)

@@ -10,6 +10,19 @@ from evalkit.labels.records import Candidate
 from evalkit.labels.snapshot import snapshot_world
 
 
+_agents: dict[str, Any] = {}
+
+
+def solve_in_worker(item: tuple[dict, str, int]) -> tuple[float, str]:
+    """:func:`solvability` of ``(candidate dict, agent spec, budget)``, for a process pool (one agent a process)."""
+    doc, spec, budget = item
+    if spec not in _agents:
+        from evalkit.agents.spec import load_agent
+
+        _agents[spec] = load_agent(spec)
+    return solvability(Candidate.from_dict(doc), _agents[spec], budget)
+
+
 def solvability(c: Candidate, agent: Any, budget: int) -> tuple[float, str]:
     """1.0 when ``agent``'s top hypothesis on the snapshot names the truth (or an alias), else 0.0 with why."""
     from evalkit.world.toolbox import Toolbox, ToolBudgetExceeded

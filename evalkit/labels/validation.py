@@ -15,7 +15,8 @@ from typing import Iterable
 from evalkit.labels import confidence as conf
 from evalkit.labels.policy import GATED, LabelPolicy
 from evalkit.labels.records import Candidate, read_candidates
-from evalkit.labels.solvability import solvability
+from evalkit.labels.solvability import solve_in_worker
+from evalkit.parallel import ordered_map
 from evalkit.vocab import ConfidencePart
 
 SCORES_FILE = "scores.json"
@@ -33,32 +34,38 @@ class Score:
     hard: bool = False
 
 
-def validate_folder(folder: str | Path, policy: LabelPolicy, *, against: str | Path | None = None) -> list[Score]:
-    """Score the candidates in ``folder`` (``against``: a suite whose scenarios count for duplication)."""
+def validate_folder(folder: str | Path, policy: LabelPolicy, *, against: str | Path | None = None,
+                    jobs: int = 1) -> list[Score]:
+    """Score the candidates in ``folder`` (``against``: a suite whose scenarios count for duplication;
+    ``jobs``: processes for the solvability investigations)."""
     cands = read_candidates(Path(folder))
-    scores = score_candidates(cands, policy, existing_scenarios(against) if against else ())
+    scores = score_candidates(cands, policy, existing_scenarios(against) if against else (), jobs=jobs)
     write_scores(Path(folder), scores)
     return scores
 
 
-def score_candidates(cands: list[Candidate], policy: LabelPolicy, existing: Iterable[dict] = ()) -> list[Score]:
-    """Scores of ``cands`` (oldest first: an earlier label of an incident is the original, later ones dups)."""
+def score_candidates(cands: list[Candidate], policy: LabelPolicy, existing: Iterable[dict] = (),
+                     jobs: int = 1) -> list[Score]:
+    """Scores of ``cands`` (oldest first: an earlier label of an incident is the original, later ones dups).
+    Solvability is checked for the candidates the gated parts pass (a flagged one is reviewed anyway)."""
     by_incident: dict[str, list[Candidate]] = defaultdict(list)
     for c in cands:
         by_incident[c.incident].append(c)
     dup = conf.duplication(cands, existing)
-    agent = _agent(policy.solvability_build)
-    out = []
+    all_parts = []
     for c in cands:
         parts: dict[str, tuple[float, str]] = {ConfidencePart.SPECIFICITY: conf.specificity(c)}
         peers = [p for p in by_incident[c.incident] if p.id != c.id]
         parts[ConfidencePart.SUPPORT], parts[ConfidencePart.CONSISTENCY] = conf.support_and_consistency(c, peers)
         parts[ConfidencePart.LEAKAGE] = conf.leakage(c)
         parts[ConfidencePart.DUPLICATION] = dup[c.id]
-        if agent is not None:
-            parts[ConfidencePart.SOLVABILITY] = solvability(c, agent, policy.solvability_budget)
-        out.append(_verdict(c.id, parts, policy))
-    return out
+        all_parts.append(parts)
+    if policy.solvability_build:
+        passed = [i for i, parts in enumerate(all_parts) if not _verdict("", parts, policy).flagged]
+        work = [(cands[i].to_dict(), policy.solvability_build, policy.solvability_budget) for i in passed]
+        for i, part in zip(passed, ordered_map(solve_in_worker, work, jobs)):
+            all_parts[i][ConfidencePart.SOLVABILITY] = part
+    return [_verdict(c.id, parts, policy) for c, parts in zip(cands, all_parts)]
 
 
 def _verdict(cid: str, parts: dict[str, tuple[float, str]], policy: LabelPolicy) -> Score:
@@ -68,14 +75,6 @@ def _verdict(cid: str, parts: dict[str, tuple[float, str]], policy: LabelPolicy)
     flagged = any(values[p] < policy.thresholds[p] for p in GATED)
     hard = values.get(ConfidencePart.SOLVABILITY, 1.0) < 1.0
     return Score(cid, values, reasons, min(gated), flagged, hard)
-
-
-def _agent(spec: str | None):
-    if not spec:
-        return None
-    from evalkit.agents.spec import load_agent
-
-    return load_agent(spec)
 
 
 def existing_scenarios(suite: str | Path) -> list[dict]:
