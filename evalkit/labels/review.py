@@ -34,13 +34,15 @@ class ReviewSummary:
     auto_approved: list[str] = field(default_factory=list)
 
 
-def review_queue(scores: dict[str, Score], policy: LabelPolicy) -> tuple[list[str], set[str], list[str]]:
-    """(the ids to review: flagged first, then the spot-checks; the spot-check ids; the ids to auto-approve)."""
-    flagged = sorted(k for k, s in scores.items() if s.flagged)
-    passed = sorted(k for k, s in scores.items() if not s.flagged)
+def review_queue(scores: dict[str, Score], policy: LabelPolicy,
+                 order: list[str]) -> tuple[list[str], set[str], list[str]]:
+    """(the ids to review: flagged first, then the spot-checks, each in ``order``; the spot-check ids; the ids
+    to auto-approve)."""
+    flagged = [k for k in order if k in scores and scores[k].flagged]
+    passed = [k for k in order if k in scores and not scores[k].flagged]
     n = round(policy.spot_check_share * len(passed))
     spot = set(random.Random(policy.seed).sample(passed, n)) if n else set()
-    return flagged + sorted(spot), spot, [k for k in passed if k not in spot]
+    return flagged + [k for k in passed if k in spot], spot, [k for k in passed if k not in spot]
 
 
 def parse_answer(text: str) -> tuple[ReviewAction | None, dict | None, str]:
@@ -60,8 +62,9 @@ def review(folder: str | Path, log: DecisionLog, reviewer: str, policy: LabelPol
            show: Callable[[str], None], clock: Callable[[], float] = time.time) -> ReviewSummary:
     """Auto-approve what the policy admits, then ask ``answers`` about each open candidate of the queue."""
     scores = read_scores(folder)
-    cands = {c.id: c for c in read_candidates(Path(folder))}
-    queue, spot, auto = review_queue(scores, policy)
+    ordered = read_candidates(Path(folder))
+    cands = {c.id: c for c in ordered}
+    queue, spot, auto = review_queue(scores, policy, [c.id for c in ordered])
     done = log.final()
     out = ReviewSummary()
     for cid in auto:
