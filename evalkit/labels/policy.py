@@ -13,7 +13,7 @@ from evalkit.vocab import ConfidencePart
 #: parts that gate admission (solvability only marks a label "hard", it never holds one back)
 GATED = (ConfidencePart.SPECIFICITY, ConfidencePart.SUPPORT, ConfidencePart.CONSISTENCY, ConfidencePart.LEAKAGE,
          ConfidencePart.DUPLICATION)
-DEFAULT_THRESHOLDS = {ConfidencePart.SPECIFICITY: 1.0, ConfidencePart.SUPPORT: 0.5, ConfidencePart.CONSISTENCY: 0.5,
+DEFAULT_THRESHOLDS: dict[str, float] = {ConfidencePart.SPECIFICITY: 1.0, ConfidencePart.SUPPORT: 0.5, ConfidencePart.CONSISTENCY: 0.5,
                       ConfidencePart.LEAKAGE: 1.0, ConfidencePart.DUPLICATION: 1.0}
 _KEYS = ("thresholds", "spot_check_share", "seed", "solvability_build", "solvability_budget")
 
