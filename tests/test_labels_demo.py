@@ -27,7 +27,7 @@ def test_production_feedback_becomes_a_gated_suite(tmp_path, monkeypatch):
         assert res.exit_code == 0, (args, res.output, res.exception)
         return res.output
 
-    ok("label", "harvest", "--experiment", stream.experiment, "--out", "labels")
+    ok("label", "harvest", "--experiment", stream.experiment, "--output-dir", "labels")
     ok("label", "validate", "labels", "--jobs", "1")
     scores = json.loads((tmp_path / "labels" / "scores.json").read_text())
     cands = {p.stem: json.loads(p.read_text()) for p in (tmp_path / "labels" / "candidates").glob("*.json")}

@@ -14,21 +14,30 @@ def label() -> None:
     """Turn investigations traced in MLflow plus user feedback into validated, hidden-truth scenarios.
 
     \b
-    evalkit label harvest --experiment production --out labels/
-    evalkit label validate labels/ [--policy label-policy.json] [--against suites/harvested]
-    evalkit label review labels/ --reviewer alice [--html review.html]
-    evalkit label admit labels/ --suite suites/harvested
+    Examples:
+      evalkit label harvest --experiment production --output-dir labels/
+      evalkit label validate labels/ --policy label-policy.json --against suites/harvested
+      evalkit label review labels/ --reviewer alice --html review.html
+      evalkit label admit labels/ --suite suites/harvested
+    See docs/labels.md for the span convention, the confidence parts and the policy file.
     """
 
 
 @label.command("harvest")
 @click.option("--experiment", required=True, help="MLflow experiment whose traces to read.")
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder for the candidates.")
+@click.option("--output-dir", "out", required=True, type=click.Path(file_okay=False),
+              help="Folder for the candidates.")
 @click.option("--mapping", default=None, help="pkg.module:function reading a trace of another span convention.")
-@click.option("--force", is_flag=True, help="Replace a non-empty --out folder.")
+@click.option("--force", is_flag=True, help="Replace a non-empty --output-dir folder.")
 @tracking_option
 def harvest_cmd(experiment, out, mapping, force, tracking_uri) -> None:
-    """Write a candidate label for every trace with root-cause feedback."""
+    """Write a candidate label for every trace with root-cause feedback.
+
+    \b
+    Examples:
+      evalkit label harvest --experiment production-investigations --output-dir labels/
+      evalkit label harvest --experiment prod --output-dir labels/ --mapping mypkg.traces:read --force
+    """
     from evalkit.labels.harvest import harvest
     from evalkit.labels.reading import load_mapping
     from evalkit.workspace import Workspace
@@ -45,7 +54,13 @@ def harvest_cmd(experiment, out, mapping, force, tracking_uri) -> None:
 @click.option("--against", default=None, help="A suite whose scenarios count as existing labels (duplication).")
 @click.option("--jobs", type=int, default=2, show_default=True, help="Processes for the solvability investigations.")
 def validate_cmd(folder, policy_path, against, jobs) -> None:
-    """Score every candidate (specificity, support, consistency, leakage, duplication, solvability)."""
+    """Score every candidate (specificity, support, consistency, leakage, duplication, solvability).
+
+    \b
+    Examples:
+      evalkit label validate labels/
+      evalkit label validate labels/ --policy label-policy.json --against suites/harvested --jobs 2
+    """
     from evalkit.labels.policy import load_policy
     from evalkit.labels.validation import validate_folder
 
@@ -64,7 +79,13 @@ def validate_cmd(folder, policy_path, against, jobs) -> None:
 @click.option("--policy", "policy_path", default=None, help="Label policy JSON (spot-check share and seed).")
 @click.option("--html", "html_path", default=None, help="Also write the static review page here.")
 def review_cmd(folder, reviewer, log_path, policy_path, html_path) -> None:
-    """Review the queue: keys a(pprove) r(eject) e(dit) s(kip) q(uit); stdin lines when not a terminal."""
+    """Review the queue: keys a(pprove) r(eject) e(dit) s(kip) q(uit); stdin lines when not a terminal.
+
+    \b
+    Examples:
+      evalkit label review labels/ --reviewer alice --html review.html
+      printf 'a\\nr vague feedback\\ne payments-db slow_query\\n' | evalkit label review labels/ --reviewer ci
+    """
     from evalkit.labels.decisions import DecisionLog
     from evalkit.labels.policy import load_policy
     from evalkit.labels.review import review
@@ -100,7 +121,13 @@ def _keys():
 @click.option("--log", "log_path", default=None, help="Decision log (default FOLDER/decisions.jsonl).")
 @click.option("--name", default="harvested", show_default=True, help="Suite name of a new suite.")
 def admit_cmd(folder, suite_dir, log_path, name) -> None:
-    """Write the approved labels into a suite (truth hidden, provenance kept)."""
+    """Write the approved labels into a suite (truth hidden, provenance kept).
+
+    \b
+    Examples:
+      evalkit label admit labels/ --suite suites/harvested
+      evalkit label admit labels/ --suite suites/harvested --log labels/decisions.jsonl --name prod-labels
+    """
     from evalkit.labels.admit import admit
     from evalkit.labels.decisions import DecisionLog
 

@@ -55,7 +55,7 @@ def harvest_traces(traces: list[Any], out: str | Path, *, mapping: Mapping | Non
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         if not force:
-            raise UserError(Problem("--out", "", str(out), "is not empty; choose a new folder or pass --force"))
+            raise UserError(Problem("--output-dir", "", str(out), "is not empty; choose a new folder or pass --force"))
         shutil.rmtree(out)
     (out / CANDIDATES_DIR).mkdir(parents=True)
     mapper = mapping or evalkit_convention

@@ -95,7 +95,7 @@ def read_candidates(folder: Path) -> list[Candidate]:
     base = Path(folder) / CANDIDATES_DIR
     if not base.is_dir():
         raise UserError(Problem(str(folder), "", "no candidates/ folder",
-                                "give the --out folder of `evalkit label harvest`"))
+                                "give the --output-dir folder of `evalkit label harvest`"))
     out = []
     for p in sorted(base.glob("*.json")):
         try:
