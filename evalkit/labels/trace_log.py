@@ -8,6 +8,7 @@ by replaying each call on the scenario's world, which the Toolbox answers determ
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -18,6 +19,10 @@ from evalkit.world.toolbox import ToolError, Toolbox
 def log_run_traces(result: Any, suite: Any, *, experiment: str = names.TRACE_EXPERIMENT,
                    tracking_uri: str | None = None) -> list[str]:
     """Log every trial of ``result`` (a RunResult of ``suite``) as one trace; returns the trace ids in order."""
+    if (tracking_uri or os.environ.get("MLFLOW_TRACKING_URI", "")).startswith("sqlite:"):
+        # SQLite takes one writer at a time: MLflow's parallel trace exporters hit "database is locked" and
+        # drop traces. One exporter thread (read when MLflow starts exporting) keeps every trace.
+        os.environ.setdefault("MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS", "1")
     import mlflow
 
     from evalkit.suite import load_suite, load_world
