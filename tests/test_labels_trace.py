@@ -36,6 +36,7 @@ def test_a_traced_run_is_harvested_into_a_candidate_with_its_feedback(tmp_path, 
                                    return_type="list")
     tools = [s for s in trace.data.spans if str(s.span_type) == "TOOL"]
     assert trace.info.tags[names.TRACE_TAG_SCENARIO] == "database-slow-query-001"
+    assert trace.info.tags[names.TRACE_TAG_CATEGORY] == "database/slow-query"
     assert trace.info.tags[names.TAG_BUILD].startswith("reference:v1")
     assert tools and all(s.outputs is not None for s in tools if names.SPAN_ATTR_ERROR not in s.attributes)
     root = next(s for s in trace.data.spans if s.parent_id is None)

@@ -40,6 +40,7 @@ def log_run_traces(result: Any, suite: Any, *, experiment: str = names.TRACE_EXP
         if scenario.id not in worlds:
             worlds = {scenario.id: load_world(scenario)}  # trajectories are sorted by scenario: keep one
         tags = {names.TRACE_TAG_SCENARIO: scenario.id, names.TRACE_TAG_TRIAL: str(traj["trial"]),
+                names.TRACE_TAG_CATEGORY: scenario.category,
                 names.TAG_BUILD: build, names.TAG_SUITE: suite_obj.name, names.TAG_SUITE_HASH: suite_obj.hash}
         window = {"start": scenario.window[0], "end": scenario.window[1], "step": scenario.step}
         ids.append(log_trial_trace(mlflow, exp_id, worlds[scenario.id], scenario.alert, window, traj, tags))
