@@ -82,7 +82,8 @@ def candidate_of(read: HarvestedTrace) -> Candidate:
     answer = _answer(read.finding)
     truth = _truth(read, answer, snapshot)
     queries = [{"tool": t.tool, "args": t.args, "refs": t.refs, "error": t.error,
-                "result_size": len(json.dumps(t.result, separators=(",", ":"), default=str))} for t in read.tools]
+                "result_size": t.result_size if t.result_size is not None else
+                len(json.dumps(t.result, separators=(",", ":"), default=str))} for t in read.tools]
     return Candidate(_candidate_id(read.trace_id), read.trace_id, read.incident, read.build, read.at_ms,
                      category_of(truth, read.category), read.alert, snapshot_window(snapshot, read.alert, read.window),
                      snapshot, truth, answer, [asdict(f) for f in read.feedback], queries)

@@ -27,15 +27,21 @@ def evalkit_convention(trace: Any) -> HarvestedTrace | None:
     if not isinstance(inputs.get("alert"), dict):
         return None
     outputs = root.outputs if isinstance(root.outputs, dict) else {}
-    tools = [ToolRecord(s.name, s.inputs if isinstance(s.inputs, dict) else {}, s.outputs,
-                        list(s.attributes.get(names.SPAN_ATTR_REFS) or []), s.attributes.get(names.SPAN_ATTR_ERROR))
-             for s in sorted(spans, key=lambda s: s.start_time_ns) if str(s.span_type) == "TOOL"]
+    tools = [_tool(s) for s in sorted(spans, key=lambda s: s.start_time_ns) if str(s.span_type) == "TOOL"]
     tags = trace.info.tags or {}
     info = trace.info
     return HarvestedTrace(info.trace_id, tags.get(names.TRACE_TAG_SCENARIO, info.trace_id),
                           tags.get(names.TAG_BUILD, ""), inputs["alert"], tools, outputs.get("finding"),
                           feedback_of(trace), inputs.get("window"), tags.get(names.TRACE_TAG_CATEGORY),
                           int(info.request_time or 0))
+
+
+def _tool(span: Any) -> ToolRecord:
+    attrs = span.attributes
+    size = attrs.get(names.SPAN_ATTR_SIZE)
+    return ToolRecord(span.name, span.inputs if isinstance(span.inputs, dict) else {}, span.outputs,
+                      list(attrs.get(names.SPAN_ATTR_REFS) or []), attrs.get(names.SPAN_ATTR_ERROR),
+                      size if isinstance(size, int) else None)
 
 
 def feedback_of(trace: Any) -> list[Feedback]:

@@ -19,6 +19,7 @@ class ToolRecord:
     result: Any
     refs: list[str] = field(default_factory=list)
     error: str | None = None
+    result_size: int | None = None  # bytes of the result's JSON, when the trace recorded it
 
 
 @dataclass

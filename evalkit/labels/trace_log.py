@@ -61,7 +61,8 @@ def log_trial_trace(mlflow: Any, experiment_id: str, world: Any, alert: dict, wi
     for call in trajectory["calls"]:
         span = mlflow.start_span_no_context(call["tool"], span_type=SpanType.TOOL, parent_span=root,
                                             inputs=call["args"], start_time_ns=t,
-                                            attributes={names.SPAN_ATTR_REFS: list(call.get("refs") or [])})
+                                            attributes={names.SPAN_ATTR_REFS: list(call.get("refs") or []),
+                                                        names.SPAN_ATTR_SIZE: int(call.get("result_size") or 0)})
         try:
             out = replay.call(call["tool"], call["args"])
         except ToolError as exc:

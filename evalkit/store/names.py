@@ -62,6 +62,7 @@ TRACE_TAG_TRIAL = "evalkit.trial"
 TRACE_TAG_CATEGORY = "evalkit.category"
 SPAN_ATTR_REFS = "evalkit.tool.refs"  # the signals a tool call looked at (Toolbox ref form)
 SPAN_ATTR_ERROR = "evalkit.tool.error"
+SPAN_ATTR_SIZE = "evalkit.tool.result_size"  # bytes of the result's JSON
 # assessments on traces read by `evalkit label harvest`
 ASSESS_ROOT_CAUSE = "root_cause"  # expectation or feedback {"component", "fault_type"}: the correct answer
 ASSESS_CORRECT = "root_cause_correct"  # feedback bool: thumbs-up / thumbs-down on the agent's answer
