@@ -16,6 +16,10 @@ from evalkit.store import names
 from evalkit.world.toolbox import ToolError, Toolbox
 
 
+#: traces logged between waits for MLflow's export queue (its default bound is 1,000 queued traces)
+FLUSH_EVERY = 100
+
+
 def log_run_traces(result: Any, suite: Any, *, experiment: str = names.TRACE_EXPERIMENT,
                    tracking_uri: str | None = None) -> list[str]:
     """Log every trial of ``result`` (a RunResult of ``suite``) as one trace; returns the trace ids in order."""
@@ -44,6 +48,8 @@ def log_run_traces(result: Any, suite: Any, *, experiment: str = names.TRACE_EXP
                 names.TAG_BUILD: build, names.TAG_SUITE: suite_obj.name, names.TAG_SUITE_HASH: suite_obj.hash}
         window = {"start": scenario.window[0], "end": scenario.window[1], "step": scenario.step}
         ids.append(log_trial_trace(mlflow, exp_id, worlds[scenario.id], scenario.alert, window, traj, tags))
+        if len(ids) % FLUSH_EVERY == 0:
+            mlflow.flush_trace_async_logging()  # backpressure: a full export queue would discard traces
     mlflow.flush_trace_async_logging()
     return ids
 
