@@ -88,4 +88,36 @@ class SandboxMode(StrEnum):
     NONE = "none"
 
 
-__all__ = ["Status", "ErrorClass", "Stop", "Verdict", "SandboxMode"]
+class ConfidencePart(StrEnum):
+    """The named parts of a harvested label's confidence score (evalkit.labels.confidence)."""
+
+    SPECIFICITY = "specificity"
+    SUPPORT = "support"
+    CONSISTENCY = "consistency"
+    LEAKAGE = "leakage"
+    DUPLICATION = "duplication"
+    SOLVABILITY = "solvability"
+
+
+class ReviewAction(StrEnum):
+    """A decision on a candidate label in the review log (evalkit.labels.decisions); ``auto-approve`` is the
+    policy's admission of an above-threshold candidate that was not drawn for a spot-check."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    EDIT = "edit"
+    SKIP = "skip"
+    AUTO_APPROVE = "auto-approve"
+
+
+class FeedbackKind(StrEnum):
+    """What one assessment on a trace says about the root cause (evalkit.labels.harvest)."""
+
+    CORRECTION = "correction"      # names the component (and fault type)
+    CONFIRMATION = "confirmation"  # thumbs-up: the agent's answer is right
+    REJECTION = "rejection"        # thumbs-down without a correction
+    COMMENT = "comment"            # free text only
+
+
+__all__ = ["Status", "ErrorClass", "Stop", "Verdict", "SandboxMode", "ConfidencePart", "ReviewAction",
+           "FeedbackKind"]

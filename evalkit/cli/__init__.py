@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "drift": ("evalkit.cli.drift_cmd", "drift", "Build the quality-drift dashboard across builds."),
     "agents": ("evalkit.cli.agents_cmd", "agents", "List the built-in agent builds and spec forms."),
     "world": ("evalkit.cli.world_cmd", "world", "Serve a scenario's world over MCP for interactive exploration."),
+    "label": ("evalkit.cli.label_cmd", "label", "Harvest traced investigations + feedback into reviewed labels."),
 }
 
 

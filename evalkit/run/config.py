@@ -145,6 +145,24 @@ class SandboxConfig:
 
 
 @dataclass(frozen=True)
+class TraceConfig:
+    """Opt-in MLflow tracing of the run's investigations (a trace per trial, a span per tool call), so they are
+    browsable in the MLflow trace view and can be harvested into labels (docs/labels.md)."""
+
+    enabled: bool = field(default=False, metadata=cli(
+        "--trace", "trace", is_flag=True, commands=("run",),
+        help="Log every trial as an MLflow trace (a span per tool call, the finding on the root span)."))
+    experiment: str = field(default="evalkit-traces", metadata=cli(
+        "--trace-experiment", "trace_experiment", commands=("run",), show_default=True,
+        help="MLflow experiment the traces of --trace go to."))
+
+    def problems(self) -> list[Problem]:
+        if not isinstance(self.experiment, str) or not self.experiment.strip():
+            return [Problem("--trace-experiment", "", self.experiment, "give an MLflow experiment name")]
+        return []
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """How a suite is run: trials, seeds, concurrency, timeout, scorers, agent options, journal and retries.
 
@@ -179,6 +197,7 @@ class RunConfig:
     retry: RetryConfig = field(default_factory=RetryConfig)
     sequential: SequentialConfig = field(default_factory=SequentialConfig)
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    trace: TraceConfig = field(default_factory=TraceConfig)
     #: bounds on what an agent sends (message and trial bytes, JSON depth, finding size).
     limits: MessageLimits = field(default_factory=lambda: DEFAULT_LIMITS)
 
@@ -201,7 +220,7 @@ class RunConfig:
         out += execution_problems(self.executor, self.jobs, self.timeout_s)
         if not _int_at_least(self.retry.max_retries, 0):
             out.append(Problem("max_retries", "", self.retry.max_retries, "give an integer >= 0"))
-        return out + self.sequential.problems() + self.sandbox.problems()
+        return out + self.sequential.problems() + self.sandbox.problems() + self.trace.problems()
 
     def replace(self, **changes: Any) -> "RunConfig":
         """A copy with ``changes`` applied (and checked)."""
@@ -235,4 +254,4 @@ def _int_at_least(value: Any, minimum: int) -> bool:
     return not isinstance(value, bool) and isinstance(value, int) and value >= minimum
 
 
-__all__ = ["RunConfig", "JournalConfig", "RetryConfig", "SequentialConfig", "SandboxConfig", "NO_JOURNAL", "EXECUTORS", "cli", "execution_problems"]
+__all__ = ["RunConfig", "TraceConfig", "JournalConfig", "RetryConfig", "SequentialConfig", "SandboxConfig", "NO_JOURNAL", "EXECUTORS", "cli", "execution_problems"]

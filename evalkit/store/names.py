@@ -55,6 +55,19 @@ TAG_P_TS = "evalkit.promotion.ts"
 TAG_P_WHO = "evalkit.promotion.who"
 TAG_P_REASON = "evalkit.promotion.reason"
 
+# MLflow traces of investigations (evalkit.labels; the convention is documented in docs/labels.md)
+TRACE_EXPERIMENT = "evalkit-traces"
+TRACE_TAG_SCENARIO = "evalkit.scenario_id"  # the incident the trace investigated (traces of one incident agree)
+TRACE_TAG_TRIAL = "evalkit.trial"
+TRACE_TAG_CATEGORY = "evalkit.category"
+SPAN_ATTR_REFS = "evalkit.tool.refs"  # the signals a tool call looked at (Toolbox ref form)
+SPAN_ATTR_ERROR = "evalkit.tool.error"
+SPAN_ATTR_SIZE = "evalkit.tool.result_size"  # bytes of the result's JSON
+# assessments on traces read by `evalkit label harvest`
+ASSESS_ROOT_CAUSE = "root_cause"  # expectation or feedback {"component", "fault_type"}: the correct answer
+ASSESS_CORRECT = "root_cause_correct"  # feedback bool: thumbs-up / thumbs-down on the agent's answer
+ASSESS_COMMENT = "comment"  # feedback str: free text
+
 # artifact paths inside a run
 ARTIFACT_TABLE = "results/results.parquet"
 ARTIFACT_TRAJECTORIES = "trajectories/trajectories.jsonl.gz"

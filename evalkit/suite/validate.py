@@ -36,7 +36,7 @@ SCENARIO_OPTIONAL = ("tags", "noise_level", "max_tool_calls", "description")
 ALERT_REQUIRED = ("component", "metric", "fired_at", "title")
 ALERT_OPTIONAL = ("monitor", "value", "threshold", "severity")
 TRUTH_REQUIRED = ("scenario_id", "component", "fault_type")
-TRUTH_OPTIONAL = ("evidence", "aliases", "distractors")
+TRUTH_OPTIONAL = ("evidence", "aliases", "distractors", "provenance")
 MAX_WINDOW_S = 7 * 86400
 
 
@@ -210,6 +210,9 @@ def _check_truth(doc: dict, where: str, sid: str, names: set[str] | None, plan, 
     ft = doc.get("fault_type")
     if "fault_type" in doc and not (isinstance(ft, str) and FAULT_RE.match(ft)):
         problems.append(Problem(where, "fault_type", ft, "use a snake_case fault type, e.g. 'slow_query'"))
+    if not isinstance(doc.get("provenance", {}), dict):
+        problems.append(Problem(where, "provenance", doc["provenance"], "must be an object (where a harvested "
+                                                                         "label came from)"))
     for k in ("aliases", "distractors", "evidence"):
         v = doc.get(k, [])
         if not (isinstance(v, list) and all(isinstance(x, str) for x in v)):

@@ -24,7 +24,7 @@ from evalkit.errors import Problem, UserError
 from evalkit.suite.materialized import write_json
 from evalkit.suite.staging import StagedSuite, suite_toml
 from evalkit.workspace import CHECKOUT
-from evalkit.world.noise import LOG_ORDER
+from evalkit.world.noise import EVENT_ORDER, LOG_ORDER
 
 #: environment variable that overrides where the shared datasets live.
 DATASETS_ENV = "EVALKIT_DATASETS"
@@ -156,6 +156,7 @@ class WorldFiles:
     logs: list[dict] = field(default_factory=list)
     traces: list[dict] = field(default_factory=list)
     monitors: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
 
     def write(self, folder: Path) -> None:
         """Write topology.json, metrics.parquet, units.json and the non-empty optional files (logs and
@@ -180,6 +181,8 @@ class WorldFiles:
             write_jsonl_gz(folder / "traces.jsonl.gz", sorted(self.traces, key=lambda t: (t["ts"], t["trace_id"])))
         if self.monitors:
             write_json(folder / "monitors.json", sorted(self.monitors, key=lambda x: x["name"]))
+        if self.events:
+            write_json(folder / "events.json", sorted(self.events, key=EVENT_ORDER))
 
 
 def write_parquet(table, path: Path) -> None:

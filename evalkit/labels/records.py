@@ -1,0 +1,107 @@
+"""What harvest reads from one trace (:class:`HarvestedTrace`) and what it writes per trace (:class:`Candidate`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from evalkit.vocab import FeedbackKind
+
+
+@dataclass
+class ToolRecord:
+    """One tool call a trace recorded: the tool, its arguments, its result and the signals it looked at."""
+
+    tool: str
+    args: dict
+    result: Any
+    refs: list[str] = field(default_factory=list)
+    error: str | None = None
+    result_size: int | None = None  # bytes of the result's JSON, when the trace recorded it
+
+
+@dataclass
+class Feedback:
+    """One assessment on a trace, read as root-cause feedback: a correction (component, fault type), a
+    confirmation, a rejection or a comment; ``text`` keeps the free text, ``source`` who gave it."""
+
+    kind: FeedbackKind
+    component: str | None = None
+    fault_type: str | None = None
+    text: str = ""
+    source: str = ""
+    at_ms: int = 0
+
+
+@dataclass
+class HarvestedTrace:
+    """An investigation as a mapping read it from a trace: the alert, the tool calls, the agent's answer and
+    the feedback. ``incident`` groups traces of the same incident (their feedback must agree)."""
+
+    trace_id: str
+    incident: str
+    build: str
+    alert: dict
+    tools: list[ToolRecord]
+    finding: dict | None = None
+    feedback: list[Feedback] = field(default_factory=list)
+    window: dict | None = None
+    category: str | None = None
+    at_ms: int = 0
+
+
+@dataclass
+class Candidate:
+    """A candidate label: the visible part (alert, window, world snapshot) and the hidden part (truth, feedback,
+    the agent's answer, the queries that produced the snapshot). Candidate files are never shown to an agent."""
+
+    id: str
+    trace_id: str
+    incident: str
+    build: str
+    at_ms: int
+    category: str
+    alert: dict
+    window: dict
+    snapshot: dict
+    truth: dict | None
+    answer: dict | None
+    feedback: list[dict]
+    queries: list[dict]
+
+    def to_dict(self) -> dict:
+        """The fields as a (shallow) dict: the snapshot is plain JSON data already, so no deep copy."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, doc: dict) -> "Candidate":
+        return cls(**doc)
+
+
+CANDIDATES_DIR = "candidates"
+
+
+def write_candidate(folder: Path, cand: Candidate) -> None:
+    """``<folder>/candidates/<id>.json`` (compact JSON: a harvest writes thousands)."""
+    path = Path(folder) / CANDIDATES_DIR / f"{cand.id}.json"
+    path.write_text(json.dumps(cand.to_dict(), separators=(",", ":"), sort_keys=True, default=str), encoding="utf-8")
+
+
+def read_candidates(folder: Path) -> list[Candidate]:
+    """Every candidate of a harvest folder, oldest trace first (ties by id)."""
+    from evalkit.errors import Problem, UserError
+
+    base = Path(folder) / CANDIDATES_DIR
+    if not base.is_dir():
+        raise UserError(Problem(str(folder), "", "no candidates/ folder",
+                                "give the --output-dir folder of `evalkit label harvest`"))
+    out = []
+    for p in sorted(base.glob("*.json")):
+        try:
+            out.append(Candidate.from_dict(json.loads(p.read_text(encoding="utf-8"))))
+        except (json.JSONDecodeError, TypeError) as exc:
+            raise UserError(Problem(str(p), "", f"unreadable candidate ({type(exc).__name__})",
+                                    "harvest again into a fresh folder")) from None
+    return sorted(out, key=lambda c: (c.at_ms, c.id))

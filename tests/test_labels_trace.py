@@ -1,0 +1,55 @@
+"""`evalkit run --trace` logs each trial as an MLflow trace in the documented convention, and harvest reads it
+back (through the default mapping, or a mapping hook for another convention)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from evalkit.cli import cli
+from evalkit.store import names
+
+pytestmark = pytest.mark.slow  # MLflow creates its SQLite schema (~10 s)
+
+
+def skip_every_trace(trace):
+    """A mapping hook that reads nothing as an investigation."""
+    return None
+
+
+def test_a_traced_run_is_harvested_into_a_candidate_with_its_feedback(tmp_path, monkeypatch):
+    import mlflow
+
+    from evalkit.labels.harvest import harvest
+    from evalkit.labels.reading import load_mapping
+
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    res = CliRunner().invoke(cli, ["run", "--suite", "smoke", "--agent", "reference:v1", "--trials", "1",
+                                   "--scenario", "database-slow-query-001", "--trace", "--trace-experiment", "prod",
+                                   "--tracking-uri", uri, "--no-log", "--jobs", "1", "--quiet"])
+    assert res.exit_code == 0, res.output
+    mlflow.set_tracking_uri(uri)
+    [trace] = mlflow.search_traces(locations=[mlflow.get_experiment_by_name("prod").experiment_id],
+                                   return_type="list")
+    tools = [s for s in trace.data.spans if str(s.span_type) == "TOOL"]
+    assert trace.info.tags[names.TRACE_TAG_SCENARIO] == "database-slow-query-001"
+    assert trace.info.tags[names.TRACE_TAG_CATEGORY] == "database/slow-query"
+    assert trace.info.tags[names.TAG_BUILD].startswith("reference:v1")
+    assert tools and all(s.outputs is not None for s in tools if names.SPAN_ATTR_ERROR not in s.attributes)
+    root = next(s for s in trace.data.spans if s.parent_id is None)
+    assert root.inputs["alert"]["component"] == "metering" and "hypotheses" in root.outputs["finding"]
+
+    mlflow.log_expectation(trace_id=trace.info.trace_id, name=names.ASSESS_ROOT_CAUSE,
+                           value={"component": "profiles-db", "fault_type": "slow_query"})
+    got = harvest("prod", tmp_path / "labels", tracking_uri=uri)
+    [cand] = [json.loads(p.read_text()) for p in (tmp_path / "labels" / "candidates").glob("*.json")]
+    assert got.candidates == [cand["id"]] and cand["truth"]["component"] == "profiles-db"
+    assert cand["category"] == "database/slow-query" and len(cand["queries"]) == len(tools)
+    assert {"profiles-db", "metering"} <= {c["name"] for c in cand["snapshot"]["components"]}
+
+    hooked = harvest("prod", tmp_path / "none", tracking_uri=uri,
+                     mapping=load_mapping("test_labels_trace:skip_every_trace"))
+    assert hooked.candidates == [] and list(hooked.skipped.values()) == ["not an investigation (no alert on the root span)"]
