@@ -12,6 +12,9 @@ from evalkit.run.config import SequentialConfig
 from evalkit.vocab import Stop, Verdict
 from gate_support import copy_store_db, promote_and_export
 
+#: one worker builds the pool (generate + baseline run, ~15 s) and runs every test of this module
+pytestmark = pytest.mark.xdist_group("pool")
+
 CATS = ["messaging/kafka-lag", "capacity/traffic-surge"]   # v2 loses ~90 points on the first, gains on the second
 POOL = 60
 

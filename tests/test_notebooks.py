@@ -16,6 +16,9 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 @pytest.fixture(scope="module")
 def history(embedded_store_template, tmp_path_factory):
+    for module in ("nbclient", "nbconvert", "ipykernel"):
+        pytest.importorskip(module, reason="executing notebooks needs the notebooks extra: "
+                                           "pip install -e '.[test,notebooks]' (.ci/run installs it)")
     return demo_history(embedded_store_template, tmp_path_factory)
 
 
