@@ -140,6 +140,8 @@ def test_poll_with_nothing_in_flight_returns_immediately():
         exe.close()
 
 
+@pytest.mark.ray
+@pytest.mark.slow  # needs the ray extra, which the slow tier installs
 def test_unreachable_ray_address_is_a_user_error_without_waiting_for_ray(monkeypatch):
     """The address is checked before Ray is asked to connect (Ray itself retries for minutes)."""
     pytest.importorskip("ray")
