@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 from evalkit.agents.base import Finding
 from evalkit.agents.sandbox import SandboxSettings
-from evalkit.errors import UserError
 from evalkit.world.toolbox import Toolbox
 
 
@@ -44,10 +43,7 @@ def check_agent(spec: str, *, suite: str = "smoke", scenario: str | None = None,
     from evalkit.suite import load_suite, load_world
 
     suite_obj = load_suite(suite)
-    by_id = {s.id: s for s in suite_obj.scenarios}
-    if scenario is not None and scenario not in by_id:
-        raise UserError.at(str(suite_obj.path), "scenario_id", scenario, f"not a scenario of suite {suite_obj.name}")
-    sc = by_id[scenario] if scenario else suite_obj.scenarios[0]
+    sc = suite_obj.scenario(scenario) if scenario is not None else suite_obj.scenarios[0]
     agent = load_agent(spec, timeout_s=timeout_s, sandbox=sandbox or SandboxSettings(protect=(str(suite_obj.path),)))
     transcript: list[tuple[str, str]] = []
     if hasattr(agent, "transcript"):

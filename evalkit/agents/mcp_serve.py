@@ -33,14 +33,9 @@ def scenario_toolbox(suite: str | Path, scenario_id: str, max_calls: int | None 
     from evalkit.suite import load_suite, load_world
 
     suite_obj = load_suite(suite)
-    by_id = {s.id: s for s in suite_obj.scenarios}
-    if scenario_id not in by_id:
-        shown = ", ".join(list(by_id)[:3])
-        raise UserError.at(str(suite_obj.path), "--scenario", scenario_id,
-                           f"not a scenario of suite {suite_obj.name}; give one of its {len(by_id)} ids, e.g. {shown}")
+    scenario = suite_obj.scenario(scenario_id, "--scenario")
     if max_calls is not None and (isinstance(max_calls, bool) or not isinstance(max_calls, int) or max_calls < 1):
         raise UserError.at("world serve", "--max-calls", max_calls, "give a whole number >= 1")
-    scenario = by_id[scenario_id]
     budget = max_calls if max_calls is not None else scenario.max_tool_calls
     return ServedWorld(suite_obj.name, scenario_id, Toolbox(load_world(scenario), max_calls=budget))
 

@@ -310,9 +310,7 @@ def _select(suite_obj, scenario_ids: Iterable[str] | None, limit: int | None = N
     wanted = set(scenario_ids)
     picked = [s for s in suite_obj.scenarios if s.id in wanted]
     if len(picked) != len(wanted):
-        unknown = sorted(wanted - {s.id for s in picked})
-        raise UserError.at(str(suite_obj.path), "scenario_id", unknown[0],
-                           f"not a scenario of suite {suite_obj.name}; name scenarios the suite holds")
+        suite_obj.scenario(sorted(wanted - {s.id for s in picked})[0])  # the first unknown id: a UserError
     return picked
 
 

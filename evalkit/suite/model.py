@@ -62,3 +62,16 @@ class Suite:
     scenarios: list[Scenario] = field(default_factory=list)
     #: a pool: a generated suite that can always grow; the gate samples it in rounds (sequential design)
     pool: bool = False
+
+    def scenario(self, scenario_id: str, field: str = "scenario_id") -> Scenario:
+        """The scenario with this id; a UserError naming ``field`` (the option or key the id came from) and a
+        few of the suite's ids when it holds none such."""
+        from evalkit.errors import UserError
+
+        for s in self.scenarios:
+            if s.id == scenario_id:
+                return s
+        shown = ", ".join(s.id for s in self.scenarios[:3])
+        raise UserError.at(str(self.path), field, scenario_id,
+                           f"not a scenario of suite {self.name}; give one of its {len(self.scenarios)} ids, "
+                           f"e.g. {shown}")
