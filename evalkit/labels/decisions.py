@@ -12,6 +12,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from evalkit.atomic import fsync_dir
 from evalkit.vocab import ReviewAction
 
 FINAL = (ReviewAction.APPROVE, ReviewAction.REJECT, ReviewAction.EDIT, ReviewAction.AUTO_APPROVE)
@@ -42,6 +43,7 @@ class DecisionLog:
     def append(self, d: Decision) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         line = json.dumps(asdict(d), sort_keys=True, separators=(",", ":")) + "\n"
+        created = not self.path.exists()
         with open(self.path, "a+b") as fh:
             if fh.tell() > 0:
                 fh.seek(-1, os.SEEK_END)
@@ -50,6 +52,8 @@ class DecisionLog:
             fh.write(line.encode("utf-8"))
             fh.flush()
             os.fsync(fh.fileno())
+        if created:  # the log's own folder entry, so the first acknowledged decision survives a crash too
+            fsync_dir(self.path.parent)
 
     def read(self) -> list[Decision]:
         if not self.path.is_file():
