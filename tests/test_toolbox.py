@@ -191,3 +191,73 @@ def test_list_components_shows_attributes_an_investigator_needs(tb, scenario_wor
     assert comps[ext["name"]]["host"] == ext["host"]
     assert comps[pod["name"]]["node"] == pod["node"] and comps[pod["name"]]["service"] == pod["service"]
     assert all(c["kind"] == "k8s-node" for c in tb.list_components(kind="k8s-node"))
+
+
+# --- answers shared by the trials of one scenario ----------------------------------------------------------
+def _calls(tb):
+    return [(c.tool, c.args, c.result_size, c.refs, c.error) for c in tb.trajectory]
+
+
+def _investigate(tb, comp):
+    out = [tb.get_alert(), tb.list_metrics(comp), tb.search_logs(component=comp, limit=5),
+           tb.get_traces(errors_only=True, limit=3), tb.list_events()]
+    metric = out[1][0]["metric"]
+    out.append(tb.query_metric(comp, metric))
+    with pytest.raises(Exception):
+        tb.query_metric(comp, "no-such-metric")
+    return out
+
+
+def test_a_second_trial_on_shared_answers_sees_and_records_exactly_what_the_first_did(scenario_world, monkeypatch):
+    from evalkit.world import Toolbox
+    from evalkit.world.toolbox import Answers
+
+    world = scenario_world[2]
+    comp = world.alert["component"]
+    answers = Answers()
+    first = Toolbox(world, max_calls=30, answers=answers)
+    got_first = _investigate(first, comp)
+    computed = []
+    real = Toolbox._t_search_logs
+    monkeypatch.setattr(Toolbox, "_t_search_logs", lambda self, *a, **k: computed.append(1) or real(self, *a, **k))
+    second = Toolbox(world, max_calls=30, answers=answers)
+    assert _investigate(second, comp) == got_first
+    assert _calls(second) == _calls(first)
+    assert computed == []                        # the remembered answer was served, not recomputed
+    assert _calls(Toolbox(world, max_calls=30)) == []   # and a toolbox without them starts from nothing
+    alone = Toolbox(world, max_calls=30)
+    assert _investigate(alone, comp) == got_first and _calls(alone) == _calls(first)
+
+
+def test_a_remembered_answer_is_a_fresh_copy_each_time(scenario_world):
+    from evalkit.world import Toolbox
+    from evalkit.world.toolbox import Answers
+
+    world, answers = scenario_world[2], Answers()
+    a = Toolbox(world, answers=answers).list_components()
+    a[0]["name"] = "mutated by the agent"
+    a.clear()
+    b = Toolbox(world, answers=answers).list_components()
+    assert b and b[0]["name"] != "mutated by the agent"
+
+
+def test_answers_stop_remembering_at_their_byte_bound_and_skip_args_json_would_conflate(scenario_world):
+    from evalkit.world import Toolbox
+    from evalkit.world.toolbox import Answers
+
+    world = scenario_world[2]
+    full = Answers(max_bytes=0)
+    Toolbox(world, answers=full).list_components()
+    assert full.get('list_components{}') is None
+    comp, answers = world.alert["component"], Answers()
+    args = [{"component": comp, "depth": 1}, {"component": comp, "depth": True}, {"component": comp, "depth": 1.0},
+            {"component": comp, "depth": np.int64(1)}]
+    shared, plain = Toolbox(world, answers=answers), Toolbox(world)
+    for tb in (shared, plain):
+        for a in args:
+            try:
+                tb.call("get_topology", a)
+            except Exception:  # noqa: BLE001 - recorded in the trajectory, compared below
+                pass
+    assert _calls(shared) == _calls(plain)
+    assert [c.error is None for c in plain.trajectory] == [True, True, False, False]

@@ -17,13 +17,13 @@ from evalkit.errors import UserError
 from evalkit.run.tasks import TrialOutcome, TrialTask
 from evalkit.vocab import ErrorClass, Status
 from evalkit.world.deferred import load_seconds
-from evalkit.world.toolbox import Toolbox
+from evalkit.world.toolbox import Answers, Toolbox
 
 WORLD_CACHE_SIZE = 8
 
 _lock = threading.Lock()
 _suites: dict[tuple[str, str], tuple[object, dict]] = {}  # (path, hash) -> (suite, scenarios by id)
-_worlds: "OrderedDict[tuple[str, str], object]" = OrderedDict()
+_worlds: "OrderedDict[tuple[str, str], tuple[object, Answers]]" = OrderedDict()  # world + its tools' answers
 _local = threading.local()
 
 
@@ -54,21 +54,22 @@ def _scenario(task: TrialTask):
         raise WorkerSetupError(f"scenario {task.scenario_id!r} is not in suite {suite.name}") from None
 
 
-def _world(task: TrialTask, scenario):
+def _world(task: TrialTask, scenario) -> tuple[object, Answers]:
+    """The scenario's world (cached per process with the answers its tools gave, which later trials reuse)."""
     key = (task.suite_hash, task.scenario_id)
     with _lock:
-        world = _worlds.get(key)
-        if world is not None:
+        cached = _worlds.get(key)
+        if cached is not None:
             _worlds.move_to_end(key)
-            return world
+            return cached
     from evalkit.suite import load_world
 
-    world = load_world(scenario, lazy=True, deferred=True)  # replayed (or decoded) only when a tool needs it
+    cached = (load_world(scenario, lazy=True, deferred=True), Answers())  # replayed when a tool needs it
     with _lock:
-        _worlds[key] = world
+        _worlds[key] = cached
         while len(_worlds) > WORLD_CACHE_SIZE:
             _worlds.popitem(last=False)
-    return world
+    return cached
 
 
 def _agent(task: TrialTask):
@@ -92,12 +93,12 @@ def run_trial(task: TrialTask, on_start: Callable[[], None] | None = None) -> Tr
     """
     try:
         scenario = _scenario(task)
-        world = _world(task, scenario)
+        world, answers = _world(task, scenario)
         agent = _agent(task)
     except Exception as exc:  # noqa: BLE001 - classified by _setup_failure
         return _setup_failure(task, exc)
 
-    toolbox = Toolbox(world, max_calls=scenario.max_tool_calls)
+    toolbox = Toolbox(world, max_calls=scenario.max_tool_calls, answers=answers)
     alert = copy.deepcopy(world.alert or scenario.alert)
     if on_start is not None:
         on_start()

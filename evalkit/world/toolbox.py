@@ -130,14 +130,48 @@ def metric_arrays(result: dict) -> tuple[np.ndarray, np.ndarray]:
     return ts, vals
 
 
-class Toolbox:
-    """Query API over one World; records a trajectory and enforces a call budget."""
+class Answers:
+    """Tool answers already computed on one World, as JSON text: tools are pure functions of (world, args),
+    so the trials of a scenario (which one worker runs, on its cached world) share them. Bounded in bytes;
+    once full it stops remembering and every further call is computed as if it were not there."""
 
-    def __init__(self, world: World, max_calls: int = 60):
+    def __init__(self, max_bytes: int = 8 << 20):
+        self.max_bytes = max_bytes
+        self._texts: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self._bytes = 0
+
+    def get(self, key: str) -> tuple[str, tuple[str, ...]] | None:
+        """The answer text and the refs of the call ``key``, if remembered."""
+        return self._texts.get(key)
+
+    def put(self, key: str, text: str, refs: list[str]) -> None:
+        """Remember an answer unless that would exceed ``max_bytes``."""
+        if self._bytes + len(text) <= self.max_bytes and key not in self._texts:
+            self._texts[key] = (text, tuple(refs))
+            self._bytes += len(text)
+
+
+def _answer_key(tool: str, args: dict) -> str | None:
+    """The memo key of a call: its tool and canonical JSON args (None when args are not plain JSON, so a
+    value that JSON would conflate with another is never served a remembered answer)."""
+    try:
+        return tool + json.dumps(args, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+
+
+class Toolbox:
+    """Query API over one World; records a trajectory and enforces a call budget.
+
+    ``answers`` lets the trials of one scenario share computed answers (see :class:`Answers`); what the agent
+    receives, what is recorded and the budget are the same whether an answer was remembered or computed."""
+
+    def __init__(self, world: World, max_calls: int = 60, answers: Answers | None = None):
         self._world = world
         self.max_calls = max_calls
         self.trajectory: list[ToolCall] = []
         self._by_name: dict[str, dict] | None = None  # built on the first tool call (a deferred world loads then)
+        self._answers = answers if answers is not None else Answers()
 
     @property
     def _names(self) -> dict[str, dict]:
@@ -174,12 +208,20 @@ class Toolbox:
             missing = [r for r in TOOL_SCHEMAS[tool]["parameters"]["required"] if r not in args]
             if missing:
                 raise ToolError(f"{tool}: missing required argument(s) {missing}")
-            result = getattr(self, "_t_" + tool)(refs, **args)
+            key = _answer_key(tool, args)
+            known = self._answers.get(key) if key is not None else None
+            if known is None:
+                result = getattr(self, "_t_" + tool)(refs, **args)
         except ToolError as exc:
             self.trajectory.append(ToolCall(tool, args, 0, self._since(t0), refs, str(exc)))
             raise
-        # JSON out: the agent gets a fresh copy, never a reference into the World it could mutate
-        text = json.dumps(result, separators=(",", ":"), default=str)
+        if known is None:
+            # JSON out: the agent gets a fresh copy, never a reference into the World it could mutate
+            text = json.dumps(result, separators=(",", ":"), default=str)
+            if key is not None:
+                self._answers.put(key, text, refs)
+        else:
+            text, refs = known[0], list(known[1])
         self.trajectory.append(ToolCall(tool, args, len(text), self._since(t0), refs))
         return json.loads(text)
 
