@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-import numpy as np
+from evalkit.agents.reference.anomaly import median
 
 #: change-event kinds that are changes someone made (as opposed to symptoms such as restarts).
 CHANGE_KINDS = ("deploy", "config-change", "feature-flag", "config", "flag", "rollout", "release")
@@ -70,9 +71,15 @@ def summarise_logs(records: list[dict], onset: int, window: tuple[int, int], nam
 _TOKEN = re.compile(r"[\w-]+")
 
 
+@lru_cache(maxsize=1 << 16)
+def _tokens(msg: str) -> tuple[str, ...]:
+    """The words of a message (cached: a worker reads the same lines trial after trial)."""
+    return tuple(_TOKEN.findall(msg))
+
+
 def _named(msg: str, names: frozenset[str]) -> set[str]:
     """Component names that appear as whole tokens (words joined by ``-``/``_``) in ``msg``."""
-    return {t for t in _TOKEN.findall(msg) if t in names}
+    return {t for t in _tokens(msg) if t in names}
 
 
 @dataclass
@@ -154,7 +161,7 @@ def latency_origins(before: list[dict], after: list[dict], min_spans: int = 3, m
     for c in set(a) & set(b):
         if len(a[c]) < min_spans or len(b[c]) < min_spans:
             continue
-        mb, ma = float(np.median(b[c])), float(np.median(a[c]))
+        mb, ma = median(b[c]), median(a[c])
         if ma > min_ratio * mb and ma > mb + 1.0:
             growth[c] = (ma - mb) * len(a[c]) / len(after)
     total = sum(growth.values())

@@ -114,15 +114,37 @@ def _words_re(words: tuple[str, ...]) -> re.Pattern:
 _VARYING = re.compile(r"\d+")
 
 
+@lru_cache(maxsize=1 << 16)
+def _shape(message: str) -> str:
+    """A message lower-cased with its numbers blanked (cached: a worker reads the same lines trial after trial)."""
+    return _VARYING.sub("#", message.lower())
+
+
 def line_shapes(messages: list[str]) -> Counter:
     """Messages lower-cased with numbers blanked, counted: log lines come from few templates."""
-    return Counter(_VARYING.sub("#", m.lower()) for m in messages)
+    return Counter(map(_shape, messages))
 
 
 def count_lines(shapes: Counter, words: tuple[str, ...]) -> int:
     """Number of log lines (given by :func:`line_shapes`) containing one of ``words``."""
     pattern = _words_re(words)
     return sum(n for shape, n in shapes.items() if pattern.search(shape))
+
+
+@lru_cache(maxsize=1 << 16)
+def _signature_hits(shape: str) -> tuple[bool, ...]:
+    """Whether a line shape has each signature's log wording, in :data:`SIGNATURES` order (cached per shape)."""
+    return tuple(_words_re(sig.log_words).search(shape) is not None for sig in SIGNATURES.values())
+
+
+def _signature_lines(shapes: Counter) -> list[int]:
+    """Per signature, the number of lines with its log wording: :func:`count_lines` for all at once."""
+    counts = [0] * len(SIGNATURES)
+    for shape, n in shapes.items():
+        for i, hit in enumerate(_signature_hits(shape)):
+            if hit:
+                counts[i] += n
+    return counts
 
 
 def fault_scores(ev: ComponentEvidence, log_saturation: float = 5.0) -> dict[str, float]:
@@ -132,16 +154,16 @@ def fault_scores(ev: ComponentEvidence, log_saturation: float = 5.0) -> dict[str
     says "certificate", on a service it says nothing specific); log wording counts by number of matching
     lines, saturating at ``log_saturation``.
     """
-    shapes = line_shapes(ev.messages[:MAX_MESSAGES])
+    lines = _signature_lines(line_shapes(ev.messages[:MAX_MESSAGES]))
     changes = [f"{k} {t}".lower() for k, t in zip(ev.change_kinds, ev.change_texts + [""] * len(ev.change_kinds))]
     out = {}
-    for ft, sig in SIGNATURES.items():
+    for i, (ft, sig) in enumerate(SIGNATURES.items()):
         fits = ev.kind in sig.kinds
         m = 0.0
         for name, (strength, direction) in ev.metrics.items():
             if _words_in(name.lower(), sig.metric_words) and (sig.direction == 0 or direction == sig.direction):
                 m = max(m, strength)
-        logs = min(1.0, count_lines(shapes, sig.log_words) / log_saturation)
+        logs = min(1.0, lines[i] / log_saturation)
         chg = 1.0 if any(_words_in(c, sig.event_words) for c in changes) else 0.0
         out[ft] = (1.0 if fits else 0.2) * (1.0 * m + 1.2 * logs + 0.8 * chg) + (0.2 if fits else 0.0)
     return out
