@@ -7,6 +7,7 @@ Rows: (1) the metric per build in time order with its 95% CI band, μ_ref, promo
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -69,102 +70,146 @@ def category_png(drift: Drift, category: str, metrics: tuple[str, ...] | None = 
     defaults a two-metric figure is 1,400 px wide: the dashboard shows it at full width without upscaling."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
 
     frame = drift.frame
     metrics = tuple(metrics or drift.series.metrics or pd.unique(frame["metric"]))
     builds = drift.series.builds
-    times = builds.set_index("order")["start_time"] if len(builds) else pd.Series(dtype=object)
-    promoted = builds.loc[builds["promoted"], "order"].to_numpy() if len(builds) else np.array([], int)
-    gates = gate_orders(builds)
-    all_orders = np.sort(builds["order"].to_numpy()) if len(builds) else np.unique(frame["order"])
+    marks = _Marks(
+        times=builds.set_index("order")["start_time"] if len(builds) else pd.Series(dtype=object),
+        promoted=builds.loc[builds["promoted"], "order"].to_numpy() if len(builds) else np.array([], int),
+        gates=gate_orders(builds),
+        orders=np.sort(builds["order"].to_numpy()) if len(builds) else np.unique(frame["order"]),
+        ref_end=max(drift.reference.get("orders") or [-1]),
+    )
     fig = Figure(figsize=(width_in * len(metrics), height_in), dpi=DPI)
     FigureCanvasAgg(fig)
     axes = fig.subplots(3, len(metrics), squeeze=False, sharex=True,
                         gridspec_kw={"height_ratios": [2.2, 1.2, 1.0], "hspace": 0.12})
     cat = frame[frame["category"] == category]
-    ref_end = max(drift.reference.get("orders") or [-1])
     for j, metric in enumerate(metrics):
         d = cat[cat["metric"] == metric].sort_values("order")
-        ax_v, ax_z, ax_s = axes[0, j], axes[1, j], axes[2, j]
-        x = d["order"].to_numpy()
-        m = d["mean"].to_numpy(dtype=float)
-        se = d["se_eff"].to_numpy(dtype=float)
-        lo, hi = m - Z95 * se, m + Z95 * se  # the CI of the SE that z uses
-        scale = catalogue_metric(metric).scale
-        if scale is not None:
-            lo, hi = np.clip(lo, *scale), np.clip(hi, *scale)
         alarms = d["alarm"].to_numpy(bool)
-        direction = d["direction"].iloc[0] if len(d) else "higher"
-        ax_v.set_title(f"{metric} ({direction} is better)", fontsize=TITLE_SIZE, loc="left")
-        if ref_end >= 0:
-            ax_v.axvspan(all_orders.min() - 0.5, ref_end + 0.5, color="#ebebeb", zorder=0, lw=0,
-                          label="reference window")
-        if len(d):
-            ax_v.fill_between(x, lo, hi, color=CI_COLOUR, alpha=0.55, lw=0, step=None, label="95% CI")
-            ax_v.plot(x, m, "-o", color=LINE_COLOUR, ms=3, lw=1.2, label="build mean")
-            mu = d["mu_ref"].iloc[0]
-            if np.isfinite(mu):
-                ax_v.axhline(mu, color=REF_COLOUR, ls="--", lw=1, label="μ_ref")
-        pm = np.isin(x, promoted)
-        if pm.any():
-            ax_v.plot(x[pm], m[pm], "*", color=PROMO_COLOUR, ms=11, label="promoted baseline", zorder=5)
-        for (failed, orders), face in zip(gates.items(), ("white", ALARM_COLOUR)):
-            on = np.isin(x, orders)
-            if on.any():
-                ax_v.plot(x[on], m[on], "D", mfc=face, mec=GATE_EDGE, mew=0.8, ms=6, zorder=7,
-                          label="gate failed" if failed else "gate passed")
-        if alarms.any():
-            low = np.nanmin(lo) if np.isfinite(lo).any() else 0.0
-            ax_v.plot(x[alarms], np.full(alarms.sum(), low), "v", color=ALARM_COLOUR, ms=9, label="alarm",
-                      zorder=6)
-        for ax in (ax_v, ax_z, ax_s):  # one collection per axis, however many promotions and alarms
-            if len(promoted):
-                ax.vlines(promoted, 0, 1, transform=ax.get_xaxis_transform(), colors=PROMO_COLOUR, lw=0.8,
-                          linestyles=":", zorder=1)
-            if alarms.any():
-                ax.vlines(x[alarms], 0, 1, transform=ax.get_xaxis_transform(), colors=ALARM_COLOUR, alpha=0.18,
-                          lw=max(2.0, 300.0 / max(len(all_orders), 1)), zorder=0)
-        ax_v.grid(alpha=0.3)
-        in_points(ax_v, metric)
-        ax_v.yaxis.label.set_size(LABEL_SIZE)
+        _value_panel(axes[0, j], d, metric, marks, alarms)
+        for ax in axes[:, j]:  # one collection per axis, however many promotions and alarms
+            _vertical_marks(ax, d["order"].to_numpy()[alarms], marks)
+        _value_axis(axes[0, j], metric)
+        _z_panel(axes[1, j], d)
+        _cusum_panel(axes[2, j], d, drift.params.h)
+        _ticks(axes[2, j], marks.orders, marks.times)
+        _locate_ticks(axes[:, j])
+    _legend(fig, axes, per_row=max(4, int(width_in * len(metrics) / 1.5)))
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    return buf.getvalue()
 
-        z = d["z"].to_numpy(dtype=float)
-        ax_z.axhline(0, color=REF_COLOUR, lw=0.8)
-        if len(d):
-            ax_z.plot(x, z, ".", color="#969696", ms=4, label="z_t")
-            ax_z.plot(x, d["ewma"].to_numpy(dtype=float), "-", color=EWMA_COLOUR, lw=1.4, label="EWMA")
-            lim = d["ewma_limit"].to_numpy(dtype=float)
-            ax_z.plot(x, lim, "--", color=EWMA_COLOUR, lw=0.8)
-            ax_z.plot(x, -lim, "--", color=EWMA_COLOUR, lw=0.8, label="±L limit")
-        finite = np.abs(z[np.isfinite(z)])
-        top = max(4.0, min(12.0, float(finite.max()) if finite.size else 4.0)) * 1.1
-        ax_z.set_ylim(-top, top)
-        ax_z.set_ylabel("z (SE units)", fontsize=LABEL_SIZE)
-        ax_z.grid(alpha=0.3)
 
-        s = d["cusum"].to_numpy(dtype=float)
-        if len(d):
-            ax_s.fill_between(x, 0, s, color=ALARM_COLOUR, alpha=0.25, lw=0)
-            ax_s.plot(x, s, "-", color=ALARM_COLOUR, lw=1.5, label="lower CUSUM S_t")
-        ax_s.axhline(drift.params.h, color="black", ls="--", lw=0.9, label=f"h = {drift.params.h:g}")
-        ax_s.set_ylim(0, max(drift.params.h * 1.5, float(np.nanmax(s)) * 1.1 if np.isfinite(s).any() else 0))
-        ax_s.set_ylabel("S_t", fontsize=LABEL_SIZE)
-        ax_s.grid(alpha=0.3)
-        _ticks(ax_s, all_orders, times)
-        for ax, n_ticks in ((ax_v, 5), (ax_z, 4), (ax_s, 3)):
-            ax.yaxis.set_major_locator(MaxNLocator(n_ticks))
-            ax.tick_params(labelsize=TICK_SIZE)
+@dataclass(frozen=True)
+class _Marks:
+    """What every panel of a category marks: build times, promotions, gates, all builds, the reference window."""
+
+    times: pd.Series
+    promoted: np.ndarray
+    gates: dict[bool, np.ndarray]
+    orders: np.ndarray
+    ref_end: int
+
+
+def _value_panel(ax: Any, d: pd.DataFrame, metric: str, marks: _Marks, alarms: np.ndarray) -> None:
+    """Build means with their 95% CI, μ_ref, the reference window, promotions, gates and alarms."""
+    x = d["order"].to_numpy()
+    m = d["mean"].to_numpy(dtype=float)
+    se = d["se_eff"].to_numpy(dtype=float)
+    lo, hi = m - Z95 * se, m + Z95 * se  # the CI of the SE that z uses
+    scale = catalogue_metric(metric).scale
+    if scale is not None:
+        lo, hi = np.clip(lo, *scale), np.clip(hi, *scale)
+    direction = d["direction"].iloc[0] if len(d) else "higher"
+    ax.set_title(f"{metric} ({direction} is better)", fontsize=TITLE_SIZE, loc="left")
+    if marks.ref_end >= 0:
+        ax.axvspan(marks.orders.min() - 0.5, marks.ref_end + 0.5, color="#ebebeb", zorder=0, lw=0,
+                   label="reference window")
+    if len(d):
+        ax.fill_between(x, lo, hi, color=CI_COLOUR, alpha=0.55, lw=0, step=None, label="95% CI")
+        ax.plot(x, m, "-o", color=LINE_COLOUR, ms=3, lw=1.2, label="build mean")
+        mu = d["mu_ref"].iloc[0]
+        if np.isfinite(mu):
+            ax.axhline(mu, color=REF_COLOUR, ls="--", lw=1, label="μ_ref")
+    pm = np.isin(x, marks.promoted)
+    if pm.any():
+        ax.plot(x[pm], m[pm], "*", color=PROMO_COLOUR, ms=11, label="promoted baseline", zorder=5)
+    for (failed, orders), face in zip(marks.gates.items(), ("white", ALARM_COLOUR)):
+        on = np.isin(x, orders)
+        if on.any():
+            ax.plot(x[on], m[on], "D", mfc=face, mec=GATE_EDGE, mew=0.8, ms=6, zorder=7,
+                    label="gate failed" if failed else "gate passed")
+    if alarms.any():
+        low = np.nanmin(lo) if np.isfinite(lo).any() else 0.0
+        ax.plot(x[alarms], np.full(alarms.sum(), low), "v", color=ALARM_COLOUR, ms=9, label="alarm", zorder=6)
+
+
+def _vertical_marks(ax: Any, alarm_orders: np.ndarray, marks: _Marks) -> None:
+    """Dotted lines at promotions and a shaded band at each alarm."""
+    if len(marks.promoted):
+        ax.vlines(marks.promoted, 0, 1, transform=ax.get_xaxis_transform(), colors=PROMO_COLOUR, lw=0.8,
+                  linestyles=":", zorder=1)
+    if len(alarm_orders):
+        ax.vlines(alarm_orders, 0, 1, transform=ax.get_xaxis_transform(), colors=ALARM_COLOUR, alpha=0.18,
+                  lw=max(2.0, 300.0 / max(len(marks.orders), 1)), zorder=0)
+
+
+def _value_axis(ax: Any, metric: str) -> None:
+    ax.grid(alpha=0.3)
+    in_points(ax, metric)
+    ax.yaxis.label.set_size(LABEL_SIZE)
+
+
+def _z_panel(ax: Any, d: pd.DataFrame) -> None:
+    """Standardised shifts z_t, their EWMA and its ± control limit."""
+    x = d["order"].to_numpy()
+    z = d["z"].to_numpy(dtype=float)
+    ax.axhline(0, color=REF_COLOUR, lw=0.8)
+    if len(d):
+        ax.plot(x, z, ".", color="#969696", ms=4, label="z_t")
+        ax.plot(x, d["ewma"].to_numpy(dtype=float), "-", color=EWMA_COLOUR, lw=1.4, label="EWMA")
+        lim = d["ewma_limit"].to_numpy(dtype=float)
+        ax.plot(x, lim, "--", color=EWMA_COLOUR, lw=0.8)
+        ax.plot(x, -lim, "--", color=EWMA_COLOUR, lw=0.8, label="±L limit")
+    finite = np.abs(z[np.isfinite(z)])
+    top = max(4.0, min(12.0, float(finite.max()) if finite.size else 4.0)) * 1.1
+    ax.set_ylim(-top, top)
+    ax.set_ylabel("z (SE units)", fontsize=LABEL_SIZE)
+    ax.grid(alpha=0.3)
+
+
+def _cusum_panel(ax: Any, d: pd.DataFrame, h: float) -> None:
+    """The lower CUSUM S_t against its decision threshold h."""
+    x = d["order"].to_numpy()
+    s = d["cusum"].to_numpy(dtype=float)
+    if len(d):
+        ax.fill_between(x, 0, s, color=ALARM_COLOUR, alpha=0.25, lw=0)
+        ax.plot(x, s, "-", color=ALARM_COLOUR, lw=1.5, label="lower CUSUM S_t")
+    ax.axhline(h, color="black", ls="--", lw=0.9, label=f"h = {h:g}")
+    ax.set_ylim(0, max(h * 1.5, float(np.nanmax(s)) * 1.1 if np.isfinite(s).any() else 0))
+    ax.set_ylabel("S_t", fontsize=LABEL_SIZE)
+    ax.grid(alpha=0.3)
+
+
+def _locate_ticks(column: Any) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    for ax, n_ticks in zip(column, (5, 4, 3)):
+        ax.yaxis.set_major_locator(MaxNLocator(n_ticks))
+        ax.tick_params(labelsize=TICK_SIZE)
+
+
+def _legend(fig: Any, axes: Any, per_row: int) -> None:
+    """One legend for the figure, above the plots (never over the data): ``per_row`` entries (~1 per 1.5
+    inch of width) per row, then a second row."""
     handles: dict[str, Any] = {}
-    for ax in axes.ravel():  # one legend for the figure, above the plots (never over the data)
+    for ax in axes.ravel():
         for h, label in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(label, h)
-    # as many entries per row as the figure's width holds (~1 per 1.5 inch), then a second row
-    per_row = max(4, int(width_in * len(metrics) / 1.5))
     rows = -(-len(handles) // per_row)
     fig.legend(list(handles.values()), list(handles.keys()), loc="upper center", ncols=min(len(handles), per_row),
                fontsize=LABEL_SIZE, frameon=False, handlelength=1.6, columnspacing=1.2)
     fig.subplots_adjust(left=0.07, right=0.99, top=0.89 - 0.05 * (rows - 1), bottom=0.1, wspace=0.16)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI)
-    return buf.getvalue()
