@@ -272,8 +272,9 @@ def exact_tables(margin, fails):
                 above.append((n, p10, p01, row[0], floor))
     print(f"{'lowest':>17} | " + " ".join(f"{v:9.1%}" for v in lowest))
     print("floor: the least coverage any interval monotone in (b, c) can have in the cell while each of its "
-          "one-sided miss rates stays <= 2.5% (what size <= alpha asks of each bound); with one-way flips it is "
-          "1 - max{P(b >= k) <= 2.5%} - max{P(b <= k) <= 2.5%}.")
+          "one-sided miss rates stays <= 2.5% (what size <= alpha asks of each bound), there and, "
+          "for n <= 100 where that is not yet above 97%, at the other pass->fail / fail->pass rates with the same difference; with one-way flips at n > 100 it "
+          "is 1 - max{P(b >= k) <= 2.5%} - max{P(b <= k) <= 2.5%}.")
     for n, p10, p01, cov, floor in above:
         why = (f"no valid interval covers less than {floor:.1%} here" if floor > 0.97 else
                f"a valid interval could cover {floor:.1%}")
@@ -285,7 +286,16 @@ def exact_tables(margin, fails):
           "and accepts the over-coverage, which only makes those tiny cells more conservative.")
 
 
-def coverage_floor(n, p10, p01=0.0, tail=0.025, unit=1e-6):
+def _outcome_grid(n, p10, p01):
+    """pmf[b, c] of the (b, c) outcomes of n pairs (zero where b + c > n)."""
+    b, c = np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij")
+    rest = np.maximum(n - b - c, 0)
+    logp = (special.gammaln(n + 1) - special.gammaln(b + 1) - special.gammaln(c + 1) - special.gammaln(rest + 1)
+            + special.xlogy(b, p10) + special.xlogy(c, p01) + special.xlog1py(rest, -(p10 + p01)))
+    return np.where(b + c <= n, np.exp(logp), 0.0)
+
+
+def coverage_floor(n, p10, p01=0.0, tail=0.025, unit=1e-6, nuisance=12):
     """A lower bound on the coverage of any sensible interval of δ in this cell whose two one-sided miss rates
     are each at most ``tail`` (what size <= alpha asks of each bound).
 
@@ -294,37 +304,47 @@ def coverage_floor(n, p10, p01=0.0, tail=0.025, unit=1e-6):
     non-decreasing in c, and those where the lower bound misses the mirror image. A dynamic programme over
     the columns c finds the largest staircase mass <= tail on each side; masses are rounded down to ``unit``,
     which can only overstate the misses, so the floor returned is never above the true one. With one-way flips
-    (p01 = 0) only the column c = 0 carries mass and this is the binomial-tail rule."""
-    b, c = np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij")
-    logp = (special.gammaln(n + 1) - special.gammaln(b + 1) - special.gammaln(c + 1)
-            - special.gammaln(np.maximum(n - b - c, 0) + 1) + special.xlogy(b, p10) + special.xlogy(c, p01)
-            + special.xlog1py(np.maximum(n - b - c, 0), -(p10 + p01)))
-    pmf = np.where(b + c <= n, np.exp(logp), 0.0)          # pmf[b, c]
+    (p01 = 0) only the column c = 0 carries mass and this is the binomial-tail rule.
+
+    For n <= 100, where the plain bound is still <= 97%, it is sharpened: the same staircase must also miss at most ``tail`` under the other
+    pairs (p10', p01') with the same difference δ (an interval cannot know which of them it faces). Each such
+    pair and weight λ gives, by Lagrangian relaxation, an upper bound λ·tail + max_S [P(S) − λ·Q(S)] on the
+    miss; the least over ``nuisance`` pairs and a grid of λ is used, so the floor stays a valid lower bound."""
+    pmf = _outcome_grid(n, p10, p01)
     rows, cols = np.flatnonzero(pmf.sum(axis=1) > 1e-12), np.flatnonzero(pmf.sum(axis=0) > 1e-12)
-    pmf = pmf[rows.min(): rows.max() + 1, cols.min(): cols.max() + 1]  # outcomes that carry mass
-    miss_high = _largest_staircase(pmf, tail, unit)
-    miss_low = _largest_staircase(pmf[::-1, ::-1], tail, unit)  # the mirror: small b, large c
+    core = pmf[rows.min(): rows.max() + 1, cols.min(): cols.max() + 1]  # outcomes that carry mass
+    miss_high = _best_staircase(core, core, tail, unit)
+    miss_low = _best_staircase(core[::-1, ::-1], core[::-1, ::-1], tail, unit)  # the mirror: small b, large c
+    if n <= 100 and nuisance and 1.0 - miss_high - miss_low <= 0.97:  # only where it can change the verdict
+        d = p01 - p10
+        others = [_outcome_grid(n, (s - d) / 2, (s + d) / 2) for s in np.linspace(abs(d), 1.0, nuisance + 2)[1:-1]]
+        for q in others:
+            for lam in (0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0):
+                miss_high = min(miss_high, lam * tail + _best_staircase(pmf, pmf - lam * q, tail, unit))
+                miss_low = min(miss_low, lam * tail + _best_staircase(pmf[::-1, ::-1], (pmf - lam * q)[::-1, ::-1],
+                                                                      tail, unit))
     return float(1.0 - miss_high - miss_low)
 
 
-def _largest_staircase(pmf, tail, unit):
-    """The largest mass <= tail of a set {(b, c): b >= t_c} with t_c non-decreasing in c (see coverage_floor)."""
+def _best_staircase(pmf, weight, tail, unit):
+    """The largest weight of a set {(b, c): b >= t_c}, t_c non-decreasing in c, whose pmf mass (rounded down to
+    ``unit``) is <= tail (see coverage_floor); weight = pmf gives the largest mass."""
     bins = int(np.floor(tail / unit))
     nb, nc = pmf.shape
-    # column masses of {b >= t}, t = 0..nb (t = nb: the empty set), in units, rounded down
+    # column masses and weights of {b >= t}, t = 0..nb (t = nb: the empty set); masses in units, rounded down
     tails = np.floor(np.vstack([np.cumsum(pmf[::-1], axis=0)[::-1], np.zeros((1, nc))]) / unit).astype(np.int64)
-    reach = np.zeros((nb + 1, bins + 1), dtype=bool)
-    reach[:, 0] = True                                   # before column 0: nothing missed, any threshold
+    gains = np.vstack([np.cumsum(weight[::-1], axis=0)[::-1], np.zeros((1, nc))])
+    best = np.full((nb + 1, bins + 1), -np.inf)
+    best[:, 0] = 0.0                                     # before column 0: nothing missed, any threshold
     for col in range(nc):
-        prefix = np.logical_or.accumulate(reach, axis=0)   # any earlier threshold t' <= t
-        new = np.zeros_like(reach)
+        prefix = np.maximum.accumulate(best, axis=0)     # any earlier threshold t' <= t
+        new = np.full_like(best, -np.inf)
         for t in range(nb + 1):
             shift = tails[t, col]
             if shift <= bins:
-                new[t, shift:] = prefix[t, : bins + 1 - shift]
-        reach = new
-    best = np.flatnonzero(reach.any(axis=0))
-    return float(best.max() * unit) if best.size else 0.0
+                new[t, shift:] = prefix[t, : bins + 1 - shift] + gains[t, col]
+        best = new
+    return float(best.max())
 
 
 def sequential_pool(N, reps, seed, policy):
