@@ -1,7 +1,16 @@
-# ---- evalkit's user cache (suite indexes of read-only suites, replayed worlds): one fresh folder per session
+# ---- bytecode: the test command installs with `pip --no-compile`, so the tests' own processes cache it --------
 import os as _os
 import shutil as _shutil
+import sys as _sys
 import tempfile as _tempfile
+
+# Many tests start Python processes (the CLI, forkserver workers). Where PYTHONDONTWRITEBYTECODE is set (CI
+# images often set it), each of them would compile pandas, numpy, scipy and evalkit from source again: ~1.3 s
+# a process here. The test venv is ours, so its processes write their bytecode once and reuse it.
+_os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+_sys.dont_write_bytecode = False
+
+# ---- evalkit's user cache (suite indexes of read-only suites, replayed worlds): one fresh folder per session
 
 _SESSION_CACHE: str | None = None
 
