@@ -37,7 +37,7 @@ class Impl:
     id: str
     spec: str
     deterministic: bool
-    needs: str | None = None  # an executable that must be installed
+    needs: tuple[str, ...] = ()  # executables that must be installed (bwrap: the default agent sandbox)
     needs_module: str | None = None  # a Python package that must be installed
     options: tuple = ()       # load_agent options, e.g. the determinism claim of a cmd: build
 
@@ -50,9 +50,9 @@ IMPLS = [
     Impl("python-class", "fakes.py_agents:CountingAgent?depth=2", True),
     Impl("python-function", "fakes.py_agents:investigate", True),
     Impl("baseline-traversal", "evalkit.agents.baselines:AnomalyTraversal", True),
-    Impl("cmd-node", f"cmd:node {NODE_AGENT}", True, needs="node", options=(("deterministic", True),)),
-    Impl("mcp-stdio", f"mcp:{MCP_AGENT}", True, needs_module="mcp", options=(("deterministic", True),)),
-    Impl("mcp-http", f"mcp:{MCP_AGENT}", True, needs_module="mcp",
+    Impl("cmd-node", f"cmd:node {NODE_AGENT}", True, needs=("node", "bwrap"), options=(("deterministic", True),)),
+    Impl("mcp-stdio", f"mcp:{MCP_AGENT}", True, needs=("bwrap",), needs_module="mcp", options=(("deterministic", True),)),
+    Impl("mcp-http", f"mcp:{MCP_AGENT}", True, needs=("bwrap",), needs_module="mcp",
          options=(("deterministic", True), ("transport", "http"))),
     Impl("openai-scripted", "openai:scripted-investigator", True),
 ]
@@ -67,8 +67,9 @@ def chat_server():
 @pytest.fixture(params=IMPLS, ids=[i.id for i in IMPLS])
 def impl(request, chat_server):
     impl: Impl = request.param
-    if impl.needs and shutil.which(impl.needs) is None:
-        pytest.skip(f"{impl.needs} is not installed")
+    missing = [exe for exe in impl.needs if shutil.which(exe) is None]
+    if missing:
+        pytest.skip(f"{', '.join(missing)} is not installed")
     if impl.needs_module and importlib.util.find_spec(impl.needs_module) is None:
         pytest.skip(f"the {impl.needs_module} package is not installed")
     options = {"timeout_s": 30, **dict(impl.options)}

@@ -16,6 +16,7 @@ from evalkit.agents.finalize import finalize
 from evalkit.agents.limits import DEFAULT_LIMITS, MessageLimits, check_depth, loads
 from evalkit.errors import UserError
 from evalkit.world.toolbox import Toolbox
+from system_support import needs_bwrap
 
 FAKE = Path(__file__).resolve().parent / "fakes" / "subprocess_agents.py"
 
@@ -30,6 +31,7 @@ def fake(mode: str, *args: str, **options):
     return load_agent("cmd:" + shlex.join([sys.executable, str(FAKE), mode, *args]), **options)
 
 
+@needs_bwrap
 @pytest.mark.parametrize("mode, arg, limit", [
     ("huge_summary", "30000000", "1048576 bytes"),       # a 30 MB summary: over the message limit
     ("huge_summary", "50000", "limit of 20000"),         # under the message limit, over the summary limit
@@ -44,6 +46,7 @@ def test_a_cmd_agent_over_a_limit_is_malformed_output_naming_the_limit(world, mo
         fake(mode, arg).investigate(world.alert, Toolbox(world, max_calls=1000), 0)
 
 
+@needs_bwrap
 def test_limits_are_configurable_per_run(world):
     roomy = MessageLimits(summary_chars=60_000)
     finding = fake("huge_summary", "50000", limits=roomy).investigate(world.alert, Toolbox(world), 0)

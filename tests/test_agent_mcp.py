@@ -22,6 +22,7 @@ from evalkit.agents.sandbox import SandboxSettings
 from evalkit.errors import UserError
 from evalkit.vocab import SandboxMode
 from evalkit.world.toolbox import TOOL_SCHEMAS, Toolbox
+from system_support import needs_bwrap
 
 pytest.importorskip("mcp")
 
@@ -46,6 +47,7 @@ def world():
     return slow_query_world()
 
 
+@needs_bwrap
 @pytest.mark.parametrize("transport", ["stdio", "http"])
 def test_an_mcp_agent_reads_its_trial_calls_tools_and_ends_with_its_submitted_finding(world, transport):
     tb = Toolbox(world, max_calls=17)
@@ -59,6 +61,7 @@ def test_an_mcp_agent_reads_its_trial_calls_tools_and_ends_with_its_submitted_fi
     assert seen["alert_meta"][REFS_KEY] == ["monitor:api-gateway"]
 
 
+@needs_bwrap
 def test_the_server_offers_every_toolbox_tool_with_its_schema_and_submit_finding(world):
     finding = fake("tools").investigate(dict(world.alert), Toolbox(world), 0)
     tools = {t["name"]: t for t in json.loads(finding.stderr.strip().splitlines()[0])}
@@ -68,6 +71,7 @@ def test_the_server_offers_every_toolbox_tool_with_its_schema_and_submit_finding
         assert tools[name]["description"] == schema["description"]
 
 
+@needs_bwrap
 def test_the_agent_environment_is_scrubbed_and_names_the_config_and_trial_files(world, monkeypatch):
     monkeypatch.setenv("EVALKIT_TEST_SECRET", "do-not-leak")
     finding = fake("env", env={"AGENT_MODE": "strict"}).investigate(dict(world.alert), Toolbox(world), 0)
@@ -79,6 +83,7 @@ def test_the_agent_environment_is_scrubbed_and_names_the_config_and_trial_files(
     assert Path(env["EVALKIT_MCP_CONFIG"]).parent == Path(env["HOME"]), "files live in the agent's working folder"
 
 
+@needs_bwrap
 def test_tool_errors_are_results_the_agent_can_recover_from(world):
     tb = Toolbox(world)
     finding = fake("tool_error").investigate(dict(world.alert), tb, 0)
@@ -87,6 +92,7 @@ def test_tool_errors_are_results_the_agent_can_recover_from(world):
     assert [c.tool for c in tb.trajectory] == ["get_alert", "list_metrics"] and tb.trajectory[1].error
 
 
+@needs_bwrap
 @pytest.mark.parametrize("mode, error, error_class", [
     ("signal", AgentCrash, "agent_crash"),
     ("exit", AgentExit, "agent_exit"),
@@ -102,12 +108,14 @@ def test_each_way_an_mcp_trial_fails_has_the_error_class_of_a_cmd_agent(world, m
     assert info.value.error_class == error_class
 
 
+@needs_bwrap
 def test_a_failed_trial_carries_the_agents_stderr(world):
     with pytest.raises(AgentExit, match="code 3") as info:
         fake("exit").investigate(dict(world.alert), Toolbox(world), 0)
     assert "fatal: cannot continue" in info.value.stderr
 
 
+@needs_bwrap
 def test_call_budget_exhaustion_is_budget_exceeded(world):
     tb = Toolbox(world, max_calls=5)
     with pytest.raises(BudgetExceeded) as info:
@@ -116,6 +124,7 @@ def test_call_budget_exhaustion_is_budget_exceeded(world):
     assert len(tb.trajectory) == 5
 
 
+@needs_bwrap
 @pytest.mark.parametrize("mode", ["hang", "hang_connected"])
 def test_an_agent_that_never_submits_times_out(world, mode):
     with pytest.raises(AgentTimeout, match="timeout") as info:
@@ -123,11 +132,13 @@ def test_an_agent_that_never_submits_times_out(world, mode):
     assert info.value.error_class == "timeout"
 
 
+@needs_bwrap
 def test_an_agent_still_running_after_its_finding_is_ended(world):
     finding = fake("linger").investigate(dict(world.alert), Toolbox(world), 0)
     assert finding.hypotheses[0].component == "api-gateway"
 
 
+@needs_bwrap
 def test_the_sandboxed_agent_sees_neither_the_suite_nor_its_truth(world):
     truth_file = next((REPO / "suites" / "smoke" / "truth").glob("*.json"), None)
     if truth_file is None:
@@ -137,6 +148,7 @@ def test_the_sandboxed_agent_sees_neither_the_suite_nor_its_truth(world):
     assert json.loads(finding.stderr.strip().splitlines()[0]) == {"visible": False}
 
 
+@needs_bwrap
 def test_stdio_works_in_the_strict_sandbox_without_a_network(world):
     agent = fake("good", sandbox=SandboxSettings(mode=SandboxMode.STRICT))
     assert agent.investigate(dict(world.alert), Toolbox(world), 0).hypotheses[0].component == "api-gateway"
@@ -153,6 +165,7 @@ def test_bad_mcp_options_are_one_line_user_errors(options, fix):
     assert "\n" not in str(info.value)
 
 
+@needs_bwrap
 def test_an_mcp_agent_pickles_as_its_spec_and_keeps_its_build_and_transport():
     agent = fake("good", transport="http")
     clone = pickle.loads(pickle.dumps(agent))
@@ -161,6 +174,7 @@ def test_an_mcp_agent_pickles_as_its_spec_and_keeps_its_build_and_transport():
         "the transport is how the agent is reached, not what it is"
 
 
+@needs_bwrap
 @pytest.mark.parametrize("transport", ["stdio", "http"])
 def test_the_mcp_example_agent_finds_the_slow_query(world, transport):
     agent = load_agent(f"mcp:{shlex.quote(sys.executable)} {EXAMPLE}", transport=transport, timeout_s=60)
@@ -172,6 +186,7 @@ def test_the_mcp_example_agent_finds_the_slow_query(world, transport):
     assert tb.trajectory[0].tool == "get_topology"
 
 
+@needs_bwrap
 def test_mcp_plus_http_names_the_http_transport_on_the_command_line():
     from evalkit.run.executors import local_mode_for
 
@@ -182,6 +197,7 @@ def test_mcp_plus_http_names_the_http_transport_on_the_command_line():
     assert local_mode_for(spec) == local_mode_for("mcp:x") == "threads"
 
 
+@needs_bwrap
 def test_a_message_over_the_limit_ends_an_http_trial_too(world):
     with pytest.raises(MalformedOutput, match="limit") as info:
         fake("huge_call", transport="http").investigate(dict(world.alert), Toolbox(world), 0)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fakes.worlds import slow_query_world
 from gate_support import error_line
+from system_support import needs_bwrap
 
 from evalkit.agents import load_agent
 from evalkit.agents import sandbox as sb
@@ -34,7 +35,6 @@ read -r start
 call=$(echo '{"type":"tool_call","id":1,"tool":"get_alert","args":{}}')
 read -r reply
 """
-needs_bwrap = pytest.mark.skipif(sb.bwrap_path() is None, reason="bubblewrap (bwrap) is not installed")
 
 
 def _main(args, capsys):

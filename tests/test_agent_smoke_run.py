@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fakes.chat_server import ScriptedChatServer, investigator_policy
+from system_support import needs_bwrap
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "suites" / "smoke"
@@ -35,6 +36,7 @@ def _assert_complete(result, n_scenarios: int) -> None:
     assert table["rca_top1"].notna().all()
 
 
+@needs_bwrap
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_node_example_agent_completes_a_smoke_run():
     from evalkit.suite import load_suite

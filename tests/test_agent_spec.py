@@ -12,6 +12,7 @@ import pytest
 from evalkit.agents import load_agent
 from evalkit.agents.spec import SPEC_FORMS, split_spec
 from evalkit.errors import UserError
+from system_support import needs_bwrap
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -93,6 +94,7 @@ def test_evalkit_agents_lists_builtin_builds_and_spec_forms():
     assert "reference:v2" in doc["builds"] and [f["form"] for f in doc["spec_forms"]] == [f for f, _ in SPEC_FORMS]
 
 
+@needs_bwrap
 def test_evalkit_agents_describe_prints_the_build_id_and_rejects_bad_specs_with_exit_2():
     out = _evalkit("agents", "describe", "--json", "cmd:bash examples/agents/bash/agent.sh")
     assert out.returncode == 0, out.stderr

@@ -26,6 +26,7 @@ from evalkit.agents.subprocess_agent import STDERR_CAP, AgentReportedError
 from evalkit.errors import UserError
 from evalkit.vocab import SandboxMode
 from evalkit.world.toolbox import TOOL_SCHEMAS, Toolbox
+from system_support import needs_bwrap
 
 REPO = Path(__file__).resolve().parents[1]
 FAKE = Path(__file__).resolve().parent / "fakes" / "subprocess_agents.py"
@@ -61,6 +62,7 @@ def _gone(pid: int, within_s: float = 5.0) -> bool:
 
 
 # --- the protocol ---------------------------------------------------------------------------------
+@needs_bwrap
 def test_cmd_agent_gets_start_serves_tool_calls_and_returns_its_final_finding(world):
     tb = Toolbox(world, max_calls=17)
     finding = fake("good").investigate(world.alert, tb, seed=41)
@@ -74,12 +76,14 @@ def test_cmd_agent_gets_start_serves_tool_calls_and_returns_its_final_finding(wo
     assert seen["refs"] == ["monitor:api-gateway"]
 
 
+@needs_bwrap
 def test_cmd_agent_without_a_timeout_still_completes(world):
     agent = fake("good", timeout_s=None)
     assert agent.timeout_s is None
     assert agent.investigate(world.alert, Toolbox(world), 0).hypotheses[0].component == "api-gateway"
 
 
+@needs_bwrap
 def test_cmd_agent_environment_is_scrubbed_to_path_home_lang_and_passed_variables(world, monkeypatch):
     monkeypatch.setenv("EVALKIT_TEST_SECRET", "do-not-leak")
     monkeypatch.setenv("EVALKIT_TEST_PASSED", "passed-value")
@@ -94,6 +98,7 @@ def test_cmd_agent_environment_is_scrubbed_to_path_home_lang_and_passed_variable
     assert env["PATH"] == os.environ["PATH"]
 
 
+@needs_bwrap
 def test_cmd_agent_runs_in_a_fresh_temporary_directory_that_is_removed(world):
     finding = fake("write_cwd").investigate(world.alert, Toolbox(world), 0)
     workdir = Path(finding.stderr.strip())
@@ -101,6 +106,7 @@ def test_cmd_agent_runs_in_a_fresh_temporary_directory_that_is_removed(world):
     assert not workdir.exists()
 
 
+@needs_bwrap
 def test_tool_errors_are_returned_to_the_agent_which_can_recover(world):
     tb = Toolbox(world)
     finding = fake("tool_error").investigate(world.alert, tb, 0)
@@ -122,6 +128,7 @@ def test_unknown_cmd_option_is_a_user_error():
 
 
 # --- failure classes ------------------------------------------------------------------------------
+@needs_bwrap
 @pytest.mark.parametrize("mode, error, error_class", [
     ("signal", AgentCrash, "agent_crash"),
     ("exit", AgentExit, "agent_exit"),
@@ -140,12 +147,14 @@ def test_each_subprocess_failure_ends_the_investigation_with_its_error_class(wor
     assert info.value.error_class == error_class
 
 
+@needs_bwrap
 def test_non_zero_exit_carries_the_agents_stderr(world):
     with pytest.raises(AgentExit, match="code 3") as info:
         fake("exit").investigate(world.alert, Toolbox(world), 0)
     assert "fatal: cannot continue" in info.value.stderr
 
 
+@needs_bwrap
 def test_call_budget_exhaustion_is_budget_exceeded(world):
     tb = Toolbox(world, max_calls=5)
     with pytest.raises(BudgetExceeded):
@@ -153,6 +162,7 @@ def test_call_budget_exhaustion_is_budget_exceeded(world):
     assert len(tb.trajectory) == 5
 
 
+@needs_bwrap
 @pytest.mark.parametrize("mode", ["no_read", "close_stdout_and_hang", "deaf"])
 def test_an_agent_that_never_answers_times_out(world, mode):
     alert = dict(world.alert)
@@ -163,7 +173,7 @@ def test_an_agent_that_never_answers_times_out(world, mode):
         fake(mode, timeout_s=1.0).investigate(alert, Toolbox(world), 0)
 
 
-SANDBOXES = [pytest.param(SandboxSettings(), id="sandboxed"),
+SANDBOXES = [pytest.param(SandboxSettings(), id="sandboxed", marks=needs_bwrap),
              pytest.param(SandboxSettings(mode=SandboxMode.NONE), id="unsandboxed")]
 
 
@@ -183,6 +193,7 @@ def test_processes_left_running_after_final_are_killed(world, sandbox):
     assert left_running(token) == []
 
 
+@needs_bwrap
 def test_a_sandboxed_grandchild_in_its_own_session_ends_with_the_investigation(world):
     token = new_token()
     finding = fake("setsid_child", token).investigate(world.alert, Toolbox(world), 0)
@@ -203,12 +214,14 @@ def test_an_agent_that_exits_while_a_descendant_holds_its_stdout_is_recorded_at_
         os.kill(pid, signal.SIGKILL)
 
 
+@needs_bwrap
 def test_stderr_is_captured_up_to_a_cap_keeping_the_tail(world):
     finding = fake("stderr_flood").investigate(world.alert, Toolbox(world), 0)
     assert finding.stderr.rstrip().endswith("TAIL-MARKER")
     assert len(finding.stderr.encode()) <= STDERR_CAP + 100
 
 
+@needs_bwrap
 def test_a_command_that_cannot_be_executed_is_an_agent_crash(world, tmp_path):
     script = tmp_path / "not-executable.sh"
     script.write_text("#!/bin/sh\necho hi\n")
@@ -218,6 +231,7 @@ def test_a_command_that_cannot_be_executed_is_an_agent_crash(world, tmp_path):
 
 
 # --- build ids and specs --------------------------------------------------------------------------
+@needs_bwrap
 def test_cmd_build_id_is_stable_and_follows_the_script_content(tmp_path):
     script = tmp_path / "agent.py"
     script.write_text("print('v1')\n")
@@ -230,6 +244,7 @@ def test_cmd_build_id_is_stable_and_follows_the_script_content(tmp_path):
     assert str(load_agent(f"cmd:{sys.executable}  {script} --flag").build) != str(load_agent(spec).build)
 
 
+@needs_bwrap
 def test_cmd_build_id_carries_the_git_sha_of_the_scripts_repository():
     head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True)
     if head.returncode != 0:
@@ -239,6 +254,7 @@ def test_cmd_build_id_carries_the_git_sha_of_the_scripts_repository():
     assert str(agent.build).endswith("@" + head.stdout.strip()[:12])
 
 
+@needs_bwrap
 def test_relative_script_paths_are_resolved_against_the_launch_directory(world, monkeypatch):
     monkeypatch.chdir(FAKE.parent)
     agent = load_agent(f"cmd:{sys.executable} {FAKE.name} good")
@@ -246,6 +262,7 @@ def test_relative_script_paths_are_resolved_against_the_launch_directory(world, 
     assert agent.investigate(world.alert, Toolbox(world), 0).hypotheses[0].component == "api-gateway"
 
 
+@needs_bwrap
 def test_cmd_agent_pickles_as_its_spec(world):
     agent = fake("good")
     clone = pickle.loads(pickle.dumps(agent))
@@ -267,6 +284,7 @@ def test_bad_cmd_specs_are_one_line_user_errors(spec, fix):
 
 
 # --- the shipped example agents -------------------------------------------------------------------
+@needs_bwrap
 @needs_node
 def test_node_example_agent_investigates_and_finds_the_slow_query(world):
     tb = Toolbox(world)
@@ -281,6 +299,7 @@ def test_node_example_agent_investigates_and_finds_the_slow_query(world):
     assert sum(h.confidence for h in finding.hypotheses) == pytest.approx(1.0, abs=0.01)
 
 
+@needs_bwrap
 @needs_node
 def test_node_example_agent_is_deterministic_for_a_seed_and_respects_the_call_budget(world):
     agent = load_agent(f"cmd:node {NODE_AGENT}")
@@ -293,6 +312,7 @@ def test_node_example_agent_is_deterministic_for_a_seed_and_respects_the_call_bu
     assert len(runs[0][1]) <= 12
 
 
+@needs_bwrap
 @pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed")
 def test_bash_example_agent_answers_with_the_alerting_components_dependency(world):
     finding = load_agent(f"cmd:bash {BASH_AGENT}").investigate(world.alert, Toolbox(world), 0)

@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from evalkit.agents import load_agent
+from system_support import needs_bwrap
 
 AGENT = "import sys\nprint(sys.stdin.readline())\n"
 
@@ -35,6 +36,7 @@ def commit_all(repo) -> str:
     return git(repo, "rev-parse", "HEAD")
 
 
+@needs_bwrap
 def test_a_committed_agent_is_its_head_commit(repo):
     script = repo / "agent" / "agent.py"
     script.write_text(AGENT)
@@ -44,6 +46,7 @@ def test_a_committed_agent_is_its_head_commit(repo):
     assert str(build).endswith(f"@{head[:12]}") and "uncommitted_sha256" not in build.config
 
 
+@needs_bwrap
 def test_an_edited_agent_is_flagged_and_each_edit_is_its_own_build(repo):
     script = repo / "agent" / "agent.py"
     script.write_text(AGENT)
@@ -57,6 +60,7 @@ def test_an_edited_agent_is_flagged_and_each_edit_is_its_own_build(repo):
     assert second.config["uncommitted_sha256"] != first.config["uncommitted_sha256"]
 
 
+@needs_bwrap
 def test_an_untracked_agent_is_not_passed_off_as_the_head_commit(repo):
     (repo / "README").write_text("x\n")
     head = commit_all(repo)
@@ -67,6 +71,7 @@ def test_an_untracked_agent_is_not_passed_off_as_the_head_commit(repo):
     assert build_of(script).config == build.config  # the same uncommitted content: the same build
 
 
+@needs_bwrap
 def test_agents_describe_shows_the_flag(repo):
     from suite_helpers import run_cli
 

@@ -519,9 +519,9 @@ def prepare_command(command: str, options: dict, *, spec: str, sandbox: sb.Sandb
     pass_env = options.get("pass_env") or ()
     if isinstance(pass_env, str):
         pass_env = [n for n in pass_env.split(",") if n]
-    sb.require(sandbox, f"agent {spec}")
     env = scrubbed_env(env_opt, [*pass_env, *sandbox.env])
     resolved, script, exe = resolve_argv(argv, Path.cwd(), spec, env.get("PATH"))
+    sb.require(sandbox, f"agent {spec}")  # after the spec's own errors: those are the user's to fix first
     normalized = shlex.join(argv)
     config, sha, dirty = with_git_state({
         "command": normalized,
