@@ -8,8 +8,9 @@ all (``keep_clean``) as plain names; this module knows nothing about why. Determ
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -17,8 +18,6 @@ from evalkit.world.model import World
 
 LOG_ORDER = itemgetter("ts", "component", "message")
 EVENT_ORDER = itemgetter("ts", "component", "kind", "summary")
-NOISE_KINDS: tuple[str, ...] = ("unrelated_deploy", "unrelated_anomaly", "lookalike", "flapping_monitor",
-                                "benign_errors")
 
 BENIGN = [
     ("ERROR", "failed to export spans to otel-collector:4317: context deadline exceeded (will retry)"),
@@ -100,6 +99,256 @@ def _slow_spans(world: World, component: str, t0: int, t1: int, factor: float) -
         trace["duration_ms"] = spans[0]["duration_ms"]
 
 
+@dataclass
+class _Scene:
+    """What every noise kind reads of the world being noised, and the shared random helpers."""
+
+    world: World
+    rng: np.random.Generator
+    protect: set[str]     # telemetry stays untouched
+    clean: set[str]       # gets no noise at all
+    scale: int            # items per kind (1..3)
+    around: int           # epoch second near which co-occurring distractors cluster
+    kinds_of: dict[str, str] = field(default_factory=dict)
+    services: list[str] = field(default_factory=list)
+    free_services: list[str] = field(default_factory=list)
+    pods_of: dict[str, list[str]] = field(default_factory=dict)
+    callees: dict[str, list[str]] = field(default_factory=dict)
+    callers: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, world: World, rng: np.random.Generator, protect: set[str], clean: set[str], scale: int,
+           around: int) -> _Scene:
+        scene = cls(world, rng, protect, clean, scale, around)
+        scene.kinds_of = {c["name"]: c["kind"] for c in world.components}
+        scene.services = [c["name"] for c in world.components if c["kind"] == "service"]
+        scene.free_services = [s for s in scene.services if s not in protect]
+        for s, t, r in world.edges:
+            if r == "instance-of":
+                scene.pods_of.setdefault(t, []).append(s)
+        for s, t, r in world.edges:
+            if r == "calls":
+                scene.callees.setdefault(s, []).append(t)
+                scene.callers.setdefault(t, []).append(s)
+        return scene
+
+    def near(self) -> int:
+        return int(self.around + self.rng.integers(-900, 300))
+
+    def anywhere(self) -> int:
+        return int(self.world.start + self.rng.integers(0, self.world.end - self.world.start - 60))
+
+    def pick(self, xs: list[str]) -> str | None:
+        return xs[int(self.rng.integers(len(xs)))] if xs else None
+
+    def free_of_kind(self, kind: str) -> list[str]:
+        """Components of ``kind`` whose telemetry may be touched."""
+        return [c for c in self.kinds_of if self.kinds_of[c] == kind and c not in self.protect]
+
+
+def _unrelated_deploy(sc: _Scene) -> list[str]:
+    """Deploys of other services, the first near the incident; a short CPU blip where telemetry may change."""
+    world, rng = sc.world, sc.rng
+    targets: list[str] = []
+    pool = sc.free_services or [s for s in sc.services if s not in sc.clean]
+    for i in range(min(sc.scale, len(pool))):
+        svc = sc.pick([s for s in pool if s not in targets])
+        if svc is None:
+            break
+        targets.append(svc)
+        ts = sc.near() if i == 0 else sc.anywhere()
+        a, b = int(rng.integers(1, 6)), int(rng.integers(0, 60))
+        new, old = f"v{a}.{b + 1}.{int(rng.integers(0, 9))}", f"v{a}.{b}.{int(rng.integers(0, 9))}"
+        sha = f"{int(rng.integers(0, 2**28)):07x}"
+        world.events.append({"ts": ts, "kind": "deploy", "component": svc,
+                             "summary": f"Deployed {svc} {new} (was {old})",
+                             "details": {"version": new, "previous_version": old, "commit": sha,
+                                         "author": AUTHORS[int(rng.integers(len(AUTHORS)))],
+                                         "strategy": "rolling"}})
+        _add_log(world, ts + 12, svc, "INFO", f"Starting {svc} {new} (commit {sha})")
+        if svc not in sc.protect:
+            blip = _grid_slice(world, ts, ts + 180)
+            for comp in [svc] + sc.pods_of.get(svc, []):
+                m = world.metrics.get(comp, {})
+                if "cpu_pct" in m:
+                    m["cpu_pct"] = np.where(blip, np.minimum(100, m["cpu_pct"] + rng.uniform(8, 20)), m["cpu_pct"])
+    return targets
+
+
+def _latency_anomaly(sc: _Scene, win: np.ndarray, t0: int, t1: int) -> str:
+    """A free service slows down for a while (GC pauses, a batch job): latency, spans and logs."""
+    rng = sc.rng
+    comp = sc.pick(sc.free_services)
+    m = sc.world.metrics[comp]
+    m["latency_p99_ms"] = np.where(win, m["latency_p99_ms"] * rng.uniform(2.5, 5), m["latency_p99_ms"])
+    factor = float(rng.uniform(1.3, 2))
+    m["latency_p50_ms"] = np.where(win, m["latency_p50_ms"] * factor, m["latency_p50_ms"])
+    _slow_spans(sc.world, comp, t0, t1, factor)
+    for k in range(int(rng.integers(3, 8))):
+        lvl, fmt = ANOMALY_LOGS["latency"][k % 2]
+        _add_log(sc.world, t0 + int(rng.integers(0, max(t1 - t0, 61))), comp, lvl,
+                 fmt.format(ms=int(rng.integers(400, 2500)), job=JOBS[int(rng.integers(len(JOBS)))],
+                            a=int(rng.integers(100, 90000))))
+    return comp
+
+
+def _busier(sc: _Scene, kind: str, win: np.ndarray, lo: float, hi: float) -> tuple[str, dict[str, np.ndarray]]:
+    """A free component of ``kind`` whose CPU rises by U(lo, hi) points inside ``win``: (name, its metrics)."""
+    comp = sc.pick(sc.free_of_kind(kind))
+    m = sc.world.metrics[comp]
+    m["cpu_pct"] = np.where(win, np.minimum(100, m["cpu_pct"] + sc.rng.uniform(lo, hi)), m["cpu_pct"])
+    return comp, m
+
+
+def _node_anomaly(sc: _Scene, win: np.ndarray, t0: int, t1: int) -> str:
+    """A node's CPU climbs while a batch job runs on it (with the k8s event that started the job)."""
+    rng = sc.rng
+    comp, _ = _busier(sc, "k8s-node", win, 30, 50)
+    sc.world.events.append({"ts": t0, "kind": "k8s-event", "component": comp,
+                            "summary": f"Started job {JOBS[int(rng.integers(len(JOBS)))]}-"
+                                       f"{int(rng.integers(10000, 99999))} on {comp}",
+                            "details": {"reason": "SuccessfulCreate"}})
+    return comp
+
+
+def _db_anomaly(sc: _Scene, win: np.ndarray, t0: int, t1: int) -> str:
+    """A database busy with an autovacuum: CPU and query time up, one vacuum log line at the end."""
+    rng = sc.rng
+    comp, m = _busier(sc, "database", win, 25, 45)
+    m["query_time_p99_ms"] = np.where(win, m["query_time_p99_ms"] * rng.uniform(1.5, 3), m["query_time_p99_ms"])
+    lvl, fmt = ANOMALY_LOGS["db"][0]
+    _add_log(sc.world, t1 - 30, comp, lvl, fmt.format(job=JOBS[int(rng.integers(len(JOBS)))].replace("-", "_"),
+                                                      a=int(rng.integers(20, 400))))
+    return comp
+
+
+def _lag_anomaly(sc: _Scene, win: np.ndarray, t0: int, t1: int) -> str:
+    """A consumer group falls behind and catches up again (a half-sine bump of lag)."""
+    comp = sc.pick(sc.free_of_kind("consumer-group"))
+    m = sc.world.metrics[comp]
+    bump = np.where(win, sc.rng.uniform(2000, 20000) * np.sin(np.linspace(0, np.pi, win.size)), 0.0)
+    m["consumer_lag"] = np.round(m["consumer_lag"] + np.clip(bump, 0, None))
+    return comp
+
+
+#: kinds of unrelated anomaly, each offered when a free component of its kind exists
+ANOMALIES: dict[str, tuple[str | None, Callable[[_Scene, np.ndarray, int, int], str]]] = {
+    "latency": (None, _latency_anomaly), "node": ("k8s-node", _node_anomaly), "db": ("database", _db_anomaly),
+    "lag": ("consumer-group", _lag_anomaly)}
+
+
+def _unrelated_anomaly(sc: _Scene) -> list[str]:
+    """One or two anomalies elsewhere, the first near the incident."""
+    options = [name for name, (kind, _) in ANOMALIES.items()
+               if (sc.free_services if kind is None else sc.free_of_kind(kind))]
+    touched = []
+    for i in range(min(sc.scale, 2)):
+        what = options[int(sc.rng.integers(len(options)))]
+        t0 = sc.near() if i == 0 else sc.anywhere()
+        t1 = t0 + int(sc.rng.integers(5, 16)) * 60
+        touched.append(ANOMALIES[what][1](sc, _grid_slice(sc.world, t0, t1), t0, t1))
+    return touched
+
+
+def _lookalike(sc: _Scene) -> list[str]:
+    """New services named like existing ones (``payment-api`` beside ``payments-api``), erroring steadily."""
+    world, rng = sc.world, sc.rng
+    added = []
+    bases = [s for s in sc.services if s in sc.protect and s not in sc.clean] if rng.random() < 0.5 else []
+    bases = bases or sc.free_services or sc.services
+    for _ in range(min(sc.scale, 2)):
+        base = sc.pick(bases)
+        names = [x for x in lookalike_names(base) if x not in sc.kinds_of]
+        if not names:
+            continue
+        name = names[int(rng.integers(len(names)))]
+        comp = next(c for c in world.components if c["name"] == base)
+        world.components.append({"name": name, "kind": "service", "tier": "service",
+                                 "language": comp.get("language", "go")})
+        sc.kinds_of[name] = "service"
+        caller = sc.pick(sorted(sc.callers.get(base, []))) or sc.pick(sc.free_services) or base
+        world.edges.append((caller, name, "calls"))
+        n = world.timestamps.size
+        bm = world.metrics[base]
+        rps = bm["requests_per_s"] * rng.uniform(0.01, 0.06) * np.exp(rng.normal(0, 0.08, n))
+        err = rng.uniform(2, 9) * np.exp(rng.normal(0, 0.25, n))
+        world.metrics[name] = {
+            "requests_per_s": rps, "error_rate_pct": np.minimum(100, err),
+            "latency_p50_ms": bm["latency_p50_ms"].mean() * rng.uniform(1, 1.5) * np.exp(rng.normal(0, 0.1, n)),
+            "latency_p99_ms": bm["latency_p99_ms"].mean() * rng.uniform(1, 2) * np.exp(rng.normal(0, 0.15, n)),
+            "cpu_pct": np.clip(rng.uniform(5, 20) + rng.normal(0, 1, n), 0, 100),
+            "memory_pct": np.clip(rng.uniform(30, 60) + rng.normal(0, 0.5, n), 0, 100),
+        }
+        deps = sorted(c for c in sc.callees.get(base, []) if sc.kinds_of.get(c) in ("service", "external"))
+        _steady_logs(world, rng, name, [
+            ("ERROR", "call to {dep} failed: 503 Service Unavailable"),
+            ("WARN", "deprecated endpoint /v1/{job} called by client 10.0.{a}.{b}"),
+            ("ERROR", "request failed: upstream connect error or disconnect/reset before headers"),
+        ], rng.uniform(0.3, 0.9), {"dep": deps or ["upstream"]})
+        added.append(name)
+    return added
+
+
+def _steady(world: World, series: tuple[str, str]) -> bool:
+    """Whether a series has no trend (first and last third within 0.8..1.25 of each other): a monitor only
+    flaps on such a series."""
+    x = np.asarray(world.metrics[series[0]][series[1]], dtype=float)
+    third = max(1, x.size // 3)
+    a, b = float(np.mean(x[:third])), float(np.mean(x[-third:]))
+    return a > 0 and 0.8 <= b / a <= 1.25
+
+
+def _flapping_monitor(sc: _Scene) -> list[str]:
+    """A new monitor whose threshold sits inside a square wave added to a steady series, so it flaps."""
+    world, rng = sc.world, sc.rng
+    flapped = []
+    monitored = {(m["component"], m["metric"]) for m in world.monitors}
+    cands = [(s, "cpu_pct") for s in sc.free_services] + \
+            [(c, "cpu_pct") for c in sc.free_of_kind("k8s-node")] + \
+            [(c, "evictions_per_s") for c in sc.free_of_kind("cache")]
+    cands = [c for c in cands if c not in monitored]
+    cands = [c for c in cands if _steady(world, c)] or cands
+    for _ in range(min(sc.scale, 2)):
+        if not cands:
+            break
+        comp, metric = cands[int(rng.integers(len(cands)))]
+        x = np.asarray(world.metrics[comp][metric], dtype=float)
+        level_ = float(np.mean(x)) or 1.0
+        period = int(rng.integers(6, 11))
+        wave = np.where((np.arange(x.size) // (period // 2)) % 2 == 0, 1.0, -1.0)
+        amp = max(level_ * 0.25, 2.0 if metric == "cpu_pct" else 1.0)
+        world.metrics[comp][metric] = np.clip(x + amp * wave, 0, 100 if metric.endswith("pct") else None)
+        thr = float(round(level_ + 0.1 * amp, 1))
+        world.monitors.append({"name": f"{comp}-{metric.replace('_', '-')}", "component": comp,
+                               "metric": metric, "comparator": ">", "threshold": thr})
+        flapped.append(comp)
+        cands = [c for c in cands if c[0] != comp]
+    return flapped
+
+
+def _benign_errors(sc: _Scene) -> list[str]:
+    """Recurring error logs that are always there (export retries, TLS handshakes, stale config keys)."""
+    targets: list[str] = []
+    pool = [s for s in sc.services if s not in sc.clean]
+    for _ in range(sc.scale):
+        comp = sc.pick([s for s in pool if s not in targets])
+        if comp is None:
+            break
+        k = int(sc.rng.integers(1, 3))
+        idx = sc.rng.choice(len(BENIGN), size=k, replace=False).tolist()
+        _steady_logs(sc.world, sc.rng, comp, [BENIGN[i] for i in sorted(idx)], float(sc.rng.uniform(0.2, 0.8)),
+                     {"dep": sorted(sc.callees.get(comp, []))})
+        targets.append(comp)
+    return targets
+
+
+#: the noise kinds, in the order they are drawn and applied (the order is part of the random stream)
+KINDS: dict[str, Callable[[_Scene], list[str]]] = {
+    "unrelated_deploy": _unrelated_deploy, "unrelated_anomaly": _unrelated_anomaly, "lookalike": _lookalike,
+    "flapping_monitor": _flapping_monitor, "benign_errors": _benign_errors}
+NOISE_KINDS: tuple[str, ...] = tuple(KINDS)
+
+
 def inject_noise(world: World, rng: np.random.Generator, level: float, protect: Iterable[str],
                  keep_clean: Iterable[str], around: int) -> dict[str, list[str]]:
     """Add distractors to ``world`` in place; returns ``{noise kind: [components touched or added]}``.
@@ -109,196 +358,9 @@ def inject_noise(world: World, rng: np.random.Generator, level: float, protect: 
     """
     if level <= 0:
         return {}
-    protect = set(protect) | set(keep_clean)
     clean = set(keep_clean)
-    kinds_of = {c["name"]: c["kind"] for c in world.components}
-    services = [c["name"] for c in world.components if c["kind"] == "service"]
-    free_services = [s for s in services if s not in protect]
-    pods_of: dict[str, list[str]] = {}
-    for s, t, r in world.edges:
-        if r == "instance-of":
-            pods_of.setdefault(t, []).append(s)
-    callees: dict[str, list[str]] = {}
-    callers: dict[str, list[str]] = {}
-    for s, t, r in world.edges:
-        if r == "calls":
-            callees.setdefault(s, []).append(t)
-            callers.setdefault(t, []).append(s)
-
+    scene = _Scene.of(world, rng, set(protect) | clean, clean, scale=0, around=around)
     n_kinds = 3 if level < 0.34 else 4 if level < 0.67 else 5
     chosen = sorted(rng.choice(len(NOISE_KINDS), size=n_kinds, replace=False).tolist())
-    kinds = [NOISE_KINDS[i] for i in chosen]
-    scale = 1 + int(round(level * 2))  # 1..3 items per kind
-    out: dict[str, list[str]] = {}
-
-    def near() -> int:
-        return int(around + rng.integers(-900, 300))
-
-    def anywhere() -> int:
-        return int(world.start + rng.integers(0, world.end - world.start - 60))
-
-    def pick(xs: list[str]) -> str | None:
-        return xs[int(rng.integers(len(xs)))] if xs else None
-
-    if "unrelated_deploy" in kinds:
-        targets = []
-        pool = free_services or [s for s in services if s not in clean]
-        for i in range(min(scale, len(pool))):
-            svc = pick([s for s in pool if s not in targets])
-            if svc is None:
-                break
-            targets.append(svc)
-            ts = near() if i == 0 else anywhere()
-            a, b = int(rng.integers(1, 6)), int(rng.integers(0, 60))
-            new, old = f"v{a}.{b + 1}.{int(rng.integers(0, 9))}", f"v{a}.{b}.{int(rng.integers(0, 9))}"
-            sha = f"{int(rng.integers(0, 2**28)):07x}"
-            world.events.append({"ts": ts, "kind": "deploy", "component": svc,
-                                 "summary": f"Deployed {svc} {new} (was {old})",
-                                 "details": {"version": new, "previous_version": old, "commit": sha,
-                                             "author": AUTHORS[int(rng.integers(len(AUTHORS)))],
-                                             "strategy": "rolling"}})
-            _add_log(world, ts + 12, svc, "INFO", f"Starting {svc} {new} (commit {sha})")
-            if svc not in protect:
-                blip = _grid_slice(world, ts, ts + 180)
-                for comp in [svc] + pods_of.get(svc, []):
-                    m = world.metrics.get(comp, {})
-                    if "cpu_pct" in m:
-                        m["cpu_pct"] = np.where(blip, np.minimum(100, m["cpu_pct"] + rng.uniform(8, 20)),
-                                                m["cpu_pct"])
-        out["unrelated_deploy"] = targets
-
-    if "unrelated_anomaly" in kinds:
-        touched = []
-        options = []
-        if free_services:
-            options.append("latency")
-        if any(kinds_of[c] == "k8s-node" and c not in protect for c in kinds_of):
-            options.append("node")
-        if any(kinds_of[c] == "database" and c not in protect for c in kinds_of):
-            options.append("db")
-        if any(kinds_of[c] == "consumer-group" and c not in protect for c in kinds_of):
-            options.append("lag")
-        for i in range(min(scale, 2)):
-            what = options[int(rng.integers(len(options)))]
-            t0 = near() if i == 0 else anywhere()
-            t1 = t0 + int(rng.integers(5, 16)) * 60
-            win = _grid_slice(world, t0, t1)
-            if what == "latency":
-                comp = pick(free_services)
-                m = world.metrics[comp]
-                m["latency_p99_ms"] = np.where(win, m["latency_p99_ms"] * rng.uniform(2.5, 5), m["latency_p99_ms"])
-                factor = float(rng.uniform(1.3, 2))
-                m["latency_p50_ms"] = np.where(win, m["latency_p50_ms"] * factor, m["latency_p50_ms"])
-                _slow_spans(world, comp, t0, t1, factor)
-                for k in range(int(rng.integers(3, 8))):
-                    lvl, fmt = ANOMALY_LOGS["latency"][k % 2]
-                    _add_log(world, t0 + int(rng.integers(0, max(t1 - t0, 61))), comp, lvl,
-                             fmt.format(ms=int(rng.integers(400, 2500)), job=JOBS[int(rng.integers(len(JOBS)))],
-                                        a=int(rng.integers(100, 90000))))
-            elif what == "node":
-                comp = pick([c for c in kinds_of if kinds_of[c] == "k8s-node" and c not in protect])
-                m = world.metrics[comp]
-                m["cpu_pct"] = np.where(win, np.minimum(100, m["cpu_pct"] + rng.uniform(30, 50)), m["cpu_pct"])
-                world.events.append({"ts": t0, "kind": "k8s-event", "component": comp,
-                                     "summary": f"Started job {JOBS[int(rng.integers(len(JOBS)))]}-"
-                                                f"{int(rng.integers(10000, 99999))} on {comp}",
-                                     "details": {"reason": "SuccessfulCreate"}})
-            elif what == "db":
-                comp = pick([c for c in kinds_of if kinds_of[c] == "database" and c not in protect])
-                m = world.metrics[comp]
-                m["cpu_pct"] = np.where(win, np.minimum(100, m["cpu_pct"] + rng.uniform(25, 45)), m["cpu_pct"])
-                m["query_time_p99_ms"] = np.where(win, m["query_time_p99_ms"] * rng.uniform(1.5, 3),
-                                                  m["query_time_p99_ms"])
-                lvl, fmt = ANOMALY_LOGS["db"][0]
-                _add_log(world, t1 - 30, comp, lvl, fmt.format(job=JOBS[int(rng.integers(len(JOBS)))].replace(
-                    "-", "_"), a=int(rng.integers(20, 400))))
-            else:
-                comp = pick([c for c in kinds_of if kinds_of[c] == "consumer-group" and c not in protect])
-                m = world.metrics[comp]
-                bump = np.where(win, rng.uniform(2000, 20000) * np.sin(np.linspace(0, np.pi, win.size)), 0.0)
-                m["consumer_lag"] = np.round(m["consumer_lag"] + np.clip(bump, 0, None))
-            touched.append(comp)
-        out["unrelated_anomaly"] = touched
-
-    if "lookalike" in kinds:
-        added = []
-        bases = [s for s in services if s in protect and s not in clean] if rng.random() < 0.5 else []
-        bases = bases or free_services or services
-        for _ in range(min(scale, 2)):
-            base = pick(bases)
-            names = [x for x in lookalike_names(base) if x not in kinds_of]
-            if not names:
-                continue
-            name = names[int(rng.integers(len(names)))]
-            comp = next(c for c in world.components if c["name"] == base)
-            world.components.append({"name": name, "kind": "service", "tier": "service",
-                                     "language": comp.get("language", "go")})
-            kinds_of[name] = "service"
-            caller = pick(sorted(callers.get(base, []))) or pick(free_services) or base
-            world.edges.append((caller, name, "calls"))
-            n = world.timestamps.size
-            bm = world.metrics[base]
-            rps = bm["requests_per_s"] * rng.uniform(0.01, 0.06) * np.exp(rng.normal(0, 0.08, n))
-            err = rng.uniform(2, 9) * np.exp(rng.normal(0, 0.25, n))
-            world.metrics[name] = {
-                "requests_per_s": rps, "error_rate_pct": np.minimum(100, err),
-                "latency_p50_ms": bm["latency_p50_ms"].mean() * rng.uniform(1, 1.5) * np.exp(rng.normal(0, 0.1, n)),
-                "latency_p99_ms": bm["latency_p99_ms"].mean() * rng.uniform(1, 2) * np.exp(rng.normal(0, 0.15, n)),
-                "cpu_pct": np.clip(rng.uniform(5, 20) + rng.normal(0, 1, n), 0, 100),
-                "memory_pct": np.clip(rng.uniform(30, 60) + rng.normal(0, 0.5, n), 0, 100),
-            }
-            deps = sorted(c for c in callees.get(base, []) if kinds_of.get(c) in ("service", "external"))
-            _steady_logs(world, rng, name, [
-                ("ERROR", "call to {dep} failed: 503 Service Unavailable"),
-                ("WARN", "deprecated endpoint /v1/{job} called by client 10.0.{a}.{b}"),
-                ("ERROR", "request failed: upstream connect error or disconnect/reset before headers"),
-            ], rng.uniform(0.3, 0.9), {"dep": deps or ["upstream"]})
-            added.append(name)
-        out["lookalike"] = added
-
-    if "flapping_monitor" in kinds:
-        flapped = []
-        monitored = {(m["component"], m["metric"]) for m in world.monitors}
-        cands = [(s, "cpu_pct") for s in free_services] + \
-                [(c, "cpu_pct") for c in kinds_of if kinds_of[c] == "k8s-node" and c not in protect] + \
-                [(c, "evictions_per_s") for c in kinds_of if kinds_of[c] == "cache" and c not in protect]
-        def steady(c: tuple[str, str]) -> bool:  # a monitor only flaps on a series without a trend
-            x = np.asarray(world.metrics[c[0]][c[1]], dtype=float)
-            third = max(1, x.size // 3)
-            a, b = float(np.mean(x[:third])), float(np.mean(x[-third:]))
-            return a > 0 and 0.8 <= b / a <= 1.25
-
-        cands = [c for c in cands if c not in monitored]
-        cands = [c for c in cands if steady(c)] or cands
-        for _ in range(min(scale, 2)):
-            if not cands:
-                break
-            comp, metric = cands[int(rng.integers(len(cands)))]
-            x = np.asarray(world.metrics[comp][metric], dtype=float)
-            level_ = float(np.mean(x)) or 1.0
-            period = int(rng.integers(6, 11))
-            wave = np.where((np.arange(x.size) // (period // 2)) % 2 == 0, 1.0, -1.0)
-            amp = max(level_ * 0.25, 2.0 if metric == "cpu_pct" else 1.0)
-            world.metrics[comp][metric] = np.clip(x + amp * wave, 0, 100 if metric.endswith("pct") else None)
-            thr = float(round(level_ + 0.1 * amp, 1))
-            world.monitors.append({"name": f"{comp}-{metric.replace('_', '-')}", "component": comp,
-                                   "metric": metric, "comparator": ">", "threshold": thr})
-            flapped.append(comp)
-            cands = [c for c in cands if c[0] != comp]
-        out["flapping_monitor"] = flapped
-
-    if "benign_errors" in kinds:
-        targets = []
-        pool = [s for s in services if s not in clean]
-        for _ in range(scale):
-            comp = pick([s for s in pool if s not in targets])
-            if comp is None:
-                break
-            k = int(rng.integers(1, 3))
-            idx = rng.choice(len(BENIGN), size=k, replace=False).tolist()
-            _steady_logs(world, rng, comp, [BENIGN[i] for i in sorted(idx)], float(rng.uniform(0.2, 0.8)),
-                         {"dep": sorted(callees.get(comp, []))})
-            targets.append(comp)
-        out["benign_errors"] = targets
-
-    return out
+    scene.scale = 1 + int(round(level * 2))  # 1..3 items per kind
+    return {NOISE_KINDS[i]: KINDS[NOISE_KINDS[i]](scene) for i in chosen}
