@@ -88,11 +88,16 @@ def _pod_suffix(rng: np.random.Generator) -> str:
     return "".join(chars[:10]), "".join(chars[10:])
 
 
-def build_topology(rng: np.random.Generator) -> Topology:
-    """Draw one topology: ~30-50 components over edge, services, data, messaging, platform and external tiers."""
-    domain = sorted(DOMAINS)[int(rng.integers(len(DOMAINS)))]
-    shape = SHAPES[int(rng.integers(len(SHAPES)))]
-    d = DOMAINS[domain]
+def _link(calls: dict[str, list[str]], a: str, b: str) -> None:
+    """Add the call edge a -> b once (no self-calls)."""
+    lst = calls.setdefault(a, [])
+    if b not in lst and a != b:
+        lst.append(b)
+
+
+def _call_graph(rng: np.random.Generator, d: dict, shape: str) -> tuple[dict[str, list[str]], list[str],
+                                                                        list[str], list[str]]:
+    """The services' call DAG in the graph ``shape``: (calls, entry, mid, leaf services)."""
     n_entry = int(rng.integers(3, 5)) if shape != "wide" else len(d["entry"])
     n_mid = int(rng.integers(3, 6))
     n_leaf = int(rng.integers(2, 5))
@@ -104,59 +109,57 @@ def build_topology(rng: np.random.Generator) -> Topology:
 
     calls: dict[str, list[str]] = {}
     edge_lb, gw = d["edge"]
-
-    def link(a: str, b: str) -> None:
-        lst = calls.setdefault(a, [])
-        if b not in lst and a != b:
-            lst.append(b)
-
-    link(edge_lb, gw)
+    _link(calls, edge_lb, gw)
     for e in entry:
-        link(gw, e)
-    # entry -> mid
-    for e in entry:
+        _link(calls, gw, e)
+    for e in entry:  # entry -> mid
         for m in _pick(rng, mid, int(rng.integers(1, 3 if shape != "hub" else 2))):
-            link(e, m)
+            _link(calls, e, m)
     if shape == "hub":
-        hub = mid[0]
         for e in entry:
-            link(e, hub)
+            _link(calls, e, mid[0])
     for i, m in enumerate(mid):  # every mid needs a caller
         if not any(m in calls.get(e, []) for e in entry) and not any(m in calls.get(x, []) for x in mid[:i]):
-            link(entry[int(rng.integers(len(entry)))], m)
+            _link(calls, entry[int(rng.integers(len(entry)))], m)
     if shape == "deep":
         for a, b in zip(mid, mid[1:]):
             if rng.random() < 0.8:
-                link(a, b)
+                _link(calls, a, b)
     else:
         for i in range(len(mid) - 1):
             if rng.random() < 0.25:
-                link(mid[i], mid[int(rng.integers(i + 1, len(mid)))])
-    # mid -> leaf
-    for lf in leaf:
+                _link(calls, mid[i], mid[int(rng.integers(i + 1, len(mid)))])
+    for lf in leaf:  # mid -> leaf
         for m in _pick(rng, mid, int(rng.integers(1, 3))):
-            link(m, lf)
+            _link(calls, m, lf)
     if shape == "wide":
         for lf in leaf:
             if rng.random() < 0.5:
-                link(entry[int(rng.integers(len(entry)))], lf)
+                _link(calls, entry[int(rng.integers(len(entry)))], lf)
+    return calls, entry, mid, leaf
 
-    services = entry + mid + leaf
-    inner = mid + leaf
+
+def _stores(rng: np.random.Generator, d: dict, calls: dict[str, list[str]], entry: list[str], mid: list[str],
+            inner: list[str]) -> tuple[list[str], list[str], dict[str, str]]:
+    """Databases, caches and external APIs, each called by a few services: (databases, caches, externals)."""
     databases = _pick(rng, d["databases"], int(rng.integers(1, 3)))
     caches = _pick(rng, d["caches"], int(rng.integers(1, 3)))
-    ext_pairs = _pick(rng, d["externals"], int(rng.integers(1, 3)))
-    externals = {name: host for name, host in ext_pairs}
+    externals = {name: host for name, host in _pick(rng, d["externals"], int(rng.integers(1, 3)))}
     for db in databases:
         for s in _pick(rng, inner, int(rng.integers(1, 4))):
-            link(s, db)
+            _link(calls, s, db)
     for c in caches:
         for s in _pick(rng, entry + mid, int(rng.integers(1, 3))):
-            link(s, c)
+            _link(calls, s, c)
     for x in externals:
         for s in _pick(rng, inner, int(rng.integers(1, 3))):
-            link(s, x)
+            _link(calls, s, x)
+    return databases, caches, externals
 
+
+def _messaging(rng: np.random.Generator, d: dict, entry: list[str], mid: list[str],
+               inner: list[str]) -> tuple[list[str], dict[str, tuple[str, str]], dict[str, list[str]]]:
+    """Kafka topics with their producers and one consumer group each: (topics, groups, producers)."""
     topics = _pick(rng, d["topics"], int(rng.integers(1, 3)))
     groups: dict[str, tuple[str, str]] = {}
     producers: dict[str, list[str]] = {}
@@ -167,67 +170,54 @@ def build_topology(rng: np.random.Generator) -> Topology:
         consumer = cands[int(rng.integers(len(cands)))] if cands else inner[-1]
         used_consumers.append(consumer)
         groups[f"{consumer}-consumer"] = (t, consumer)
+    return topics, groups, producers
 
-    n_nodes = int(rng.integers(3, 6))
-    nodes, node_zone = [], {}
-    for i in range(n_nodes):
+
+def _nodes(rng: np.random.Generator) -> dict[str, str]:
+    """Kubernetes nodes spread over the zones: {node: zone}."""
+    node_zone = {}
+    for i in range(int(rng.integers(3, 6))):
         zone = ZONES[i % len(ZONES)]
-        name = f"node-{zone[-1]}{i // len(ZONES) + 1}"
-        nodes.append(name)
-        node_zone[name] = zone
+        node_zone[f"node-{zone[-1]}{i // len(ZONES) + 1}"] = zone
+    return node_zone
 
-    kind: dict[str, str] = {edge_lb: "gateway", gw: "gateway"}
-    components: list[dict] = [
-        {"name": edge_lb, "kind": "gateway", "tier": "edge"},
-        {"name": gw, "kind": "gateway", "tier": "edge"},
-    ]
-    for s in services:
-        kind[s] = "service"
-        lang = LANGUAGES[int(rng.integers(len(LANGUAGES)))]
-        components.append({"name": s, "kind": "service", "tier": "service", "language": lang})
-    for db in databases:
-        kind[db] = "database"
-        components.append({"name": db, "kind": "database", "tier": "data",
-                           "engine": "postgresql" if rng.random() < 0.7 else "mysql"})
-    for c in caches:
-        kind[c] = "cache"
-        components.append({"name": c, "kind": "cache", "tier": "data", "engine": "redis"})
-    for t in topics:
-        kind[t] = "kafka-topic"
-        components.append({"name": t, "kind": "kafka-topic", "tier": "messaging",
-                           "partitions": int(rng.choice([6, 12, 24]))})
-    for g in groups:
-        kind[g] = "consumer-group"
-        components.append({"name": g, "kind": "consumer-group", "tier": "messaging"})
-    kind["coredns"] = "dns"
-    components.append({"name": "coredns", "kind": "dns", "tier": "platform", "cluster_ip": "10.96.0.10"})
-    for n in nodes:
-        kind[n] = "k8s-node"
-        components.append({"name": n, "kind": "k8s-node", "tier": "platform", "zone": node_zone[n]})
+
+class _Components:
+    """The component list and the kind of each name, built up tier by tier."""
+
+    def __init__(self) -> None:
+        self.components: list[dict] = []
+        self.kind: dict[str, str] = {}
+
+    def add(self, name: str, kind: str, tier: str, **attrs: object) -> None:
+        self.kind[name] = kind
+        self.components.append({"name": name, "kind": kind, "tier": tier, **attrs})
+
+
+def _pods(rng: np.random.Generator, owners: list[str], nodes: list[str],
+          comps: _Components) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """2-3 pods per gateway/service, placed round-robin over the nodes with a random skip: (pods, pod_node)."""
     pods: dict[str, list[str]] = {}
     pod_node: dict[str, str] = {}
-    offset = int(rng.integers(n_nodes))
-    for s in [gw] + services:
+    offset = int(rng.integers(len(nodes)))
+    for s in owners:
         rs, _ = _pod_suffix(rng)
         replicas = int(rng.integers(2, 4))
         pods[s] = []
         for r in range(replicas):
             _, sfx = _pod_suffix(rng)
             p = f"{s}-{rs}-{sfx[:5]}"
-            node = nodes[(offset + r + len(pods)) % n_nodes]
+            node = nodes[(offset + r + len(pods)) % len(nodes)]
             offset += 1 if rng.random() < 0.3 else 0
             pods[s].append(p)
             pod_node[p] = node
-            kind[p] = "pod"
-            components.append({"name": p, "kind": "pod", "tier": "platform", "service": s, "node": node})
-    for x, host in externals.items():
-        kind[x] = "external"
-        components.append({"name": x, "kind": "external", "tier": "external", "host": host})
+            comps.add(p, "pod", "platform", service=s, node=node)
+    return pods, pod_node
 
-    callers: dict[str, list[str]] = {}
-    for a, bs in calls.items():
-        for b in bs:
-            callers.setdefault(b, []).append(a)
+
+def _weights(rng: np.random.Generator, calls: dict[str, list[str]],
+             edge_lb: str) -> dict[tuple[str, str], tuple[float, float, float]]:
+    """Per call edge: (share of the callee's latency and of its errors the caller sees, calls per request)."""
     weights: dict[tuple[str, str], tuple[float, float, float]] = {}
     for a in calls:
         for b in calls[a]:
@@ -235,25 +225,63 @@ def build_topology(rng: np.random.Generator) -> Topology:
             err = float(rng.uniform(0.55, 0.95))
             mult = 1.0 if a in (edge_lb,) else float(rng.uniform(0.3, 1.3))
             weights[(a, b)] = (lat, err, mult)
+    return weights
 
-    edges: list[tuple[str, str, str]] = []
-    for a in calls:
-        for b in calls[a]:
-            edges.append((a, b, "calls"))
-    for t in topics:
-        for p in producers[t]:
-            edges.append((p, t, "produces"))
+
+def _edges(calls: dict[str, list[str]], producers: dict[str, list[str]], groups: dict[str, tuple[str, str]],
+           pods: dict[str, list[str]], pod_node: dict[str, str]) -> list[tuple[str, str, str]]:
+    """Every relation as (source, target, relation): calls, produces, consumes, member-of, instance-of, runs-on."""
+    edges = [(a, b, "calls") for a in calls for b in calls[a]]
+    edges += [(p, t, "produces") for t in producers for p in producers[t]]
     for g, (t, consumer) in groups.items():
-        edges.append((g, t, "consumes"))
-        edges.append((consumer, g, "member-of"))
+        edges += [(g, t, "consumes"), (consumer, g, "member-of")]
     for s, ps in pods.items():
         for p in ps:
-            edges.append((p, s, "instance-of"))
-            edges.append((p, pod_node[p], "runs-on"))
+            edges += [(p, s, "instance-of"), (p, pod_node[p], "runs-on")]
+    return edges
 
+
+def build_topology(rng: np.random.Generator) -> Topology:
+    """Draw one topology: ~30-50 components over edge, services, data, messaging, platform and external tiers."""
+    domain = sorted(DOMAINS)[int(rng.integers(len(DOMAINS)))]
+    shape = SHAPES[int(rng.integers(len(SHAPES)))]
+    d = DOMAINS[domain]
+    calls, entry, mid, leaf = _call_graph(rng, d, shape)
+    services, inner = entry + mid + leaf, mid + leaf
+    databases, caches, externals = _stores(rng, d, calls, entry, mid, inner)
+    topics, groups, producers = _messaging(rng, d, entry, mid, inner)
+    node_zone = _nodes(rng)
+    nodes = list(node_zone)
+
+    edge_lb, gw = d["edge"]
+    comps = _Components()
+    comps.add(edge_lb, "gateway", "edge")
+    comps.add(gw, "gateway", "edge")
+    for s in services:
+        comps.add(s, "service", "service", language=LANGUAGES[int(rng.integers(len(LANGUAGES)))])
+    for db in databases:
+        comps.add(db, "database", "data", engine="postgresql" if rng.random() < 0.7 else "mysql")
+    for c in caches:
+        comps.add(c, "cache", "data", engine="redis")
+    for t in topics:
+        comps.add(t, "kafka-topic", "messaging", partitions=int(rng.choice([6, 12, 24])))
+    for g in groups:
+        comps.add(g, "consumer-group", "messaging")
+    comps.add("coredns", "dns", "platform", cluster_ip="10.96.0.10")
+    for n in nodes:
+        comps.add(n, "k8s-node", "platform", zone=node_zone[n])
+    pods, pod_node = _pods(rng, [gw] + services, nodes, comps)
+    for x, host in externals.items():
+        comps.add(x, "external", "external", host=host)
+
+    callers: dict[str, list[str]] = {}
+    for a, bs in calls.items():
+        for b in bs:
+            callers.setdefault(b, []).append(a)
     return Topology(
-        domain=domain, shape=shape, components=components, edges=edges, gateways=[edge_lb, gw],
-        services=services, entry=entry, calls=calls, callers=callers, weights=weights, pods=pods,
-        pod_node=pod_node, nodes=nodes, node_zone=node_zone, databases=databases, caches=caches,
-        externals=externals, topics=topics, groups=groups, producers=producers, kind=kind,
+        domain=domain, shape=shape, components=comps.components, edges=_edges(calls, producers, groups, pods, pod_node),
+        gateways=[edge_lb, gw], services=services, entry=entry, calls=calls, callers=callers,
+        weights=_weights(rng, calls, edge_lb), pods=pods, pod_node=pod_node, nodes=nodes, node_zone=node_zone,
+        databases=databases, caches=caches, externals=externals, topics=topics, groups=groups, producers=producers,
+        kind=comps.kind,
     )
