@@ -292,53 +292,9 @@ def _check_file(ctx: tuple, f: Path) -> _FileCheck:
     if not (_is_int(mtc) and 1 <= mtc <= 1000):
         problems.append(Problem(where, "max_tool_calls", mtc, "must be an integer from 1 to 1000"))
 
-    names: set[str] | None = None
-    plan = None
     wspec = doc.get("world")
-    if "world" in doc:
-        if not isinstance(wspec, dict):
-            problems.append(Problem(where, "world", wspec, "give {\"generator\": ..., \"seed\": ...} or "
-                                                           "{\"path\": \"worlds/<id>\"}"))
-        elif ("generator" in wspec) == ("path" in wspec):
-            problems.append(Problem(where, "world", sorted(wspec), "give exactly one of 'generator' (+ 'seed') "
-                                                                   "or 'path'"))
-        elif "generator" in wspec:
-            _fields(wspec, where, ("generator", "seed"), ("digest",), problems, "world.")
-            dig = wspec.get("digest")
-            if dig is not None and not (isinstance(dig, str) and re.fullmatch(r"[0-9a-f]{16}", dig)):
-                problems.append(Problem(where, "world.digest", dig, "must be the 16-hex-digit fingerprint "
-                                                                    "written by `evalkit suite generate`"))
-            if wspec["generator"] != GENERATOR_ID:
-                problems.append(Problem(where, "world.generator", wspec["generator"],
-                                        f"unknown generator; this evalkit replays '{GENERATOR_ID}'"))
-            elif not (_is_int(wspec.get("seed")) and 0 <= wspec["seed"] < 2**63):
-                problems.append(Problem(where, "world.seed", wspec.get("seed", "missing"),
-                                        "must be a non-negative integer"))
-            elif isinstance(cat, str) and cat not in CATEGORIES:
-                problems.append(Problem(where, "category", cat, "the generator has no such category; it knows "
-                                        + ", ".join(CATEGORIES)))
-            elif isinstance(cat, str) and deep:  # loading does no generator work; validate does
-                key = plan_facts.key(cat, wspec["seed"])
-                known = plan_facts.remembered(root).get(key)
-                plan = plan_facts.derive(cat, wspec["seed"], known)
-                res.derived = None if known is not None else (key, plan)
-                names = set(plan.names)
-                if window and (window[0], window[1], window[2]) != (plan.start, plan.end, 60):
-                    problems.append(Problem(where, "window", doc["window"],
-                                            f"does not match the generated world ({plan.start}..{plan.end}, "
-                                            "step 60); regenerate instead of editing"))
-        else:
-            _fields(wspec, where, ("path",), (), problems, "world.")
-            folder = _world_path(root, shown, where, wspec.get("path"), problems)
-            if folder is not None:
-                wshown = f"{shown}/{wspec['path'].rstrip('/')}"
-                comps, _, tprobs = read_topology(folder, wshown)
-                problems.extend(tprobs)
-                names = {c["name"] for c in comps} if not tprobs else None
-                if deep and window and not tprobs:
-                    _, wprobs = read_world(folder, wshown, window[0], window[1], window[2],
-                                           doc.get("alert") or {}, deep=True)
-                    problems.extend(wprobs)
+    names, plan = _check_world(doc, cat, window, (root, shown, deep), where, res, problems) \
+        if "world" in doc else (None, None)
     alert = doc.get("alert")
     if names is not None and isinstance(alert, dict) and isinstance(alert.get("component"), str) \
             and alert["component"] not in names:
@@ -363,6 +319,75 @@ def _check_file(ctx: tuple, f: Path) -> _FileCheck:
             max_tool_calls=int(mtc), path=f, root=root, step=w[2])
     return res
 
+
+def _check_world(doc: dict, cat: str | None, window: tuple[int, int, int] | None, ctx: tuple, where: str,
+                 res: _FileCheck, problems: list[Problem]) -> tuple[set[str] | None, plan_facts.PlanFacts | None]:
+    """Check a scenario's ``world`` spec (generated or materialized): (component names, plan facts) where known."""
+    wspec = doc["world"]
+    if not isinstance(wspec, dict):
+        problems.append(Problem(where, "world", wspec, "give {\"generator\": ..., \"seed\": ...} or "
+                                                       "{\"path\": \"worlds/<id>\"}"))
+    elif ("generator" in wspec) == ("path" in wspec):
+        problems.append(Problem(where, "world", sorted(wspec), "give exactly one of 'generator' (+ 'seed') "
+                                                               "or 'path'"))
+    elif "generator" in wspec:
+        return _check_generated_world(doc, wspec, cat, window, ctx, where, res, problems)
+    else:
+        return _check_materialized_world(doc, wspec, window, ctx, where, problems), None
+    return None, None
+
+
+def _check_generated_world(doc: dict, wspec: dict, cat: str | None, window: tuple[int, int, int] | None,
+                           ctx: tuple, where: str, res: _FileCheck,
+                           problems: list[Problem]) -> tuple[set[str] | None, plan_facts.PlanFacts | None]:
+    """``{"generator", "seed", "digest"}``: known generator and seed; deep, the window against its plan."""
+    root, _, deep = ctx
+    names: set[str] | None = None
+    plan: plan_facts.PlanFacts | None = None
+    _fields(wspec, where, ("generator", "seed"), ("digest",), problems, "world.")
+    dig = wspec.get("digest")
+    if dig is not None and not (isinstance(dig, str) and re.fullmatch(r"[0-9a-f]{16}", dig)):
+        problems.append(Problem(where, "world.digest", dig, "must be the 16-hex-digit fingerprint "
+                                                            "written by `evalkit suite generate`"))
+    if wspec["generator"] != GENERATOR_ID:
+        problems.append(Problem(where, "world.generator", wspec["generator"],
+                                f"unknown generator; this evalkit replays '{GENERATOR_ID}'"))
+    elif not (_is_int(wspec.get("seed")) and 0 <= wspec["seed"] < 2**63):
+        problems.append(Problem(where, "world.seed", wspec.get("seed", "missing"),
+                                "must be a non-negative integer"))
+    elif isinstance(cat, str) and cat not in CATEGORIES:
+        problems.append(Problem(where, "category", cat, "the generator has no such category; it knows "
+                                + ", ".join(CATEGORIES)))
+    elif isinstance(cat, str) and deep:  # loading does no generator work; validate does
+        key = plan_facts.key(cat, wspec["seed"])
+        known = plan_facts.remembered(root).get(key)
+        plan = plan_facts.derive(cat, wspec["seed"], known)
+        res.derived = None if known is not None else (key, plan)
+        names = set(plan.names)
+        if window and (window[0], window[1], window[2]) != (plan.start, plan.end, 60):
+            problems.append(Problem(where, "window", doc["window"],
+                                    f"does not match the generated world ({plan.start}..{plan.end}, "
+                                    "step 60); regenerate instead of editing"))
+    return names, plan
+
+
+def _check_materialized_world(doc: dict, wspec: dict, window: tuple[int, int, int] | None, ctx: tuple,
+                              where: str, problems: list[Problem]) -> set[str] | None:
+    """``{"path": "worlds/<id>"}``: the folder's topology; deep, its telemetry against the window and alert."""
+    root, shown, deep = ctx
+    names: set[str] | None = None
+    _fields(wspec, where, ("path",), (), problems, "world.")
+    folder = _world_path(root, shown, where, wspec.get("path"), problems)
+    if folder is not None:
+        wshown = f"{shown}/{wspec['path'].rstrip('/')}"
+        comps, _, tprobs = read_topology(folder, wshown)
+        problems.extend(tprobs)
+        names = {c["name"] for c in comps} if not tprobs else None
+        if deep and window and not tprobs:
+            _, wprobs = read_world(folder, wshown, window[0], window[1], window[2],
+                                   doc.get("alert") or {}, deep=True)
+            problems.extend(wprobs)
+    return names
 
 
 def check_suite(path: str | Path, deep: bool = True, replay: bool = False, *, jobs: int = 1,
