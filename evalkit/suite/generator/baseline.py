@@ -100,38 +100,49 @@ def propagate(ctx: Ctx, own50: dict, own99: dict, ownerr: dict, f99: float, ferr
     return t50, t99, terr
 
 
-def assemble_metrics(ctx: Ctx, rng: np.random.Generator, t50: dict, t99: dict, terr: dict,
-                     base50: dict) -> tuple[dict, dict]:
-    """Per-kind metric series for every component; returns (metrics, per-component static facts)."""
+class _Load:
+    """A component's request rate relative to its pre-onset mean (resource metrics scale with it)."""
+
+    def __init__(self, ctx: Ctx):
+        self.rps = ctx.rps
+        self.pre = ctx.mid < ctx.plan.onset
+
+    def __call__(self, node: str) -> np.ndarray:
+        r = self.rps[node]
+        return r / max(float(np.mean(r[self.pre])) if self.pre.any() else float(np.mean(r)), 1e-9)
+
+
+def _service_metrics(ctx: Ctx, rng: np.random.Generator, node: str, m: dict, t50: dict, base50: dict,
+                     load_of: _Load, facts: dict) -> None:
+    """CPU, memory and, for a service that calls databases, its connection pool (which fills as they slow)."""
     T, n, static = ctx.T, ctx.n, ctx.static
-    pre = ctx.mid < ctx.plan.onset
+    cpu0 = rng.uniform(18, 45)
+    m["cpu_pct"] = clip(cpu0 * load_of(node) * wiggle(rng, n, 0.05), 0, 100)
+    mem0 = rng.uniform(35, 70)
+    m["memory_pct"] = clip(mem0 + np.linspace(0, rng.uniform(0, 3), n) + rng.normal(0, 0.6, n), 0, 100)
+    dbs = [c for c in T.calls.get(node, []) if T.kind[c] == "database"]
+    if dbs:
+        pool0 = rng.uniform(15, 45)
+        base = clip(pool0 * load_of(node) * wiggle(rng, n, 0.08), 0, 100)
+        slow = sum((t50[d] - base50[d]) / max(static[d]["p50"], 1e-6) for d in dbs)
+        bump = (93.0 - base) * np.tanh(np.maximum(slow, 0) / 8.0)
+        m["db_pool_in_use_pct"] = clip(base + bump, 0, 100)
+        facts[node] = {"pool_max": static[node]["pool_max"], "pool_base": pool0, "dbs": dbs}
+
+
+def _call_graph_metrics(ctx: Ctx, rng: np.random.Generator, t50: dict, t99: dict, terr: dict, base50: dict,
+                        load_of: _Load, facts: dict) -> dict[str, dict[str, np.ndarray]]:
+    """Metrics of the call graph's components (gateways, services, databases, caches, externals), in call order."""
+    n = ctx.n
     metrics: dict[str, dict[str, np.ndarray]] = {}
-    facts: dict[str, dict] = {}
-
-    def load_of(node: str) -> np.ndarray:
-        r = ctx.rps[node]
-        return r / max(float(np.mean(r[pre])) if pre.any() else float(np.mean(r)), 1e-9)
-
-    for node in T.order():
-        kind = T.kind[node]
+    for node in ctx.T.order():
+        kind = ctx.T.kind[node]
         err = np.minimum(100.0, terr[node])
         if kind in ("gateway", "service"):
             m = {"requests_per_s": ctx.rps[node], "error_rate_pct": err,
                  "latency_p50_ms": t50[node], "latency_p99_ms": t99[node]}
             if kind == "service":
-                cpu0 = rng.uniform(18, 45)
-                m["cpu_pct"] = clip(cpu0 * load_of(node) * wiggle(rng, n, 0.05), 0, 100)
-                mem0 = rng.uniform(35, 70)
-                m["memory_pct"] = clip(mem0 + np.linspace(0, rng.uniform(0, 3), n) + rng.normal(0, 0.6, n),
-                                          0, 100)
-                dbs = [c for c in T.calls.get(node, []) if T.kind[c] == "database"]
-                if dbs:
-                    pool0 = rng.uniform(15, 45)
-                    base = clip(pool0 * load_of(node) * wiggle(rng, n, 0.08), 0, 100)
-                    slow = sum((t50[d] - base50[d]) / max(static[d]["p50"], 1e-6) for d in dbs)
-                    bump = (93.0 - base) * np.tanh(np.maximum(slow, 0) / 8.0)
-                    m["db_pool_in_use_pct"] = clip(base + bump, 0, 100)
-                    facts[node] = {"pool_max": static[node]["pool_max"], "pool_base": pool0, "dbs": dbs}
+                _service_metrics(ctx, rng, node, m, t50, base50, load_of, facts)
             metrics[node] = m
         elif kind == "database":
             metrics[node] = {
@@ -140,7 +151,7 @@ def assemble_metrics(ctx: Ctx, rng: np.random.Generator, t50: dict, t99: dict, t
                 "query_time_p99_ms": t99[node],
                 "cpu_pct": clip(rng.uniform(20, 50) * load_of(node) * wiggle(rng, n, 0.05), 0, 100),
                 "disk_used_pct": clip(rng.uniform(40, 78) + np.linspace(0, rng.uniform(0.1, 0.8), n)
-                                         + rng.normal(0, 0.05, n), 0, 100),
+                                      + rng.normal(0, 0.05, n), 0, 100),
             }
         elif kind == "cache":
             metrics[node] = {
@@ -152,16 +163,12 @@ def assemble_metrics(ctx: Ctx, rng: np.random.Generator, t50: dict, t99: dict, t
             }
         elif kind == "external":
             metrics[node] = {"requests_per_s": ctx.rps[node], "latency_p99_ms": t99[node], "error_rate_pct": err}
+    return metrics
 
-    # connection counts on each database come from its callers' pools
-    for db in T.databases:
-        conns = np.zeros(n)
-        for s, f in facts.items():
-            if db in f["dbs"]:
-                conns = conns + metrics[s]["db_pool_in_use_pct"] / 100.0 * f["pool_max"] * len(T.pods.get(s, [1]))
-        metrics[db]["connections_active"] = np.round(conns)
 
-    # pods, nodes
+def _platform_metrics(ctx: Ctx, rng: np.random.Generator, metrics: dict, load_of: _Load, facts: dict) -> None:
+    """Pods (CPU follows their service's, memory against the limit, restarts) and nodes (their pods' CPU)."""
+    T, n, static = ctx.T, ctx.n, ctx.static
     node_cpu: dict[str, list[np.ndarray]] = {nd: [] for nd in T.nodes}
     for s, pods in T.pods.items():
         svc_cpu = metrics[s].get("cpu_pct", clip(rng.uniform(10, 30) * load_of(s), 0, 100))
@@ -186,7 +193,11 @@ def assemble_metrics(ctx: Ctx, rng: np.random.Generator, t50: dict, t99: dict, t
             "disk_used_pct": clip(rng.uniform(25, 65) + np.linspace(0, 0.3, n), 0, 100),
             "net_retransmit_pct": rng.uniform(0.02, 0.25) * wiggle(rng, n, 0.3),
         }
-    # messaging
+
+
+def _messaging_and_dns_metrics(ctx: Ctx, rng: np.random.Generator, metrics: dict) -> None:
+    """Kafka topics (their producers' rates), consumer groups (lag, rebalances) and cluster DNS."""
+    T, n = ctx.T, ctx.n
     for t in T.topics:
         msgs = sum(ctx.rps[p] * rng.uniform(0.3, 1.2) for p in T.producers[t])
         metrics[t] = {"messages_in_per_s": msgs}
@@ -202,4 +213,20 @@ def assemble_metrics(ctx: Ctx, rng: np.random.Generator, t50: dict, t99: dict, t
         "servfail_per_s": np.abs(rng.normal(0, 0.03, n)),
         "latency_p99_ms": rng.uniform(2, 6) * wiggle(rng, n, 0.1),
     }
+
+
+def assemble_metrics(ctx: Ctx, rng: np.random.Generator, t50: dict, t99: dict, terr: dict,
+                     base50: dict) -> tuple[dict, dict]:
+    """Per-kind metric series for every component; returns (metrics, per-component static facts)."""
+    load_of = _Load(ctx)
+    facts: dict[str, dict] = {}
+    metrics = _call_graph_metrics(ctx, rng, t50, t99, terr, base50, load_of, facts)
+    for db in ctx.T.databases:  # connection counts on each database come from its callers' pools
+        conns = np.zeros(ctx.n)
+        for s, f in facts.items():
+            if db in f["dbs"]:
+                conns = conns + metrics[s]["db_pool_in_use_pct"] / 100.0 * f["pool_max"] * len(ctx.T.pods.get(s, [1]))
+        metrics[db]["connections_active"] = np.round(conns)
+    _platform_metrics(ctx, rng, metrics, load_of, facts)
+    _messaging_and_dns_metrics(ctx, rng, metrics)
     return metrics, facts
