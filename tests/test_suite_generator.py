@@ -382,3 +382,10 @@ def test_log_messages_are_fully_rendered():
             left = [r["message"] for r in w.logs if re.search(r"\{(?!id\})[^}]*\}", r["message"])]
             assert not left, left[:3]
             assert all(r["message"] and not re.search(r"\bNone\b", r["message"]) for r in w.logs)
+
+
+def test_every_fault_type_of_the_catalogue_has_a_placement_and_no_other():
+    from evalkit.suite.generator.catalog import CATEGORIES
+    from evalkit.suite.generator.plan import PLACEMENTS
+
+    assert set(PLACEMENTS) == {f for fault_types, _, _ in CATEGORIES.values() for f in fault_types}

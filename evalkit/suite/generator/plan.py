@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
+from typing import Callable
 
 from evalkit.suite.generator.catalog import CATEGORIES
 from evalkit.suite.generator.numeric import Rng
@@ -58,6 +59,100 @@ def plan_window(category: str, seed: int) -> tuple[int, int, int]:
     return start, start + WINDOW_S, onset
 
 
+#: faults whose cause is an application service (its pods are aliases of it)
+SERVICE_FAULTS = ("bad_deploy", "bad_feature_flag", "oom_kill_loop", "cpu_throttling", "traffic_surge",
+                  "timeout_chain", "db_pool_exhaustion")
+
+#: a placement: (cause, {entry service: share of its traffic hit}, aliases), given params to fill in
+Placement = tuple[str, dict[str, float], list[str]]
+
+
+def _choose(rng: Rng, xs: list[str]) -> str:
+    return xs[int(rng.integers(len(xs)))]
+
+
+def _at_service(T: Topology, rng: Rng, params: dict) -> Placement:
+    cause = _choose(rng, T.services)
+    return cause, {cause: 1.0}, []
+
+
+def _at_entry(T: Topology, rng: Rng, params: dict) -> Placement:
+    cause = _choose(rng, T.entry)
+    return cause, {cause: 1.0}, []
+
+
+def _timeout_chain(T: Topology, rng: Rng, params: dict) -> Placement:
+    cause = _choose(rng, [s for s in T.services if any(T.kind[c] == "service" for c in T.calls.get(s, []))])
+    params["callee"] = _choose(rng, [c for c in T.calls[cause] if T.kind[c] == "service"])
+    return cause, {cause: 1.0}, []
+
+
+def _at_database(T: Topology, rng: Rng, params: dict) -> Placement:
+    cause = _choose(rng, T.databases)
+    return cause, {cause: 1.0}, []
+
+
+def _db_pool(T: Topology, rng: Rng, params: dict) -> Placement:
+    cause = _choose(rng, [s for s in T.services if any(c in T.databases for c in T.calls.get(s, []))])
+    params["db"] = _choose(rng, [c for c in T.calls[cause] if c in T.databases])
+    return cause, {cause: 1.0}, []
+
+
+def _rebalance_storm(T: Topology, rng: Rng, params: dict) -> Placement:
+    cause = _choose(rng, sorted(T.groups))
+    return cause, {T.groups[cause][1]: 1.0}, []
+
+
+def _packet_loss(T: Topology, rng: Rng, params: dict) -> Placement:
+    """A node that runs pods; every service with pods there is hit in proportion."""
+    counts: dict[str, int] = {}
+    for n in T.pod_node.values():
+        counts[n] = counts.get(n, 0) + 1
+    cause = _choose(rng, [n for n in T.nodes if counts.get(n, 0) > 0])
+    entry = {}
+    for s, pods in T.pods.items():
+        on = sum(1 for p in pods if T.pod_node[p] == cause)
+        if on and s in T.services:
+            entry[s] = on / len(pods)
+    return cause, entry or {T.gateways[1]: 0.5}, []  # no service: only gateway pods on that node
+
+
+def _dns_failure(T: Topology, rng: Rng, params: dict) -> Placement:
+    cands = [s for s in T.services if T.calls.get(s)]
+    k = min(len(cands), int(rng.integers(1, 4)))
+    idx = sorted(rng.choice(len(cands), size=k, replace=False).tolist())
+    return T.dns, {cands[i]: 1.0 for i in idx}, ["kube-dns"]
+
+
+def _at_external(T: Topology, rng: Rng, params: dict) -> Placement:
+    cause = _choose(rng, sorted(T.externals))
+    return cause, {cause: 1.0}, [T.externals[cause]]
+
+
+#: where each fault type strikes (the catalogue's fault types; tests keep the two in step)
+PLACEMENTS: dict[str, Callable[[Topology, Rng, dict], Placement]] = {
+    "bad_deploy": _at_service, "bad_feature_flag": _at_service, "oom_kill_loop": _at_service,
+    "cpu_throttling": _at_service, "traffic_surge": _at_entry, "timeout_chain": _timeout_chain,
+    "slow_query": _at_database, "disk_full": _at_database, "db_pool_exhaustion": _db_pool,
+    "kafka_rebalance_storm": _rebalance_storm, "packet_loss": _packet_loss, "dns_failure": _dns_failure,
+    "third_party_timeout": _at_external, "cert_expiry": _at_external,
+}
+
+
+def _alert_component(T: Topology, rng: Rng, placement: str, cause: str, entry: dict[str, float]) -> str:
+    """The cause itself, or (placement "upstream") a caller on a path from the hit services to the edge."""
+    if placement == "self":
+        return cause
+    cands: dict[str, int] = {}
+    for e in entry:
+        if e != cause and T.kind[e] in ("service", "gateway"):
+            cands[e] = 0
+        for a, dist in T.ancestors(e):
+            if a != cause and a != T.gateways[0]:
+                cands[a] = min(dist, cands.get(a, dist))
+    return _choose(rng, sorted(cands))
+
+
 def make_plan(category: str, seed: int) -> Plan:
     """Derive topology, fault, cause, alert placement and window from (category, seed)."""
     if category not in CATEGORIES:
@@ -66,79 +161,12 @@ def make_plan(category: str, seed: int) -> Plan:
     topo = build_topology(stream(category, seed, "topology"))
     start, end, onset = plan_window(category, seed)
     rng = stream(category, seed, "fault")
-    fault = fault_types[int(rng.integers(len(fault_types)))]
-    T = topo
+    fault = _choose(rng, fault_types)
     params: dict = {}
-    aliases: list[str] = []
-
-    def choose(xs: list[str]) -> str:
-        return xs[int(rng.integers(len(xs)))]
-
-    if fault in ("bad_deploy", "bad_feature_flag", "oom_kill_loop", "cpu_throttling"):
-        cause = choose(T.services)
-        entry = {cause: 1.0}
-    elif fault == "traffic_surge":
-        cause = choose(T.entry)
-        entry = {cause: 1.0}
-    elif fault == "timeout_chain":
-        cands = [s for s in T.services if any(T.kind[c] == "service" for c in T.calls.get(s, []))]
-        cause = choose(cands)
-        params["callee"] = choose([c for c in T.calls[cause] if T.kind[c] == "service"])
-        entry = {cause: 1.0}
-    elif fault in ("slow_query", "disk_full"):
-        cause = choose(T.databases)
-        entry = {cause: 1.0}
-    elif fault == "db_pool_exhaustion":
-        cands = [s for s in T.services if any(c in T.databases for c in T.calls.get(s, []))]
-        cause = choose(cands)
-        params["db"] = choose([c for c in T.calls[cause] if c in T.databases])
-        entry = {cause: 1.0}
-    elif fault == "kafka_rebalance_storm":
-        cause = choose(sorted(T.groups))
-        entry = {T.groups[cause][1]: 1.0}
-    elif fault == "packet_loss":
-        counts: dict[str, int] = {}
-        for p, n in T.pod_node.items():
-            counts[n] = counts.get(n, 0) + 1
-        cause = choose([n for n in T.nodes if counts.get(n, 0) > 0])
-        entry = {}
-        for s, pods in T.pods.items():
-            on = sum(1 for p in pods if T.pod_node[p] == cause)
-            if on and s in T.services:
-                entry[s] = on / len(pods)
-        if not entry:  # only gateway pods on that node
-            entry = {T.gateways[1]: 0.5}
-    elif fault == "dns_failure":
-        cause = T.dns
-        cands = [s for s in T.services if T.calls.get(s)]
-        k = min(len(cands), int(rng.integers(1, 4)))
-        idx = sorted(rng.choice(len(cands), size=k, replace=False).tolist())
-        entry = {cands[i]: 1.0 for i in idx}
-        aliases = ["kube-dns"]
-    elif fault in ("third_party_timeout", "cert_expiry"):
-        cause = choose(sorted(T.externals))
-        entry = {cause: 1.0}
-        aliases = [T.externals[cause]]
-    else:  # pragma: no cover - catalog and plan are kept in step by tests
-        raise ValueError(fault)
-
-    if cause in T.pods and fault in ("bad_deploy", "bad_feature_flag", "oom_kill_loop", "cpu_throttling",
-                                      "traffic_surge", "timeout_chain", "db_pool_exhaustion"):
-        aliases = list(T.pods[cause])
-
-    if placement == "self":
-        alert_component = cause
-    else:
-        cands: dict[str, int] = {}
-        for e in entry:
-            if e != cause and T.kind[e] in ("service", "gateway"):
-                cands[e] = 0
-            for a, dist in T.ancestors(e):
-                if a != cause and a != T.gateways[0]:
-                    cands[a] = min(dist, cands.get(a, dist))
-        names = sorted(cands)
-        alert_component = names[int(rng.integers(len(names)))]
-
+    cause, entry, aliases = PLACEMENTS[fault](topo, rng, params)
+    if cause in topo.pods and fault in SERVICE_FAULTS:
+        aliases = list(topo.pods[cause])
+    alert_component = _alert_component(topo, rng, placement, cause, entry)
     plan = Plan(category, seed, fault, placement, topo, cause, entry, alert_component, start, end, onset,
                 aliases, [], params)
     plan.evidence = _evidence(plan)
