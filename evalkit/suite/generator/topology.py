@@ -29,7 +29,6 @@ class Topology:
     entry: list[str]                        # services called by the API gateway
     calls: dict[str, list[str]]             # caller -> callees ("calls" edges, incl. db/cache/external)
     callers: dict[str, list[str]]           # callee -> callers
-    weights: dict[tuple[str, str], tuple[float, float, float]]  # (lat share, err share, calls per request)
     pods: dict[str, list[str]]              # service/gateway -> pod names
     pod_node: dict[str, str]
     nodes: list[str]
@@ -42,6 +41,20 @@ class Topology:
     producers: dict[str, list[str]]         # topic -> producer services
     dns: str = "coredns"
     kind: dict[str, str] = field(default_factory=dict)
+    #: the topology stream, kept for the call-edge weights: its last draws, taken on first use (validation
+    #: derives topologies by the thousand and never needs them)
+    weight_stream: np.random.Generator | None = field(default=None, repr=False, compare=False)
+    _weights: dict[tuple[str, str], tuple[float, float, float]] | None = field(default=None, repr=False,
+                                                                               compare=False)
+
+    @property
+    def weights(self) -> dict[tuple[str, str], tuple[float, float, float]]:
+        """Per call edge: (share of the callee's latency and of its errors the caller sees, calls per request)."""
+        if self._weights is None:
+            assert self.weight_stream is not None, "a Topology is made by build_topology"
+            self._weights = _weights(self.weight_stream, self.calls, self.gateways[0])
+            self.weight_stream = None
+        return self._weights
 
     def order(self) -> list[str]:
         """Call-graph nodes from the edge inward (every caller before its callees)."""
@@ -281,7 +294,7 @@ def build_topology(rng: np.random.Generator) -> Topology:
     return Topology(
         domain=domain, shape=shape, components=comps.components, edges=_edges(calls, producers, groups, pods, pod_node),
         gateways=[edge_lb, gw], services=services, entry=entry, calls=calls, callers=callers,
-        weights=_weights(rng, calls, edge_lb), pods=pods, pod_node=pod_node, nodes=nodes, node_zone=node_zone,
+        weight_stream=rng, pods=pods, pod_node=pod_node, nodes=nodes, node_zone=node_zone,
         databases=databases, caches=caches, externals=externals, topics=topics, groups=groups, producers=producers,
         kind=comps.kind,
     )
