@@ -139,30 +139,44 @@ class AgentFailure(Exception):
 
 
 class AgentCrash(AgentFailure):
+    """The agent raised, could not be started, or its process was killed by a signal."""
+
     error_class = ErrorClass.AGENT_CRASH
 
 
 class AgentExit(AgentFailure):
+    """The agent exited before its finding: a non-zero exit code, or a Python agent's ``sys.exit``."""
+
     error_class = ErrorClass.AGENT_EXIT
 
 
 class AgentTimeout(AgentFailure):
+    """No finding within the agent's ``timeout_s``; its processes are killed."""
+
     error_class = ErrorClass.TIMEOUT
 
 
 class MalformedOutput(AgentFailure):
+    """The agent's output broke the protocol: not a finding, a bad field, or over a message limit."""
+
     error_class = ErrorClass.MALFORMED_OUTPUT
 
 
 class UnknownToolCall(AgentFailure):
+    """The agent called a tool the Toolbox does not have."""
+
     error_class = ErrorClass.UNKNOWN_TOOL
 
 
 class UnknownComponent(AgentFailure):
+    """The finding names a component that is not in the world."""
+
     error_class = ErrorClass.UNKNOWN_COMPONENT
 
 
 class BudgetExceeded(AgentFailure):
+    """A budget ran out: tool calls past ``max_tool_calls``, or an ``openai:`` agent's turns or tokens."""
+
     error_class = ErrorClass.BUDGET_EXCEEDED
 
 
@@ -174,14 +188,20 @@ class InfrastructureError(AgentFailure):
 
 
 class EndpointUnreachable(InfrastructureError):
+    """The agent's model endpoint stayed unreachable or failing after the retries."""
+
     error_class = ErrorClass.INFRA_UNREACHABLE
 
 
 class RateLimited(InfrastructureError):
+    """The agent's endpoint kept rate-limiting it after every retry."""
+
     error_class = ErrorClass.INFRA_RATE_LIMITED
 
 
 class ExecutorDied(InfrastructureError):
+    """The worker running the trial died (the executors' ``infra_executor`` outcome); the runner retries it."""
+
     error_class = ErrorClass.INFRA_EXECUTOR
 
 
