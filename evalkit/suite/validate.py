@@ -293,7 +293,7 @@ def _check_file(ctx: tuple, f: Path) -> _FileCheck:
         problems.append(Problem(where, "max_tool_calls", mtc, "must be an integer from 1 to 1000"))
 
     wspec = doc.get("world")
-    names, plan = _check_world(doc, cat, window, (root, shown, deep), where, res, problems) \
+    names, plan = _check_world(doc, cat, window, root, shown, deep, where, res, problems) \
         if "world" in doc else (None, None)
     alert = doc.get("alert")
     if names is not None and isinstance(alert, dict) and isinstance(alert.get("component"), str) \
@@ -320,8 +320,8 @@ def _check_file(ctx: tuple, f: Path) -> _FileCheck:
     return res
 
 
-def _check_world(doc: dict, cat: str | None, window: tuple[int, int, int] | None, ctx: tuple, where: str,
-                 res: _FileCheck, problems: list[Problem]) -> tuple[set[str] | None, plan_facts.PlanFacts | None]:
+def _check_world(doc: dict, cat: str | None, window: tuple[int, int, int] | None, root: Path, shown: str,
+                 deep: bool, where: str, res: _FileCheck, problems: list[Problem]) -> tuple[set[str] | None, plan_facts.PlanFacts | None]:
     """Check a scenario's ``world`` spec (generated or materialized): (component names, plan facts) where known."""
     wspec = doc["world"]
     if not isinstance(wspec, dict):
@@ -331,17 +331,16 @@ def _check_world(doc: dict, cat: str | None, window: tuple[int, int, int] | None
         problems.append(Problem(where, "world", sorted(wspec), "give exactly one of 'generator' (+ 'seed') "
                                                                "or 'path'"))
     elif "generator" in wspec:
-        return _check_generated_world(doc, wspec, cat, window, ctx, where, res, problems)
+        return _check_generated_world(doc, wspec, cat, window, root, deep, where, res, problems)
     else:
-        return _check_materialized_world(doc, wspec, window, ctx, where, problems), None
+        return _check_materialized_world(doc, wspec, window, root, shown, deep, where, problems), None
     return None, None
 
 
 def _check_generated_world(doc: dict, wspec: dict, cat: str | None, window: tuple[int, int, int] | None,
-                           ctx: tuple, where: str, res: _FileCheck,
+                           root: Path, deep: bool, where: str, res: _FileCheck,
                            problems: list[Problem]) -> tuple[set[str] | None, plan_facts.PlanFacts | None]:
     """``{"generator", "seed", "digest"}``: known generator and seed; deep, the window against its plan."""
-    root, _, deep = ctx
     names: set[str] | None = None
     plan: plan_facts.PlanFacts | None = None
     _fields(wspec, where, ("generator", "seed"), ("digest",), problems, "world.")
@@ -371,10 +370,9 @@ def _check_generated_world(doc: dict, wspec: dict, cat: str | None, window: tupl
     return names, plan
 
 
-def _check_materialized_world(doc: dict, wspec: dict, window: tuple[int, int, int] | None, ctx: tuple,
-                              where: str, problems: list[Problem]) -> set[str] | None:
+def _check_materialized_world(doc: dict, wspec: dict, window: tuple[int, int, int] | None, root: Path,
+                              shown: str, deep: bool, where: str, problems: list[Problem]) -> set[str] | None:
     """``{"path": "worlds/<id>"}``: the folder's topology; deep, its telemetry against the window and alert."""
-    root, shown, deep = ctx
     names: set[str] | None = None
     _fields(wspec, where, ("path",), (), problems, "world.")
     folder = _world_path(root, shown, where, wspec.get("path"), problems)

@@ -109,28 +109,23 @@ class _Scene:
     clean: set[str]       # gets no noise at all
     scale: int            # items per kind (1..3)
     around: int           # epoch second near which co-occurring distractors cluster
-    kinds_of: dict[str, str] = field(default_factory=dict)
-    services: list[str] = field(default_factory=list)
-    free_services: list[str] = field(default_factory=list)
-    pods_of: dict[str, list[str]] = field(default_factory=dict)
-    callees: dict[str, list[str]] = field(default_factory=dict)
-    callers: dict[str, list[str]] = field(default_factory=dict)
+    kinds_of: dict[str, str] = field(init=False)
+    services: list[str] = field(init=False)
+    free_services: list[str] = field(init=False)
+    pods_of: dict[str, list[str]] = field(init=False, default_factory=dict)
+    callees: dict[str, list[str]] = field(init=False, default_factory=dict)
+    callers: dict[str, list[str]] = field(init=False, default_factory=dict)
 
-    @classmethod
-    def of(cls, world: World, rng: np.random.Generator, protect: set[str], clean: set[str], scale: int,
-           around: int) -> _Scene:
-        scene = cls(world, rng, protect, clean, scale, around)
-        scene.kinds_of = {c["name"]: c["kind"] for c in world.components}
-        scene.services = [c["name"] for c in world.components if c["kind"] == "service"]
-        scene.free_services = [s for s in scene.services if s not in protect]
-        for s, t, r in world.edges:
+    def __post_init__(self) -> None:
+        self.kinds_of = {c["name"]: c["kind"] for c in self.world.components}
+        self.services = [c["name"] for c in self.world.components if c["kind"] == "service"]
+        self.free_services = [s for s in self.services if s not in self.protect]
+        for s, t, r in self.world.edges:
             if r == "instance-of":
-                scene.pods_of.setdefault(t, []).append(s)
-        for s, t, r in world.edges:
-            if r == "calls":
-                scene.callees.setdefault(s, []).append(t)
-                scene.callers.setdefault(t, []).append(s)
-        return scene
+                self.pods_of.setdefault(t, []).append(s)
+            elif r == "calls":
+                self.callees.setdefault(s, []).append(t)
+                self.callers.setdefault(t, []).append(s)
 
     def near(self) -> int:
         return int(self.around + self.rng.integers(-900, 300))
@@ -359,8 +354,7 @@ def inject_noise(world: World, rng: np.random.Generator, level: float, protect: 
     if level <= 0:
         return {}
     clean = set(keep_clean)
-    scene = _Scene.of(world, rng, set(protect) | clean, clean, scale=0, around=around)
+    scene = _Scene(world, rng, set(protect) | clean, clean, scale=1 + int(round(level * 2)), around=around)
     n_kinds = 3 if level < 0.34 else 4 if level < 0.67 else 5
     chosen = sorted(rng.choice(len(NOISE_KINDS), size=n_kinds, replace=False).tolist())
-    scene.scale = 1 + int(round(level * 2))  # 1..3 items per kind
     return {NOISE_KINDS[i]: KINDS[NOISE_KINDS[i]](scene) for i in chosen}

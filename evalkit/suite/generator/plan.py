@@ -71,24 +71,17 @@ def _choose(rng: Rng, xs: list[str]) -> str:
     return xs[int(rng.integers(len(xs)))]
 
 
-def _at_service(T: Topology, rng: Rng, params: dict) -> Placement:
-    cause = _choose(rng, T.services)
-    return cause, {cause: 1.0}, []
-
-
-def _at_entry(T: Topology, rng: Rng, params: dict) -> Placement:
-    cause = _choose(rng, T.entry)
-    return cause, {cause: 1.0}, []
+def _one_of(pool: Callable[[Topology], list[str]]) -> Callable[[Topology, Rng, dict], Placement]:
+    """A fault at one component drawn from ``pool(topology)`` that hits only itself."""
+    def place(T: Topology, rng: Rng, params: dict) -> Placement:
+        cause = _choose(rng, pool(T))
+        return cause, {cause: 1.0}, []
+    return place
 
 
 def _timeout_chain(T: Topology, rng: Rng, params: dict) -> Placement:
     cause = _choose(rng, [s for s in T.services if any(T.kind[c] == "service" for c in T.calls.get(s, []))])
     params["callee"] = _choose(rng, [c for c in T.calls[cause] if T.kind[c] == "service"])
-    return cause, {cause: 1.0}, []
-
-
-def _at_database(T: Topology, rng: Rng, params: dict) -> Placement:
-    cause = _choose(rng, T.databases)
     return cause, {cause: 1.0}, []
 
 
@@ -130,10 +123,11 @@ def _at_external(T: Topology, rng: Rng, params: dict) -> Placement:
 
 
 #: where each fault type strikes (the catalogue's fault types; tests keep the two in step)
+_AT_SERVICE, _AT_DATABASE = _one_of(lambda T: T.services), _one_of(lambda T: T.databases)
 PLACEMENTS: dict[str, Callable[[Topology, Rng, dict], Placement]] = {
-    "bad_deploy": _at_service, "bad_feature_flag": _at_service, "oom_kill_loop": _at_service,
-    "cpu_throttling": _at_service, "traffic_surge": _at_entry, "timeout_chain": _timeout_chain,
-    "slow_query": _at_database, "disk_full": _at_database, "db_pool_exhaustion": _db_pool,
+    "bad_deploy": _AT_SERVICE, "bad_feature_flag": _AT_SERVICE, "oom_kill_loop": _AT_SERVICE,
+    "cpu_throttling": _AT_SERVICE, "traffic_surge": _one_of(lambda T: T.entry), "timeout_chain": _timeout_chain,
+    "slow_query": _AT_DATABASE, "disk_full": _AT_DATABASE, "db_pool_exhaustion": _db_pool,
     "kafka_rebalance_storm": _rebalance_storm, "packet_loss": _packet_loss, "dns_failure": _dns_failure,
     "third_party_timeout": _at_external, "cert_expiry": _at_external,
 }
