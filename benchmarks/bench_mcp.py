@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_subprocess import PY_QUICK, SANDBOXES, full_investigation, small_world
+from bench_subprocess import PY_QUICK, SANDBOXES, alternated_medians, full_investigation, small_world
 
 from evalkit.agents import load_agent
 from evalkit.agents.mcp_agent import McpAgent
@@ -99,13 +99,7 @@ def start_cost(d: Path, starts: int, world: World, mode: str) -> dict[str, float
     agents = {"cmd": load_agent(f"cmd:{sys.executable} {d / 'quick.py'}", sandbox=SANDBOXES[mode]),
               **{f"mcp-{t}": load_agent(f"mcp:{sys.executable} {d / 'client.py'} get_alert 0", transport=t,
                                         sandbox=SANDBOXES[mode]) for t in ("stdio", "http")}}
-    times: dict[str, list[float]] = {k: [] for k in agents}
-    for _ in range(starts):
-        for k, agent in agents.items():
-            t0 = time.perf_counter()
-            agent.investigate(world.alert, Toolbox(world), 0)
-            times[k].append(time.perf_counter() - t0)
-    return {k: statistics.median(t) * 1e3 for k, t in times.items()}
+    return alternated_medians(agents, starts, world)
 
 
 def import_cost(starts: int) -> float:

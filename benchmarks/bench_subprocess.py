@@ -119,16 +119,21 @@ def round_trip(runtime: str, script: Path, tool: str, calls: int, world: World,
     return finding.usage["median_rtt_us"], finding.usage["p90_rtt_us"], wall / calls * 1e6
 
 
-def start_cost(runtime: str, script: Path, starts: int, world: World, modes: list[str]) -> dict[str, float]:
-    """Median start-up (ms) per sandbox mode, the modes measured alternately so load drifts hit both."""
-    agents = {m: load_agent(f"cmd:{runtime} {script}", sandbox=SANDBOXES[m]) for m in modes}
-    times: dict[str, list[float]] = {m: [] for m in modes}
+def alternated_medians(agents: dict, starts: int, world: World) -> dict[str, float]:
+    """Median ms of one investigation per agent, the agents run in turn so load drifts hit them all alike."""
+    times: dict[str, list[float]] = {k: [] for k in agents}
     for _ in range(starts):
-        for m, agent in agents.items():
+        for k, agent in agents.items():
             t0 = time.perf_counter()
             agent.investigate(world.alert, Toolbox(world), 0)
-            times[m].append(time.perf_counter() - t0)
-    return {m: statistics.median(t) * 1e3 for m, t in times.items()}
+            times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(t) * 1e3 for k, t in times.items()}
+
+
+def start_cost(runtime: str, script: Path, starts: int, world: World, modes: list[str]) -> dict[str, float]:
+    """Median start-up (ms) per sandbox mode, the modes measured alternately so load drifts hit both."""
+    return alternated_medians({m: load_agent(f"cmd:{runtime} {script}", sandbox=SANDBOXES[m]) for m in modes},
+                              starts, world)
 
 
 def full_investigation(agent, world: World, seeds: int) -> tuple[float, int]:

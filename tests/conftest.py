@@ -107,6 +107,29 @@ def store_on_backend(request, tmp_path, monkeypatch):
     return Store(request.getfixturevalue("mlflow_pg_server").uri, root=tmp_path)
 
 
+# ---- the gate's worked example: the core policy and the monitor-focus trade-off compared under it ----------
+@_pytest.fixture(scope="session")
+def core_policy():
+    """The bundled core suite's gate policy (baselines/core/policy.toml)."""
+    from gate_support import CORE_POLICY
+
+    from evalkit.compare import load_policy
+
+    return load_policy(CORE_POLICY)
+
+
+@_pytest.fixture(scope="session")
+def trade_off(core_policy):
+    """The monitor-focus trade-off (gate_support.trade_off_tables) under the core policy: a cross-category
+    regression in every downstream category."""
+    from gate_support import trade_off_tables
+
+    from evalkit.compare import compare
+
+    cand, base = trade_off_tables()
+    return compare(cand, base, core_policy)
+
+
 # ---- pytest-xdist: tests that share an expensive per-process resource run in one worker ---------------------
 # (``--dist loadgroup`` in pyproject's addopts). The PostgreSQL-backed MLflow server is one per session and
 # process, the local Ray instance must not be started twice at once, and tests/drift_support.py builds its demo

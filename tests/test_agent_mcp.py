@@ -14,8 +14,7 @@ import pytest
 from fakes.worlds import slow_query_world
 
 from evalkit.agents import load_agent
-from evalkit.agents.base import (AgentCrash, AgentExit, AgentTimeout, BudgetExceeded, Finding, MalformedOutput,
-                                 UnknownComponent, UnknownToolCall)
+from evalkit.agents.base import (AgentExit, AgentTimeout, BudgetExceeded, Finding, MalformedOutput)
 from evalkit.agents.mcp_agent import McpAgent
 from evalkit.agents.mcp_tools import REFS_KEY, SUBMIT_TOOL
 from evalkit.agents.sandbox import SandboxSettings
@@ -90,22 +89,6 @@ def test_tool_errors_are_results_the_agent_can_recover_from(world):
     reply = json.loads(finding.stderr.strip().splitlines()[0])
     assert reply["is_error"] is True and "unknown component" in reply["text"]
     assert [c.tool for c in tb.trajectory] == ["get_alert", "list_metrics"] and tb.trajectory[1].error
-
-
-@needs_bwrap
-@pytest.mark.parametrize("mode, error, error_class", [
-    ("signal", AgentCrash, "agent_crash"),
-    ("exit", AgentExit, "agent_exit"),
-    ("exit0", MalformedOutput, "malformed_output"),
-    ("malformed", MalformedOutput, "malformed_output"),
-    ("huge_call", MalformedOutput, "malformed_output"),
-    ("unknown_tool", UnknownToolCall, "unknown_tool"),
-    ("unknown_component", UnknownComponent, "unknown_component"),
-])
-def test_each_way_an_mcp_trial_fails_has_the_error_class_of_a_cmd_agent(world, mode, error, error_class):
-    with pytest.raises(error) as info:
-        fake(mode).investigate(dict(world.alert), Toolbox(world), 0)
-    assert info.value.error_class == error_class
 
 
 @needs_bwrap

@@ -42,6 +42,11 @@ def test_the_four_spec_forms_are_recognised(spec, kind):
     ("reference:", "unknown reference build ''"),
     ("reference:v9", "builds are: reference:v1"),
     ("openai:", "name the model"),
+    ("cmd:", "give a command line"),
+    ("cmd:   ", "give a command line"),
+    ("cmd:'unbalanced", "quoting"),
+    ("cmd:surely-not-an-installed-command-xyz --x", "not on PATH"),
+    ("cmd:./missing/agent-binary", "does not exist"),
 ])
 def test_malformed_or_unknown_specs_are_one_line_user_errors(spec, fix):
     with pytest.raises(UserError) as info:

@@ -5,24 +5,12 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-import pytest
 
-from evalkit.compare import compare, load_policy
+from evalkit.compare import compare
 from evalkit.report import ReportContext, render_junit
-from gate_support import CORE_POLICY, DOWNSTREAM_CATEGORIES, OVERALL, synthetic_table, trade_off_tables
+from gate_support import DOWNSTREAM_CATEGORIES, OVERALL, synthetic_table, trade_off_tables
 
 GATED = ("rca_top1", "rca_score")
-
-
-@pytest.fixture(scope="module")
-def policy():
-    return load_policy(CORE_POLICY)
-
-
-@pytest.fixture(scope="module")
-def trade_off(policy):
-    cand, base = trade_off_tables()
-    return compare(cand, base, policy)
 
 
 def parse(comparison, **context) -> ET.Element:
@@ -72,18 +60,18 @@ def test_junit_properties_identify_the_runs_and_the_verdict(trade_off):
                      "cross_category": "true"}
 
 
-def test_junit_of_an_unchanged_build_has_no_failures(policy):
+def test_junit_of_an_unchanged_build_has_no_failures(core_policy):
     _, base = trade_off_tables()
-    root = parse(compare(base.assign(build_id="again"), base, policy), suite="core")
+    root = parse(compare(base.assign(build_id="again"), base, core_policy), suite="core")
     assert int(root.get("failures")) == 0 and not list(root.iter("failure"))
     assert len(root.findall("./testsuite/testcase")) == 13 * len(GATED)
 
 
-def test_junit_escapes_category_names_and_inconclusive_cells_do_not_fail(policy):
+def test_junit_escapes_category_names_and_inconclusive_cells_do_not_fail(core_policy):
     odd = 'db <primary> & "replica"'
     base = synthetic_table("b", {odd: [True] * 3, "kubernetes/oom": [True] * 12})
     cand = synthetic_table("c", {odd: [False] * 3, "kubernetes/oom": [True] * 12})
-    root = parse(compare(cand, base, policy), suite="x&y")  # 3 scenarios < min_scenarios: inconclusive
+    root = parse(compare(cand, base, core_policy), suite="x&y")  # 3 scenarios < min_scenarios: inconclusive
     case = next(c for c in root.iter("testcase") if c.get("name") == odd)
     assert case.find("failure") is None and "verdict inconclusive" in case.find("system-out").text
     assert root.get("name") == "evalkit.x&y"

@@ -5,24 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from evalkit.compare import compare, load_policy
+from evalkit.compare import compare
 from evalkit.report import ReportContext, render_markdown
-from gate_support import CORE_POLICY, DOWNSTREAM_CATEGORIES, SELF_CATEGORIES, synthetic_table, trade_off_tables
+from gate_support import DOWNSTREAM_CATEGORIES, SELF_CATEGORIES, synthetic_table, trade_off_tables
 
 
 @pytest.fixture(scope="module")
-def policy():
-    return load_policy(CORE_POLICY)
-
-
-@pytest.fixture(scope="module")
-def trade_off_md(policy):
-    cand, base = trade_off_tables()
+def trade_off_md(trade_off):
     ctx = ReportContext(suite="core", candidate_build="cand+1", baseline_build="base+0",
                         baseline_source="committed export baselines/core/main.manifest.json",
                         candidate_run="run-123", tracking_uri="http://mlflow:5000",
                         run_url="http://mlflow:5000/#/runs/run-123")
-    return render_markdown(compare(cand, base, policy), ctx)
+    return render_markdown(trade_off, ctx)
 
 
 def table_rows(md: str) -> list[list[str]]:
@@ -72,35 +66,35 @@ def test_markdown_links_the_runs(trade_off_md):
     assert "([open](http://mlflow:5000/#/runs/run-123))" in last
 
 
-def test_markdown_of_a_passing_build_has_no_flip_section(policy):
+def test_markdown_of_a_passing_build_has_no_flip_section(core_policy):
     _, base = trade_off_tables()
-    md = render_markdown(compare(base.assign(build_id="again"), base, policy))
+    md = render_markdown(compare(base.assign(build_id="again"), base, core_policy))
     assert md.startswith("## evalkit: PASS") and "flipped" not in md and "⚠️" not in md
 
 
-def test_markdown_escapes_pipes_in_category_names(policy):
+def test_markdown_escapes_pipes_in_category_names(core_policy):
     odd = "net|dns"
     base = synthetic_table("b", {odd: [True] * 12})
     cand = synthetic_table("c", {odd: [False] * 12})
-    md = render_markdown(compare(cand, base, policy))
+    md = render_markdown(compare(cand, base, core_policy))
     rows = table_rows(md)
     assert all(len(r) == 10 for r in rows)
     assert "`net\\|dns`" in md
 
 
-def test_markdown_marks_untestable_small_categories_instead_of_showing_an_mde(policy):
+def test_markdown_marks_untestable_small_categories_instead_of_showing_an_mde(core_policy):
     base = synthetic_table("b", {"kubernetes/oom": [True, False, True], "storage/disk-full": [True] * 12})
     cand = synthetic_table("c", {"kubernetes/oom": [False, False, True], "storage/disk-full": [True] * 12})
-    rows = {r[1].strip("`"): r for r in table_rows(render_markdown(compare(cand, base, policy))) if r[0] == "rca_top1"}
+    rows = {r[1].strip("`"): r for r in table_rows(render_markdown(compare(cand, base, core_policy))) if r[0] == "rca_top1"}
     assert rows["kubernetes/oom"][6:] == ["too few scenarios (n<10)", "🟡 inconclusive", "—", "—"]
 
 
-def test_report_only_drops_name_overall_plainly_and_give_points_only_for_scores(policy):
+def test_report_only_drops_name_overall_plainly_and_give_points_only_for_scores(core_policy):
     import dataclasses
 
     cand, base = trade_off_tables()
     md = render_markdown(compare(cand.assign(tool_calls=30), base,
-                                 dataclasses.replace(policy, report=policy.report + ("tool_calls",))))
+                                 dataclasses.replace(core_policy, report=core_policy.report + ("tool_calls",))))
     details = md.split("<summary>Report-only metrics that dropped (not gating)</summary>", 1)[1]
     assert "- rca_top3 in overall: -25.3 pts" in details
     assert "- tool_calls in overall: +18\n" in details and "- tool_calls in `kubernetes/oom`: +18\n" in details

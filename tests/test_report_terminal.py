@@ -9,15 +9,9 @@ import re
 import pandas as pd
 import pytest
 
-from evalkit.compare import compare, load_policy
+from evalkit.compare import compare
 from evalkit.report import ReportContext, render_terminal, write_reports
-from gate_support import CORE_POLICY, synthetic_table, trade_off_tables
-
-
-@pytest.fixture(scope="module")
-def trade_off():
-    cand, base = trade_off_tables()
-    return compare(cand, base, load_policy(CORE_POLICY))
+from gate_support import synthetic_table, trade_off_tables
 
 
 def test_terminal_table_is_plain_text_without_colour(trade_off):
@@ -47,23 +41,23 @@ def rows_of(text: str, metric: str) -> dict[str, list[str]]:
     return {line.split()[1]: line.split() for line in text.splitlines() if line.startswith(f"{metric} ")}
 
 
-def test_terminal_shows_the_minimum_detectable_effect_of_inconclusive_cells():
+def test_terminal_shows_the_minimum_detectable_effect_of_inconclusive_cells(core_policy):
     """A tested but inconclusive cell shows the smallest drop it could have detected (in points)."""
     flips = [i % 3 == 0 for i in range(12)]
     base = synthetic_table("b", {"kubernetes/oom": [not f for f in flips]})
     cand = synthetic_table("c", {"kubernetes/oom": [i % 4 != 1 for i in range(12)]})
-    text = render_terminal(compare(cand, base, load_policy(CORE_POLICY)))
+    text = render_terminal(compare(cand, base, core_policy))
     row = rows_of(text, "rca_top1")["kubernetes/oom"]
     assert row[2] == "12" and row[-3] == "inconclusive"
     assert row[-2] == ">100" or 0 < float(row[-2]) <= 100
     assert "detectable drop: the smallest drop this run flags with 80% power" in text
 
 
-def test_terminal_says_too_few_scenarios_instead_of_an_mde_below_min_scenarios():
+def test_terminal_says_too_few_scenarios_instead_of_an_mde_below_min_scenarios(core_policy):
     """A category with fewer scenarios than the policy's min_scenarios is never tested: no interval, no MDE."""
     base = synthetic_table("b", {"kubernetes/oom": [True, True], "storage/disk-full": [True] * 12})
     cand = synthetic_table("c", {"kubernetes/oom": [True, True], "storage/disk-full": [True] * 12})
-    text = render_terminal(compare(cand, base, load_policy(CORE_POLICY)))
+    text = render_terminal(compare(cand, base, core_policy))
     row = rows_of(text, "rca_top1")["kubernetes/oom"]
     assert row[2] == "2" and row[-7:] == ["too", "few", "scenarios", "(n<10)", "inconclusive", "—", "—"]
 
@@ -87,10 +81,10 @@ def test_comparison_json_is_strict_and_matches_the_comparison(trade_off, tmp_pat
     assert len(doc["cells"]) == len(trade_off.to_frame()) and len(doc["flips"]) == len(trade_off.flips())
 
 
-def test_write_reports_replaces_earlier_reports_whole(trade_off, tmp_path):
+def test_write_reports_replaces_earlier_reports_whole(trade_off, core_policy, tmp_path):
     _, base = trade_off_tables()
     write_reports(trade_off, tmp_path)
-    passing = compare(base.assign(build_id="again"), base, load_policy(CORE_POLICY))
+    passing = compare(base.assign(build_id="again"), base, core_policy)
     write_reports(passing, tmp_path)
     assert "REGRESSION" not in (tmp_path / "report.txt").read_text()
     assert json.loads((tmp_path / "comparison.json").read_text())["verdict"] != "regressed"
