@@ -8,13 +8,16 @@ docs/statistics.md for where its numbers come from).
 
 from __future__ import annotations
 
-import math
 import tomllib
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
 
 from evalkit.errors import Problem, UserError
+from evalkit.file_models import STRICT, Fix, read_model
 from evalkit.score import catalogue
 from evalkit.score.catalogue import BINARY, METRICS, is_known, on_unit_scale
 
@@ -42,14 +45,25 @@ class Range:
     example: str = ""
     why: str = ""
 
+    def annotation(self) -> Any:
+        """The pydantic type of a value in this range (strict: no coercion, no inf/nan), with its fix."""
+        low, high = (self.low, None), (self.high, None)
+        gt, ge = low if self.low_open else low[::-1]
+        lt, le = high if self.high_open else high[::-1]
+        return Annotated[self.kind, Field(strict=True, allow_inf_nan=False, gt=gt, ge=ge, lt=lt, le=le),
+                         Fix(self.fix())]
+
+    @cached_property
+    def _adapter(self) -> TypeAdapter:
+        return TypeAdapter(self.annotation())
+
     def holds(self, v: Any) -> bool:
-        if isinstance(v, bool) or not isinstance(v, (int, float) if self.kind is float else int):
+        """Whether ``v`` is a value of this range (the check the policy file's schema makes)."""
+        try:
+            self._adapter.validate_python(v)
+        except ValidationError:
             return False
-        if not finite(v):
-            return False
-        above = v > self.low if self.low_open else v >= self.low
-        below = v < self.high if self.high_open else v <= self.high
-        return above and below
+        return True
 
     def fix(self) -> str:
         interval = f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
@@ -70,17 +84,6 @@ GATE_NUMBERS: dict[str, Range] = {
 }
 #: every [gate] key that names one of a few choices
 GATE_CHOICES: dict[str, tuple[str, ...]] = {"correction": CORRECTIONS, "test": TESTS, "design": DESIGNS}
-_GATE_KEYS = {"metrics", "report", "primary", *GATE_NUMBERS, *GATE_CHOICES}
-_MARGIN_KEYS = {"default", "metric", "category"}
-_DELTA_KEYS = {"default", "metric"}
-
-
-def finite(v: Any) -> bool:
-    """A finite number (a 400-digit integer is not one: no float holds it)."""
-    try:
-        return math.isfinite(v)
-    except OverflowError:
-        return False
 
 
 @dataclass(frozen=True)
@@ -173,192 +176,151 @@ def load_policy(path: str | Path) -> Policy:
 
 def policy_from_dict(data: dict[str, Any], where: str = "<policy>") -> Policy:
     """Validate a parsed policy mapping and build a :class:`Policy`; raises UserError listing every problem."""
-    reader = _PolicyReader(data, where)
-    kw = reader.read()
-    if reader.problems:
-        raise UserError(*reader.problems)
-    return Policy(**{**asdict(Policy()), **kw})
+    problems: list[Problem] = []
+    data = _without_unknown_metrics(_without_mcnemar(data, where, problems), where, problems)
+    parsed, schema_problems = read_model(PolicyFile, data, where, _unknown_key_fix)
+    problems += schema_problems
+    kw = _checked_values(parsed, where, problems)
+    _cross_check(Policy(**{**asdict(Policy()), **kw}), kw, where, problems)
+    if problems:
+        raise UserError(*problems)
+    return Policy(**{**asdict(Policy()), **kw, "source": where})
 
 
-class _PolicyReader:
-    """Reads one policy mapping section by section, collecting every problem (file, field, value, fix) and
-    the keyword arguments of the :class:`Policy` it describes."""
+# ---- the file's schema: types, ranges and fixes, declared once -------------------------------------------
+_METRIC_LIST = Fix('must be a list of metric names, e.g. ["rca_top1", "rca_score"]')
+_MARGIN = Fix("must be a number (the tolerated drop in the metric's units), e.g. 0.02",
+              {"greater_than_equal": "margin must be >= 0 (the tolerated drop, e.g. 0.02 = 2 points)"})
+_DELTA = Fix("must be a number > 0 (the smallest drop that matters, e.g. 0.10 = 10 points)")
+_Margin = Annotated[float, Field(ge=0)]
+_Delta = Annotated[float, Field(gt=0)]
 
-    def __init__(self, data: dict[str, Any], where: str) -> None:
-        self.where = where
-        self.problems: list[Problem] = []
-        self.kw: dict[str, Any] = {"source": where}
-        for key in data:
-            if key not in ("gate", "margins", "deltas"):
-                self.bad(key, key, "unknown section; use [gate], [margins] and [deltas]")
-        self.deltas = self.table(data, "deltas", _DELTA_KEYS, "unknown key; use default or [deltas.metric]")
-        self.gate = self.table(data, "gate", None, "")
-        self.margins = self.table(data, "margins", None, "")
-        for key in self.gate:
-            if key == "mcnemar":
-                self.bad("gate.mcnemar", self.gate[key], f"{_MCNEMAR_GONE}; delete this key")
-            elif key not in _GATE_KEYS:
-                self.bad(f"gate.{key}", key, f"unknown key; known keys: {', '.join(sorted(_GATE_KEYS))}")
-        for key in self.margins:
-            if key not in _MARGIN_KEYS:
-                self.bad(f"margins.{key}", key, "unknown key; use default, [margins.metric] or [margins.category]")
+#: the [gate] table: the metric lists, the primary score, :data:`GATE_NUMBERS` and :data:`GATE_CHOICES`
+_GATE_FIELDS: dict[str, Any] = {
+    "metrics": (Annotated[list[str], _METRIC_LIST], list(Policy.metrics)),
+    "report": (Annotated[list[str], _METRIC_LIST], list(Policy.report)),
+    "primary": (Annotated[str, Fix(f"must be a binary score ({', '.join(sorted(BINARY))}) for pass/fail flips")],
+                Policy.primary),
+    **{key: (allowed.annotation(), getattr(Policy, key)) for key, allowed in GATE_NUMBERS.items()},
+    **{key: (Annotated[Literal[choices], Fix(f"must be one of {' | '.join(choices)}")], getattr(Policy, key))
+       for key, choices in GATE_CHOICES.items()},
+}
+GateTable = create_model("GateTable", __config__=STRICT, **_GATE_FIELDS)
 
-    def bad(self, field: str, value: Any, fix: str) -> None:
-        self.problems.append(Problem(self.where, field, value, fix))
 
-    def table(self, data: dict[str, Any], name: str, keys, unknown_fix: str) -> dict[str, Any]:
-        """One top-level section as a dict ({} and a problem when it is not a table); unknown keys flagged."""
-        value = data.get(name, {})
-        if not isinstance(value, dict):
-            self.bad(name, value, f"must be a table: [{name}]")
-            return {}
-        for key in value if keys is not None else ():
-            if key not in keys:
-                self.bad(f"{name}.{key}", key, unknown_fix)
-        return value
+class MarginsTable(BaseModel):
+    """[margins]: the tolerated drop, by default, per metric and per category (most specific wins)."""
 
-    def read(self) -> dict[str, Any]:
-        base = Policy()
-        self.read_metric_lists(base)
-        self.read_gate_values()
-        self.read_margins()
-        self.read_deltas()
-        self.cross_check(base)
-        return self.kw
+    model_config = STRICT
+    default: Annotated[_Margin, _MARGIN] = Policy.margin
+    metric: Annotated[dict[str, _Margin], _MARGIN] = {}
+    category: Annotated[dict[str, _Margin], _MARGIN] = {}
 
-    # ---- [gate] ----------------------------------------------------------------------------------------
-    def metric_list(self, key: str) -> tuple[str, ...] | None:
-        if key not in self.gate:
-            return None
-        v = self.gate[key]
-        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-            self.bad(f"gate.{key}", v, 'must be a list of metric names, e.g. ["rca_top1", "rca_score"]')
-            return None
-        for m in v:
-            if not is_known(m):
-                self.bad(f"gate.{key}", m, f"unknown metric; use one of {', '.join(METRICS)} or custom.<scorer>.<name>")
-        if len(set(v)) != len(v):
-            self.bad(f"gate.{key}", v, "lists a metric twice; name each metric once")
-        return tuple(v)
 
-    def read_metric_lists(self, base: Policy) -> None:
-        metrics, report = self.metric_list("metrics"), self.metric_list("report")
-        if metrics is not None:
-            if not metrics:
-                self.bad("gate.metrics", list(metrics), "gate at least one metric, e.g. [\"rca_top1\"]")
-            self.kw["metrics"] = metrics
-        if report is not None:
-            self.kw["report"] = report
-        self.gated = self.kw.get("metrics", base.metrics)
-        self.reported = self.kw.get("report", base.report)
-        for m in set(self.gated) & set(self.reported):
-            self.bad("gate.report", m, "is also in gate.metrics; list each metric in one of them")
+class DeltasTable(BaseModel):
+    """[deltas]: δ, the smallest drop that matters, by default and per metric."""
 
-    def read_gate_values(self) -> None:
-        gate, kw = self.gate, self.kw
-        if "primary" in gate:
-            v = gate["primary"]
-            if not isinstance(v, str) or v not in BINARY:
-                self.bad("gate.primary", v, f"must be a binary score ({', '.join(sorted(BINARY))}) for pass/fail flips")
-            else:
-                kw["primary"] = v
-        for key, allowed in GATE_NUMBERS.items():
-            if key in gate:
-                v = gate[key]
-                if not allowed.holds(v):
-                    self.bad(f"gate.{key}", v, allowed.fix())
-                else:
-                    kw[key] = allowed.kind(v)
-        for key, choices in GATE_CHOICES.items():
-            if key in gate:
-                v = gate[key]
-                if key == "test" and v == "mcnemar":
-                    self.bad("gate.test", v, f"{_MCNEMAR_GONE}; write test = \"auto\"")
-                elif not isinstance(v, str) or v not in choices:
-                    self.bad(f"gate.{key}", v, f"must be one of {' | '.join(choices)}")
-                else:
-                    kw[key] = v
+    model_config = STRICT
+    default: Annotated[_Delta, _DELTA] = Policy.delta
+    metric: Annotated[dict[str, _Delta], _DELTA] = {}
 
-    # ---- [margins] and [deltas] ------------------------------------------------------------------------
-    def margin_value(self, f: str, v: Any) -> float | None:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not finite(v):
-            self.bad(f, v, "must be a number (the tolerated drop in the metric's units), e.g. 0.02")
-            return None
-        if v < 0:
-            self.bad(f, v, "margin must be >= 0 (the tolerated drop, e.g. 0.02 = 2 points)")
-            return None
-        return float(v)
 
-    def read_margins(self) -> None:
-        margins = self.margins
-        if "default" in margins:
-            v = self.margin_value("margins.default", margins["default"])
-            if v is not None:
-                self.kw["margin"] = v
-        for sub, target in (("metric", "metric_margins"), ("category", "category_margins")):
-            table = margins.get(sub, {})
-            if not isinstance(table, dict):
-                self.bad(f"margins.{sub}", table, f"must be a table: [margins.{sub}]")
-                continue
-            out: dict[str, float] = {}
-            for name, v in table.items():
-                if sub == "metric" and not is_known(name):
-                    self.bad(f"margins.metric.{name}", name, f"unknown metric; use one of {', '.join(METRICS)}")
-                    continue
-                mv = self.margin_value(f"margins.{sub}.{name}", v)
-                if mv is not None:
-                    out[name] = mv
-            self.kw[target] = out
+class PolicyFile(BaseModel):
+    """A whole ``policy.toml``."""
 
-    def delta_value(self, f: str, v: Any) -> float | None:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not finite(v) or v <= 0:
-            self.bad(f, v, "must be a number > 0 (the smallest drop that matters, e.g. 0.10 = 10 points)")
-            return None
-        return float(v)
+    model_config = STRICT
+    gate: GateTable = GateTable()  # type: ignore[valid-type]
+    margins: MarginsTable = MarginsTable()
+    deltas: DeltasTable = DeltasTable()
 
-    def read_deltas(self) -> None:
-        deltas = self.deltas
-        if "default" in deltas:
-            v = self.delta_value("deltas.default", deltas["default"])
-            if v is not None:
-                self.kw["delta"] = v
-        dtable = deltas.get("metric", {})
-        if not isinstance(dtable, dict):
-            self.bad("deltas.metric", dtable, "must be a table: [deltas.metric]")
-            dtable = {}
-        self.kw["metric_deltas"] = {}
-        for name, v in dtable.items():
-            if not is_known(name):
-                self.bad(f"deltas.metric.{name}", name, f"unknown metric; use one of {', '.join(METRICS)}")
-                continue
-            dv = self.delta_value(f"deltas.metric.{name}", v)
-            if dv is not None:
-                self.kw["metric_deltas"][name] = dv
 
-    # ---- rules across sections ---------------------------------------------------------------------------
-    def cross_check(self, base: Policy) -> None:
-        """Thresholds on the metric's scale, δ above the margin, a margin for every metric off the 0-1 scale."""
-        probe = Policy(**{**asdict(base), **self.kw})
-        gated, reported = tuple(self.gated), tuple(self.reported)
-        off_scale = _unit_scale_thresholds(probe, gated + reported)
-        for f, v, metric in off_scale:
-            means = (f"would tolerate a drop of {100 * v:.0f} points" if f.startswith("margins")
-                     else f"would count only drops of {100 * v:.0f} points or more")
-            self.bad(f, v, f"{metric} is a 0-1 score, so {v:g} {means}: give a fraction of its scale, e.g. 0.02 = "
-                           "2 points (margins) or 0.10 = 10 points (deltas)")
-        said = {f for f, _, _ in off_scale}
-        for m in gated:
-            d = probe.delta_for(m)
-            margin = max([probe.margin_for("", m), *(probe.margin_for(c, m) for c in probe.category_margins)])
-            where_d = f"deltas.metric.{m}" if m in probe.metric_deltas else "deltas.default"
-            if d <= margin and not off_scale and where_d not in said:
-                said.add(where_d)
-                self.bad(where_d, d, f"must be larger than the margin of {m} ({margin:g}): δ is the smallest drop "
-                                     "that matters, the margin the largest one tolerated")
-        for m in gated + reported:
-            if is_known(m) and not on_unit_scale(m) and m not in self.kw.get("metric_margins", {}):
-                self.bad("margins.metric", m,
-                         f"is not on a 0-1 scale; set [margins.metric] {m} = <tolerated change in its units>")
+_UNKNOWN = {(): "unknown section; use [gate], [margins] and [deltas]",
+            ("margins",): "unknown key; use default, [margins.metric] or [margins.category]",
+            ("deltas",): "unknown key; use default or [deltas.metric]",
+            ("gate",): f"unknown key; known keys: {', '.join(sorted(GateTable.model_fields))}"}
+
+
+def _unknown_key_fix(path: tuple[str, ...], key: str) -> tuple[object, str]:
+    return key, _UNKNOWN.get(path, "unknown key")
+
+
+def _without_mcnemar(data: dict[str, Any], where: str, problems: list[Problem]) -> dict[str, Any]:
+    """The removed McNemar settings (``test = "mcnemar"``, a ``mcnemar`` key) get their own fix, not the list
+    of choices or of known keys."""
+    gate = data.get("gate")
+    if not isinstance(gate, dict) or not ("mcnemar" in gate or gate.get("test") == "mcnemar"):
+        return data
+    if gate.get("test") == "mcnemar":
+        problems.append(Problem(where, "gate.test", "mcnemar", f"{_MCNEMAR_GONE}; write test = \"auto\""))
+    if "mcnemar" in gate:
+        problems.append(Problem(where, "gate.mcnemar", gate["mcnemar"], f"{_MCNEMAR_GONE}; delete this key"))
+    kept = {k: v for k, v in gate.items() if k != "mcnemar" and not (k == "test" and v == "mcnemar")}
+    return {**data, "gate": kept}
+
+
+# ---- what the schema cannot say: known metric names, each listed once, a binary primary ---------------------
+def _checked_values(parsed: Any, where: str, problems: list[Problem]) -> dict[str, Any]:
+    """The Policy keyword arguments of a schema-valid file, after the checks of metric names."""
+    gate, margins, deltas = parsed.gate, parsed.margins, parsed.deltas
+    kw: dict[str, Any] = {key: getattr(gate, key) for key in (*GATE_NUMBERS, *GATE_CHOICES)}
+    for key in ("metrics", "report"):
+        names = getattr(gate, key)
+        problems += [Problem(where, f"gate.{key}", m, f"unknown metric; use one of {', '.join(METRICS)} or "
+                             "custom.<scorer>.<name>") for m in names if not is_known(m)]
+        if len(set(names)) != len(names):
+            problems.append(Problem(where, f"gate.{key}", names, "lists a metric twice; name each metric once"))
+        kw[key] = tuple(names)
+    if not kw["metrics"]:
+        problems.append(Problem(where, "gate.metrics", [], "gate at least one metric, e.g. [\"rca_top1\"]"))
+    problems += [Problem(where, "gate.report", m, "is also in gate.metrics; list each metric in one of them")
+                 for m in set(kw["metrics"]) & set(kw["report"])]
+    if gate.primary in BINARY:
+        kw["primary"] = gate.primary
+    else:
+        problems.append(Problem(where, "gate.primary", gate.primary, GateTable.model_fields["primary"].metadata[0].text))
+    kw.update(margin=margins.default, delta=deltas.default, category_margins=dict(margins.category),
+              metric_margins=dict(margins.metric), metric_deltas=dict(deltas.metric))
+    return kw
+
+
+def _without_unknown_metrics(data: dict[str, Any], where: str, problems: list[Problem]) -> dict[str, Any]:
+    """[margins.metric] and [deltas.metric] without the names no metric has, each a problem (the name is what
+    is wrong there, whatever its value)."""
+    out = dict(data)
+    for section in ("margins", "deltas"):
+        table = data.get(section)
+        if not isinstance(table, dict) or not isinstance(table.get("metric"), dict):
+            continue
+        sub: dict[str, Any] = table["metric"]
+        problems += [Problem(where, f"{section}.metric.{name}", name, f"unknown metric; use one of {', '.join(METRICS)}")
+                     for name in sub if not is_known(name)]
+        out[section] = {**table, "metric": {name: v for name, v in sub.items() if is_known(name)}}
+    return out
+
+
+# ---- rules across sections -----------------------------------------------------------------------------------
+def _cross_check(probe: Policy, kw: dict[str, Any], where: str, problems: list[Problem]) -> None:
+    """Thresholds on the metric's scale, δ above the margin, a margin for every metric off the 0-1 scale."""
+    gated, reported = probe.metrics, probe.report
+    off_scale = _unit_scale_thresholds(probe, gated + reported)
+    for f, v, metric in off_scale:
+        means = (f"would tolerate a drop of {100 * v:.0f} points" if f.startswith("margins")
+                 else f"would count only drops of {100 * v:.0f} points or more")
+        problems.append(Problem(where, f, v, f"{metric} is a 0-1 score, so {v:g} {means}: give a fraction of its "
+                                "scale, e.g. 0.02 = 2 points (margins) or 0.10 = 10 points (deltas)"))
+    said = {f for f, _, _ in off_scale}
+    for m in gated:
+        d = probe.delta_for(m)
+        margin = max([probe.margin_for("", m), *(probe.margin_for(c, m) for c in probe.category_margins)])
+        where_d = f"deltas.metric.{m}" if m in probe.metric_deltas else "deltas.default"
+        if d <= margin and not off_scale and where_d not in said:
+            said.add(where_d)
+            problems.append(Problem(where, where_d, d, f"must be larger than the margin of {m} ({margin:g}): δ is the "
+                                    "smallest drop that matters, the margin the largest one tolerated"))
+    for m in gated + reported:
+        if is_known(m) and not on_unit_scale(m) and m not in kw["metric_margins"]:
+            problems.append(Problem(where, "margins.metric", m,
+                                    f"is not on a 0-1 scale; set [margins.metric] {m} = <tolerated change in its units>"))
 
 
 def _unit_scale_thresholds(pol: Policy, metrics: tuple[str, ...]) -> list[tuple[str, float, str]]:

@@ -6,8 +6,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, Field
 
 from evalkit.errors import Problem, UserError
+from evalkit.file_models import STRICT, Fix, read_model
 from evalkit.vocab import ConfidencePart
 
 #: parts that gate admission (solvability only marks a label "hard", it never holds one back)
@@ -15,9 +19,6 @@ GATED = (ConfidencePart.SPECIFICITY, ConfidencePart.SUPPORT, ConfidencePart.CONS
          ConfidencePart.DUPLICATION)
 DEFAULT_THRESHOLDS: dict[str, float] = {ConfidencePart.SPECIFICITY: 1.0, ConfidencePart.SUPPORT: 0.5, ConfidencePart.CONSISTENCY: 0.5,
                       ConfidencePart.LEAKAGE: 1.0, ConfidencePart.DUPLICATION: 1.0}
-_KEYS = ("thresholds", "spot_check_share", "seed", "solvability_build", "solvability_budget")
-
-
 @dataclass(frozen=True)
 class LabelPolicy:
     """A candidate whose part falls below its threshold goes to review; the others are admitted, a
@@ -44,36 +45,41 @@ def load_policy(path: str | Path | None) -> LabelPolicy:
         raise UserError(Problem(where, "", f"malformed JSON ({exc})", "fix the JSON syntax")) from None
     if not isinstance(doc, dict):
         raise UserError(Problem(where, "", type(doc).__name__, "must be a JSON object"))
-    problems = [Problem(where, k, "unknown field", f"remove it; allowed fields are {', '.join(_KEYS)}")
-                for k in doc if k not in _KEYS]
-    thresholds = dict(DEFAULT_THRESHOLDS)
-    given = doc.get("thresholds", {})
-    if not isinstance(given, dict):
-        problems.append(Problem(where, "thresholds", given, "give an object part -> number in 0..1"))
-        given = {}
-    for part, v in given.items():
-        if part not in GATED:
-            problems.append(Problem(where, f"thresholds.{part}", "unknown part", f"use one of {', '.join(GATED)}"))
-        elif not _number_in(v, 0, 1):
-            problems.append(Problem(where, f"thresholds.{part}", v, "give a number from 0 to 1"))
-        else:
-            thresholds[part] = float(v)
-    share = doc.get("spot_check_share", 0.1)
-    if not _number_in(share, 0, 1):
-        problems.append(Problem(where, "spot_check_share", share, "give a share from 0 to 1 (0.1 = one in ten)"))
-    seed = doc.get("seed", 0)
-    if not (isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0):
-        problems.append(Problem(where, "seed", seed, "give an integer >= 0"))
-    build = doc.get("solvability_build", "reference:v4")
-    if build is not None and not (isinstance(build, str) and build):
-        problems.append(Problem(where, "solvability_build", build, "give an agent spec (reference:v4) or null"))
-    budget = doc.get("solvability_budget", 60)
-    if not (isinstance(budget, int) and not isinstance(budget, bool) and 1 <= budget <= 1000):
-        problems.append(Problem(where, "solvability_budget", budget, "give a tool-call budget from 1 to 1000"))
+    parsed, problems = read_model(LabelPolicyFile, doc, where, _unknown)
     if problems:
         raise UserError(*problems)
-    return LabelPolicy(thresholds, float(share), seed, build, budget)
+    return LabelPolicy({**DEFAULT_THRESHOLDS, **parsed.thresholds.model_dump()}, parsed.spot_check_share, parsed.seed,
+                       parsed.solvability_build, parsed.solvability_budget)
 
 
-def _number_in(v: object, lo: float, hi: float) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and lo <= v <= hi
+_Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class _Thresholds(BaseModel):
+    """Per-part confidence thresholds (a part left out keeps its default)."""
+
+    model_config = STRICT
+    specificity: Annotated[_Share, Fix("give a number from 0 to 1")] = DEFAULT_THRESHOLDS[ConfidencePart.SPECIFICITY]
+    support: Annotated[_Share, Fix("give a number from 0 to 1")] = DEFAULT_THRESHOLDS[ConfidencePart.SUPPORT]
+    consistency: Annotated[_Share, Fix("give a number from 0 to 1")] = DEFAULT_THRESHOLDS[ConfidencePart.CONSISTENCY]
+    leakage: Annotated[_Share, Fix("give a number from 0 to 1")] = DEFAULT_THRESHOLDS[ConfidencePart.LEAKAGE]
+    duplication: Annotated[_Share, Fix("give a number from 0 to 1")] = DEFAULT_THRESHOLDS[ConfidencePart.DUPLICATION]
+
+
+class LabelPolicyFile(BaseModel):
+    """A label policy JSON file (docs/labels.md)."""
+
+    model_config = STRICT
+    thresholds: Annotated[_Thresholds, Fix("give an object part -> number in 0..1",
+                                           {"model_type": "give an object part -> number in 0..1"})] = _Thresholds()
+    spot_check_share: Annotated[_Share, Fix("give a share from 0 to 1 (0.1 = one in ten)")] = 0.1
+    seed: Annotated[int, Field(ge=0), Fix("give an integer >= 0")] = 0
+    solvability_build: Annotated[str | None, Field(min_length=1),
+                                 Fix("give an agent spec (reference:v4) or null")] = "reference:v4"
+    solvability_budget: Annotated[int, Field(ge=1, le=1000), Fix("give a tool-call budget from 1 to 1000")] = 60
+
+
+def _unknown(path: tuple[str, ...], key: str) -> tuple[object, str]:
+    if path == ("thresholds",):
+        return "unknown part", f"use one of {', '.join(GATED)}"
+    return "unknown field", f"remove it; allowed fields are {', '.join(LabelPolicyFile.model_fields)}"

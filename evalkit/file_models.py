@@ -1,0 +1,100 @@
+"""User files as declarative pydantic models, their validation errors as one-line :class:`Problem` s.
+
+A model declares each field's type and range once; :class:`Fix` beside it says how to correct a bad value.
+:func:`read_model` validates a parsed file, turns every pydantic error into ``Problem(file, field, value,
+fix)`` (the field path dotted, the value as the user wrote it) and still returns the model of the valid
+rest (bad values fall back to their defaults), so the checks that span fields run too and every problem
+is reported at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, TypeVar, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from evalkit.errors import Problem
+
+M = TypeVar("M", bound=BaseModel)
+
+#: the settings of every model of a user file: unknown keys refused, no coercion ("0.1" is not a number),
+#: no inf/nan
+STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+_TABLE_ERRORS = {"model_type", "dict_type", "model_attributes_type"}
+
+
+@dataclass(frozen=True)
+class Fix:
+    """How to correct a field (``Annotated[type, Field(...), Fix("...")]``); ``by_error`` overrides it for
+    one pydantic error type (e.g. ``greater_than_equal``); for a dict field it speaks of the dict's values."""
+
+    text: str
+    by_error: dict[str, str] = field(default_factory=dict)
+
+    def for_error(self, error_type: str) -> str:
+        return self.by_error.get(error_type, self.text)
+
+
+Unknown = Callable[[tuple[str, ...], str], tuple[object, str]]
+
+
+def read_model(model: type[M], data: dict[str, Any], where: str, unknown: Unknown) -> tuple[M, list[Problem]]:
+    """``model`` of ``data`` with every bad value replaced by its default, and the problems (file ``where``).
+    ``unknown(path, key)`` is the (value shown, fix) of a key ``model`` does not declare at ``path``."""
+    problems: list[Problem] = []
+    data = dict(data)
+    for _ in range(8):  # each pass drops what failed; a nested default can fail only at a shallower level
+        try:
+            return model.model_validate(data), problems
+        except ValidationError as err:
+            for e in err.errors():
+                loc = tuple(str(p) for p in e["loc"])
+                if e["type"] == "extra_forbidden":
+                    path, (value, fix) = loc, unknown(loc[:-1], loc[-1])
+                else:
+                    path, fix = _locate(model, loc, e["type"])
+                    value = _at(data, path)
+                problems.append(Problem(where, ".".join(path), value, fix))
+                data = _without(data, path)
+    raise RuntimeError(f"{model.__name__}: validation did not settle")  # pragma: no cover - defaults are valid
+
+
+def _locate(model: type[BaseModel], loc: tuple[str, ...], error_type: str) -> tuple[tuple[str, ...], str]:
+    """(the field path the error is about, its fix): a list index or a nested value reports on its field."""
+    current: Any = model
+    for i, key in enumerate(loc):
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            info = current.model_fields[key]
+            fix = next((m for m in info.metadata if isinstance(m, Fix)), None)
+            inner = _unwrap(info.annotation)
+            if isinstance(inner, type) and issubclass(inner, BaseModel) and i + 1 < len(loc):
+                current = inner
+                continue
+            if fix is None or (error_type in _TABLE_ERRORS and error_type not in fix.by_error):
+                return loc[:i + 1], f"must be a table: [{'.'.join(loc[:i + 1])}]"
+            keep = i + 2 if get_origin(inner) is dict and i + 1 < len(loc) else i + 1
+            return loc[:keep], fix.for_error(error_type)
+    return loc, f"must be a table: [{'.'.join(loc)}]"
+
+
+def _unwrap(annotation: Any) -> Any:
+    """``X`` of ``X | None``."""
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    return args[0] if get_origin(annotation) is not dict and len(args) == 1 else annotation
+
+
+def _at(data: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
+def _without(data: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    """A copy of ``data`` without the value at ``path`` (so it takes its default on the next pass)."""
+    out = dict(data)
+    if len(path) == 1 or not isinstance(out.get(path[0]), dict):
+        out.pop(path[0], None)
+    else:
+        out[path[0]] = _without(out[path[0]], path[1:])
+    return out
