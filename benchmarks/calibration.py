@@ -5,7 +5,7 @@ base accuracy and its own spread of scenario difficulty (logit-normal), so some 
 solved and some almost never. Per trial, ``rca_top1`` is Bernoulli(p_i); ``rca_score`` is 1 for a correct top
 hypothesis, else 0.5 with a scenario-specific probability q_i (root cause elsewhere in the top 3), else 0.
 The gate is the default policy: rca_top1 and rca_score gated over every category plus the overall
-(2·(C + 1) tests), margin m = 2 points, Holm at α = 0.05, test="auto" (the Wilson MOVER test for binary
+(2·(C + 1) tests), margin m = 2 points, Holm at α = 0.05, test="auto" (the mid-p MOVER test for binary
 k = 1, paired t otherwise).
 
 Three comparisons per repetition, on the same baseline trials:
@@ -20,9 +20,10 @@ comparisons), and the naive rule "flag a category whose top-1 mean dropped more 
 
 A second and a third table enumerate every outcome of the binary k = 1 tests (n = 30, 100, 500, 1000 pairs):
 the exact size at the margin boundary (δ = −m) and the exact coverage of the 95% interval, with flips in one
-direction only and in both, for the gate's Wilson MOVER test beside McNemar conditioned on the discordant
-pairs (mid-p and exact: what the gate used before, and why it no longer does), Tango's score test and the
-paired t.
+direction only and in both, for the gate's mid-p MOVER test beside the Wilson MOVER test (test = "wilson",
+the gate's default until it was found to over-cover where few pairs flip), McNemar conditioned on the
+discordant pairs (mid-p and exact: what the gate used before that, and why it no longer does), Tango's score
+test and the paired t.
 
 A fourth table covers the sequential design of pool suites under optional stopping (the decision is checked
 after every round, the worst case for a design that is not anytime-valid): C = 12 categories, a pool of N
@@ -180,9 +181,11 @@ def simulate(C, n, k, reps, seed, policy):
 
 
 EXACT_NS = (30, 100, 500, 1000)
-#: the binary one-trial tests side by side: the gate's (Wilson MOVER) first, then the conditional McNemar it
-#: replaced (issue 17), Tango's score test and the paired t. Each: (p-value at δ0, bound at a level).
+#: the binary one-trial tests side by side: the gate's (mid-p MOVER) first, then the Wilson MOVER, the
+#: conditional McNemar they replaced (issue 17), Tango's score test and the paired t. Each: (p-value at δ0,
+#: bound at a level).
 ONE_TRIAL_TESTS = {
+    "midp": (st.midp_pvalue, st.midp_bound),
     "wilson": (lambda b, c, n, d0, side: st.wilson_pvalue(b, c, n, d0, side),
                lambda b, c, n, lv, side: st.wilson_bound(b, c, n, lv, side)),
     "mcn-midp": (lambda b, c, n, d0, side: st.mcnemar_pvalue(b, c, n, d0, side, midp=True),
@@ -251,7 +254,7 @@ def exact_tables(margin, fails):
                 flips = "one-way" if psi == margin else f"{psi:.2f}"
                 print(f"{alpha:7.4f} {flips:>7} {n:>5} | " + " ".join(f"{v:9.2f}" for v in row), flush=True)
                 if row[0] > 1.05:
-                    fails.append(f"exact size n={n} flips={flips} alpha={alpha:.4f}: wilson {row[0]:.2f} x alpha")
+                    fails.append(f"exact size n={n} flips={flips} alpha={alpha:.4f}: {names[0]} {row[0]:.2f} x alpha")
     print(f"{'worst':>21} | " + " ".join(f"{v:9.2f}" for v in worst))
 
     print("\nExact coverage of the 95% interval of the difference (binary, k = 1; p10 = pass->fail rate, "
@@ -267,7 +270,7 @@ def exact_tables(margin, fails):
             print(f"{p10:5.2f} {p01:5.2f} {n:>5} | " + " ".join(f"{v:9.1%}" for v in row)
                   + (f" | {floor:6.1%}" if floor == floor else " |      -"), flush=True)
             if row[0] < 0.93:
-                fails.append(f"exact coverage n={n} p10={p10} p01={p01}: wilson {row[0]:.1%} < 93%")
+                fails.append(f"exact coverage n={n} p10={p10} p01={p01}: {names[0]} {row[0]:.1%} < 93%")
             elif row[0] > 0.97:
                 above.append((n, p10, p01, row[0], floor))
     print(f"{'lowest':>17} | " + " ".join(f"{v:9.1%}" for v in lowest))
@@ -278,7 +281,7 @@ def exact_tables(margin, fails):
     for n, p10, p01, cov, floor in above:
         why = (f"no valid interval covers less than {floor:.1%} here" if floor > 0.97 else
                f"a valid interval could cover {floor:.1%}")
-        print(f"  wilson above 97%: n={n} p10={p10} p01={p01}: {cov:.1%} "
+        print(f"  {names[0]} above 97%: n={n} p10={p10} p01={p01}: {cov:.1%} "
               f"(n*(p10+p01) = {n * (p10 + p01):g} expected flips; {why})")
     print("Coverage above 97% appears only where at most ~10 pairs are expected to flip (n*(p10 + p01) <= 10): "
           "the outcomes are then so few and so discrete (b = c = 0 is common) that an interval which keeps its "

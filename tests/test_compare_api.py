@@ -188,11 +188,11 @@ def test_a_lower_is_better_metric_regresses_when_it_rises():
     assert set(better["verdict"]) == {"improved"}
 
 
-def test_binary_single_trial_cells_use_the_wilson_test_and_others_the_paired_t():
+def test_binary_single_trial_cells_use_the_midp_mover_test_and_others_the_paired_t():
     p = _difficulty(40, seed=11)
     frame = compare(_rows(p, 1, seed=1), _rows(p, 1, seed=2)).to_frame()
     tests = frame.set_index(["category", "metric"])["test"]
-    assert tests[("kubernetes/oom", "rca_top1")] == "wilson-mover"
+    assert tests[("kubernetes/oom", "rca_top1")] == "midp-mover"
     assert tests[("kubernetes/oom", "rca_score")] == "paired-t"
     frame3 = compare(_rows(p, 3, seed=1), _rows(p, 3, seed=2)).to_frame()
     assert set(frame3["test"]) == {"paired-t"}

@@ -12,7 +12,7 @@ from evalkit.compare import verdicts as vd
 
 def _random_cells(rng, R, K, kind):
     n = rng.integers(10, 200, size=(R, K)).astype(float)
-    if kind in (vd.WILSON, vd.MCNEMAR_MIDP, vd.MCNEMAR_EXACT, vd.SCORE):
+    if kind in (vd.MIDP, vd.WILSON, vd.MCNEMAR_MIDP, vd.MCNEMAR_EXACT, vd.SCORE):
         b = np.floor(rng.uniform(0, 0.3, (R, K)) * n)
         c = np.floor(rng.uniform(0, 0.3, (R, K)) * n)
         mean = (c - b) / n
@@ -23,7 +23,7 @@ def _random_cells(rng, R, K, kind):
     return vd.CellStats(n=n, mean=mean, var=var)
 
 
-@pytest.mark.parametrize("kind", [vd.T, vd.WILSON, vd.MCNEMAR_MIDP, vd.MCNEMAR_EXACT, vd.SCORE])
+@pytest.mark.parametrize("kind", [vd.T, vd.MIDP, vd.WILSON, vd.MCNEMAR_MIDP, vd.MCNEMAR_EXACT, vd.SCORE])
 @pytest.mark.parametrize("method", ["holm", "bh"])
 def test_verdicts_and_corrected_bounds_never_disagree(kind, method):
     rng = np.random.default_rng(kind * 10 + len(method))
@@ -79,7 +79,7 @@ def test_margin_zero_has_no_unchanged_verdict():
 
 def test_choose_kinds_uses_the_wilson_test_only_for_binary_single_trial_cells():
     k1 = np.array([True, False])
-    assert vd.choose_kinds(k1, "auto").tolist() == [vd.WILSON, vd.T]
+    assert vd.choose_kinds(k1, "auto").tolist() == [vd.MIDP, vd.T]
     assert vd.choose_kinds(k1, "wilson").tolist() == [vd.WILSON, vd.T]
     assert vd.choose_kinds(k1, "score").tolist() == [vd.SCORE, vd.T]
     assert vd.choose_kinds(k1, "t").tolist() == [vd.T, vd.T]

@@ -26,7 +26,7 @@ CORRECTIONS = ("holm", "bh")
 #: conditional McNemar (gate.test = "mcnemar", gate.mcnemar = midp | exact) was removed: at a non-zero margin it
 #: treats the number of flips as fixed and exceeds its level when flips go one way (docs/statistics.md §2)
 _MCNEMAR_GONE = ("the conditional McNemar test was removed: it exceeds its level at a non-zero margin when flips "
-                 "go one way; binary one-trial cells now use the Wilson MOVER test (test = \"auto\")")
+                 "go one way; binary one-trial cells now use the mid-p MOVER test (test = \"auto\")")
 #: auto: the sequential design on pool suites (generated, can always grow), the fixed one otherwise
 DESIGNS = ("auto", "fixed", "sequential")
 

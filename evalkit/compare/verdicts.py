@@ -22,11 +22,11 @@ import numpy as np
 from evalkit.compare import corrections, mde as mde_mod, stat_tests as st
 from evalkit.vocab import Verdict
 
-T, MCNEMAR_EXACT, MCNEMAR_MIDP, SCORE, PERMUTATION, WILSON = 0, 1, 2, 3, 4, 5
+T, MCNEMAR_EXACT, MCNEMAR_MIDP, SCORE, PERMUTATION, WILSON, MIDP = 0, 1, 2, 3, 4, 5, 6
 #: MCNEMAR_* (conditional on the discordant pairs) stay decodable for the calibration benchmark's comparison;
 #: no policy selects them (they do not hold their level at a non-zero margin when flips go one way).
 KIND_NAMES = {T: "paired-t", MCNEMAR_EXACT: "mcnemar-exact", MCNEMAR_MIDP: "mcnemar-midp",
-              SCORE: "tango-score", PERMUTATION: "sign-flip", WILSON: "wilson-mover"}
+              SCORE: "tango-score", PERMUTATION: "sign-flip", WILSON: "wilson-mover", MIDP: "midp-mover"}
 REGRESSED, INCONCLUSIVE, NOT_WORSE, IMPROVED = -1, 0, 1, 2
 VERDICT_NAMES = {REGRESSED: Verdict.REGRESSED, INCONCLUSIVE: Verdict.INCONCLUSIVE, NOT_WORSE: Verdict.NOT_WORSE,
                  IMPROVED: Verdict.IMPROVED}
@@ -68,9 +68,9 @@ class Decision:
 
 
 def choose_kinds(binary_k1, test: str = "auto") -> np.ndarray:
-    """Test per cell: ``auto`` = the Wilson MOVER test for binary cells with one trial per scenario on both
-    sides, paired t otherwise; ``t``/``permutation`` everywhere; ``score`` = Tango's score test for the
-    binary one-trial cells (t elsewhere); ``wilson`` = same as auto."""
+    """Test per cell: ``auto`` = the mid-p MOVER test for binary cells with one trial per scenario on both
+    sides, paired t otherwise; ``t``/``permutation`` everywhere; ``score`` = Tango's
+    score test and ``wilson`` = the Wilson MOVER test for the binary one-trial cells (t elsewhere)."""
     k1 = np.asarray(binary_k1, dtype=bool)
     if test == "t":
         return np.full(k1.shape, T)
@@ -78,7 +78,9 @@ def choose_kinds(binary_k1, test: str = "auto") -> np.ndarray:
         return np.full(k1.shape, PERMUTATION)
     if test == "score":
         return np.where(k1, SCORE, T)
-    if test in ("auto", "wilson"):
+    if test == "auto":
+        return np.where(k1, MIDP, T)
+    if test == "wilson":
         return np.where(k1, WILSON, T)
     raise ValueError(f"unknown test {test!r}")
 
@@ -128,6 +130,8 @@ class _Cells:
                 return st.score_pvalue(self.b[i], self.c[i], self.n[i], d0[i], side)
             if k == WILSON:
                 return st.wilson_pvalue(self.b[i], self.c[i], self.n[i], d0[i], side)
+            if k == MIDP:
+                return st.midp_pvalue(self.b[i], self.c[i], self.n[i], d0[i], side)
             return np.array([st.signflip_pvalue(self.samples[j], d0[j], side, signs=self.signs(j))
                              if self.n[j] >= 1 else np.nan for j in i])
         return self._each_kind(one)
@@ -147,6 +151,8 @@ class _Cells:
                 r = st.score_bound(self.b[i], self.c[i], self.n[i], lvi, side)
             elif k == WILSON:
                 r = st.wilson_bound(self.b[i], self.c[i], self.n[i], lvi, side)
+            elif k == MIDP:
+                r = st.midp_bound(self.b[i], self.c[i], self.n[i], lvi, side)
             else:
                 r = np.array([st.signflip_bound(self.samples[j], lj, side, signs=self.signs(j))
                               if self.n[j] >= 1 else np.nan for j, lj in zip(i, lvi)])
@@ -156,9 +162,9 @@ class _Cells:
 
 
 def uses_t(kind) -> np.ndarray:
-    """Cells whose MDE uses t quantiles (paired t, permutation, Wilson MOVER); the score test's use normal ones."""
+    """Cells whose MDE uses t quantiles (paired t, permutation, the MOVER tests); the score test's use normal ones."""
     kind = np.asarray(kind)
-    return (kind == T) | (kind == PERMUTATION) | (kind == WILSON)
+    return (kind == T) | (kind == PERMUTATION) | (kind == WILSON) | (kind == MIDP)
 
 
 def decide(stats: CellStats, kind, margin, in_family, alpha: float = 0.05, method: str = "holm",
@@ -166,7 +172,7 @@ def decide(stats: CellStats, kind, margin, in_family, alpha: float = 0.05, metho
            seed: int = 0) -> Decision:
     """Test every cell against its margin, correct across the family (last axis) and give verdicts.
 
-    ``kind``: test code per cell (T, WILSON, SCORE, PERMUTATION; MCNEMAR_EXACT/MIDP for comparisons); ``in_family``: cells
+    ``kind``: test code per cell (T, MIDP, WILSON, SCORE, PERMUTATION; MCNEMAR_EXACT/MIDP for comparisons); ``in_family``: cells
     that take part in the correction and can get a non-inconclusive verdict; ``floor_mde``: cells whose MDE
     uses the binary flip floor (see :mod:`evalkit.compare.mde`)."""
     cells = _Cells(stats, kind, permutations, seed)
