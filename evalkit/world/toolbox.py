@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import pickle
 import time
 from collections.abc import Container
 from dataclasses import dataclass, field
@@ -139,24 +140,28 @@ def metric_arrays(result: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 class Answers:
-    """Tool answers already computed on one World, as JSON text: tools are pure functions of (world, args),
-    so the trials of a scenario (which one worker runs, on its cached world) share them. Bounded in bytes;
-    once full it stops remembering and every further call is computed as if it were not there."""
+    """Tool answers already computed on one World: tools are pure functions of (world, args), so the trials of
+    a scenario (which one worker runs, on its cached world) share them. Each answer is kept as its plain JSON
+    value, pickled (a fresh copy is a ``pickle.loads``, several times cheaper than parsing the JSON text
+    again), with its JSON size. Bounded in bytes; once full it stops remembering and every further call is
+    computed as if it were not there."""
 
     def __init__(self, max_bytes: int = 8 << 20):
         self.max_bytes = max_bytes
-        self._texts: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self._blobs: dict[str, tuple[bytes, int, tuple[str, ...]]] = {}
         self._bytes = 0
 
-    def get(self, key: str) -> tuple[str, tuple[str, ...]] | None:
-        """The answer text and the refs of the call ``key``, if remembered."""
-        return self._texts.get(key)
+    def get(self, key: str) -> tuple[Any, int, tuple[str, ...]] | None:
+        """A fresh copy of the answer of the call ``key``, its JSON size and its refs, if remembered."""
+        known = self._blobs.get(key)
+        return None if known is None else (pickle.loads(known[0]), known[1], known[2])
 
-    def put(self, key: str, text: str, refs: list[str]) -> None:
-        """Remember an answer unless that would exceed ``max_bytes``."""
-        if self._bytes + len(text) <= self.max_bytes and key not in self._texts:
-            self._texts[key] = (text, tuple(refs))
-            self._bytes += len(text)
+    def put(self, key: str, answer: Any, size: int, refs: list[str]) -> None:
+        """Remember an answer (a plain JSON value of ``size`` JSON bytes) unless that would exceed ``max_bytes``."""
+        if self._bytes + size <= self.max_bytes and key not in self._blobs:
+            blob = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+            self._blobs[key] = (blob, size, tuple(refs))
+            self._bytes += max(size, len(blob))
 
 
 def _answer_key(tool: str, args: dict) -> str | None:
@@ -224,14 +229,15 @@ class Toolbox:
             self.trajectory.append(ToolCall(tool, args, 0, self._since(t0), refs, str(exc)))
             raise
         if known is None:
-            # JSON out: the agent gets a fresh copy, never a reference into the World it could mutate
+            # JSON out: the agent gets plain JSON values, never a reference into the World it could mutate
             text = json.dumps(result, separators=(",", ":"), default=str)
+            answer, size = json.loads(text), len(text)
             if key is not None:
-                self._answers.put(key, text, refs)
+                self._answers.put(key, answer, size, refs)
         else:
-            text, refs = known[0], list(known[1])
-        self.trajectory.append(ToolCall(tool, args, len(text), self._since(t0), refs))
-        return json.loads(text)
+            answer, size, refs = known[0], known[1], list(known[2])
+        self.trajectory.append(ToolCall(tool, args, size, self._since(t0), refs))
+        return answer
 
     def _since(self, t0: float) -> float:
         """Seconds since ``t0`` (taken as ``perf_counter() - load_seconds``), without a load in between."""
