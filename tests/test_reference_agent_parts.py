@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from evalkit.agents.reference import FAULT_TYPES, REFERENCE_BUILDS, ReferenceAgent, flags_for
-from evalkit.agents.reference.anomaly import level_shift
+from evalkit.agents.reference.anomaly import level_shift, median, percentile90
 from evalkit.agents.reference.evidence import (
     error_origins, latency_origins, recent_changes, summarise_logs,
 )
@@ -22,6 +22,17 @@ def _noisy(level: float, seed: int = 0, rel: float = 0.03) -> np.ndarray:
 
 
 # --- anomaly scoring ------------------------------------------------------------------------------
+def test_the_fast_median_and_90th_percentile_are_numpys_bit_for_bit():
+    rng = np.random.default_rng(5)
+    for i in range(3000):
+        n = int(rng.integers(1, 120))
+        x = rng.normal(0, 10 ** rng.uniform(-3, 6), n) if i % 2 else rng.integers(0, 4, n).astype(float)
+        if i % 7 == 0:
+            x[rng.integers(n)] = np.nan
+        expected = (float(np.median(x)), float(np.percentile(x, 90)))
+        assert np.array_equal((median(x), percentile90(x)), expected, equal_nan=True), x
+
+
 def test_level_shift_finds_onset_and_large_robust_z_of_a_step():
     x = _noisy(50.0)
     x[70:] *= 3
