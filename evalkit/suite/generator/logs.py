@@ -94,25 +94,38 @@ class LogSink:
         return [{"ts": t, "component": c, "level": lv, "message": m}
                 for t, c, lv, m in zip(self.ts, self.component, self.level, self.message)]
 
-_FIELDS: dict[str, tuple[tuple[str, ...], str]] = {}
+_PLANS: dict[tuple[Template, ...], tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
 
 
-def _fields(fmt: str) -> tuple[tuple[str, ...], str]:
-    """The distinct placeholder names of ``fmt`` and an equivalent positional format string."""
-    f = _FIELDS.get(fmt)
-    if f is None:
+def _plan(templates: list[Template]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(placeholder names of all ``templates`` in first-use order, each template as a positional format over
+    that one argument list, each template's level), cached per template list.
+
+    One shared argument list lets ``emit`` format every line with a single ``map(str.format, ...)`` (unused
+    positional arguments are ignored). A template without placeholders yields its text with literal braces
+    doubled, as it always has, so its format is escaped once more.
+    """
+    key = tuple(templates)
+    plan = _PLANS.get(key)
+    if plan is None:
         names: list[str] = []
-        parts: list[str] = []
-        for literal, name, spec, conv in Formatter().parse(fmt):
-            parts.append(literal.replace("{", "{{").replace("}", "}}"))
-            if name is not None:
-                if name not in names:
-                    names.append(name)
-                parts.append("{" + str(names.index(name)) + (f"!{conv}" if conv else "")
-                             + (f":{spec}" if spec else "") + "}")
-        f = (tuple(names), "".join(parts))
-        _FIELDS[fmt] = f
-    return f
+        formats: list[str] = []
+        for _, fmt in templates:
+            parts: list[str] = []
+            used = False
+            for literal, name, spec, conv in Formatter().parse(fmt):
+                parts.append(literal.replace("{", "{{").replace("}", "}}"))
+                if name is not None:
+                    used = True
+                    if name not in names:
+                        names.append(name)
+                    parts.append("{" + str(names.index(name)) + (f"!{conv}" if conv else "")
+                                 + (f":{spec}" if spec else "") + "}")
+            text = "".join(parts)
+            formats.append(text if used else text.replace("{", "{{").replace("}", "}}"))
+        plan = (tuple(names), tuple(formats), tuple(level for level, _ in templates))
+        _PLANS[key] = plan
+    return plan
 
 
 def times_from_rate(rng: np.random.Generator, start: int, rate_per_min: np.ndarray) -> np.ndarray:
@@ -126,8 +139,8 @@ def emit(sink: LogSink, rng: np.random.Generator, component: str, times: np.ndar
          templates: list[Template], probs: list[float] | None, ctx: dict) -> None:
     """Write one line per time, picking a template per line and filling its placeholders.
 
-    Each placeholder's values are drawn once for all lines (and only if some template uses it); the
-    per-line work is a single positional ``str.format``.
+    Each placeholder's values are drawn once for all lines (and only if some template uses it); the lines
+    are then formatted by one ``map`` over the per-line formats and the value columns (no Python-level loop).
     """
     k = int(times.size)
     if k == 0:
@@ -141,9 +154,17 @@ def emit(sink: LogSink, rng: np.random.Generator, component: str, times: np.ndar
         which = np.minimum(np.searchsorted(cum / cum[-1], rng.random(k), side="right"),
                            len(templates) - 1).tolist()
     tlist = times.tolist()
-    parsed = [_fields(fmt) for _, fmt in templates]
+    names, formats, levels = _plan(templates)
+    cols = _columns(rng, names, k, tlist, ctx)
+    msgs = list(map(str.format, map(formats.__getitem__, which), *[cols[f] for f in names]))
+    sink.extend(tlist, component, list(map(levels.__getitem__, which)), msgs)
+
+
+def _columns(rng: np.random.Generator, names: tuple[str, ...], k: int, tlist: list[int], ctx: dict) -> dict[str, list]:
+    """One column of ``k`` values per placeholder in ``names``, drawn in that order (the draw order is part of
+    the logs stream); related placeholders share draws (``ms``/``slow``, ``n``..``pct``, ``ip``/``peer``)."""
     cols: dict[str, list] = {}
-    for f in dict.fromkeys(f for names, _ in parsed for f in names):
+    for f in names:
         if f in cols:
             continue
         if f in ("ms", "slow"):
@@ -164,11 +185,7 @@ def emit(sink: LogSink, rng: np.random.Generator, component: str, times: np.ndar
             cols["now"] = [datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") for t in tlist]
         elif isinstance(ctx.get(f), list) and ctx[f]:
             v = ctx[f]
-            cols[f] = [v[i] for i in rng.integers(0, len(v), size=k).tolist()]
+            cols[f] = list(map(v.__getitem__, rng.integers(0, len(v), size=k).tolist()))
         else:
             cols[f] = [ctx[f]] * k
-    msgs = []
-    for i, t in enumerate(which):
-        names, positional = parsed[t]
-        msgs.append(positional.format(*[cols[f][i] for f in names]) if names else positional)
-    sink.extend(tlist, component, [templates[t][0] for t in which], msgs)
+    return cols
