@@ -389,3 +389,39 @@ def test_every_fault_type_of_the_catalogue_has_a_placement_and_no_other():
     from evalkit.suite.generator.plan import PLACEMENTS
 
     assert set(PLACEMENTS) == {f for fault_types, _, _ in CATEGORIES.values() for f in fault_types}
+
+
+def _stepwise_history(x: np.ndarray, thr: float, ts: np.ndarray, step: int) -> tuple[list[dict], str]:
+    """The monitor state machine stepped minute by minute (the reference the vectorised evaluate must match)."""
+    above = np.nan_to_num(x, nan=-np.inf) > thr
+    state, run_up, run_down, hist = "OK", 0, 0, []
+    for i, a in enumerate(above.tolist()):
+        run_up, run_down = (run_up + 1, 0) if a else (0, run_down + 1)
+        if state == "OK" and run_up >= 2:
+            state = "ALERT"
+            hist.append({"ts": int(ts[i]) + step, "state": "ALERT"})
+        elif state == "ALERT" and run_down >= 2:
+            state = "OK"
+            hist.append({"ts": int(ts[i]) + step, "state": "OK"})
+    return hist, "NO_DATA" if np.all(np.isnan(x[-3:])) else state
+
+
+def test_monitor_evaluation_matches_the_minute_by_minute_state_machine():
+    from evalkit.suite.generator.monitors import evaluate
+
+    rng = np.random.default_rng(7)
+    big = float(np.finfo(np.float64).max)
+    for trial in range(3000):
+        n = int(rng.integers(0, 100))
+        x = rng.random(n)
+        for value, share in ((np.nan, 0.15), (np.inf, 0.05), (-np.inf, 0.05)):
+            if trial % 3:
+                x[rng.random(n) < share] = value
+        thr = float(rng.choice([0.2, 0.5, 0.9, 0.0, np.inf, -np.inf, np.nan, big, -big]))
+        ts = 1_000_000 + 60 * np.arange(n, dtype=np.int64)
+        mon = {"threshold": thr}
+        hist = evaluate(mon, x, ts, 60)
+        want, state = _stepwise_history(x, thr, ts, 60)
+        assert hist == want and mon["state"] == state and mon["history"] == want[-20:]
+        alerts = [h["ts"] for h in want if h["state"] == "ALERT"]
+        assert mon["last_triggered"] == (alerts[-1] if alerts else None)

@@ -67,19 +67,22 @@ def _add_log(world: World, ts: int, component: str, level: str, message: str) ->
 
 def _steady_logs(world: World, rng: np.random.Generator, component: str, templates: list, per_min: float,
                  fill: dict) -> None:
+    """Poisson-timed lines from ``templates`` through the window; the draws come as lists (no numpy scalar
+    per line)."""
     minutes = (world.end - world.start) // 60
     counts = rng.poisson(per_min, size=minutes)
     m = np.repeat(np.arange(minutes), counts)
-    ts = world.start + m * 60 + rng.integers(0, 60, size=m.size)
-    which = rng.integers(0, len(templates), size=m.size)
-    nums = rng.integers(1, 250, size=(m.size, 3))
-    for i in range(m.size):
-        lvl, fmt = templates[which[i]]
-        a, b, c = nums[i].tolist()
+    ts = (world.start + m * 60 + rng.integers(0, 60, size=m.size)).tolist()
+    which = rng.integers(0, len(templates), size=m.size).tolist()
+    nums = rng.integers(1, 250, size=(m.size, 3)).tolist()
+    dep = fill.get("dep")
+    append = world.logs.append
+    for t, w, (a, b, c) in zip(ts, which, nums):
+        lvl, fmt = templates[w]
         vals = dict(fill, a=a, b=b, port=30000 + 17 * c, ms=200 + 9 * c, job=JOBS[c % len(JOBS)])
-        if isinstance(vals.get("dep"), list):
-            vals["dep"] = vals["dep"][a % len(vals["dep"])] if vals["dep"] else "upstream"
-        _add_log(world, int(ts[i]), component, lvl, fmt.format_map(vals))
+        if isinstance(dep, list):
+            vals["dep"] = dep[a % len(dep)] if dep else "upstream"
+        append({"ts": t, "component": component, "level": lvl, "message": fmt.format_map(vals)})
 
 
 def _slow_spans(world: World, component: str, t0: int, t1: int, factor: float) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from evalkit.suite.generator.context import Ctx
-from evalkit.suite.generator.numeric import clip, wiggle
+from evalkit.suite.generator.numeric import clip, mean, wiggle
 
 UNITS: dict[str, str] = {
     "requests_per_s": "req/s", "error_rate_pct": "%", "latency_p50_ms": "ms", "latency_p99_ms": "ms",
@@ -34,6 +34,7 @@ def baseline_flows(ctx: Ctx, rng: np.random.Generator) -> None:
     shares = rng.dirichlet(np.full(len(T.entry), 2.0))
     ctx.entry_share = {e: float(x) for e, x in zip(T.entry, shares)}
     params: dict[str, dict] = {}
+    load = 1.0 + 0.15 * (daily - 1.0)
     for node in T.order():
         if node != lb:
             total = np.zeros(n)
@@ -54,7 +55,6 @@ def baseline_flows(ctx: Ctx, rng: np.random.Generator) -> None:
             p50, tail, err = rng.uniform(0.2, 0.8), 4.0, 0.0
         else:  # external
             p50, tail, err = rng.uniform(60, 250), rng.uniform(2.5, 4), rng.uniform(0.05, 0.5)
-        load = 1.0 + 0.15 * (daily - 1.0)
         ctx.own50[node] = p50 * load * wiggle(rng, n, 0.05)
         ctx.own99[node] = p50 * tail * load * wiggle(rng, n, 0.08)
         ctx.ownerr[node] = err * wiggle(rng, n, 0.3)
@@ -106,10 +106,11 @@ class _Load:
     def __init__(self, ctx: Ctx):
         self.rps = ctx.rps
         self.pre = ctx.mid < ctx.plan.onset
+        self.has_pre = bool(self.pre.any())
 
     def __call__(self, node: str) -> np.ndarray:
         r = self.rps[node]
-        return r / max(float(np.mean(r[self.pre])) if self.pre.any() else float(np.mean(r)), 1e-9)
+        return r / max(mean(r[self.pre]) if self.has_pre else mean(r), 1e-9)
 
 
 def _service_metrics(ctx: Ctx, rng: np.random.Generator, node: str, m: dict, t50: dict, base50: dict,

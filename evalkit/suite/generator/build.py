@@ -16,7 +16,7 @@ from evalkit.suite.generator.logs import (CACHE_ROUTINE, CONSUMER_ROUTINE, DB_RO
                                           GATEWAY_ROUTINE, GATEWAY_ROUTINE_P, METHODS, POOL_STATS,
                                           SERVICE_ROUTINE, SERVICE_ROUTINE_P)
 from evalkit.suite.generator.monitors import LABELS, alert_threshold, evaluate, healthy_threshold, monitor_def
-from evalkit.suite.generator.numeric import clip
+from evalkit.suite.generator.numeric import clip, mean, top
 from evalkit.suite.generator.plan import STEP_S, Plan, stream
 from evalkit.suite.generator.traces import build_traces
 from evalkit.world.model import World
@@ -58,8 +58,8 @@ def _scale_to_alert(ctx: Ctx, metric: str, base: np.ndarray, delta: np.ndarray) 
     """Scale factor for the fault so the alerting component's symptom clearly leaves its healthy range."""
     pre = ctx.mid < ctx.plan.onset
     post = (ctx.mid >= ctx.plan.onset) & (ctx.mid < ctx.plan.onset + 20 * 60)
-    pre_top = float(np.max(base[pre]))
-    peak = float(np.max(delta[post])) if post.any() else 0.0
+    pre_top = top(base[pre])
+    peak = top(delta[post]) if post.any() else 0.0
     need = max(1.5 if metric == "error_rate_pct" else 120.0, 0.9 * pre_top)
     if peak <= 0:
         return 1.0
@@ -77,15 +77,15 @@ def _caller_logs(ctx: Ctx, rng: np.random.Generator, d99: dict, derr: dict, b99:
         is_gw = T.kind[node] == "gateway"
         err_c = {c: T.weights[(node, c)][1] * derr[c] for c in callees}
         lat_c = {c: T.weights[(node, c)][0] * d99[c] for c in callees}
-        top_e = max(callees, key=lambda c: float(np.max(err_c[c])))
-        if float(np.max(err_c[top_e])) > 0.3:
+        top_e = max(callees, key=lambda c: top(err_c[c]))
+        if top(err_c[top_e]) > 0.3:
             tmpl = GATEWAY_ERR if is_gw else ctx.caller_errors.get(top_e, GENERIC_ERR)
             lc = dict(ctx.log_ctx[node], callee=top_e, resource=RESOURCES, to=[2000, 3000, 5000])
             rate = clip(err_c[top_e] * 0.25, 0, 3)
             ctx.log(rng, node, rate, tmpl, None, lc)
-        top_l = max(callees, key=lambda c: float(np.max(lat_c[c])))
-        ref = float(np.mean(b99[node]))
-        peak = float(np.max(lat_c[top_l]))
+        top_l = max(callees, key=lambda c: top(lat_c[c]))
+        ref = mean(b99[node])
+        peak = top(lat_c[top_l])
         if peak > max(100.0, 0.5 * ref):
             tmpl = GATEWAY_SLOW if is_gw else ctx.caller_slow.get(top_l, GENERIC_SLOW)
             lc = dict(ctx.log_ctx[node], callee=top_l, ms_median=(ref + peak) / 12, resource=RESOURCES)
@@ -97,7 +97,7 @@ def _routine_logs(ctx: Ctx, rng: np.random.Generator, facts: dict) -> None:
     """Healthy background logs of every component kind (access logs, pool stats, DB/Redis/CoreDNS/Kafka)."""
     T, n = ctx.T, ctx.n
     gw = T.gateways[1]
-    load = ctx.rps[gw] / float(np.mean(ctx.rps[gw][: max(1, n // 2)]))
+    load = ctx.rps[gw] / mean(ctx.rps[gw][: max(1, n // 2)])
     ctx.log(rng, gw, 0.6 * load, GATEWAY_ROUTINE, GATEWAY_ROUTINE_P, ctx.log_ctx[gw])
     for s in T.services:
         ctx.log(rng, s, rng.uniform(0.12, 0.4), SERVICE_ROUTINE, SERVICE_ROUTINE_P, ctx.log_ctx[s])
@@ -191,8 +191,9 @@ def _fire_alert(world: World, plan: Plan, metric: str) -> dict:
     """Evaluate every monitor; the triggering alert is the alerting monitor's first firing after onset."""
     a = plan.alert_component
     fired: list[int] = []
+    ts = world.timestamps
     for mon in world.monitors:
-        hist = evaluate(mon, world.metrics[mon["component"]][mon["metric"]], world.timestamps, world.step)
+        hist = evaluate(mon, world.metrics[mon["component"]][mon["metric"]], ts, world.step)
         if mon["component"] == a and mon["metric"] == metric:
             amon = mon
             fired = [h["ts"] for h in hist if h["state"] == "ALERT" and h["ts"] > plan.onset]
@@ -231,7 +232,7 @@ def build_world(plan: Plan, noise_level: float) -> tuple[World, dict[str, list[s
                 store[k] = store[k] * s
         d50, d99, derr = propagate(ctx, ctx.d50, ctx.d99, ctx.derr, 1.0, 1.0)
     for node, x in b50.items():  # log lines quote whole-request latencies (own time + callees)
-        ctx.log_ctx[node]["ms_median"] = float(x.mean())
+        ctx.log_ctx[node]["ms_median"] = mean(x)
     t50 = {k: b50[k] + d50[k] for k in b50}
     t99 = {k: b99[k] + d99[k] for k in b99}
     terr = {k: berr[k] + derr[k] for k in berr}

@@ -62,20 +62,34 @@ def alert_threshold(x: np.ndarray, pre: np.ndarray, post: np.ndarray, rng: np.ra
 def evaluate(monitor: dict, x: np.ndarray, ts: np.ndarray, step: int) -> list[dict]:
     """Fill ``state``, ``last_triggered`` and ``history`` (last 20 transitions) from the series (two-minute
     hysteresis); returns the full list of transitions."""
-    above = np.nan_to_num(x, nan=-np.inf) > monitor["threshold"]
-    state, run_up, run_down, hist = "OK", 0, 0, []
-    for i, a in enumerate(above.tolist()):
-        run_up, run_down = (run_up + 1, 0) if a else (0, run_down + 1)
-        if state == "OK" and run_up >= 2:
-            state = "ALERT"
-            hist.append({"ts": int(ts[i]) + step, "state": "ALERT"})
-        elif state == "ALERT" and run_down >= 2:
-            state = "OK"
-            hist.append({"ts": int(ts[i]) + step, "state": "OK"})
-    if np.all(np.isnan(x[-3:])):
+    thr = monitor["threshold"]
+    # NaN is never above; nan_to_num's clamping of infinities matters only for thresholds at the float limits
+    above = x > thr if -_BIG < thr < _BIG else np.nan_to_num(x, nan=-np.inf) > thr
+    at, up = _transitions(above)
+    hist = [{"ts": t + step, "state": "ALERT" if u else "OK"} for t, u in zip(ts[at].tolist(), up)]
+    state = ("ALERT" if up[-1] else "OK") if up else "OK"
+    if np.isnan(x[-3:]).all():
         state = "NO_DATA"
     fired = [h["ts"] for h in hist if h["state"] == "ALERT"]
     monitor["state"] = state
     monitor["last_triggered"] = fired[-1] if fired else None
     monitor["history"] = hist[-20:]
     return hist
+
+
+_BIG = float(np.finfo(np.float64).max)
+
+
+def _transitions(above: np.ndarray) -> tuple[np.ndarray, list[bool]]:
+    """Where the two-minute hysteresis changes state (grid indices) and whether each change goes to ALERT.
+
+    Two minutes above in a row can only raise an alert and two below in a row only clear one, so the
+    transitions are the events (either pair) whose kind differs from the previous event's, starting from OK;
+    the same result as stepping the state machine minute by minute, without a Python loop over the grid.
+    """
+    pair_up = above[1:] & above[:-1]
+    pair_down = ~(above[1:] | above[:-1])
+    events = np.flatnonzero(pair_up | pair_down)
+    kind = pair_up[events]
+    change = kind != np.concatenate(([False], kind[:-1]))
+    return events[change] + 1, kind[change].tolist()

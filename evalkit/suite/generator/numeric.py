@@ -37,3 +37,18 @@ def wiggle(rng: np.random.Generator, n: int, sigma: float) -> np.ndarray:
 def clip(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     """np.clip without its Python-level dispatch overhead (hot path on 90-point series)."""
     return np.minimum(np.maximum(x, lo), hi)
+
+
+_MAX = np.maximum.reduce
+_SUM = np.add.reduce
+
+
+def top(x: np.ndarray) -> float:
+    """``float(np.max(x))`` without np.max's Python-level dispatch: the same ufunc reduction, the same value."""
+    return float(_MAX(x))
+
+
+def mean(x: np.ndarray) -> float:
+    """``float(np.mean(x))`` of a 1-d float64 array without np.mean's Python-level dispatch: the same pairwise
+    sum divided by the count, so the same value to the last bit."""
+    return float(_SUM(x) / x.size)

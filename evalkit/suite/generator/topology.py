@@ -46,6 +46,7 @@ class Topology:
     weight_stream: np.random.Generator | None = field(default=None, repr=False, compare=False)
     _weights: dict[tuple[str, str], tuple[float, float, float]] | None = field(default=None, repr=False,
                                                                                compare=False)
+    _order: list[str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def weights(self) -> dict[tuple[str, str], tuple[float, float, float]]:
@@ -57,7 +58,14 @@ class Topology:
         return self._weights
 
     def order(self) -> list[str]:
-        """Call-graph nodes from the edge inward (every caller before its callees)."""
+        """Call-graph nodes from the edge inward (every caller before its callees); worked out once (a world
+        build asks five times and the call graph is fixed once built), a fresh list each time."""
+        if self._order is None:
+            self._order = self._topological_order()
+        return list(self._order)
+
+    def _topological_order(self) -> list[str]:
+        """Kahn's algorithm over the call edges; ties keep component order."""
         indeg = {n: 0 for n in self.kind if n in self.calls or n in self.callers}
         for c, ts in self.calls.items():
             for t in ts:

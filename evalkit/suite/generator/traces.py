@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from evalkit.suite.generator.numeric import clip
+from evalkit.suite.generator.numeric import clip, mean
 
 from evalkit.suite.generator.context import Ctx
 
@@ -42,7 +42,7 @@ def build_traces(ctx: Ctx, rng: np.random.Generator, count: int = 60) -> list[di
     ops = {k: _operations(ctx, k) for k in nodes}
     children = {k: [(c, min(1.0, T.weights[(k, c)][2]), T.weights[(k, c)][0], T.weights[(k, c)][1])
                     for c in T.calls.get(k, [])] for k in nodes}
-    entry_rps = np.array([float(ctx.rps[e].mean()) for e in T.entry])
+    entry_rps = np.array([mean(ctx.rps[e]) for e in T.entry])
     times = np.sort(ctx.start + rng.integers(0, n * 60, size=count)).tolist()
     entries = rng.choice(len(T.entry), size=count, p=entry_rps / entry_rps.sum()).tolist()
     z = rng.standard_normal(count * MAX_SPANS).tolist()
