@@ -37,7 +37,9 @@ def world_digest(world: World) -> str:
     """
     doc = [world.start, world.end, world.step, world.components, [list(e) for e in world.edges], world.alert,
            world.events, world.monitors, world.logs, world.traces]
-    return hashlib.sha256(json.dumps(doc, separators=(",", ":")).encode()).hexdigest()[:16]
+    # check_circular=False: the same text without a marker per container (~10 % faster; worlds are plain trees)
+    text = json.dumps(doc, separators=(",", ":"), check_circular=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def replay(category: str, seed: int, noise_level: float, window: tuple[int, int] | None = None,

@@ -62,11 +62,11 @@ class Ctx:
     def log(self, rng: np.random.Generator, component: str, rate_per_min: np.ndarray | float,
             templates: list[Template], probs: list[float] | None, fill: dict) -> None:
         """Emit Poisson-timed log lines for ``component`` at ``rate_per_min`` (per grid minute, or constant)."""
-        # np.full / the array itself: broadcast_to's Python-level checks cost more than the draws (~30 calls a world)
+        rate: np.ndarray | float
         if not isinstance(rate_per_min, np.ndarray):
-            rate = np.full(self.n, rate_per_min, dtype=float)
-        elif rate_per_min.shape == (self.n,):
+            rate = float(rate_per_min)
+        elif rate_per_min.shape == (self.n,):  # broadcast_to's Python-level checks cost more than the draws
             rate = rate_per_min.astype(float, copy=False)
         else:
             rate = np.broadcast_to(np.asarray(rate_per_min, dtype=float), (self.n,))
-        emit(self.sink, rng, component, times_from_rate(rng, self.start, rate), templates, probs, fill)
+        emit(self.sink, rng, component, times_from_rate(rng, self.start, rate, self.n), templates, probs, fill)
