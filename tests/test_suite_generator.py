@@ -425,3 +425,25 @@ def test_monitor_evaluation_matches_the_minute_by_minute_state_machine():
         assert hist == want and mon["state"] == state and mon["history"] == want[-20:]
         alerts = [h["ts"] for h in want if h["state"] == "ALERT"]
         assert mon["last_triggered"] == (alerts[-1] if alerts else None)
+
+
+def test_fast_series_helpers_equal_the_numpy_functions_they_replace():
+    from evalkit.suite.generator.numeric import mean, nantop, ramp_to, top
+
+    rng = np.random.default_rng(11)
+    stops = [0.0, -0.0, 0.3, 5e-324, -2.5, 1e300, *rng.uniform(-5, 5, 200).tolist()]
+    for stop in stops:
+        for n in (0, 1, 2, 3, 90):
+            assert np.array_equal(ramp_to(stop, n), np.linspace(0, stop, n), equal_nan=True)
+            assert ramp_to(stop, n).tobytes() == np.linspace(0, stop, n).tobytes()
+    for _ in range(200):
+        x = rng.lognormal(0, 2, int(rng.integers(1, 120)))
+        assert mean(x) == float(np.mean(x)) and top(x) == float(np.max(x)) == nantop(x)
+        x[0] = np.nan
+        x[rng.random(x.size) < 0.2] = np.nan
+        assert np.isnan(top(x)) and np.isnan(np.max(x))
+        if np.isnan(x).all():
+            with pytest.warns(RuntimeWarning):
+                assert np.isnan(nantop(x))
+        else:
+            assert nantop(x) == float(np.nanmax(x))

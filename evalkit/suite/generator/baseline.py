@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from evalkit.suite.generator.context import Ctx
-from evalkit.suite.generator.numeric import clip, mean, wiggle
+from evalkit.suite.generator.numeric import clip, mean, ramp_to, wiggle
 
 UNITS: dict[str, str] = {
     "requests_per_s": "req/s", "error_rate_pct": "%", "latency_p50_ms": "ms", "latency_p99_ms": "ms",
@@ -120,7 +120,7 @@ def _service_metrics(ctx: Ctx, rng: np.random.Generator, node: str, m: dict, t50
     cpu0 = rng.uniform(18, 45)
     m["cpu_pct"] = clip(cpu0 * load_of(node) * wiggle(rng, n, 0.05), 0, 100)
     mem0 = rng.uniform(35, 70)
-    m["memory_pct"] = clip(mem0 + np.linspace(0, rng.uniform(0, 3), n) + rng.normal(0, 0.6, n), 0, 100)
+    m["memory_pct"] = clip(mem0 + ramp_to(rng.uniform(0, 3), n) + rng.normal(0, 0.6, n), 0, 100)
     dbs = [c for c in T.calls.get(node, []) if T.kind[c] == "database"]
     if dbs:
         pool0 = rng.uniform(15, 45)
@@ -151,7 +151,7 @@ def _call_graph_metrics(ctx: Ctx, rng: np.random.Generator, t50: dict, t99: dict
                 "query_time_p50_ms": t50[node],
                 "query_time_p99_ms": t99[node],
                 "cpu_pct": clip(rng.uniform(20, 50) * load_of(node) * wiggle(rng, n, 0.05), 0, 100),
-                "disk_used_pct": clip(rng.uniform(40, 78) + np.linspace(0, rng.uniform(0.1, 0.8), n)
+                "disk_used_pct": clip(rng.uniform(40, 78) + ramp_to(rng.uniform(0.1, 0.8), n)
                                       + rng.normal(0, 0.05, n), 0, 100),
             }
         elif kind == "cache":
@@ -191,7 +191,7 @@ def _platform_metrics(ctx: Ctx, rng: np.random.Generator, metrics: dict, load_of
         metrics[nd] = {
             "cpu_pct": clip(8 + 0.55 * avg + rng.normal(0, 1.0, n), 0, 100),
             "memory_pct": clip(rng.uniform(40, 75) + rng.normal(0, 0.4, n), 0, 100),
-            "disk_used_pct": clip(rng.uniform(25, 65) + np.linspace(0, 0.3, n), 0, 100),
+            "disk_used_pct": clip(rng.uniform(25, 65) + ramp_to(0.3, n), 0, 100),
             "net_retransmit_pct": rng.uniform(0.02, 0.25) * wiggle(rng, n, 0.3),
         }
 

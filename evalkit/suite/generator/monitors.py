@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from evalkit.suite.generator.numeric import nantop
+
 LABELS = {"latency_p99_ms": "p99 latency", "error_rate_pct": "error rate", "query_time_p99_ms": "p99 query time",
           "disk_used_pct": "disk usage", "consumer_lag": "consumer lag", "cpu_pct": "CPU",
           "servfail_per_s": "SERVFAIL rate", "db_pool_in_use_pct": "connection pool usage",
@@ -36,7 +38,7 @@ def healthy_threshold(x: np.ndarray, pre: np.ndarray, rng: np.random.Generator, 
                       cap: float | None = None) -> float:
     """A threshold comfortably above the healthy range of ``x`` (percent gauges: at most ``cap``,
     the way people set "disk above 90 %": such a monitor may already fire on a slowly filling disk)."""
-    top = float(np.nanmax(x[pre])) if pre.any() else float(np.nanmax(x))
+    top = nantop(x[pre]) if pre.any() else nantop(x)
     thr = nice(max(floor, top * float(rng.uniform(1.4, 2.5))))
     return min(thr, cap) if cap is not None else thr
 
@@ -44,11 +46,11 @@ def healthy_threshold(x: np.ndarray, pre: np.ndarray, rng: np.random.Generator, 
 def alert_threshold(x: np.ndarray, pre: np.ndarray, post: np.ndarray, rng: np.random.Generator) -> float | None:
     """A threshold the series never held for two minutes before onset but does after; None if impossible."""
     pairs = np.minimum(x[:-1], x[1:])
-    pre_top = float(np.nanmax(x[pre]))
+    pre_top = nantop(x[pre])
     post_idx = np.nonzero(post[:-1])[0]
     if post_idx.size == 0:
         return None
-    peak = float(np.nanmax(pairs[post_idx]))
+    peak = nantop(pairs[post_idx])
     if not peak > pre_top * 1.02:
         return None
     raw = pre_top + float(rng.uniform(0.2, 0.45)) * (peak - pre_top)
