@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from evalkit.suite.generator.context import Ctx
-from evalkit.suite.generator.numeric import clip, mean, ramp_to, wiggle
+from evalkit.suite.generator.numeric import clip, mean, pick, ramp_to, wiggle
 
 UNITS: dict[str, str] = {
     "requests_per_s": "req/s", "error_rate_pct": "%", "latency_p50_ms": "ms", "latency_p99_ms": "ms",
@@ -61,9 +61,9 @@ def baseline_flows(ctx: Ctx, rng: np.random.Generator) -> None:
         params[node] = {"p50": p50}
     for s in T.services:
         if any(T.kind[c] == "database" for c in T.calls.get(s, [])):
-            params[s]["pool_max"] = int(rng.choice([20, 30, 50]))
+            params[s]["pool_max"] = pick(rng, [20, 30, 50])
     for s in T.pods:
-        params[s]["mem_limit_mb"] = int(rng.choice([256, 512, 1024, 2048]))
+        params[s]["mem_limit_mb"] = pick(rng, [256, 512, 1024, 2048])
     ctx.static = params
 
 
@@ -182,7 +182,7 @@ def _platform_metrics(ctx: Ctx, rng: np.random.Generator, metrics: dict, load_of
                 "cpu_pct": cpu,
                 "cpu_throttled_pct": clip(rng.uniform(0, 2) * wiggle(rng, n, 0.3), 0, 100),
                 "memory_mb": limit * mem_frac * rng.uniform(0.9, 1.1) * wiggle(rng, n, 0.01),
-                "restarts": np.full(n, float(rng.choice([0, 0, 0, 0, 1, 2]))),
+                "restarts": np.full(n, float(pick(rng, [0, 0, 0, 0, 1, 2]))),
             }
             node_cpu[T.pod_node[p]].append(cpu)
     for nd in T.nodes:

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from evalkit.suite.generator.numeric import clip, wiggle
+from evalkit.suite.generator.numeric import clip, pick, wiggle
 from evalkit.world.noise import AUTHORS
 from evalkit.suite.generator.context import Ctx
 
@@ -91,7 +91,7 @@ def bad_feature_flag(ctx: Ctx) -> None:
     p, rng, S = ctx.plan, ctx.rng, ctx.plan.cause
     flag = FLAGS[int(rng.integers(len(FLAGS)))]
     ts = p.onset - int(rng.integers(10, 60))
-    pct = int(rng.choice([10, 25, 50, 100]))
+    pct = pick(rng, [10, 25, 50, 100])
     prof = ctx.ramp(p.onset, 60.0)
     ctx.add(ctx.derr, S, float(rng.uniform(5, 25)) * pct / 100 * 2 * prof * wiggle(rng, ctx.n, 0.1))
     ctx.events.append({"ts": ts, "kind": "feature-flag", "component": S,
@@ -141,8 +141,8 @@ def traffic_surge(ctx: Ctx) -> None:
 def timeout_chain(ctx: Ctx) -> None:
     p, rng, S = ctx.plan, ctx.rng, ctx.plan.cause
     callee = p.params["callee"]
-    old = int(rng.choice([2000, 3000, 5000]))
-    new = int(rng.choice([100, 150, 200, 250]))
+    old = pick(rng, [2000, 3000, 5000])
+    new = pick(rng, [100, 150, 200, 250])
     ts = p.onset - int(rng.integers(10, 90))
     prof = ctx.ramp(p.onset, 60.0)
     ctx.add(ctx.derr, S, float(rng.uniform(6, 25)) * prof * wiggle(rng, ctx.n, 0.12))
@@ -243,7 +243,7 @@ def cpu_throttling(ctx: Ctx) -> None:
 
     ctx.patches.append(patch)
     if rng.random() < 0.4:
-        old, new = int(rng.choice([1000, 2000])), int(rng.choice([250, 500]))
+        old, new = pick(rng, [1000, 2000]), pick(rng, [250, 500])
         ctx.events.append({"ts": p.onset - int(rng.integers(30, 200)), "kind": "config-change", "component": S,
                            "summary": f"{S}: resources.limits.cpu changed {old}m -> {new}m",
                            "details": {"key": "resources.limits.cpu", "from": f"{old}m", "to": f"{new}m"}})
@@ -293,7 +293,7 @@ def db_pool_exhaustion(ctx: Ctx) -> None:
     db = p.params["db"]
     lead = float(rng.uniform(120, 600))
     prof = ctx.ramp(p.onset, 60.0)
-    wait = int(rng.choice([1000, 2000, 3000, 5000]))
+    wait = pick(rng, [1000, 2000, 3000, 5000])
     ctx.add(ctx.d99, S, wait * float(rng.uniform(0.6, 1.0)) * prof)
     ctx.add(ctx.d50, S, wait * float(rng.uniform(0.1, 0.3)) * prof)
     ctx.add(ctx.derr, S, float(rng.uniform(6, 30)) * prof * wiggle(rng, ctx.n, 0.12))

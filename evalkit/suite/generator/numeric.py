@@ -18,6 +18,12 @@ class Rng(np.random.Generator):
         self.bank_next = 0
 
 
+def pick(rng: np.random.Generator, options: list):
+    """``rng.choice(options)`` for a short list, with the same draw (numpy's choice of one element without
+    weights is one ``integers(0, len(options))`` draw) at a fifth of its per-call cost."""
+    return options[int(rng.integers(0, len(options)))]
+
+
 def wiggle(rng: np.random.Generator, n: int, sigma: float) -> np.ndarray:
     """Smooth multiplicative noise around 1 (3-point moving average of normal draws).
 

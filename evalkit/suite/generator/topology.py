@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from evalkit.suite.generator.names import DOMAINS, LANGUAGES, ZONES
+from evalkit.suite.generator.numeric import pick
 
 SHAPES: tuple[str, ...] = ("layered", "deep", "hub", "wide")
 
@@ -285,7 +286,7 @@ def build_topology(rng: np.random.Generator) -> Topology:
     for c in caches:
         comps.add(c, "cache", "data", engine="redis")
     for t in topics:
-        comps.add(t, "kafka-topic", "messaging", partitions=int(rng.choice([6, 12, 24])))
+        comps.add(t, "kafka-topic", "messaging", partitions=pick(rng, [6, 12, 24]))
     for g in groups:
         comps.add(g, "consumer-group", "messaging")
     comps.add("coredns", "dns", "platform", cluster_ip="10.96.0.10")
