@@ -39,25 +39,42 @@ class Fix:
 Unknown = Callable[[tuple[str, ...], str], tuple[object, str]]
 
 
-def read_model(model: type[M], data: dict[str, Any], where: str, unknown: Unknown) -> tuple[M, list[Problem]]:
+def read_model(model: type[M], data: dict[str, Any], where: str, unknown: Unknown) -> tuple[M | None, list[Problem]]:
     """``model`` of ``data`` with every bad value replaced by its default, and the problems (file ``where``).
-    ``unknown(path, key)`` is the (value shown, fix) of a key ``model`` does not declare at ``path``."""
+    ``unknown(path, key)`` is the (value shown, fix) of a key ``model`` does not declare at ``path``. A
+    required field that is missing has no default: the model is then None (the problems are all there)."""
     problems: list[Problem] = []
+    reported: list[tuple[str, ...]] = []
     data = dict(data)
     for _ in range(8):  # each pass drops what failed; a nested default can fail only at a shallower level
         try:
             return model.model_validate(data), problems
         except ValidationError as err:
+            new = False
             for e in err.errors():
                 loc = tuple(str(p) for p in e["loc"])
                 if e["type"] == "extra_forbidden":
                     path, (value, fix) = loc, unknown(loc[:-1], loc[-1])
+                elif e["type"] == "missing":
+                    path, value, fix = loc, "missing", f"add the required field '{'.'.join(loc)}'"
                 else:
                     path, fix = _locate(model, loc, e["type"])
                     value = _at(data, path)
+                if any(_related(path, seen) for seen in reported):
+                    continue  # what a dropped value left behind (now missing, or an emptied table): said already
+                new = True
+                reported.append(path)
                 problems.append(Problem(where, ".".join(path), value, fix))
                 data = _without(data, path)
+            if not new:
+                return None, problems  # a required field without a default is wrong: no model, every problem said
     raise RuntimeError(f"{model.__name__}: validation did not settle")  # pragma: no cover - defaults are valid
+
+
+def _related(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """One path lies within the other (or they are the same)."""
+    n = min(len(a), len(b))
+    return a[:n] == b[:n]
 
 
 def _locate(model: type[BaseModel], loc: tuple[str, ...], error_type: str) -> tuple[tuple[str, ...], str]:

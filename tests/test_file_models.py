@@ -56,3 +56,20 @@ def test_every_problem_is_one_line_with_its_field_path_value_and_fix_and_the_res
 def test_a_section_that_is_not_a_table_says_so_and_strings_are_not_numbers():
     _, problems = read({"inner": 5, "seed": "3"})
     assert sorted(problems) == ["f.toml: inner 5: must be a table: [inner]", "f.toml: seed '3': give an integer"]
+
+
+class WithRequired(BaseModel):
+    model_config = STRICT
+    name: Annotated[str, Field(pattern=r"^[a-z]+$"), Fix("use lower-case letters")]
+    tags: Annotated[dict[str, Annotated[str, Field(min_length=1)]], Field(min_length=1), Fix("give a tag text")]
+
+
+def test_a_missing_required_field_is_one_problem_and_a_bad_one_is_not_also_called_missing():
+    model, problems = read_model(WithRequired, {"name": "Bad Name", "tags": {"a": ""}}, "f.toml", unknown)
+    assert model is None
+    assert [str(p) for p in problems] == ["f.toml: name 'Bad Name': use lower-case letters",
+                                          "f.toml: tags.a '': give a tag text"]
+    model, problems = read_model(WithRequired, {"tags": {"a": "x"}}, "f.toml", unknown)
+    assert model is None and [str(p) for p in problems] == ["f.toml: name 'missing': add the required field 'name'"]
+    model, problems = read_model(WithRequired, {"name": "ok", "tags": {"a": "x"}}, "f.toml", unknown)
+    assert problems == [] and model.name == "ok"

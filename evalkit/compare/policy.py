@@ -180,7 +180,7 @@ def policy_from_dict(data: dict[str, Any], where: str = "<policy>") -> Policy:
     data = _without_unknown_metrics(_without_mcnemar(data, where, problems), where, problems)
     parsed, schema_problems = read_model(PolicyFile, data, where, _unknown_key_fix)
     problems += schema_problems
-    kw = _checked_values(parsed, where, problems)
+    kw = _checked_values(parsed or PolicyFile(), where, problems)  # every field has a default: never None
     _cross_check(Policy(**{**asdict(Policy()), **kw}), kw, where, problems)
     if problems:
         raise UserError(*problems)

@@ -46,7 +46,7 @@ def load_policy(path: str | Path | None) -> LabelPolicy:
     if not isinstance(doc, dict):
         raise UserError(Problem(where, "", type(doc).__name__, "must be a JSON object"))
     parsed, problems = read_model(LabelPolicyFile, doc, where, _unknown)
-    if problems:
+    if problems or parsed is None:
         raise UserError(*problems)
     return LabelPolicy({**DEFAULT_THRESHOLDS, **parsed.thresholds.model_dump()}, parsed.spot_check_share, parsed.seed,
                        parsed.solvability_build, parsed.solvability_budget)

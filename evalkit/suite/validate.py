@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from evalkit.errors import Problem
+from evalkit.file_models import read_model
 from evalkit.parallel import consume, ordered_map
 from evalkit.suite.generator.catalog import CATEGORIES
 from evalkit.suite import plan_facts
@@ -24,13 +25,12 @@ from evalkit.suite.generator.plan import GENERATOR_ID
 from evalkit.suite.hashing import suite_hash
 from evalkit.suite.materialized import read_topology, read_world
 from evalkit.suite.model import GroundTruth, Scenario, Suite
+from evalkit.suite.suite_file import ID_PATTERN, SuiteFile, unknown_field
 
-ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+ID_RE = re.compile(ID_PATTERN)
 FAULT_RE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 REF_KINDS = ("metric", "logs", "traces", "events", "topology", "monitor")
 
-SUITE_REQUIRED = ("name", "version", "description", "categories", "default_trials")
-SUITE_OPTIONAL = ("generated", "pool")
 SCENARIO_REQUIRED = ("id", "category", "alert", "window", "world")
 SCENARIO_OPTIONAL = ("tags", "noise_level", "max_tool_calls", "description")
 ALERT_REQUIRED = ("component", "metric", "fired_at", "title")
@@ -102,27 +102,9 @@ def _check_suite_toml(root: Path, shown: str, problems: list[Problem]) -> dict |
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         problems.append(Problem(where, "", f"malformed TOML: {exc}", "fix the TOML syntax"))
         return None
-    n0 = len(problems)
-    _fields(doc, where, SUITE_REQUIRED, SUITE_OPTIONAL, problems)
-    if "name" in doc and not (isinstance(doc["name"], str) and ID_RE.match(doc["name"])):
-        problems.append(Problem(where, "name", doc["name"], "use letters, digits, '.', '_' or '-'"))
-    for k in ("version", "description"):
-        if k in doc and not isinstance(doc[k], str):
-            problems.append(Problem(where, k, doc[k], "must be a string"))
-    if "default_trials" in doc and not (_is_int(doc["default_trials"]) and 1 <= doc["default_trials"] <= 100):
-        problems.append(Problem(where, "default_trials", doc["default_trials"], "must be an integer from 1 to 100"))
-    if "pool" in doc and not isinstance(doc["pool"], bool):
-        problems.append(Problem(where, "pool", doc["pool"], "must be true or false (true: a pool the gate samples "
-                                                            "in rounds)"))
-    cats = doc.get("categories")
-    if "categories" in doc:
-        if not isinstance(cats, dict) or not cats:
-            problems.append(Problem(where, "categories", cats, "give a table 'category = \"one-line description\"'"))
-        else:
-            for k, v in cats.items():
-                if not isinstance(v, str) or not v.strip():
-                    problems.append(Problem(where, f"categories.{k}", v, "give a one-line description string"))
-    return doc if len(problems) == n0 else None
+    parsed, found = read_model(SuiteFile, doc, where, unknown_field)
+    problems += found
+    return doc if parsed is not None and not found else None
 
 
 def _check_window(doc: dict, where: str, problems: list[Problem]) -> tuple[int, int, int] | None:
