@@ -19,6 +19,8 @@ GATED = (ConfidencePart.SPECIFICITY, ConfidencePart.SUPPORT, ConfidencePart.CONS
          ConfidencePart.DUPLICATION)
 DEFAULT_THRESHOLDS: dict[str, float] = {ConfidencePart.SPECIFICITY: 1.0, ConfidencePart.SUPPORT: 0.5, ConfidencePart.CONSISTENCY: 0.5,
                       ConfidencePart.LEAKAGE: 1.0, ConfidencePart.DUPLICATION: 1.0}
+
+
 @dataclass(frozen=True)
 class LabelPolicy:
     """A candidate whose part falls below its threshold goes to review; the others are admitted, a
@@ -53,17 +55,18 @@ def load_policy(path: str | Path | None) -> LabelPolicy:
 
 
 _Share = Annotated[float, Field(ge=0, le=1)]
+_Threshold = Annotated[_Share, Fix("give a number from 0 to 1")]
 
 
 class _Thresholds(BaseModel):
     """Per-part confidence thresholds (a part left out keeps its default)."""
 
     model_config = STRICT
-    specificity: Annotated[_Share, Fix("give a number from 0 to 1")] = DEFAULT_THRESHOLDS[ConfidencePart.SPECIFICITY]
-    support: Annotated[_Share, Fix("give a number from 0 to 1")] = DEFAULT_THRESHOLDS[ConfidencePart.SUPPORT]
-    consistency: Annotated[_Share, Fix("give a number from 0 to 1")] = DEFAULT_THRESHOLDS[ConfidencePart.CONSISTENCY]
-    leakage: Annotated[_Share, Fix("give a number from 0 to 1")] = DEFAULT_THRESHOLDS[ConfidencePart.LEAKAGE]
-    duplication: Annotated[_Share, Fix("give a number from 0 to 1")] = DEFAULT_THRESHOLDS[ConfidencePart.DUPLICATION]
+    specificity: _Threshold = DEFAULT_THRESHOLDS[ConfidencePart.SPECIFICITY]
+    support: _Threshold = DEFAULT_THRESHOLDS[ConfidencePart.SUPPORT]
+    consistency: _Threshold = DEFAULT_THRESHOLDS[ConfidencePart.CONSISTENCY]
+    leakage: _Threshold = DEFAULT_THRESHOLDS[ConfidencePart.LEAKAGE]
+    duplication: _Threshold = DEFAULT_THRESHOLDS[ConfidencePart.DUPLICATION]
 
 
 class LabelPolicyFile(BaseModel):
