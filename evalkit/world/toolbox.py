@@ -157,11 +157,15 @@ class Answers:
         return None if known is None else (pickle.loads(known[0]), known[1], known[2])
 
     def put(self, key: str, answer: Any, size: int, refs: list[str]) -> None:
-        """Remember an answer (a plain JSON value of ``size`` JSON bytes) unless that would exceed ``max_bytes``."""
-        if self._bytes + size <= self.max_bytes and key not in self._blobs:
-            blob = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        """Remember an answer (a plain JSON value of ``size`` JSON bytes) unless that would exceed ``max_bytes``
+        (an answer counts the larger of its JSON and its pickle, in the check as in the total)."""
+        if key in self._blobs or self._bytes + size > self.max_bytes:
+            return
+        blob = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        cost = max(size, len(blob))
+        if self._bytes + cost <= self.max_bytes:
             self._blobs[key] = (blob, size, tuple(refs))
-            self._bytes += max(size, len(blob))
+            self._bytes += cost
 
 
 def _answer_key(tool: str, args: dict) -> str | None:
