@@ -38,34 +38,26 @@ def file_sha256(path: str | Path) -> str | None:
         return None
 
 
-@functools.lru_cache(maxsize=256)
-def _git_sha(directory: str) -> str | None:
+def _git(directory: str, *args: str, text: bool = False) -> subprocess.CompletedProcess | None:
+    """``git -C directory args`` without evalkit's GIT_* variables; None when git is missing, cannot run or
+    fails."""
     git = shutil.which("git")
     if git is None:
         return None
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     try:
-        out = subprocess.run([git, "-C", directory, "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=10, env=env, check=False)
+        out = subprocess.run([git, "-C", directory, *args], capture_output=True, text=text, timeout=10, env=env,
+                             check=False)
     except (OSError, subprocess.SubprocessError):
         return None
-    sha = out.stdout.strip()
-    return sha if out.returncode == 0 and len(sha) >= 40 else None
+    return out if out.returncode == 0 else None
 
 
-def git_sha(path: str | Path | None) -> str | None:
-    """HEAD commit of the git repository containing ``path`` (a file or directory), or None."""
-    if path is None:
-        return None
-    p = Path(path)
-    directory = p if p.is_dir() else p.parent
-    try:
-        directory = directory.resolve()
-    except OSError:
-        return None
-    if not directory.is_dir():
-        return None
-    return _git_sha(str(directory))
+@functools.lru_cache(maxsize=256)
+def _git_sha(directory: str) -> str | None:
+    out = _git(directory, "rev-parse", "HEAD", text=True)
+    sha = out.stdout.strip() if out else ""
+    return sha if len(sha) >= 40 else None
 
 
 @dataclass(frozen=True)
@@ -78,26 +70,14 @@ class GitState:
     changes_sha256: str | None = None
 
 
-def _git_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-
-
 @functools.lru_cache(maxsize=256)
 def _changed_files(directory: str, mtimes_ns: tuple[int, int]) -> tuple[Path, ...] | None:
     """Files that ``git status`` lists under ``directory`` (modified, staged, deleted or untracked); None when
     not in a repository. Cached on the agent file's and the folder's mtimes: load_agent runs in every worker."""
-    git = shutil.which("git")
-    if git is None:
-        return None
-    try:
-        top = subprocess.run([git, "-C", directory, "rev-parse", "--show-toplevel"], capture_output=True,
-                             text=True, timeout=10, env=_git_env(), check=False)
-        out = subprocess.run([git, "-C", directory, "status", "--porcelain=v1", "-z", "--untracked-files=all",
-                              "--no-renames", "--", "."], capture_output=True, timeout=10, env=_git_env(),
-                             check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if top.returncode != 0 or out.returncode != 0:
+    top = _git(directory, "rev-parse", "--show-toplevel", text=True)
+    out = _git(directory, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", ".") \
+        if top else None
+    if top is None or out is None:
         return None
     root = Path(top.stdout.strip())
     entries = [e for e in out.stdout.decode("utf-8", "surrogateescape").split("\0") if e]
