@@ -35,7 +35,6 @@ from evalkit.drift.series import BuildSeries
 from evalkit.score.catalogue import lower_is_better, on_unit_scale
 from evalkit.vocab import Verdict
 
-VERDICTS = (Verdict.REGRESSED, Verdict.IMPROVED, Verdict.UNCHANGED, Verdict.INCONCLUSIVE, Verdict.MISSING)
 Z95 = 1.959963984540054
 
 

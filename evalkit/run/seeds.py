@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 
-SEED_BITS = 32
-
 
 def trial_seed(run_seed: int, scenario_id: str, trial: int) -> int:
     """Stable 32-bit seed of one trial: SHA-256 of ``run_seed:scenario_id:trial`` (portable across processes)."""

@@ -111,12 +111,9 @@ class Store:
                 raise TrackingUnreachable(self.target, type(exc).__name__) from exc
             raise
 
-    def _is_empty_embedded(self) -> bool:
-        """True for a local SQLite store that does not exist yet (no need to create it just to read)."""
-        return self.missing_file() is not None
-
     def missing_file(self) -> Path | None:
-        """The database file of a local SQLite store that does not exist (yet); None for any other store."""
+        """The database file of a local SQLite store that does not exist (yet); None for any other store.
+        Readers answer "nothing stored" for it rather than create the store just to read it."""
         if self.target.kind != "sqlite":
             return None
         path = _sqlite_path(self.target.uri)
@@ -182,7 +179,7 @@ class Store:
     def settle_interrupted(self, suite: str | None = None, *, now: Callable[[], float] = time.time) -> str:
         """Close the runs of ``suite`` (or of every suite) that an interrupted upload left RUNNING (see
         :mod:`evalkit.store.recovery`); one line saying so, or "" when there were none."""
-        if self._is_empty_embedded():
+        if self.missing_file():
             return ""
         client = self.client()
         if suite is not None:
@@ -212,7 +209,7 @@ class Store:
     def find_runs(self, suite: str, *, build_id: str | None = None, role: str | None = None,
                   max_results: int = 100) -> list[RunInfo]:
         """Evaluation runs of ``suite``, newest first."""
-        if self._is_empty_embedded():
+        if self.missing_file():
             return []
         return self._call(runs.search_runs, suite, build_id=build_id, role=role, max_results=max_results)
 
@@ -227,13 +224,13 @@ class Store:
 
     def history(self, suite: str, alias: str | None = None) -> list[Promotion]:
         """Promotions of ``suite`` (one alias or all), oldest first."""
-        if self._is_empty_embedded():
+        if self.missing_file():
             return []
         return self._call(baselines.history, suite, alias)
 
     def current_baseline(self, suite: str, alias: str = names.DEFAULT_ALIAS) -> Promotion | None:
         """The latest promotion of ``suite@alias``, or None."""
-        if self._is_empty_embedded():
+        if self.missing_file():
             return None
         return self._call(baselines.current, suite, alias)
 
