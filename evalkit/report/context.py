@@ -153,6 +153,11 @@ def sequential_columns(r, metric: str) -> tuple[str, str, str, str]:
     return n, bound, "" if r.stop in (Stop.OPEN, "") else r.stop, resolves
 
 
+def design_columns(r, comparison, sequential: bool) -> tuple[str, str, str, str]:
+    """The four columns a row's design decides: :func:`sequential_columns` or :func:`fixed_columns`."""
+    return sequential_columns(r, r.metric) if sequential else fixed_columns(r, comparison.policy.min_scenarios)
+
+
 def sequential_legend(comparison) -> str:
     """One line saying how the sequential verdicts were reached, with the numbers that decided them."""
     pol = comparison.policy

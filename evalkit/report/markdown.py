@@ -3,9 +3,8 @@ scenarios per regressed category (the agent's answer vs the expected component),
 
 from __future__ import annotations
 
-from evalkit.report.context import (ReportContext, bounds_header, fixed_columns, fixed_legend, fmt_diff, fmt_value,
-                                    in_points, is_sequential, resolution_notes, sequential_columns,
-                                    sequential_legend)
+from evalkit.report.context import (ReportContext, bounds_header, design_columns, fixed_legend, fmt_diff, fmt_value,
+                                    in_points, is_sequential, resolution_notes, sequential_legend)
 from evalkit.report.headline import headline, verdict_label
 from evalkit.report.terminal import verdict_rows
 from evalkit.score.schema import OVERALL_MICRO
@@ -54,10 +53,7 @@ def _table(comparison, rows, sequential: bool) -> list[str]:
             "|---|---|---:|---:|---:|---:|---|---|---:|---:|"])
     for r in rows.itertuples(index=False):
         cat = "**overall**" if r.category == OVERALL_MICRO else f"`{_esc(r.category)}`"
-        if sequential:
-            n, interval, last, extra = sequential_columns(r, r.metric)
-        else:
-            n, interval, last, extra = fixed_columns(r, comparison.policy.min_scenarios)
+        n, interval, last, extra = design_columns(r, comparison, sequential)
         diff = fmt_diff(r.diff, r.metric)
         if r.verdict == Verdict.REGRESSED:
             diff = f"**{diff}**"
@@ -69,10 +65,8 @@ def _table(comparison, rows, sequential: bool) -> list[str]:
 
 def _flips(comparison, top_flips: int) -> list[str]:
     """The first scenarios that flipped pass → fail in each regressed category, with what each build blamed."""
-    regressed_categories: list[str] = []
-    for cat, _metric in comparison.regressed_cells:
-        if cat != OVERALL_MICRO and cat not in regressed_categories:
-            regressed_categories.append(cat)
+    regressed_categories = list(dict.fromkeys(cat for cat, _metric in comparison.regressed_cells
+                                              if cat != OVERALL_MICRO))
     if not regressed_categories:
         return []
     out = ["### Scenarios that flipped pass → fail", ""]

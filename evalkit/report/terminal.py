@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evalkit.report.context import (ReportContext, bounds_header, fixed_columns, fixed_legend, fmt_diff, fmt_value,
-                                    is_sequential, resolution_notes, sequential_columns, sequential_legend)
+from evalkit.report.context import (ReportContext, bounds_header, design_columns, fixed_legend, fmt_diff, fmt_value,
+                                    is_sequential, resolution_notes, sequential_legend)
 from evalkit.report.headline import headline, verdict_label
 from evalkit.score.schema import OVERALL_MICRO
 from evalkit.vocab import Verdict
@@ -52,16 +52,10 @@ def render_terminal(comparison, context: ReportContext | None = None, color: boo
     body = []
     for r in rows.itertuples(index=False):
         cat = "OVERALL" if r.category == OVERALL_MICRO else r.category
-        extra: list[str] = []
-        if sequential:
-            n, interval, last, resolves = sequential_columns(r, r.metric)
-            extra = [resolves]
-        else:
-            n, interval, last, for_delta = fixed_columns(r, comparison.policy.min_scenarios)
-            extra = [for_delta]
+        n, interval, last, extra = design_columns(r, comparison, sequential)
         body.append([r.metric, cat, n, fmt_value(r.baseline_mean, r.metric),
                      fmt_value(r.candidate_mean, r.metric), fmt_diff(r.diff, r.metric), interval, r.verdict, last,
-                     *extra])
+                     extra])
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(header)]
     right = {2, 3, 4, 5, 8, 9}
 
