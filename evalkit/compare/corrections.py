@@ -12,40 +12,30 @@ import numpy as np
 METHODS = ("holm", "bh")
 
 
-def _sorted(p: np.ndarray):
+def _step(p, adjusted) -> np.ndarray:
+    """Adjusted p-values: ``adjusted(ps, m, rank)`` of the p-values sorted along the last axis (NaN last; ``m``
+    the number that are not NaN, ``rank`` 1-based), capped at 1, NaN kept, back in the input order."""
     p = np.asarray(p, dtype=float)
+    if p.shape[-1] == 0:
+        return p.copy()
     order = np.argsort(p, axis=-1, kind="stable")         # NaN sort last
     ps = np.take_along_axis(p, order, axis=-1)
     m = np.sum(~np.isnan(p), axis=-1, keepdims=True)
     rank = np.arange(1, p.shape[-1] + 1)                   # 1-based rank among the sorted values
-    return p, order, ps, m, rank
-
-
-def _unsort(adj_sorted: np.ndarray, order: np.ndarray) -> np.ndarray:
-    out = np.empty_like(adj_sorted)
-    np.put_along_axis(out, order, adj_sorted, axis=-1)
+    adj = np.where(np.isnan(ps), np.nan, np.minimum(adjusted(ps, m, rank), 1.0))
+    out = np.empty_like(adj)
+    np.put_along_axis(out, order, adj, axis=-1)
     return out
 
 
 def holm(p) -> np.ndarray:
     """Holm step-down adjusted p-values: max_{i≤j} (m − i + 1)·p_(i), capped at 1."""
-    p, order, ps, m, rank = _sorted(p)
-    if p.shape[-1] == 0:
-        return p.copy()
-    adj = np.fmax.accumulate((m - rank + 1) * ps, axis=-1)
-    adj = np.where(np.isnan(ps), np.nan, np.minimum(adj, 1.0))
-    return _unsort(adj, order)
+    return _step(p, lambda ps, m, rank: np.fmax.accumulate((m - rank + 1) * ps, axis=-1))
 
 
 def bh(p) -> np.ndarray:
     """Benjamini–Hochberg step-up adjusted p-values: min_{i≥j} m·p_(i)/i, capped at 1."""
-    p, order, ps, m, rank = _sorted(p)
-    if p.shape[-1] == 0:
-        return p.copy()
-    raw = ps * m / rank
-    adj = np.fmin.accumulate(raw[..., ::-1], axis=-1)[..., ::-1]
-    adj = np.where(np.isnan(ps), np.nan, np.minimum(adj, 1.0))
-    return _unsort(adj, order)
+    return _step(p, lambda ps, m, rank: np.fmin.accumulate((ps * m / rank)[..., ::-1], axis=-1)[..., ::-1])
 
 
 def adjust(p, method: str) -> np.ndarray:
