@@ -111,18 +111,22 @@ def load_agent(spec: str, **options: Any) -> LoadedAgent:
     Besides each form's own options: ``timeout_s``; ``sandbox`` (a SandboxSettings, for ``cmd:``/``mcp:`` agents and
     isolated Python agents; default: sandboxed); ``limits`` (a MessageLimits bounding the agent's output).
     """
+    from evalkit.agents.limits import DEFAULT_LIMITS, MessageLimits
+
     agent = _load(spec, options)
-    agent.limits = _limits(options.get("limits"), spec)
+    agent.limits = _setting(options.get("limits"), MessageLimits, DEFAULT_LIMITS, "limits", spec)
     return agent
 
 
 def _load(spec: str, options: dict[str, Any]) -> LoadedAgent:
+    from evalkit.agents.sandbox import SandboxSettings
+
     kind, rest = split_spec(spec)
     spec = spec.strip()
     raw_options = dict(options)
     options = dict(options)
     options.pop("limits", None)
-    sandbox = _sandbox(options.pop("sandbox", None), spec)
+    sandbox = _setting(options.pop("sandbox", None), SandboxSettings, SandboxSettings(), "sandbox", spec)
     timeout_s = _timeout(options.pop("timeout_s", DEFAULT_TIMEOUT_S), spec)
 
     if kind == "cmd":
@@ -159,23 +163,12 @@ def _load(spec: str, options: dict[str, Any]) -> LoadedAgent:
     return load_python_agent(target, merged, spec=spec, timeout_s=timeout_s, raw_options=raw_options)
 
 
-def _sandbox(value: Any, spec: str):
-    from evalkit.agents.sandbox import SandboxSettings
-
+def _setting(value: Any, kind: type, default: Any, name: str, spec: str) -> Any:
+    """An agent option that must be a ``kind`` object: ``value``, ``default`` for None, else a UserError."""
     if value is None:
-        return SandboxSettings()
-    if not isinstance(value, SandboxSettings):
-        raise UserError.at("agent", "sandbox", repr(value), f"give a SandboxSettings for {spec}")
-    return value
-
-
-def _limits(value: Any, spec: str):
-    from evalkit.agents.limits import DEFAULT_LIMITS, MessageLimits
-
-    if value is None:
-        return DEFAULT_LIMITS
-    if not isinstance(value, MessageLimits):
-        raise UserError.at("agent", "limits", repr(value), f"give a MessageLimits for {spec}")
+        return default
+    if not isinstance(value, kind):
+        raise UserError.at("agent", name, repr(value), f"give a {kind.__name__} for {spec}")
     return value
 
 

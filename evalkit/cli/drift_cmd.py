@@ -11,12 +11,6 @@ from evalkit.cli.options import tracking_option
 DEFAULT_ALIAS = "main"  # evalkit.store.names.DEFAULT_ALIAS, repeated to keep `--help` import-free
 
 
-def _params(lam: float, L: float, k: float, h: float, ref_builds: int):
-    from evalkit.drift.detect import DriftParams
-
-    return DriftParams(lam=lam, L=L, k=k, h=h, ref_builds=ref_builds).check()
-
-
 @click.group(invoke_without_command=True)
 @click.option("--suite", default=None, help="Suite name (e.g. core); required to build the dashboard.")
 @click.option("--alias", default=DEFAULT_ALIAS, show_default=True, help="Baseline alias whose promotions are marked.")
@@ -64,11 +58,11 @@ def drift(ctx: click.Context, suite: str | None, alias: str, since: str | None, 
         problems.append(Problem("evalkit drift", "--recent", recent, "must be at least 1"))
     if problems:
         raise UserError(*problems)
-    params = _params(lam, L, k, h, ref_builds)
 
-    from evalkit.drift import drift_dashboard
+    from evalkit.drift import DriftParams, drift_dashboard
     from evalkit.workspace import Workspace
 
+    params = DriftParams(lam=lam, L=L, k=k, h=h, ref_builds=ref_builds).check()
     chosen = tuple(m.strip() for m in metrics.split(",") if m.strip()) if metrics else None
     store = Workspace.resolve(tracking_uri=tracking_uri).store()
     path, result = drift_dashboard(store, suite, out_dir, alias=alias, since=since, metrics=chosen,
