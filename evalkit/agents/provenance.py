@@ -22,11 +22,8 @@ def text_hash(text: str, n: int = 12) -> str:
 
 @functools.lru_cache(maxsize=256)
 def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def file_sha256(path: str | Path) -> str | None:

@@ -57,9 +57,7 @@ def _json_default(value: Any) -> Any:
         return value.item()
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
-    if isinstance(value, Path):
-        return str(value)
-    return str(value)
+    return str(value)  # paths and anything else
 
 
 def _deep_clean(doc: Any) -> Any:
@@ -110,8 +108,5 @@ def read_json(path: Path) -> Any:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()

@@ -1,7 +1,7 @@
 """Flatten a run's aggregates into MLflow metrics with predictable keys (``<metric>.<stat>.<category>``).
 
-The aggregates frame comes from the caller or from ``evalkit.score.aggregate``; when the scorer is not
-available a minimal per-category mean/count is computed here so a run is never logged without metrics.
+The aggregates frame comes from the caller or from ``evalkit.score.aggregate``; :func:`basic_aggregates` is a
+minimal per-category mean/count for callers that need no more.
 
 Only headline numbers become MLflow metrics: per category, the mean, standard error and scenario count of
 the default gated metrics (:data:`PER_CATEGORY`, what the drift dashboard reads); for everything else the
@@ -30,15 +30,6 @@ _OVERALL_ERRORS = ("error_rate.any", "error_rate.agent", "error_rate.infra")
 
 #: columns averaged by the fallback aggregation besides the scores and custom scorers.
 _ID_COLUMNS = ("category", "metric", "suite", "build_id", "scenario_id")
-
-
-def aggregates_for(table: pd.DataFrame) -> pd.DataFrame:
-    """``evalkit.score.aggregate(table)`` when the scorer provides it, else :func:`basic_aggregates`."""
-    try:  # the function lives in evalkit.score.aggregate (a submodule of the same name shadows it)
-        from evalkit.score.aggregate import aggregate
-    except ImportError:
-        return basic_aggregates(table)
-    return aggregate(table)
 
 
 def basic_aggregates(table: pd.DataFrame) -> pd.DataFrame:

@@ -26,7 +26,7 @@ from evalkit.atomic import atomic_write, new_dir_mode
 from evalkit.errors import UserError
 from evalkit.score.schema import RESULT_COLUMNS
 from evalkit.store import artifacts, names
-from evalkit.store.metrics import aggregate_metrics, aggregates_for, run_metrics
+from evalkit.store.metrics import aggregate_metrics, run_metrics
 
 REQUEST_FILE = "request.json"
 REQUEST_FORMAT = "evalkit-run-request/1"
@@ -97,7 +97,9 @@ def prepare_run(run_result: Any, *, tracking_uri: str, aggregates: pd.DataFrame 
             raise UserError.at(str(r), "report", r.name, f"has the same file name as {seen[r.name]}; rename one")
         seen[r.name] = r
     if aggregates is None and len(table):
-        aggregates = aggregates_for(table)
+        from evalkit.score.aggregate import aggregate
+
+        aggregates = aggregate(table)
     build_id = str(meta.get("build_id") or (table["build_id"].iloc[0] if len(table) else ""))
     suite_hash = str(meta.get("suite_hash") or (table["suite_hash"].iloc[0] if len(table) else ""))
     failed = len(table) == 0 or bool(meta.get("failed")) or str(meta.get("status", "")).lower() in _FAILED_STATES
