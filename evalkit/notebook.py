@@ -291,12 +291,7 @@ class Trajectory:
 
     def components(self) -> list[str]:
         """Components inspected, in order of first look."""
-        seen: dict[str, None] = {}
-        for c in self.calls:
-            comp = _component_of(c)
-            if comp:
-                seen.setdefault(comp, None)
-        return list(seen)
+        return list(dict.fromkeys(comp for comp in map(_component_of, self.calls) if comp))
 
 
 @dataclass

@@ -273,14 +273,10 @@ def is_locked_error(exc: BaseException) -> bool:
 
 def is_unreachable_error(exc: BaseException) -> bool:
     """True when ``exc`` means the tracking server could not be reached (not a refusal by the server)."""
-    try:
-        import requests
+    import requests  # ships with mlflow
 
-        if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
-            return True
-    except ImportError:  # pragma: no cover - requests ships with mlflow
-        pass
-    if isinstance(exc, (ConnectionError, TimeoutError)):
+    if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ConnectionError,
+                        TimeoutError)):
         return True
     text = f"{type(exc).__name__} {exc}".lower()
     return any(m in text for m in _UNREACHABLE_MARKERS)
