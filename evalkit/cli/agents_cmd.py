@@ -47,9 +47,7 @@ def agents(ctx: click.Context, as_json: bool) -> None:
 def _changed_flags(builds: dict, version: str, flags: dict) -> dict:
     """Flags where a build differs from the first (baseline) build; all flags for the baseline itself."""
     first = next(iter(builds.values()))
-    if not isinstance(flags, dict) or not isinstance(first, dict):
-        return {}
-    if flags is first:
+    if flags is first or not isinstance(flags, dict) or not isinstance(first, dict):
         return {}
     return {k: v for k, v in flags.items() if first.get(k) != v}
 

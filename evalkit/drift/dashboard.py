@@ -99,14 +99,11 @@ def _grid(drift: Drift, metric: str, recent: int) -> dict | None:
 
 def _plots(drift: Drift, images: dict[str, bytes]) -> list[dict]:
     s = drift.series
-    out = []
-    for c in (c for c in s.categories if c in images):
-        out.append({"anchor": _anchor(c), "category": _label(c),
-                    "alarms": int(drift.frame.loc[drift.frame["category"] == c, "alarm"].sum()),
-                    "alt": f"{_label(c)}: {', '.join(s.metrics)} across {len(s.builds)} builds with CI band, EWMA "
-                           "and CUSUM",
-                    "png": base64.b64encode(images[c]).decode("ascii")})
-    return out
+    return [{"anchor": _anchor(c), "category": _label(c),
+             "alarms": int(drift.frame.loc[drift.frame["category"] == c, "alarm"].sum()),
+             "alt": f"{_label(c)}: {', '.join(s.metrics)} across {len(s.builds)} builds with CI band, EWMA "
+                    "and CUSUM",
+             "png": base64.b64encode(images[c]).decode("ascii")} for c in s.categories if c in images]
 
 
 def _builds(drift: Drift) -> list[dict]:
@@ -132,10 +129,9 @@ def render_html(drift: Drift, images: dict[str, bytes], recent: int = 20) -> str
     s = drift.series
     legend = [{"verdict": v, "background": VERDICT_COLOURS[v], "colour": VERDICT_TEXT[v]} for v in VERDICT_COLOURS]
     grids = [g for g in (_grid(drift, m, recent) for m in s.metrics) if g is not None]
-    page = _environment().get_template(_TEMPLATE).render(
+    return _environment().get_template(_TEMPLATE).render(
         **_header(drift), **_alarms(drift), legend=legend, grids=grids, n_recent=min(recent, len(s.builds)),
         plots=_plots(drift, images), builds=_builds(drift), GATE_MARK=GATE_MARK, regressed=Verdict.REGRESSED)
-    return page
 
 
 def build_dashboard(drift: Drift, out_dir: str | Path, recent: int = 20) -> Path:

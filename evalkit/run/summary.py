@@ -34,10 +34,8 @@ def summary_frame(table: pd.DataFrame, agg: pd.DataFrame | None = None) -> pd.Da
     counts = error_counts(table)
     for cat in pd.unique(agg["category"]):
         top = pick.loc[(cat, "rca_top1")] if (cat, "rca_top1") in pick.index else None
-        if cat == MACRO:
-            errs = counts.loc[MICRO] if MICRO in counts.index else None
-        else:
-            errs = counts.loc[cat] if cat in counts.index else None
+        counted = MICRO if cat == MACRO else cat  # the macro row counts every trial, as the micro row does
+        errs = counts.loc[counted] if counted in counts.index else None
         infra = int(sum(v for k, v in errs.items() if k.startswith("infra_"))) if errs is not None else 0
         agent = int(errs.sum() - errs.get(Status.OK, 0) - infra) if errs is not None else 0
         rows.append({
