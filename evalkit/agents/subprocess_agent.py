@@ -446,9 +446,7 @@ def scrubbed_env(env: dict | None = None, pass_env: list[str] | tuple[str, ...] 
     if missing:
         raise UserError.at("agent", "--agent-env", ",".join(missing), "these variables are not set in "
                            "evalkit's environment; set them or drop them from --agent-env / pass_env")
-    out = {k: os.environ[k] for k in BASE_ENV if k in os.environ}
-    for name in pass_env:
-        out[name] = os.environ[name]
+    out = {k: os.environ[k] for k in (*BASE_ENV, *pass_env) if k in os.environ}  # every pass_env name is set
     out.update({str(k): str(v) for k, v in (env or {}).items()})
     return out
 

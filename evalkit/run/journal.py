@@ -224,8 +224,7 @@ class Journal:
         os.fsync(self._fh.fileno())
 
     def _check_header(self, head: dict) -> None:
-        mine = {"suite": self.header.suite, "suite_hash": self.header.suite_hash,
-                "build_id": self.header.build_id, "seed": self.header.seed, "trials": self.header.trials}
+        mine = {name: getattr(self.header, name) for name in HEADER_FIELDS}
         fixes = {
             "suite_hash": "the suite changed since this journal was written",
             "build_id": "the journal belongs to another agent build",
@@ -233,14 +232,9 @@ class Journal:
             "trials": "the journal was written with another --trials",
             "suite": "the journal belongs to another suite",
         }
-        problems = []
-        for name in HEADER_FIELDS:
-            if head.get(name) != mine[name]:
-                problems.append(Problem(
-                    str(self.path), name, head.get(name),
-                    f"{fixes[name]} (this run: {mine[name]!r}); discard it (evalkit run --fresh) or pass another "
-                    "--journal-dir",
-                ))
+        problems = [Problem(str(self.path), name, head.get(name),
+                            f"{fixes[name]} (this run: {mine[name]!r}); discard it (evalkit run --fresh) or pass "
+                            "another --journal-dir") for name in HEADER_FIELDS if head.get(name) != mine[name]]
         if problems:
             raise UserError(*problems)
 
