@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from collections.abc import Container
 from typing import TYPE_CHECKING, Protocol, SupportsIndex, runtime_checkable
 
@@ -124,9 +125,9 @@ class RebuiltFromSpec:
 
     def __reduce_ex__(self, protocol: SupportsIndex):  # rebuilt from the spec in worker processes
         if self.spec is not None:
-            from evalkit.agents.spec import _rebuild
+            from evalkit.agents.spec import load_agent
 
-            return _rebuild, (self.spec, self.options)
+            return partial(load_agent, self.spec, **self.options), ()
         return super().__reduce_ex__(protocol)
 
 

@@ -23,7 +23,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
-from evalkit.agents.base import Agent, LoadedAgent
+from evalkit.agents.base import LoadedAgent
 from evalkit.errors import Problem, UserError
 
 DEFAULT_TIMEOUT_S = 60.0
@@ -48,11 +48,6 @@ COMMAND_FORMS = ("cmd", "mcp")
 MCP_PREFIXES = {"mcp": "stdio", "mcp+http": "http"}
 
 _PY_TARGET = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
-
-
-def _rebuild(spec: str, options: dict) -> Agent:
-    """Unpickle an agent by loading its spec again (what worker processes do)."""
-    return load_agent(spec, **options)
 
 
 def _query_options(query: str, spec: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from evalkit.store.baselines import MAX_INFRA_ERROR_RATE, Promotion
 from evalkit.store.outbox import Outbox, OutboxEntry, SyncResult, default_outbox_dir, sync_outbox
 from evalkit.store.payload import prepare_run
 from evalkit.store.runs import RunInfo
-from evalkit.store.tracking import (TrackingTarget, TrackingUnreachable, _sqlite_path, is_unreachable_error,
+from evalkit.store.tracking import (TrackingTarget, TrackingUnreachable, sqlite_path, is_unreachable_error,
                                     make_client, probe, resolve_tracking, retry_locked)
 
 
@@ -116,7 +116,7 @@ class Store:
         Readers answer "nothing stored" for it rather than create the store just to read it."""
         if self.target.kind != "sqlite":
             return None
-        path = _sqlite_path(self.target.uri)
+        path = sqlite_path(self.target.uri)
         return path if path is not None and not path.exists() else None
 
     def require_existing(self) -> None:

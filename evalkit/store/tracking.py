@@ -118,7 +118,7 @@ def resolve_tracking(uri: str | None = None, root: Path | str | None = None,
     if scheme in ("http", "https"):
         return TrackingTarget(uri.rstrip("/"), "http", None, source, env_var)
     if scheme == "sqlite":
-        path = _sqlite_path(uri)
+        path = sqlite_path(uri)
         if path is None:
             raise UserError.at(where, "uri", uri, "use a file database: sqlite:////absolute/path/mlflow.db")
         return TrackingTarget(uri, "sqlite", path.parent / EMBEDDED_ARTIFACTS, source, env_var)
@@ -144,7 +144,8 @@ def absolute_sqlite_uri(uri: str, base: Path | str | None) -> str:
     return f"sqlite:///{Path(base).resolve() / uri[len('sqlite:///'):]}"
 
 
-def _sqlite_path(uri: str) -> Path | None:
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite://`` tracking URI (None for an in-memory database)."""
     raw = unquote(uri[len("sqlite://"):].split("?", 1)[0])
     if raw in ("", "/", "/:memory:"):
         return None
@@ -240,7 +241,7 @@ def make_client(target: TrackingTarget) -> Any:
 
     if target.kind != "sqlite":
         return MlflowClient(tracking_uri=target.uri)
-    db = _sqlite_path(target.uri)
+    db = sqlite_path(target.uri)
     assert db is not None and target.artifact_root is not None
     target.artifact_root.mkdir(parents=True, exist_ok=True)
     uri = target.uri if "timeout=" in target.uri else (
