@@ -26,8 +26,8 @@ _TABLE_ERRORS = {"model_type", "dict_type", "model_attributes_type"}
 
 @dataclass(frozen=True)
 class Fix:
-    """How to correct a field (``Annotated[type, Field(...), Fix("...")]``); ``by_error`` overrides it for
-    one pydantic error type (e.g. ``greater_than_equal``); for a dict field it speaks of the dict's values."""
+    """How to correct a field (``Annotated[type, Field(...), Fix("...")]``); ``by_error`` overrides it for one pydantic
+    error type (e.g. ``greater_than_equal``). A dict field's speaks of its values, a model field's of the table."""
 
     text: str
     by_error: dict[str, str] = field(default_factory=dict)
@@ -37,37 +37,42 @@ class Fix:
 
 
 Unknown = Callable[[tuple[str, ...], str], tuple[object, str]]
+Found = tuple[tuple[str, ...], str, Problem]  #: (field path, kind: 'missing', 'unknown' or 'bad', the problem)
 
 
 def read_model(model: type[M], data: dict[str, Any], where: str, unknown: Unknown) -> tuple[M | None, list[Problem]]:
     """``model`` of ``data`` with every bad value replaced by its default, and the problems (file ``where``).
     ``unknown(path, key)`` is the (value shown, fix) of a key ``model`` does not declare at ``path``. A
     required field that is missing has no default: the model is then None (the problems are all there)."""
-    problems: list[Problem] = []
-    reported: list[tuple[str, ...]] = []
+    parsed, found = find_problems(model, data, where, unknown)
+    return parsed, [problem for _, _, problem in found]
+
+
+def find_problems(model: type[M], data: dict[str, Any], where: str, unknown: Unknown) -> tuple[M | None, list[Found]]:
+    """:func:`read_model` with each problem's field path and kind, in pydantic's order (declared, then unknown keys)."""
+    found: list[Found] = []
     data = dict(data)
     for _ in range(8):  # each pass drops what failed; a nested default can fail only at a shallower level
         try:
-            return model.model_validate(data), problems
+            return model.model_validate(data), found
         except ValidationError as err:
             new = False
             for e in err.errors():
                 loc = tuple(str(p) for p in e["loc"])
                 if e["type"] == "extra_forbidden":
-                    path, (value, fix) = loc, unknown(loc[:-1], loc[-1])
+                    path, kind, (value, fix) = loc, "unknown", unknown(loc[:-1], loc[-1])
                 elif e["type"] == "missing":
-                    path, value, fix = loc, "missing", f"add the required field '{'.'.join(loc)}'"
+                    path, kind, value, fix = loc, "missing", "missing", f"add the required field '{'.'.join(loc)}'"
                 else:
-                    path, fix = _locate(model, loc, e["type"])
+                    (path, fix), kind = _locate(model, loc, e["type"]), "bad"
                     value = _at(data, path)
-                if any(_related(path, seen) for seen in reported):
+                if any(_related(path, seen) for seen, _, _ in found):
                     continue  # what a dropped value left behind (now missing, or an emptied table): said already
                 new = True
-                reported.append(path)
-                problems.append(Problem(where, ".".join(path), value, fix))
+                found.append((path, kind, Problem(where, ".".join(path), value, fix)))
                 data = _without(data, path)
             if not new:
-                return None, problems  # a required field without a default is wrong: no model, every problem said
+                return None, found  # a required field without a default is wrong: no model, every problem said
     raise RuntimeError(f"{model.__name__}: validation did not settle")  # pragma: no cover - defaults are valid
 
 
@@ -85,10 +90,11 @@ def _locate(model: type[BaseModel], loc: tuple[str, ...], error_type: str) -> tu
             info = current.model_fields[key]
             fix = next((m for m in info.metadata if isinstance(m, Fix)), None)
             inner = _unwrap(info.annotation)
-            if isinstance(inner, type) and issubclass(inner, BaseModel) and i + 1 < len(loc):
+            table = isinstance(inner, type) and issubclass(inner, BaseModel)
+            if table and i + 1 < len(loc):
                 current = inner
                 continue
-            if fix is None or (error_type in _TABLE_ERRORS and error_type not in fix.by_error):
+            if fix is None or (error_type in _TABLE_ERRORS and not table and error_type not in fix.by_error):
                 return loc[:i + 1], f"must be a table: [{'.'.join(loc[:i + 1])}]"
             keep = i + 2 if get_origin(inner) is dict and i + 1 < len(loc) else i + 1
             return loc[:keep], fix.for_error(error_type)

@@ -215,3 +215,31 @@ def test_the_suite_hash_pins_the_telemetry_through_the_world_digest(tmp_path):
     sc.world = dict(sc.world, digest="0" * 16)
     with pytest.raises(UserError, match="world.digest"):
         load_world(sc)
+
+
+def test_a_scenario_file_lists_missing_then_unknown_then_bad_fields_window_before_alert(tmp_path):
+    """Every problem of a scenario file at once, in a fixed order: the file's own missing and unknown fields
+    first, then table by table (the window before the alert that must fire inside it) its missing fields,
+    unknown keys and bad values."""
+    from evalkit.suite import validate_suite
+
+    root = copy_suite(SMOKE, tmp_path / "s", keep=1)
+    path = sorted((root / "scenarios").glob("*.json"))[0]
+    doc = json.loads(path.read_text())
+    del doc["alert"]["metric"]
+    doc["alert"].update(owner="sre", title="", fired_at=True)
+    doc.update(colour="red", window={"start": "yesterday", "zone": "UTC"}, noise_level=3)
+    path.write_text(json.dumps(doc))
+    assert [str(p).removeprefix(f"{root}/scenarios/{path.name}: ") for p in validate_suite(root)] == [
+        "colour 'unknown field': remove it; allowed fields are alert, category, description, id, max_tool_calls, "
+        "noise_level, tags, window, world",
+        "window.end 'missing': add the required field 'window.end'",
+        "window.zone 'unknown field': remove it; allowed fields are end, start, step",
+        "window.start 'yesterday': must be integer epoch seconds (UTC)",
+        "alert.metric 'missing': add the required field 'alert.metric'",
+        "alert.owner 'unknown field': remove it; allowed fields are component, fired_at, metric, monitor, severity, "
+        "threshold, title, value",
+        "alert.title '': must be a non-empty string",
+        "alert.fired_at True: must be integer epoch seconds",
+        "noise_level 3: must be a number from 0 to 1",
+    ]

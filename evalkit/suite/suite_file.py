@@ -1,11 +1,11 @@
-"""The suite's own files as declarative models: ``suite.toml`` and the truth files (what each field holds and
-the one-line fix when it does not). Checks that need the scenario's world stay in :mod:`evalkit.suite.validate`."""
+"""The suite's own files as declarative models: ``suite.toml``, scenario and truth files (what each field holds and
+the one-line fix when it does not). Checks across fields or needing the world stay in :mod:`evalkit.suite.validate`."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from evalkit.file_models import STRICT, Fix
 
@@ -17,6 +17,8 @@ _STRINGS = Fix("must be a list of strings")
 _CATEGORIES = Fix("give a one-line description string", {
     "dict_type": "give a table 'category = \"one-line description\"'",
     "too_short": "give a table 'category = \"one-line description\"'"})
+_EPOCH = Annotated[int, Field(ge=0), Fix("must be integer epoch seconds (UTC)")]
+_TEXT = Annotated[str, Field(min_length=1), Fix("must be a non-empty string")]
 
 
 class SuiteFile(BaseModel):
@@ -31,6 +33,45 @@ class SuiteFile(BaseModel):
     default_trials: Annotated[int, Field(ge=1, le=100), Fix("must be an integer from 1 to 100")]
     generated: Any = None
     pool: Annotated[bool, Fix("must be true or false (true: a pool the gate samples in rounds)")] = False
+
+
+class Window(BaseModel):
+    """A scenario's time window: epoch seconds (UTC) and the step of its series."""
+
+    model_config = STRICT
+    start: _EPOCH
+    end: _EPOCH
+    step: Annotated[int, Field(ge=1, le=3600), Fix("must be an integer number of seconds from 1 to 3600")] = 60
+
+
+class Alert(BaseModel):
+    """The alert that opens the investigation: where, when and what fired (the last four are kept as given)."""
+
+    model_config = STRICT
+    component: _TEXT
+    metric: _TEXT
+    fired_at: Annotated[int, Fix("must be integer epoch seconds")]
+    title: _TEXT
+    monitor: Any = None
+    value: Any = None
+    threshold: Any = None
+    severity: Any = None
+
+
+class ScenarioFile(BaseModel):
+    """A scenario file: id, category, alert, window, world (checked in validate: it needs its generator or folder)."""
+
+    model_config = ConfigDict(**STRICT, regex_engine="python-re")  # the id read as ID_RE reads it (``re``)
+    id: Annotated[str, Field(pattern=ID_PATTERN), Fix("use 1-128 letters, digits, '.', '_' or '-' "
+                                                      "(it names the truth file)")]
+    category: Annotated[str, Fix("must be a category name string")]
+    alert: Annotated[Alert, Fix("give the triggering alert as an object (component, metric, fired_at, title)")]
+    window: Annotated[Window, Fix('give {"start": <epoch s>, "end": <epoch s>, "step": 60}')]
+    world: Any
+    tags: Annotated[list[str], _STRINGS] = []
+    noise_level: Annotated[float, Field(ge=0, le=1), Fix("must be a number from 0 to 1")] = 0.5
+    max_tool_calls: Annotated[int, Field(ge=1, le=1000), Fix("must be an integer from 1 to 1000")] = 60
+    description: Any = None
 
 
 class TruthFile(BaseModel):
@@ -49,9 +90,10 @@ class TruthFile(BaseModel):
 
 
 def unknown_field(model: type[BaseModel]):
-    """The problem of a key ``model``'s file does not have (its value is not shown: the key is what is wrong)."""
-    allowed = ", ".join(sorted(model.model_fields))
-
+    """The problem of a key the table at ``path`` in ``model`` lacks (the key is what is wrong, not its value)."""
     def problem(path: tuple[str, ...], key: str) -> tuple[object, str]:
-        return "unknown field", f"remove it; allowed fields are {allowed}"
+        table: Any = model
+        for name in path:
+            table = table.model_fields[name].annotation
+        return "unknown field", f"remove it; allowed fields are {', '.join(sorted(table.model_fields))}"
     return problem

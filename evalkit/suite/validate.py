@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from evalkit.errors import Problem
-from evalkit.file_models import read_model
+from evalkit.file_models import Found, find_problems, read_model
 from evalkit.parallel import consume, ordered_map
 from evalkit.suite.generator.catalog import CATEGORIES
 from evalkit.suite import plan_facts
@@ -25,20 +25,16 @@ from evalkit.suite.generator.plan import GENERATOR_ID
 from evalkit.suite.hashing import suite_hash
 from evalkit.suite.materialized import read_topology, read_world
 from evalkit.suite.model import GroundTruth, Scenario, Suite
-from evalkit.suite.suite_file import ID_PATTERN, SuiteFile, TruthFile, unknown_field
+from evalkit.suite.suite_file import ID_PATTERN, ScenarioFile, SuiteFile, TruthFile, unknown_field
 
 ID_RE = re.compile(ID_PATTERN)
 REF_KINDS = ("metric", "logs", "traces", "events", "topology", "monitor")
 
-SCENARIO_REQUIRED = ("id", "category", "alert", "window", "world")
-SCENARIO_OPTIONAL = ("tags", "noise_level", "max_tool_calls", "description")
-ALERT_REQUIRED = ("component", "metric", "fired_at", "title")
-ALERT_OPTIONAL = ("monitor", "value", "threshold", "severity")
 MAX_WINDOW_S = 7 * 86400
-
-
-def _is_int(v: object) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
+_KINDS = ("missing", "unknown", "bad")
+#: the order of the sections' problems after the id: as declared, but the window before the alert (fired_at lies in it)
+_RANK = {name: float(i) for i, name in enumerate(ScenarioFile.model_fields)}
+_RANK["window"] = _RANK["alert"] - 0.5
 
 
 def _shown(path: Path) -> str:
@@ -104,51 +100,28 @@ def _check_suite_toml(root: Path, shown: str, problems: list[Problem]) -> dict |
     return doc if parsed is not None and not found else None
 
 
-def _check_window(doc: dict, where: str, problems: list[Problem]) -> tuple[int, int, int] | None:
-    w = doc.get("window")
-    if not isinstance(w, dict):
-        problems.append(Problem(where, "window", w, "give {\"start\": <epoch s>, \"end\": <epoch s>, \"step\": 60}"))
-        return None
-    n0 = len(problems)
-    _fields(w, where, ("start", "end"), ("step",), problems, "window.")
-    start, end, step = w.get("start"), w.get("end"), w.get("step", 60)
-    for k, v in (("start", start), ("end", end)):
-        if k in w and not (_is_int(v) and v >= 0):
-            problems.append(Problem(where, f"window.{k}", v, "must be integer epoch seconds (UTC)"))
-    if not (_is_int(step) and 1 <= step <= 3600):
-        problems.append(Problem(where, "window.step", step, "must be an integer number of seconds from 1 to 3600"))
-    if len(problems) > n0:
-        return None
+def _listed(found: Found) -> tuple:
+    """Where a problem is listed: first missing and unknown fields and a bad id (``head``), then section by section
+    missing, unknown and bad fields, a bad fired_at last (it is checked with the window)."""
+    path, kind, _ = found
+    if path == ("id",) or len(path) == 1 and kind != "bad":
+        return False, _KINDS.index(kind)
+    return True, _RANK[path[0]], _KINDS.index(kind), kind == "bad" and path == ("alert", "fired_at")
+
+
+def _window(w: dict, where: str, found: list[Found]) -> tuple[int, int, int] | None:
+    """(start, end, step) of a window with valid fields, if its bounds are valid too (else a problem in found)."""
+    start, end, step = w["start"], w["end"], w.get("step", 60)
     if end <= start:
-        problems.append(Problem(where, "window.end", end, f"must be after window.start ({start}); the window is "
-                                                          "inverted or empty, swap or fix the bounds"))
-        return None
-    if end - start > MAX_WINDOW_S:
-        problems.append(Problem(where, "window.end", end, "the window is longer than 7 days; shorten it"))
-        return None
-    if (end - start) % step:
-        problems.append(Problem(where, "window.end", end, f"end - start must be a multiple of step ({step} s)"))
-        return None
-    return start, end, step
-
-
-def _check_alert(doc: dict, where: str, window: tuple[int, int, int] | None, problems: list[Problem]) -> None:
-    a = doc.get("alert")
-    if not isinstance(a, dict):
-        problems.append(Problem(where, "alert", a, "give the triggering alert as an object "
-                                                   "(component, metric, fired_at, title)"))
-        return
-    _fields(a, where, ALERT_REQUIRED, ALERT_OPTIONAL, problems, "alert.")
-    for k in ("component", "metric", "title"):
-        if k in a and not (isinstance(a[k], str) and a[k]):
-            problems.append(Problem(where, f"alert.{k}", a[k], "must be a non-empty string"))
-    f = a.get("fired_at")
-    if "fired_at" in a:
-        if not _is_int(f):
-            problems.append(Problem(where, "alert.fired_at", f, "must be integer epoch seconds"))
-        elif window and not window[0] <= f <= window[1]:
-            problems.append(Problem(where, "alert.fired_at", f, f"must lie inside the window [{window[0]}, "
-                                                                f"{window[1]}]"))
+        fix = f"must be after window.start ({start}); the window is inverted or empty, swap or fix the bounds"
+    elif end - start > MAX_WINDOW_S:
+        fix = "the window is longer than 7 days; shorten it"
+    elif (end - start) % step:
+        fix = f"end - start must be a multiple of step ({step} s)"
+    else:
+        return start, end, step
+    found.append((("window", "end"), "bad", Problem(where, "window.end", end, fix)))
+    return None
 
 
 def _world_path(root: Path, shown: str, where: str, value: object, problems: list[Problem]) -> Path | None:
@@ -185,22 +158,16 @@ def _check_truth(doc: dict, where: str, sid: str, names: set[str] | None, plan, 
     if "component" not in wrong and isinstance(comp, str) and names is not None and comp not in names:
         problems.append(Problem(where, "component", comp, "is not a component of the scenario's world "
                                                           "topology; use a listed component name"))
-    for k in ("aliases", "distractors", "evidence"):
-        v = doc.get(k, [])
-        if k in wrong:
-            continue
-        if k == "evidence":
-            for ref in v:
-                parts = ref.split(":")
-                if parts[0] not in REF_KINDS or len(parts) < 2 or (parts[0] == "metric") != (len(parts) == 3):
-                    problems.append(Problem(where, "evidence", ref, "use 'metric:<component>:<metric>' or "
-                                                                    "'<logs|traces|events|topology|monitor>:<component>'"))
-                elif names is not None and parts[1] not in names:
-                    problems.append(Problem(where, "evidence", ref, "names a component missing from the world"))
-        if k == "distractors" and names is not None and plan is None:
-            for x in v:
-                if x not in names:
-                    problems.append(Problem(where, "distractors", x, "names a component missing from the world"))
+    if "distractors" not in wrong and names is not None and plan is None:
+        problems += [Problem(where, "distractors", x, "names a component missing from the world")
+                     for x in doc.get("distractors", []) if x not in names]
+    for ref in doc.get("evidence", []) if "evidence" not in wrong else []:
+        parts = ref.split(":")
+        if parts[0] not in REF_KINDS or len(parts) < 2 or (parts[0] == "metric") != (len(parts) == 3):
+            problems.append(Problem(where, "evidence", ref, "use 'metric:<component>:<metric>' or "
+                                                            "'<logs|traces|events|topology|monitor>:<component>'"))
+        elif names is not None and parts[1] not in names:
+            problems.append(Problem(where, "evidence", ref, "names a component missing from the world"))
     if plan is not None and isinstance(comp, str) and isinstance(ft, str):
         if comp != plan.cause or ft != plan.fault_type:
             problems.append(Problem(where, "component/fault_type", f"{comp}/{ft}",
@@ -228,48 +195,30 @@ def _check_file(ctx: tuple, f: Path) -> _FileCheck:
     rel = f.relative_to(root).as_posix()
     where = f"{shown}/{rel}"
     res = _FileCheck(rel, where)
-    problems = res.head
-    doc = _load_json(f, where, problems)
+    doc = _load_json(f, where, res.head)
     if doc is None:
         return res
-    _fields(doc, where, SCENARIO_REQUIRED, SCENARIO_OPTIONAL, problems)
-    sid = doc.get("id")
-    if "id" in doc:
-        if not (isinstance(sid, str) and ID_RE.match(sid)):
-            problems.append(Problem(where, "id", sid, "use 1-128 letters, digits, '.', '_' or '-' "
-                                                      "(it names the truth file)"))
-            sid = None
-        else:
-            res.sid = sid
-    problems = res.rest
-    cat = doc.get("category")
-    if "category" in doc and not isinstance(cat, str):
-        problems.append(Problem(where, "category", cat, "must be a category name string"))
+    _, found = find_problems(ScenarioFile, doc, where, unknown_field(ScenarioFile))
+    wrong = {path[:2] for path, _, _ in found}
+    sid = res.sid = doc["id"] if ("id",) not in wrong else None
+    cat = doc["category"] if ("category",) not in wrong else None
+    if cat is not None and categories is not None and cat not in categories:
+        found.append((("category",), "bad", Problem(where, "category", cat, "unknown category; use one declared in "
+                                                    "suite.toml: " + ", ".join(sorted(categories)))))
         cat = None
-    elif "category" in doc and categories is not None and cat not in categories:
-        problems.append(Problem(where, "category", cat, "unknown category; use one declared in suite.toml: "
-                                + ", ".join(sorted(categories))))
-        cat = None
-    window = _check_window(doc, where, problems) if "window" in doc else None
-    if "alert" in doc:
-        _check_alert(doc, where, window, problems)
-    tags = doc.get("tags", [])
-    if not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
-        problems.append(Problem(where, "tags", tags, "must be a list of strings"))
-    noise = doc.get("noise_level", 0.5)
-    if not (isinstance(noise, (int, float)) and not isinstance(noise, bool) and 0 <= noise <= 1):
-        problems.append(Problem(where, "noise_level", noise, "must be a number from 0 to 1"))
-    mtc = doc.get("max_tool_calls", 60)
-    if not (_is_int(mtc) and 1 <= mtc <= 1000):
-        problems.append(Problem(where, "max_tool_calls", mtc, "must be an integer from 1 to 1000"))
-
-    wspec = doc.get("world")
-    names, plan = _check_world(doc, cat, window, root, shown, deep, where, res, problems) \
+    window = None if any(path[0] == "window" for path in wrong) else _window(doc["window"], where, found)
+    fired = doc["alert"]["fired_at"] if window and not wrong & {("alert",), ("alert", "fired_at")} else None
+    if window and fired is not None and not window[0] <= fired <= window[1]:
+        found.append((("alert", "fired_at"), "bad", Problem(where, "alert.fired_at", fired, "must lie inside the "
+                                                            f"window [{window[0]}, {window[1]}]")))
+    for item in sorted(found, key=_listed):
+        (res.rest if _listed(item)[0] else res.head).append(item[2])
+    names, plan = _check_world(doc, cat, window, root, shown, deep, where, res, res.rest) \
         if "world" in doc else (None, None)
     alert = doc.get("alert")
     if names is not None and isinstance(alert, dict) and isinstance(alert.get("component"), str) \
             and alert["component"] not in names:
-        problems.append(Problem(where, "alert.component", alert["component"],
+        res.rest.append(Problem(where, "alert.component", alert["component"],
                                 "is not a component of the world's topology"))
 
     if isinstance(sid, str):
@@ -282,12 +231,11 @@ def _check_file(ctx: tuple, f: Path) -> _FileCheck:
             tdoc = _load_json(tpath, twhere, problems)
             if tdoc is not None:
                 _check_truth(tdoc, twhere, sid, names, plan, problems)
-    if not (res.head or res.rest or res.truth) and isinstance(sid, str):
-        w = window or (0, 0, 60)
+    if not (res.head or res.rest or res.truth) and isinstance(sid, str) and window:
         res.scenario = Scenario(
-            id=sid, suite=suite_name, category=cat, alert=dict(alert),
-            window=(w[0], w[1]), world=dict(wspec), tags=tuple(tags), noise_level=float(noise),
-            max_tool_calls=int(mtc), path=f, root=root, step=w[2])
+            id=sid, suite=suite_name, category=cat, alert=dict(alert), window=(window[0], window[1]),
+            world=dict(doc["world"]), tags=tuple(doc.get("tags", [])), noise_level=float(doc.get("noise_level", 0.5)),
+            max_tool_calls=int(doc.get("max_tool_calls", 60)), path=f, root=root, step=window[2])
     return res
 
 
@@ -322,7 +270,7 @@ def _check_generated_world(doc: dict, wspec: dict, cat: str | None, window: tupl
     if wspec["generator"] != GENERATOR_ID:
         problems.append(Problem(where, "world.generator", wspec["generator"],
                                 f"unknown generator; this evalkit replays '{GENERATOR_ID}'"))
-    elif not (_is_int(wspec.get("seed")) and 0 <= wspec["seed"] < 2**63):
+    elif type(wspec.get("seed")) is not int or not 0 <= wspec["seed"] < 2**63:  # (a bool is not a seed)
         problems.append(Problem(where, "world.seed", wspec.get("seed", "missing"),
                                 "must be a non-negative integer"))
     elif isinstance(cat, str) and cat not in CATEGORIES:
