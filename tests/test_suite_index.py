@@ -159,3 +159,35 @@ def test_a_pool_suite_stays_a_pool_when_loaded_from_the_index(tmp_path, monkeypa
     assert load_suite(root).pool
     monkeypatch.setattr(validate, "check_suite", lambda *a, **k: (_ for _ in ()).throw(AssertionError("parsed")))
     assert load_suite(root).pool
+
+
+def test_the_hash_and_the_index_signature_see_the_same_files(tmp_path):
+    """Hidden files, __pycache__ and what a symlinked folder holds are part of neither; a symlinked file is."""
+    from evalkit.suite.hashing import suite_files, suite_hash
+    from evalkit.suite.index import stat_signature
+
+    root = copy_suite(SMOKE, tmp_path / "s")
+    (root / "notes").mkdir()
+    (root / "notes" / "a.md").write_text("a\n")
+    before_hash, before_sig = suite_hash(root), stat_signature(root)[0]
+    (root / ".hidden").write_text("x")
+    (root / "__pycache__").mkdir()
+    (root / "__pycache__" / "c.pyc").write_bytes(b"x")
+    (root / "linked-notes").symlink_to(root / "notes", target_is_directory=True)
+    assert (suite_hash(root), stat_signature(root)[0]) == (before_hash, before_sig)
+
+    (root / "linked-note.md").symlink_to(root / "notes" / "a.md")
+    names = [p.relative_to(root).as_posix() for p in suite_files(root)]
+    assert "linked-note.md" in names and not any(n.startswith(("linked-notes", ".", "__pycache__")) for n in names)
+    assert names == sorted(names)
+    assert suite_hash(root) != before_hash and stat_signature(root)[0] != before_sig
+
+
+def test_a_parsed_suite_hashes_the_bytes_it_read_like_a_fresh_hash(tmp_path):
+    from evalkit.suite import load_suite
+    from evalkit.suite.hashing import suite_hash
+
+    root = copy_suite(SMOKE, tmp_path / "s")
+    f = sorted((root / "scenarios").glob("*.json"))[0]
+    f.write_bytes(f.read_bytes().replace(b"\n", b"\r\n"))  # a Windows checkout hashes the same
+    assert load_suite(root).hash == suite_hash(root) == suite_hash(SMOKE)

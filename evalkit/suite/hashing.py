@@ -7,31 +7,60 @@ line endings normalised to ``\\n`` so a Windows checkout hashes the same.
 from __future__ import annotations
 
 import hashlib
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 TEXT_SUFFIXES = {".json", ".jsonl", ".toml", ".csv", ".md", ".txt", ".yaml", ".yml"}
 
 
+def walk_suite(root: str | Path) -> list[tuple[str, os.DirEntry]]:
+    """Files that make up a suite as (relative POSIX path, directory entry), sorted by that path.
+
+    Skips names starting with '.' and ``__pycache__`` folders; a symlinked file counts, a symlinked folder
+    is not entered. One ``os.scandir`` pass (the suite hash and the index's stat signature both read it).
+    """
+    out: list[tuple[str, os.DirEntry]] = []
+    _walk(str(root), "", out)
+    out.sort(key=lambda e: e[0])
+    return out
+
+
+def _walk(folder: str, prefix: str, out: list[tuple[str, os.DirEntry]]) -> None:
+    with os.scandir(folder) as it:
+        for entry in it:
+            if entry.name.startswith(".") or entry.name == "__pycache__":
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                _walk(entry.path, prefix + entry.name + "/", out)
+            elif entry.is_file():
+                out.append((prefix + entry.name, entry))
+
+
+def relative_posix(path: Path, root: Path) -> str:
+    """``path.relative_to(root).as_posix()`` without pathlib's parsing where ``path`` was built under ``root``."""
+    p, prefix = path.as_posix(), root.as_posix().rstrip("/") + "/"
+    return p[len(prefix):] if p.startswith(prefix) else path.relative_to(root).as_posix()
+
+
 def suite_files(root: Path) -> list[Path]:
-    """Files that make up a suite, sorted by relative path (skips dot-files, dot-dirs and __pycache__)."""
-    out = []
-    for p in root.rglob("*"):
-        rel = p.relative_to(root)
-        if any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
-            continue
-        if p.is_file():
-            out.append(p)
-    return sorted(out, key=lambda p: p.relative_to(root).as_posix())
+    """Files that make up a suite, sorted by relative path (see :func:`walk_suite`)."""
+    return [Path(entry.path) for _, entry in walk_suite(root)]
 
 
-def suite_hash(path: str | Path) -> str:
-    """Hex SHA-256 of the suite folder's content (paths + normalised bytes)."""
-    root = Path(path)
+def suite_hash(path: str | Path, read: Mapping[str, bytes] | None = None) -> str:
+    """Hex SHA-256 of the suite folder's content (paths + normalised bytes).
+
+    ``read`` holds files the caller has just read, by relative path, so they are not opened twice.
+    """
     h = hashlib.sha256()
-    for p in suite_files(root):
-        data = p.read_bytes()
-        if p.suffix.lower() in TEXT_SUFFIXES:
+    for rel, entry in walk_suite(path):
+        data = read.get(rel) if read else None
+        if data is None:
+            with open(entry.path, "rb") as fh:
+                data = fh.read()
+        if os.path.splitext(rel)[1].lower() in TEXT_SUFFIXES:
             data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        rel = p.relative_to(root).as_posix().encode()
-        h.update(len(rel).to_bytes(4, "big") + rel + len(data).to_bytes(8, "big") + data)
+        name = rel.encode()
+        h.update(len(name).to_bytes(4, "big") + name + len(data).to_bytes(8, "big") + data)
     return h.hexdigest()

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 
 from evalkit import __version__
+from evalkit.suite.hashing import relative_posix, walk_suite
 from evalkit.suite.model import Scenario, Suite
 
 INDEX_FORMAT = 2
@@ -31,26 +31,11 @@ def stat_signature(root: Path) -> tuple[str, int]:
     """(hex signature of the suite's files' paths and stats, newest mtime in ns)."""
     h = hashlib.sha256(f"evalkit-index/{INDEX_FORMAT}/{__version__}".encode())
     newest = 0
-    entries: list[tuple[str, os.stat_result]] = []
-    _walk(str(root), "", entries)
-    entries.sort(key=lambda e: e[0])
-    for rel, st in entries:
+    for rel, entry in walk_suite(root):
+        st = entry.stat()
         h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
         newest = max(newest, st.st_mtime_ns)
     return h.hexdigest(), newest
-
-
-def _walk(folder: str, prefix: str, out: list[tuple[str, os.stat_result]]) -> None:
-    """Files under ``folder`` as (relative POSIX path, stat); skips what :func:`suite_files` skips."""
-    with os.scandir(folder) as it:
-        for entry in it:
-            if entry.name.startswith(".") or entry.name == "__pycache__":
-                continue
-            rel = prefix + entry.name
-            if entry.is_dir():
-                _walk(entry.path, rel + "/", out)
-            elif entry.is_file():
-                out.append((rel, entry.stat()))
 
 
 def index_paths(root: Path) -> list[Path]:
@@ -100,7 +85,7 @@ def _doc(signature: str, suite: Suite) -> dict:
         "description": suite.description, "categories": suite.categories, "default_trials": suite.default_trials,
         "hash": suite.hash, "pool": suite.pool,
         "scenarios": [[s.id, s.suite, s.category, s.alert, list(s.window), s.world, list(s.tags), s.noise_level,
-                       s.max_tool_calls, Path(s.path).relative_to(root).as_posix(), s.step]
+                       s.max_tool_calls, relative_posix(Path(s.path), root), s.step]
                       for s in suite.scenarios],
     }
 

@@ -14,7 +14,7 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from evalkit.errors import Problem
 from evalkit.file_models import Found, find_problems, read_model
@@ -22,7 +22,7 @@ from evalkit.parallel import consume, ordered_map
 from evalkit.suite.generator.catalog import CATEGORIES
 from evalkit.suite import plan_facts
 from evalkit.suite.generator.plan import GENERATOR_ID
-from evalkit.suite.hashing import suite_hash
+from evalkit.suite.hashing import relative_posix, suite_hash
 from evalkit.suite.materialized import read_topology, read_world
 from evalkit.suite.model import GroundTruth, Scenario, Suite
 from evalkit.suite.suite_file import ID_PATTERN, ScenarioFile, SuiteFile, TruthFile, unknown_field
@@ -54,9 +54,17 @@ def _fields(doc: dict, where: str, required: tuple, optional: tuple, problems: l
                                     f"remove it; allowed fields are {', '.join(sorted(known))}"))
 
 
-def _load_json(path: Path, where: str, problems: list[Problem]) -> dict | None:
+def _load_json(path: Path, where: str, problems: list[Problem], read: dict[str, bytes] | None = None,
+               rel: str = "") -> dict | None:
+    """One JSON object from ``path``; with ``read``, its bytes are kept there under ``rel`` (for the suite hash)."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        if read is not None:
+            read[rel] = raw
+        text = raw.decode("utf-8")
+        if "\r" in text:  # universal newlines, as open() in text mode reads them
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        doc = json.loads(text)
     except json.JSONDecodeError as exc:
         problems.append(Problem(where, f"line {exc.lineno} col {exc.colno}", f"malformed JSON: {exc.msg}",
                                 "fix the JSON syntax"))
@@ -72,15 +80,17 @@ def _load_json(path: Path, where: str, problems: list[Problem]) -> dict | None:
 
 def _escaping_links(root: Path, shown: str, problems: list[Problem]) -> None:
     real_root = root.resolve()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        for name in dirnames + filenames:
-            p = Path(dirpath) / name
-            if p.is_symlink():
-                target = p.resolve()
-                if not target.is_relative_to(real_root):
-                    rel = p.relative_to(root).as_posix()
-                    problems.append(Problem(f"{shown}/{rel}", "symlink", os.readlink(p),
-                                            "points outside the suite folder; copy the data into the suite"))
+    folders = [str(root)]
+    while folders:
+        with os.scandir(folders.pop()) as it:
+            for entry in it:
+                if entry.is_symlink():
+                    if not Path(entry.path).resolve().is_relative_to(real_root):
+                        rel = Path(entry.path).relative_to(root).as_posix()
+                        problems.append(Problem(f"{shown}/{rel}", "symlink", os.readlink(entry.path),
+                                                "points outside the suite folder; copy the data into the suite"))
+                elif entry.is_dir():
+                    folders.append(entry.path)
 
 
 def _check_suite_toml(root: Path, shown: str, problems: list[Problem]) -> dict | None:
@@ -187,15 +197,16 @@ class _FileCheck:
     truth: list[Problem] = field(default_factory=list)  # of the truth file (dropped for a duplicate id)
     scenario: Scenario | None = None
     derived: tuple[str, plan_facts.PlanFacts] | None = None  # plan facts derived here (not remembered)
+    read: dict[str, bytes] = field(default_factory=dict)  # the files' bytes by relative path, for the suite hash
 
 
 def _check_file(ctx: tuple, f: Path) -> _FileCheck:
     """Check one scenario file (and its truth file) of a suite; runs in worker processes with --jobs."""
     root, shown, categories, deep, suite_name = ctx
-    rel = f.relative_to(root).as_posix()
+    rel = relative_posix(f, root)
     where = f"{shown}/{rel}"
     res = _FileCheck(rel, where)
-    doc = _load_json(f, where, res.head)
+    doc = _load_json(f, where, res.head, res.read, rel)
     if doc is None:
         return res
     _, found = find_problems(ScenarioFile, doc, where, unknown_field(ScenarioFile))
@@ -228,7 +239,7 @@ def _check_file(ctx: tuple, f: Path) -> _FileCheck:
         if not tpath.is_file():
             problems.append(Problem(twhere, "", "missing", f"add the ground truth of scenario '{sid}'"))
         else:
-            tdoc = _load_json(tpath, twhere, problems)
+            tdoc = _load_json(tpath, twhere, problems, res.read, f"truth/{sid}.json")
             if tdoc is not None:
                 _check_truth(tdoc, twhere, sid, names, plan, problems)
     if not (res.head or res.rest or res.truth) and isinstance(sid, str) and window:
@@ -337,6 +348,16 @@ def _replay_problems(sc: Scenario) -> list[Problem]:
     return []
 
 
+def _json_files(folder: str) -> Iterator[str]:
+    """Paths of the ``*.json`` files under ``folder`` (symlinked files count; symlinked folders are not entered)."""
+    with os.scandir(folder) as it:
+        for entry in it:
+            if entry.is_dir(follow_symlinks=False):
+                yield from _json_files(entry.path)
+            elif entry.name.endswith(".json") and entry.is_file():
+                yield entry.path
+
+
 def _parse_suite(path: str | Path, deep: bool, jobs: int = 1,
                  progress: Callable[[int, int], None] | None = None) -> tuple[Suite | None, list[Problem]]:
     root = Path(path)
@@ -349,8 +370,7 @@ def _parse_suite(path: str | Path, deep: bool, jobs: int = 1,
     categories = dict(meta["categories"]) if meta else None
 
     scen_dir = root / "scenarios"
-    files = sorted((p for p in scen_dir.rglob("*.json") if p.is_file()), key=lambda p: p.as_posix()) \
-        if scen_dir.is_dir() else []
+    files = [Path(p) for p in sorted(_json_files(str(scen_dir)))] if scen_dir.is_dir() else []
     if not files:
         problems.append(Problem(f"{shown}/scenarios", "", "no scenario files",
                                 "add scenarios/<id>.json files (see docs/suite-format.md)"))
@@ -358,8 +378,10 @@ def _parse_suite(path: str | Path, deep: bool, jobs: int = 1,
     derived: dict[str, plan_facts.PlanFacts] = {}
     unread: set[str] = set()  # names of scenario files without a usable id: their truth files are not orphans
     scenarios: list[Scenario] = []
+    read: dict[str, bytes] = {}  # files already read, so the suite hash need not open them again
     ctx = (root, shown, categories, deep, meta["name"] if meta else root.name)
     for res in consume(ordered_map(partial(_check_file, ctx), files, jobs), progress, len(files)):
+        read.update(res.read)
         problems.extend(res.head)
         if res.derived is not None:
             derived[res.derived[0]] = res.derived[1]
@@ -381,15 +403,15 @@ def _parse_suite(path: str | Path, deep: bool, jobs: int = 1,
         plan_facts.save(root, {**plan_facts.load(root), **derived})
     truth_dir = root / "truth"
     if truth_dir.is_dir():
-        for t in sorted(truth_dir.glob("*.json")):
-            if t.stem not in seen and t.stem not in unread:
-                problems.append(Problem(f"{shown}/truth/{t.name}", "", "orphan truth file",
+        for name in sorted(e.name for e in os.scandir(truth_dir) if e.name.endswith(".json")):
+            if name[:-5] not in seen and name[:-5] not in unread:
+                problems.append(Problem(f"{shown}/truth/{name}", "", "orphan truth file",
                                         "no scenario has this id; delete it or add the scenario"))
     if problems or meta is None:
         return None, problems
     suite = Suite(name=meta["name"], version=meta["version"], description=meta["description"],
                   categories=categories, default_trials=int(meta["default_trials"]), path=root,
-                  hash=suite_hash(root), scenarios=sorted(scenarios, key=lambda s: s.id),
+                  hash=suite_hash(root, read), scenarios=sorted(scenarios, key=lambda s: s.id),
                   pool=bool(meta.get("pool", False)))
     return suite, []
 
