@@ -140,6 +140,7 @@ CASES = [
     ("metrics-off-grid", "mat", _off_grid, "not epoch seconds on the 60 s grid"),
     ("topology-malformed", "mat", _topology_bad_json, "topology.json: 'malformed JSON"),
     ("logs-unknown-component", "mat", _log_unknown_component, "component 'ghost': name a component listed"),
+    ("alert-not-an-object", "mat", _edit_scenario(_set("alert", True)), "alert"),
 ]
 
 

@@ -312,8 +312,9 @@ def _check_materialized_world(doc: dict, wspec: dict, window: tuple[int, int, in
         problems.extend(tprobs)
         names = {c["name"] for c in comps} if not tprobs else None
         if deep and window and not tprobs:
+            alert = doc.get("alert")  # a non-object alert is reported by the scenario model already
             _, wprobs = read_world(folder, wshown, window[0], window[1], window[2],
-                                   doc.get("alert") or {}, deep=True)
+                                   alert if isinstance(alert, dict) else {}, deep=True)
             problems.extend(wprobs)
     return names
 
