@@ -200,12 +200,6 @@ class RateLimited(InfrastructureError):
     error_class = ErrorClass.INFRA_RATE_LIMITED
 
 
-class ExecutorDied(InfrastructureError):
-    """The worker running the trial died (the executors' ``infra_executor`` outcome); the runner retries it."""
-
-    error_class = ErrorClass.INFRA_EXECUTOR
-
-
 #: the error classes a results row may carry (see :class:`evalkit.vocab.ErrorClass`).
 ERROR_CLASSES: tuple[str, ...] = tuple(c.value for c in ErrorClass if c is not ErrorClass.SETUP_ERROR)
 

@@ -95,11 +95,6 @@ class Drift:
         cols = ["order", "start_time", "build_id", "run_id", "category", "metric", "mean", "mu_ref", "z", "cusum"]
         return self.frame.loc[self.frame["alarm"], cols].reset_index(drop=True)
 
-    def alarmed(self) -> set[tuple[str, str]]:
-        """(category, metric) cells with at least one alarm."""
-        a = self.alarms
-        return set(zip(a["category"].astype(str), a["metric"].astype(str)))
-
 
 def effective_se(mean: np.ndarray, se: np.ndarray, n: np.ndarray, unit: np.ndarray,
                  prior_df: float) -> np.ndarray:

@@ -24,14 +24,6 @@ AGGREGATE_COLUMNS = ("category", "metric", "mean", "se", "ci_low", "ci_high", "n
 CONFIDENCE = 0.95
 
 
-def pass_at_name(metric: str, k: int) -> str:
-    return f"{metric}.pass_at_{k}"
-
-
-def pass_hat_name(metric: str, k: int) -> str:
-    return f"{metric}.pass_hat_{k}"
-
-
 def error_rate_name(error_class: str) -> str:
     return f"error_rate.{error_class}"
 
