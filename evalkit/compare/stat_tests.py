@@ -102,6 +102,16 @@ def _wilson_df(n):
     return np.maximum(n - 1.0, 1.0)
 
 
+def _mover_bound(b, c, n, level, side: str, distances) -> np.ndarray:
+    """The bound of :func:`wilson_bound` and :func:`midp_bound`, from their single-rate ``distances``."""
+    _check_side(side)
+    b, c, n, level = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (b, c, n, level)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = stats.t.isf(level, _wilson_df(n))
+        end = _mover_end(b, c, n, q, side, distances)
+    return np.where(n >= 1, end, np.nan)
+
+
 def wilson_bound(b, c, n, level, side: str) -> np.ndarray:
     """One-sided (1 − level) confidence bound of δ = (c − b)/n for paired binary data, one trial per side.
 
@@ -110,12 +120,7 @@ def wilson_bound(b, c, n, level, side: str) -> np.ndarray:
     McNemar's interval it does not condition on the number of discordant pairs, so it keeps its coverage
     when every flip goes one way (benchmarks/calibration.py enumerates it). ``side="lower"``: the upper
     bound; ``side="upper"``: the lower bound."""
-    _check_side(side)
-    b, c, n, level = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (b, c, n, level)))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        q = stats.t.isf(level, _wilson_df(n))
-        end = _mover_end(b, c, n, q, side)
-    return np.where(n >= 1, end, np.nan)
+    return _mover_bound(b, c, n, level, side, _wilson_distances)
 
 
 def wilson_pvalue(b, c, n, delta0, side: str) -> np.ndarray:
@@ -204,12 +209,7 @@ def midp_bound(b, c, n, level, side: str) -> np.ndarray:
     degrees of freedom) as :func:`wilson_bound`. Exact enumeration (benchmarks/calibration.py) keeps its size
     at the margin within 1.01·α like the Wilson version while it over-covers less in small cells, where
     Wilson's limits are skewed."""
-    _check_side(side)
-    b, c, n, level = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (b, c, n, level)))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        q = stats.t.isf(level, _wilson_df(n))
-        end = _mover_end(b, c, n, q, side, _midp_distances)
-    return np.where(n >= 1, end, np.nan)
+    return _mover_bound(b, c, n, level, side, _midp_distances)
 
 
 def midp_pvalue(b, c, n, delta0, side: str, iterations: int = 40) -> np.ndarray:
