@@ -33,6 +33,17 @@ def _check_side(side: str) -> None:
         raise ValueError(f"side must be 'lower' or 'upper', not {side!r}")
 
 
+def _bisect(root_above, lo, hi, iterations: int) -> np.ndarray:
+    """The midpoint of [lo, hi] after ``iterations`` halvings (vectorised), each keeping the upper half where
+    ``root_above(mid)`` holds and the lower half elsewhere."""
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        up = root_above(mid)
+        lo = np.where(up, mid, lo)
+        hi = np.where(up, hi, mid)
+    return 0.5 * (lo + hi)
+
+
 # ----------------------------------------------------------------------------------------------- paired t
 def t_pvalue(mean, var, n, delta0, side: str) -> np.ndarray:
     """One-sided paired t-test p-value of H0 at δ0 from the mean and variance (ddof=1) of the n differences."""
@@ -128,16 +139,14 @@ def wilson_pvalue(b, c, n, delta0, side: str) -> np.ndarray:
     (bisection on the quantile; the bound is monotone in it). ``side="lower"`` tests H0: δ ≥ δ0."""
     _check_side(side)
     b, c, n, d0 = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (b, c, n, delta0)))
-    lo, hi = np.full(b.shape, -60.0), np.full(b.shape, 60.0)
+
+    def root_above(q):  # LOWER: the upper end rises with q; the p-value is the level where it reaches δ0.
+        end = _mover_end(b, c, n, q, side)
+        return end < d0 if side == LOWER else end > d0
+
     with np.errstate(divide="ignore", invalid="ignore"):
-        for _ in range(60):
-            mid = 0.5 * (lo + hi)
-            end = _mover_end(b, c, n, mid, side)
-            # LOWER: the upper end rises with q; the p-value is the level where it reaches δ0.
-            go_up = end < d0 if side == LOWER else end > d0
-            lo = np.where(go_up, mid, lo)
-            hi = np.where(go_up, hi, mid)
-        p = stats.t.sf(0.5 * (lo + hi), _wilson_df(n))
+        q = _bisect(root_above, np.full(b.shape, -60.0), np.full(b.shape, 60.0), 60)
+        p = stats.t.sf(q, _wilson_df(n))
     return np.where(n >= 1, p, np.nan)
 
 
@@ -310,19 +319,13 @@ def mcnemar_bound(b, c, n, level, side: str, midp: bool = True) -> np.ndarray:
             else:
                 th = np.where(b < N, special.betaincinv(b + 1, N - b, 1.0 - level), 1.0)
     else:
-        lo, hi = np.zeros_like(b), np.ones_like(b)
-        for _ in range(46):
-            mid = 0.5 * (lo + hi)
-            pmf = stats.binom.pmf(b, N, mid)
+        def root_above(theta):
+            pmf = stats.binom.pmf(b, N, theta)
             if side == LOWER:
-                f = stats.binom.sf(b - 1, N, mid) - 0.5 * pmf   # increasing in θ
-                go_up = f < level
-            else:
-                f = stats.binom.cdf(b, N, mid) - 0.5 * pmf      # decreasing in θ
-                go_up = f > level
-            lo = np.where(go_up, mid, lo)
-            hi = np.where(go_up, hi, mid)
-        th = 0.5 * (lo + hi)
+                return stats.binom.sf(b - 1, N, theta) - 0.5 * pmf < level   # increasing in θ
+            return stats.binom.cdf(b, N, theta) - 0.5 * pmf > level          # decreasing in θ
+
+        th = _bisect(root_above, np.zeros_like(b), np.ones_like(b), 46)
     with np.errstate(divide="ignore", invalid="ignore"):
         delta = np.where(N > 0, (N / n) * (1.0 - 2.0 * th), 0.0)
     return np.where(n >= 1, delta, np.nan)
@@ -362,13 +365,8 @@ def score_bound(b, c, n, level, side: str) -> np.ndarray:
     q = stats.norm.isf(level)
     # side LOWER: upper bound U with z(U) = −q; side UPPER: lower bound L with z(L) = +q.
     target = -q if side == LOWER else q
-    lo, hi = np.full(b.shape, -_EDGE), np.full(b.shape, _EDGE)
-    for _ in range(64):
-        mid = 0.5 * (lo + hi)
-        above = score_z(b, c, n, mid) > target   # still left of the root
-        lo = np.where(above, mid, lo)
-        hi = np.where(above, hi, mid)
-    return np.where(n >= 1, 0.5 * (lo + hi), np.nan)
+    root = _bisect(lambda d0: score_z(b, c, n, d0) > target, np.full(b.shape, -_EDGE), np.full(b.shape, _EDGE), 64)
+    return np.where(n >= 1, root, np.nan)
 
 
 # ------------------------------------------------------------------------------ sign-flip permutation test
