@@ -16,6 +16,7 @@ Per cell, with margin m ≥ 0 and the difference δ oriented so that higher is b
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -30,6 +31,14 @@ KIND_NAMES = {T: "paired-t", MCNEMAR_EXACT: "mcnemar-exact", MCNEMAR_MIDP: "mcne
 REGRESSED, INCONCLUSIVE, NOT_WORSE, IMPROVED = -1, 0, 1, 2
 VERDICT_NAMES = {REGRESSED: Verdict.REGRESSED, INCONCLUSIVE: Verdict.INCONCLUSIVE, NOT_WORSE: Verdict.NOT_WORSE,
                  IMPROVED: Verdict.IMPROVED}
+#: the tests on the (b, c, n) counts of binary one-trial cells: kind -> (p-value at δ0, bound at a level)
+_COUNT_TESTS = {
+    MCNEMAR_EXACT: (partial(st.mcnemar_pvalue, midp=False), partial(st.mcnemar_bound, midp=False)),
+    MCNEMAR_MIDP: (partial(st.mcnemar_pvalue, midp=True), partial(st.mcnemar_bound, midp=True)),
+    SCORE: (st.score_pvalue, st.score_bound),
+    WILSON: (st.wilson_pvalue, st.wilson_bound),
+    MIDP: (st.midp_pvalue, st.midp_bound),
+}
 
 
 @dataclass
@@ -124,14 +133,8 @@ class _Cells:
         def one(k, i):
             if k == T:
                 return st.t_pvalue(self.mean[i], self.var[i], self.n[i], d0[i], side)
-            if k in (MCNEMAR_EXACT, MCNEMAR_MIDP):
-                return st.mcnemar_pvalue(self.b[i], self.c[i], self.n[i], d0[i], side, midp=k == MCNEMAR_MIDP)
-            if k == SCORE:
-                return st.score_pvalue(self.b[i], self.c[i], self.n[i], d0[i], side)
-            if k == WILSON:
-                return st.wilson_pvalue(self.b[i], self.c[i], self.n[i], d0[i], side)
-            if k == MIDP:
-                return st.midp_pvalue(self.b[i], self.c[i], self.n[i], d0[i], side)
+            if k in _COUNT_TESTS:
+                return _COUNT_TESTS[k][0](self.b[i], self.c[i], self.n[i], d0[i], side)
             return np.array([st.signflip_pvalue(self.samples[j], d0[j], side, signs=self.signs(j))
                              if self.n[j] >= 1 else np.nan for j in i])
         return self._each_kind(one)
@@ -145,14 +148,8 @@ class _Cells:
             i, lvi = i[ok], lv[i][ok]
             if k == T:
                 r = st.t_bound(self.mean[i], self.var[i], self.n[i], lvi, side)
-            elif k in (MCNEMAR_EXACT, MCNEMAR_MIDP):
-                r = st.mcnemar_bound(self.b[i], self.c[i], self.n[i], lvi, side, midp=k == MCNEMAR_MIDP)
-            elif k == SCORE:
-                r = st.score_bound(self.b[i], self.c[i], self.n[i], lvi, side)
-            elif k == WILSON:
-                r = st.wilson_bound(self.b[i], self.c[i], self.n[i], lvi, side)
-            elif k == MIDP:
-                r = st.midp_bound(self.b[i], self.c[i], self.n[i], lvi, side)
+            elif k in _COUNT_TESTS:
+                r = _COUNT_TESTS[k][1](self.b[i], self.c[i], self.n[i], lvi, side)
             else:
                 r = np.array([st.signflip_bound(self.samples[j], lj, side, signs=self.signs(j))
                               if self.n[j] >= 1 else np.nan for j, lj in zip(i, lvi)])
