@@ -227,7 +227,6 @@ def compare(candidate: Any, baseline: Any, policy: Policy | str | Path | None = 
     pol = resolve_policy(policy, method)
     runs = check_runs(candidate, baseline, pol, allow_suite_mismatch)
     cand, base, hc, hb = runs.cand, runs.base, runs.hash_cand, runs.hash_base
-    rate_c, rate_b = runs.infra_cand, runs.infra_base
     metrics = pol.all_metrics()
     wanted = metrics + ((pol.primary,) if pol.primary not in metrics and pol.primary in cand.columns
                         and pol.primary in base.columns else ())
@@ -255,7 +254,7 @@ def compare(candidate: Any, baseline: Any, policy: Policy | str | Path | None = 
     meta = {
         "suite_hash_candidate": hc, "suite_hash_baseline": hb, "paired_scenarios": p.n,
         "only_candidate": p.only_candidate, "only_baseline": p.only_baseline,
-        "infra_error_rate_candidate": rate_c, "infra_error_rate_baseline": rate_b,
+        "infra_error_rate_candidate": runs.infra_cand, "infra_error_rate_baseline": runs.infra_base,
         "alpha": pol.alpha, "correction": pol.correction, "policy": pol.source,
     }
     lazy_flips = (lambda: flips_mod.flips_table(p, cand, base, primary)) if primary else None

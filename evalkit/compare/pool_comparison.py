@@ -80,8 +80,7 @@ def compare_sequential(candidate: Any, baseline: Any, policy: Policy | None, ord
     pol = resolve_policy(policy, None)
     check_sequential_metrics(pol)
     runs = check_runs(candidate, baseline, pol, False)
-    cand, base, hc, hb = runs.cand, runs.base, runs.hash_cand, runs.hash_base
-    rate_c, rate_b = runs.infra_cand, runs.infra_base
+    cand, base = runs.cand, runs.base
     report_only = tuple(m for m in pol.report if m not in pol.metrics and on_unit_scale(m))
     skipped = [m for m in pol.report if m not in pol.metrics and not on_unit_scale(m)]
     metrics = pol.metrics + report_only
@@ -136,9 +135,9 @@ def compare_sequential(candidate: Any, baseline: Any, policy: Policy | None, ord
         notes.append(f"report-only metrics not on a 0-1 scale are not bounded by the sequential design: "
                      f"{', '.join(skipped)}")
     meta = {
-        "design": "sequential", "suite_hash_candidate": hc, "suite_hash_baseline": hb,
+        "design": "sequential", "suite_hash_candidate": runs.hash_cand, "suite_hash_baseline": runs.hash_base,
         "paired_scenarios": int(sum(len(u) for u in used.values())), "pool_scenarios": int(sum(pools.values())),
-        "infra_error_rate_candidate": rate_c, "infra_error_rate_baseline": rate_b,
+        "infra_error_rate_candidate": runs.infra_cand, "infra_error_rate_baseline": runs.infra_base,
         "alpha": pol.alpha, "correction": "bonferroni (anytime-valid)", "policy": pol.source,
         "futility_alpha": pol.futility_alpha, "stops": stops,
         "scenarios_used": {c: len(used[c]) for c in cats}, "pool_sizes": pools,
