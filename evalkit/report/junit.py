@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from evalkit.report.context import (ReportContext, bounds_header, fixed_columns, fmt_diff, fmt_value,
-                                    is_sequential, sequential_columns)
+from evalkit.report.context import (ReportContext, bounds_header, design_columns, fmt_diff, fmt_value,
+                                    is_sequential)
 from evalkit.report.headline import headline
 from evalkit.score.schema import OVERALL_MICRO
 from evalkit.vocab import Verdict
@@ -28,18 +28,13 @@ def render_junit(comparison, context: ReportContext | None = None) -> str:
                        ("cross_category", str(comparison.cross_category).lower())):
         if value:
             ET.SubElement(props, "property", name=key, value=str(value))
+    label = "anytime bound" if sequential else bounds_header(comparison.policy)
     for r in cells.itertuples(index=False):
         cat = "overall" if r.category == OVERALL_MICRO else r.category
         case = ET.SubElement(suite, "testcase", classname=f"{name}.{r.metric}", name=cat, time="0")
-        resolve = ""
-        if sequential:
-            n, interval = sequential_columns(r, r.metric)[:2]
-            label = "anytime bound"
-        else:
-            n, interval, detectable, for_delta = fixed_columns(r, comparison.policy.min_scenarios)
-            label = bounds_header(comparison.policy)
-            if detectable not in ("", "—"):
-                resolve = f", detectable drop {detectable}, scenarios for δ {for_delta}"
+        n, interval, detectable, for_delta = design_columns(r, comparison, sequential)
+        resolve = ("" if sequential or detectable in ("", "—") else
+                   f", detectable drop {detectable}, scenarios for δ {for_delta}")
         detail = (f"{r.metric} {cat}: baseline {fmt_value(r.baseline_mean, r.metric)}, candidate "
                   f"{fmt_value(r.candidate_mean, r.metric)}, diff {fmt_diff(r.diff, r.metric)}, {label} "
                   f"{interval}, n={n}, verdict {r.verdict}{resolve}")
