@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from evalkit.cli.options import run_options, tracking_option
+from evalkit.cli.options import progress_for, run_options, tracking_option
 
 
 @click.command("run")
@@ -51,7 +51,6 @@ def run(suite, agent, config, scenarios, limit, output_dir, tracking_uri, no_log
     from evalkit.jsonable import jsonable
     from evalkit.run.journal import build_hash
     from evalkit.run.outputs import write_outputs
-    from evalkit.run.progress import ProgressReporter
     from evalkit.run.runner import run_suite
     from evalkit.run.summary import format_summary
     from evalkit.workspace import Workspace
@@ -60,7 +59,7 @@ def run(suite, agent, config, scenarios, limit, output_dir, tracking_uri, no_log
     suite, agent = ws.default("suite", suite), ws.default("agent", agent)
 
     store = None if no_log else _store_for_logging(tracking_uri, require_reachable=no_outbox)
-    reporter = ProgressReporter(mode="quiet" if quiet else "auto")
+    reporter = progress_for(quiet)
     try:
         result = run_suite(suite, agent, config, progress=reporter, scenario_ids=scenarios or None, limit=limit)
     finally:
