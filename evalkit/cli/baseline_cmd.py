@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from evalkit.cli.options import tracking_option
+from evalkit.cli.options import store_for, tracking_option
 from evalkit.workspace import Workspace
 
 DEFAULT_ALIAS = "main"  # evalkit.store.names.DEFAULT_ALIAS, repeated to keep `--help` import-free
@@ -19,10 +19,6 @@ alias_option = click.option("--alias", default=DEFAULT_ALIAS, show_default=True,
 baselines_dir_option = click.option("--baselines-dir", type=click.Path(file_okay=False), default=None,
                                     help="Folder of committed baselines (<baselines-dir>/<suite>/<alias>.*; "
                                          "default: the project's baselines/).")
-
-
-def _store(tracking_uri: str | None):
-    return Workspace.resolve(tracking_uri=tracking_uri).store()
 
 
 def _suite_identity(suite: str, suite_hash: str | None, need_hash: bool) -> tuple[str, str | None]:
@@ -99,7 +95,7 @@ def promote(run_id: str, suite: str, alias: str, reason: str, suite_hash: str | 
       evalkit baseline promote "$(jq -r .run_id run.json)" --suite core --alias release-2024.06
     """
     name, current_hash = _suite_identity(suite, suite_hash, need_hash=True)
-    p = _store(tracking_uri).promote(run_id, name, alias, reason=reason, who=who, suite_hash=current_hash,
+    p = store_for(tracking_uri).promote(run_id, name, alias, reason=reason, who=who, suite_hash=current_hash,
                                      max_infra_error_rate=max_infra_error_rate)
     click.echo(f"promoted run {p.run_id} (build {p.build_id}) as {p.suite}@{p.alias} at {p.promoted_at} "
                f"by {p.who} [record {p.record_id}]")
@@ -121,7 +117,7 @@ def history(suite: str, alias: str | None, as_json: bool, tracking_uri: str | No
       evalkit baseline history --suite core --alias main --json | jq -r .run_id
     """
     name, _ = _suite_identity(suite, None, need_hash=False)
-    records = _store(tracking_uri).history(name, alias)
+    records = store_for(tracking_uri).history(name, alias)
     if as_json:
         for p in records:
             click.echo(json.dumps(p.to_dict(), sort_keys=True))
@@ -153,7 +149,7 @@ def current(suite: str, alias: str, tracking_uri: str | None) -> None:
     from evalkit.errors import UserError
 
     name, _ = _suite_identity(suite, None, need_hash=False)
-    p = _store(tracking_uri).current_baseline(name, alias)
+    p = store_for(tracking_uri).current_baseline(name, alias)
     if p is None:
         raise UserError.at(f"baseline {name}@{alias}", "promotion", "none",
                            f"promote a run: evalkit baseline promote RUN --suite {name} --alias {alias}")
@@ -232,7 +228,7 @@ def sync(tracking_uri: str | None, outbox_dir: str | None, list_only: bool) -> N
     from evalkit.errors import UserError
     from evalkit.store.tracking import TrackingUnreachable
 
-    store = Workspace.resolve(tracking_uri=tracking_uri).store(outbox_dir=outbox_dir)
+    store = store_for(tracking_uri, outbox_dir)
     if list_only:
         entries = store.pending()
         for e in entries:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import click
 
-from evalkit.cli.options import tracking_option
+from evalkit.cli.options import store_for, tracking_option
 
 DEFAULT_ALIAS = "main"  # evalkit.store.names.DEFAULT_ALIAS, repeated to keep `--help` import-free
 
@@ -60,11 +60,10 @@ def drift(ctx: click.Context, suite: str | None, alias: str, since: str | None, 
         raise UserError(*problems)
 
     from evalkit.drift import DriftParams, drift_dashboard
-    from evalkit.workspace import Workspace
 
     params = DriftParams(lam=lam, L=L, k=k, h=h, ref_builds=ref_builds).check()
     chosen = tuple(m.strip() for m in metrics.split(",") if m.strip()) if metrics else None
-    store = Workspace.resolve(tracking_uri=tracking_uri).store()
+    store = store_for(tracking_uri)
     path, result = drift_dashboard(store, suite, out_dir, alias=alias, since=since, metrics=chosen,
                                    params=params, recent=recent)
     builds = len(result.series.builds)
@@ -109,9 +108,8 @@ def demo_history(suite: str, per_category: int, suites_dir: str | None, builds: 
       evalkit drift demo-history --suite smoke --per-category 0 --builds 12 --trials 1 --jobs 2
     """
     from evalkit.drift.history import HISTORY_RUN, generate_history
-    from evalkit.workspace import Workspace
 
-    store = Workspace.resolve(tracking_uri=tracking_uri).store()
+    store = store_for(tracking_uri)
 
     def progress(i: int, n: int, label: str) -> None:
         if i < n:

@@ -74,6 +74,13 @@ def run_options(command: str) -> Callable[[Callable], Callable]:
     return decorate
 
 
+def store_for(tracking_uri: str | None, outbox_dir: str | None = None):
+    """The project's store, at ``tracking_uri`` when given (else where the workspace finds it)."""
+    from evalkit.workspace import Workspace
+
+    return Workspace.resolve(tracking_uri=tracking_uri).store(outbox_dir=outbox_dir)
+
+
 def progress_for(quiet: bool):
     """A progress callback: bar on a terminal, plain lines when piped, nothing when quiet."""
     from evalkit.run.progress import ProgressReporter

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from evalkit.cli.options import progress_for, run_options, tracking_option
+from evalkit.cli.options import progress_for, run_options, store_for, tracking_option
 
 
 @click.command("run")
@@ -93,9 +93,8 @@ def run(suite, agent, config, scenarios, limit, output_dir, tracking_uri, no_log
 def _log_traces(result, suite, experiment: str, tracking_uri: str | None) -> None:
     """Log the run's trials as MLflow traces (``--trace``) in the run's tracking store."""
     from evalkit.labels.trace_log import log_run_traces
-    from evalkit.workspace import Workspace
 
-    store = Workspace.resolve(tracking_uri=tracking_uri).store()
+    store = store_for(tracking_uri)
     ids = log_run_traces(result, suite, experiment=experiment, tracking_uri=store.tracking_uri)
     click.echo(f"logged {len(ids)} traces to experiment {experiment} at {store.tracking_uri}", err=True)
 
@@ -103,9 +102,7 @@ def _log_traces(result, suite, experiment: str, tracking_uri: str | None) -> Non
 def _store_for_logging(tracking_uri: str | None, require_reachable: bool):
     """The Store the run will be logged to, resolved before the run so that a bad tracking URI (or, with
     ``require_reachable``, a server that does not answer) fails in one line before any investigation."""
-    from evalkit.workspace import Workspace
-
-    store = Workspace.resolve(tracking_uri=tracking_uri).store()
+    store = store_for(tracking_uri)
     if require_reachable:
         store.require_reachable()
     return store
