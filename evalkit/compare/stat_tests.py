@@ -28,9 +28,11 @@ _EDGE = 1.0 - 1e-12  # bisection range for a difference of proportions: (−1, 1
 _Q_EDGE = 37.0  # quantiles searched by the mid-p p-value: the normal tail there (6e-300) is still a float
 
 
-def _check_side(side: str) -> None:
+def _check_side(side: str, *arrays) -> tuple[np.ndarray, ...]:
+    """Refuse a ``side`` other than "lower" or "upper"; ``arrays`` come back as floats broadcast to one shape."""
     if side not in (LOWER, UPPER):
         raise ValueError(f"side must be 'lower' or 'upper', not {side!r}")
+    return np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in arrays))
 
 
 def _bisect(root_above, lo, hi, iterations: int) -> np.ndarray:
@@ -47,8 +49,7 @@ def _bisect(root_above, lo, hi, iterations: int) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------- paired t
 def t_pvalue(mean, var, n, delta0, side: str) -> np.ndarray:
     """One-sided paired t-test p-value of H0 at δ0 from the mean and variance (ddof=1) of the n differences."""
-    _check_side(side)
-    mean, var, n, delta0 = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (mean, var, n, delta0)))
+    mean, var, n, delta0 = _check_side(side, mean, var, n, delta0)
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.sqrt(var / n)
         tstat = (mean - delta0) / se
@@ -63,8 +64,7 @@ def t_pvalue(mean, var, n, delta0, side: str) -> np.ndarray:
 def t_bound(mean, var, n, level, side: str) -> np.ndarray:
     """One-sided (1 − level) confidence bound of the mean difference: the lower bound for ``side="upper"``
     (the test of H0: δ ≤ δ0 rejects exactly for δ0 below it), the upper bound for ``side="lower"``."""
-    _check_side(side)
-    mean, var, n, level = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (mean, var, n, level)))
+    mean, var, n, level = _check_side(side, mean, var, n, level)
     with np.errstate(divide="ignore", invalid="ignore"):
         q = stats.t.ppf(1.0 - level, n - 1)
         half = np.where(var == 0, 0.0, q * np.sqrt(var / n))
@@ -115,8 +115,7 @@ def _wilson_df(n):
 
 def _mover_bound(b, c, n, level, side: str, distances) -> np.ndarray:
     """The bound of :func:`wilson_bound` and :func:`midp_bound`, from their single-rate ``distances``."""
-    _check_side(side)
-    b, c, n, level = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (b, c, n, level)))
+    b, c, n, level = _check_side(side, b, c, n, level)
     with np.errstate(divide="ignore", invalid="ignore"):
         q = stats.t.isf(level, _wilson_df(n))
         end = _mover_end(b, c, n, q, side, distances)
@@ -137,8 +136,7 @@ def wilson_bound(b, c, n, level, side: str) -> np.ndarray:
 def wilson_pvalue(b, c, n, delta0, side: str) -> np.ndarray:
     """One-sided p-value of H0 at δ0 that inverts :func:`wilson_bound`: the level at which the bound equals δ0
     (bisection on the quantile; the bound is monotone in it). ``side="lower"`` tests H0: δ ≥ δ0."""
-    _check_side(side)
-    b, c, n, d0 = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (b, c, n, delta0)))
+    b, c, n, d0 = _check_side(side, b, c, n, delta0)
 
     def root_above(q):  # LOWER: the upper end rises with q; the p-value is the level where it reaches δ0.
         end = _mover_end(b, c, n, q, side)
@@ -225,8 +223,7 @@ def midp_pvalue(b, c, n, delta0, side: str, iterations: int = 40) -> np.ndarray:
     """One-sided p-value of H0 at δ0 that inverts :func:`midp_bound`: the quantile at which the bound equals δ0
     (Illinois root finding on the quantile, once per distinct (b, c, n, δ0)). ``side="lower"`` tests
     H0: δ ≥ δ0."""
-    _check_side(side)
-    b, c, n, d0 = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (b, c, n, delta0)))
+    b, c, n, d0 = _check_side(side, b, c, n, delta0)
     rows, back = np.unique(np.stack([a.ravel() for a in (b, c, n, d0)]), axis=1, return_inverse=True)
     ub, uc, un, ud = rows
     sign = 1.0 if side == LOWER else -1.0  # the end rises with the quantile (side "lower") or falls
@@ -269,8 +266,7 @@ def mcnemar_pvalue(b, c, n, delta0=0.0, side: str = LOWER, midp: bool = True) ->
     subtracts ½·P(X = b). ``side="upper"``: p = P(X ≤ b) (mid-p: minus ½·P(X = b)). Conditionally on the N
     discordant pairs δ lies in [−N/n, N/n]; a δ0 outside that range is decided with certainty (p = 0 or 1),
     the limit of θ0 → 0 or 1, which keeps p monotone in δ0 and consistent with :func:`mcnemar_bound`."""
-    _check_side(side)
-    b, c, n, delta0 = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (b, c, n, delta0)))
+    b, c, n, delta0 = _check_side(side, b, c, n, delta0)
     N = b + c
     raw = _theta0(b, c, n, delta0)
     th = np.clip(raw, 0.0, 1.0)
@@ -307,8 +303,7 @@ def mcnemar_bound(b, c, n, level, side: str, midp: bool = True) -> np.ndarray:
     """Confidence bound of δ that inverts :func:`mcnemar_pvalue` (conditional on the discordant count).
 
     The bound for θ is Clopper–Pearson (exact) or its mid-p analogue, mapped to δ = (N/n)(1 − 2θ)."""
-    _check_side(side)
-    b, c, n, level = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (b, c, n, level)))
+    b, c, n, level = _check_side(side, b, c, n, level)
     N = b + c
     # side LOWER (upper bound of δ): the θ with P(X ≥ b; θ) = level (lower confidence limit of θ).
     # side UPPER (lower bound of δ): the θ with P(X ≤ b; θ) = level (upper confidence limit of θ).
@@ -360,8 +355,7 @@ def score_pvalue(b, c, n, delta0, side: str) -> np.ndarray:
 
 def score_bound(b, c, n, level, side: str) -> np.ndarray:
     """Confidence bound of δ inverting Tango's score test (bisection; z is decreasing in δ0)."""
-    _check_side(side)
-    b, c, n, level = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (b, c, n, level)))
+    b, c, n, level = _check_side(side, b, c, n, level)
     q = stats.norm.isf(level)
     # side LOWER: upper bound U with z(U) = −q; side UPPER: lower bound L with z(L) = +q.
     target = -q if side == LOWER else q
