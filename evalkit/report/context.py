@@ -161,8 +161,7 @@ def design_columns(r, comparison, sequential: bool) -> tuple[str, str, str, str]
 def sequential_legend(comparison) -> str:
     """One line saying how the sequential verdicts were reached, with the numbers that decided them."""
     pol = comparison.policy
-    cells = comparison.to_frame()
-    gated = cells[cells["gated"]]
+    gated = comparison.gated
     level = float(gated["level"].iloc[0]) if len(gated) else float("nan")
     return (f"diff in points (candidate − baseline); anytime-valid bounds (betting confidence sequences) at "
             f"{level:.2g} per cell (family-wise alpha={pol.alpha}, Bonferroni over the gated categories); "

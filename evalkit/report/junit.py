@@ -14,8 +14,7 @@ from evalkit.vocab import Verdict
 def render_junit(comparison, context: ReportContext | None = None) -> str:
     """A <testsuites> document; inconclusive cells pass with a system-out note (they are not regressions)."""
     ctx = context or ReportContext()
-    cells = comparison.to_frame()
-    cells = cells[cells["gated"]]
+    cells = comparison.gated
     sequential = is_sequential(cells)
     failures = int((cells["verdict"] == Verdict.REGRESSED).sum())
     name = f"evalkit.{ctx.suite}" if ctx.suite else "evalkit"
