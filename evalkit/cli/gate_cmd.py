@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import closing
 
 import click
 
@@ -51,13 +52,10 @@ def gate(suite, agent, baseline_alias, config, tracking_uri, output_dir, policy,
     suite, agent = ws.default("suite", suite), ws.default("agent", agent)
 
     log = (lambda m: None) if (quiet or as_json) else (lambda m: click.echo(m, err=True))
-    reporter = progress_for(quiet or as_json)
-    try:
+    with closing(progress_for(quiet or as_json)) as reporter:
         result = run_gate(suite, agent, config, baseline_alias=baseline_alias, tracking_uri=tracking_uri,
                           output_dir=output_dir, policy=policy, baselines_dir=baselines_dir, pr=pr,
                           use_outbox=not no_outbox, progress=reporter, log=log)
-    finally:
-        reporter.close()
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, default=str))
     else:

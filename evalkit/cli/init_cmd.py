@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import click
 
 from evalkit.scaffold import DEFAULT_CATEGORIES, InitOptions
@@ -46,11 +48,8 @@ def init(categories: str, per_category: int, trials: int, suite: str, agent_comm
     cats = tuple(c.strip() for c in categories.split(",") if c.strip())
     opts = InitOptions(suite=suite, categories=cats, per_category=per_category, trials=trials,
                        agent_command=agent_command, tracking_uri=tracking_uri, pip_spec=pip_spec)
-    reporter = ProgressReporter(mode="auto", label="baseline trials")
-    try:
+    with closing(ProgressReporter(mode="auto", label="baseline trials")) as reporter:
         done = init_project(Path.cwd(), opts, baseline=not no_baseline, progress=reporter)
-    finally:
-        reporter.close()
     for path in done.written:
         click.echo(f"wrote {path}")
     click.echo(f"next: commit these files, then gate a change with: {done.gate_command}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import closing
 from pathlib import Path
 
 import click
@@ -59,11 +60,8 @@ def run(suite, agent, config, scenarios, limit, output_dir, tracking_uri, no_log
     suite, agent = ws.default("suite", suite), ws.default("agent", agent)
 
     store = None if no_log else _store_for_logging(tracking_uri, require_reachable=no_outbox)
-    reporter = progress_for(quiet)
-    try:
+    with closing(progress_for(quiet)) as reporter:
         result = run_suite(suite, agent, config, progress=reporter, scenario_ids=scenarios or None, limit=limit)
-    finally:
-        reporter.close()
     meta = result.meta
     if output_dir is None:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import click
 
 from evalkit.errors import Problem, UserError
@@ -42,11 +44,9 @@ def validate_cmd(path: str, replay: bool, jobs: int) -> None:
 
     root = resolve_suite(path)
     shown = str(root).rstrip("/")
-    progress = _progress("files", tty_only=True)   # stderr carries the problem lines: a bar on a terminal only
-    try:
+    # stderr carries the problem lines: a bar on a terminal only
+    with closing(_progress("files", tty_only=True)) as progress:
         s, problems = check_suite(root, deep=True, replay=replay, jobs=jobs, progress=progress)
-    finally:
-        progress.close()
     if problems:
         for p in problems:
             click.echo(str(p), err=True)
@@ -94,13 +94,10 @@ def generate_cmd(out: str, name: str, per_category: int, seed: int, categories: 
     from evalkit.suite import generate_suite, suite_hash
 
     cats = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
-    progress = _progress("scenarios")
-    try:
+    with closing(_progress("scenarios")) as progress:
         path = generate_suite(out, name, per_category, seed=seed, categories=cats, noise=noise,
                               description=description, version=version, default_trials=default_trials,
                               materialize=materialize, force=force, progress=progress, jobs=jobs, pool=pool)
-    finally:
-        progress.close()
     n = per_category * (len(cats) if cats else 12)
     click.echo(f"{path}: wrote {n} scenarios (hash {suite_hash(path)[:12]})")
 
