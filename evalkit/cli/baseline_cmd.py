@@ -8,10 +8,8 @@ from pathlib import Path
 
 import click
 
-from evalkit.cli.options import store_for, tracking_option
+from evalkit.cli.options import DEFAULT_ALIAS, store_for, tracking_option
 from evalkit.workspace import Workspace
-
-DEFAULT_ALIAS = "main"  # evalkit.store.names.DEFAULT_ALIAS, repeated to keep `--help` import-free
 
 suite_option = click.option("--suite", required=True, help="Suite name (e.g. core) or suite folder.")
 alias_option = click.option("--alias", default=DEFAULT_ALIAS, show_default=True,

@@ -7,14 +7,14 @@ import sys
 
 import click
 
-from evalkit.cli.options import tracking_option
+from evalkit.cli.options import DEFAULT_ALIAS, tracking_option
 
 
 @click.command("compare")
 @click.argument("candidate")
 @click.argument("baseline", required=False)
 @click.option("--suite", default=None, help="Suite name, to find the policy and (without BASELINE) the baseline.")
-@click.option("--baseline-alias", default="main", show_default=True, help="Alias used when BASELINE is omitted.")
+@click.option("--baseline-alias", default=DEFAULT_ALIAS, show_default=True, help="Alias used when BASELINE is omitted.")
 @click.option("--policy", type=click.Path(dir_okay=False), default=None, help="Gate policy TOML.")
 @click.option("--method", type=click.Choice(["holm", "bh"]), default=None,
               help="Multiple-comparison correction (default: the policy's; bh for dashboards).")

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import click
 
-from evalkit.cli.options import store_for, tracking_option
-
-DEFAULT_ALIAS = "main"  # evalkit.store.names.DEFAULT_ALIAS, repeated to keep `--help` import-free
+from evalkit.cli.options import DEFAULT_ALIAS, store_for, tracking_option
 
 
 @click.group(invoke_without_command=True)

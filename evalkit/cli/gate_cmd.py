@@ -8,14 +8,14 @@ from contextlib import closing
 
 import click
 
-from evalkit.cli.options import progress_for, run_options, tracking_option
+from evalkit.cli.options import DEFAULT_ALIAS, progress_for, run_options, tracking_option
 
 
 @click.command("gate")
 @click.option("--suite", default=None, help="Suite directory or shipped suite name (e.g. core); default: evalkit.toml's.")
 @click.option("--agent", default=None, help="Candidate build: reference:<v>, pkg.module:factory, 'cmd:...', openai:<model>; "
                                             "default: evalkit.toml's.")
-@click.option("--baseline", "--baseline-alias", "baseline_alias", default="main", show_default=True,
+@click.option("--baseline", "--baseline-alias", "baseline_alias", default=DEFAULT_ALIAS, show_default=True,
               help="Baseline alias; resolved from the store, else the committed export in baselines/<suite>/.")
 @run_options("gate")
 @tracking_option

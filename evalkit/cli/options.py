@@ -10,6 +10,8 @@ import click
 
 from evalkit.run.config import RunConfig
 
+DEFAULT_ALIAS = "main"  # evalkit.store.names.DEFAULT_ALIAS, repeated to keep `--help` import-free
+
 #: No click ``envvar=``: the workspace reads EVALKIT_TRACKING_URI / MLFLOW_TRACKING_URI itself (evalkit.workspace),
 #: so errors name where the URI came from (``--tracking-uri`` or the variable).
 tracking_option = click.option(

@@ -6,12 +6,12 @@ import json
 
 import click
 
-from evalkit.cli.options import tracking_option
+from evalkit.cli.options import DEFAULT_ALIAS, tracking_option
 
 
 @click.command("plan")
 @click.option("--suite", required=True, help="Suite directory or shipped suite name (e.g. core).")
-@click.option("--baseline", "--baseline-alias", "baseline_alias", default="main", show_default=True,
+@click.option("--baseline", "--baseline-alias", "baseline_alias", default=DEFAULT_ALIAS, show_default=True,
               help="Baseline alias; resolved from the store, else the committed export in baselines/<suite>/.")
 @click.option("--policy", type=click.Path(dir_okay=False), default=None,
               help="Gate policy TOML (default <baselines-dir>/<suite>/policy.toml).")

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import click
 
-from evalkit.cli.options import tracking_option
+from evalkit.cli.options import DEFAULT_ALIAS, tracking_option
 
 
 @click.command("report")
 @click.argument("run")
 @click.option("--baseline", default=None, help="Baseline run id / .parquet / run folder (default: the suite's alias).")
-@click.option("--baseline-alias", default="main", show_default=True)
+@click.option("--baseline-alias", default=DEFAULT_ALIAS, show_default=True)
 @click.option("--suite", default=None, help="Suite name (default: the run's).")
 @click.option("--policy", type=click.Path(dir_okay=False), default=None, help="Gate policy TOML.")
 @tracking_option
