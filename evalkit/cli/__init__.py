@@ -146,16 +146,13 @@ def _main(argv: list[str] | None) -> None:
 
     try:
         code = cli.main(args=argv, prog_name="evalkit", standalone_mode=False)
-    except (UserError, click.UsageError) as err:
-        converted = one_line(err)
-        converted.show()
-        sys.exit(converted.exit_code)
+    except (UserError, click.ClickException) as err:  # other click errors come back from one_line unchanged
+        shown = one_line(err)
+        shown.show()
+        sys.exit(shown.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
-    except click.ClickException as err:
-        err.show()
-        sys.exit(err.exit_code)
     except click.exceptions.Exit as err:
         sys.exit(err.exit_code)
     # Without standalone mode click *returns* the code of a command that raised click's Exit (``evalkit
