@@ -112,6 +112,7 @@ def compare_sequential(candidate: Any, baseline: Any, policy: Policy | None, ord
     for c in cats:
         stop = seq.category_stop([verdicts[(m, True)][c] for m in pol.metrics], len(used[c]), pools[c])
         stops[c] = Stop.BUDGET if stop == Stop.OPEN and stopped_by_budget else stop
+    overall_stop = Stop.OPEN if Stop.OPEN in stops.values() else ""  # open while any category is
     rows = []
     weights = np.array([pools[c] for c in cats], dtype=float)
     for (metric, gated), by_cat in cells.items():
@@ -120,7 +121,7 @@ def compare_sequential(candidate: Any, baseline: Any, policy: Policy | None, ord
         block = [_row(c, metric, gated, sign, by_cat[c], pos[c], p, pol, family, verdicts[(metric, gated)][c],
                       stops[c]) for c in cats]
         overall = _row(OVERALL, metric, gated, sign, by_cat[OVERALL], np.concatenate([pos[c] for c in cats]), p,
-                       pol, family, verdicts[(metric, gated)][OVERALL], _overall_stop(stops))
+                       pol, family, verdicts[(metric, gated)][OVERALL], overall_stop)
         seen = np.array([r["n"] > 0 for r in block])
         if seen.any():
             w = weights[seen] / weights[seen].sum()
@@ -156,10 +157,6 @@ def with_resolvable(comparison: Comparison, plan: pd.DataFrame, metric: str) -> 
     cells.loc[rows, "mde"] = cells.loc[rows, "category"].map(drops).astype(float)
     comparison.meta["resolvable_drop"] = {c: d for c, d in drops.items()}
     return comparison
-
-
-def _overall_stop(stops: Mapping[str, str]) -> str:
-    return Stop.OPEN if any(s == Stop.OPEN for s in stops.values()) else ""
 
 
 def _row(category: str, metric: str, gated: bool, sign: float, b: seq.CellBounds, idx: np.ndarray,
