@@ -191,3 +191,27 @@ def test_a_parsed_suite_hashes_the_bytes_it_read_like_a_fresh_hash(tmp_path):
     f = sorted((root / "scenarios").glob("*.json"))[0]
     f.write_bytes(f.read_bytes().replace(b"\n", b"\r\n"))  # a Windows checkout hashes the same
     assert load_suite(root).hash == suite_hash(root) == suite_hash(SMOKE)
+
+
+def test_hidden_files_under_scenarios_and_truth_are_no_part_of_the_suite(tmp_path):
+    """What the hash and the index signature skip (hidden names, __pycache__) the parser skips too, so an edit
+    there can never leave the index serving a suite that a fresh parse would not give."""
+    from evalkit.suite import load_suite
+    from evalkit.suite.hashing import suite_hash
+    from evalkit.suite.validate import check_suite
+
+    root = copy_suite(SMOKE, tmp_path / "s")
+    f = sorted((root / "scenarios").glob("*.json"))[0]
+    for hidden in (root / "scenarios" / ".drafts" / f.name, root / "scenarios" / "__pycache__" / f.name,
+                   root / "scenarios" / f".{f.name}", root / "truth" / f".{f.name}"):
+        hidden.parent.mkdir(exist_ok=True)
+        hidden.write_text(f.read_text().replace('"max_tool_calls": 60', '"max_tool_calls": 7'))
+    _age(root)
+    first = load_suite(root)
+    assert first.hash == suite_hash(SMOKE)
+    assert len(first.scenarios) == len(load_suite(SMOKE).scenarios)
+    assert {s.max_tool_calls for s in first.scenarios} == {60}
+    fresh, problems = check_suite(root, deep=False)
+    assert not problems and _fields(fresh) == _fields(first)
+    (root / "scenarios" / ".drafts" / f.name).write_text("{ a draft being edited")
+    assert _fields(load_suite(root)) == _fields(check_suite(root, deep=False)[0]) == _fields(first)

@@ -350,9 +350,12 @@ def _replay_problems(sc: Scenario) -> list[Problem]:
 
 
 def _json_files(folder: str) -> Iterator[str]:
-    """Paths of the ``*.json`` files under ``folder`` (symlinked files count; symlinked folders are not entered)."""
+    """Paths of the ``*.json`` files under ``folder`` (symlinked files count; symlinked folders are not entered;
+    hidden names and ``__pycache__`` are skipped: like the suite hash, see :func:`~evalkit.suite.hashing.walk_suite`)."""
     with os.scandir(folder) as it:
         for entry in it:
+            if entry.name.startswith(".") or entry.name == "__pycache__":
+                continue
             if entry.is_dir(follow_symlinks=False):
                 yield from _json_files(entry.path)
             elif entry.name.endswith(".json") and entry.is_file():
@@ -404,7 +407,8 @@ def _parse_suite(path: str | Path, deep: bool, jobs: int = 1,
         plan_facts.save(root, {**plan_facts.load(root), **derived})
     truth_dir = root / "truth"
     if truth_dir.is_dir():
-        for name in sorted(e.name for e in os.scandir(truth_dir) if e.name.endswith(".json")):
+        for name in sorted(e.name for e in os.scandir(truth_dir) if e.name.endswith(".json")
+                           and not e.name.startswith(".")):  # hidden: no part of the suite (nor an id)
             if name[:-5] not in seen and name[:-5] not in unread:
                 problems.append(Problem(f"{shown}/truth/{name}", "", "orphan truth file",
                                         "no scenario has this id; delete it or add the scenario"))
