@@ -56,7 +56,10 @@ def test_an_edited_scenario_is_parsed_again_and_problems_still_reported(tmp_path
         load_suite(root)
 
 
-def test_an_edit_keeping_size_and_mtime_is_still_seen_through_the_inode(tmp_path):
+@pytest.mark.parametrize("in_place", [False, True], ids=["replaced-new-inode", "rewritten-in-place"])
+def test_an_edit_keeping_size_and_mtime_is_still_seen(tmp_path, in_place):
+    """A new file renamed over the old one shows in the inode; a rewrite in place that puts the mtime back
+    (``cp -p``, ``touch -r``, ``rsync --inplace -t``) keeps the inode too and shows in the ctime."""
     from evalkit.suite import load_suite
 
     root = copy_suite(SMOKE, tmp_path / "s")
@@ -66,10 +69,12 @@ def test_an_edit_keeping_size_and_mtime_is_still_seen_through_the_inode(tmp_path
     st = f.stat()
     text = f.read_text().replace('"max_tool_calls": 60', '"max_tool_calls": 61')
     assert len(text) == st.st_size
-    tmp = f.with_suffix(".new")
+    tmp = f if in_place else f.with_suffix(".new")
     tmp.write_text(text)
     os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
-    os.replace(tmp, f)
+    if not in_place:
+        os.replace(tmp, f)
+    assert (f.stat().st_ino == st.st_ino) == in_place
     again = load_suite(root)
     assert again.hash != first.hash
     assert {s.max_tool_calls for s in again.scenarios if s.path == f} == {61}

@@ -1,8 +1,9 @@
 """The suite index: what ``load_suite`` needs (meta, hash, every scenario's visible spec) in one file.
 
 Parsing a suite reads every scenario and truth file and hashes them all; the index keeps the result,
-keyed by a *stat signature* of the suite folder (every file's relative path, size, mtime and inode, the
-same file set as the content hash). A later load stats the files, and when the signature matches it
+keyed by a *stat signature* of the suite folder (every file's relative path, size, mtime, ctime and inode, the
+same file set as the content hash; the ctime, which no tool can set, catches an in-place rewrite that puts the
+mtime back, as ``cp -p`` does). A later load stats the files, and when the signature matches it
 builds the Suite from the index without opening a scenario file and without any generator work.
 Any edit, addition or removal of a file changes the signature and the suite is parsed again.
 
@@ -33,7 +34,7 @@ def stat_signature(root: Path) -> tuple[str, int]:
     newest = 0
     for rel, entry in walk_suite(root):
         st = entry.stat()
-        h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
+        h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}\n".encode())
         newest = max(newest, st.st_mtime_ns)
     return h.hexdigest(), newest
 
