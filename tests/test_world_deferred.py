@@ -124,3 +124,33 @@ def test_the_load_counts_as_neither_the_tool_calls_time_nor_the_agents(monkeypat
     tb.list_components()
     assert load_seconds(world) == 7.0 and tb.trajectory[0].duration_s == 0.0
     assert load_seconds(real) == 0.0
+
+
+def test_a_retried_trial_loads_the_world_again_after_a_transient_failure(cache_dir, tmp_path, monkeypatch):
+    """An infrastructure failure of the deferred load (here an OSError) is retried by the runner; the retry on the
+    same worker process must load the world again, not be handed the failure the worker kept from the first try."""
+    from collections import OrderedDict
+
+    import evalkit.suite.generator as generator
+    from evalkit.run import worker
+    from evalkit.run.tasks import TrialTask
+    from evalkit.suite import load_suite
+    from evalkit.vocab import Status
+
+    monkeypatch.setattr(worker, "_worlds", OrderedDict())
+    real, calls = generator.replay, []
+
+    def flaky(*a, **k):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError(24, "Too many open files")
+        return real(*a, **k)
+
+    monkeypatch.setattr(generator, "replay", flaky)
+    root = copy_suite(SMOKE, tmp_path / "s", keep=1)
+    suite = load_suite(root)
+    task = TrialTask(suite_path=str(root), suite_hash=suite.hash, scenario_id=suite.scenarios[0].id, trial=0,
+                     seed=1, agent_spec="reference:v1")
+    assert worker.run_trial(task).status == Status.INFRA_ERROR
+    assert worker.run_trial(task.retry()).status == Status.OK
+    assert len(calls) == 2

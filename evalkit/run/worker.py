@@ -72,6 +72,14 @@ def _world(task: TrialTask, scenario) -> tuple[object, Answers]:
     return cached
 
 
+def _forget_world(task: TrialTask, world: object) -> None:
+    """Drop ``world`` from the per-process cache (if it is still the cached one)."""
+    key = (task.suite_hash, task.scenario_id)
+    with _lock:
+        if key in _worlds and _worlds[key][0] is world:
+            del _worlds[key]
+
+
 def _agent(task: TrialTask):
     cache = getattr(_local, "agents", None)
     if cache is None:
@@ -107,6 +115,8 @@ def run_trial(task: TrialTask, on_start: Callable[[], None] | None = None) -> Tr
     latency = done.latency_s - (load_seconds(world) - before)  # a deferred world's load is evalkit's time
     failure = getattr(world, "failure", None)
     if failure is not None:  # the deferred world could not be loaded when a tool first needed it
+        if not isinstance(failure, UserError):  # infrastructure: not kept, so a retry loads the world again
+            _forget_world(task, world)
         return _setup_failure(task, failure)
     return TrialOutcome(
         task.scenario_id, task.trial, task.seed, done.status, done.error_class, done.message,
