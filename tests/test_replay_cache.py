@@ -133,6 +133,32 @@ def test_the_cache_is_bounded_in_size_oldest_first(cache_dir, monkeypatch):
     assert freed > 0 and len(left) <= 2 and left == sorted(entries)[-len(left):]
 
 
+def test_temp_files_of_killed_writers_are_pruned_once_old(cache_dir):
+    """A worker killed on a timeout (SIGKILL) mid-write leaves its temp file; the bound must not leak them."""
+    import os
+    import time
+
+    from evalkit.suite import load_suite, load_world, replay_cache
+
+    load_world(load_suite(SMOKE).scenarios[0])
+    entry = next((cache_dir / "replay").rglob("*.world"))
+    old, fresh = entry.parent / f".{entry.name}.k1ll3d", entry.parent / f".{entry.name}.wr1t1n"
+    old.write_bytes(b"x" * 1000)
+    fresh.write_bytes(b"x" * 1000)
+    day_ago = time.time_ns() - 86400 * 10**9
+    os.utime(old, ns=(day_ago, day_ago))
+    assert replay_cache.prune() == 1000
+    assert not old.exists() and fresh.exists() and entry.exists()  # a live writer's file is left alone
+
+
+@pytest.mark.parametrize("value", ["inf", "1e400", "-inf", "nan", "lots"])
+def test_an_unusable_size_bound_falls_back_to_the_default(monkeypatch, value):
+    from evalkit.suite import replay_cache
+
+    monkeypatch.setenv("EVALKIT_REPLAY_CACHE_MB", value)
+    assert replay_cache.max_bytes() == replay_cache.DEFAULT_MAX_MB * 2**20
+
+
 def test_the_cache_can_be_turned_off(cache_dir, monkeypatch):
     from evalkit.suite import load_suite, load_world
 

@@ -25,6 +25,7 @@ import io
 import json
 import os
 import pickle
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from evalkit.world.model import World
 MAGIC = b"evalkit-world/3\n"
 DEFAULT_MAX_MB = 4096
 PRUNE_EVERY = 64           # writes between two size checks of the cache folder (per process)
+ORPHAN_S = 3600            # a temp file this old was left by a killed writer (a live one renames it in ms)
 _writes = 0
 
 
@@ -54,7 +56,7 @@ def max_bytes() -> int:
     """The size bound of the cache folder, in bytes."""
     try:
         return int(float(os.environ.get("EVALKIT_REPLAY_CACHE_MB", DEFAULT_MAX_MB)) * 2**20)
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, or not a finite one
         return DEFAULT_MAX_MB * 2**20
 
 
@@ -201,9 +203,12 @@ def put(key: str, world: World) -> None:
 
 
 def prune(limit: int | None = None) -> int:
-    """Evict least recently used entries until the cache holds at most ``limit`` bytes; returns bytes freed."""
+    """Evict least recently used entries until the cache holds at most ``limit`` bytes; returns bytes freed.
+
+    Temp files older than :data:`ORPHAN_S` (a writer killed mid-write, e.g. a worker past its timeout) go first."""
     limit = max_bytes() if limit is None else limit
-    entries = []
+    entries, orphans = [], []
+    orphan_before = time.time_ns() - ORPHAN_S * 10**9
     root = replay_dir()
     try:
         subdirs = list(os.scandir(root))
@@ -214,18 +219,21 @@ def prune(limit: int | None = None) -> int:
             continue
         try:
             for e in os.scandir(sub.path):
-                if e.name.endswith(".world"):
+                if e.name.endswith(".world") or e.name.startswith("."):
                     try:
                         st = e.stat()
                     except OSError:
                         continue
-                    entries.append((st.st_mtime_ns, st.st_size, e.path))
+                    if e.name.endswith(".world"):
+                        entries.append((st.st_mtime_ns, st.st_size, e.path))
+                    elif st.st_mtime_ns < orphan_before:
+                        orphans.append((st.st_mtime_ns, st.st_size, e.path))
         except OSError:
             continue
-    total = sum(size for _, size, _ in entries)
+    total = sum(size for _, size, _ in orphans + entries)
     freed = 0
-    for _, size, p in sorted(entries):
-        if total - freed <= limit:
+    for i, (_, size, p) in enumerate(orphans + sorted(entries)):
+        if i >= len(orphans) and total - freed <= limit:
             break
         try:
             os.unlink(p)
