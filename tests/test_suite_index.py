@@ -220,3 +220,17 @@ def test_hidden_files_under_scenarios_and_truth_are_no_part_of_the_suite(tmp_pat
     assert not problems and _fields(fresh) == _fields(first)
     (root / "scenarios" / ".drafts" / f.name).write_text("{ a draft being edited")
     assert _fields(load_suite(root)) == _fields(check_suite(root, deep=False)[0]) == _fields(first)
+
+
+def test_a_symlink_out_of_the_suite_in_a_hidden_folder_is_no_problem(tmp_path):
+    """A .venv in the suite folder links outside; like any hidden file it is no part of the suite, so the cold
+    parse accepts it as the index (which does not see it) does."""
+    from evalkit.suite import load_suite
+    from evalkit.suite.validate import check_suite
+
+    root = copy_suite(SMOKE, tmp_path / "s")
+    (root / ".venv" / "bin").mkdir(parents=True)
+    (root / ".venv" / "bin" / "python").symlink_to(tmp_path)
+    (root / "__pycache__").symlink_to(tmp_path, target_is_directory=True)
+    assert check_suite(root, deep=False)[1] == []
+    assert load_suite(root).hash == load_suite(SMOKE).hash

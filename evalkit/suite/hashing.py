@@ -14,6 +14,11 @@ from pathlib import Path
 TEXT_SUFFIXES = {".json", ".jsonl", ".toml", ".csv", ".md", ".txt", ".yaml", ".yml"}
 
 
+def skipped(name: str) -> bool:
+    """Whether a file or folder name is no part of a suite: hidden ('.' first) or ``__pycache__``."""
+    return name.startswith(".") or name == "__pycache__"
+
+
 def walk_suite(root: str | Path) -> list[tuple[str, os.DirEntry]]:
     """Files that make up a suite as (relative POSIX path, directory entry), sorted by that path.
 
@@ -29,7 +34,7 @@ def walk_suite(root: str | Path) -> list[tuple[str, os.DirEntry]]:
 def _walk(folder: str, prefix: str, out: list[tuple[str, os.DirEntry]]) -> None:
     with os.scandir(folder) as it:
         for entry in it:
-            if entry.name.startswith(".") or entry.name == "__pycache__":
+            if skipped(entry.name):
                 continue
             if entry.is_dir(follow_symlinks=False):
                 _walk(entry.path, prefix + entry.name + "/", out)

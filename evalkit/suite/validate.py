@@ -22,7 +22,7 @@ from evalkit.parallel import consume, ordered_map
 from evalkit.suite.generator.catalog import CATEGORIES
 from evalkit.suite import plan_facts
 from evalkit.suite.generator.plan import GENERATOR_ID
-from evalkit.suite.hashing import relative_posix, suite_hash
+from evalkit.suite.hashing import relative_posix, skipped, suite_hash
 from evalkit.suite.materialized import read_topology, read_world
 from evalkit.suite.model import GroundTruth, Scenario, Suite
 from evalkit.suite.suite_file import ID_PATTERN, ScenarioFile, SuiteFile, TruthFile, unknown_field
@@ -84,6 +84,8 @@ def _escaping_links(root: Path, shown: str, problems: list[Problem]) -> None:
     while folders:
         with os.scandir(folders.pop()) as it:
             for entry in it:
+                if skipped(entry.name):
+                    continue  # no part of the suite (see walk_suite), e.g. a .venv linking outside
                 if entry.is_symlink():
                     if not Path(entry.path).resolve().is_relative_to(real_root):
                         rel = Path(entry.path).relative_to(root).as_posix()
@@ -354,7 +356,7 @@ def _json_files(folder: str) -> Iterator[str]:
     hidden names and ``__pycache__`` are skipped: like the suite hash, see :func:`~evalkit.suite.hashing.walk_suite`)."""
     with os.scandir(folder) as it:
         for entry in it:
-            if entry.name.startswith(".") or entry.name == "__pycache__":
+            if skipped(entry.name):
                 continue
             if entry.is_dir(follow_symlinks=False):
                 yield from _json_files(entry.path)
@@ -408,7 +410,7 @@ def _parse_suite(path: str | Path, deep: bool, jobs: int = 1,
     truth_dir = root / "truth"
     if truth_dir.is_dir():
         for name in sorted(e.name for e in os.scandir(truth_dir) if e.name.endswith(".json")
-                           and not e.name.startswith(".")):  # hidden: no part of the suite (nor an id)
+                           and not skipped(e.name)):  # hidden: no part of the suite (nor an id)
             if name[:-5] not in seen and name[:-5] not in unread:
                 problems.append(Problem(f"{shown}/truth/{name}", "", "orphan truth file",
                                         "no scenario has this id; delete it or add the scenario"))
