@@ -86,6 +86,19 @@ def _world_symlink(root):
     _edit_json(_first(root), lambda d: d.__setitem__("world", {"path": "worlds/linked"}))
 
 
+def _world_hidden(linked: bool):
+    """The first world's telemetry moved to a hidden folder, named by world.path or reached through a symlink."""
+    def mutate(root):
+        path = json.loads(_first(root).read_text())["world"]["path"]
+        (root / ".data").mkdir()
+        os.replace(root / path, root / ".data" / "w")
+        if linked:
+            (root / path).symlink_to(root / ".data" / "w", target_is_directory=True)
+        else:
+            _edit_json(_first(root), lambda d: d.__setitem__("world", {"path": ".data/w"}))
+    return mutate
+
+
 def _off_grid(root):
     f = sorted((root / "worlds").glob("*/metrics.csv"))[0]
     lines = f.read_text().splitlines()
@@ -137,6 +150,8 @@ CASES = [
     ("path-absolute", "mat", _world_path("/etc"), "must be relative to the suite folder, not absolute"),
     ("path-symlink-out", "mat", _world_symlink, "resolves outside the suite folder"),
     ("path-missing", "mat", _world_path("worlds/nope"), "no such folder"),
+    ("path-hidden", "mat", _world_hidden(False), "is in a hidden folder"),
+    ("path-symlink-hidden", "mat", _world_hidden(True), "is in a hidden folder"),
     ("metrics-off-grid", "mat", _off_grid, "not epoch seconds on the 60 s grid"),
     ("topology-malformed", "mat", _topology_bad_json, "topology.json: 'malformed JSON"),
     ("logs-unknown-component", "mat", _log_unknown_component, "component 'ghost': name a component listed"),

@@ -149,9 +149,14 @@ def _world_path(root: Path, shown: str, where: str, value: object, problems: lis
         problems.append(Problem(where, "world.path", value, "must stay inside the suite folder (no '..')"))
         return None
     target = root / pure
-    if not target.resolve().is_relative_to(root.resolve()):
+    real, real_root = target.resolve(), root.resolve()
+    if not real.is_relative_to(real_root):
         problems.append(Problem(where, "world.path", value, "resolves outside the suite folder (symlink); copy "
                                                             "the data into the suite"))
+        return None
+    if any(skipped(part) for part in real.relative_to(real_root).parts):
+        problems.append(Problem(where, "world.path", value, "is in a hidden folder (or __pycache__), which the suite "
+                                                            "hash leaves out; move it to e.g. 'worlds/<id>'"))
         return None
     if not target.is_dir():
         problems.append(Problem(where, "world.path", value, f"no such folder in {shown}; materialize the world "
