@@ -234,3 +234,18 @@ def test_a_symlink_out_of_the_suite_in_a_hidden_folder_is_no_problem(tmp_path):
     (root / "__pycache__").symlink_to(tmp_path, target_is_directory=True)
     assert check_suite(root, deep=False)[1] == []
     assert load_suite(root).hash == load_suite(SMOKE).hash
+
+
+def test_a_file_removed_while_the_suite_is_walked_is_left_out_not_a_traceback(tmp_path, monkeypatch):
+    """An editor's temp file or a concurrent checkout may go between the listing and the stat or read."""
+    from evalkit.suite import hashing, index
+
+    root = copy_suite(SMOKE, tmp_path / "s")
+    before = index.stat_signature(root)[0]
+    (root / "notes.md~").write_text("x")
+    listed = hashing.walk_suite(root)
+    (root / "notes.md~").unlink()
+    monkeypatch.setattr(hashing, "walk_suite", lambda r: listed)
+    monkeypatch.setattr(index, "walk_suite", lambda r: listed)
+    assert hashing.suite_hash(root) == hashing.suite_hash(SMOKE)
+    assert index.stat_signature(root)[0] == before

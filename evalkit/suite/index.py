@@ -33,7 +33,10 @@ def stat_signature(root: Path) -> tuple[str, int]:
     h = hashlib.sha256(f"evalkit-index/{INDEX_FORMAT}/{__version__}".encode())
     newest = 0
     for rel, entry in walk_suite(root):
-        st = entry.stat()
+        try:
+            st = entry.stat()
+        except FileNotFoundError:  # removed since the walk listed it
+            continue
         h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}\n".encode())
         newest = max(newest, st.st_mtime_ns)
     return h.hexdigest(), newest
