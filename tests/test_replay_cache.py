@@ -53,6 +53,23 @@ def test_a_changed_generator_changes_every_key(cache_dir, monkeypatch):
     assert replay_cache.replay_key(*args) != before
 
 
+def test_another_numpy_release_changes_every_key(cache_dir, monkeypatch):
+    """numpy may change its random streams between releases: a world replayed under another one is not a hit."""
+    from evalkit.suite import load_suite, replay_cache
+
+    sc = load_suite(SMOKE).scenarios[0]
+    args = (sc.category, sc.world["seed"], sc.noise_level, sc.window, sc.alert, sc.world["digest"])
+    before = replay_cache.replay_key(*args)
+    monkeypatch.setattr(replay_cache.np, "__version__", "0.0.1")
+    replay_cache.generator_fingerprint.cache_clear()
+    try:
+        assert replay_cache.replay_key(*args) != before
+    finally:
+        monkeypatch.undo()
+        replay_cache.generator_fingerprint.cache_clear()
+    assert replay_cache.replay_key(*args) == before
+
+
 def test_torn_or_tampered_entries_are_misses_and_get_replaced(cache_dir):
     from evalkit.suite import load_suite, load_world, replay_cache
 

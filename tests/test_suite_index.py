@@ -249,3 +249,20 @@ def test_a_file_removed_while_the_suite_is_walked_is_left_out_not_a_traceback(tm
     monkeypatch.setattr(index, "walk_suite", lambda r: listed)
     assert hashing.suite_hash(root) == hashing.suite_hash(SMOKE)
     assert index.stat_signature(root)[0] == before
+
+
+def test_an_index_written_under_other_checking_rules_is_not_trusted(tmp_path, monkeypatch):
+    """A checkout whose suite rules changed (same version number) parses the suite again."""
+    from evalkit.suite import index, load_suite, validate
+
+    root = copy_suite(SMOKE, tmp_path / "s")
+    _age(root)
+    load_suite(root)
+    parsed = []
+    real = validate.check_suite
+    monkeypatch.setattr(validate, "check_suite", lambda *a, **k: parsed.append(1) or real(*a, **k))
+    load_suite(root)
+    assert parsed == []
+    monkeypatch.setattr(index, "checker_fingerprint", lambda: "rules of another checkout")
+    load_suite(root)
+    assert parsed == [1]

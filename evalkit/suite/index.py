@@ -9,6 +9,8 @@ Any edit, addition or removal of a file changes the signature and the suite is p
 
 Like git's index, a file modified within :data:`RACY_S` seconds of the index being written could change
 again without a visible stat change, so no index is written while any file is that fresh.
+The signature also covers the source of the code that checks a suite (:func:`checker_fingerprint`), so a
+checkout whose rules changed without a new version number parses again instead of trusting an old verdict.
 The index lives in ``<suite>/.evalkit/index.json`` (hidden folders are not part of the suite hash) or, when
 the suite folder is read-only, in the user cache (:func:`evalkit.cache.cache_dir`).
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from functools import lru_cache
 from pathlib import Path
 
 from evalkit import __version__
@@ -28,9 +31,23 @@ INDEX_FORMAT = 2
 RACY_S = 2.0
 
 
+@lru_cache(maxsize=1)
+def checker_fingerprint() -> str:
+    """SHA-256 of the source of the modules whose rules decide what a suite file may hold (evalkit/suite/*.py,
+    the file models, the generator's category catalogue)."""
+    import evalkit.file_models as models
+    import evalkit.suite.generator.catalog as catalog
+
+    here = Path(__file__).parent
+    h = hashlib.sha256()
+    for f in sorted(here.glob("*.py")) + [Path(models.__file__), Path(catalog.__file__)]:
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
 def stat_signature(root: Path) -> tuple[str, int]:
     """(hex signature of the suite's files' paths and stats, newest mtime in ns)."""
-    h = hashlib.sha256(f"evalkit-index/{INDEX_FORMAT}/{__version__}".encode())
+    h = hashlib.sha256(f"evalkit-index/{INDEX_FORMAT}/{__version__}/{checker_fingerprint()}".encode())
     newest = 0
     for rel, entry in walk_suite(root):
         try:

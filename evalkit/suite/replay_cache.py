@@ -4,7 +4,7 @@ Replaying a generated world costs ~10-25 ms; a run replays each scenario once pe
 worker keeps an in-process LRU), and this cache makes every later replay of the same world, by any
 process or run on the machine, a ~1 ms read.
 
-Key: the generator id, a fingerprint of the generator's source code, the category, seed, noise level and
+Key: the generator id, a fingerprint of the generator's source code and numpy's version, the category, seed, noise level and
 everything :func:`evalkit.suite.generator.replay` checks (window, alert, digest). An entry is written only
 after a fresh replay passed those checks, so a hit stands for a replay that matched the scenario's digest
 with this exact generator; a changed generator changes every key and the next load replays (and refuses a
@@ -62,13 +62,14 @@ def max_bytes() -> int:
 
 @lru_cache(maxsize=1)
 def generator_fingerprint() -> str:
-    """SHA-256 of GENERATOR_ID and the source of every module a replay runs (generator, noise, World)."""
+    """SHA-256 of GENERATOR_ID, numpy's version (its random streams may change between releases) and the source
+    of every module a replay runs (generator, noise, World)."""
     import evalkit.suite.generator as gen
     import evalkit.world.model as model
     import evalkit.world.noise as noise
     from evalkit.suite.generator.plan import GENERATOR_ID
 
-    h = hashlib.sha256(GENERATOR_ID.encode())
+    h = hashlib.sha256(f"{GENERATOR_ID}/numpy {np.__version__}".encode())
     files = sorted(Path(gen.__file__).parent.glob("*.py")) + [Path(noise.__file__), Path(model.__file__)]
     for f in files:
         h.update(f.name.encode() + b"\0" + f.read_bytes())
