@@ -236,3 +236,19 @@ def test_validate_replay_catches_a_scenario_the_generator_no_longer_produces(tmp
     assert run_cli(["suite", "validate", str(root)])[0] == 0  # the files themselves are well-formed
     code, _, err = run_cli(["suite", "validate", "--replay", str(root)])
     assert code == 2 and "world.digest '0123456789abcdef'" in err and "stale suite" in err
+
+
+def test_an_unreadable_suite_toml_is_one_problem_line_not_a_traceback(tmp_path, monkeypatch):
+    root = copy_suite(SMOKE, tmp_path / "s", keep=3)
+    real = Path.read_text
+
+    def denied(self, *a, **k):
+        if self.name == "suite.toml":
+            raise PermissionError(13, "Permission denied")
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(Path, "read_text", denied)
+    code, out, err = run_cli(["suite", "validate", str(root)])
+    assert code == 2, (out, err)
+    assert f"{root}/suite.toml" in err and "unreadable (Permission denied)" in err
+    assert "Traceback" not in err + out

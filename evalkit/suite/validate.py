@@ -107,6 +107,10 @@ def _check_suite_toml(root: Path, shown: str, problems: list[Problem]) -> dict |
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         problems.append(Problem(where, "", f"malformed TOML: {exc}", "fix the TOML syntax"))
         return None
+    except OSError as exc:
+        problems.append(Problem(where, "", f"unreadable ({exc.strerror or exc.__class__.__name__})",
+                                "make suite.toml readable by this user"))
+        return None
     parsed, found = read_model(SuiteFile, doc, where, unknown_field(SuiteFile))
     problems += found
     return doc if parsed is not None and not found else None
