@@ -14,7 +14,7 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from evalkit.errors import Problem
 from evalkit.file_models import Found, find_problems, read_model
@@ -22,7 +22,7 @@ from evalkit.parallel import consume, ordered_map
 from evalkit.suite.generator.catalog import CATEGORIES
 from evalkit.suite import plan_facts
 from evalkit.suite.generator.plan import GENERATOR_ID
-from evalkit.suite.hashing import relative_posix, skipped, suite_hash
+from evalkit.suite.hashing import relative_posix, skipped, suite_hash, walk_suite
 from evalkit.suite.materialized import read_topology, read_world
 from evalkit.suite.model import GroundTruth, Scenario, Suite
 from evalkit.suite.suite_file import ID_PATTERN, ScenarioFile, SuiteFile, TruthFile, unknown_field
@@ -360,19 +360,6 @@ def _replay_problems(sc: Scenario) -> list[Problem]:
     return []
 
 
-def _json_files(folder: str) -> Iterator[str]:
-    """Paths of the ``*.json`` files under ``folder`` (symlinked files count; symlinked folders are not entered;
-    hidden names and ``__pycache__`` are skipped: like the suite hash, see :func:`~evalkit.suite.hashing.walk_suite`)."""
-    with os.scandir(folder) as it:
-        for entry in it:
-            if skipped(entry.name):
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                yield from _json_files(entry.path)
-            elif entry.name.endswith(".json") and entry.is_file():
-                yield entry.path
-
-
 def _parse_suite(path: str | Path, deep: bool, jobs: int = 1,
                  progress: Callable[[int, int], None] | None = None) -> tuple[Suite | None, list[Problem]]:
     root = Path(path)
@@ -385,7 +372,7 @@ def _parse_suite(path: str | Path, deep: bool, jobs: int = 1,
     categories = dict(meta["categories"]) if meta else None
 
     scen_dir = root / "scenarios"
-    files = [Path(p) for p in sorted(_json_files(str(scen_dir)))] if scen_dir.is_dir() else []
+    files = [Path(e.path) for rel, e in walk_suite(scen_dir) if rel.endswith(".json")] if scen_dir.is_dir() else []
     if not files:
         problems.append(Problem(f"{shown}/scenarios", "", "no scenario files",
                                 "add scenarios/<id>.json files (see docs/suite-format.md)"))
