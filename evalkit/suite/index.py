@@ -37,12 +37,10 @@ def checker_fingerprint() -> str:
     the file models, the generator's category catalogue)."""
     import evalkit.file_models as models
     import evalkit.suite.generator.catalog as catalog
+    from evalkit.cache import source_fingerprint
 
-    here = Path(__file__).parent
-    h = hashlib.sha256()
-    for f in sorted(here.glob("*.py")) + [Path(models.__file__), Path(catalog.__file__)]:
-        h.update(f.name.encode() + b"\0" + f.read_bytes())
-    return h.hexdigest()
+    files = sorted(Path(__file__).parent.glob("*.py")) + [Path(models.__file__), Path(catalog.__file__)]
+    return source_fingerprint("", files)
 
 
 def stat_signature(root: Path) -> tuple[str, int]:

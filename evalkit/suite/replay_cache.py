@@ -69,11 +69,10 @@ def generator_fingerprint() -> str:
     import evalkit.world.noise as noise
     from evalkit.suite.generator.plan import GENERATOR_ID
 
-    h = hashlib.sha256(f"{GENERATOR_ID}/numpy {np.__version__}".encode())
+    from evalkit.cache import source_fingerprint
+
     files = sorted(Path(gen.__file__).parent.glob("*.py")) + [Path(noise.__file__), Path(model.__file__)]
-    for f in files:
-        h.update(f.name.encode() + b"\0" + f.read_bytes())
-    return h.hexdigest()
+    return source_fingerprint(f"{GENERATOR_ID}/numpy {np.__version__}", files)
 
 
 def replay_key(category: str, seed: int, noise_level: float, window: tuple[int, int] | None,
