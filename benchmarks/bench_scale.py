@@ -68,7 +68,7 @@ def _load_walls(suite: Path, repeats: int, env: dict) -> tuple[float, float]:
     return walls[0], statistics.median(walls[1:])
 
 
-def _run_args(suite: Path, work: Path, jobs: int, trials: int, agent: str = "bench_runner:NoopAgent") -> list[str]:
+def run_args(suite: Path, work: Path, jobs: int, trials: int, agent: str = "bench_runner:NoopAgent") -> list[str]:
     return ["run", "--suite", str(suite), "--agent", agent, "--jobs", str(jobs), "--trials", str(trials),
             "--no-outbox", "--quiet", "--fresh", "--journal-dir", str(work / "journal"),
             "--output-dir", str(work / "out")]
@@ -93,7 +93,7 @@ def bench_generate_validate_load(suite: Path, per_cat: int, n: int, phases: set[
 def bench_runs(suite: Path, work: Path, n: int, phases: set[str], args, env: dict) -> None:
     """No-op agent, k = 1: cold replay cache, then warm; k = 3 for the marginal cost of a trial."""
     def run(trials: int) -> float:
-        return _cli(_run_args(suite, work, args.jobs, trials) + ["--no-log"], env)[0]
+        return _cli(run_args(suite, work, args.jobs, trials) + ["--no-log"], env)[0]
 
     if "run" in phases:
         cold_run = run(1)
@@ -113,7 +113,7 @@ def bench_runs(suite: Path, work: Path, n: int, phases: set[str], args, env: dic
 def bench_big(suite: Path, work: Path, n: int, args, env: dict) -> None:
     """10 trials per scenario, logged to MLflow (SQLite + artifact folder in the temp dir); checks the outputs."""
     uri = f"sqlite:///{work / 'mlflow.db'}"
-    wall, rss = _cli(_run_args(suite, work, args.jobs, 10) + ["--tracking-uri", uri], env)
+    wall, rss = _cli(run_args(suite, work, args.jobs, 10) + ["--tracking-uri", uri], env)
     results = work / "out" / "results.parquet"
     code = ("import sys, mlflow; c = mlflow.MlflowClient(sys.argv[1]); "
             "print(sum(len(c.search_runs([e.experiment_id])) for e in c.search_experiments()))")
@@ -139,7 +139,7 @@ def bench_reference(work: Path, args, env: dict) -> None:
     """reference:v1 on core, k = 3, twice: cold replay cache, then warm; trials/s and where the time went."""
     for label in ("cold", "warm"):
         limit = ["--limit", str(args.core_limit)] if args.core_limit else []
-        wall, _ = _cli(_run_args(Path(args.core), work, args.jobs, 3, agent="reference:v1") + ["--no-log"] + limit,
+        wall, _ = _cli(run_args(Path(args.core), work, args.jobs, 3, agent="reference:v1") + ["--no-log"] + limit,
                        env)
         rows, latency, bad, tools = _time_split(work / "out")
         busy = wall * args.jobs

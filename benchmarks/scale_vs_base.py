@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -28,6 +29,8 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+
+from bench_scale import run_args
 
 REPO = Path(__file__).resolve().parent.parent
 GOALS = {"generate": 256 / 60, "reference": 2.0}
@@ -47,10 +50,9 @@ def _evalkit(code_root: Path, args: list[str], cache: Path) -> float:
     return wall
 
 
-def _run_args(suite: str, work: Path, jobs: int) -> list[str]:
-    return ["run", "--suite", suite, "--agent", "reference:v1", "--trials", "3", "--jobs", str(jobs), "--no-log",
-            "--no-outbox", "--quiet", "--fresh", "--journal-dir", str(work / "journal"),
-            "--output-dir", str(work / "out")]
+def _reference_args(work: Path, jobs: int) -> list[str]:
+    """``evalkit run`` of reference:v1 on the running evalkit's own core, k = 3 (bench_scale's flags)."""
+    return run_args(Path("core"), work, jobs, 3, agent="reference:v1") + ["--no-log"]
 
 
 def one_round(base: Path, work: Path, args, walls: dict[str, list[float]]) -> None:
@@ -65,13 +67,13 @@ def one_round(base: Path, work: Path, args, walls: dict[str, list[float]]) -> No
             walls[f"generate --jobs {jobs}"].append(
                 _evalkit(REPO, gen + ["--output-dir", str(out), "--jobs", str(jobs), "--force"], work / f"c{jobs}"))
     if "reference" in args.phases:
-        walls["reference base"].append(_evalkit(base, _run_args("core", work / "r0", args.jobs), work / "rc0"))
+        walls["reference base"].append(_evalkit(base, _reference_args(work / "r0", args.jobs), work / "rc0"))
         cache = work / "rc1"
-        new = _run_args("core", work / "r1", args.jobs) + ["--limit", "360"]
+        new = _reference_args(work / "r1", args.jobs) + ["--limit", "360"]
         walls["reference cold cache"].append(_evalkit(REPO, new, cache))
         walls["reference warm cache"].append(_evalkit(REPO, new, cache))
     for d in work.iterdir():  # the next round starts cold again
-        subprocess.run(["rm", "-rf", str(d)], check=True)
+        shutil.rmtree(d)
 
 
 def report(walls: dict[str, list[float]], args) -> None:
