@@ -76,6 +76,14 @@ def test_python_agents_are_recorded_as_trusted_in_process_code(tmp_path):
     assert result.meta["sandbox"] == "in-process"
 
 
+@pytest.mark.parametrize("spec", ["reference:v1", "fakes.py_agents:agent"])
+def test_an_isolated_python_agent_is_recorded_with_its_sandbox_mode_as_it_runs_in_one(spec):
+    # spec.py puts reference: and python: agents alike in the sandbox with --isolate; the record must agree
+    assert sb.label(spec, SandboxSettings(isolate=True)) == "on"
+    assert sb.label(spec, SandboxSettings(mode=SandboxMode.STRICT, isolate=True)) == "strict"
+    assert sb.label(spec, SandboxSettings()) == "in-process"
+
+
 def test_without_bubblewrap_a_cmd_agent_is_refused_in_one_line_with_the_install_hint(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(sb, "bwrap_path", lambda: None)
     code, _, err = _main(["run", "--suite", SMOKE, "--agent", f"cmd:bash {BASH_AGENT}", "--no-log",

@@ -64,12 +64,13 @@ class SandboxSettings:
 
 def label(agent_spec: str, settings: "SandboxSettings | object") -> str:
     """What a run records about its agents' isolation: the sandbox mode for agents that run in a process of
-    their own (``cmd:``, ``mcp:``, isolated Python agents), ``in-process`` for trusted Python and ``openai:`` agents."""
+    their own (``cmd:``, ``mcp:``, isolated Python and ``reference:`` agents), ``in-process`` for trusted Python
+    and ``openai:`` agents."""
     from evalkit.agents.spec import split_spec
 
     kind = split_spec(agent_spec)[0]
     mode = getattr(settings, "mode", SandboxMode.ON)
-    if kind in ("cmd", "mcp") or (kind == "python" and getattr(settings, "isolate", False)):
+    if kind in ("cmd", "mcp") or (kind in ("python", "reference") and getattr(settings, "isolate", False)):
         return SandboxMode(mode).value
     return "in-process"
 
