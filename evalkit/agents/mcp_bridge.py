@@ -7,6 +7,7 @@ and copies bytes both ways until either side closes. It works under ``--sandbox 
 socket in the working folder needs no network). Usage: ``python -I -S mcp_bridge.py SOCKET``.
 """
 
+import contextlib
 import os
 import selectors
 import socket
@@ -47,10 +48,8 @@ def main(argv: list) -> int:
     except OSError as exc:
         sys.stderr.write(f"evalkit MCP bridge: cannot connect to {argv[1]}: {exc}\n")
         return 1
-    try:
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
         pump(sock, sys.stdin.fileno(), sys.stdout.fileno())
-    except (BrokenPipeError, ConnectionResetError):
-        pass
     return 0
 
 

@@ -9,6 +9,7 @@ the scenario's truth is not read.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 from collections.abc import Callable
@@ -71,10 +72,8 @@ def serve_world(suite: str | Path, scenario_id: str, *, http_port: int | None = 
             raise UserError.at("world serve", "--http", http_port, f"cannot listen on 127.0.0.1:{http_port} "
                                f"({exc.strerror}); pick another port, or 0 for any free one") from None
         say(f"evalkit: serving {where} over MCP at {url} (Ctrl-C stops)")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             (stop or threading.Event()).wait()
-        except KeyboardInterrupt:
-            pass
     return served
 
 

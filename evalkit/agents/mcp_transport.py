@@ -8,6 +8,7 @@ and trial bytes, JSON depth, number length) before the SDK parses it; one over t
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -74,10 +75,8 @@ class ServerLoop:
             for stop, _ in self._stops:
                 self.portal.call(stop)
             for _, future in self._stops:
-                try:
+                with contextlib.suppress(BaseException):  # cancelled or timed out: the portal's stop cancels it
                     future.result(timeout=STOP_WAIT_S)
-                except BaseException:  # noqa: BLE001 - cancelled or timed out: the portal's stop cancels it
-                    pass
             self.portal.call(self.portal.stop, True)
         finally:
             self._stack.close()
@@ -125,8 +124,7 @@ async def serve_stream(server: Any, stream: Any, guard: InboundGuard) -> None:
                         anyio.ClosedResourceError, AgentFailure):
                     return
                 except anyio.DelimiterNotFound:
-                    guard.outcome.finish(failure=MalformedOutput(
-                        f"message longer than the limit of {guard.limits.message_bytes} bytes"))
+                    _too_long(guard)
                     return
                 if not line.strip():
                     continue
@@ -179,7 +177,7 @@ def guarded_app(app: Any, guard: InboundGuard) -> Any:
                 break
         try:
             if len(body) > guard.limits.message_bytes:
-                _too_long(guard)
+                raise _too_long(guard)
             guard.check(body)
         except AgentFailure as exc:
             await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"text/plain")]})
@@ -198,11 +196,11 @@ def guarded_app(app: Any, guard: InboundGuard) -> Any:
     return guarded
 
 
-def _too_long(guard: InboundGuard) -> None:
-    """End the trial for a message over the size limit."""
+def _too_long(guard: InboundGuard) -> MalformedOutput:
+    """End the trial for a message over the size limit; returns the failure."""
     exc = MalformedOutput(f"message longer than the limit of {guard.limits.message_bytes} bytes")
     guard.outcome.finish(failure=exc)
-    raise exc
+    return exc
 
 
 __all__ = ["ServerLoop", "InboundGuard", "serve_stream", "guarded_app", "HTTP_PATH"]

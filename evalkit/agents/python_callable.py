@@ -11,6 +11,7 @@ back after ``timeout_s`` as ``AgentTimeout``, so thread and process executors ag
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import importlib.metadata
@@ -87,10 +88,8 @@ def _import(module_name: str, spec: str):
         cwd = os.getcwd()
         if exc.name and module_name.split(".")[0] == exc.name.split(".")[0] and cwd not in sys.path:
             sys.path.append(cwd)  # like `python -m`: the current directory is importable
-            try:
+            with contextlib.suppress(ModuleNotFoundError):
                 return importlib.import_module(module_name)
-            except ModuleNotFoundError:
-                pass
         raise UserError.at("agent", "spec", spec, f"cannot import module '{module_name}' ({exc}); install it "
                            "or run from the directory that contains it") from None
     except Exception as exc:  # noqa: BLE001 - a broken user module
@@ -116,15 +115,11 @@ def _module_version(module) -> str:
     if isinstance(version, str):
         return version
     top = module.__name__.split(".")[0]
-    try:
+    with contextlib.suppress(Exception):  # metadata is best effort
         return importlib.metadata.version(top)  # fast path: distribution named like the package
-    except Exception:  # noqa: BLE001 - metadata is best effort
-        pass
-    try:
+    with contextlib.suppress(Exception):
         for dist in _packages_distributions().get(top, []):
             return importlib.metadata.version(dist)
-    except Exception:  # noqa: BLE001
-        pass
     return "0"
 
 

@@ -13,6 +13,7 @@ exits while a descendant still holds its stdout is noticed at once.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import selectors
@@ -105,14 +106,11 @@ class _Channel:
         view = memoryview((text + "\n").encode())
         while view:
             try:
-                n = os.write(self._in, view)
-                view = view[n:]
-                continue
+                view = view[os.write(self._in, view):]
             except BlockingIOError:
-                pass
+                self._wsel.select(_remaining(deadline))
             except (BrokenPipeError, ConnectionResetError):
                 raise _Closed from None
-            self._wsel.select(_remaining(deadline))
 
     def recv(self, deadline: float) -> dict:
         while True:
@@ -131,18 +129,15 @@ class _Channel:
                                       "without a newline")
             if not self._exited:
                 events = self._rsel.select(_idle_wait(deadline))
-                for key, _ in events:
-                    if key.fd == self._pidfd:
-                        self._exited = True
+                self._exited = any(key.fd == self._pidfd for key, _ in events)
                 if not events:
                     self._check_deadlock()
                     continue
             chunk = self._read()
             if chunk is None:  # nothing to read yet
-                if self._exited:  # the agent is gone; whoever still holds its stdout will not speak for it
-                    chunk = b""
-                else:
+                if not self._exited:
                     continue
+                chunk = b""  # the agent is gone; whoever still holds its stdout will not speak for it
             if not chunk:
                 if self._buf.strip():  # a last message without its newline
                     line = bytes(self._buf)
@@ -157,10 +152,7 @@ class _Channel:
 
     def _check_deadlock(self) -> None:
         """After an idle spell: end at once if the agent, too, is only waiting (for input that cannot come)."""
-        if waiting_on_stdin(self._pid, self._stdin_inode, self._ignore_exe):
-            self._idle += 1
-        else:
-            self._idle = 0
+        self._idle = self._idle + 1 if waiting_on_stdin(self._pid, self._stdin_inode, self._ignore_exe) else 0
         if self._idle >= 2:  # seen twice, IDLE_CHECK_S apart: not a passing moment
             step = "a first message (tool_call, final or error)" if self.messages == 0 else "its next message"
             raise MalformedOutput(f"the agent is waiting to read stdin while evalkit waits for {step} on its "
@@ -393,10 +385,8 @@ def end_all_agents(close: bool = True) -> None:
         groups = list(_live)
         _live.clear()
     for pgid in groups:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 def stop_agent(proc: subprocess.Popen | None, graceful: bool) -> None:
@@ -404,26 +394,18 @@ def stop_agent(proc: subprocess.Popen | None, graceful: bool) -> None:
     if proc is None:
         return
     for pipe in (proc.stdin, proc.stdout):
-        try:
-            if pipe is not None:
+        if pipe is not None:
+            with contextlib.suppress(OSError):
                 pipe.close()
-        except OSError:
-            pass
     if graceful:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=EXIT_GRACE_S)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)  # also reaps children left in the group
-    except (ProcessLookupError, PermissionError):
-        pass
     with _live_lock:
         _live.discard(proc.pid)
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):  # pragma: no cover - SIGKILL is not ignorable
         proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL is not ignorable
-        pass
 
 
 def read_tail(fh) -> str:
