@@ -200,10 +200,6 @@ class RateLimited(InfrastructureError):
     error_class = ErrorClass.INFRA_RATE_LIMITED
 
 
-#: the error classes a results row may carry (see :class:`evalkit.vocab.ErrorClass`).
-ERROR_CLASSES: tuple[str, ...] = tuple(c.value for c in ErrorClass if c is not ErrorClass.SETUP_ERROR)
-
-
 def is_infrastructure(error_class: str | None) -> bool:
     """Infrastructure failures are reported apart and never counted as quality regressions."""
     return bool(error_class) and str(error_class).startswith("infra_")

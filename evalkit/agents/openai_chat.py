@@ -26,14 +26,11 @@ from evalkit.agents.finalize import attach, call_tool, dumps, finalize
 from evalkit.agents.limits import DEFAULT_LIMITS, MessageLimits
 from evalkit.agents.provenance import text_hash
 from evalkit.errors import UserError
-from evalkit.suite.generator.catalog import FAULT_TYPES as CATALOG_FAULT_TYPES
+from evalkit.suite.generator.catalog import FAULT_TYPES  # the taxonomy a finding names (the model's enum)
 from evalkit.world.toolbox import TOOL_SCHEMAS, Toolbox
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 INSTALL_HINT = "pip install 'evalkit[openai]'"
-
-#: the fault types a finding should name: the synthetic suites' taxonomy (offered to the model as an enum).
-FAULT_TYPES: tuple[str, ...] = CATALOG_FAULT_TYPES
 
 SUBMIT_TOOL = "submit_finding"
 SUBMIT_SCHEMA: dict = {
