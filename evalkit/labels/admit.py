@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from evalkit.errors import Problem, UserError
-from evalkit.labels.decisions import ADMITTED, Decision, DecisionLog
+from evalkit.labels.decisions import ADMITTED, Decision, DecisionLog, utc_iso
 from evalkit.labels.harvest import category_of, complete_truth
 from evalkit.labels.records import Candidate, read_candidates
 from evalkit.labels.validation import Score, read_scores
@@ -61,7 +61,7 @@ def admit(folder: str | Path, log: DecisionLog, out: str | Path, *, name: str = 
             if scores[cid].hard:
                 hard.append(cid)
         stage.write_suite_toml(name, version, description, {"source": "evalkit label admit",
-                                                            "admitted_at": _iso(clock())}, categories,
+                                                            "admitted_at": utc_iso(clock())}, categories,
                                default_trials=1)
         stage.per_category = {c: 1 for c in categories}
         done = stage.finish([])
@@ -108,7 +108,3 @@ def _add(stage, c: Candidate, s: Score, d: Decision) -> str:
     stage.add_scenario(c.id, category, c.alert, (w["start"], w["end"], w["step"]), world,
                        {**doc, "provenance": provenance}, tags, "A harvested production incident.")
     return category
-
-
-def _iso(t: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))

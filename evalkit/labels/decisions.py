@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -17,6 +18,11 @@ from evalkit.vocab import ReviewAction
 
 FINAL = (ReviewAction.APPROVE, ReviewAction.REJECT, ReviewAction.EDIT, ReviewAction.AUTO_APPROVE)
 ADMITTED = (ReviewAction.APPROVE, ReviewAction.EDIT, ReviewAction.AUTO_APPROVE)
+
+
+def utc_iso(t: float) -> str:
+    """A decision's (and an admission's) time: ``t`` in seconds as ``YYYY-MM-DDTHH:MM:SSZ`` (UTC)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
 @dataclass

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from evalkit.labels.decisions import Decision, DecisionLog
+from evalkit.labels.decisions import Decision, DecisionLog, utc_iso
 from evalkit.labels.policy import LabelPolicy
 from evalkit.labels.records import Candidate, read_candidates
 from evalkit.labels.validation import Score, read_scores
@@ -69,7 +69,8 @@ def review(folder: str | Path, log: DecisionLog, reviewer: str, policy: LabelPol
     out = ReviewSummary()
     for cid in auto:
         if cid not in done:
-            log.append(Decision(cid, ReviewAction.AUTO_APPROVE, POLICY_REVIEWER, _iso(clock()), "above every threshold"))
+            log.append(Decision(cid, ReviewAction.AUTO_APPROVE, POLICY_REVIEWER, utc_iso(clock()),
+                                "above every threshold"))
             out.auto_approved.append(cid)
     todo = [cid for cid in queue if cid not in done]
     for i, cid in enumerate(todo):
@@ -79,7 +80,7 @@ def review(folder: str | Path, log: DecisionLog, reviewer: str, policy: LabelPol
             out.pending = todo[i:]
             break
         action, truth, reason = answer
-        log.append(Decision(cid, action, reviewer, _iso(clock()), reason, truth, cid in spot))
+        log.append(Decision(cid, action, reviewer, utc_iso(clock()), reason, truth, cid in spot))
         out.decided[cid] = action
         if action == ReviewAction.SKIP:
             out.pending.append(cid)
@@ -125,7 +126,3 @@ def describe(c: Candidate, s: Score, spot: bool, position: str) -> str:
     lines += [f"  feedback: {f['kind']} {f.get('component') or ''} {f.get('text') or ''}".rstrip() for f in c.feedback]
     lines += [f"  {part:<12} {v:.2f}  {s.reasons.get(part, '')}".rstrip() for part, v in s.parts.items()]
     return "\n".join(printable(x) for x in lines)
-
-
-def _iso(t: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))

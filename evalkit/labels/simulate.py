@@ -70,13 +70,9 @@ def give_feedback(suite: Any, result: Any, trace_ids: list[str], plan: Plan, *, 
     for traj, tid in zip(result.trajectories, trace_ids):
         sid = traj["scenario_id"]
         kind = plan.of(sid)
-        if kind == "duplicate" and sid in seen:
-            key[tid] = kind
-        else:
-            key[tid] = GOOD if kind == "duplicate" else kind
+        key[tid] = GOOD if kind == "duplicate" and sid not in seen else kind  # the first trace is the original
         seen.add(sid)
-        truth = load_truth(suite, sid)
-        _log_one(mlflow, tid, kind if key[tid] != GOOD else GOOD, truth, traj.get("finding"), rng)
+        _log_one(mlflow, tid, key[tid], load_truth(suite, sid), traj.get("finding"), rng)
     return key
 
 

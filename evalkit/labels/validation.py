@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from evalkit.atomic import atomic_write
 from evalkit.labels import confidence as conf
 from evalkit.labels.policy import GATED, LabelPolicy
 from evalkit.labels.records import Candidate, read_candidates
@@ -52,14 +53,12 @@ def score_candidates(cands: list[Candidate], policy: LabelPolicy, existing: Iter
     for c in cands:
         by_incident[c.incident].append(c)
     dup = conf.duplication(cands, existing)
-    all_parts = []
+    all_parts: list[dict[str, tuple[float, str]]] = []
     for c in cands:
-        parts: dict[str, tuple[float, str]] = {ConfidencePart.SPECIFICITY: conf.specificity(c)}
-        peers = [p for p in by_incident[c.incident] if p.id != c.id]
-        parts[ConfidencePart.SUPPORT], parts[ConfidencePart.CONSISTENCY] = conf.support_and_consistency(c, peers)
-        parts[ConfidencePart.LEAKAGE] = conf.leakage(c)
-        parts[ConfidencePart.DUPLICATION] = dup[c.id]
-        all_parts.append(parts)
+        support, consistency = conf.support_and_consistency(c, [p for p in by_incident[c.incident] if p.id != c.id])
+        all_parts.append({ConfidencePart.SPECIFICITY: conf.specificity(c), ConfidencePart.SUPPORT: support,
+                          ConfidencePart.CONSISTENCY: consistency, ConfidencePart.LEAKAGE: conf.leakage(c),
+                          ConfidencePart.DUPLICATION: dup[c.id]})
     if policy.solvability_build:
         passed = [i for i, parts in enumerate(all_parts) if not _verdict("", parts, policy).flagged]
         work = [(cands[i].to_dict(), policy.solvability_build, policy.solvability_budget) for i in passed]
@@ -86,9 +85,7 @@ def existing_scenarios(suite: str | Path) -> list[dict]:
 
 def write_scores(folder: Path, scores: list[Score]) -> None:
     doc = {s.id: asdict(s) for s in scores}
-    tmp = folder / (SCORES_FILE + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(folder / SCORES_FILE)
+    atomic_write(folder / SCORES_FILE, json.dumps(doc, indent=1, sort_keys=True) + "\n")
 
 
 def read_scores(folder: str | Path) -> dict[str, Score]:
