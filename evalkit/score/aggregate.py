@@ -31,15 +31,10 @@ def error_rate_name(error_class: str) -> str:
 def _trial_metrics(table: pd.DataFrame) -> pd.DataFrame:
     """Numeric per-trial columns to aggregate: scores, cost (NaN on infra rows), custom, error indicators."""
     infra = (table["status"] == Status.INFRA_ERROR).to_numpy()
-    cols: dict[str, np.ndarray] = {}
-    for c in SCORES:
-        cols[c] = table[c].to_numpy(dtype=float, na_value=np.nan)
+    custom = sorted(c for c in table.columns if c.startswith(CUSTOM_PREFIX))
+    cols = {c: table[c].to_numpy(dtype=float, na_value=np.nan, copy=True) for c in (*SCORES, *COSTS, *custom)}
     for c in COSTS:
-        v = table[c].to_numpy(dtype=float, na_value=np.nan).copy()
-        v[infra] = np.nan
-        cols[c] = v
-    for c in sorted(c for c in table.columns if c.startswith(CUSTOM_PREFIX)):
-        cols[c] = table[c].to_numpy(dtype=float, na_value=np.nan)
+        cols[c][infra] = np.nan
     status = table["status"].astype(str).to_numpy()
     klass = table["error_class"].astype(str).to_numpy()
     cols[error_rate_name("any")] = (status != Status.OK).astype(float)

@@ -66,9 +66,7 @@ class UserScorer:
 def parse_scorer_spec(text: str) -> tuple[str | None, str]:
     """``[name=]pkg.module:function`` -> (name or None, target)."""
     name, sep, target = text.partition("=")
-    if not sep:
-        return None, text.strip()
-    return name.strip(), target.strip()
+    return (name.strip(), target.strip()) if sep else (None, text.strip())
 
 
 def load_scorers(specs: Iterable[str | tuple[str, str]], where: str = "--scorer") -> list[UserScorer]:
@@ -123,15 +121,11 @@ def suite_scorer_specs(suite_path: str | Path) -> list[tuple[str, str]]:
     table = doc.get("scorers", {})
     if not isinstance(table, dict):
         raise UserError.at(str(path), "scorers", table, 'make [scorers] a table of name = "pkg.module:function"')
-    problems, out = [], []
-    for name, target in table.items():
-        if not isinstance(target, str):
-            problems.append(Problem(str(path), f"scorers.{name}", target, 'give "pkg.module:function"'))
-        else:
-            out.append((name, target))
+    problems = [Problem(str(path), f"scorers.{name}", target, 'give "pkg.module:function"')
+                for name, target in table.items() if not isinstance(target, str)]
     if problems:
         raise UserError(*problems)
-    return out
+    return list(table.items())
 
 
 def run_user_scorers(scorers: Iterable[UserScorer], finding, trajectory,

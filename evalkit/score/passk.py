@@ -33,11 +33,9 @@ def _ratio(top: np.ndarray, n: np.ndarray, k: np.ndarray) -> np.ndarray:
 
 def pass_at_k(n, c, k) -> np.ndarray:
     """Unbiased pass@k for ``n`` trials with ``c`` successes (arrays broadcast); NaN where n < k."""
-    n = np.asarray(n, float)
-    c = np.asarray(c, float)
-    return 1.0 - _ratio(n - c, n, k)
+    return 1.0 - _ratio(np.subtract(n, c, dtype=float), n, k)
 
 
 def pass_hat_k(n, c, k) -> np.ndarray:
     """pass^k: probability that k trials drawn without replacement all succeed; NaN where n < k."""
-    return _ratio(np.asarray(c, float), np.asarray(n, float), k)
+    return _ratio(c, n, k)

@@ -80,9 +80,7 @@ def distractor_ratio(trajectory: Iterable, truth: GroundTruth) -> float:
     """Share of tool calls whose ``component`` argument or refs point at one of the truth's distractors."""
     distractors = set(truth.distractors)
     calls = list(trajectory)
-    if not calls:
-        return 0.0
-    if not distractors:
+    if not calls or not distractors:
         return 0.0
     hits = 0
     for call in calls:
@@ -136,14 +134,7 @@ def score_trial(finding: Finding | Mapping | None, trajectory: Iterable, truth: 
     top1 = bool(hyps) and truth.accepts(hyps[0].component)
     top3 = any(truth.accepts(h.component) for h in hyps[:3])
     fault_ok = bool(hyps) and normalize_fault(hyps[0].fault_type) == normalize_fault(truth.fault_type) != ""
-    if top1 and fault_ok:
-        grade = GRADES["exact"]
-    elif top1:
-        grade = GRADES["component"]
-    elif top3:
-        grade = GRADES["top3"]
-    else:
-        grade = GRADES["wrong"]
+    grade = GRADES["exact" if top1 and fault_ok else "component" if top1 else "top3" if top3 else "wrong"]
     row.update(
         rca_top1=float(top1), rca_top3=float(top3), fault_type_correct=float(fault_ok), rca_score=grade,
         evidence_recall=evidence_recall(finding, trajectory, truth),
