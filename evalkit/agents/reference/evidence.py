@@ -112,12 +112,8 @@ def _children(spans: list[dict]) -> list[list[int]]:
 
 
 def _self_times(spans: list[dict], kids: list[list[int]]) -> list[float]:
-    out = []
-    for i, sp in enumerate(spans):
-        d = float(sp.get("duration_ms") or 0.0)
-        child = sum(float(spans[j].get("duration_ms") or 0.0) for j in kids[i])
-        out.append(max(d - child, 0.0))
-    return out
+    ms = [float(sp.get("duration_ms") or 0.0) for sp in spans]
+    return [max(d - sum(ms[j] for j in kids[i]), 0.0) for i, d in enumerate(ms)]
 
 
 def error_origins(traces: list[dict]) -> dict[str, float]:

@@ -190,9 +190,5 @@ INFRA_WORDS: dict[str, tuple[str, ...]] = {
 def infra_hints(messages: list[str], saturation: float = 10.0) -> dict[str, float]:
     """Component kind -> how strongly the log wording points at it (0..1, saturating at ``saturation`` lines)."""
     shapes = line_shapes(messages)
-    out = {}
-    for kind, words in INFRA_WORDS.items():
-        n = count_lines(shapes, words)
-        if n:
-            out[kind] = min(1.0, n / saturation)
-    return out
+    counts = {kind: count_lines(shapes, words) for kind, words in INFRA_WORDS.items()}
+    return {kind: min(1.0, n / saturation) for kind, n in counts.items() if n}

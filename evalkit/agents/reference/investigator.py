@@ -15,6 +15,7 @@ It never sees the scenario, only the Toolbox.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 from dataclasses import dataclass, field
@@ -142,17 +143,13 @@ class Investigation:
 
     # --- the investigation ----------------------------------------------------------------------
     def run(self) -> Finding:
-        try:
+        with contextlib.suppress(_OutOfBudget):  # a spent call plan ends the step: rank what was seen
             self._orient()
             self._gather()
             self._explore()
-        except _OutOfBudget:
-            pass
         ranked = self._rank()
-        try:
+        with contextlib.suppress(_OutOfBudget):
             self._deep_dive([c for c, _ in ranked[:2]])
-        except _OutOfBudget:
-            pass
         return self._finding(ranked)
 
     def _orient(self) -> None:
