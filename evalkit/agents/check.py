@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from evalkit.agents.base import Finding
 from evalkit.agents.sandbox import SandboxSettings
+from evalkit.errors import clip
 from evalkit.world.toolbox import Toolbox
 
 
@@ -51,10 +52,9 @@ def check_agent(spec: str, *, suite: str = "smoke", scenario: str | None = None,
     world = load_world(sc)
     toolbox = Toolbox(world, max_calls=sc.max_tool_calls)
     done = attempt(agent, copy.deepcopy(world.alert or sc.alert), toolbox, 0)
-    result = CheckResult(spec, str(agent.build), sc.id, done.latency_s, transcript, finding=done.finding,
-                         error_class=done.error_class, message=done.message, stderr=done.stderr)
-    result.calls = [c.to_dict() for c in toolbox.trajectory]
-    return result
+    return CheckResult(spec, str(agent.build), sc.id, done.latency_s, transcript,
+                       [c.to_dict() for c in toolbox.trajectory], done.finding, done.error_class, done.message,
+                       done.stderr)
 
 
 def format_check(result: CheckResult, width: int = 160) -> str:
@@ -84,8 +84,7 @@ def format_check(result: CheckResult, width: int = 160) -> str:
 
 
 def _clip(text: str, width: int) -> str:
-    text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
-    return text if len(text) <= width else text[:width - 3] + "..."
+    return clip("".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text), width)
 
 
 __all__ = ["CheckResult", "check_agent", "format_check"]

@@ -182,19 +182,15 @@ def program_mounts(executable: Path | None, script: Path | None, cwd: Path) -> l
     out: list[Path] = []
 
     def add(path: Path, file: Path) -> None:
-        if _system(path):
-            return
-        out.append(file if _under(cwd, path) else path)
+        if not _system(path):
+            out.append(file if _under(cwd, path) else path)
 
     if script is not None:
         add(script.parent, script)
     if executable is not None:
         for exe in dict.fromkeys([executable, executable.resolve()]):
-            parent = exe.parent
-            if parent.name in ("bin", "shims", "sbin"):  # an installation prefix (venv, pyenv, nvm, /usr/local)
-                add(parent.parent, exe)
-            else:
-                add(parent, exe)
+            prefix = exe.parent.name in ("bin", "shims", "sbin")  # an installation (venv, pyenv, nvm, /usr/local)
+            add(exe.parent.parent if prefix else exe.parent, exe)
     return list(dict.fromkeys(out))
 
 

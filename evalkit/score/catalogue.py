@@ -35,11 +35,6 @@ class Metric:
         """Shown as percentages, differences as percentage points (intervals clipped to ±100 points)."""
         return self.shown == "points"
 
-    @property
-    def direction(self) -> str:
-        """``higher`` or ``lower``: which way is better."""
-        return "higher" if self.higher_is_better else "lower"
-
 
 def _score(name: str, *, binary: bool = False, higher_is_better: bool = True) -> Metric:
     return Metric(name, "score", UNIT, higher_is_better, binary, "points")
