@@ -65,8 +65,7 @@ def loads(data: bytes | str, limits: MessageLimits = DEFAULT_LIMITS) -> Any:
 
     def number(text: str, kind: type) -> Any:
         if len(text.lstrip("-")) > limits.number_digits:
-            raise _malformed(f"number with {len(text)} characters is over the limit of "
-                                  f"{limits.number_digits} digits")
+            raise _malformed(f"number with {len(text)} characters is over the limit of {limits.number_digits} digits")
         value = kind(text)
         if kind is float and not math.isfinite(value):
             raise _malformed(f"number {text[:40]} is out of range")
@@ -102,21 +101,19 @@ def check_depth(doc: Any, limit: int) -> None:
 
 def check_finding_size(finding: Finding, limits: MessageLimits = DEFAULT_LIMITS) -> None:
     """MalformedOutput when a finding is larger than the limits allow (whatever adapter produced it)."""
-    if len(finding.summary) > limits.summary_chars:
-        raise _malformed(f"finding.summary has {len(finding.summary)} characters, over the limit of "
-                              f"{limits.summary_chars}")
-    if len(finding.hypotheses) > limits.hypotheses:
-        raise _malformed(f"finding has {len(finding.hypotheses)} hypotheses, over the limit of "
-                              f"{limits.hypotheses}")
+    _at_most("finding.summary", len(finding.summary), "characters", limits.summary_chars)
+    _at_most("finding", len(finding.hypotheses), "hypotheses", limits.hypotheses)
     for i, h in enumerate(finding.hypotheses):
-        if len(h.evidence) > limits.evidence_items:
-            raise _malformed(f"finding.hypotheses[{i}].evidence has {len(h.evidence)} items, over the limit "
-                                  f"of {limits.evidence_items}")
+        _at_most(f"finding.hypotheses[{i}].evidence", len(h.evidence), "items", limits.evidence_items)
         for name, text in (("component", h.component), ("fault_type", h.fault_type or ""),
                            *(("evidence", e) for e in h.evidence)):
-            if len(text) > limits.string_chars:
-                raise _malformed(f"finding.hypotheses[{i}].{name} has {len(text)} characters, over the "
-                                      f"limit of {limits.string_chars}")
+            _at_most(f"finding.hypotheses[{i}].{name}", len(text), "characters", limits.string_chars)
+
+
+def _at_most(what: str, count: int, unit: str, limit: int) -> None:
+    """MalformedOutput ``<what> has <count> <unit>, over the limit of <limit>`` when ``count`` is over it."""
+    if count > limit:
+        raise _malformed(f"{what} has {count} {unit}, over the limit of {limit}")
 
 
 __all__ = ["MessageLimits", "DEFAULT_LIMITS", "loads", "check_depth", "check_finding_size"]
