@@ -118,16 +118,15 @@ async def serve_stream(server: Any, stream: Any, guard: InboundGuard) -> None:
             while True:
                 try:
                     line = await reader.receive_until(b"\n", guard.limits.message_bytes + 1)
-                    if line.strip():
-                        guard.check(line)
+                    if not line.strip():
+                        continue
+                    guard.check(line)
                 except (anyio.EndOfStream, anyio.IncompleteRead, anyio.BrokenResourceError,
                         anyio.ClosedResourceError, AgentFailure):
                     return
                 except anyio.DelimiterNotFound:
                     _too_long(guard)
                     return
-                if not line.strip():
-                    continue
                 try:
                     message = SessionMessage(types.jsonrpc_message_adapter.validate_json(line, by_name=False))
                 except Exception as exc:  # noqa: BLE001 - the SDK answers a malformed message itself

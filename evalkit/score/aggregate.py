@@ -20,7 +20,9 @@ from evalkit.score.schema import OVERALL_MACRO, OVERALL_MICRO
 from evalkit.vocab import Status
 
 MACRO, MICRO = OVERALL_MACRO, OVERALL_MICRO
-AGGREGATE_COLUMNS = ("category", "metric", "mean", "se", "ci_low", "ci_high", "n_scenarios", "n_trials")
+#: name -> dtype, in order (as schema.RESULT_COLUMNS for the results table).
+AGGREGATE_COLUMNS = {"category": "string", "metric": "string", "mean": "float64", "se": "float64", "ci_low": "float64",
+                     "ci_high": "float64", "n_scenarios": "int64", "n_trials": "int64"}
 CONFIDENCE = 0.95
 
 
@@ -117,8 +119,7 @@ def aggregate(table: pd.DataFrame) -> pd.DataFrame:
     failures) are left out; a metric with one scenario has NaN SE and CI.
     """
     if len(table) == 0:
-        return pd.DataFrame({c: pd.Series([], dtype="float64") for c in AGGREGATE_COLUMNS}).astype(
-            {"category": "string", "metric": "string", "n_scenarios": "int64", "n_trials": "int64"})
+        return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in AGGREGATE_COLUMNS.items()})
     long = _scenario_values(table)
     metric_order = {m: i for i, m in enumerate(pd.unique(long["metric"]))}
 
@@ -148,9 +149,7 @@ def aggregate(table: pd.DataFrame) -> pd.DataFrame:
     out["_c"] = out["category"].map({c: i for i, c in enumerate(cats)})
     out["_m"] = out["metric"].map(metric_order)
     out = out.sort_values(["_c", "_m"], kind="mergesort")
-    out = out[list(AGGREGATE_COLUMNS)].reset_index(drop=True)
-    return out.astype({"category": "string", "metric": "string", "mean": "float64", "se": "float64",
-                       "ci_low": "float64", "ci_high": "float64", "n_scenarios": "int64", "n_trials": "int64"})
+    return out[list(AGGREGATE_COLUMNS)].reset_index(drop=True).astype(AGGREGATE_COLUMNS)
 
 
 def error_counts(table: pd.DataFrame) -> pd.DataFrame:
