@@ -217,13 +217,9 @@ def prefix(settings: SandboxSettings, mounts: list[Path], cwd: Path | None = Non
     cwd = Path(cwd or Path.cwd())
     protect = [Path(p) for p in (*settings.protect, *default_protected(cwd))]
     whitelisted = check_whitelist(settings.paths, protect, cwd)
-    args = [bwrap_path() or "bwrap", *_namespace_args(settings.mode), *_system_args()]
-    bound: list[Path] = []
-    for m in [*mounts, *whitelisted]:
-        if m.exists() and not _system(m):
-            args += ["--ro-bind", str(m), str(m)]
-            bound.append(m)
-    return args + _covers(protect, bound)
+    bound = [m for m in [*mounts, *whitelisted] if m.exists() and not _system(m)]
+    binds = [arg for m in bound for arg in ("--ro-bind", str(m), str(m))]
+    return [bwrap_path() or "bwrap", *_namespace_args(settings.mode), *_system_args(), *binds, *_covers(protect, bound)]
 
 
 def command(sandbox_prefix: list[str], argv: list[str], workdir: str) -> list[str]:

@@ -189,8 +189,6 @@ def _load_reference(version: str, flags: dict, *, spec: str, timeout_s: float | 
         raise UserError.at("agent", "spec", spec, f"unknown reference build '{version}'; builds are: {known}")
     try:
         inner = ReferenceAgent(version, **flags)
-    except UserError:
-        raise
     except (TypeError, ValueError, KeyError) as exc:
         raise UserError.at("agent", "spec", spec, f"bad reference flag override(s) {sorted(flags)}: {exc}") \
             from None

@@ -23,8 +23,7 @@ def implicated(snapshot: dict, alert: dict) -> dict[str, float]:
     owner = {c["name"]: c.get("service") or c["name"] for c in comps}
     owner.update({c["host"]: c["name"] for c in comps if c.get("host")})
     fired = int(alert.get("fired_at", 0))
-    score: dict[str, float] = {c["name"]: 0.0 for c in comps}
-    kinds: dict[str, set[str]] = {c: set() for c in score}
+    kinds: dict[str, set[str]] = {c["name"]: set() for c in comps}
 
     def mark(name: str, kind: str) -> None:
         key = owner.get(name, name)
@@ -49,9 +48,7 @@ def implicated(snapshot: dict, alert: dict) -> dict[str, float]:
     for m in snapshot["monitors"]:
         if m.get("state") == "ALERT":
             mark(m["component"], "monitor")
-    for c, ks in kinds.items():
-        score[c] = len(ks - {"monitor"}) + 0.5 * ("monitor" in ks)
-    return score
+    return {c: len(ks - {"monitor"}) + 0.5 * ("monitor" in ks) for c, ks in kinds.items()}
 
 
 def anomalous_components(rows: list[list], fired: int) -> set[str]:
