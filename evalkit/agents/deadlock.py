@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import platform
+from pathlib import Path
 
 #: syscall numbers of (reads, waits) per machine: reads of a pipe, and calls that wait on another thread/child.
 _SYSCALLS = {
@@ -25,18 +26,10 @@ SUPPORTED = bool(READS) and os.path.isdir("/proc/self/task")
 
 def _task_files(pid: int, name: str) -> list[str] | None:
     """The contents of ``/proc/<pid>/task/<tid>/<name>`` for each thread; None if any is unreadable."""
-    out = []
     try:
-        tids = os.listdir(f"/proc/{pid}/task")
+        return [Path(f"/proc/{pid}/task/{tid}/{name}").read_text() for tid in os.listdir(f"/proc/{pid}/task")]
     except OSError:
         return None
-    for tid in tids:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/{name}") as fh:
-                out.append(fh.read())
-        except OSError:
-            return None
-    return out
 
 
 def process_tree(root: int) -> list[int]:

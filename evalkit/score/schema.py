@@ -63,14 +63,9 @@ def conform(df: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise ValueError(f"results table lacks column(s) {missing}")
     out = df.copy()
-    for c, t in RESULT_COLUMNS.items():
-        if t == "string":
-            out[c] = out[c].fillna("").astype("string")
-        else:
-            out[c] = out[c].astype(t)
     custom = sorted(c for c in out.columns if c.startswith(CUSTOM_PREFIX))
-    for c in custom:
-        out[c] = out[c].astype("float64")
+    for c, t in [*RESULT_COLUMNS.items(), *((c, "float64") for c in custom)]:
+        out[c] = out[c].fillna("").astype("string") if t == "string" else out[c].astype(t)
     return out[list(RESULT_COLUMNS) + custom].reset_index(drop=True)
 
 
