@@ -49,9 +49,7 @@ def _trial_metrics(table: pd.DataFrame) -> pd.DataFrame:
 
 def _scenario_values(table: pd.DataFrame) -> pd.DataFrame:
     """Long frame (category, scenario_id, metric, value, trials) of per-scenario values."""
-    keys = table[["category", "scenario_id"]].astype(str)
-    metrics = _trial_metrics(table)
-    frame = pd.concat([keys, metrics], axis=1)
+    frame = pd.concat([table[["category", "scenario_id"]].astype(str), _trial_metrics(table)], axis=1)
     grouped = frame.groupby(["category", "scenario_id"], sort=True)
     means = grouped.mean()
     counts = grouped.count()
@@ -124,27 +122,21 @@ def aggregate(table: pd.DataFrame) -> pd.DataFrame:
     metric_order = {m: i for i, m in enumerate(pd.unique(long["metric"]))}
 
     per_cat = _summarise(long, ["category", "metric"])
-    micro = _summarise(long, ["metric"])
-    micro["category"] = MICRO
-    micro = micro.set_index("category", append=True).reorder_levels(["category", "metric"])
-
     cat = per_cat.reset_index()
     cat["se2"] = cat["se"] ** 2
     g = cat.groupby("metric", sort=False)
-    n_cat = g["mean"].count().astype(float)
     macro = pd.DataFrame({
         "mean": g["mean"].mean(),
-        "se": np.sqrt(g["se2"].sum()) / n_cat,
+        "se": np.sqrt(g["se2"].sum()) / g["mean"].count().astype(float),
         "n_scenarios": g["n_scenarios"].sum(),
         "n_trials": g["n_trials"].sum(),
         "df": g["df"].sum(),
     })
     undefined = cat["se"].isna().groupby(cat["metric"], sort=False).any()
     macro.loc[undefined[undefined].index, "se"] = np.nan  # one undefined category SE -> undefined
-    macro["category"] = MACRO
-    macro = macro.set_index("category", append=True).reorder_levels(["category", "metric"])
+    overall = pd.concat({MACRO: macro, MICRO: _summarise(long, ["metric"])}, names=["category"])
 
-    out = _with_ci(pd.concat([per_cat, macro, micro])).reset_index()
+    out = _with_ci(pd.concat([per_cat, overall])).reset_index()
     cats = sorted(c for c in out["category"].unique() if c not in (MACRO, MICRO)) + [MACRO, MICRO]
     out["_c"] = out["category"].map({c: i for i, c in enumerate(cats)})
     out["_m"] = out["metric"].map(metric_order)
