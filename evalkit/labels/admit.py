@@ -54,18 +54,15 @@ def admit(folder: str | Path, log: DecisionLog, out: str | Path, *, name: str = 
             for sub in ("scenarios", "truth", "worlds"):
                 if (out / sub).is_dir():
                     shutil.copytree(out / sub, stage.tmp / sub, dirs_exist_ok=True)
-        hard = []
         for cid in new:
             cat = _add(stage, cands[cid], scores[cid], decided[cid])
             categories.setdefault(cat, "Harvested production incidents.")
-            if scores[cid].hard:
-                hard.append(cid)
         stage.write_suite_toml(name, version, description, {"source": "evalkit label admit",
                                                             "admitted_at": utc_iso(clock())}, categories,
                                default_trials=1)
         stage.per_category = {c: 1 for c in categories}
         done = stage.finish([])
-    return AdmitResult(done.path, version, done.hash, new, hard)
+    return AdmitResult(done.path, version, done.hash, new, [cid for cid in new if scores[cid].hard])
 
 
 def _previous(out: Path) -> tuple[str, dict[str, str], set[str]]:

@@ -7,6 +7,7 @@ Toolbox.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass, fields, replace
 
 from evalkit.errors import Problem, UserError
@@ -121,13 +122,11 @@ def _coerce(value: object, kind: str) -> object:
     if not isinstance(value, str):
         return value
     text = value.strip().lower()
-    try:
+    with contextlib.suppress(ValueError):  # not a number: kept as given, for flags_for to report
         if kind == "bool" and text in {"true", "false", "1", "0", "yes", "no", "on", "off"}:
             return text in {"true", "1", "yes", "on"}
         if kind == "int":
             return int(text)
         if kind == "float":
             return float(text)
-    except ValueError:
-        pass
     return value
