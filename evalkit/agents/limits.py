@@ -85,17 +85,12 @@ def loads(data: bytes | str, limits: MessageLimits = DEFAULT_LIMITS) -> Any:
 
 def check_depth(doc: Any, limit: int) -> None:
     """MalformedOutput when ``doc`` nests lists/objects deeper than ``limit`` (iterative: no recursion)."""
-    stack = [(doc, 1)]
+    stack = [(doc, 1)] if isinstance(doc, (dict, list)) else []  # only containers are stacked
     while stack:
         value, depth = stack.pop()
-        if isinstance(value, dict):
-            children = value.values()
-        elif isinstance(value, list):
-            children = value
-        else:
-            continue
         if depth > limit:
             raise _malformed(f"JSON nested deeper than the limit of {limit} levels")
+        children = value.values() if isinstance(value, dict) else value
         stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
 
 
