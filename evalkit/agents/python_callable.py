@@ -169,12 +169,11 @@ def load_python_agent(target: str, options: dict, *, spec: str, timeout_s: float
     elif hasattr(obj, "investigate"):
         no_options(f"agent object '{attr}'")
         agent = obj
+    elif callable(obj) and _is_investigate_function(obj):
+        no_options(f"investigate function '{attr}'")
+        agent = obj
     elif callable(obj):
-        if _is_investigate_function(obj):
-            no_options(f"investigate function '{attr}'")
-            agent = obj
-        else:
-            agent = call_factory(obj)
+        agent = call_factory(obj)
     else:
         raise UserError.at("agent", "spec", spec, f"'{attr}' is a {type(obj).__name__}, not an agent, a class, "
                            "a factory or a function (alert, toolbox, seed) -> Finding")
