@@ -133,8 +133,9 @@ class _Channel:
                 if not events:
                     self._check_deadlock()
                     continue
-            chunk = self._read()
-            if chunk is None:  # nothing to read yet
+            try:
+                chunk = os.read(self._out, 1 << 16)
+            except BlockingIOError:  # nothing to read yet
                 if not self._exited:
                     continue
                 chunk = b""  # the agent is gone; whoever still holds its stdout will not speak for it
@@ -158,12 +159,6 @@ class _Channel:
             raise MalformedOutput(f"the agent is waiting to read stdin while evalkit waits for {step} on its "
                                   "stdout: it never reached stdout (written inside $(...), to a file or to "
                                   "stderr?)")
-
-    def _read(self) -> bytes | None:
-        try:
-            return os.read(self._out, 1 << 16)
-        except BlockingIOError:
-            return None
 
 
 def _pidfd(pid: int) -> int | None:
@@ -243,17 +238,9 @@ class SubprocessAgent(RebuiltFromSpec):
             return supervised(start, lambda proc: self._run(proc, alert, toolbox, seed, deadline), errfile)
 
     def _run(self, proc: subprocess.Popen, alert: dict, toolbox: Toolbox, seed: int, deadline: float) -> Finding:
-        channel = _Channel(proc, self.limits, sb.bwrap_path() if self._sandbox_prefix else None)
-        channel.transcript = self.transcript
-        try:
-            return self._converse(channel, proc, alert, toolbox, seed, deadline)
-        except _Deadline:
-            raise AgentTimeout(f"no final answer within the {self.timeout_s:g}s timeout") from None
-        finally:
-            channel.close()
-
-    def _converse(self, ch: _Channel, proc: subprocess.Popen, alert: dict, toolbox: Toolbox, seed: int,
-                  deadline: float) -> Finding:
+        """The protocol exchange: ``start``, a ``tool_result`` per ``tool_call``, until ``final`` or ``error``."""
+        ch = _Channel(proc, self.limits, sb.bwrap_path() if self._sandbox_prefix else None)
+        ch.transcript = self.transcript
         start = {"type": "start", "protocol": PROTOCOL_VERSION, "alert": alert, "seed": seed,
                  "max_calls": toolbox.calls_left, "timeout_s": self.timeout_s, "tools": _TOOL_LIST}
         try:
@@ -271,6 +258,10 @@ class SubprocessAgent(RebuiltFromSpec):
                     raise MalformedOutput(f"unknown message type {kind!r}; expected tool_call, final or error")
         except _Closed:
             raise exit_failure(proc, deadline, sandboxed=self._sandbox_prefix is not None) from None
+        except _Deadline:
+            raise AgentTimeout(f"no final answer within the {self.timeout_s:g}s timeout") from None
+        finally:
+            ch.close()
 
     @staticmethod
     def _serve(msg: dict, toolbox: Toolbox) -> dict:
