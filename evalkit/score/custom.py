@@ -52,8 +52,6 @@ class UserScorer:
         for key, value in result.items():
             if not isinstance(key, str) or not _NAME.match(key):
                 raise ScorerFailed(self.name, f"scorer '{self.name}' returned key {key!r}; keys must be identifiers")
-            if isinstance(value, bool):
-                value = float(value)
             if not isinstance(value, numbers.Real) or math.isinf(float(value)):
                 raise ScorerFailed(self.name, f"scorer '{self.name}' returned {key}={value!r}; values must be finite numbers")
             out[key] = float(value)
