@@ -8,10 +8,9 @@ and trial bytes, JSON depth, number length) before the SDK parses it; one over t
 
 from __future__ import annotations
 
-import contextlib
 import socket
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,7 +74,7 @@ class ServerLoop:
             for stop, _ in self._stops:
                 self.portal.call(stop)
             for _, future in self._stops:
-                with contextlib.suppress(BaseException):  # cancelled or timed out: the portal's stop cancels it
+                with suppress(BaseException):  # cancelled or timed out: the portal's stop cancels it
                     future.result(timeout=STOP_WAIT_S)
             self.portal.call(self.portal.stop, True)
         finally:
