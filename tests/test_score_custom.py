@@ -55,6 +55,21 @@ def test_non_numeric_results_count_as_a_scorer_failure():
     assert cols == {} and "values must be finite numbers" in failures[0][1]
 
 
+def not_applicable(finding, trajectory, truth):
+    return {"hit": float("nan")}
+
+
+def infinite(finding, trajectory, truth):
+    return {"hit": float("inf")}
+
+
+def test_nan_means_not_applicable_and_an_infinite_value_is_a_failure():
+    cols, failures = run_user_scorers(load_scorers(["test_score_custom:not_applicable"]), Finding([]), [], TRUTH)
+    assert math.isnan(cols["custom.not_applicable.hit"]) and failures == []
+    cols, failures = run_user_scorers(load_scorers(["test_score_custom:infinite"]), Finding([]), [], TRUTH)
+    assert cols == {} and "hit=inf" in failures[0][1]
+
+
 def test_trial_scorer_adds_custom_columns_and_counts_failures():
     scorer = TrialScorer(suite=None, user_scorers=load_scorers(["test_score_custom:explodes",
                                                                 "test_score_custom:hypotheses"]))
