@@ -145,6 +145,11 @@ def metric_cells(p: Paired, metric: str, sign: float, want_samples: bool = False
         by_cat = np.bincount(g, weights=values * weights, minlength=C)
         return np.append(by_cat, by_cat.sum())
 
+    def pooled(wvar: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """The mean within-scenario variance over the valid pairs with two or more trials on this side."""
+        ok = (valid & (counts >= 2)).astype(float)
+        return per_group(np.where(ok > 0, wvar, 0.0), ok) / per_group(np.ones_like(d), ok)
+
     n = per_group(np.ones_like(d))
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = per_group(d) / n
@@ -156,12 +161,7 @@ def metric_cells(p: Paired, metric: str, sign: float, want_samples: bool = False
         mean_cand = per_group(np.where(valid, xc, 0.0)) / n
         k_base = per_group(cb) / n
         k_cand = per_group(cc) / n
-        wb_ok = valid & (cb >= 2)
-        wc_ok = valid & (cc >= 2)
-        wvar_base = per_group(np.where(wb_ok, p.base.wvar[metric], 0.0), wb_ok.astype(float)) / per_group(
-            np.ones_like(d), wb_ok.astype(float))
-        wvar_cand = per_group(np.where(wc_ok, p.cand.wvar[metric], 0.0), wc_ok.astype(float)) / per_group(
-            np.ones_like(d), wc_ok.astype(float))
+        wvar_base, wvar_cand = pooled(p.base.wvar[metric], cb), pooled(p.cand.wvar[metric], cc)
     binary = p.base.binary[metric] and p.cand.binary[metric]
     not_k1 = per_group(((cb != 1) | (cc != 1)).astype(float))
     binary_k1 = (not_k1 == 0) & (n > 0) & binary

@@ -39,6 +39,9 @@ _COUNT_TESTS = {
     WILSON: (st.wilson_pvalue, st.wilson_bound),
     MIDP: (st.midp_pvalue, st.midp_bound),
 }
+#: a policy's gate.test -> (the kind of binary one-trial cells, the kind of every other cell)
+_KINDS_BY_TEST = {"auto": (MIDP, T), "t": (T, T), "permutation": (PERMUTATION, PERMUTATION), "score": (SCORE, T),
+                  "wilson": (WILSON, T)}
 
 
 @dataclass
@@ -66,7 +69,6 @@ class Decision:
     p_noninf: np.ndarray
     p_noninf_adj: np.ndarray
     level: np.ndarray
-    level_noninf: np.ndarray
     bound_low: np.ndarray
     bound_high: np.ndarray
     ci_low: np.ndarray
@@ -80,18 +82,10 @@ def choose_kinds(binary_k1, test: str = "auto") -> np.ndarray:
     """Test per cell: ``auto`` = the mid-p MOVER test for binary cells with one trial per scenario on both
     sides, paired t otherwise; ``t``/``permutation`` everywhere; ``score`` = Tango's
     score test and ``wilson`` = the Wilson MOVER test for the binary one-trial cells (t elsewhere)."""
-    k1 = np.asarray(binary_k1, dtype=bool)
-    if test == "t":
-        return np.full(k1.shape, T)
-    if test == "permutation":
-        return np.full(k1.shape, PERMUTATION)
-    if test == "score":
-        return np.where(k1, SCORE, T)
-    if test == "auto":
-        return np.where(k1, MIDP, T)
-    if test == "wilson":
-        return np.where(k1, WILSON, T)
-    raise ValueError(f"unknown test {test!r}")
+    if test not in _KINDS_BY_TEST:
+        raise ValueError(f"unknown test {test!r}")
+    binary, other = _KINDS_BY_TEST[test]
+    return np.where(np.asarray(binary_k1, dtype=bool), binary, other)
 
 
 class _Cells:
@@ -202,5 +196,5 @@ def decide(stats: CellStats, kind, margin, in_family, alpha: float = 0.05, metho
     detect = mde_mod.mde(r(cells.var), r(cells.n), margin, alpha / m_family, power, use_t=uses_t(kind_arr),
                          floor=floor_mde)
     return Decision(kind=kind_arr, p=p, p_adj=p_adj, p_noninf=p_ni, p_noninf_adj=p_ni_adj, level=level,
-                    level_noninf=level_ni, bound_low=bound_low, bound_high=bound_high, ci_low=ci_low,
-                    ci_high=ci_high, verdict=verdict.astype(int), mde=detect, family_size=m_family)
+                    bound_low=bound_low, bound_high=bound_high, ci_low=ci_low, ci_high=ci_high,
+                    verdict=verdict.astype(int), mde=detect, family_size=m_family)
