@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from evalkit.errors import UserError
+from evalkit.errors import Problem, UserError
 from evalkit.store import names
 from evalkit.store.payload import current_user
 from evalkit.store.runs import ensure_experiment, get_info
@@ -52,22 +52,21 @@ def check_promotable(client: Any, target: TrackingTarget, run_id: str, suite: st
     problems = []
     where = f"run {run_id}"
     if info.suite != suite or info.experiment != names.experiment_name(suite):
-        problems.append(UserError.at(where, "suite", info.suite or info.experiment,
-                                     f"is not a run of suite '{suite}'; promote a run of that suite").problems[0])
+        problems.append(Problem(where, "suite", info.suite or info.experiment,
+                                f"is not a run of suite '{suite}'; promote a run of that suite"))
     if suite_hash and info.suite_hash != suite_hash:
-        problems.append(UserError.at(where, "suite_hash", info.suite_hash,
-                                     f"was run on another version of suite '{suite}' (current hash {suite_hash});"
-                                     " re-run the build on the current suite and promote that run").problems[0])
+        problems.append(Problem(where, "suite_hash", info.suite_hash,
+                                f"was run on another version of suite '{suite}' (current hash {suite_hash});"
+                                " re-run the build on the current suite and promote that run"))
     if info.status != "FINISHED" or info.outcome != "complete" or not info.uploaded:
         state = info.status if info.outcome != "failed" else f"{info.status}, evaluation failed"
-        problems.append(UserError.at(where, "status", state,
-                                     "only finished, complete runs can be baselines; re-run the evaluation"
-                                     ).problems[0])
+        problems.append(Problem(where, "status", state,
+                                "only finished, complete runs can be baselines; re-run the evaluation"))
     elif info.infra_error_rate > max_infra_error_rate:
-        problems.append(UserError.at(where, "infra_error_rate", round(info.infra_error_rate, 4),
-                                     f"exceeds {max_infra_error_rate:g} (infrastructure failures make it "
-                                     "unrepresentative); re-run it when the infrastructure is healthy, or raise "
-                                     "--max-infra-error-rate").problems[0])
+        problems.append(Problem(where, "infra_error_rate", round(info.infra_error_rate, 4),
+                                f"exceeds {max_infra_error_rate:g} (infrastructure failures make it "
+                                "unrepresentative); re-run it when the infrastructure is healthy, or raise "
+                                "--max-infra-error-rate"))
     if problems:
         raise UserError(*problems)
     return info

@@ -20,7 +20,7 @@ import pandas as pd
 
 from evalkit import __version__
 from evalkit.atomic import atomic_write
-from evalkit.errors import UserError
+from evalkit.errors import Problem, UserError
 from evalkit.score.table_check import check_results
 from evalkit.store import artifacts, names
 from evalkit.store.tracking import TrackingUnreachable
@@ -102,14 +102,13 @@ def read_export(baselines_dir: Path | str, suite: str, alias: str) -> tuple[dict
         raise UserError.at(where, "json", str(err), "restore the file from git (it is not valid JSON)") from None
     problems = []
     if doc.get("format") != MANIFEST_FORMAT:
-        problems.append(UserError.at(where, "format", doc.get("format"), f"expected '{MANIFEST_FORMAT}'"))
+        problems.append(Problem(where, "format", doc.get("format"), f"expected '{MANIFEST_FORMAT}'"))
     if doc.get("suite") != suite:
-        problems.append(UserError.at(where, "suite", doc.get("suite"), f"expected '{suite}'; re-export"))
-    for key in ("sha256", "results_file", "build_id", "suite_hash"):
-        if not doc.get(key):
-            problems.append(UserError.at(where, key, doc.get(key), "missing; re-export the baseline"))
+        problems.append(Problem(where, "suite", doc.get("suite"), f"expected '{suite}'; re-export"))
+    problems += [Problem(where, key, doc.get(key), "missing; re-export the baseline")
+                 for key in ("sha256", "results_file", "build_id", "suite_hash") if not doc.get(key)]
     if problems:
-        raise UserError(*[p for e in problems for p in e.problems])
+        raise UserError(*problems)
     parquet = manifest_path.parent / Path(str(doc["results_file"])).name
     if not parquet.is_file():
         raise UserError.at(str(parquet), "file", "missing", "restore it from git or re-export the baseline")

@@ -115,14 +115,11 @@ def prepare_run(run_result: Any, *, tracking_uri: str, aggregates: pd.DataFrame 
         names.TAG_ROLE: role, names.TAG_KEY: key, names.TAG_SOURCE: "direct",
         names.TAG_OUTCOME: "failed" if failed else "complete",
         **{t: v for t, v in ((names.TAG_GIT_SHA, git["sha"]), (names.TAG_BRANCH, git["branch"]),
-                             (names.TAG_PR, git["pr"])) if v},
+                             (names.TAG_PR, git["pr"]), ("mlflow.source.git.commit", git["sha"]),
+                             ("mlflow.source.git.branch", git["branch"])) if v},
+        "mlflow.user": current_user(),
+        **{str(k): str(v) for k, v in (tags or {}).items()},
     }
-    run_tags["mlflow.user"] = current_user()
-    if git["sha"]:
-        run_tags["mlflow.source.git.commit"] = git["sha"]
-    if git["branch"]:
-        run_tags["mlflow.source.git.branch"] = git["branch"]
-    run_tags.update({str(k): str(v) for k, v in (tags or {}).items()})
     directory = Path(tempfile.mkdtemp(prefix="evalkit-run-"))
     directory.chmod(new_dir_mode())  # an outbox entry is readable like any folder the user makes
     try:
