@@ -129,13 +129,9 @@ def _reference(values: np.ndarray, se: np.ndarray, window: int) -> tuple[np.ndar
 def _recursions(z: np.ndarray, p: DriftParams) -> tuple[np.ndarray, ...]:
     """EWMA, its limit, lower CUSUM and alarms over time (rows) for every cell (columns) at once."""
     T, C = z.shape
-    ewma = np.full((T, C), np.nan)
-    limit = np.full((T, C), np.nan)
-    cusum = np.full((T, C), np.nan)
+    ewma, limit, cusum = (np.full((T, C), np.nan) for _ in range(3))
     alarm = np.zeros((T, C), dtype=bool)
-    Z = np.zeros(C)
-    S = np.zeros(C)
-    seen = np.zeros(C)
+    Z, S, seen = np.zeros(C), np.zeros(C), np.zeros(C)
     decay = 1.0 - p.lam
     base = p.L * np.sqrt(p.lam / (2.0 - p.lam))
     for t in range(T):
@@ -163,9 +159,7 @@ def detect(series: BuildSeries, params: DriftParams | None = None,
     margin_for = margin_for or (lambda category, metric: 0.02)
     frame = series.frame
     if frame.empty:
-        out = frame.copy()
-        for c in DETECT_COLUMNS:
-            out[c] = pd.Series([], dtype="float64")
+        out = frame.assign(**{c: pd.Series([], dtype="float64") for c in DETECT_COLUMNS})
         return Drift(series, out, p, {"orders": [], "builds": []})
     keyed = frame.set_index(["order", "category", "metric"])
     orders = np.sort(series.builds["order"].to_numpy()) if len(series.builds) else np.unique(frame["order"])

@@ -29,24 +29,17 @@ def write_world(world: World, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     write_json(folder / "topology.json", {"components": world.components, "edges": [list(e) for e in world.edges]})
     write_json(folder / "units.json", world.metric_units)
-    ts = world.timestamps
-    rows = []
-    for comp in sorted(world.metrics):
-        for metric in sorted(world.metrics[comp]):
-            for t, v in zip(ts.tolist(), np.asarray(world.metrics[comp][metric], dtype=float).tolist()):
-                if not math.isnan(v):
-                    rows.append((t, comp, metric, v))
+    ts = world.timestamps.tolist()
     with open(folder / "metrics.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(METRIC_COLUMNS)
-        for t, c, m, v in rows:
-            w.writerow((t, c, m, repr(v)))
-    with open(folder / "logs.jsonl", "w", encoding="utf-8", newline="\n") as fh:
-        for r in world.logs:
-            fh.write(json.dumps(r, sort_keys=True) + "\n")
-    with open(folder / "traces.jsonl", "w", encoding="utf-8", newline="\n") as fh:
-        for t in world.traces:
-            fh.write(json.dumps(t, sort_keys=True) + "\n")
+        for comp in sorted(world.metrics):
+            for metric in sorted(world.metrics[comp]):
+                values = np.asarray(world.metrics[comp][metric], dtype=float).tolist()
+                w.writerows((t, comp, metric, repr(v)) for t, v in zip(ts, values) if not math.isnan(v))
+    for name, records in (("logs.jsonl", world.logs), ("traces.jsonl", world.traces)):
+        with open(folder / name, "w", encoding="utf-8", newline="\n") as fh:
+            fh.writelines(json.dumps(r, sort_keys=True) + "\n" for r in records)
     write_json(folder / "events.json", world.events)
     write_json(folder / "monitors.json", world.monitors)
 
@@ -180,28 +173,23 @@ def _read_jsonl(folder: Path, name: str, shown: str, required: tuple[str, ...], 
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
+        where = f"{shown}/{name}:{lineno}"
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
-            if bad < 5:
-                problems.append(Problem(f"{shown}/{name}:{lineno}", "", f"malformed JSON ({exc.msg})",
-                                        "one JSON object per line"))
-            bad += 1
-            continue
-        miss = [k for k in required if not isinstance(rec, dict) or k not in rec]
-        if miss:
-            if bad < 5:
-                problems.append(Problem(f"{shown}/{name}:{lineno}", ",".join(miss), "missing",
-                                        f"each record needs {', '.join(required)}"))
-            bad += 1
-            continue
-        if names is not None and rec["component"] not in names:
-            if bad < 5:
-                problems.append(Problem(f"{shown}/{name}:{lineno}", "component", rec["component"],
-                                        "name a component listed in topology.json"))
-            bad += 1
-            continue
-        out.append(rec)
+            problem = Problem(where, "", f"malformed JSON ({exc.msg})", "one JSON object per line")
+        else:
+            miss = [k for k in required if not isinstance(rec, dict) or k not in rec]
+            if miss:
+                problem = Problem(where, ",".join(miss), "missing", f"each record needs {', '.join(required)}")
+            elif names is not None and rec["component"] not in names:
+                problem = Problem(where, "component", rec["component"], "name a component listed in topology.json")
+            else:
+                out.append(rec)
+                continue
+        if bad < 5:  # the first five bad lines one by one, the rest counted below
+            problems.append(problem)
+        bad += 1
     if bad > 5:
         problems.append(Problem(f"{shown}/{name}", "", f"{bad} bad lines", "fix the lines reported above"))
     return out
