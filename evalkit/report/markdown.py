@@ -30,11 +30,8 @@ def render_markdown(comparison, context: ReportContext | None = None, top_flips:
 
 
 def _header(comparison, ctx: ReportContext) -> list[str]:
-    out = [f"## evalkit: {verdict_label(comparison.verdict, comparison.cross_category)}", ""]
-    if comparison.cross_category:
-        out += [f"> **⚠️ {headline(comparison)}**", ""]
-    else:
-        out += [f"> {headline(comparison)}", ""]
+    said = f"**⚠️ {headline(comparison)}**" if comparison.cross_category else headline(comparison)
+    out = [f"## evalkit: {verdict_label(comparison.verdict, comparison.cross_category)}", "", f"> {said}", ""]
     facts = []
     if ctx.suite:
         facts.append(f"suite `{ctx.suite}`")

@@ -17,32 +17,26 @@ _COLOURS = {Verdict.REGRESSED: "\x1b[31;1m", Verdict.IMPROVED: "\x1b[32m", Verdi
 _RESET = "\x1b[0m"
 
 
-def verdict_rows(comparison, gated_only: bool = True) -> pd.DataFrame:
-    """The rows every report shows, categories sorted with regressions first and the overall row last."""
-    cells = comparison.to_frame()
-    if gated_only:
-        cells = cells[cells["gated"]]
+def verdict_rows(comparison) -> pd.DataFrame:
+    """The gated rows every report shows, categories sorted with regressions first and the overall row last."""
+    cells = comparison.gated
     order = {Verdict.REGRESSED: 0, Verdict.INCONCLUSIVE: 1, Verdict.IMPROVED: 2, Verdict.NOT_WORSE: 3,
              Verdict.WITHIN_DELTA: 4}
-    cells = cells.assign(_o=cells["verdict"].map(order).fillna(9), _ov=cells["category"] == OVERALL_MICRO)
     metric_order = {m: i for i, m in enumerate(comparison.policy.all_metrics())}
-    cells = cells.assign(_m=cells["metric"].map(metric_order).fillna(99))
+    cells = cells.assign(_o=cells["verdict"].map(order).fillna(9), _ov=cells["category"] == OVERALL_MICRO,
+                         _m=cells["metric"].map(metric_order).fillna(99))
     return cells.sort_values(["_m", "_ov", "_o", "category"]).drop(columns=["_o", "_ov", "_m"])
 
 
 def render_terminal(comparison, context: ReportContext | None = None, color: bool = False) -> str:
     """Plain-text (optionally coloured) verdict table with the headline above it."""
     ctx = context or ReportContext()
-    lines = []
-    title = f"evalkit gate — suite {ctx.suite}" if ctx.suite else "evalkit comparison"
-    lines.append(title)
+    lines = [f"evalkit gate — suite {ctx.suite}" if ctx.suite else "evalkit comparison"]
     if ctx.candidate_build or ctx.baseline_build:
         lines.append(f"candidate {ctx.candidate_build}  vs  baseline {ctx.baseline_build}")
         if ctx.baseline_source:
             lines.append(f"baseline from {ctx.baseline_source}")
-    lines.append("")
-    lines.append(f"{verdict_label(comparison.verdict, comparison.cross_category)}: {headline(comparison)}")
-    lines.append("")
+    lines += ["", f"{verdict_label(comparison.verdict, comparison.cross_category)}: {headline(comparison)}", ""]
     rows = verdict_rows(comparison)
     sequential = is_sequential(rows)
     header = (["metric", "category", "n/pool", "baseline", "candidate", "diff", "anytime bound", "verdict",
@@ -68,8 +62,7 @@ def render_terminal(comparison, context: ReportContext | None = None, color: boo
             out.append(cell)
         return "  ".join(out).rstrip()
 
-    lines.append(fmt_row(header))
-    lines.append("  ".join("-" * w for w in widths))
+    lines += [fmt_row(header), "  ".join("-" * w for w in widths)]
     last_metric = None
     for cols in body:
         if last_metric is not None and cols[0] != last_metric:
@@ -83,8 +76,7 @@ def render_terminal(comparison, context: ReportContext | None = None, color: boo
     else:
         lines.append(fixed_legend(comparison))
         lines += [f"to decide {line}" for line in resolution_notes(rows, pol.min_scenarios)]
-    for note in comparison.notes:
-        lines.append(f"note: {note}")
+    lines += [f"note: {note}" for note in comparison.notes]
     if ctx.candidate_run:
         lines.append(f"candidate run: {ctx.candidate_run}" + (f"  ({ctx.tracking_uri})" if ctx.tracking_uri else ""))
     return "\n".join(lines) + "\n"
