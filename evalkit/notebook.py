@@ -308,10 +308,9 @@ class SideBySide:
     def to_frame(self) -> pd.DataFrame:
         """Step-aligned calls: ``baseline_*`` and ``candidate_*`` (tool, component, refs) and ``same``."""
         b, c = self.baseline.to_frame(), self.candidate.to_frame()
-        steps = max(len(b), len(c))
-        b = b.set_index("step").reindex(range(1, steps + 1))
-        c = c.set_index("step").reindex(range(1, steps + 1))
-        out = pd.DataFrame({"step": range(1, steps + 1)})
+        steps = range(1, max(len(b), len(c)) + 1)
+        b, c = b.set_index("step").reindex(steps), c.set_index("step").reindex(steps)
+        out = pd.DataFrame({"step": steps})
         for prefix, frame in (("baseline", b), ("candidate", c)):
             for col in ("tool", "component", "refs"):
                 out[f"{prefix}_{col}"] = frame[col].fillna("").to_numpy()
@@ -328,10 +327,9 @@ class SideBySide:
 
     def findings(self) -> pd.DataFrame:
         """Both builds' top hypotheses side by side (rank, component, fault type, confidence)."""
-        b = self.baseline.hypotheses().set_index("rank")[["component", "fault_type", "confidence"]]
-        c = self.candidate.hypotheses().set_index("rank")[["component", "fault_type", "confidence"]]
-        out = b.add_prefix("baseline_").join(c.add_prefix("candidate_"), how="outer")
-        return out.reset_index()
+        b, c = (t.hypotheses().set_index("rank")[["component", "fault_type", "confidence"]]
+                for t in (self.baseline, self.candidate))
+        return b.add_prefix("baseline_").join(c.add_prefix("candidate_"), how="outer").reset_index()
 
     def focus(self) -> pd.DataFrame:
         """Per component: calls spent on it by each build, and whether it is the root cause, a distractor
@@ -358,16 +356,14 @@ class SideBySide:
         """One paragraph: what each build concluded and where the candidate went."""
         f = self.focus()
         ok = lambda t: "correct" if t.top in self.cause else "wrong"  # noqa: E731
-        cand_on_cause = int(f.loc[f["root_cause"], "candidate_calls"].sum())
-        base_on_cause = int(f.loc[f["root_cause"], "baseline_calls"].sum())
-        cand_distr = int(f.loc[f["distractor"], "candidate_calls"].sum())
-        base_distr = int(f.loc[f["distractor"], "baseline_calls"].sum())
+        calls = lambda mark, side: int(f.loc[f[mark], f"{side}_calls"].sum())  # noqa: E731
         cause = self.cause[0] if self.cause else "?"
         return (f"{self.baseline.scenario_id} trial {self.baseline.trial}: baseline named {self.baseline.top or '-'} "
                 f"({ok(self.baseline)}), candidate named {self.candidate.top or '-'} ({ok(self.candidate)}); "
                 f"root cause {cause}; alert on {self.alerting or '?'}. Calls on the root cause: "
-                f"baseline {base_on_cause}, candidate {cand_on_cause}; on distractors: baseline {base_distr}, "
-                f"candidate {cand_distr}; the investigations diverge at step {self.divergence}.")
+                f"baseline {calls('root_cause', 'baseline')}, candidate {calls('root_cause', 'candidate')}; "
+                f"on distractors: baseline {calls('distractor', 'baseline')}, "
+                f"candidate {calls('distractor', 'candidate')}; the investigations diverge at step {self.divergence}.")
 
 
 def _answer_key(suite_name: str, scenario_id: str, table_row: dict) -> tuple[tuple[str, ...], tuple[str, ...], str]:
