@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from evalkit.errors import UserError
 from evalkit.gate_outcome import exit_code_of, gate_tags
 from evalkit.run.config import RunConfig
 from evalkit.workspace import Workspace
@@ -152,7 +153,6 @@ def compare_refs(candidate: str, baseline: str | None = None, *, suite: str | No
     from evalkit.compare import compare, default_policy, load_policy
     from evalkit.compare.pool_comparison import compare_sequential, sequential_orders
     from evalkit.compare.validity import check_baseline, check_comparable
-    from evalkit.errors import UserError
     from evalkit.store import resolve_baseline
     from evalkit.tables import load_run_table
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Iterator, TypeVar
 
+from evalkit.errors import Problem, UserError
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -23,8 +25,6 @@ def ordered_map(fn: Callable[[T], R], items: list[T], jobs: int = 1) -> Iterator
 
 def check_jobs(option: str, jobs: object) -> int:
     """``jobs`` as a positive int, or a UserError naming ``option``."""
-    from evalkit.errors import Problem, UserError
-
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise UserError(Problem(option, "", jobs, "give an integer >= 1"))
     return jobs

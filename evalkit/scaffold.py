@@ -17,7 +17,7 @@ from typing import Callable
 
 from evalkit import __version__
 from evalkit.errors import Problem, UserError
-from evalkit.workspace import BASELINES, CONFIG_FILE, POLICY_FILE, SUITES
+from evalkit.workspace import BASELINES, CONFIG_FILE, POLICY_FILE, SUITES, Workspace
 
 #: the starter suite's categories when none are chosen: three common incident kinds.
 DEFAULT_CATEGORIES = ("deploy/bad-release", "database/slow-query", "kubernetes/oom")
@@ -157,7 +157,6 @@ def record_baseline(root: Path, opts: InitOptions, *,
     and export it to ``baselines/<suite>/``; returns the export's manifest."""
     from evalkit.run.config import RunConfig
     from evalkit.run.runner import run_suite
-    from evalkit.workspace import Workspace
 
     ws = Workspace.resolve(cwd=root)
     result = run_suite(root / SUITES / opts.suite, opts.agent, RunConfig(seed=opts.seed), progress=progress)

@@ -15,6 +15,7 @@ import threading
 import click
 
 from evalkit import __version__
+from evalkit.errors import UserError, printable
 
 #: command name -> (module, attribute, one-line help shown by `evalkit --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -48,8 +49,6 @@ class OneLineError(click.ClickException):
 def one_line(err: Exception) -> click.ClickException:
     """``err`` as a one-line error: UserError keeps its text; a usage error gets its command's --help hint.
     (A bare group's help on no arguments and non-usage click errors are returned unchanged.)"""
-    from evalkit.errors import UserError, printable
-
     if isinstance(err, UserError):
         return OneLineError(str(err), err.exit_code)  # each problem's line is escaped already
     if isinstance(err, click.UsageError) and not isinstance(err, click.exceptions.NoArgsIsHelpError):
@@ -83,8 +82,6 @@ class LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context):
-        from evalkit.errors import UserError
-
         try:
             return super().invoke(ctx)
         except (UserError, click.UsageError) as err:
@@ -142,8 +139,6 @@ def _end_agent_processes(close: bool) -> None:
 
 
 def _main(argv: list[str] | None) -> None:
-    from evalkit.errors import UserError
-
     try:
         code = cli.main(args=argv, prog_name="evalkit", standalone_mode=False)
     except (UserError, click.ClickException) as err:  # other click errors come back from one_line unchanged

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from evalkit.cli.options import DEFAULT_ALIAS, store_for, tracking_option
+from evalkit.errors import UserError
 from evalkit.workspace import Workspace
 
 suite_option = click.option("--suite", required=True, help="Suite name (e.g. core) or suite folder.")
@@ -22,8 +23,6 @@ baselines_dir_option = click.option("--baselines-dir", type=click.Path(file_okay
 def _suite_identity(suite: str, suite_hash: str | None, need_hash: bool) -> tuple[str, str | None]:
     """(suite name, current suite hash). The hash comes from ``--suite-hash`` or the suite folder found for
     ``suite``; when it is needed and neither is available, a UserError says how to provide it."""
-    from evalkit.errors import UserError
-
     looks_like_path = any(sep in suite for sep in ("/", "\\")) or Path(suite).is_dir()
     if suite_hash and not looks_like_path:
         return suite, suite_hash
@@ -144,8 +143,6 @@ def current(suite: str, alias: str, tracking_uri: str | None) -> None:
       evalkit baseline current --suite core
       evalkit baseline current --suite core --alias nightly | jq -r .run_id
     """
-    from evalkit.errors import UserError
-
     name, _ = _suite_identity(suite, None, need_hash=False)
     p = store_for(tracking_uri).current_baseline(name, alias)
     if p is None:
@@ -223,7 +220,6 @@ def sync(tracking_uri: str | None, outbox_dir: str | None, list_only: bool) -> N
       evalkit sync
       evalkit sync --tracking-uri http://mlflow:5000 --outbox ci-artifacts/.evalkit/outbox
     """
-    from evalkit.errors import UserError
     from evalkit.store.tracking import TrackingUnreachable
 
     store = store_for(tracking_uri, outbox_dir)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import click
 
 from evalkit.cli.options import DEFAULT_ALIAS, store_for, tracking_option
+from evalkit.errors import Problem, UserError
 
 
 @click.group(invoke_without_command=True)
@@ -44,8 +45,6 @@ def drift(ctx: click.Context, suite: str | None, alias: str, since: str | None, 
     """
     if ctx.invoked_subcommand is not None:
         return
-    from evalkit.errors import Problem, UserError
-
     problems = []
     if not suite:
         problems.append(Problem("evalkit drift", "--suite", "", "name the suite, e.g. --suite core"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import click
 
+from evalkit.errors import UserError
+
 
 @click.group("world")
 def world() -> None:
@@ -39,7 +41,6 @@ def serve(suite: str, scenario_id: str, http_port: int | None, max_calls: int | 
     import importlib.util
 
     from evalkit.agents.mcp_serve import serve_world
-    from evalkit.errors import UserError
 
     if importlib.util.find_spec("mcp") is None:
         raise UserError.at("world serve", "", "mcp", "the MCP SDK is not installed; pip install 'evalkit[mcp]'")

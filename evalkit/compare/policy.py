@@ -20,6 +20,7 @@ from evalkit.errors import Problem, UserError
 from evalkit.file_models import STRICT, Fix, read_model
 from evalkit.score import catalogue
 from evalkit.score.catalogue import BINARY, METRICS, is_known, on_unit_scale
+from evalkit.workspace import Workspace
 
 TESTS = ("auto", "t", "wilson", "score", "permutation")
 CORRECTIONS = ("holm", "bh")
@@ -141,8 +142,6 @@ def default_policy() -> Policy:
 def resolve_policy_path(path_or_suite: str | Path) -> Path | None:
     """A policy file path: a file, a folder holding ``policy.toml``, or a bare suite name (``core`` →
     ``<baselines>/core/policy.toml`` of the workspace, :mod:`evalkit.workspace`). None when nothing exists."""
-    from evalkit.workspace import Workspace
-
     p = Path(path_or_suite)
     if p.is_file():
         return p
@@ -155,8 +154,6 @@ def resolve_policy_path(path_or_suite: str | Path) -> Path | None:
 
 def policy_for_suite(suite: str) -> Policy:
     """The suite's ``<baselines>/<suite>/policy.toml`` in the workspace when it exists, else the default."""
-    from evalkit.workspace import Workspace
-
     return Workspace.resolve().policy(suite)
 
 

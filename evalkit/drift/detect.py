@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.drift.series import BuildSeries
+from evalkit.errors import Problem, UserError
 from evalkit.score.catalogue import lower_is_better, on_unit_scale
 from evalkit.vocab import Verdict
 
@@ -50,8 +51,6 @@ class DriftParams:
     prior_df: float = 2.0   # pseudo-scenarios of the [0, 1] variance bound in SE_t
 
     def check(self) -> "DriftParams":
-        from evalkit.errors import Problem, UserError
-
         problems = []
         if not 0 < self.lam <= 1:
             problems.append(Problem("drift", "lam", self.lam, "must be in (0, 1]; use 0.1-0.2"))

@@ -17,7 +17,7 @@ import pandas as pd
 
 from evalkit.errors import UserError
 from evalkit.score.schema import OVERALL_MICRO
-from evalkit.store.names import TAG_GATE_VERDICT, TAG_HISTORY_LABEL
+from evalkit.store.names import TAG_GATE_VERDICT, TAG_HISTORY_LABEL, check_name, experiment_name
 
 #: columns of :attr:`BuildSeries.frame` (one row per build × category × metric).
 SERIES_COLUMNS = ("order", "run_id", "build_id", "start_time", "category", "metric", "mean", "se", "ci_low",
@@ -110,8 +110,6 @@ def load_series(store: Any, suite: str, alias: str = "main", *, since: str | dt.
                 max_runs: int = MAX_RUNS) -> BuildSeries:
     """The series of ``suite`` in ``store`` (a :class:`evalkit.store.Store`): complete runs only, one per
     build (its latest run), in start-time order, from ``since`` on. UserError when there is nothing to show."""
-    from evalkit.store.names import check_name
-
     check_name(suite, "--suite", "suite")
     check_name(alias, "--alias", "alias")
     metrics = tuple(metrics)
@@ -173,8 +171,6 @@ def load_series(store: Any, suite: str, alias: str = "main", *, since: str | dt.
 
 
 def _experiment_id(store: Any, suite: str) -> str | None:
-    from evalkit.store.names import experiment_name
-
     try:
         exp = store.client().get_experiment_by_name(experiment_name(suite))
     except Exception:  # noqa: BLE001 - links then fall back to the experiment-less form

@@ -19,6 +19,7 @@ from typing import Any, Iterator
 from evalkit.store.payload import REQUEST_FILE, PreparedRun
 from evalkit.store.tracking import (EVALKIT_DIR, TrackingTarget, is_unreachable_error, make_client, probe,
                                     resolve_tracking)
+from evalkit.workspace import find_root
 
 OUTBOX_DIR = "outbox"
 
@@ -26,8 +27,6 @@ OUTBOX_DIR = "outbox"
 def default_outbox_dir(root: Path | str | None = None) -> Path:
     """``<root>/.evalkit/outbox`` (root defaults to the project root, like the embedded store)."""
     if root is None:
-        from evalkit.workspace import find_root
-
         root = find_root(Path.cwd())
     return Path(root).resolve() / EVALKIT_DIR / OUTBOX_DIR
 

@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterator, TypeVar
 from urllib.parse import unquote, urlparse
 
 from evalkit.errors import Problem, UserError
+from evalkit.workspace import find_root
 
 T = TypeVar("T")
 
@@ -89,8 +90,6 @@ def redact(uri: str) -> str:
 def embedded_uri(root: Path | str | None = None) -> str:
     """The embedded SQLite URI under ``<root>/.evalkit/mlflow/`` (root defaults to the project root)."""
     if root is None:
-        from evalkit.workspace import find_root
-
         root = find_root(Path.cwd())
     base = Path(root).resolve() / EVALKIT_DIR / EMBEDDED_DIR
     return f"sqlite:///{base / EMBEDDED_DB}"

@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Callable
 
-from evalkit.errors import Problem
+from evalkit.errors import Problem, UserError
 from evalkit.file_models import Found, find_problems, read_model
 from evalkit.parallel import consume, ordered_map
 from evalkit.suite.generator.catalog import CATEGORIES
@@ -350,7 +350,6 @@ def check_suite(path: str | Path, deep: bool = True, replay: bool = False, *, jo
 
 def _replay_problems(sc: Scenario) -> list[Problem]:
     """Problems of replaying one generated scenario for real (no replay cache)."""
-    from evalkit.errors import UserError
     from evalkit.suite.loader import load_world
 
     try:
@@ -430,8 +429,6 @@ def validate_suite(path: str | Path, replay: bool = False, jobs: int = 1) -> lis
 
 def load_truth_file(path: Path, shown: str, sid: str) -> GroundTruth:
     """Parse one truth file (raises UserError listing its problems)."""
-    from evalkit.errors import UserError
-
     problems: list[Problem] = []
     if not path.is_file():
         raise UserError(Problem(shown, "", "missing", f"add the ground truth of scenario '{sid}'"))
