@@ -32,7 +32,6 @@ _MCNEMAR_GONE = ("the conditional McNemar test was removed: it exceeds its level
 DESIGNS = ("auto", "fixed", "sequential")
 
 
-
 @dataclass(frozen=True)
 class Range:
     """The values a ``[gate]`` number may take: ``kind`` int or float, between ``low`` and ``high`` (each bound
@@ -178,10 +177,11 @@ def policy_from_dict(data: dict[str, Any], where: str = "<policy>") -> Policy:
     parsed, schema_problems = read_model(PolicyFile, data, where, _unknown_key_fix)
     problems += schema_problems
     kw = _checked_values(parsed or PolicyFile(), where, problems)  # every field has a default: never None
-    _cross_check(Policy(**{**asdict(Policy()), **kw}), kw, where, problems)
+    policy = Policy(**kw, source=where)
+    _cross_check(policy, where, problems)
     if problems:
         raise UserError(*problems)
-    return Policy(**{**asdict(Policy()), **kw, "source": where})
+    return policy
 
 
 # ---- the file's schema: types, ranges and fixes, declared once -------------------------------------------
@@ -296,7 +296,7 @@ def _without_unknown_metrics(data: dict[str, Any], where: str, problems: list[Pr
 
 
 # ---- rules across sections -----------------------------------------------------------------------------------
-def _cross_check(probe: Policy, kw: dict[str, Any], where: str, problems: list[Problem]) -> None:
+def _cross_check(probe: Policy, where: str, problems: list[Problem]) -> None:
     """Thresholds on the metric's scale, δ above the margin, a margin for every metric off the 0-1 scale."""
     gated, reported = probe.metrics, probe.report
     off_scale = _unit_scale_thresholds(probe, gated + reported)
@@ -315,7 +315,7 @@ def _cross_check(probe: Policy, kw: dict[str, Any], where: str, problems: list[P
             problems.append(Problem(where, where_d, d, f"must be larger than the margin of {m} ({margin:g}): δ is the "
                                     "smallest drop that matters, the margin the largest one tolerated"))
     for m in gated + reported:
-        if is_known(m) and not on_unit_scale(m) and m not in kw["metric_margins"]:
+        if is_known(m) and not on_unit_scale(m) and m not in probe.metric_margins:
             problems.append(Problem(where, "margins.metric", m,
                                     f"is not on a 0-1 scale; set [margins.metric] {m} = <tolerated change in its units>"))
 

@@ -141,10 +141,7 @@ def load_series(store: Any, suite: str, alias: str = "main", *, since: str | dt.
     repeats = len(complete) - len(latest)
     if repeats:
         notes.append(f"{repeats} earlier run(s) of re-evaluated builds left out (each build's latest run is shown)")
-    promotions = store.history(suite, alias)
-    promoted = {}
-    for p in promotions:
-        promoted.setdefault(p.run_id, p)  # first promotion of the run
+    promoted = {p.run_id: p for p in reversed(store.history(suite, alias))}  # a run's first promotion wins
     rows: list[dict[str, Any]] = []
     build_rows: list[dict[str, Any]] = []
     for order, info in enumerate(runs):

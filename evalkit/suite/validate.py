@@ -388,15 +388,14 @@ def _parse_suite(path: str | Path, deep: bool, jobs: int = 1,
             derived[res.derived[0]] = res.derived[1]
         if res.sid is None:
             unread.add(Path(res.rel).stem)
-        if res.sid is not None and res.sid in seen:
+        elif res.sid in seen:
             problems.append(Problem(res.where, "id", res.sid, f"duplicate id, also used by {seen[res.sid]}; "
                                                               "ids must be unique"))
             problems.extend(res.rest)
             continue
-        if res.sid is not None:
+        else:
             seen[res.sid] = res.rel
-        problems.extend(res.rest)
-        problems.extend(res.truth)
+        problems += res.rest + res.truth
         if res.scenario is not None:
             scenarios.append(res.scenario)
 
