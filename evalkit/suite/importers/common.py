@@ -116,14 +116,12 @@ def evaluate_monitor(name: str, component: str, metric: str, threshold: float, t
                      values: np.ndarray, for_samples: int = 1) -> dict:
     """A monitor ``metric > threshold`` replayed over a series: ALERT after ``for_samples`` consecutive
     samples above, OK after as many below (missing samples change nothing); NO_DATA without samples."""
-    state, run, history, last = "OK", 0, [], None
-    seen = False
+    state, run, history, last, seen = "OK", 0, [], None, False
     for t, v in zip(np.asarray(ts).tolist(), np.asarray(values, dtype=float).tolist()):
         if math.isnan(v):
             continue
         seen = True
-        above = v > threshold
-        want = "ALERT" if above else "OK"
+        want = "ALERT" if v > threshold else "OK"
         run = run + 1 if want != state else 0
         if want != state and run >= for_samples:
             state, run = want, 0
@@ -137,10 +135,7 @@ def evaluate_monitor(name: str, component: str, metric: str, threshold: float, t
 
 def first_alert(monitor: dict, start: int, end: int) -> int | None:
     """Time the monitor went to ALERT inside [start, end), if it did."""
-    for h in monitor["history"]:
-        if h["state"] == "ALERT" and start <= h["ts"] < end:
-            return int(h["ts"])
-    return None
+    return next((int(h["ts"]) for h in monitor["history"] if h["state"] == "ALERT" and start <= h["ts"] < end), None)
 
 
 # --- writing the suite -----------------------------------------------------------------------------------
@@ -175,8 +170,7 @@ class WorldFiles:
         used = sorted(set(table["metric"].unique().tolist()))
         write_json(folder / "units.json", {k: self.units[k] for k in used if k in self.units})
         if self.logs:
-            write_jsonl_gz(folder / "logs.jsonl.gz",
-                           sorted(self.logs, key=LOG_ORDER))
+            write_jsonl_gz(folder / "logs.jsonl.gz", sorted(self.logs, key=LOG_ORDER))
         if self.traces:
             write_jsonl_gz(folder / "traces.jsonl.gz", sorted(self.traces, key=lambda t: (t["ts"], t["trace_id"])))
         if self.monitors:
@@ -244,10 +238,7 @@ class SuiteStage(StagedSuite):
     def add_file(self, rel: str, data: bytes | str) -> None:
         p = self.tmp / rel
         p.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(data, str):
-            p.write_text(data, encoding="utf-8")
-        else:
-            p.write_bytes(data)
+        p.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
 
     def finish(self, skipped: list[tuple[str, str]]) -> ImportResult:
         """Validate the staged suite (deeply) and move it to ``out``; problems -> UserError."""

@@ -257,13 +257,10 @@ def _edges_from_traces(days: list[Day]) -> set[tuple[str, str]]:
 # --- one scenario ----------------------------------------------------------------------------------------
 
 def _minute_files(folder: Path, kind: str, start: int, end: int) -> list[Path]:
-    out = []
-    for t in range(start, end, STEP):
-        hhmm = datetime.fromtimestamp(t, timezone.utc).strftime("%H_%M")
-        p = folder / kind / f"{hhmm}_{kind}.csv.gz"
-        if p.is_file():
-            out.append(p)
-    return out
+    """The dataset's per-minute ``HH_MM_<kind>.csv.gz`` files of [start, end) that exist, in time order."""
+    paths = (folder / kind / f"{datetime.fromtimestamp(t, timezone.utc):%H_%M}_{kind}.csv.gz"
+             for t in range(start, end, STEP))
+    return [p for p in paths if p.is_file()]
 
 
 def _log_record(row_ts: int, svc: str, raw: str) -> dict:
