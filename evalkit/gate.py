@@ -36,15 +36,11 @@ class GateResult:
     def to_dict(self) -> dict:
         from evalkit.report.files import report_json
 
-        doc = report_json(self.comparison, self.context)
-        doc["exit_code"] = self.exit_code
-        doc["baseline_source"] = self.baseline_source
-        doc["candidate_run_id"] = getattr(self.logged, "run_id", None)
-        doc["queued_in_outbox"] = bool(getattr(self.logged, "queued", False))
-        doc["reports"] = {k: str(v) for k, v in self.reports.items()}
-        doc["run_meta"] = self.run.meta
-        doc["messages"] = list(self.messages)
-        return doc
+        return {**report_json(self.comparison, self.context), "exit_code": self.exit_code,
+                "baseline_source": self.baseline_source, "candidate_run_id": getattr(self.logged, "run_id", None),
+                "queued_in_outbox": bool(getattr(self.logged, "queued", False)),
+                "reports": {k: str(v) for k, v in self.reports.items()}, "run_meta": self.run.meta,
+                "messages": list(self.messages)}
 
 
 def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, baseline_alias: str = "main",

@@ -35,13 +35,11 @@ def agents(ctx: click.Context, as_json: bool) -> None:
     for version, flags in (builds or {}).items():
         summary = ", ".join(f"{k}={v}" for k, v in _changed_flags(builds, version, flags).items())
         click.echo(f"  reference:{version:<8} {summary or 'baseline flags'}")
-    click.echo("")
-    click.echo("Spec forms:")
+    click.echo("\nSpec forms:")
     width = max(len(f) for f, _ in SPEC_FORMS)
     for form, description in SPEC_FORMS:
         click.echo(f"  {form:<{width}}  {description}")
-    click.echo("")
-    click.echo("Protocol and options: docs/agent-protocol.md")
+    click.echo("\nProtocol and options: docs/agent-protocol.md")
 
 
 def _changed_flags(builds: dict, version: str, flags: dict) -> dict:

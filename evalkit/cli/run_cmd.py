@@ -72,8 +72,7 @@ def run(suite, agent, config, scenarios, limit, output_dir, tracking_uri, no_log
     agg = result.aggregate()
     logged = None
     if store is not None:
-        logged = store.log_run(result, aggregates=agg, role=role, pr=pr,
-                               outbox=not no_outbox)
+        logged = store.log_run(result, aggregates=agg, role=role, pr=pr, outbox=not no_outbox)
         if logged.settled:
             click.echo(f"note: {logged.settled}", err=True)
     if as_json:

@@ -30,6 +30,7 @@ import random
 import re
 import shutil
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import Any, Callable
 
@@ -133,10 +134,8 @@ def timestamps(n: int, end: dt.datetime | None = None, spacing_hours: float = 12
         end = end.replace(tzinfo=dt.timezone.utc)
     rng = random.Random(seed)
     gaps = [spacing_hours * (1 + rng.uniform(-0.2, 0.2)) for _ in range(n - 1)]
-    times = [end]
-    for g in reversed(gaps):
-        times.append(times[-1] - dt.timedelta(hours=g))
-    return [t.replace(microsecond=0) for t in reversed(times)]
+    times = accumulate(reversed(gaps), lambda t, g: t - dt.timedelta(hours=g), initial=end)  # newest first
+    return [t.replace(microsecond=0) for t in reversed(list(times))]
 
 
 def subset_suite(source: str | Path, per_category: int, dest_dir: str | Path) -> Path:
