@@ -271,18 +271,13 @@ def mcnemar_pvalue(b, c, n, delta0=0.0, side: str = LOWER, midp: bool = True) ->
     raw = _theta0(b, c, n, delta0)
     th = np.clip(raw, 0.0, 1.0)
     pmf = stats.binom.pmf(b, N, th)
-    if side == LOWER:
-        p = stats.binom.sf(b - 1, N, th)        # P(X ≥ b)
-    else:
-        p = stats.binom.cdf(b, N, th)           # P(X ≤ b)
+    p = stats.binom.sf(b - 1, N, th) if side == LOWER else stats.binom.cdf(b, N, th)  # P(X ≥ b) | P(X ≤ b)
     if midp:
         p = p - 0.5 * pmf
     below = raw > 1.0   # δ0 < −N/n: "δ ≥ δ0" is certain, "δ ≤ δ0" impossible
     above = raw < 0.0   # δ0 > +N/n
-    if side == LOWER:
-        p = np.where(below, 1.0, np.where(above, 0.0, p))
-    else:
-        p = np.where(below, 0.0, np.where(above, 1.0, p))
+    certain, impossible = (below, above) if side == LOWER else (above, below)
+    p = np.where(certain, 1.0, np.where(impossible, 0.0, p))
     return np.where(n >= 1, np.clip(p, 0.0, 1.0), np.nan)
 
 
@@ -341,8 +336,7 @@ def score_z(b, c, n, delta0) -> np.ndarray:
         var = n * (2.0 * q + d0 - d0 * d0)
         num = c - b - n * d0
         z = num / np.sqrt(var)
-    z = np.where(var > 0, z, np.where(num > 0, np.inf, np.where(num < 0, -np.inf, 0.0)))
-    return z
+    return np.where(var > 0, z, np.where(num > 0, np.inf, np.where(num < 0, -np.inf, 0.0)))
 
 
 def score_pvalue(b, c, n, delta0, side: str) -> np.ndarray:
