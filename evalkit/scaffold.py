@@ -61,17 +61,13 @@ class Scaffold:
         return "evalkit gate"
 
 
-def _template(name: str) -> str:
-    return (files("evalkit") / "templates" / "project" / name).read_text(encoding="utf-8")
-
-
 def planned_files(opts: InitOptions) -> dict[str, str]:
     """The text files of the scaffold (path relative to the project root -> text); the suite is generated."""
     values = {"@SUITE@": opts.suite, "@AGENT@": opts.agent, "@TRACKING_URI@": opts.tracking_uri,
               "@PER_CATEGORY@": str(opts.per_category), "@PIP_SPEC@": opts.pip_spec}
 
     def filled(name: str) -> str:
-        text = _template(name)
+        text = (files("evalkit") / "templates" / "project" / name).read_text(encoding="utf-8")
         for key, value in values.items():
             text = text.replace(key, value.replace('"', '\\"') if name.endswith(".toml") else value)
         return text

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -48,8 +49,9 @@ class LoggedRun(str):
         return obj
 
     def __reduce__(self):  # picklable across processes (the keyword-only constructor needs this)
-        return (_restore_logged_run, (self.run_id, self.queued, self.key, self.outbox_path, self.tracking_uri,
-                                      self.experiment, self._reason, self.settled))
+        return partial(LoggedRun, self.run_id, queued=self.queued, key=self.key, outbox_path=self.outbox_path,
+                       tracking_uri=self.tracking_uri, experiment=self.experiment, reason=self._reason,
+                       settled=self.settled), ()
 
     @property
     def message(self) -> str:
@@ -57,12 +59,6 @@ class LoggedRun(str):
             return (f"tracking server {self.tracking_uri} unreachable ({self._reason}): run queued in outbox "
                     f"{self.outbox_path}; upload it later with `evalkit sync`")
         return f"logged run {self.run_id} in experiment {self.experiment} at {self.tracking_uri}"
-
-
-def _restore_logged_run(run_id, queued, key, outbox_path, tracking_uri, experiment, reason,
-                        settled="") -> LoggedRun:
-    return LoggedRun(run_id, queued=queued, key=key, outbox_path=outbox_path, tracking_uri=tracking_uri,
-                     experiment=experiment, reason=reason, settled=settled)
 
 
 class Store:
