@@ -27,7 +27,6 @@ class RoundsResult:
     run: Any
     comparison: Any
     rounds: list[dict] = field(default_factory=list)
-    budget_note: str | None = None
 
 
 def run_rounds(suite_obj: Any, agent: str, baseline_table: Any, policy: Any, config: RunConfig | None = None, *,
@@ -98,7 +97,7 @@ def play_rounds(orders: dict[str, list[str]], baseline_table: Any, policy: Any,
         comparison = compare_sequential(table, baseline_table, policy, orders, stopped_by_budget=True)
         comparison.notes.append(f"{note}: {_categories(len(open_cats))} still open, reported as they stand")
     comparison.meta["rounds"] = rounds
-    return RoundsResult(result, comparison, rounds, note)
+    return RoundsResult(result, comparison, rounds)
 
 
 @contextmanager
