@@ -420,15 +420,13 @@ def _evidence(fault: Fault, labels: dict, has: set[str], logged: set[str], trace
     if not isinstance(label, str):
         return []
     if label.startswith("CpuUsageRate"):
-        out = [f"metric:{svc}:cpu_pct"] if "cpu_pct" in has else []
-    elif label.startswith("MemoryUsageRate"):
-        out = [f"metric:{svc}:memory_pct"] if "memory_pct" in has else []
-    elif label.startswith("Network"):       # NetworkP90: the delay seen between a span and its parent
-        out = ([f"traces:{svc}"] if svc in traced else []) + \
-              ([f"metric:{svc}:latency_p90_ms"] if "latency_p90_ms" in has else [])
-    else:                                   # a code region, delimited by two log statements
-        out = [f"logs:{svc}"] if svc in logged else []
-    return out
+        return [f"metric:{svc}:cpu_pct"] if "cpu_pct" in has else []
+    if label.startswith("MemoryUsageRate"):
+        return [f"metric:{svc}:memory_pct"] if "memory_pct" in has else []
+    if label.startswith("Network"):         # NetworkP90: the delay seen between a span and its parent
+        return ([f"traces:{svc}"] if svc in traced else []) + \
+               ([f"metric:{svc}:latency_p90_ms"] if "latency_p90_ms" in has else [])
+    return [f"logs:{svc}"] if svc in logged else []  # a code region, delimited by two log statements
 
 
 def import_nezha(source: str | Path, out: str | Path, *, name: str = "real-nezha", force: bool = False,

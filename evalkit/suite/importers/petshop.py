@@ -307,10 +307,9 @@ def _add_case(stage: SuiteStage, traffic, split, idir: Path, case: str, names, e
     all_names = sorted(set(names) | {str(c[0]) for c in metrics.columns}
                        | ({str(c[0]) for c in normal.columns} if normal is not None else set()))
     nodes = fold_nodes(all_names)
-    if target["cause"] not in nodes:
-        return f"root-cause node '{target['cause']}' is neither in the call graph nor in the metrics"
-    if target["node"] not in nodes:
-        return f"target node '{target['node']}' is neither in the call graph nor in the metrics"
+    for key, what in (("cause", "root-cause node"), ("node", "target node")):
+        if target[key] not in nodes:
+            return f"{what} '{target[key]}' is neither in the call graph nor in the metrics"
     issue_ts = metrics.index.to_numpy()
     start_issue, end = int(issue_ts[0]), int(issue_ts[-1]) + STEP
     hist = _history(normal, start_issue)
@@ -337,12 +336,10 @@ def _add_case(stage: SuiteStage, traffic, split, idir: Path, case: str, names, e
     if spec is None:
         return f"target metric {target['metric']}/{target['agg']} has no evalkit mapping"
     alert_metric = ROLE_PREFIX[nodes[target["node"]].role] + spec[0]
-    threshold = None
-    if normal is not None:
-        col = (target["node"], target["metric"], target["agg"])
-        if col in normal.columns:
-            base = spec[3] + spec[2] * normal[col].to_numpy(dtype=float)
-            threshold = robust_threshold(base, floor=1.0 if spec[1] == "%" else 0.0)
+    threshold, col = None, (target["node"], target["metric"], target["agg"])
+    if normal is not None and col in normal.columns:
+        base = spec[3] + spec[2] * normal[col].to_numpy(dtype=float)
+        threshold = robust_threshold(base, floor=1.0 if spec[1] == "%" else 0.0)
     kpi = "latency" if target["metric"] == "latency" else "availability"
     mon_name = f"{alert_comp}-{kpi}-slo"
     monitor = {"name": mon_name, "component": alert_comp, "metric": alert_metric, "comparator": ">",
