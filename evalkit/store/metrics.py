@@ -28,7 +28,7 @@ PER_CATEGORY: tuple[str, ...] = ("rca_top1", "rca_score")
 _PER_CATEGORY_STATS = ("mean", "se", "n_scenarios")
 _OVERALL_ERRORS = ("error_rate.any", "error_rate.agent", "error_rate.infra")
 
-#: columns averaged by the fallback aggregation besides the scores and custom scorers.
+#: identity columns of an aggregates frame: never logged as a statistic, whatever their dtype.
 _ID_COLUMNS = ("category", "metric", "suite", "build_id", "scenario_id")
 
 
