@@ -49,6 +49,8 @@ def test_the_workflow_gates_pull_requests_and_publishes_markdown_and_junit(repo)
     assert "evalkit gate --output-dir evalkit-reports" in scripts
     assert 'pip install "evalkit @ git+https://example.invalid/evalkit"' in scripts
     assert "report.md" in scripts and any("junit.xml" in str(step.get("with", {})) for step in steps)
+    cached = [step for step in steps if str(step.get("uses", "")).startswith("actions/cache@")]
+    assert cached and cached[0]["with"]["path"] == "~/.cache/evalkit"  # the replay cache outlives the runner
 
 
 def test_the_users_command_is_the_projects_agent(repo):
