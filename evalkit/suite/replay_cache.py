@@ -26,6 +26,7 @@ import json
 import os
 import pickle
 import time
+from dataclasses import fields
 from functools import lru_cache
 from pathlib import Path
 
@@ -152,9 +153,7 @@ class _LazyWorld(World):
 
     def __reduce__(self):
         """Pickles (e.g. to a Ray worker) as a plain World."""
-        return World, tuple(getattr(self, f) for f in _LIGHT[:5]) + (self.metrics, self.metric_units, self.logs,
-                                                                      self.traces, self.events, self.monitors,
-                                                                      self.alert)
+        return World, tuple(getattr(self, f.name) for f in fields(World))
 
 
 def get(key: str) -> World | None:

@@ -7,7 +7,7 @@ Times are integer epoch seconds (UTC); metric series share one regular time grid
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -60,21 +60,8 @@ class World:
         """Canonical serialisation, used to prove replays are byte-identical."""
         import json
 
-        doc = {
-            "start": self.start,
-            "end": self.end,
-            "step": self.step,
-            "components": self.components,
-            "edges": [list(e) for e in self.edges],
-            "metrics": {
-                c: {m: np.asarray(v, dtype="<f8").tobytes().hex() for m, v in sorted(ms.items())}
-                for c, ms in sorted(self.metrics.items())
-            },
-            "metric_units": self.metric_units,
-            "logs": self.logs,
-            "traces": self.traces,
-            "events": self.events,
-            "monitors": self.monitors,
-            "alert": self.alert,
-        }
+        doc = {f.name: getattr(self, f.name) for f in fields(self)}
+        doc["edges"] = [list(e) for e in self.edges]
+        doc["metrics"] = {c: {m: np.asarray(v, dtype="<f8").tobytes().hex() for m, v in sorted(ms.items())}
+                          for c, ms in sorted(self.metrics.items())}
         return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
