@@ -19,6 +19,7 @@ import json
 import os
 import tempfile
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Collection
@@ -137,11 +138,9 @@ class Journal:
                 self._fh = None
                 raise UserError.at(str(self.path), "", "locked", "another evalkit run is using this journal; wait "
                                    "for it to finish or pass another --journal-dir") from None
-            try:
+            with suppress(FileNotFoundError):
                 if os.stat(self.path).st_ino == os.fstat(self._fh.fileno()).st_ino:
                     return
-            except FileNotFoundError:
-                pass
             self._fh.close()
         raise UserError.at(str(self.path), "", "replaced", "the journal keeps being replaced while it is opened; "
                            "make sure one evalkit run uses it at a time")
@@ -306,4 +305,3 @@ def _line(doc: dict) -> bytes:
 def _datasync(fd: int) -> None:
     """fdatasync where available (data and file size, without timestamps), else fsync."""
     (getattr(os, "fdatasync", None) or os.fsync)(fd)
-

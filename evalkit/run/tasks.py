@@ -12,7 +12,6 @@ from pathlib import Path
 from evalkit.vocab import Status
 
 
-
 @dataclass(frozen=True)
 class TrialTask:
     """One investigation to run: (suite path, scenario id, trial, seed, agent spec) plus run settings.

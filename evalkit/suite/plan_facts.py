@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -82,13 +83,11 @@ def save(root: Path, facts: dict[str, PlanFacts]) -> None:
     doc = {"format": FORMAT, "plans": {k: [f.start, f.end, f.cause, f.fault_type, list(f.names)]
                                        for k, f in facts.items()}}
     path = _path(root)
-    try:
+    with suppress(OSError):
         atomic_write(path, json.dumps(doc, separators=(",", ":")).encode())
         kept = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
         for stale in kept[KEEP:]:  # bounded: the most recently written suites' facts only
             stale.unlink()
-    except OSError:
-        pass
 
 
 def remembered(root: Path) -> dict[str, PlanFacts]:

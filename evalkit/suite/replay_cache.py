@@ -26,6 +26,7 @@ import json
 import os
 import pickle
 import time
+from contextlib import suppress
 from dataclasses import fields
 from functools import lru_cache
 from pathlib import Path
@@ -173,10 +174,8 @@ def get(key: str) -> World | None:
         world = _decode(payload)
     except Exception:  # noqa: BLE001 - any unreadable entry is a miss, never an error
         return None
-    try:
+    with suppress(OSError):
         os.utime(path)  # recently used: evicted last
-    except OSError:
-        pass
     return world
 
 
@@ -234,9 +233,7 @@ def prune(limit: int | None = None) -> int:
     for i, (_, size, p) in enumerate(orphans + sorted(entries)):
         if i >= len(orphans) and total - freed <= limit:
             break
-        try:
+        with suppress(OSError):
             os.unlink(p)
             freed += size
-        except OSError:
-            pass
     return freed

@@ -103,4 +103,3 @@ def _scenario_docs(item: tuple) -> tuple[str, dict, dict, plan_facts.PlanFacts]:
     truth = {"scenario_id": sid, "component": plan.cause, "fault_type": plan.fault_type,
              "evidence": plan.evidence, "aliases": plan.aliases, "distractors": distractors}
     return sid, scenario, truth, plan_facts.PlanFacts.of(plan)
-
