@@ -42,12 +42,8 @@ AUTHORS = ["a.kowalski", "m.chen", "s.okafor", "j.rivera", "p.nair", "l.moreau",
 def lookalike_names(name: str) -> list[str]:
     """Names an on-call engineer could confuse with ``name`` (plural/singular, suffixes, word swaps)."""
     parts = name.split("-")
-    out = []
     first = parts[0]
-    if first.endswith("s"):
-        out.append("-".join([first[:-1]] + parts[1:]))
-    else:
-        out.append("-".join([first + "s"] + parts[1:]))
+    out = ["-".join([first[:-1] if first.endswith("s") else first + "s"] + parts[1:])]
     if len(parts) > 1 and parts[-1].endswith("s"):
         out.append("-".join(parts[:-1] + [parts[-1][:-1]]))
     out += [f"{name}-v2", f"{name}-legacy", f"{name}-svc", f"{name}-worker"]
