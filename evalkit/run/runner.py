@@ -151,7 +151,6 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
     ordered = sorted(records.values(), key=lambda r: (r["row"]["scenario_id"], r["row"]["trial"]))
     table = sort_results(conform(pd.DataFrame.from_records([r["row"] for r in ordered])))
     trajectories = [r["trajectory"] for r in ordered]
-    infra = int((table["status"] == Status.INFRA_ERROR).sum())
     warnings = _run_warnings(table, jr.warnings if jr else [], scorer, config, agent_spec)
     meta = {
         "suite": suite_obj.name, "suite_version": suite_obj.version, "suite_hash": suite_obj.hash,
@@ -161,10 +160,10 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
         **_execution_meta(table, exe, config, agent_spec),
         "scorers": [f"{s.name}={s.spec}" for s in scorer.user_scorers], "warnings": warnings,
     }
-    if len(table) and infra == len(table):
+    if len(table) and meta["infra_errors"] == len(table):
         first = table["error_message"].iloc[0]
         raise UserError.at(f"agent {agent_spec}", "", first,
-                           f"all {infra} trials failed with infrastructure errors; fix the endpoint/executor and"
+                           f"all {len(table)} trials failed with infrastructure errors; fix the endpoint/executor and"
                            " rerun the same command (finished trials are kept in the journal)")
     return RunResult(table, trajectories, meta, warnings)
 
