@@ -45,14 +45,16 @@ PHASES = ("generate", "validate", "load", "run", "marginal", "big", "reference")
 DEFAULT_PHASES = "generate,validate,load,run,marginal"
 
 
-def _cli(args: list[str], env: dict) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB, largest child) of one ``python -m evalkit`` invocation."""
+def evalkit_cli(args: list[str], env: dict, cwd: Path | None = None) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB, largest child) of one ``python -m evalkit`` invocation (run in ``cwd``,
+    which a failure names, when given)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "evalkit", *args], env=env, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "evalkit", *args], cwd=cwd, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
-        raise SystemExit(f"evalkit {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+        where = f"[{cwd}] " if cwd else ""
+        raise SystemExit(f"{where}evalkit {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     return wall, max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
 
@@ -76,13 +78,13 @@ def run_args(suite: Path, work: Path, jobs: int, trials: int, agent: str = "benc
 
 def bench_generate_validate_load(suite: Path, per_cat: int, n: int, phases: set[str], args, env: dict) -> None:
     if "generate" in phases:
-        wall, _ = _cli(["suite", "generate", "--output-dir", str(suite), "--name", "scale", "--per-category",
+        wall, _ = evalkit_cli(["suite", "generate", "--output-dir", str(suite), "--name", "scale", "--per-category",
                         str(per_cat), "--seed", "7", "--jobs", str(args.jobs), "--force"], env)
         print(f"  generate   {wall:8.1f} s   ({1000 * wall / n:.2f} ms/scenario)")
     if "validate" in phases:  # right after generate, the plans generate derived are remembered
         for label in (("plans remembered from generate" if "generate" in phases else "cold, no plan remembered"),
                       "again"):
-            wall, _ = _cli(["suite", "validate", str(suite), "--jobs", str(args.jobs)], env)
+            wall, _ = evalkit_cli(["suite", "validate", str(suite), "--jobs", str(args.jobs)], env)
             print(f"  validate   {wall:8.1f} s   ({label}; process start-up included)")
     if "load" in phases:
         time.sleep(2.1)  # files older than the index's racy window, as any suite one loads later
@@ -93,7 +95,7 @@ def bench_generate_validate_load(suite: Path, per_cat: int, n: int, phases: set[
 def bench_runs(suite: Path, work: Path, n: int, phases: set[str], args, env: dict) -> None:
     """No-op agent, k = 1: cold replay cache, then warm; k = 3 for the marginal cost of a trial."""
     def run(trials: int) -> float:
-        return _cli(run_args(suite, work, args.jobs, trials) + ["--no-log"], env)[0]
+        return evalkit_cli(run_args(suite, work, args.jobs, trials) + ["--no-log"], env)[0]
 
     if "run" in phases:
         cold_run = run(1)
@@ -113,7 +115,7 @@ def bench_runs(suite: Path, work: Path, n: int, phases: set[str], args, env: dic
 def bench_big(suite: Path, work: Path, n: int, args, env: dict) -> None:
     """10 trials per scenario, logged to MLflow (SQLite + artifact folder in the temp dir); checks the outputs."""
     uri = f"sqlite:///{work / 'mlflow.db'}"
-    wall, rss = _cli(run_args(suite, work, args.jobs, 10) + ["--tracking-uri", uri], env)
+    wall, rss = evalkit_cli(run_args(suite, work, args.jobs, 10) + ["--tracking-uri", uri], env)
     results = work / "out" / "results.parquet"
     code = ("import sys, mlflow; c = mlflow.MlflowClient(sys.argv[1]); "
             "print(sum(len(c.search_runs([e.experiment_id])) for e in c.search_experiments()))")
@@ -139,8 +141,8 @@ def bench_reference(work: Path, args, env: dict) -> None:
     """reference:v1 on core, k = 3, twice: cold replay cache, then warm; trials/s and where the time went."""
     for label in ("cold", "warm"):
         limit = ["--limit", str(args.core_limit)] if args.core_limit else []
-        wall, _ = _cli(run_args(Path(args.core), work, args.jobs, 3, agent="reference:v1") + ["--no-log"] + limit,
-                       env)
+        wall, _ = evalkit_cli(run_args(Path(args.core), work, args.jobs, 3, agent="reference:v1") + ["--no-log"]
+                              + limit, env)
         rows, latency, bad, tools = _time_split(work / "out")
         busy = wall * args.jobs
         print(f"  reference  {wall:8.1f} s {label} replay cache: {rows} trials of reference:v1 on {args.core} (k=3, "

@@ -24,13 +24,11 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
-import time
 from collections import defaultdict
 from pathlib import Path
 
-from bench_scale import run_args
+from bench_scale import evalkit_cli, run_args
 
 REPO = Path(__file__).resolve().parent.parent
 GOALS = {"generate": 256 / 60, "reference": 2.0}
@@ -41,13 +39,7 @@ def _evalkit(code_root: Path, args: list[str], cache: Path) -> float:
     resolve to its own suites)."""
     env = {**os.environ, "PYTHONPATH": str(code_root), "EVALKIT_CACHE_DIR": str(cache)}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # measure evalkit, not the byte-compiler
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "evalkit", *args], cwd=code_root, env=env, capture_output=True,
-                          text=True)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"[{code_root}] evalkit {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    return wall
+    return evalkit_cli(args, env, cwd=code_root)[0]
 
 
 def _reference_args(work: Path, jobs: int) -> list[str]:
