@@ -348,13 +348,9 @@ def _run_warnings(table: pd.DataFrame, journal_warnings: Iterable[str], scorer: 
 
 
 def _resolve_suite(suite):
-    from evalkit.suite.model import Suite
+    from evalkit.suite import Suite, load_suite
 
-    if isinstance(suite, Suite):
-        return suite
-    from evalkit.suite import load_suite
-
-    return load_suite(suite)
+    return suite if isinstance(suite, Suite) else load_suite(suite)
 
 
 def _build_id(agent_spec: str, options: dict) -> str:
