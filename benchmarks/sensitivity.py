@@ -64,25 +64,6 @@ def say(msg: str) -> None:
 
 
 # --- evalkit API ------------------------------------------------------------------------------------
-def _run_config(**kw):
-    from evalkit.run.config import JournalConfig, RunConfig
-
-    journal = kw.pop("journal_dir", None)
-    return RunConfig(**kw, journal=JournalConfig(dir=journal) if journal else JournalConfig())
-
-
-def run_reservoir(suite, spec: str, *, trials: int, seed: int, jobs: int, journal_dir):
-    from evalkit.run.runner import run_suite
-
-    return run_suite(suite, spec, _run_config(trials=trials, seed=seed, jobs=jobs, journal_dir=journal_dir))
-
-
-def run_real_gate(suite, spec: str, *, seed: int, jobs: int, journal_dir, **kw):
-    from evalkit.gate import run_gate
-
-    return run_gate(suite, spec, _run_config(seed=seed, jobs=jobs, journal_dir=journal_dir), **kw)
-
-
 def gate_policy():
     from evalkit.compare import load_policy
 
@@ -110,9 +91,7 @@ def _binom_cdf(x: int, n: int, p: float) -> float:
 
 def cp_upper(x: int, n: int, level: float = 0.95) -> float:
     """One-sided Clopper-Pearson upper bound: the p with P(X <= x | n, p) = 1 - level."""
-    if n == 0:
-        return 1.0
-    if x >= n:
+    if n == 0 or x >= n:
         return 1.0
     lo, hi = 0.0, 1.0
     for _ in range(60):
@@ -160,6 +139,7 @@ class Pool:
 # --- reservoirs ------------------------------------------------------------------------------------
 def reservoirs(pool: Pool, k: int, jobs: int) -> list[pd.DataFrame]:
     from evalkit.agents.spec import load_agent
+    from evalkit.run import JournalConfig, RunConfig, run_suite
 
     build = str(load_agent("reference:v1").build).replace(":", "-").replace("/", "-")
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -172,8 +152,8 @@ def reservoirs(pool: Pool, k: int, jobs: int) -> list[pd.DataFrame]:
             say(f"reservoir {s}/{k}: reference:v1 on the whole pool, 1 trial, seed {s} (cached at {path})")
             t0 = time.perf_counter()
             with tempfile.TemporaryDirectory(prefix="evalkit-sens-res-") as tmp:
-                table = run_reservoir(pool.suite, "reference:v1", trials=1, seed=s, jobs=jobs,
-                                         journal_dir=tmp).table
+                config = RunConfig(trials=1, seed=s, jobs=jobs, journal=JournalConfig(tmp))
+                table = run_suite(pool.suite, "reference:v1", config).table
             table.to_parquet(path.with_suffix(".tmp"), index=False)
             path.with_suffix(".tmp").replace(path)
             say(f"reservoir {s}/{k}: {len(table)} trials in {time.perf_counter() - t0:.0f} s")
@@ -210,21 +190,14 @@ def simulate_gate(job: tuple) -> dict:
             "any_cell": bool(cells), "trials": n_rows, "rounds": rounds}
 
 
-def decision_policy(pol):
-    """The gate's policy without report-only metrics (not part of any stop or verdict)."""
-    try:
-        return dataclasses.replace(pol, report=())
-    except Exception:  # noqa: BLE001 - a Policy that is not a plain dataclass: use it as it is
-        return pol
-
-
 class Simulator:
     """The simulated gates, run by ``sim_jobs`` forked processes in the background (``start``) or inline;
     ``results()`` waits for them."""
 
     def __init__(self, jobs_list: list[tuple], pool: Pool, res: list[pd.DataFrame], sim_jobs: int):
         self.jobs_list, self.sim_jobs = jobs_list, sim_jobs
-        self.args = (pool.baseline, decision_policy(gate_policy()), res, frozenset(pool.alerts))
+        # the gate's policy without report-only metrics (not part of any stop or verdict)
+        self.args = (pool.baseline, dataclasses.replace(gate_policy(), report=()), res, frozenset(pool.alerts))
         self.out: list[dict] = []
         self.wall = 0.0
         self._thread = self._workers = None
@@ -270,10 +243,13 @@ class Simulator:
 
 # --- end-to-end gates ------------------------------------------------------------------------------
 def e2e_gate(pool: Pool, work: Path, tag: str, spec: str, seed: int, jobs: int, sabotaged: list[str]) -> dict:
+    from evalkit.gate import run_gate
+    from evalkit.run import JournalConfig, RunConfig
+
     t0 = time.perf_counter()
-    result = run_real_gate(SUITE, spec, seed=seed, jobs=jobs, journal_dir=work / "journal",
-                             tracking_uri=f"sqlite:///{work / 'mlflow.db'}", output_dir=work / "reports" / tag,
-                             baselines_dir=BASELINES, log=lambda m: None)
+    result = run_gate(SUITE, spec, RunConfig(seed=seed, jobs=jobs, journal=JournalConfig(work / "journal")),
+                      tracking_uri=f"sqlite:///{work / 'mlflow.db'}", output_dir=work / "reports" / tag,
+                      baselines_dir=BASELINES, log=lambda m: None)
     wall = time.perf_counter() - t0
     comparison = result.comparison
     cats = set(pool.categories)
