@@ -12,10 +12,10 @@ import argparse
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import click
+from timing import timed
 
 EVALKIT = Path(sys.executable).with_name("evalkit")
 HEAVY = ("pandas", "numpy", "mlflow", "matplotlib", "ray", "scipy", "pyarrow")
@@ -25,9 +25,8 @@ GOAL_S = 0.3
 def wall(args: list[str], repeat: int) -> list[float]:
     times = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        proc = subprocess.run([str(EVALKIT), *args], capture_output=True, text=True)
-        times.append(time.perf_counter() - t0)
+        elapsed, _, proc = timed(subprocess.run, [str(EVALKIT), *args], capture_output=True, text=True)
+        times.append(elapsed)
         if proc.returncode != 0:
             raise SystemExit(f"evalkit {' '.join(args)} exited {proc.returncode}: {proc.stderr.strip()}")
     return times

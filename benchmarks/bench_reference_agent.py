@@ -12,6 +12,8 @@ import statistics
 import sys
 import time
 
+from timing import timed
+
 from evalkit.agents.reference import ReferenceAgent
 from evalkit.suite import load_suite, load_world
 from evalkit.world.toolbox import Toolbox
@@ -36,9 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         for rep in range(args.repeat):
             for sc, world in worlds:
                 tb = Toolbox(world, max_calls=sc.max_tool_calls)
-                t = time.perf_counter()
-                agent.investigate(world.alert, tb, rep)
-                times.append(1000 * (time.perf_counter() - t))
+                times.append(1000 * timed(agent.investigate, world.alert, tb, rep)[0])
                 calls.append(len(tb.trajectory))
         times.sort()
         print(f"{v:8} {statistics.median(times):10.2f} {times[int(0.9 * (len(times) - 1))]:8.2f} "

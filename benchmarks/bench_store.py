@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+from timing import timed
 
 from evalkit.score.schema import RESULT_COLUMNS, conform
 
@@ -70,16 +70,6 @@ def make_result(n_scenarios: int, trials: int, calls_per_trial: int, seed: int =
     return SimpleNamespace(table=table, trajectories=trajectories, meta=meta)
 
 
-CPU: list[float] = []  # process CPU seconds of each timed call (wall time is noisy on a shared machine)
-
-
-def timed(fn, *args, **kwargs):
-    start, cpu = time.perf_counter(), time.process_time()
-    out = fn(*args, **kwargs)
-    CPU.append(time.process_time() - cpu)
-    return time.perf_counter() - start, out
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenarios", type=int, default=10_000)
@@ -94,32 +84,30 @@ def main() -> None:
           f"{args.calls_per_trial} tool calls per trajectory")
     from evalkit.score.aggregate import aggregate
 
-    t_agg, aggregates = timed(aggregate, result.table)
+    t_agg, _, aggregates = timed(aggregate, result.table)
     print(f"aggregate(table) [scorer, for reference]: {t_agg:.2f} s -> {len(aggregates)} rows")
 
     with tempfile.TemporaryDirectory(prefix="evalkit-bench-store-") as tmp:
-        t_import, _ = timed(__import__, "mlflow")
+        t_import, _, _ = timed(__import__, "mlflow")
         from evalkit.store import Store
 
         store = Store(args.tracking_uri, root=Path(tmp))
-        t_first, _ = timed(store.client)
+        t_first, _, _ = timed(store.client)
         print(f"one-off: import mlflow {t_import:.2f} s; open/create store {t_first:.2f} s ({store.tracking_uri})")
 
-        log_times, logged = [], []
-        CPU.clear()
+        log_times, log_cpu, logged = [], [], []
         for _ in range(args.repeats):
-            dt, run_id = timed(store.log_run, result, aggregates=aggregates)
+            dt, cpu, run_id = timed(store.log_run, result, aggregates=aggregates)
             assert not run_id.queued, run_id.message
             log_times.append(dt)
+            log_cpu.append(cpu)
             logged.append(run_id)
-        log_cpu = list(CPU)
         default_times = [timed(store.log_run, result)[0] for _ in range(max(1, args.repeats // 2))]
-        load_times = []
-        CPU.clear()
+        load_times, load_cpu = [], []
         for run_id in logged:
-            dt, table = timed(store.load_table, run_id)
+            dt, cpu, table = timed(store.load_table, run_id)
             load_times.append(dt)
-        load_cpu = list(CPU)
+            load_cpu.append(cpu)
         pd.testing.assert_frame_equal(table, result.table)
         n_metrics = len(store.run_info(logged[0]).metrics)
 

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from timing import timed
 
 from evalkit.agents import load_agent
 from evalkit.agents.sandbox import SandboxSettings, bwrap_path
@@ -112,10 +113,7 @@ SANDBOXES = {"sandbox": SandboxSettings(), "none": SandboxSettings(mode=SandboxM
 def round_trip(runtime: str, script: Path, tool: str, calls: int, world: World,
                sandbox: SandboxSettings) -> tuple[float, float, float]:
     agent = load_agent(f"cmd:{runtime} {script} {tool} {calls}", timeout_s=600, sandbox=sandbox)
-    tb = Toolbox(world, max_calls=calls + 1)
-    t0 = time.perf_counter()
-    finding = agent.investigate(world.alert, tb, 0)
-    wall = time.perf_counter() - t0
+    wall, _, finding = timed(agent.investigate, world.alert, Toolbox(world, max_calls=calls + 1), 0)
     return finding.usage["median_rtt_us"], finding.usage["p90_rtt_us"], wall / calls * 1e6
 
 
@@ -141,9 +139,7 @@ def full_investigation(agent, world: World, seeds: int) -> tuple[float, int]:
     times, calls = [], 0
     for seed in range(seeds):
         tb = Toolbox(world)
-        t0 = time.perf_counter()
-        agent.investigate(world.alert, tb, seed)
-        times.append(time.perf_counter() - t0)
+        times.append(timed(agent.investigate, world.alert, tb, seed)[0])
         calls = len(tb.trajectory)
     return statistics.median(times) * 1e3, calls
 

@@ -11,16 +11,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import time
 from pathlib import Path
 
+from timing import timed
+
 CORE = Path(__file__).resolve().parents[1] / "suites" / "core"
-
-
-def _timed(fn) -> tuple[float, float]:
-    w0, c0 = time.perf_counter(), time.process_time()
-    fn()
-    return time.perf_counter() - w0, time.process_time() - c0
 
 
 def main() -> None:
@@ -39,12 +34,12 @@ def main() -> None:
     wall, cpu = [], []
     for _ in range(args.repeats):
         for sc in picked:
-            w, c = _timed(lambda: load_world(sc))
+            w, c, _ = timed(load_world, sc)
             wall.append(w)
             cpu.append(c)
     vwall, vcpu = [], []
     for _ in range(args.repeats):
-        w, c = _timed(lambda: validate_suite(CORE))
+        w, c, _ = timed(validate_suite, CORE)
         vwall.append(w)
         vcpu.append(c)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
