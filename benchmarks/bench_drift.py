@@ -17,9 +17,7 @@ import time
 import numpy as np
 import pandas as pd
 
-CATEGORIES = ("deploy/bad-release", "config/feature-flag", "capacity/traffic-surge", "latency/timeout-chain",
-              "kubernetes/oom", "kubernetes/cpu-throttling", "database/slow-query", "database/connection-pool",
-              "messaging/kafka-lag", "network/connectivity", "storage/disk-full", "dependency/external")
+from evalkit.suite.generator import CATEGORIES
 
 
 def synthetic_series(builds: int = 200, categories: int = 12, scenarios: int = 30, trials: int = 3,
@@ -27,7 +25,8 @@ def synthetic_series(builds: int = 200, categories: int = 12, scenarios: int = 3
     """Long series frame like a real history: every build runs the same scenarios (fixed difficulty per
     scenario), ``trials`` trials each; one category drops 30 points for 5 builds halfway."""
     rng = np.random.default_rng(seed)
-    cats = [CATEGORIES[i % len(CATEGORIES)] + ("" if i < len(CATEGORIES) else f"-{i}") for i in range(categories)]
+    names = list(CATEGORIES)  # the generator's twelve categories
+    cats = [names[i % len(names)] + ("" if i < len(names) else f"-{i}") for i in range(categories)]
     base = rng.uniform(0.55, 0.9, len(cats))
     difficulty = {c: np.clip(rng.beta(2 * p, 2 * (1 - p), scenarios), 0, 1) for c, p in zip(cats, base)}
     start = pd.Timestamp("2024-01-01", tz="UTC")

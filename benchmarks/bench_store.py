@@ -19,10 +19,7 @@ import pandas as pd
 from timing import timed
 
 from evalkit.score.schema import RESULT_COLUMNS, conform
-
-CATEGORIES = ["deploy/bad-release", "config/feature-flag", "capacity/traffic-surge", "latency/timeout-chain",
-              "kubernetes/oom", "kubernetes/cpu-throttling", "database/slow-query", "database/connection-pool",
-              "messaging/kafka-lag", "network/connectivity", "storage/disk-full", "dependency/external"]
+from evalkit.suite.generator import CATEGORIES
 TOOLS = ["list_services", "get_topology", "query_metric", "search_logs", "get_traces", "list_events"]
 
 
@@ -39,7 +36,7 @@ def make_result(n_scenarios: int, trials: int, calls_per_trial: int, seed: int =
     table["build_id"] = "reference:v2+0123abcd"
     table["agent_spec"] = "reference:v2"
     table["scenario_id"] = pd.Series([f"bench-{i:06d}" for i in scen], dtype="string")
-    table["category"] = np.asarray(CATEGORIES)[scen % len(CATEGORIES)]
+    table["category"] = np.asarray(list(CATEGORIES))[scen % len(CATEGORIES)]
     table["trial"] = np.tile(np.arange(trials), n_scenarios)
     table["seed"] = rng.integers(0, 2**62, rows)
     table["status"] = np.where(rng.random(rows) < 0.02, "agent_error", "ok")
