@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from functools import partial
 
 import numpy as np
 from scipy import special, stats
@@ -186,12 +187,9 @@ EXACT_NS = (30, 100, 500, 1000)
 #: bound at a level).
 ONE_TRIAL_TESTS = {
     "midp": (st.midp_pvalue, st.midp_bound),
-    "wilson": (lambda b, c, n, d0, side: st.wilson_pvalue(b, c, n, d0, side),
-               lambda b, c, n, lv, side: st.wilson_bound(b, c, n, lv, side)),
-    "mcn-midp": (lambda b, c, n, d0, side: st.mcnemar_pvalue(b, c, n, d0, side, midp=True),
-                 lambda b, c, n, lv, side: st.mcnemar_bound(b, c, n, lv, side, midp=True)),
-    "mcn-exact": (lambda b, c, n, d0, side: st.mcnemar_pvalue(b, c, n, d0, side, midp=False),
-                  lambda b, c, n, lv, side: st.mcnemar_bound(b, c, n, lv, side, midp=False)),
+    "wilson": (st.wilson_pvalue, st.wilson_bound),
+    "mcn-midp": (partial(st.mcnemar_pvalue, midp=True), partial(st.mcnemar_bound, midp=True)),
+    "mcn-exact": (partial(st.mcnemar_pvalue, midp=False), partial(st.mcnemar_bound, midp=False)),
     "tango": (st.score_pvalue, st.score_bound),
     "t": (lambda b, c, n, d0, side: st.t_pvalue(*_t_stats(b, c, n), d0, side),
           lambda b, c, n, lv, side: st.t_bound(*_t_stats(b, c, n), lv, side)),
@@ -205,15 +203,9 @@ def _t_stats(b, c, n):
 
 def outcomes(n, p10, p01, tol=1e-15):
     """Every (b, c) outcome of n pairs (pass→fail rate p10, fail→pass rate p01) with probability > tol."""
-    b, c = np.meshgrid(np.arange(n + 1.0), np.arange(n + 1.0), indexing="ij")
-    ok = b + c <= n
-    b, c = b[ok], c[ok]
-    logp = (special.gammaln(n + 1) - special.gammaln(b + 1) - special.gammaln(c + 1)
-            - special.gammaln(n - b - c + 1) + special.xlogy(b, p10) + special.xlogy(c, p01)
-            + special.xlog1py(n - b - c, -(p10 + p01)))
-    w = np.exp(logp)
-    keep = w > tol
-    return b[keep], c[keep], w[keep]
+    pmf = _outcome_grid(n, p10, p01)
+    b, c = np.nonzero(pmf > tol)
+    return b.astype(float), c.astype(float), pmf[b, c]
 
 
 def boundary_size(n, p10, p01, alpha):
