@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from multiprocessing.connection import wait as mp_wait
 
 from evalkit.run.executors import TrialFn, died_outcome, timeout_outcome
@@ -94,10 +94,8 @@ class _Worker:
         self.last: str | None = None  # scenario id of the last task sent
 
     def kill(self) -> None:
-        try:
+        with suppress(Exception):  # already gone
             self.proc.kill()
-        except Exception:  # noqa: BLE001 - already gone
-            pass
         self.proc.join(timeout=5)
         self.conn.close()
 
@@ -138,10 +136,8 @@ class ProcessExecutor:
         worker.task = task
         worker.last = task.scenario_id
         worker.started.value = 0.0
-        try:
+        with suppress(BrokenPipeError, OSError):  # the dead worker is noticed by poll()
             worker.conn.send(task)
-        except (BrokenPipeError, OSError):
-            pass  # the dead worker is noticed by poll()
 
     def in_flight(self) -> int:
         return sum(w.task is not None for w in self._workers)
@@ -155,9 +151,7 @@ class ProcessExecutor:
                 return out
             out.extend(self._expire(busy))
             busy = [w for w in busy if w.task is not None]
-            wait_s = self._next_check(busy, deadline)
-            if out:
-                wait_s = 0.0
+            wait_s = 0.0 if out else self._next_check(busy, deadline)
             handles = [w.conn for w in busy] + [w.proc.sentinel for w in busy]
             ready = set(mp_wait(handles, timeout=wait_s)) if busy else set()
             for w in busy:
@@ -213,10 +207,8 @@ class ProcessExecutor:
         self._closed = True
         for w in self._workers:
             if w.task is None:
-                try:
+                with suppress(BrokenPipeError, OSError):
                     w.conn.send(None)
-                except (BrokenPipeError, OSError):
-                    pass
         for w in self._workers:
             if w.task is not None:
                 w.proc.kill()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import socket
 import time
+from contextlib import suppress
 
 from evalkit.errors import UserError
 from evalkit.run.executors import TrialFn, died_outcome, timeout_outcome
@@ -120,10 +121,8 @@ class RayExecutor:
             return
         self._closed = True
         for ref in list(self._refs):
-            try:
+            with suppress(Exception):
                 self._ray.cancel(ref, force=True)
-            except Exception:  # noqa: BLE001
-                pass
         self._refs.clear()
         if self._owns:
             self._ray.shutdown()
