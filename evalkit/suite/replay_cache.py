@@ -4,8 +4,8 @@ Replaying a generated world costs ~10-25 ms; a run replays each scenario once pe
 worker keeps an in-process LRU), and this cache makes every later replay of the same world, by any
 process or run on the machine, a ~1 ms read.
 
-Key: the generator id, a fingerprint of the generator's source code and numpy's version, the category, seed, noise level and
-everything :func:`evalkit.suite.generator.replay` checks (window, alert, digest). An entry is written only
+Key: the generator id, a fingerprint of the generator's source code and numpy's version, the category, seed,
+noise level and everything :func:`evalkit.suite.generator.replay` checks (window, alert, digest). An entry is written only
 after a fresh replay passed those checks, so a hit stands for a replay that matched the scenario's digest
 with this exact generator; a changed generator changes every key and the next load replays (and refuses a
 stale scenario) again. Entries carry a SHA-256 of their payload (a torn or corrupted file is a miss) and
