@@ -12,6 +12,7 @@ from evalkit.run.journal import default_journal_path
 from evalkit.run.config import NO_JOURNAL, JournalConfig, RetryConfig, RunConfig
 from evalkit.run.runner import run_suite
 from evalkit.run.seeds import trial_seed
+from evalkit.run.spool import Trajectories
 from evalkit.run.summary import format_summary
 from evalkit.score.schema import RESULT_COLUMNS
 from test_run_agents import down_for_good, hangs, odd_scenario
@@ -57,6 +58,8 @@ def test_run_scores_every_scenario_and_trial_with_seeds_from_the_run_seed(smoke,
     assert (m["suite_hash"], m["trials"], m["seed"], m["infra_errors"]) == (smoke.hash, 2, 3, 0)
     assert m["build_id"].startswith("reference:v1") and m["executor"] == "processes"
     assert len(result.trajectories) == len(t) and result.trajectories[0]["calls"][0]["tool"]
+    assert isinstance(result.trajectories, Trajectories)  # read from disk when asked, not held in memory
+    assert [(x["scenario_id"], x["trial"]) for x in result.trajectories] == list(zip(t["scenario_id"], t["trial"]))
     assert "overall (macro)" in format_summary(result)
 
 
@@ -65,6 +68,7 @@ def test_rerunning_the_same_call_resumes_and_reproduces_the_table(v1_run):
     again = run_suite(SMOKE, "reference:v1", RunConfig(trials=2, seed=3, jobs=2, journal=JournalConfig(journal)))
     assert again.meta["resumed_trials"] == len(result.table)
     pd.testing.assert_frame_equal(again.table, result.table)
+    assert again.trajectories == result.trajectories  # resumed from the journal, the same as when they ran
 
 
 def test_journal_of_another_build_is_refused(v1_run, tmp_path):

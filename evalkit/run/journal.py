@@ -243,6 +243,12 @@ class Journal:
         if old is None or (_is_infra(old) and not _is_infra(rec)):
             self.records[rec["key"]] = rec
 
+    def drop_trajectories(self) -> None:
+        """Forget the trajectories of the records read back (the runner keeps them on disk); what resuming reads
+        (key, row, outcome) stays."""
+        for rec in self.records.values():
+            rec.pop("trajectory", None)
+
     def finished_keys(self) -> set[str]:
         """Keys of trials that need no rerun (infrastructure failures are retried on resume)."""
         return {k for k, r in self.records.items() if not _is_infra(r)}

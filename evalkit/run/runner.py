@@ -12,7 +12,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import pandas as pd
 
@@ -23,6 +23,7 @@ from evalkit.run.config import RunConfig
 from evalkit.run.executors import Executor, make_executor
 from evalkit.run.journal import Journal, JournalHeader, default_journal_path, record_key
 from evalkit.run.seeds import trial_seed
+from evalkit.run.spool import TrajectorySpool
 from evalkit.run.tasks import TrialOutcome, TrialTask
 from evalkit.score.schema import conform, sort_results
 from evalkit.vocab import ErrorClass, SandboxMode, Status
@@ -38,7 +39,7 @@ class RunResult:
     """A finished run: results table (one row per scenario x trial), trajectories and metadata."""
 
     table: pd.DataFrame
-    trajectories: list[dict]
+    trajectories: Sequence[dict]  # a run's own: a Trajectories read from disk on demand
     meta: dict
     warnings: list[str] = field(default_factory=list)
 
@@ -124,6 +125,7 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
         jr = Journal(default_journal_path(config.journal.dir, suite_obj.name, build_id, seed), header,
                      fresh=config.journal.fresh, scenario_ids=[s.id for s in suite_obj.scenarios])
     exe = None
+    spool = TrajectorySpool()  # trajectories wait on disk, not in memory, until the run's reader asks
     try:
         wanted = {record_key(suite_obj.hash, s.id, t, build_id) for s in scenarios for t in range(trials)}
         finished = (jr.finished_keys() & wanted) if jr else set()
@@ -134,13 +136,15 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
             if record_key(suite_obj.hash, s.id, t, build_id) not in finished
         ]
         total = len(scenarios) * trials
-        records = _rescored(resumed, ctx)
+        records = _rescored(resumed, ctx, spool)
+        if jr:
+            jr.drop_trajectories()  # spooled now; the journal keeps what resuming needs
         if progress:
             progress(len(records), total)
         if tasks:
             exe = _executor(config, agent_spec)
             try:
-                _schedule(tasks, exe, ctx, jr, records, total, progress, config)
+                _schedule(tasks, exe, ctx, jr, records, spool, total, progress, config)
             finally:
                 if isinstance(config.executor, str):
                     exe.close()
@@ -150,7 +154,7 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
 
     ordered = sorted(records.values(), key=lambda r: (r["row"]["scenario_id"], r["row"]["trial"]))
     table = sort_results(conform(pd.DataFrame.from_records([r["row"] for r in ordered])))
-    trajectories = [r["trajectory"] for r in ordered]
+    trajectories = spool.view([r["key"] for r in ordered])
     warnings = _run_warnings(table, jr.warnings if jr else [], scorer, config, agent_spec)
     meta = {
         "suite": suite_obj.name, "suite_version": suite_obj.version, "suite_hash": suite_obj.hash,
@@ -188,8 +192,9 @@ def _executor(config: RunConfig, agent_spec: str) -> Executor:
 
 
 def _schedule(tasks: list[TrialTask], exe: Executor, ctx: _Context, jr: Journal | None, records: dict,
-              total: int, progress: ProgressFn | None, config: RunConfig) -> None:
-    """Keep the executor full, retry infra failures with exponential backoff, journal and acknowledge."""
+              spool: TrajectorySpool, total: int, progress: ProgressFn | None, config: RunConfig) -> None:
+    """Keep the executor full, retry infra failures with exponential backoff, journal and acknowledge; each
+    record's trajectory moves to ``spool`` once it is journaled."""
     max_retries, backoff_s = config.retry.max_retries, config.retry.backoff_s
     fsync_interval_s = config.journal.fsync_interval_s
     pending = deque(tasks)
@@ -242,6 +247,8 @@ def _schedule(tasks: list[TrialTask], exe: Executor, ctx: _Context, jr: Journal 
             if jr.unsynced and time.monotonic() - last_sync >= fsync_interval_s:
                 acked += jr.sync()
                 last_sync = time.monotonic()
+        for rec in batch:
+            spool.put(rec["key"], rec.pop("trajectory"))
         if progress and (batch or not outcomes):
             progress(acked, total)
         if setup_error is not None:  # finished trials stay journaled; the run stops with the user's error
@@ -313,14 +320,15 @@ def _select(suite_obj, scenario_ids: Iterable[str] | None, limit: int | None = N
     return picked
 
 
-def _rescored(resumed: dict[str, dict], ctx: _Context) -> dict[str, dict]:
+def _rescored(resumed: dict[str, dict], ctx: _Context, spool: TrajectorySpool) -> dict[str, dict]:
     """Journaled trials re-scored from their stored finding and trajectory: same scores, and any scorer added
-    since applies to them too."""
+    since applies to them too. Their trajectories go to ``spool``; the records returned keep the rest."""
     records: dict[str, dict] = {}
     for key, rec in resumed.items():
         rec = dict(rec)
-        tr = rec["trajectory"]
+        tr = rec.pop("trajectory")
         rec["row"] = ctx.row(tr["scenario_id"], int(tr["trial"]), rec["outcome"], tr)
+        spool.put(key, tr)
         records[key] = rec
     return records
 

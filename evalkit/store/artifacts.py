@@ -11,12 +11,13 @@ import gzip
 import hashlib
 import json
 import math
+import zlib
 from pathlib import Path
 from typing import Any, Iterable
 
 import pandas as pd
 
-from evalkit.atomic import atomic_write
+from evalkit.atomic import atomic_path, atomic_write
 from evalkit.errors import UserError
 
 #: gzip level for trajectories: 1 is ~3x faster than 6 for ~10 % more bytes on JSON lines.
@@ -87,10 +88,13 @@ def dumps(doc: Any) -> str:
 
 
 def write_trajectories(trajectories: Iterable[dict], path: Path) -> None:
-    """Trajectories → gzip-compressed JSON lines, one trial per line."""
-    text = "\n".join(dumps(t) for t in trajectories)
-    data = (text + "\n").encode("utf-8") if text else b""
-    atomic_write(path, gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0))
+    """Trajectories → gzip-compressed JSON lines, one trial per line, compressed as they stream by (a run's
+    trajectories need not fit in memory). The same bytes as ``gzip.compress`` of the whole text with mtime 0."""
+    deflate = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # 31: a gzip header and trailer, mtime 0
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        for t in trajectories:
+            fh.write(deflate.compress((dumps(t) + "\n").encode("utf-8")))
+        fh.write(deflate.flush())
 
 
 def read_trajectories(path: Path) -> list[dict]:

@@ -145,7 +145,7 @@ def prepare_run(run_result: Any, *, tracking_uri: str, aggregates: pd.DataFrame 
         raise
 
 
-def _unpack(run_result: Any) -> tuple[pd.DataFrame, list[dict], dict]:
+def _unpack(run_result: Any) -> tuple[pd.DataFrame, Iterable[dict], dict]:
     try:
         table, trajectories, meta = run_result.table, run_result.trajectories, run_result.meta
     except AttributeError as err:
@@ -155,7 +155,8 @@ def _unpack(run_result: Any) -> tuple[pd.DataFrame, list[dict], dict]:
     missing = [c for c in RESULT_COLUMNS if c not in table.columns]
     if missing:
         raise ValueError(f"results table lacks column(s) {missing} (see evalkit.score.schema)")
-    return table, list(trajectories or []), dict(meta or {})
+    # a run's trajectories stay a sequence read from disk: writing the artifact streams them
+    return table, trajectories if trajectories is not None else [], dict(meta or {})
 
 
 def params_of(meta: dict[str, Any]) -> dict[str, str]:
