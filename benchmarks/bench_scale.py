@@ -19,7 +19,10 @@ Generates a suite of ``--n`` scenarios into a temp folder and prints, with wall 
   (SQLite in the temp folder): wall, peak RSS, and whether results, journal and the MLflow run are present,
 - reference (``--phases reference``): ``reference:v1`` on ``--core-limit`` scenarios of core, k = 3, ``--jobs J``: trials/s and the
   share of the workers' time spent in the agent's own code (latency minus its tool calls), in tool calls
-  (evalkit's Toolbox) and elsewhere (first-use world loads, dispatch, scoring, journaling).
+  (evalkit's Toolbox) and elsewhere (first-use world loads, dispatch, scoring, journaling),
+- memory (``--phases memory``): ``reference:v1`` on ``--core-limit`` scenarios of core, k = 3, in one process
+  (``--executor threads``): the memory the finished run's result holds (traced bytes freed when it is dropped),
+  per trial and scaled to 100,000 trials, and the process's peak RSS.
 
 Every CLI step is a fresh ``python -m evalkit`` process; EVALKIT_CACHE_DIR points into the temp folder, so
 the user's replay cache is neither used nor polluted. Medians where repeated.
@@ -41,7 +44,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CATEGORIES = 12
-PHASES = ("generate", "validate", "load", "run", "marginal", "big", "reference")
+PHASES = ("generate", "validate", "load", "run", "marginal", "big", "reference", "memory")
 DEFAULT_PHASES = "generate,validate,load,run,marginal"
 
 
@@ -152,6 +155,35 @@ def bench_reference(work: Path, args, env: dict) -> None:
               f"scoring, journal, start-up) {100 * (busy - latency) / busy:.0f} %")
 
 
+_HELD = """
+import gc, resource, sys, tracemalloc
+from evalkit.run import JournalConfig, RunConfig, run_suite
+config = RunConfig(trials=3, jobs=2, executor="threads", journal=JournalConfig(dir=sys.argv[3], fresh=True))
+tracemalloc.start()
+result = run_suite(sys.argv[1], "reference:v1", config, limit=int(sys.argv[2]))
+gc.collect()
+with_result = tracemalloc.get_traced_memory()[0]
+trials = len(result.table)
+del result
+gc.collect()
+print(trials, with_result - tracemalloc.get_traced_memory()[0], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def bench_memory(work: Path, args, env: dict) -> None:
+    """What a finished run holds in memory per trial (its RunResult: table, trajectories, meta), with reference:v1
+    on core (about 30 tool calls a trial) in one process: the bytes freed when the result is dropped."""
+    n = args.core_limit or 360
+    proc = subprocess.run([sys.executable, "-c", _HELD, args.core, str(n), str(work / "j-memory")], env=env,
+                          capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(f"the memory phase failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    trials, held, rss_kib = (int(x) for x in proc.stdout.split()[-3:])
+    print(f"  memory     a finished run of {trials} reference:v1 trials holds {held / 2**20:.1f} MB "
+          f"({held / trials / 1024:.1f} KiB a trial, ~{held / trials * 100_000 / 2**30:.2f} GiB for 100,000); "
+          f"peak RSS of the process {rss_kib / 1024:.0f} MB")
+
+
 def _time_split(out: Path) -> tuple[int, float, int, float]:
     """(trials, summed latency s, trials not ok, summed tool-call s) of a run's output folder."""
     code = ("import sys, pandas as pd; t = pd.read_parquet(sys.argv[1]); "
@@ -201,6 +233,8 @@ def main() -> None:
             bench_big(suite, work, n, args, env)
         if "reference" in phases:
             bench_reference(work, args, env)
+        if "memory" in phases:
+            bench_memory(work, args, env)
         rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"  peak RSS   {rss_mb:8.0f} MB (largest single process of all the steps)")
         cache_mb = sum(p.stat().st_size for p in (work / "cache").rglob("*") if p.is_file()) / 2**20
