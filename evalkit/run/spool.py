@@ -37,9 +37,6 @@ class TrajectorySpool:
             self._end += len(data)
             self._dirty = True
 
-    def __contains__(self, key: object) -> bool:
-        return key in self._at
-
     def __len__(self) -> int:
         return len(self._at)
 
