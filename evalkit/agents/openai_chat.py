@@ -180,6 +180,7 @@ class OpenAIChatAgent(RebuiltFromSpec):
     def investigate(self, alert: dict, toolbox: Toolbox, seed: int) -> Finding:
         """Converse with the model until it submits a finding; failures raise AgentFailure subclasses."""
         usage = {"tokens_in": 0.0, "tokens_out": 0.0, "turns": 0.0}
+        self._client_()  # the one-time import and client set-up are not the investigation's time
         deadline = self.clock() + (self.timeout_s if self.timeout_s is not None else math.inf)
         try:
             finding = self._loop(alert, toolbox, seed, deadline, usage)
