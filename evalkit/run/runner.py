@@ -155,13 +155,14 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
     ordered = sorted(records.values(), key=lambda r: (r["row"]["scenario_id"], r["row"]["trial"]))
     table = sort_results(conform(pd.DataFrame.from_records([r["row"] for r in ordered])))
     trajectories = spool.view([r["key"] for r in ordered])
-    warnings = _run_warnings(table, jr.warnings if jr else [], scorer, config, agent_spec)
+    execution = _execution_meta(table, exe, config, agent_spec)
+    warnings = _run_warnings(table, execution, jr.warnings if jr else [], scorer, config)
     meta = {
         "suite": suite_obj.name, "suite_version": suite_obj.version, "suite_hash": suite_obj.hash,
         "build_id": build_id, "agent_spec": agent_spec, "trials": trials, "seed": seed,
         "evalkit_version": __version__, "started_at": started_at, "duration_s": time.monotonic() - t0,
         "n_scenarios": len(scenarios), "resumed_trials": len(resumed), "journal": str(jr.path) if jr else None,
-        **_execution_meta(table, exe, config, agent_spec),
+        **execution,
         "scorers": [f"{s.name}={s.spec}" for s in scorer.user_scorers], "warnings": warnings,
     }
     if len(table) and meta["infra_errors"] == len(table):
@@ -333,20 +334,20 @@ def _rescored(resumed: dict[str, dict], ctx: _Context, spool: TrajectorySpool) -
     return records
 
 
-def _run_warnings(table: pd.DataFrame, journal_warnings: Iterable[str], scorer: Any, config: RunConfig,
-                  agent_spec: str) -> list[str]:
+def _run_warnings(table: pd.DataFrame, execution: dict, journal_warnings: Iterable[str], scorer: Any,
+                  config: RunConfig) -> list[str]:
     """What the run's reader should know: damaged journal records (quarantined and rerun), failing user
-    scorers, an agent that mostly failed, no sandbox, infrastructure errors."""
-    infra = int((table["status"] == Status.INFRA_ERROR).sum())
+    scorers, an agent that mostly failed, no sandbox, infrastructure errors (the counts and the sandbox come
+    from ``execution``, the run's :func:`_execution_meta`)."""
+    infra, failed = execution["infra_errors"], execution["agent_errors"]
     warnings = list(journal_warnings)
     warnings += [f"user scorer '{name}' failed on {n} trial(s), its columns are NaN there: {first}"
                  for name, (n, first) in sorted(scorer.failures.items())]
-    failed = int((table["status"] == Status.AGENT_ERROR).sum())
     if len(table) and failed > config.failure_warning_share * len(table):
         top = table.loc[table["status"] == Status.AGENT_ERROR, "error_class"].value_counts()
         warnings.append(f"the agent failed in {failed} of {len(table)} trials (mostly {top.index[0]}): the "
                         "scores say more about the agent's failures than its investigations")
-    if sandbox_label(agent_spec, config.sandbox) == SandboxMode.NONE:
+    if execution["sandbox"] == SandboxMode.NONE:
         warnings.append("the agent ran unsandboxed (--sandbox none): it could have read the suite's truth, "
                         "and processes it started may outlive the run")
     if infra:
