@@ -22,7 +22,9 @@ Generates a suite of ``--n`` scenarios into a temp folder and prints, with wall 
   (evalkit's Toolbox) and elsewhere (first-use world loads, dispatch, scoring, journaling),
 - memory (``--phases memory``): ``reference:v1`` on ``--core-limit`` scenarios of core, k = 3, in one process
   (``--executor threads``): the memory the finished run's result holds (traced bytes freed when it is dropped),
-  per trial and scaled to 100,000 trials, and the process's peak RSS.
+  per trial and scaled to 100,000 trials, and the process's peak RSS; then the same command again, which resumes
+  every trial from the journal: the peak of traced memory above what the process held before it, at that size
+  and at a quarter of it (the difference per trial leaves fixed costs such as the loaded agent out).
 
 Every CLI step is a fresh ``python -m evalkit`` process; EVALKIT_CACHE_DIR points into the temp folder, so
 the user's replay cache is neither used nor polluted. Medians where repeated.
@@ -156,7 +158,7 @@ def bench_reference(work: Path, args, env: dict) -> None:
 
 
 _HELD = """
-import gc, resource, sys, tracemalloc
+import gc, os, resource, sys, tracemalloc
 from evalkit.run import JournalConfig, RunConfig, run_suite
 config = RunConfig(trials=3, jobs=2, executor="threads", journal=JournalConfig(dir=sys.argv[3], fresh=True))
 tracemalloc.start()
@@ -164,9 +166,17 @@ result = run_suite(sys.argv[1], "reference:v1", config, limit=int(sys.argv[2]))
 gc.collect()
 with_result = tracemalloc.get_traced_memory()[0]
 trials = len(result.table)
+journal = result.meta["journal"]
 del result
 gc.collect()
-print(trials, with_result - tracemalloc.get_traced_memory()[0], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+held = with_result - tracemalloc.get_traced_memory()[0]
+before = tracemalloc.get_traced_memory()[0]
+tracemalloc.reset_peak()
+again = run_suite(sys.argv[1], "reference:v1", config.replace(journal=JournalConfig(dir=sys.argv[3])),
+                  limit=int(sys.argv[2]))
+resume_peak = tracemalloc.get_traced_memory()[1] - before
+assert again.meta["resumed_trials"] == trials
+print(trials, held, resume_peak, os.path.getsize(journal), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
@@ -178,10 +188,20 @@ def bench_memory(work: Path, args, env: dict) -> None:
                           capture_output=True, text=True)
     if proc.returncode:
         raise SystemExit(f"the memory phase failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    trials, held, rss_kib = (int(x) for x in proc.stdout.split()[-3:])
+    trials, held, resume_peak, journal_bytes, rss_kib = (int(x) for x in proc.stdout.split()[-5:])
     print(f"  memory     a finished run of {trials} reference:v1 trials holds {held / 2**20:.1f} MB "
           f"({held / trials / 1024:.1f} KiB a trial, ~{held / trials * 100_000 / 2**30:.2f} GiB for 100,000); "
           f"peak RSS of the process {rss_kib / 1024:.0f} MB")
+    small = max(12, n // 4)  # the resume again at a quarter of the size: the slope leaves fixed costs out
+    proc = subprocess.run([sys.executable, "-c", _HELD, args.core, str(small), str(work / "j-memory-small")],
+                          env=env, capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(f"the memory phase failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    trials_s, _, peak_s, _, _ = (int(x) for x in proc.stdout.split()[-5:])
+    slope = (resume_peak - peak_s) / (trials - trials_s)
+    print(f"  memory     resuming all {trials} from their journal ({journal_bytes / 2**20:.1f} MB) peaks at "
+          f"{resume_peak / 2**20:.1f} MB above what the process held before ({peak_s / 2**20:.1f} MB for "
+          f"{trials_s}): {slope / 1024:.1f} KiB a trial more, ~{slope * 100_000 / 2**30:.2f} GiB for 100,000")
 
 
 def _time_split(out: Path) -> tuple[int, float, int, float]:

@@ -146,8 +146,8 @@ def test_fuzz_the_journal_reader_keeps_only_records_it_can_rescore(smoke, reques
             head = path.read_bytes()
             path.write_bytes(head + b"".join(line + b"\n" for line in lines) + torn)
             with Journal(path, header, scenario_ids=ids) as j:
-                for rec in j.records.values():  # what a resumed run re-scores
-                    tr = rec["trajectory"]
+                for key, rec in j.records.items():  # what a resumed run re-scores
+                    tr = j.trajectory(key)
                     ctx.row(tr["scenario_id"], int(tr["trial"]), rec["outcome"], tr)
                 for warning in j.warnings:
                     assert printable(warning) == warning  # nothing left to escape (spaces such as U+00A0 stay)

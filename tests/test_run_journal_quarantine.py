@@ -185,3 +185,16 @@ def test_run_suite_reruns_the_trials_of_damaged_records_and_says_so(tmp_path):
     assert "line 2" in journal_warnings[0] and "no outcome" in journal_warnings[0]
     assert "unknown scenario id 'ghost-999'" in journal_warnings[1]
     assert again.meta["warnings"][:2] == journal_warnings
+
+
+def test_records_read_back_hold_no_trajectory_and_each_is_read_from_its_line_after_a_quarantine(tmp_path):
+    """Resuming holds the rows of a long run, not its trajectories: each is parsed again from the journal when
+    asked for, also once a quarantine has rewritten the file (the lines after a damaged one move up)."""
+    b1 = record("b", 1)
+    b1["trajectory"] = {**b1["trajectory"], "stderr": "the second trial of b"}
+    path = journal_with(tmp_path, DAMAGE["truncated line"][0], after=line(b1))
+    with Journal(path, HEADER, scenario_ids=SCENARIOS) as j:
+        assert j.warnings and all("trajectory" not in r for r in j.records.values())
+        assert j.trajectory(record("a", 0)["key"]) == record("a", 0)["trajectory"]
+        assert j.trajectory(b1["key"]) == b1["trajectory"]
+        assert j.records[b1["key"]]["row"] == b1["row"]

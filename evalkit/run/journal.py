@@ -22,7 +22,7 @@ import time
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Collection
+from typing import Collection, cast
 
 from evalkit.atomic import fsync_dir, new_file_mode
 from evalkit.errors import Problem, UserError, clip, printable
@@ -88,7 +88,8 @@ class JournalHeader:
 
 
 class Journal:
-    """An open journal: ``records`` holds what earlier runs finished; ``append`` adds and fsyncs a batch."""
+    """An open journal: ``records`` holds what earlier runs finished (their trajectories are read back one at a
+    time with :meth:`trajectory`); ``append`` adds and fsyncs a batch."""
 
     def __init__(self, path: str | Path, header: JournalHeader, fresh: bool = False,
                  scenario_ids: Collection[str] | None = None):
@@ -98,10 +99,12 @@ class Journal:
         self.header = header
         self.fresh = fresh
         self.scenario_ids = None if scenario_ids is None else frozenset(scenario_ids)
-        self.records: dict[str, dict] = {}
+        self.records: dict[str, dict] = {}  # key -> record (key, row, outcome); trajectories stay in the file
+        self._lines: dict[str, tuple[int, int]] = {}  # key -> (offset, length) of the line of a record read back
         self.truncated_bytes = 0
         self.damaged: list[Damaged] = []
         self._fh = None
+        self._reader = None
         self._unsynced = 0
         self._open()
 
@@ -146,39 +149,44 @@ class Journal:
                            "make sure one evalkit run uses it at a time")
 
     def _load_existing(self) -> None:
-        data = self.path.read_bytes()
-        lines = data.split(b"\n")
-        torn = lines.pop()  # after the last newline: empty, or a line torn by a crash mid-write
-        if not lines:
-            # Only a torn header: nothing was ever acknowledged; start the journal afresh.
-            self._truncate(0)
-            self._write_header()
-            return
-        head = _parse(lines[0])
-        if not isinstance(head, dict) or "journal" not in head:
-            raise UserError.at(str(self.path), "header", lines[0][:60].decode("utf-8", "backslashreplace"),
-                               "not an evalkit journal; delete it or pass another --journal-dir")
-        self._check_header(head)
-        good = [lines[0]]
-        numbered = list(enumerate(lines[1:], start=2))
-        if torn:
-            numbered.append((len(lines) + 1, torn))
-        for number, raw in numbered:
-            rec = _parse(raw)
-            reason = "torn by a crash mid-write" if raw is torn else "not JSON" if rec is _BAD else record_problem(
-                rec, suite_hash=self.header.suite_hash, build_id=self.header.build_id, trials=self.header.trials,
-                scenario_ids=self.scenario_ids)
-            if reason is None:
-                good.append(raw)
-                self._remember(rec)
-            else:
-                self.damaged.append(Damaged(number, raw, reason))
+        """Read the journal line by line: each good record is remembered without its trajectory, which stays in
+        the file (see :meth:`trajectory`), so resuming a long run holds its rows, not its trajectories."""
+        size = self.path.stat().st_size
+        with open(self.path, "rb") as fh:
+            first = fh.readline()
+            if not first.endswith(b"\n"):
+                # Only a torn header: nothing was ever acknowledged; start the journal afresh.
+                self._truncate(0)
+                self._write_header()
+                return
+            head = _parse(first[:-1])
+            if not isinstance(head, dict) or "journal" not in head:
+                raise UserError.at(str(self.path), "header", first[:60].decode("utf-8", "backslashreplace"),
+                                   "not an evalkit journal; delete it or pass another --journal-dir")
+            self._check_header(head)
+            good = [(0, len(first))]  # (offset, length with the newline) of every line kept
+            offset = len(first)
+            for number, raw in enumerate(fh, start=2):
+                torn = not raw.endswith(b"\n")  # after the last newline: a line torn by a crash mid-write
+                line = raw if torn else raw[:-1]
+                rec = _parse(line)
+                reason = "torn by a crash mid-write" if torn else "not JSON" if rec is _BAD else record_problem(
+                    rec, suite_hash=self.header.suite_hash, build_id=self.header.build_id,
+                    trials=self.header.trials, scenario_ids=self.scenario_ids)
+                if reason is None:
+                    good.append((offset, len(raw)))
+                    record = cast(dict, rec)  # record_problem found none: a record with every field
+                    del record["trajectory"]
+                    self._remember(record, (offset, len(line)))
+                else:
+                    self.damaged.append(Damaged(number, line, reason))
+                offset += len(raw)
         if self.damaged:
-            self._quarantine(b"".join(line + b"\n" for line in good), len(data))
+            self._quarantine(good, size)
 
-    def _quarantine(self, kept: bytes, size: int) -> None:
-        """Append the damaged lines to the quarantine file (durably, first), then replace the journal by
-        ``kept``: a crash in between leaves them in both places, never in neither."""
+    def _quarantine(self, good: list[tuple[int, int]], size: int) -> None:
+        """Append the damaged lines to the quarantine file (durably, first), then replace the journal by its
+        ``good`` lines (copied in order): a crash in between leaves them in both places, never in neither."""
         target = quarantine_path(self.path)
         with open(target, "ab") as fh:
             fh.write(b"".join(d.raw + b"\n" for d in self.damaged))
@@ -187,9 +195,15 @@ class Journal:
         fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         os.fchmod(fd, new_file_mode())
         fresh = os.fdopen(fd, "ab")
+        moved: dict[int, int] = {}  # old offset -> new offset of each kept line
+        kept = 0
         try:
             fcntl.flock(fresh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # locked before anyone can see it
-            fresh.write(kept)
+            with open(self.path, "rb") as old:
+                for start, length in good:
+                    moved[start] = kept
+                    fresh.write(os.pread(old.fileno(), length, start))
+                    kept += length
             fresh.flush()
             os.fsync(fresh.fileno())
             os.replace(name, self.path)
@@ -200,7 +214,8 @@ class Journal:
         fsync_dir(self.path.parent)
         self._fh.close()
         self._fh = fresh
-        self.truncated_bytes = size - len(kept)
+        self._lines = {key: (moved[start], length) for key, (start, length) in self._lines.items()}
+        self.truncated_bytes = size - kept
 
     @property
     def warnings(self) -> list[str]:
@@ -237,17 +252,21 @@ class Journal:
         if problems:
             raise UserError(*problems)
 
-    def _remember(self, rec: dict) -> None:
-        """First record of a key wins, except that a finished trial supersedes an infra failure (retried)."""
+    def _remember(self, rec: dict, line: tuple[int, int] | None = None) -> None:
+        """First record of a key wins, except that a finished trial supersedes an infra failure (retried).
+        ``line``: where a record read back from the file lies in it (offset, length), for :meth:`trajectory`."""
         old = self.records.get(rec["key"])
         if old is None or (_is_infra(old) and not _is_infra(rec)):
             self.records[rec["key"]] = rec
+            if line is not None:
+                self._lines[rec["key"]] = line
 
-    def drop_trajectories(self) -> None:
-        """Forget the trajectories of the records read back (the runner keeps them on disk); what resuming reads
-        (key, row, outcome) stays."""
-        for rec in self.records.values():
-            rec.pop("trajectory", None)
+    def trajectory(self, key: str) -> dict:
+        """The trajectory of a record read back when the journal was opened, parsed again from its line."""
+        start, length = self._lines[key]
+        if self._reader is None:
+            self._reader = open(self.path, "rb")  # the file as it is now: after any quarantine rewrote it
+        return json.loads(os.pread(self._reader.fileno(), length, start))["trajectory"]
 
     def finished_keys(self) -> set[str]:
         """Keys of trials that need no rerun (infrastructure failures are retried on resume)."""
@@ -277,6 +296,9 @@ class Journal:
         return self._unsynced
 
     def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         if self._fh is not None:
             self.sync()
             self._fh.close()

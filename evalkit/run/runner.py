@@ -136,9 +136,7 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
             if record_key(suite_obj.hash, s.id, t, build_id) not in finished
         ]
         total = len(scenarios) * trials
-        records = _rescored(resumed, ctx, spool)
-        if jr:
-            jr.drop_trajectories()  # spooled now; the journal keeps what resuming needs
+        records = _rescored(resumed, jr, ctx, spool) if jr else {}
         if progress:
             progress(len(records), total)
         if tasks:
@@ -321,13 +319,13 @@ def _select(suite_obj, scenario_ids: Iterable[str] | None, limit: int | None = N
     return picked
 
 
-def _rescored(resumed: dict[str, dict], ctx: _Context, spool: TrajectorySpool) -> dict[str, dict]:
+def _rescored(resumed: dict[str, dict], jr: Journal, ctx: _Context, spool: TrajectorySpool) -> dict[str, dict]:
     """Journaled trials re-scored from their stored finding and trajectory: same scores, and any scorer added
-    since applies to them too. Their trajectories go to ``spool``; the records returned keep the rest."""
+    since applies to them too. Each trajectory is read back from the journal, one at a time, into ``spool``."""
     records: dict[str, dict] = {}
     for key, rec in resumed.items():
         rec = dict(rec)
-        tr = rec.pop("trajectory")
+        tr = jr.trajectory(key)
         rec["row"] = ctx.row(tr["scenario_id"], int(tr["trial"]), rec["outcome"], tr)
         spool.put(key, tr)
         records[key] = rec
