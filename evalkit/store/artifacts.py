@@ -1,7 +1,7 @@
 """On-disk formats of a run's artifacts: results Parquet, gzip JSON-lines trajectories, JSON meta.
 
-Shared by MLflow logging, the offline outbox and committed baseline exports, so all three read back the
-same bytes. Writes are atomic (temporary file + rename): nothing is ever half-written.
+Shared by MLflow logging, the offline outbox, committed baseline exports and a run's ``--output-dir``, so all
+four read back the same bytes. Writes are atomic (temporary file + rename): nothing is ever half-written.
 """
 
 from __future__ import annotations
