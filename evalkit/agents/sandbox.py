@@ -6,7 +6,8 @@ On Linux every subprocess agent runs under `bubblewrap <https://github.com/conta
 
 - new PID, mount, IPC and UTS namespaces, all capabilities dropped, ``--die-with-parent`` and
   ``--new-session``: when evalkit ends (even by SIGKILL) bwrap dies, and with it every process in the
-  agent's PID namespace, ``setsid`` descendants included; evalkit's own ``/proc`` entries are invisible;
+  agent's PID namespace, ``setsid`` descendants included; a watchdog on evalkit's :func:`lifeline` covers
+  the moments before bwrap's own parent-death signal is armed; evalkit's own ``/proc`` entries are invisible;
 - a read-only view of the system directories, of the agent's own program files (its script's folder, its
   interpreter's installation) and of paths the user whitelists, and a private writable working folder that
   is also ``HOME``; the suite, truth files, journals, baselines, ``.evalkit/`` and the checkout are not
@@ -24,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -223,8 +225,33 @@ def prefix(settings: SandboxSettings, mounts: list[Path], cwd: Path | None = Non
 
 
 def command(sandbox_prefix: list[str], argv: list[str], workdir: str) -> list[str]:
-    """Run ``argv`` in the sandbox with ``workdir`` as its private writable working folder."""
-    return [*sandbox_prefix, "--bind", workdir, workdir, "--chdir", workdir, "--", *argv]
+    """Run ``argv`` in the sandbox with ``workdir`` as its private writable working folder, beside a watchdog
+    that kills every process in the sandbox once this process is gone (the process starting it must pass
+    :func:`lifeline` on: ``pass_fds``).
+
+    ``--die-with-parent`` alone leaves a window: bwrap's process inside the sandbox asks for its parent-death
+    signal only after it started, so an evalkit killed at that moment (SIGKILL in a run that starts a trial
+    every few milliseconds) left the agent and its children running. The watchdog reads the lifeline, whose
+    end-of-file comes whenever this process ends, even before the watchdog started; the agent is ``exec``-ed
+    by the same shell, so its stdin, stdout, exit status and pid in the sandbox are what they were."""
+    watchdog = f'(read _ <&{lifeline()}; kill -KILL -1) </dev/null >/dev/null 2>&1 & exec "$@"'
+    return [*sandbox_prefix, "--bind", workdir, workdir, "--chdir", workdir, "--", "/bin/sh", "-c", watchdog, "sh",
+            *argv]
+
+
+_lifeline: tuple[int, int, int] | None = None  # (pid, read fd, write fd) of this process's lifeline
+_lifeline_lock = threading.Lock()
+
+
+def lifeline() -> int:
+    """The read end of a pipe whose write end only this process holds (it is never inherited and never closed):
+    it reads end-of-file once the process is gone, however it ended. A forked child makes its own."""
+    global _lifeline
+    with _lifeline_lock:
+        if _lifeline is None or _lifeline[0] != os.getpid():
+            read, write = os.pipe()  # non-inheritable: a child gets the read end only where passed explicitly
+            _lifeline = (os.getpid(), read, write)
+        return _lifeline[1]
 
 
 def _covers(protect: list[Path], bound: list[Path]) -> list[str]:
@@ -237,5 +264,5 @@ def _covers(protect: list[Path], bound: list[Path]) -> list[str]:
     return args
 
 
-__all__ = ["SandboxSettings", "SandboxMode", "INSTALL_HINT", "label", "bwrap_path", "require", "prefix", "command", "program_mounts",
+__all__ = ["SandboxSettings", "SandboxMode", "INSTALL_HINT", "label", "bwrap_path", "require", "prefix", "command", "lifeline", "program_mounts",
            "check_whitelist", "default_protected"]

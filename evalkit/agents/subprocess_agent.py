@@ -332,7 +332,8 @@ def sandboxed_command(sandbox_prefix: list[str] | None, argv: list[str], env: di
 def launch(argv: list[str], env: dict[str, str], workdir: str, errfile: Any, *, pipes: bool = True,
            ) -> subprocess.Popen:
     """Start an agent process in a session of its own, registered for :func:`end_all_agents`; its stderr
-    goes to ``errfile`` (and so does its stdout when ``pipes`` is false: stdin is then empty)."""
+    goes to ``errfile`` (and so does its stdout when ``pipes`` is false: stdin is then empty). It inherits the
+    read end of this process's lifeline, which the sandbox's watchdog waits on (:func:`sandbox.command`)."""
     with _live_lock:  # started and registered at once: end_all_agents misses no agent
         if _closing.is_set():
             raise InfrastructureError("evalkit is shutting down; the agent was not started")
@@ -340,7 +341,7 @@ def launch(argv: list[str], env: dict[str, str], workdir: str, errfile: Any, *, 
         stdout = subprocess.PIPE if pipes else errfile
         try:
             proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=errfile, cwd=workdir, env=env,
-                                    start_new_session=True, close_fds=True)
+                                    start_new_session=True, close_fds=True, pass_fds=(sb.lifeline(),))
         except OSError as exc:
             raise AgentCrash(f"cannot start {argv[0]!r}: {exc}") from None
         _live.add(proc.pid)

@@ -31,6 +31,19 @@ def _evalkit_run(mode: str, token: str, tmp_path: Path, *extra: str) -> subproce
          *extra], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+def _sleepers(token: str) -> list[int]:
+    """The agents' grandchildren (``time.sleep(300)`` with the token), started once an agent is running."""
+    out = []
+    for pid in running_with(token):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                if b"time.sleep(300)" in fh.read():
+                    out.append(pid)
+        except OSError:
+            continue
+    return out
+
+
 def _kill_leftovers(token: str) -> None:
     for pid in running_with(token):
         os.kill(pid, signal.SIGKILL)
@@ -42,16 +55,36 @@ def test_a_signal_to_evalkit_mid_run_ends_every_agent_process(sig, tmp_path):
     proc = _evalkit_run("hang_with_setsid_child", token, tmp_path, "--timeout", "600")
     try:
         deadline = time.monotonic() + 60
-        # two agents and their two setsid grandchildren carry the token once both investigations started
-        while len(running_with(token)) < 4 and time.monotonic() < deadline and proc.poll() is None:
+        # both investigations started: each agent has left its setsid grandchild (evalkit's own command line and
+        # bwrap's carry the token too, from the first moments of the run, so they are not counted)
+        while len(_sleepers(token)) < 2 and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
-        assert len(running_with(token)) >= 4, proc.stderr.read().decode() if proc.poll() is not None else "slow start"
+        assert len(_sleepers(token)) == 2, proc.stderr.read().decode() if proc.poll() is not None else "slow start"
         proc.send_signal(sig)
         proc.wait(timeout=60)
         assert left_running(token) == []
     finally:
         proc.kill()
         _kill_leftovers(token)
+
+
+def test_a_sigkill_while_sandboxes_are_starting_leaves_nothing_behind(tmp_path):
+    """bwrap asks for its parent-death signal only once it runs, so killing evalkit as a sandbox starts used to
+    leave that sandbox's agent running (about half of such kills); the watchdog on evalkit's lifeline ends it."""
+    for attempt in range(4):
+        token = new_token()
+        proc = _evalkit_run("hang_with_setsid_child", token, tmp_path / str(attempt), "--timeout", "600")
+        try:
+            deadline = time.monotonic() + 60
+            # evalkit's own command line carries the token; the next ones are its first sandboxes starting
+            while len(running_with(token)) < 2 + attempt % 2 and time.monotonic() < deadline:
+                pass
+            proc.kill()
+            proc.wait(timeout=60)
+            assert left_running(token) == [], f"attempt {attempt}"
+        finally:
+            proc.kill()
+            _kill_leftovers(token)
 
 
 def test_a_finished_run_leaves_no_setsid_grandchild_behind(tmp_path):
