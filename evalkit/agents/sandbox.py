@@ -234,7 +234,9 @@ def command(sandbox_prefix: list[str], argv: list[str], workdir: str) -> list[st
     every few milliseconds) left the agent and its children running. The watchdog reads the lifeline, whose
     end-of-file comes whenever this process ends, even before the watchdog started; the agent is ``exec``-ed
     by the same shell, so its stdin, stdout, exit status and pid in the sandbox are what they were."""
-    watchdog = f'(read _ <&{lifeline()}; kill -KILL -1) </dev/null >/dev/null 2>&1 & exec "$@"'
+    fd = lifeline()
+    # without the lifeline (a bwrap that closed it) the watchdog just leaves: --die-with-parent still applies
+    watchdog = f'(: <&{fd} || exit; read _ <&{fd}; kill -KILL -1) </dev/null >/dev/null 2>&1 & exec "$@"'
     return [*sandbox_prefix, "--bind", workdir, workdir, "--chdir", workdir, "--", "/bin/sh", "-c", watchdog, "sh",
             *argv]
 
