@@ -109,6 +109,19 @@ def test_strict_mode_takes_the_network_away():
     assert "--unshare-net" not in sb.prefix(SandboxSettings(), [])
 
 
+@needs_bwrap
+@pytest.mark.parametrize("passed", [True, False], ids=["lifeline passed", "lifeline missing"])
+def test_the_watchdog_leaves_the_agent_alone_while_evalkit_lives_and_quietly_without_its_lifeline(passed, tmp_path):
+    """The sandbox's watchdog kills only once evalkit's lifeline reads end-of-file; a bwrap that did not pass the
+    descriptor on leaves the agent to run (and to --die-with-parent) as before."""
+    import subprocess
+
+    argv = sb.command(sb.prefix(SandboxSettings(), []), ["/bin/sh", "-c", "sleep 0.5; echo answered"], str(tmp_path))
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60,
+                          pass_fds=(sb.lifeline(),) if passed else ())
+    assert (proc.returncode, proc.stdout) == (0, "answered\n"), proc.stderr
+
+
 def test_a_program_folder_that_holds_the_working_directory_is_never_mounted_whole(tmp_path):
     script = tmp_path / "agent.py"
     mounts = sb.program_mounts(None, script, cwd=tmp_path)
