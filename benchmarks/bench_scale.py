@@ -180,24 +180,26 @@ print(trials, held, resume_peak, os.path.getsize(journal), resource.getrusage(re
 """
 
 
+def _held(args, n: int, journal_dir: Path, env: dict) -> tuple[int, ...]:
+    """(trials, bytes the result held, resume peak, journal bytes, peak RSS KiB) of :data:`_HELD` on ``n``
+    scenarios of ``args.core``, in a process of its own."""
+    proc = subprocess.run([sys.executable, "-c", _HELD, args.core, str(n), str(journal_dir)], env=env,
+                          capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(f"the memory phase failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return tuple(int(x) for x in proc.stdout.split()[-5:])
+
+
 def bench_memory(work: Path, args, env: dict) -> None:
     """What a finished run holds in memory per trial (its RunResult: table, trajectories, meta), with reference:v1
     on core (about 30 tool calls a trial) in one process: the bytes freed when the result is dropped."""
     n = args.core_limit or 360
-    proc = subprocess.run([sys.executable, "-c", _HELD, args.core, str(n), str(work / "j-memory")], env=env,
-                          capture_output=True, text=True)
-    if proc.returncode:
-        raise SystemExit(f"the memory phase failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    trials, held, resume_peak, journal_bytes, rss_kib = (int(x) for x in proc.stdout.split()[-5:])
+    trials, held, resume_peak, journal_bytes, rss_kib = _held(args, n, work / "j-memory", env)
     print(f"  memory     a finished run of {trials} reference:v1 trials holds {held / 2**20:.1f} MB "
           f"({held / trials / 1024:.1f} KiB a trial, ~{held / trials * 100_000 / 2**30:.2f} GiB for 100,000); "
           f"peak RSS of the process {rss_kib / 1024:.0f} MB")
-    small = max(12, n // 4)  # the resume again at a quarter of the size: the slope leaves fixed costs out
-    proc = subprocess.run([sys.executable, "-c", _HELD, args.core, str(small), str(work / "j-memory-small")],
-                          env=env, capture_output=True, text=True)
-    if proc.returncode:
-        raise SystemExit(f"the memory phase failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    trials_s, _, peak_s, _, _ = (int(x) for x in proc.stdout.split()[-5:])
+    # the resume again at a quarter of the size: the slope leaves fixed costs out
+    trials_s, _, peak_s, _, _ = _held(args, max(12, n // 4), work / "j-memory-small", env)
     slope = (resume_peak - peak_s) / (trials - trials_s)
     print(f"  memory     resuming all {trials} from their journal ({journal_bytes / 2**20:.1f} MB) peaks at "
           f"{resume_peak / 2**20:.1f} MB above what the process held before ({peak_s / 2**20:.1f} MB for "
