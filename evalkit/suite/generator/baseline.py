@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from evalkit.suite.generator.context import Ctx
-from evalkit.suite.generator.numeric import clip, mean, pick, ramp_to, wiggle
+from evalkit.suite.generator.numeric import Rng, bank_row, clip, mean, pick, ramp_to, wiggle
 
 UNITS: dict[str, str] = {
     "requests_per_s": "req/s", "error_rate_pct": "%", "latency_p50_ms": "ms", "latency_p99_ms": "ms",
@@ -167,24 +167,46 @@ def _call_graph_metrics(ctx: Ctx, rng: np.random.Generator, t50: dict, t99: dict
     return metrics
 
 
-def _platform_metrics(ctx: Ctx, rng: np.random.Generator, metrics: dict, load_of: _Load, facts: dict) -> None:
-    """Pods (CPU follows their service's, memory against the limit, restarts) and nodes (their pods' CPU)."""
+def _platform_metrics(ctx: Ctx, rng: Rng, metrics: dict, load_of: _Load, facts: dict) -> None:
+    """Pods (CPU follows their service's, memory against the limit, restarts) and nodes (their pods' CPU).
+
+    Each pod's draws come in the stream's order; its series are then computed for all pods at once, as matrix
+    rows (elementwise, so the same values as pod by pod) to spare ~12 small numpy calls a pod.
+    """
     T, n, static = ctx.T, ctx.n, ctx.static
-    node_cpu: dict[str, list[np.ndarray]] = {nd: [] for nd in T.nodes}
-    for s, pods in T.pods.items():
-        svc_cpu = metrics[s].get("cpu_pct", clip(rng.uniform(10, 30) * load_of(s), 0, 100))
+    pods: list[str] = []
+    svc_cpu: list[np.ndarray] = []
+    scale: list[list[float]] = []   # per pod: its cpu factor, throttling level, memory level
+    rows: list[np.ndarray] = []     # per pod: its cpu, throttling and memory noise rows
+    restarts: list[float] = []
+    for s, owned in T.pods.items():
+        default_cpu = clip(rng.uniform(10, 30) * load_of(s), 0, 100)
+        cpu_s = metrics[s].get("cpu_pct", default_cpu)
         limit = static[s]["mem_limit_mb"]
         facts.setdefault(s, {})["mem_limit_mb"] = limit
         mem_frac = rng.uniform(0.35, 0.65)
-        for p in pods:
-            cpu = clip(svc_cpu * rng.uniform(0.85, 1.15) * wiggle(rng, n, 0.05), 0, 100)
-            metrics[p] = {
-                "cpu_pct": cpu,
-                "cpu_throttled_pct": clip(rng.uniform(0, 2) * wiggle(rng, n, 0.3), 0, 100),
-                "memory_mb": limit * mem_frac * rng.uniform(0.9, 1.1) * wiggle(rng, n, 0.01),
-                "restarts": np.full(n, float(pick(rng, [0, 0, 0, 0, 1, 2]))),
-            }
-            node_cpu[T.pod_node[p]].append(cpu)
+        for p in owned:
+            u_cpu = rng.uniform(0.85, 1.15)
+            rows.append(bank_row(rng, n))
+            u_throttle = rng.uniform(0, 2)
+            rows.append(bank_row(rng, n))
+            mem = limit * mem_frac * rng.uniform(0.9, 1.1)
+            rows.append(bank_row(rng, n))
+            restarts.append(float(pick(rng, [0, 0, 0, 0, 1, 2])))
+            pods.append(p)
+            svc_cpu.append(cpu_s)
+            scale.append([u_cpu, u_throttle, mem])
+    node_cpu: dict[str, list[np.ndarray]] = {nd: [] for nd in T.nodes}
+    if pods:
+        k = np.array(scale)
+        w = np.exp(np.array(rows).reshape(len(pods), 3, n) * np.array([0.05, 0.3, 0.01])[:, None])
+        cpu = clip(np.array(svc_cpu) * k[:, :1] * w[:, 0], 0, 100)
+        throttled = clip(k[:, 1:2] * w[:, 1], 0, 100)
+        memory = k[:, 2:3] * w[:, 2]
+        for i, p in enumerate(pods):
+            metrics[p] = {"cpu_pct": cpu[i], "cpu_throttled_pct": throttled[i], "memory_mb": memory[i],
+                          "restarts": np.full(n, restarts[i])}
+            node_cpu[T.pod_node[p]].append(cpu[i])
     for nd in T.nodes:
         cpus = node_cpu[nd]
         avg = np.mean(cpus, axis=0) if cpus else np.full(n, 10.0)

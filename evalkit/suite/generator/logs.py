@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from string import Formatter
+from typing import Callable
 
 import numpy as np
 
@@ -168,6 +169,12 @@ def emit(sink: LogSink, rng: np.random.Generator, component: str, times: np.ndar
     sink.extend(tlist, component, list(map(levels.__getitem__, which)), msgs)
 
 
+#: placeholders that share one (k, 4) draw of integers, each a function of it
+_INT_COLUMNS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "n": lambda a: a[:, 0], "n2": lambda a: a[:, 1], "n3": lambda a: a[:, 2] % 250 + 1,
+    "n4": lambda a: a[:, 3] % 250 + 1, "port": lambda a: 30000 + a[:, 1], "pct": lambda a: a[:, 2] % 40 + 1}
+
+
 def _columns(rng: np.random.Generator, names: tuple[str, ...], k: int, tlist: list[int], ctx: dict) -> dict[str, list]:
     """One column of ``k`` values per placeholder in ``names``, drawn in that order (the draw order is part of
     the logs stream); related placeholders share draws (``ms``/``slow``, ``n``..``pct``, ``ip``/``peer``)."""
@@ -178,11 +185,10 @@ def _columns(rng: np.random.Generator, names: tuple[str, ...], k: int, tlist: li
         if f in ("ms", "slow"):
             ms = np.maximum(1, rng.lognormal(np.log(ctx.get("ms_median", 40)), 0.5, size=k)).astype(np.int64)
             cols["ms"], cols["slow"] = ms.tolist(), (ms * 12).tolist()
-        elif f in ("n", "n2", "n3", "n4", "port", "pct"):
+        elif f in _INT_COLUMNS:  # one draw for the group; only the columns these templates use are made
             ints = rng.integers(1, 5000, size=(k, 4))
-            cols.update(n=ints[:, 0].tolist(), n2=ints[:, 1].tolist(), n3=(ints[:, 2] % 250 + 1).tolist(),
-                        n4=(ints[:, 3] % 250 + 1).tolist(), port=(30000 + ints[:, 1]).tolist(),
-                        pct=(ints[:, 2] % 40 + 1).tolist())
+            for g in _INT_COLUMNS.keys() & set(names):
+                cols[g] = _INT_COLUMNS[g](ints).tolist()
         elif f in ("ip", "peer"):
             octets = rng.integers(1, 255, size=(k, 4)).tolist()
             cols["ip"] = [f"10.0.{a}.{b}" for a, b, _, _ in octets]

@@ -33,13 +33,19 @@ def wiggle(rng: np.random.Generator, n: int, sigma: float) -> np.ndarray:
     if not isinstance(rng, Rng):
         z = rng.standard_normal(n + 2)
         return np.exp(sigma * (z[:-2] + z[1:-1] + z[2:]) / np.sqrt(3.0))
+    return np.exp(sigma * bank_row(rng, n))
+
+
+def bank_row(rng: Rng, n: int) -> np.ndarray:
+    """The next smooth normal row of ``rng``'s bank, the row :func:`wiggle` exponentiates (the same draws), for
+    callers that exponentiate many rows as one matrix."""
     if rng.bank is None or rng.bank_next >= _BANK_ROWS or rng.bank.shape[1] != n:
         z = rng.standard_normal((_BANK_ROWS, n + 2))
         rng.bank = (z[:, :-2] + z[:, 1:-1] + z[:, 2:]) * (1.0 / np.sqrt(3.0))
         rng.bank_next = 0
     row = rng.bank[rng.bank_next]
     rng.bank_next += 1
-    return np.exp(sigma * row)
+    return row
 
 
 def clip(x: np.ndarray, lo: float, hi: float) -> np.ndarray:

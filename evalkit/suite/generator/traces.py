@@ -56,39 +56,44 @@ def build_traces(ctx: Ctx, rng: np.random.Generator, count: int = 60) -> list[di
     u = rng.random(count * MAX_SPANS * 4).tolist()
     picks = rng.integers(0, 1 << 30, size=count * MAX_SPANS).tolist()
     ids = rng.integers(0, 2**63 - 1, size=count).tolist()
+    span_draws = MAX_SPANS * 4
     out: list[dict] = []
+    # one trace's state, read and advanced by ``visit`` (cells, not arguments: a visit is the hot call here)
+    spans: list[dict] = []
+    minute = zb = ub = cursor = 0
+
+    def visit(node: str, parent: int | None, depth: int, only: list | None = None) -> tuple[float, bool]:
+        nonlocal cursor
+        idx = len(spans)
+        op = ops[node]
+        span = {"component": node, "operation": op[picks[zb + idx] % len(op)], "parent": parent,
+                "duration_ms": 0.0, "error": False}
+        spans.append(span)
+        dur = med[node][minute] * math.exp(sig[node][minute] * z[zb + idx])
+        cursor += 1
+        err = u[ub + cursor % span_draws] < perr[node][minute]
+        if depth < 4:
+            for c, p_call, w_lat, w_err in (only or children[node]):
+                if len(spans) >= MAX_SPANS:
+                    break
+                if only is None:
+                    cursor += 1
+                    if u[ub + cursor % span_draws] > p_call:
+                        continue
+                cd, ce = visit(c, idx, depth + 1)
+                dur += cd * w_lat
+                if ce:
+                    cursor += 1
+                    if u[ub + cursor % span_draws] < w_err:
+                        err = True
+        span["duration_ms"] = round(dur, 2)
+        span["error"] = err
+        return dur, err
+
     for k in range(count):
         minute = min((times[k] - ctx.start) // 60, n - 1)
-        spans: list[dict] = []
-        zb, ub = k * MAX_SPANS, k * MAX_SPANS * 4
-        cursor = [0]
-
-        def draw() -> float:
-            cursor[0] += 1
-            return u[ub + (cursor[0] % (MAX_SPANS * 4))]
-
-        def visit(node: str, parent: int | None, depth: int, only: list | None = None) -> tuple[float, bool]:
-            idx = len(spans)
-            op = ops[node]
-            span = {"component": node, "operation": op[picks[zb + idx] % len(op)], "parent": parent,
-                    "duration_ms": 0.0, "error": False}
-            spans.append(span)
-            dur = med[node][minute] * math.exp(sig[node][minute] * z[zb + idx])
-            err = draw() < perr[node][minute]
-            if depth < 4:
-                for c, p_call, w_lat, w_err in (only or children[node]):
-                    if len(spans) >= MAX_SPANS:
-                        break
-                    if only is None and draw() > p_call:
-                        continue
-                    cd, ce = visit(c, idx, depth + 1)
-                    dur += cd * w_lat
-                    if ce and draw() < w_err:
-                        err = True
-            span["duration_ms"] = round(dur, 2)
-            span["error"] = err
-            return dur, err
-
+        spans = []
+        zb, ub, cursor = k * MAX_SPANS, k * span_draws, 0
         visit(gw, None, 0, only=[(T.entry[entries[k]], 1.0, 1.0, 1.0)])  # one request, one entry service
         out.append({"trace_id": f"{ids[k]:016x}", "ts": times[k], "root": gw,
                     "duration_ms": spans[0]["duration_ms"], "error": spans[0]["error"], "spans": spans})
