@@ -10,7 +10,6 @@ import dataclasses
 import gzip
 import hashlib
 import json
-import math
 import zlib
 from pathlib import Path
 from typing import Any, Iterable
@@ -19,6 +18,7 @@ import pandas as pd
 
 from evalkit.atomic import atomic_path, atomic_write
 from evalkit.errors import UserError
+from evalkit.jsonable import jsonable
 
 #: gzip level for trajectories: 1 is ~3x faster than 6 for ~10 % more bytes on JSON lines.
 GZIP_LEVEL = 1
@@ -61,30 +61,12 @@ def _json_default(value: Any) -> Any:
     return str(value)  # paths and anything else
 
 
-def _deep_clean(doc: Any) -> Any:
-    """Replace non-finite floats (also inside numpy scalars) by null so the output is strict JSON."""
-    if dataclasses.is_dataclass(doc) and not isinstance(doc, type):
-        doc = dataclasses.asdict(doc)
-    if isinstance(doc, dict):
-        return {k: _deep_clean(v) for k, v in doc.items()}
-    if isinstance(doc, (list, tuple, set, frozenset)):
-        return [_deep_clean(v) for v in doc]
-    if hasattr(doc, "item") and not isinstance(doc, (str, bytes)):
-        try:
-            doc = doc.item()
-        except (TypeError, ValueError):
-            return doc
-    if isinstance(doc, float) and not math.isfinite(doc):
-        return None
-    return doc
-
-
 def dumps(doc: Any) -> str:
     """Strict, compact JSON for one document (NaN/inf become null)."""
     try:
         return json.dumps(doc, default=_json_default, ensure_ascii=False, allow_nan=False)
     except ValueError:
-        return json.dumps(_deep_clean(doc), default=_json_default, ensure_ascii=False, allow_nan=False)
+        return json.dumps(jsonable(doc), default=_json_default, ensure_ascii=False, allow_nan=False)
 
 
 def write_trajectories(trajectories: Iterable[dict], path: Path) -> None:
@@ -103,7 +85,7 @@ def read_trajectories(path: Path) -> list[dict]:
 
 
 def write_json(doc: Any, path: Path) -> None:
-    atomic_write(path, (json.dumps(_deep_clean(doc), default=_json_default, ensure_ascii=False, indent=2,
+    atomic_write(path, (json.dumps(jsonable(doc), default=_json_default, ensure_ascii=False, indent=2,
                                    sort_keys=True) + "\n").encode("utf-8"))
 
 
