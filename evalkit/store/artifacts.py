@@ -50,15 +50,12 @@ def read_table(path: Path, where: str | None = None, fix: str = "") -> pd.DataFr
 
 
 def _json_default(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    if hasattr(value, "to_dict"):
+    """What ``json.dumps`` writes for an object it has no form for: a frame's dict, what :func:`jsonable` makes of
+    it (dataclass, numpy scalar, set, NA), else its text (paths)."""
+    if hasattr(value, "to_dict") and not dataclasses.is_dataclass(value):
         return value.to_dict()
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    return str(value)  # paths and anything else
+    cleaned = jsonable(value)
+    return str(value) if cleaned is value else cleaned
 
 
 def dumps(doc: Any) -> str:
