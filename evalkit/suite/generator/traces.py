@@ -59,16 +59,13 @@ def build_traces(ctx: Ctx, rng: np.random.Generator, count: int = 60) -> list[di
     span_draws = MAX_SPANS * 4
     out: list[dict] = []
     # one trace's state, read and advanced by ``visit`` (cells, not arguments: a visit is the hot call here)
-    spans: list[dict] = []
+    spans: list = []
     minute = zb = ub = cursor = 0
 
     def visit(node: str, parent: int | None, depth: int, only: list | None = None) -> tuple[float, bool]:
         nonlocal cursor
         idx = len(spans)
-        op = ops[node]
-        span = {"component": node, "operation": op[picks[zb + idx] % len(op)], "parent": parent,
-                "duration_ms": 0.0, "error": False}
-        spans.append(span)
+        spans.append(None)  # its place in pre-order; the span is made once its duration is known
         dur = med[node][minute] * math.exp(sig[node][minute] * z[zb + idx])
         cursor += 1
         err = u[ub + cursor % span_draws] < perr[node][minute]
@@ -86,8 +83,9 @@ def build_traces(ctx: Ctx, rng: np.random.Generator, count: int = 60) -> list[di
                     cursor += 1
                     if u[ub + cursor % span_draws] < w_err:
                         err = True
-        span["duration_ms"] = round(dur, 2)
-        span["error"] = err
+        op = ops[node]
+        spans[idx] = {"component": node, "operation": op[picks[zb + idx] % len(op)], "parent": parent,
+                      "duration_ms": round(dur, 2), "error": err}
         return dur, err
 
     for k in range(count):
