@@ -11,6 +11,7 @@ import pytest
 
 from evalkit.errors import UserError
 from evalkit.run.journal import Journal, JournalHeader, quarantine_path, record_key
+from evalkit.run.spool import TrajectorySpool
 from suite_helpers import SMOKE, copy_suite
 
 HEADER = JournalHeader("smoke", "abc123", "reference:v1+0123456789ab", "reference:v1", 0, 2)
@@ -198,3 +199,17 @@ def test_records_read_back_hold_no_trajectory_and_each_is_read_from_its_line_aft
         assert j.trajectory(record("a", 0)["key"]) == record("a", 0)["trajectory"]
         assert j.trajectory(b1["key"]) == b1["trajectory"]
         assert j.records[b1["key"]]["row"] == b1["row"]
+
+
+def test_the_lines_a_journal_writes_and_reads_back_spool_as_they_are_and_read_back_as_their_trajectories(tmp_path):
+    """A run keeps each trajectory in its spool as the journal line that holds it (written, or read back on
+    resume): the trajectory is encoded once, and reads back equal."""
+    a0, b1 = record("a", 0), record("b", 1)
+    spool = TrajectorySpool()
+    with Journal(tmp_path / "j.jsonl", HEADER, fresh=True, scenario_ids=SCENARIOS) as j:
+        for rec, written in zip([a0], j.append([a0])):
+            spool.put_record(rec["key"], written)
+        j.append([b1])
+    with Journal(tmp_path / "j.jsonl", HEADER, scenario_ids=SCENARIOS) as j:
+        spool.put_record(b1["key"], j.line(b1["key"]))
+    assert list(spool.view([a0["key"], b1["key"]])) == [a0["trajectory"], b1["trajectory"]]

@@ -261,28 +261,35 @@ class Journal:
             if line is not None:
                 self._lines[rec["key"]] = line
 
-    def trajectory(self, key: str) -> dict:
-        """The trajectory of a record read back when the journal was opened, parsed again from its line."""
+    def line(self, key: str) -> bytes:
+        """The JSON line of a record read back when the journal was opened, as it is in the file."""
         start, length = self._lines[key]
         if self._reader is None:
             self._reader = open(self.path, "rb")  # the file as it is now: after any quarantine rewrote it
-        return json.loads(os.pread(self._reader.fileno(), length, start))["trajectory"]
+        return os.pread(self._reader.fileno(), length, start)
+
+    def trajectory(self, key: str) -> dict:
+        """The trajectory of a record read back when the journal was opened, parsed again from its line."""
+        return json.loads(self.line(key))["trajectory"]
 
     def finished_keys(self) -> set[str]:
         """Keys of trials that need no rerun (infrastructure failures are retried on resume)."""
         return {k for k, r in self.records.items() if not _is_infra(r)}
 
     # --- writing ----------------------------------------------------------------------------------
-    def append(self, records: list[dict], sync: bool = True) -> None:
-        """Append records (each ``{"key", "row", "trajectory"}``); ``sync`` fsyncs before returning."""
+    def append(self, records: list[dict], sync: bool = True) -> list[bytes]:
+        """Append records (each ``{"key", "row", "trajectory"}``); ``sync`` fsyncs before returning. Returns the
+        JSON line written for each record (so a caller keeping the trajectory need not encode it again)."""
+        lines = [_line(r) for r in records]
         if records:
-            self._fh.write(b"".join(_line(r) for r in records))
+            self._fh.write(b"".join(lines))
             self._fh.flush()
             self._unsynced += len(records)
             for r in records:
                 self._remember(r)
         if sync:
             self.sync()
+        return lines
 
     def sync(self) -> int:
         """fsync what was appended; returns how many records this acknowledged."""

@@ -241,13 +241,15 @@ def _schedule(tasks: list[TrialTask], exe: Executor, ctx: _Context, jr: Journal 
             batch.append(rec)
         if jr is None:
             acked += len(batch)
+            for rec in batch:
+                spool.put(rec["key"], rec.pop("trajectory"))
         else:
-            jr.append(batch, sync=False)
+            for rec, line in zip(batch, jr.append(batch, sync=False)):
+                del rec["trajectory"]
+                spool.put_record(rec["key"], line)  # the journal's line holds the trajectory, encoded once
             if jr.unsynced and time.monotonic() - last_sync >= fsync_interval_s:
                 acked += jr.sync()
                 last_sync = time.monotonic()
-        for rec in batch:
-            spool.put(rec["key"], rec.pop("trajectory"))
         if progress and (batch or not outcomes):
             progress(acked, total)
         if setup_error is not None:  # finished trials stay journaled; the run stops with the user's error
@@ -321,13 +323,14 @@ def _select(suite_obj, scenario_ids: Iterable[str] | None, limit: int | None = N
 
 def _rescored(resumed: dict[str, dict], jr: Journal, ctx: _Context, spool: TrajectorySpool) -> dict[str, dict]:
     """Journaled trials re-scored from their stored finding and trajectory: same scores, and any scorer added
-    since applies to them too. Each trajectory is read back from the journal, one at a time, into ``spool``."""
+    since applies to them too. Each journal line moves into ``spool`` as it is, one at a time, and its trajectory
+    is read back from there."""
     records: dict[str, dict] = {}
     for key, rec in resumed.items():
         rec = dict(rec)
-        tr = jr.trajectory(key)
+        spool.put_record(key, jr.line(key))
+        tr = spool.read(key)
         rec["row"] = ctx.row(tr["scenario_id"], int(tr["trial"]), rec["outcome"], tr)
-        spool.put(key, tr)
         records[key] = rec
     return records
 

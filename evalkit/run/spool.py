@@ -1,8 +1,8 @@
 """A run's trajectories kept in an anonymous temp file instead of memory, and read back on demand.
 
 A trajectory (every tool call of a trial, its finding and stderr) is tens of kilobytes in memory; a run of
-100,000 trials would hold gigabytes of them until it ends. The runner spools each one here as JSON as soon as it
-is journaled, keeps only its place in the file, and hands out :class:`Trajectories`, a read-only sequence that
+100,000 trials would hold gigabytes of them until it ends. The runner spools each one here as soon as it is
+journaled (the journal's line as written: the trajectory is encoded once), keeps only its place in the file, and hands out :class:`Trajectories`, a read-only sequence that
 parses an item when it is read. The file has no name (it disappears with the process, or when the last sequence
 reading it is gone), and items come back as their JSON round trip, as a resumed run's always did.
 """
@@ -30,7 +30,11 @@ class TrajectorySpool:
 
     def put(self, key: str, trajectory: dict) -> None:
         """Spool ``trajectory`` (replacing an earlier one of ``key``; the old bytes stay, unreferenced)."""
-        data = json.dumps(trajectory, separators=(",", ":"), allow_nan=True).encode()
+        self.put_record(key, json.dumps({"trajectory": trajectory}, separators=(",", ":"), allow_nan=True).encode())
+
+    def put_record(self, key: str, data: bytes) -> None:
+        """Spool the JSON text of a record whose ``trajectory`` member is the trajectory (a journal line as it was
+        written or read back), without encoding the trajectory again."""
         with self._lock:
             self._fh.write(data)
             self._at[key] = (self._end, len(data))
@@ -47,7 +51,7 @@ class TrajectorySpool:
             with self._lock:
                 self._fh.flush()
                 self._dirty = False
-        return json.loads(os.pread(self._fh.fileno(), length, offset))
+        return json.loads(os.pread(self._fh.fileno(), length, offset))["trajectory"]
 
     def view(self, keys: Sequence[str]) -> Trajectories:
         """The trajectories of ``keys`` (all spooled), in that order."""
