@@ -111,5 +111,4 @@ def load_truth(suite: Suite, scenario_id: str) -> GroundTruth:
 
     if not ID_RE.match(scenario_id or ""):
         raise UserError(Problem(str(suite.path), "scenario_id", scenario_id, "not a valid scenario id"))
-    path = Path(suite.path) / "truth" / f"{scenario_id}.json"
-    return load_truth_file(path, f"{suite.path}/truth/{scenario_id}.json", scenario_id)
+    return load_truth_file(Path(suite.path), f"{suite.path}/truth/{scenario_id}.json", scenario_id)

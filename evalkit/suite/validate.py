@@ -37,11 +37,6 @@ _RANK = {name: float(i) for i, name in enumerate(ScenarioFile.model_fields)}
 _RANK["window"] = _RANK["alert"] - 0.5
 
 
-def _shown(path: Path) -> str:
-    s = str(path)
-    return s[:-1] if s.endswith("/") and len(s) > 1 else s
-
-
 def _fields(doc: dict, where: str, required: tuple, optional: tuple, problems: list[Problem],
             prefix: str = "") -> None:
     for k in required:
@@ -142,34 +137,34 @@ def _window(w: dict, where: str, found: list[Found]) -> tuple[int, int, int] | N
 
 def _world_path(root: Path, shown: str, where: str, value: object, problems: list[Problem]) -> Path | None:
     if not isinstance(value, str) or not value:
-        problems.append(Problem(where, "world.path", value, "give the world folder relative to the suite, "
-                                                            "e.g. 'worlds/<id>'"))
-        return None
-    pure = Path(value)
-    if pure.is_absolute() or value.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", value):
-        problems.append(Problem(where, "world.path", value, "must be relative to the suite folder, not absolute"))
-        return None
-    if ".." in pure.parts or ".." in value.replace("\\", "/").split("/"):
-        problems.append(Problem(where, "world.path", value, "must stay inside the suite folder (no '..')"))
-        return None
-    target = root / pure
-    real, real_root = target.resolve(), root.resolve()
-    if not real.is_relative_to(real_root):
-        problems.append(Problem(where, "world.path", value, "resolves outside the suite folder (symlink); copy "
-                                                            "the data into the suite"))
-        return None
-    if any(skipped(part) for part in real.relative_to(real_root).parts):
-        problems.append(Problem(where, "world.path", value, "is in a hidden folder (or __pycache__), which the suite "
-                                                            "hash leaves out; move it to e.g. 'worlds/<id>'"))
-        return None
-    if not target.is_dir():
-        problems.append(Problem(where, "world.path", value, f"no such folder in {shown}; materialize the world "
-                                                            "there or fix the path"))
-        return None
-    return target
+        fix = "give the world folder relative to the suite, e.g. 'worlds/<id>'"
+    elif value.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", value):  # POSIX, UNC or drive: absolute anywhere
+        fix = "must be relative to the suite folder, not absolute"
+    elif ".." in value.replace("\\", "/").split("/"):
+        fix = "must stay inside the suite folder (no '..')"
+    elif not (real := (root / value).resolve()).is_relative_to(real_root := root.resolve()):
+        fix = "resolves outside the suite folder (symlink); copy the data into the suite"
+    elif any(skipped(part) for part in real.relative_to(real_root).parts):
+        fix = "is in a hidden folder (or __pycache__), which the suite hash leaves out; move it to e.g. 'worlds/<id>'"
+    elif not (root / value).is_dir():
+        fix = f"no such folder in {shown}; materialize the world there or fix the path"
+    else:
+        return root / value
+    problems.append(Problem(where, "world.path", value, fix))
+    return None
 
 
-def _check_truth(doc: dict, where: str, sid: str, names: set[str] | None, plan, problems: list[Problem]) -> None:
+def _check_truth(root: Path, where: str, sid: str, names: set[str] | None, plan, problems: list[Problem],
+                 read: dict[str, bytes] | None = None) -> dict | None:
+    """The truth file of scenario ``sid`` under ``root``, checked (against the world where ``names`` and ``plan``
+    are known); None when it is missing or no JSON object. With ``read``, its bytes are kept there."""
+    path = root / "truth" / f"{sid}.json"
+    if not path.is_file():
+        problems.append(Problem(where, "", "missing", f"add the ground truth of scenario '{sid}'"))
+        return None
+    doc = _load_json(path, where, problems, read, f"truth/{sid}.json")
+    if doc is None:
+        return None
     _, found = read_model(TruthFile, doc, where, unknown_field(TruthFile))
     problems += found
     wrong = {p.field for p in found}
@@ -194,6 +189,7 @@ def _check_truth(doc: dict, where: str, sid: str, names: set[str] | None, plan, 
             problems.append(Problem(where, "component/fault_type", f"{comp}/{ft}",
                                     "disagrees with what the generator derives from the scenario's seed; "
                                     "regenerate the suite instead of editing truth files"))
+    return doc
 
 
 @dataclass
@@ -244,15 +240,7 @@ def _check_file(ctx: tuple, f: Path) -> _FileCheck:
                                 "is not a component of the world's topology"))
 
     if isinstance(sid, str):
-        problems = res.truth
-        tpath = root / "truth" / f"{sid}.json"
-        twhere = f"{shown}/truth/{sid}.json"
-        if not tpath.is_file():
-            problems.append(Problem(twhere, "", "missing", f"add the ground truth of scenario '{sid}'"))
-        else:
-            tdoc = _load_json(tpath, twhere, problems, res.read, f"truth/{sid}.json")
-            if tdoc is not None:
-                _check_truth(tdoc, twhere, sid, names, plan, problems)
+        _check_truth(root, f"{shown}/truth/{sid}.json", sid, names, plan, res.truth, res.read)
     if not (res.head or res.rest or res.truth) and isinstance(sid, str) and window:
         res.scenario = Scenario(
             id=sid, suite=suite_name, category=cat, alert=dict(alert), window=(window[0], window[1]),
@@ -362,7 +350,7 @@ def _replay_problems(sc: Scenario) -> list[Problem]:
 def _parse_suite(path: str | Path, deep: bool, jobs: int = 1,
                  progress: Callable[[int, int], None] | None = None) -> tuple[Suite | None, list[Problem]]:
     root = Path(path)
-    shown = _shown(root)
+    shown = str(root)  # a Path keeps no trailing '/'
     problems: list[Problem] = []
     if not root.is_dir():
         return None, [Problem(shown, "", "not a folder", "give the path of a suite folder containing suite.toml")]
@@ -426,15 +414,11 @@ def validate_suite(path: str | Path, replay: bool = False, jobs: int = 1) -> lis
     return check_suite(path, deep=True, replay=replay, jobs=jobs)[1]
 
 
-def load_truth_file(path: Path, shown: str, sid: str) -> GroundTruth:
-    """Parse one truth file (raises UserError listing its problems)."""
+def load_truth_file(root: Path, shown: str, sid: str) -> GroundTruth:
+    """Parse the truth file of scenario ``sid`` of the suite at ``root`` (raises UserError listing its problems)."""
     problems: list[Problem] = []
-    if not path.is_file():
-        raise UserError(Problem(shown, "", "missing", f"add the ground truth of scenario '{sid}'"))
-    doc = _load_json(path, shown, problems)
-    if doc is not None:
-        _check_truth(doc, shown, sid, None, None, problems)
-    if problems:
+    doc = _check_truth(root, shown, sid, None, None, problems)
+    if doc is None or problems:
         raise UserError(*problems)
     return GroundTruth(scenario_id=sid, component=doc["component"], fault_type=doc["fault_type"],
                        evidence=tuple(doc.get("evidence", ())), aliases=tuple(doc.get("aliases", ())),
