@@ -52,16 +52,13 @@ def write_json(path: Path, doc: object) -> None:
 def read_topology(folder: Path, shown: str) -> tuple[list[dict], list[tuple[str, str, str]], list[Problem]]:
     """Components and edges of a materialized world, with every problem found."""
     where = f"{shown}/topology.json"
-    problems: list[Problem] = []
-    path = folder / "topology.json"
-    if not path.is_file():
+    if not (folder / "topology.json").is_file():
         return [], [], [Problem(where, "", "missing", "add topology.json with 'components' and 'edges'")]
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return [], [], [Problem(where, "", f"malformed JSON ({exc})", "fix the JSON syntax")]
-    if not isinstance(doc, dict):
-        return [], [], [Problem(where, "", type(doc).__name__, "must be an object with 'components' and 'edges'")]
+    problems: list[Problem] = []
+    doc = _read_json(folder, "topology.json", shown, dict, None, problems,
+                     "must be an object with 'components' and 'edges'")
+    if doc is None:
+        return [], [], problems
     comps = doc.get("components")
     edges = doc.get("edges", [])
     if not isinstance(comps, list) or not comps:
@@ -140,7 +137,9 @@ def read_world(folder: Path, shown: str, start: int, end: int, step: int, alert:
     return world, []
 
 
-def _read_json(folder: Path, name: str, shown: str, typ: type, default: object, problems: list[Problem]):
+def _read_json(folder: Path, name: str, shown: str, typ: type, default: object, problems: list[Problem],
+               fix: str | None = None):
+    """The JSON ``typ`` in ``folder/name``: ``default`` when missing, or with a problem when unreadable."""
     path = folder / name
     if not path.is_file():
         return default
@@ -150,7 +149,7 @@ def _read_json(folder: Path, name: str, shown: str, typ: type, default: object, 
         problems.append(Problem(f"{shown}/{name}", "", f"malformed JSON ({exc})", "fix the JSON syntax"))
         return default
     if not isinstance(doc, typ):
-        problems.append(Problem(f"{shown}/{name}", "", type(doc).__name__, f"must be a JSON {typ.__name__}"))
+        problems.append(Problem(f"{shown}/{name}", "", type(doc).__name__, fix or f"must be a JSON {typ.__name__}"))
         return default
     return doc
 
