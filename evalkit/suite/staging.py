@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Self
 
 from evalkit.errors import Problem, UserError
 
@@ -53,7 +53,7 @@ class StagedSuite:
                                     "a new folder or pass --force to replace it"))
         self.tmp = self.out.parent / f".{self.out.name}.staging-{os.getpid()}"
 
-    def __enter__(self) -> "StagedSuite":
+    def __enter__(self) -> Self:
         if self.tmp.exists():
             shutil.rmtree(self.tmp)
         (self.tmp / "scenarios").mkdir(parents=True)

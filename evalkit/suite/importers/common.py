@@ -214,10 +214,6 @@ class SuiteStage(StagedSuite):
         super().__init__(out, force)
         self.per_category: dict[str, int] = {}
 
-    def __enter__(self) -> "SuiteStage":
-        super().__enter__()
-        return self
-
     def write_suite_toml(self, name: str, version: str, description: str, provenance: dict,
                          categories: dict[str, str], default_trials: int = 3) -> None:
         (self.tmp / "suite.toml").write_text(suite_toml(name, version, description, default_trials, provenance,

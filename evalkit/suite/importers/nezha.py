@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evalkit.parallel import consume
 from evalkit.suite.importers.common import (
     ImportResult, SuiteStage, WorldFiles, evaluate_monitor, fail, first_alert, read_csv, read_json,
     robust_threshold,
@@ -234,12 +235,6 @@ def _edges_ob(folder: Path, services: set[str]) -> set[tuple[str, str]]:
             if str(a) in services and str(b) in services and a != b}
 
 
-def _read_spans(path: Path):
-    return read_csv(path, required=["TraceID", "SpanID", "ParentID", "PodName", "OperationName",
-                                    "StartTimeUnixNano", "EndTimeUnixNano", "Duration"],
-                    dtype={"TraceID": str, "SpanID": str, "ParentID": str, "PodName": str, "OperationName": str})
-
-
 def _edges_from_traces(days: list[Day]) -> set[tuple[str, str]]:
     """Caller -> callee service pairs of every parent/child span pair in the days' trace files."""
     edges: set[tuple[str, str]] = set()
@@ -314,7 +309,9 @@ def _logs(day: Day, start: int, end: int, names: set[str]) -> list[dict]:
 def _trace_file(day: Day, f: Path) -> dict[str, list[tuple]]:
     """trace id -> its spans (start, end, span id, parent id, pod, operation, duration) of one minute file."""
     if f not in day.cache:
-        sp = _read_spans(f)
+        sp = read_csv(f, required=["TraceID", "SpanID", "ParentID", "PodName", "OperationName", "StartTimeUnixNano",
+                                   "EndTimeUnixNano", "Duration"],
+                      dtype={"TraceID": str, "SpanID": str, "ParentID": str, "PodName": str, "OperationName": str})
         cols = [sp[c].tolist() for c in ("TraceID", "StartTimeUnixNano", "EndTimeUnixNano", "SpanID", "ParentID",
                                          "PodName", "OperationName", "Duration")]
         out: dict[str, list[tuple]] = {}
@@ -489,15 +486,13 @@ def import_nezha(source: str | Path, out: str | Path, *, name: str = "real-nezha
              "attribution": ATTRIBUTION, "window_minutes_before": PRE_MIN, "window_minutes_after": POST_MIN},
             CATEGORIES)
         thresholds: dict[str, dict[str, float]] = {}
-        for n, (d, f, start, end) in enumerate(planned):
+        for d, f, start, end in consume(planned, progress, len(planned)):
             entry = SYSTEMS[d.system][1]
             if d.name not in thresholds:
                 thresholds[d.name] = {m: t for m in ("latency_p99_ms", "error_rate_pct") if m in d.front.columns
                                       if (t := robust_threshold(d.front[m].to_numpy(),
                                                                 floor=1.0 if m == "error_rate_pct" else 0.0))}
             _add_fault(stage, d, f, start, end, entry, edges[d.system], thresholds[d.name], labels[d.system])
-            if progress:
-                progress(n + 1, len(planned))
         stage.add_file("LICENSE", licence.read_bytes())
         stage.add_file("ATTRIBUTION.md", attribution_text())
         return stage.finish(skipped)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evalkit.parallel import consume
 from evalkit.suite.importers.common import (
     ImportResult, SuiteStage, WorldFiles, fail, read_csv, read_json, robust_threshold,
 )
@@ -282,12 +283,10 @@ def import_petshop(source: str | Path, out: str | Path, *, name: str = "real-pet
             {"importer": IMPORTER_ID, "source": "amazon-science/petshop-root-cause-analysis@1c5992d",
              "licence": "CC-BY-4.0", "attribution": ATTRIBUTION, "history_rows": HISTORY_ROWS},
             CATEGORIES)
-        for n, (traffic, split, idir, case, names, edges, normal, target, metrics) in enumerate(cases):
+        for traffic, split, idir, case, names, edges, normal, target, metrics in consume(cases, progress, len(cases)):
             reason = _add_case(stage, traffic, split, idir, case, names, edges, normal, target, metrics)
             if reason:
                 skipped.append((case, reason))
-            if progress:
-                progress(n + 1, len(cases))
         stage.add_file("LICENSE", licence.read_bytes())
         if (lic_dir / "NOTICE").is_file():
             stage.add_file("NOTICE", (lic_dir / "NOTICE").read_bytes())
