@@ -83,8 +83,8 @@ def store_for(tracking_uri: str | None, outbox_dir: str | None = None):
     return Workspace.resolve(tracking_uri=tracking_uri).store(outbox_dir=outbox_dir)
 
 
-def progress_for(quiet: bool):
-    """A progress callback: bar on a terminal, plain lines when piped, nothing when quiet."""
+def progress_for(quiet: bool, label: str = "trials"):
+    """A progress callback on stderr: bar on a terminal, plain lines when piped, nothing when quiet."""
     from evalkit.run.progress import ProgressReporter
 
-    return ProgressReporter(mode="quiet" if quiet else "auto")
+    return ProgressReporter(mode="quiet" if quiet else "auto", label=label)

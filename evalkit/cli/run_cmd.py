@@ -59,7 +59,11 @@ def run(suite, agent, config, scenarios, limit, output_dir, tracking_uri, no_log
     ws = Workspace.resolve()
     suite, agent = ws.default("suite", suite), ws.default("agent", agent)
 
-    store = None if no_log else _store_for_logging(tracking_uri, require_reachable=no_outbox)
+    # the store is resolved before the run, so that a bad tracking URI (or, with --no-outbox, a server that does
+    # not answer) fails in one line before any investigation
+    store = None if no_log else store_for(tracking_uri)
+    if store is not None and no_outbox:
+        store.require_reachable()
     with closing(progress_for(quiet)) as reporter:
         result = run_suite(suite, agent, config, progress=reporter, scenario_ids=scenarios or None, limit=limit)
     meta = result.meta
@@ -94,12 +98,3 @@ def _log_traces(result, suite, experiment: str, tracking_uri: str | None) -> Non
     store = store_for(tracking_uri)
     ids = log_run_traces(result, suite, experiment=experiment, tracking_uri=store.tracking_uri)
     click.echo(f"logged {len(ids)} traces to experiment {experiment} at {store.tracking_uri}", err=True)
-
-
-def _store_for_logging(tracking_uri: str | None, require_reachable: bool):
-    """The Store the run will be logged to, resolved before the run so that a bad tracking URI (or, with
-    ``require_reachable``, a server that does not answer) fails in one line before any investigation."""
-    store = store_for(tracking_uri)
-    if require_reachable:
-        store.require_reachable()
-    return store

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from contextlib import closing
 
 import click
 
+from evalkit.cli.options import progress_for
 from evalkit.errors import Problem, UserError
 
 
@@ -45,7 +47,7 @@ def validate_cmd(path: str, replay: bool, jobs: int) -> None:
     root = resolve_suite(path)
     shown = str(root).rstrip("/")
     # stderr carries the problem lines: a bar on a terminal only
-    with closing(_progress("files", tty_only=True)) as progress:
+    with closing(progress_for(not getattr(sys.stderr, "isatty", lambda: False)(), "files")) as progress:
         s, problems = check_suite(root, deep=True, replay=replay, jobs=jobs, progress=progress)
     if problems:
         for p in problems:
@@ -94,22 +96,12 @@ def generate_cmd(out: str, name: str, per_category: int, seed: int, categories: 
     from evalkit.suite import generate_suite, suite_hash
 
     cats = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
-    with closing(_progress("scenarios")) as progress:
+    with closing(progress_for(False, "scenarios")) as progress:
         path = generate_suite(out, name, per_category, seed=seed, categories=cats, noise=noise,
                               description=description, version=version, default_trials=default_trials,
                               materialize=materialize, force=force, progress=progress, jobs=jobs, pool=pool)
     n = per_category * (len(cats) if cats else 12)
     click.echo(f"{path}: wrote {n} scenarios (hash {suite_hash(path)[:12]})")
-
-
-def _progress(label: str, tty_only: bool = False):
-    """A progress callback on stderr: a bar on a terminal; elsewhere periodic lines (or nothing)."""
-    import sys
-
-    from evalkit.run.progress import ProgressReporter
-
-    tty = callable(getattr(sys.stderr, "isatty", None)) and sys.stderr.isatty()
-    return ProgressReporter(sys.stderr, mode="bar" if tty else ("quiet" if tty_only else "lines"), label=label)
 
 
 @suite.command("list")
