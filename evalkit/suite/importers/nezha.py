@@ -51,6 +51,16 @@ RESOURCE_LIMIT_PCT = 80.0
 ATTRIBUTION = ("Nezha RCA dataset: Yu et al., \"Nezha: Interpretable Fine-Grained Root Causes Analysis for "
                "Microservices on Multi-Modal Observability Data\", ESEC/FSE 2023; MIT licence; "
                "https://github.com/IntelligentDDS/Nezha, commit d814010")
+#: ATTRIBUTION.md of an imported suite
+ATTRIBUTION_MD = (
+    "# Data attribution\n\n"
+    f"This suite is derived from the {ATTRIBUTION}.\n\n"
+    "Licence: MIT (Copyright (c) the Nezha authors); the upstream LICENSE file is kept next to this file.\n"
+    "Changes made by evalkit's importer (`evalkit suite import nezha`): pods folded to services, metrics\n"
+    "renamed and converted (s -> ms; success rate -> error rate), windows cut around each fault, logs and\n"
+    "traces subsampled (at most 1500 log records and 150 traces per scenario), alerts and monitors\n"
+    "derived from the entry-service KPI and the dataset's alarm rule. See docs/real-suites.md.\n"
+)
 
 #: dataset fault type -> (category, evalkit fault type)
 FAULTS: dict[str, tuple[str, str]] = {
@@ -99,6 +109,9 @@ FRONT_METRICS: dict[str, tuple[str, str, float]] = {
 }
 UNITS = {name: unit for name, unit, _ in [*POD_METRICS.values(), *FRONT_METRICS.values()]} | {"error_rate_pct": "%"}
 FAULT_LIST_KEYS = ("inject_time", "inject_pod", "inject_type")
+#: a log line's level as written -> the evalkit level (any other: INFO)
+LEVELS = {"DEBUG": "DEBUG", "TRACE": "DEBUG", "INFO": "INFO", "WARN": "WARN", "WARNING": "WARN", "ERROR": "ERROR",
+          "FATAL": "ERROR", "SEVERE": "ERROR"}
 _LEVEL_RE = re.compile(r"^\s*(?:\S+\s+)?(ERROR|WARN|WARNING|INFO|DEBUG|TRACE|FATAL|SEVERE)\b[\s:]*", re.I)
 _IDS_RE = re.compile(r"TraceID:\s*\S+\s*SpanID:\s*\S+\s*")
 
@@ -142,6 +155,7 @@ class Day:
     metrics: "object"               # DataFrame ts, component, metric, value (the whole day)
     services: dict[str, str]        # service -> pod
     front: "object"                 # DataFrame indexed by minute: front_service KPI (ms / %)
+    thresholds: dict[str, float]    # KPI metric -> its monitor's robust threshold over the day
     system: str = ""
     cache: dict = field(default_factory=dict)      # parsed log/trace minute files (windows overlap)
 
@@ -225,8 +239,10 @@ def _read_day(folder: Path) -> Day:
     metrics = pd.concat(frames, ignore_index=True)
     metrics = metrics[np.isfinite(metrics["value"].to_numpy())]
     metrics = metrics.drop_duplicates(["component", "metric", "ts"], keep="last")
+    thresholds = {m: t for m in ("latency_p99_ms", "error_rate_pct") if m in kpi.columns
+                  if (t := robust_threshold(kpi[m].to_numpy(), floor=1.0 if m == "error_rate_pct" else 0.0))}
     system = "train-ticket" if all(s.startswith("ts-") for s in services) else "online-boutique"
-    return Day(name, folder, faults, metrics, services, kpi, system)
+    return Day(name, folder, faults, metrics, services, kpi, thresholds, system)
 
 
 def _edges_ob(folder: Path, services: set[str]) -> set[tuple[str, str]]:
@@ -258,33 +274,25 @@ def _minute_files(folder: Path, kind: str, start: int, end: int) -> list[Path]:
     return [p for p in paths if p.is_file()]
 
 
-def _log_record(row_ts: int, svc: str, raw: str) -> dict:
-    text = raw
+def _json_object(text: str) -> dict | None:
+    """``text`` parsed, when it is a JSON object."""
     try:
-        outer = json.loads(raw)
-        text = outer.get("log", raw) if isinstance(outer, dict) else raw
+        doc = json.loads(text)
     except (json.JSONDecodeError, TypeError):
-        pass
-    text = str(text).strip()
-    level, message = "", text
-    if text.startswith("{"):
-        try:
-            inner = json.loads(text)
-            if isinstance(inner, dict):
-                level = str(inner.get("severity") or inner.get("level") or "")
-                message = str(inner.get("message") or inner.get("msg") or text)
-        except json.JSONDecodeError:
-            pass
-    if not level:
-        m = _LEVEL_RE.match(text)
-        if m:
-            level, message = m.group(1), text[m.end():]
-    level = level.upper()
-    level = {"WARNING": "WARN", "FATAL": "ERROR", "SEVERE": "ERROR", "TRACE": "DEBUG"}.get(level, level)
-    if level not in ("DEBUG", "INFO", "WARN", "ERROR"):
-        level = "INFO"
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _log_record(row_ts: int, svc: str, raw: str) -> dict:
+    outer = _json_object(raw)
+    text = str(outer.get("log", raw) if outer else raw).strip()
+    inner = _json_object(text) if text.startswith("{") else None
+    level = str(inner.get("severity") or inner.get("level") or "") if inner else ""
+    message = str(inner.get("message") or inner.get("msg") or text) if inner else text
+    if not level and (m := _LEVEL_RE.match(text)):
+        level, message = m.group(1), text[m.end():]
     message = _IDS_RE.sub("", message).strip()
-    return {"ts": row_ts, "component": svc, "level": level, "message": message[:2000]}
+    return {"ts": row_ts, "component": svc, "level": LEVELS.get(level.upper(), "INFO"), "message": message[:2000]}
 
 
 def _log_file(day: Day, f: Path) -> list[dict]:
@@ -369,9 +377,9 @@ class _Pivot:
         return self.series.get((comp, metric), np.full(len(self.grid), np.nan))
 
 
-def _monitors(day: Day, window_metrics: "_Pivot", grid: np.ndarray, entry: str, kpi_thresholds: dict[str, float]):
+def _monitors(day: Day, window_metrics: "_Pivot", grid: np.ndarray, entry: str):
     kpi, resource = [], []
-    for metric, thr in sorted(kpi_thresholds.items()):
+    for metric, thr in sorted(day.thresholds.items()):
         name = f"{entry}-{metric.replace('_', '-')}-slo"
         kpi.append(evaluate_monitor(name, entry, metric, thr, grid, window_metrics.get(entry, metric)))
     for svc in sorted(day.services):
@@ -485,24 +493,18 @@ def import_nezha(source: str | Path, out: str | Path, *, name: str = "real-nezha
             {"importer": IMPORTER_ID, "source": "IntelligentDDS/Nezha@d814010", "licence": "MIT",
              "attribution": ATTRIBUTION, "window_minutes_before": PRE_MIN, "window_minutes_after": POST_MIN},
             CATEGORIES)
-        thresholds: dict[str, dict[str, float]] = {}
         for d, f, start, end in consume(planned, progress, len(planned)):
-            entry = SYSTEMS[d.system][1]
-            if d.name not in thresholds:
-                thresholds[d.name] = {m: t for m in ("latency_p99_ms", "error_rate_pct") if m in d.front.columns
-                                      if (t := robust_threshold(d.front[m].to_numpy(),
-                                                                floor=1.0 if m == "error_rate_pct" else 0.0))}
-            _add_fault(stage, d, f, start, end, entry, edges[d.system], thresholds[d.name], labels[d.system])
+            _add_fault(stage, d, f, start, end, edges[d.system], labels[d.system])
         stage.add_file("LICENSE", licence.read_bytes())
-        stage.add_file("ATTRIBUTION.md", attribution_text())
+        stage.add_file("ATTRIBUTION.md", ATTRIBUTION_MD)
         return stage.finish(skipped)
 
 
-def _add_fault(stage: SuiteStage, d: Day, f: Fault, start: int, end: int, entry: str, edges, thresholds,
-               labels) -> None:
+def _add_fault(stage: SuiteStage, d: Day, f: Fault, start: int, end: int, edges, labels) -> None:
     """Write the scenario of one fault: window metrics + KPI, monitors, alert, logs, traces, truth."""
     import pandas as pd
 
+    entry = SYSTEMS[d.system][1]
     grid = np.arange(start, end, STEP)
     m = d.metrics[(d.metrics["ts"] >= start) & (d.metrics["ts"] < end)]
     m = m[~((m["component"] == entry) & m["metric"].isin(set(d.front.columns)))]
@@ -513,7 +515,7 @@ def _add_fault(stage: SuiteStage, d: Day, f: Fault, start: int, end: int, entry:
     table = table[np.isfinite(table["value"].to_numpy(dtype=float))]
     names = set(d.services)
     pivot = _Pivot(table, grid)
-    kpi, resource = _monitors(d, pivot, grid, entry, thresholds)
+    kpi, resource = _monitors(d, pivot, grid, entry)
     alert, alert_tag = _alert(f, end, kpi, resource, pivot, grid, entry)
     components = [{"name": s, "kind": "service", "tier": "edge" if s == entry else "service", "pod": d.services[s]}
                   for s in sorted(names)]
@@ -533,15 +535,3 @@ def _add_fault(stage: SuiteStage, d: Day, f: Fault, start: int, end: int, entry:
                        f"Nezha {d.system} {d.name}: fault injected around "
                        f"{datetime.fromtimestamp(f.minute, timezone.utc).strftime('%H:%M')} UTC; "
                        "1-minute pod metrics, sampled logs and traces.")
-
-
-def attribution_text() -> str:
-    return (
-        "# Data attribution\n\n"
-        f"This suite is derived from the {ATTRIBUTION}.\n\n"
-        "Licence: MIT (Copyright (c) the Nezha authors); the upstream LICENSE file is kept next to this file.\n"
-        "Changes made by evalkit's importer (`evalkit suite import nezha`): pods folded to services, metrics\n"
-        "renamed and converted (s -> ms; success rate -> error rate), windows cut around each fault, logs and\n"
-        "traces subsampled (at most 1500 log records and 150 traces per scenario), alerts and monitors\n"
-        "derived from the entry-service KPI and the dataset's alarm rule. See docs/real-suites.md.\n"
-    )

@@ -37,6 +37,16 @@ HISTORY_ROWS = 12
 ATTRIBUTION = ("PetShop root cause analysis dataset, Amazon Science, licensed CC-BY-4.0 "
                "(Copyright Amazon.com, Inc. or its affiliates); "
                "https://github.com/amazon-science/petshop-root-cause-analysis, commit 1c5992d")
+#: ATTRIBUTION.md of an imported suite
+ATTRIBUTION_MD = (
+    "# Data attribution\n\n"
+    f"This suite is derived from the {ATTRIBUTION}.\n\n"
+    "Licence: Creative Commons Attribution 4.0 International (CC-BY-4.0); the upstream LICENSE and NOTICE\n"
+    "files are kept next to this file. Changes made by evalkit's importer (`evalkit suite import petshop`):\n"
+    "X-Ray nodes folded to services and renamed, metrics converted (s -> ms, 5-minute sums -> per second,\n"
+    "availability -> error rate), an hour of the normal-operation recording re-timed before each issue\n"
+    "window, alerts and truth files derived from target.json. See docs/real-suites.md.\n"
+)
 
 #: (regex on the injection command, category, fault type) - first match wins.
 FAULT_RULES: tuple[tuple[str, str, str], ...] = (
@@ -290,7 +300,7 @@ def import_petshop(source: str | Path, out: str | Path, *, name: str = "real-pet
         stage.add_file("LICENSE", licence.read_bytes())
         if (lic_dir / "NOTICE").is_file():
             stage.add_file("NOTICE", (lic_dir / "NOTICE").read_bytes())
-        stage.add_file("ATTRIBUTION.md", attribution_text())
+        stage.add_file("ATTRIBUTION.md", ATTRIBUTION_MD)
         return stage.finish(skipped)
 
 
@@ -366,15 +376,3 @@ def _add_case(stage: SuiteStage, traffic, split, idir: Path, case: str, names, e
                        f"PetShop {traffic}/{split}/{idir.name}: {target['node']} {target['metric']} "
                        f"({target['agg']}) alert; 5-minute X-Ray metrics.")
     return None
-
-
-def attribution_text() -> str:
-    return (
-        "# Data attribution\n\n"
-        f"This suite is derived from the {ATTRIBUTION}.\n\n"
-        "Licence: Creative Commons Attribution 4.0 International (CC-BY-4.0); the upstream LICENSE and NOTICE\n"
-        "files are kept next to this file. Changes made by evalkit's importer (`evalkit suite import petshop`):\n"
-        "X-Ray nodes folded to services and renamed, metrics converted (s -> ms, 5-minute sums -> per second,\n"
-        "availability -> error rate), an hour of the normal-operation recording re-timed before each issue\n"
-        "window, alerts and truth files derived from target.json. See docs/real-suites.md.\n"
-    )
