@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from contextlib import suppress
 from functools import lru_cache
 from pathlib import Path
 
@@ -68,16 +69,10 @@ def index_paths(root: Path) -> list[Path]:
 def read_index(root: Path, signature: str) -> Suite | None:
     """The Suite recorded for ``signature``, or None (no index, another signature, unreadable)."""
     for path in index_paths(root):
-        try:
+        with suppress(OSError, ValueError, KeyError, TypeError):  # none there, unreadable or malformed: look on
             doc = json.loads(path.read_bytes())
-        except (OSError, ValueError):
-            continue
-        if not isinstance(doc, dict) or doc.get("format") != INDEX_FORMAT or doc.get("signature") != signature:
-            continue
-        try:
-            return _suite_from(doc, root)
-        except (KeyError, TypeError, ValueError):
-            continue
+            if isinstance(doc, dict) and doc.get("format") == INDEX_FORMAT and doc.get("signature") == signature:
+                return _suite_from(doc, root)
     return None
 
 
@@ -89,11 +84,9 @@ def write_index(root: Path, signature: str, newest_ns: int, suite: Suite) -> Pat
         return None
     data = json.dumps(_doc(signature, suite), separators=(",", ":")).encode()
     for path in index_paths(root):
-        try:
+        with suppress(OSError):  # e.g. a read-only suite folder: the user cache then
             atomic_write(path, data)
             return path
-        except OSError:
-            continue
     return None
 
 

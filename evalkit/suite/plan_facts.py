@@ -39,10 +39,8 @@ class PlanFacts:
                    tuple(c["name"] for c in plan.topo.components))
 
 
-def derive(category: str, seed: int, known: PlanFacts | None = None) -> PlanFacts:
-    """``known`` when given (remembered), else the facts of a freshly derived plan."""
-    if known is not None:
-        return known
+def derive(category: str, seed: int) -> PlanFacts:
+    """The facts of a freshly derived plan."""
     from evalkit.suite.generator.plan import make_plan
 
     return PlanFacts.of(make_plan(category, seed))

@@ -289,7 +289,7 @@ def _check_generated_world(doc: dict, wspec: dict, cat: str | None, window: tupl
     elif isinstance(cat, str) and deep:  # loading does no generator work; validate does
         key = plan_facts.key(cat, wspec["seed"])
         known = plan_facts.remembered(root).get(key)
-        plan = plan_facts.derive(cat, wspec["seed"], known)
+        plan = known if known is not None else plan_facts.derive(cat, wspec["seed"])
         res.derived = None if known is not None else (key, plan)
         names = set(plan.names)
         if window and (window[0], window[1], window[2]) != (plan.start, plan.end, 60):
