@@ -215,19 +215,16 @@ def prune(limit: int | None = None) -> int:
     for sub in subdirs:
         if not sub.is_dir():
             continue
-        try:
+        with suppress(OSError):  # a folder or entry removed meanwhile (another process pruning) is skipped
             for e in os.scandir(sub.path):
-                if e.name.endswith(".world") or e.name.startswith("."):
-                    try:
-                        st = e.stat()
-                    except OSError:
-                        continue
+                if not (e.name.endswith(".world") or e.name.startswith(".")):
+                    continue
+                with suppress(OSError):
+                    st = e.stat()
                     if e.name.endswith(".world"):
                         entries.append((st.st_mtime_ns, st.st_size, e.path))
                     elif st.st_mtime_ns < orphan_before:
                         orphans.append((st.st_mtime_ns, st.st_size, e.path))
-        except OSError:
-            continue
     total = sum(size for _, size, _ in orphans + entries)
     freed = 0
     for i, (_, size, p) in enumerate(orphans + sorted(entries)):
