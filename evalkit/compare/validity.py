@@ -6,13 +6,12 @@ cannot mistake broken infrastructure for worse quality.
 
 from __future__ import annotations
 
-import pandas as pd
-
 from dataclasses import dataclass
+
+import pandas as pd
 
 from evalkit.errors import Problem, UserError
 from evalkit.vocab import Status
-
 
 
 class InvalidRun(UserError):
@@ -55,23 +54,18 @@ def check_suite_match(cand: pd.DataFrame, base: pd.DataFrame, allow_suite_mismat
     return hc, hb
 
 
-def infra_rate(table: pd.DataFrame) -> tuple[float, int, int]:
-    """(rate, infrastructure-error rows, all rows)."""
-    bad = int((table["status"] == Status.INFRA_ERROR).sum())
-    return bad / len(table), bad, len(table)
-
-
 def check_infra(table: pd.DataFrame, role: str, limit: float, policy_source: str) -> float:
     """Raise InvalidRun when the share of trials lost to infrastructure exceeds ``limit``."""
-    rate, bad, total = infra_rate(table)
+    infra = table["status"] == Status.INFRA_ERROR
+    bad = int(infra.sum())
+    rate = bad / len(table)
     if rate > limit:
         classes = ""
         if "error_class" in table.columns:
-            infra = (table["status"] == Status.INFRA_ERROR).to_numpy(bool)
-            counts = table.loc[infra, "error_class"].astype(str).value_counts()
+            counts = table.loc[infra.to_numpy(bool), "error_class"].astype(str).value_counts()
             classes = " (" + ", ".join(f"{k or 'unclassified'} x{v}" for k, v in counts.items()) + ")"
         raise InvalidRun(Problem(
-            f"{role} run", "infrastructure-error rate", f"{rate:.1%} ({bad} of {total} trials)",
+            f"{role} run", "infrastructure-error rate", f"{rate:.1%} ({bad} of {len(table)} trials)",
             f"exceeds the policy limit {limit:.1%}{classes}; fix the infrastructure and rerun, or raise "
             f"gate.max_infra_error_rate in {policy_source}"))
     return rate
