@@ -157,32 +157,29 @@ def _family_frame(p: paired_mod.Paired, metrics: tuple[str, ...], pol: Policy, g
     """Test one family of cells (the gated metrics, or the report-only metrics) and build its rows."""
     if not metrics:
         return pd.DataFrame(columns=FRAME_COLUMNS)
-    blocks = []
-    for m in metrics:
-        sign = -1.0 if pol.lower_is_better(m) else 1.0
-        mc = paired_mod.metric_cells(p, m, sign, want_samples=pol.test == "permutation")
-        margins = np.array([pol.margin_for(c if c != OVERALL else "", m) for c in mc.categories])
-        blocks.append((m, sign, mc, margins, vd.choose_kinds(mc.binary_k1, pol.test)))
-    cat = lambda attr: np.concatenate([getattr(b[2], attr) for b in blocks])  # noqa: E731
-    n, mean, var = cat("n"), cat("mean"), cat("var")
-    margin = np.concatenate([b[3] for b in blocks])
-    kind = np.concatenate([b[4] for b in blocks])
-    binary_k1 = cat("binary_k1")
-    unit = np.concatenate([np.full(len(b[2].n), on_unit_scale(b[0])) for b in blocks])
-    samples = [s for b in blocks for s in (b[2].samples or [])] if pol.test == "permutation" else None
+    signs = [-1.0 if pol.lower_is_better(m) else 1.0 for m in metrics]
+    blocks = [paired_mod.metric_cells(p, m, s, want_samples=pol.test == "permutation") for m, s in zip(metrics, signs)]
+    sizes = [len(mc.n) for mc in blocks]
+    cat = lambda attr: np.concatenate([getattr(mc, attr) for mc in blocks])  # noqa: E731
+    n, mean, var, binary_k1 = cat("n"), cat("mean"), cat("var"), cat("binary_k1")
+    margin = np.concatenate([[pol.margin_for(c if c != OVERALL else "", mc.metric) for c in mc.categories]
+                             for mc in blocks])
+    kind = vd.choose_kinds(binary_k1, pol.test)
+    unit: np.ndarray = np.repeat([on_unit_scale(m) for m in metrics], sizes)
+    samples = [s for mc in blocks for s in (mc.samples or [])] if pol.test == "permutation" else None
     in_family = (n >= pol.min_scenarios) & (n >= 2)
     stats = vd.CellStats(n=n, mean=mean, var=var, b=cat("b"), c=cat("c"), samples=samples)
     floor = binary_k1 | (unit & (var == 0))
     dec = vd.decide(stats, kind, margin, in_family, alpha=pol.alpha, method=pol.correction, floor_mde=floor,
                     permutations=pol.permutations)
-    sign = np.concatenate([np.full(len(b[2].n), b[1]) for b in blocks])
+    sign: np.ndarray = np.repeat(signs, sizes)
     raw = lambda lo, hi: (np.where(sign > 0, lo, -hi), np.where(sign > 0, hi, -lo))  # noqa: E731
     ci_low, ci_high = raw(dec.ci_low, dec.ci_high)
     bound_low, bound_high = raw(dec.bound_low, dec.bound_high)
     verdicts = np.array([vd.VERDICT_NAMES[v] for v in dec.verdict], dtype=object)
     k_b, k_c, wb, wc = cat("k_base"), cat("k_cand"), cat("wvar_base"), cat("wvar_cand")
     alpha_mde = pol.alpha / dec.family_size
-    delta = np.concatenate([np.full(len(b[2].n), pol.delta_for(b[0])) for b in blocks])
+    delta: np.ndarray = np.repeat([pol.delta_for(m) for m in metrics], sizes)
     inconclusive = (verdicts == Verdict.INCONCLUSIVE) & in_family
     n_for_delta = np.full(len(n), np.nan)
     if inconclusive.any():  # the scenarios that would let this cell see a drop of δ (same trials, level, power)
@@ -200,8 +197,8 @@ def _family_frame(p: paired_mod.Paired, metrics: tuple[str, ...], pol: Policy, g
             suggestions.append(mde_mod.suggestion(abs(mean[i] + margin[i]), var[i], int(n[i]), alpha_mde[i],
                                                   k_base=k_b[i], k_cand=k_c[i], wvar_base=wb[i], wvar_cand=wc[i]))
     frame = pd.DataFrame({
-        "category": sum((b[2].categories for b in blocks), []),
-        "metric": np.concatenate([np.full(len(b[2].n), b[0], dtype=object) for b in blocks]),
+        "category": sum((mc.categories for mc in blocks), []),
+        "metric": np.repeat(np.array(metrics, dtype=object), sizes),
         "gated": gated,
         "direction": np.where(sign > 0, "higher", "lower"),
         "test": [vd.KIND_NAMES[k] for k in dec.kind],
