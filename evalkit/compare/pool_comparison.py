@@ -162,25 +162,19 @@ def with_resolvable(comparison: Comparison, plan: pd.DataFrame, metric: str) -> 
 def _row(category: str, metric: str, gated: bool, sign: float, b: seq.CellBounds, idx: np.ndarray,
          p: paired_mod.Paired, pol: Policy, family: int, verdict: str, stop: str) -> dict:
     """One frame row, in the metric's own orientation (bounds flip for lower-is-better metrics)."""
-    alpha_cell = pol.alpha / family
     margin = pol.margin_for(category if category != OVERALL else "", metric)
-    nb, nc = p.base.count[metric][idx], p.cand.count[metric][idx]
-    raw = (lambda lo, hi: (lo, hi)) if sign > 0 else (lambda lo, hi: (-hi, -lo))
-    low, high = raw(b.lower, b.upper)
+    low, high = (b.lower, b.upper) if sign > 0 else (-b.upper, -b.lower)
+    avg = lambda per_scenario: float(np.nanmean(per_scenario[metric][idx])) if idx.size else math.nan  # noqa: E731
+    adjusted = lambda p_cell: min(1.0, p_cell * family) if math.isfinite(p_cell) else math.nan  # noqa: E731
     with np.errstate(invalid="ignore"):
-        mean_base = float(np.nanmean(p.base.mean[metric][idx])) if idx.size else math.nan
-        mean_cand = float(np.nanmean(p.cand.mean[metric][idx])) if idx.size else math.nan
+        mean_base, mean_cand = avg(p.base.mean), avg(p.cand.mean)
     return {
         "category": category, "metric": metric, "gated": gated, "direction": "higher" if sign > 0 else "lower",
-        "test": seq.TEST_NAME, "n": b.n,
-        "k_baseline": float(np.mean(nb)) if idx.size else math.nan,
-        "k_candidate": float(np.mean(nc)) if idx.size else math.nan,
+        "test": seq.TEST_NAME, "n": b.n, "k_baseline": avg(p.base.count), "k_candidate": avg(p.cand.count),
         "baseline_mean": mean_base, "candidate_mean": mean_cand, "diff": sign * b.mean,
-        "ci_low": low, "ci_high": high, "margin": margin,
-        "p": b.p, "p_adj": min(1.0, b.p * family) if math.isfinite(b.p) else math.nan,
-        "p_noninf": b.p_noninf,
-        "p_noninf_adj": min(1.0, b.p_noninf * family) if math.isfinite(b.p_noninf) else math.nan,
-        "level": alpha_cell, "bound_low": low, "bound_high": high, "verdict": verdict, "mde": math.nan,
+        "ci_low": low, "ci_high": high, "margin": margin, "p": b.p, "p_adj": adjusted(b.p),
+        "p_noninf": b.p_noninf, "p_noninf_adj": adjusted(b.p_noninf),
+        "level": pol.alpha / family, "bound_low": low, "bound_high": high, "verdict": verdict, "mde": math.nan,
         "n_for_delta": math.nan, "suggestion": "", "pool": b.pool, "delta": pol.delta_for(metric),
         "bound_delta": sign * b.lower_delta, "stop": stop,
     }
