@@ -15,14 +15,9 @@ from typing import Any
 HASH_LENGTH = 12
 
 
-def policy_document(policy: Any) -> dict[str, Any]:
-    """The settings of ``policy`` that are hashed: ``policy.to_dict()`` without its ``source``."""
-    doc = dict(policy.to_dict())
-    doc.pop("source", None)
-    return doc
-
-
 def policy_hash(policy: Any) -> str:
-    """sha256 of the policy's canonical JSON (:func:`policy_document`), first :data:`HASH_LENGTH` hex digits."""
-    text = json.dumps(policy_document(policy), sort_keys=True, separators=(",", ":"), default=str)
+    """sha256 of the canonical JSON of ``policy.to_dict()`` without its ``source``, first :data:`HASH_LENGTH` hex
+    digits."""
+    doc = {key: value for key, value in policy.to_dict().items() if key != "source"}
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:HASH_LENGTH]
