@@ -165,8 +165,8 @@ def metric_cells(p: Paired, metric: str, sign: float, want_samples: bool = False
     binary = p.base.binary[metric] and p.cand.binary[metric]
     not_k1 = per_group(((cb != 1) | (cc != 1)).astype(float))
     binary_k1 = (not_k1 == 0) & (n > 0) & binary
-    bb = per_group(((d < 0) & (np.abs(d) == 1)).astype(float)) if binary else np.zeros(C + 1)
-    cc_ = per_group(((d > 0) & (np.abs(d) == 1)).astype(float)) if binary else np.zeros(C + 1)
+    bb = per_group((d == -1).astype(float)) if binary else np.zeros(C + 1)
+    cc_ = per_group((d == 1).astype(float)) if binary else np.zeros(C + 1)
     samples = None
     if want_samples:
         samples = [d[valid & (g == i)] for i in range(C)] + [d[valid]]

@@ -154,8 +154,7 @@ class _Cells:
 
 def uses_t(kind) -> np.ndarray:
     """Cells whose MDE uses t quantiles (paired t, permutation, the MOVER tests); the score test's use normal ones."""
-    kind = np.asarray(kind)
-    return (kind == T) | (kind == PERMUTATION) | (kind == WILSON) | (kind == MIDP)
+    return np.isin(kind, (T, PERMUTATION, WILSON, MIDP))
 
 
 def decide(stats: CellStats, kind, margin, in_family, alpha: float = 0.05, method: str = "holm",
