@@ -31,8 +31,10 @@ KIND_NAMES = {T: "paired-t", MCNEMAR_EXACT: "mcnemar-exact", MCNEMAR_MIDP: "mcne
 REGRESSED, INCONCLUSIVE, NOT_WORSE, IMPROVED = -1, 0, 1, 2
 VERDICT_NAMES = {REGRESSED: Verdict.REGRESSED, INCONCLUSIVE: Verdict.INCONCLUSIVE, NOT_WORSE: Verdict.NOT_WORSE,
                  IMPROVED: Verdict.IMPROVED}
-#: the tests on the (b, c, n) counts of binary one-trial cells: kind -> (p-value at δ0, bound at a level)
-_COUNT_TESTS = {
+#: kind -> (p-value at δ0, bound at a level): paired t on (mean, var, n), the others on the (b, c, n) counts of
+#: binary one-trial cells (the sign-flip test, on the samples, is dispatched apart)
+_TESTS = {
+    T: (st.t_pvalue, st.t_bound),
     MCNEMAR_EXACT: (partial(st.mcnemar_pvalue, midp=False), partial(st.mcnemar_bound, midp=False)),
     MCNEMAR_MIDP: (partial(st.mcnemar_pvalue, midp=True), partial(st.mcnemar_bound, midp=True)),
     SCORE: (st.score_pvalue, st.score_bound),
@@ -121,33 +123,26 @@ class _Cells:
             out[idx] = func(int(k), idx)
         return out
 
+    def _test(self, k: int, which: int, i: np.ndarray, x: np.ndarray, side: str) -> np.ndarray:
+        """For cells ``i`` of kind ``k``: p-values at δ0 = ``x`` (``which`` 0) or bounds at level ``x`` (1)."""
+        if k == PERMUTATION:
+            fn = (st.signflip_pvalue, st.signflip_bound)[which]
+            return np.array([fn(self.samples[j], xj, side, signs=self.signs(j)) if self.n[j] >= 1 else np.nan
+                             for j, xj in zip(i, x)])
+        first, second = (self.mean, self.var) if k == T else (self.b, self.c)
+        return _TESTS[k][which](first[i], second[i], self.n[i], x, side)
+
     def pvalue(self, delta0, side: str) -> np.ndarray:
         d0 = np.broadcast_to(np.asarray(delta0, dtype=float), self.shape).ravel()
-
-        def one(k, i):
-            if k == T:
-                return st.t_pvalue(self.mean[i], self.var[i], self.n[i], d0[i], side)
-            if k in _COUNT_TESTS:
-                return _COUNT_TESTS[k][0](self.b[i], self.c[i], self.n[i], d0[i], side)
-            return np.array([st.signflip_pvalue(self.samples[j], d0[j], side, signs=self.signs(j))
-                             if self.n[j] >= 1 else np.nan for j in i])
-        return self._each_kind(one)
+        return self._each_kind(lambda k, i: self._test(k, 0, i, d0[i], side))
 
     def bound(self, level, side: str) -> np.ndarray:
         lv = np.broadcast_to(np.asarray(level, dtype=float), self.shape).ravel()
 
-        def one(k, i):
+        def one(k, i):  # a cell outside the family has no level (NaN): no bound
             ok = np.isfinite(lv[i])
             res = np.full(i.shape, np.nan)
-            i, lvi = i[ok], lv[i][ok]
-            if k == T:
-                r = st.t_bound(self.mean[i], self.var[i], self.n[i], lvi, side)
-            elif k in _COUNT_TESTS:
-                r = _COUNT_TESTS[k][1](self.b[i], self.c[i], self.n[i], lvi, side)
-            else:
-                r = np.array([st.signflip_bound(self.samples[j], lj, side, signs=self.signs(j))
-                              if self.n[j] >= 1 else np.nan for j, lj in zip(i, lvi)])
-            res[ok] = r
+            res[ok] = self._test(k, 1, i[ok], lv[i][ok], side)
             return res
         return self._each_kind(one)
 
