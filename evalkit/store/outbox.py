@@ -8,27 +8,23 @@ file lock stops two local syncs from racing; the entry is removed only after the
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import shutil
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from evalkit.store.payload import REQUEST_FILE, PreparedRun
-from evalkit.store.tracking import (EVALKIT_DIR, TrackingTarget, is_unreachable_error, make_client, probe,
+from evalkit.store.tracking import (TrackingTarget, evalkit_dir, file_lock, is_unreachable_error, make_client, probe,
                                     resolve_tracking)
-from evalkit.workspace import find_root
 
 OUTBOX_DIR = "outbox"
 
 
 def default_outbox_dir(root: Path | str | None = None) -> Path:
     """``<root>/.evalkit/outbox`` (root defaults to the project root, like the embedded store)."""
-    if root is None:
-        root = find_root(Path.cwd())
-    return Path(root).resolve() / EVALKIT_DIR / OUTBOX_DIR
+    return evalkit_dir(root) / OUTBOX_DIR
 
 
 @dataclass(frozen=True)
@@ -88,21 +84,9 @@ class Outbox:
                                    prepared.created_at))
         return out
 
-    @contextlib.contextmanager
-    def claim(self, entry: OutboxEntry) -> Iterator[bool]:
+    def claim(self, entry: OutboxEntry) -> AbstractContextManager[bool]:
         """Hold this entry's lock for the block; yields False if another process holds it."""
-        locks = self.directory / ".locks"
-        locks.mkdir(parents=True, exist_ok=True)
-        with open(locks / f"{entry.key}.lock", "a+") as fh:
-            try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        return file_lock(self.directory / ".locks" / f"{entry.key}.lock", wait=False)
 
     def remove(self, entry: OutboxEntry) -> None:
         """Delete an entry after its run is safely on the server (rename first: never half-deleted)."""

@@ -87,12 +87,14 @@ def redact(uri: str) -> str:
     return re.sub(r"//[^/@]*@", "//", uri)
 
 
+def evalkit_dir(root: Path | str | None = None) -> Path:
+    """``<root>/.evalkit``, where the embedded store and the outbox live (root defaults to the project root)."""
+    return Path(root if root is not None else find_root(Path.cwd())).resolve() / EVALKIT_DIR
+
+
 def embedded_uri(root: Path | str | None = None) -> str:
     """The embedded SQLite URI under ``<root>/.evalkit/mlflow/`` (root defaults to the project root)."""
-    if root is None:
-        root = find_root(Path.cwd())
-    base = Path(root).resolve() / EVALKIT_DIR / EMBEDDED_DIR
-    return f"sqlite:///{base / EMBEDDED_DB}"
+    return f"sqlite:///{evalkit_dir(root) / EMBEDDED_DIR / EMBEDDED_DB}"
 
 
 def resolve_tracking(uri: str | None = None, root: Path | str | None = None,
@@ -214,15 +216,20 @@ def quiet_mlflow_logs() -> None:
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """An exclusive advisory lock held for the block (serialises first-use schema creation)."""
+def file_lock(path: Path, wait: bool = True) -> Iterator[bool]:
+    """An exclusive advisory lock on ``path`` held for the block (True); with ``wait=False``, False at once
+    instead of waiting when another process holds it."""
     import fcntl
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
@@ -245,7 +252,7 @@ def make_client(target: TrackingTarget) -> Any:
     target.artifact_root.mkdir(parents=True, exist_ok=True)
     uri = target.uri if "timeout=" in target.uri else (
         f"{target.uri}{'&' if '?' in target.uri else '?'}timeout={SQLITE_BUSY_TIMEOUT_S}")
-    with _file_lock(db.with_name(db.name + ".lock")):
+    with file_lock(db.with_name(db.name + ".lock")):  # serialises first-use schema creation
         client = MlflowClient(tracking_uri=uri)
         client.search_experiments(max_results=1)  # forces schema creation/migration while we hold the lock
         _enable_wal(db)
