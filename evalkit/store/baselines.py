@@ -11,6 +11,7 @@ The current baseline of ``suite@alias`` is the last record; rollback is promotin
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -94,10 +95,8 @@ def promote(client: Any, target: TrackingTarget, run_id: str, suite: str, alias:
     }
     record = retry_locked(client.create_run, exp_id, start_time=order, tags=tags,
                           run_name=f"{suite}@{alias} <- {info.build_id or run_id}")
-    try:
+    with contextlib.suppress(Exception):  # the record is complete at creation; the status is cosmetic
         retry_locked(client.set_terminated, record.info.run_id, "FINISHED", end_time=order)
-    except Exception:  # noqa: BLE001 - the record is complete at creation; the status is cosmetic
-        pass
     return Promotion(suite, alias, run_id, info.suite_hash, info.build_id, ts, who, reason,
                      record.info.run_id, order)
 

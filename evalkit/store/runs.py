@@ -7,6 +7,7 @@ outbox's exactly-once sync relies on. evalkit never deletes or overwrites a run.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from evalkit.errors import UserError
 from evalkit.store import artifacts, names
 from evalkit.store.payload import PreparedRun
 from evalkit.store.recovery import uploader_tags
-from evalkit.store.tracking import TrackingTarget, retry_locked
+from evalkit.store.tracking import TrackingTarget, is_unreachable_error, retry_locked
 
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_PER_BATCH = 100
@@ -110,13 +111,9 @@ def upload(client: Any, target: TrackingTarget, prepared: PreparedRun, experimen
         retry_locked(client.log_batch, run_id, tags=[RunTag(names.TAG_UPLOADED, "true")])
         retry_locked(client.set_terminated, run_id, "FAILED" if prepared.failed else "FINISHED")
     except Exception as exc:
-        from evalkit.store.tracking import is_unreachable_error
-
         if not is_unreachable_error(exc):
-            try:
+            with contextlib.suppress(Exception):  # best effort; the original error matters
                 client.set_terminated(run_id, "FAILED")
-            except Exception:  # noqa: BLE001 - best effort; the original error matters
-                pass
         raise
     return run_id
 
@@ -132,10 +129,8 @@ def settle_key(client: Any, target: TrackingTarget, prepared: PreparedRun) -> tu
         return done[0].info.run_id, False
     for r in existing:
         if r.info.status in ("RUNNING", "SCHEDULED"):
-            try:
+            with contextlib.suppress(Exception):  # cosmetic; the re-upload is what matters
                 retry_locked(client.set_terminated, r.info.run_id, "FAILED")
-            except Exception:  # noqa: BLE001 - cosmetic; the re-upload is what matters
-                pass
     return upload(client, target, prepared, exp_id), True
 
 
