@@ -62,20 +62,18 @@ def export_baseline(store: "Store", suite: str, alias: str = names.DEFAULT_ALIAS
         src = store.download_table(run_id, Path(tmp))
         atomic_write(parquet_path, src.read_bytes())
     table = artifacts.read_table(parquet_path)
+    # the run's settings: from its meta, else from its params (the manifest's keys are written sorted)
+    settings = {"agent_spec": "", "suite_version": "", "trials": None, "seed": None, "evalkit_version": __version__}
     doc = {
+        **{key: meta.get(key, info.params.get(key, default)) for key, default in settings.items()},
         "format": MANIFEST_FORMAT,
         "suite": suite,
         "alias": alias,
         "build_id": info.build_id,
-        "agent_spec": meta.get("agent_spec", info.params.get("agent_spec", "")),
         "suite_hash": info.suite_hash,
-        "suite_version": meta.get("suite_version", info.params.get("suite_version", "")),
         "mlflow_run_id": run_id,
         "git_sha": info.tags.get(names.TAG_GIT_SHA, ""),
         "branch": info.tags.get(names.TAG_BRANCH, ""),
-        "trials": meta.get("trials", info.params.get("trials")),
-        "seed": meta.get("seed", info.params.get("seed")),
-        "evalkit_version": meta.get("evalkit_version", info.params.get("evalkit_version", __version__)),
         "rows": int(len(table)),
         "scenarios": int(table["scenario_id"].nunique()) if "scenario_id" in table.columns else 0,
         "results_file": parquet_path.name,

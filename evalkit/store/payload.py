@@ -59,8 +59,7 @@ class PreparedRun:
     def save_request(self) -> None:
         doc = {k: v for k, v in asdict(self).items() if k != "directory"}
         doc["format"] = REQUEST_FORMAT
-        atomic_write(self.directory / REQUEST_FILE,
-                               json.dumps(doc, indent=1, sort_keys=True).encode("utf-8"))
+        atomic_write(self.directory / REQUEST_FILE, json.dumps(doc, indent=1, sort_keys=True).encode("utf-8"))
 
     @classmethod
     def load(cls, directory: Path) -> "PreparedRun":
