@@ -50,7 +50,7 @@ class Comparison:
     policy: Policy
     notes: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
-    #: builds the flipped-scenarios table on first use (None: no primary binary metric, so no flips)
+    #: builds the flipped-scenarios table on first use (None: no flips)
     flips_source: Callable[[], pd.DataFrame] | None = field(default=None, repr=False)
     _flips_table: pd.DataFrame | None = field(default=None, init=False, repr=False)
 
@@ -247,12 +247,11 @@ def compare(candidate: Any, baseline: Any, policy: Policy | str | Path | None = 
                        _family_frame(p, tuple(m for m in pol.report if m not in pol.metrics), pol, False)],
                       ignore_index=True)
     frame["gated"] = frame["gated"].astype(bool)
-    primary = pol.primary if pol.primary in p.base.mean else None
     meta = {
         "suite_hash_candidate": hc, "suite_hash_baseline": hb, "paired_scenarios": p.n,
         "only_candidate": p.only_candidate, "only_baseline": p.only_baseline,
         "infra_error_rate_candidate": runs.infra_cand, "infra_error_rate_baseline": runs.infra_base,
         "alpha": pol.alpha, "correction": pol.correction, "policy": pol.source,
     }
-    lazy_flips = (lambda: flips_mod.flips_table(p, cand, base, primary)) if primary else None
-    return Comparison(cells=frame, policy=pol, notes=notes, meta=meta, flips_source=lazy_flips)
+    return Comparison(cells=frame, policy=pol, notes=notes, meta=meta,
+                      flips_source=lambda: flips_mod.flips_table(p, cand, base, pol.primary))

@@ -56,7 +56,7 @@ def _expected(table: pd.DataFrame, ids: pd.Index) -> pd.Series:
 
 
 def flips_table(p: Paired, cand_table: pd.DataFrame, base_table: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """All flipped scenarios, by category then most consistent first."""
+    """All flipped scenarios, by category then most consistent first (none when the runs lack ``metric``)."""
     if metric not in p.base.mean:
         return pd.DataFrame(columns=FLIP_COLUMNS)
     xb, xc = p.base.mean[metric], p.cand.mean[metric]

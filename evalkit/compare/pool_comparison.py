@@ -143,9 +143,8 @@ def compare_sequential(candidate: Any, baseline: Any, policy: Policy | None, ord
         "futility_alpha": pol.futility_alpha, "stops": stops,
         "scenarios_used": {c: len(used[c]) for c in cats}, "pool_sizes": pools,
     }
-    primary = pol.primary if pol.primary in p.base.mean else None
-    lazy_flips = (lambda: flips_mod.flips_table(p, cand, base, primary)) if primary else None
-    return Comparison(cells=frame, policy=pol, notes=notes, meta=meta, flips_source=lazy_flips)
+    return Comparison(cells=frame, policy=pol, notes=notes, meta=meta,
+                      flips_source=lambda: flips_mod.flips_table(p, cand, base, pol.primary))
 
 
 def with_resolvable(comparison: Comparison, plan: pd.DataFrame, metric: str) -> Comparison:
