@@ -116,6 +116,16 @@ def _log_unknown_component(root):
     f.write_text(f.read_text() + json.dumps({"ts": 1, "component": "ghost", "level": "INFO", "message": "x"}) + "\n")
 
 
+def _edit_first_trace(edit):
+    def mutate(root):
+        f = sorted((root / "worlds").glob("*/traces.jsonl"))[0]
+        lines = f.read_text().splitlines()
+        trace = json.loads(lines[0])
+        edit(trace["spans"])
+        f.write_text("\n".join([json.dumps(trace)] + lines[1:]) + "\n")
+    return mutate
+
+
 CASES = [
     # (id, base, mutate, expected text in the problem line)
     ("toml-malformed", "smoke", _suite_toml(lambda t: t + "\nname = \n"), "malformed TOML"),
@@ -155,6 +165,12 @@ CASES = [
     ("metrics-off-grid", "mat", _off_grid, "not epoch seconds on the 60 s grid"),
     ("topology-malformed", "mat", _topology_bad_json, "topology.json: 'malformed JSON"),
     ("logs-unknown-component", "mat", _log_unknown_component, "component 'ghost': name a component listed"),
+    ("span-unknown-component", "mat", _edit_first_trace(lambda spans: spans[-1].__setitem__("component", "ghost")),
+     "component 'ghost': name a component listed in topology.json"),
+    ("span-parent-out-of-range", "mat", _edit_first_trace(lambda spans: spans[-1].__setitem__("parent", 99)),
+     ".parent 99: give the index of another span in this list, or null for the root"),
+    ("span-missing-key", "mat", _edit_first_trace(lambda spans: spans[0].pop("operation")),
+     "spans[0] 'missing ['operation']': each span needs component, operation, parent, duration_ms, error"),
     ("alert-not-an-object", "mat", _edit_scenario(_set("alert", True)), "alert"),
 ]
 
@@ -238,17 +254,18 @@ def test_validate_replay_catches_a_scenario_the_generator_no_longer_produces(tmp
     assert code == 2 and "world.digest '0123456789abcdef'" in err and "stale suite" in err
 
 
-def test_an_unreadable_suite_toml_is_one_problem_line_not_a_traceback(tmp_path, monkeypatch):
-    root = copy_suite(SMOKE, tmp_path / "s", keep=3)
+@pytest.mark.parametrize("name", ["suite.toml", "topology.json"])
+def test_an_unreadable_file_is_one_problem_line_not_a_traceback(name, tmp_path, monkeypatch, materialized_base):
+    root = copy_suite(materialized_base, tmp_path / "s")
     real = Path.read_text
 
     def denied(self, *a, **k):
-        if self.name == "suite.toml":
+        if self.name == name:
             raise PermissionError(13, "Permission denied")
         return real(self, *a, **k)
 
     monkeypatch.setattr(Path, "read_text", denied)
     code, out, err = run_cli(["suite", "validate", str(root)])
     assert code == 2, (out, err)
-    assert f"{root}/suite.toml" in err and "unreadable (Permission denied)" in err
+    assert f"/{name}: 'unreadable (Permission denied)': make {name} readable by this user" in err, err
     assert "Traceback" not in err + out

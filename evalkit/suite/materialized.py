@@ -13,6 +13,7 @@ import csv
 import json
 import math
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from evalkit.world.noise import EVENT_ORDER, LOG_ORDER
 
 METRIC_FILES = ("metrics.parquet", "metrics.csv")
 METRIC_COLUMNS = ("ts", "component", "metric", "value")
+SPAN_KEYS = ("component", "operation", "parent", "duration_ms", "error")
 
 
 def write_world(world: World, folder: Path) -> None:
@@ -109,9 +111,10 @@ def read_world(folder: Path, shown: str, start: int, end: int, step: int, alert:
     if metric_file is not None:
         metrics = _read_metrics(metric_file, f"{shown}/{metric_file.name}", names, start, end, step, n, problems)
     units = _read_json(folder, "units.json", shown, dict, {}, problems)
-    logs = _read_jsonl(folder, "logs.jsonl", shown, ("ts", "component", "level", "message"), names, problems)
+    logs = _read_jsonl(folder, "logs.jsonl", shown, ("ts", "component", "level", "message"),
+                       lambda rec: _unknown_component(rec["component"], "component", names), problems)
     traces = _read_jsonl(folder, "traces.jsonl", shown, ("trace_id", "ts", "root", "duration_ms", "error", "spans"),
-                         None, problems)
+                         lambda rec: _bad_span(rec["spans"], names), problems)
     events = _read_json(folder, "events.json", shown, list, [], problems)
     for i, ev in enumerate(events):
         miss = [k for k in ("ts", "kind", "component", "summary") if not isinstance(ev, dict) or k not in ev]
@@ -148,14 +151,43 @@ def _read_json(folder: Path, name: str, shown: str, typ: type, default: object, 
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         problems.append(Problem(f"{shown}/{name}", "", f"malformed JSON ({exc})", "fix the JSON syntax"))
         return default
+    except OSError as exc:
+        problems.append(Problem(f"{shown}/{name}", "", f"unreadable ({exc.strerror or type(exc).__name__})",
+                                f"make {name} readable by this user"))
+        return default
     if not isinstance(doc, typ):
         problems.append(Problem(f"{shown}/{name}", "", type(doc).__name__, fix or f"must be a JSON {typ.__name__}"))
         return default
     return doc
 
 
-def _read_jsonl(folder: Path, name: str, shown: str, required: tuple[str, ...], names: set[str] | None,
-                problems: list[Problem]) -> list[dict]:
+def _unknown_component(name: object, field: str, names: set[str]) -> tuple[str, object, str] | None:
+    """(field, value, fix) when ``name`` is not a component of the topology."""
+    if name in names:
+        return None
+    return field, name, "name a component listed in topology.json"
+
+
+def _bad_span(spans: object, names: set[str]) -> tuple[str, object, str] | None:
+    """(field, value, fix) of a trace's first malformed span: the toolbox filters and walks spans by these keys."""
+    if not isinstance(spans, list):
+        return "spans", spans, "give a list of spans"
+    for i, sp in enumerate(spans):
+        miss = [k for k in SPAN_KEYS if not isinstance(sp, dict) or k not in sp]
+        if miss:
+            return f"spans[{i}]", f"missing {miss}", "each span needs " + ", ".join(SPAN_KEYS)
+        parent = sp["parent"]
+        if parent is not None and (type(parent) is not int or not 0 <= parent < len(spans) or parent == i):
+            return f"spans[{i}].parent", parent, "give the index of another span in this list, or null for the root"
+        unknown = _unknown_component(sp["component"], f"spans[{i}].component", names)
+        if unknown:
+            return unknown
+    return None
+
+
+def _read_jsonl(folder: Path, name: str, shown: str, required: tuple[str, ...],
+                check: Callable[[dict], tuple[str, object, str] | None], problems: list[Problem]) -> list[dict]:
+    """The records of a JSON-lines file; a record missing a ``required`` key or failing ``check`` is a problem."""
     path = folder / name
     if not path.is_file() and (folder / f"{name}.gz").is_file():
         path, name = folder / f"{name}.gz", f"{name}.gz"     # gzip-compressed variant (imported suites)
@@ -181,8 +213,8 @@ def _read_jsonl(folder: Path, name: str, shown: str, required: tuple[str, ...], 
             miss = [k for k in required if not isinstance(rec, dict) or k not in rec]
             if miss:
                 problem = Problem(where, ",".join(miss), "missing", f"each record needs {', '.join(required)}")
-            elif names is not None and rec["component"] not in names:
-                problem = Problem(where, "component", rec["component"], "name a component listed in topology.json")
+            elif (bad_field := check(rec)) is not None:
+                problem = Problem(where, *bad_field)
             else:
                 out.append(rec)
                 continue
