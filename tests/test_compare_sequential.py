@@ -153,3 +153,30 @@ def test_policy_names_delta_per_metric_and_refuses_a_delta_at_or_below_the_margi
     with pytest.raises(UserError) as err:
         policy_from_dict({"gate": {"design": "adaptive"}}, "p.toml")
     assert "gate.design" in str(err.value)
+
+
+@pytest.mark.parametrize("design", ["fixed", "sequential"])
+def test_runs_without_the_primary_score_are_compared_on_the_gated_metrics_and_have_no_flips(design):
+    """The primary score only feeds the flips list: both designs judge runs that lack it (a table scored by
+    other means) on the metrics the policy names, instead of one refusing them."""
+    import warnings
+
+    from evalkit.compare import compare
+    from evalkit.compare.pool_comparison import compare_sequential, pool_orders
+    from gate_support import synthetic_table
+
+    passes = {"database/slow-query": [True] * 30, "network/latency": [i % 3 > 0 for i in range(30)]}
+    cand = synthetic_table("cand", passes, seed=1).drop(columns="rca_top1")
+    base = synthetic_table("base", passes, seed=2).drop(columns="rca_top1")
+    policy = policy_from_dict({"gate": {"metrics": ["rca_top3"], "report": []}}, "policy.toml")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        if design == "fixed":
+            comparison = compare(cand, base, policy)
+        else:
+            orders = pool_orders(base, seed=1)
+            comparison = compare_sequential(cand, base, policy, orders)
+    frame = comparison.to_frame()
+    assert set(frame["metric"]) == {"rca_top3"}
+    assert not (frame["verdict"] == Verdict.REGRESSED).any()
+    assert comparison.flips().empty

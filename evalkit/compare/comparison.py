@@ -225,8 +225,7 @@ def compare(candidate: Any, baseline: Any, policy: Policy | str | Path | None = 
     runs = check_runs(candidate, baseline, pol, allow_suite_mismatch)
     cand, base, hc, hb = runs.cand, runs.base, runs.hash_cand, runs.hash_base
     metrics = pol.all_metrics()
-    wanted = metrics + ((pol.primary,) if pol.primary not in metrics and pol.primary in cand.columns
-                        and pol.primary in base.columns else ())
+    wanted = paired_mod.wanted_metrics(metrics, pol.primary, cand, base)
     p = paired_mod.pair(paired_mod.scenario_means(cand, wanted, "candidate"),
                         paired_mod.scenario_means(base, wanted, "baseline"))
     notes = []

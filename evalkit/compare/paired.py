@@ -38,6 +38,13 @@ class ScenarioMeans:
                              pick(self.wvar), dict(self.binary))
 
 
+def wanted_metrics(metrics: tuple[str, ...], primary: str, *tables: pd.DataFrame) -> tuple[str, ...]:
+    """``metrics``, plus the primary score (for flips) where every table has it: runs without it have no flips."""
+    if primary in metrics or not all(primary in t.columns for t in tables):
+        return metrics
+    return metrics + (primary,)
+
+
 def scenario_means(table: pd.DataFrame, metrics: tuple[str, ...], role: str) -> ScenarioMeans:
     """Average trials per scenario (vectorised with bincount); infra-error rows do not count."""
     missing = [m for m in metrics if m not in table.columns]

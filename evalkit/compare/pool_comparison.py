@@ -9,6 +9,7 @@ the result is a :class:`~evalkit.compare.comparison.Comparison` with the fixed d
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, Collection, Mapping, Sequence
 
 import numpy as np
@@ -84,7 +85,7 @@ def compare_sequential(candidate: Any, baseline: Any, policy: Policy | None, ord
     report_only = tuple(m for m in pol.report if m not in pol.metrics and on_unit_scale(m))
     skipped = [m for m in pol.report if m not in pol.metrics and not on_unit_scale(m)]
     metrics = pol.metrics + report_only
-    wanted = metrics + ((pol.primary,) if pol.primary not in metrics else ())
+    wanted = paired_mod.wanted_metrics(metrics, pol.primary, cand, base)
     p = paired_mod.pair(paired_mod.scenario_means(cand, wanted, "candidate"),
                         paired_mod.scenario_means(base, wanted, "baseline"))
     cats = sorted(orders)
@@ -165,7 +166,8 @@ def _row(category: str, metric: str, gated: bool, sign: float, b: seq.CellBounds
     low, high = (b.lower, b.upper) if sign > 0 else (-b.upper, -b.lower)
     avg = lambda per_scenario: float(np.nanmean(per_scenario[metric][idx])) if idx.size else math.nan  # noqa: E731
     adjusted = lambda p_cell: min(1.0, p_cell * family) if math.isfinite(p_cell) else math.nan  # noqa: E731
-    with np.errstate(invalid="ignore"):
+    with warnings.catch_warnings():  # a cell whose scenarios all lack the metric: NaN, without "Mean of empty slice"
+        warnings.simplefilter("ignore", RuntimeWarning)
         mean_base, mean_cand = avg(p.base.mean), avg(p.cand.mean)
     return {
         "category": category, "metric": metric, "gated": gated, "direction": "higher" if sign > 0 else "lower",
