@@ -295,3 +295,18 @@ def test_the_midp_interval_over_covers_less_than_wilsons_where_few_pairs_flip():
     """n = 30, p10 = 10%, p01 = 5% (4.5 expected flips): Wilson's limits are skewed and its 95% interval
     covers 97.9%; the mid-p limits bring it to 96.8% (benchmarks/calibration.py prints the whole grid)."""
     assert _coverage(st.midp_bound, 30, 0.10, 0.05) <= 0.97 < _coverage(st.wilson_bound, 30, 0.10, 0.05)
+
+
+def test_a_cells_mid_p_bound_and_p_value_do_not_depend_on_the_cells_computed_with_it():
+    """Root finding is vectorised over cells; a cell whose root is found stops moving, so its numbers are
+    the same alone or in any batch (a report does not change in the 13th digit when a category is added)."""
+    rng = np.random.default_rng(4)
+    n = rng.integers(5, 200, 40).astype(float)
+    b = np.floor(rng.random(40) * 0.3 * n)
+    c = np.floor(rng.random(40) * 0.3 * n)
+    for side in (st.LOWER, st.UPPER):
+        batch_p = st.midp_pvalue(b, c, n, -0.02, side)
+        batch_bound = st.midp_bound(b, c, n, 0.05 / 24, side)
+        for i in range(40):
+            assert st.midp_pvalue(b[i:i + 1], c[i:i + 1], n[i:i + 1], -0.02, side)[0] == batch_p[i]
+            assert st.midp_bound(b[i:i + 1], c[i:i + 1], n[i:i + 1], 0.05 / 24, side)[0] == batch_bound[i]

@@ -156,20 +156,23 @@ def _illinois(f, lo, hi, f_lo, f_hi, iterations: int, ftol: float = 0.0, xtol: f
     the mid-p ends' at the quantile 0, the bracket closes on the jump while f stays away from 0)."""
     side = np.zeros(np.shape(lo))
     for _ in range(iterations):
-        # done: found, closed on a jump, or no root in the bracket (the nearer end is the answer)
+        # done: found, closed on a jump, or no root in the bracket (the nearer end is the answer); a root that
+        # is done stays as it is, so each root is the same whichever others are solved alongside it
         found = (np.minimum(np.abs(f_lo), np.abs(f_hi)) <= ftol) | (hi - lo <= xtol)
-        if np.all(found | (f_lo > 0) | (f_hi < 0)):
+        active = ~(found | (f_lo > 0) | (f_hi < 0))
+        if not active.any():
             break
         with np.errstate(divide="ignore", invalid="ignore"):
             x = np.where(f_hi > f_lo, (lo * f_hi - hi * f_lo) / (f_hi - f_lo), 0.5 * (lo + hi))
         x = np.where((x > lo) & (x < hi), x, 0.5 * (lo + hi))
         fx = f(x)
-        right = fx > 0  # the root lies left of x: x becomes the upper end
+        right = active & (fx > 0)  # the root lies left of x: x becomes the upper end
+        left = active & ~right
         # the end kept twice in a row has its value halved (what makes regula falsi superlinear)
-        f_lo = np.where(right, np.where(side < 0, 0.5 * f_lo, f_lo), fx)
-        f_hi = np.where(right, fx, np.where(side > 0, 0.5 * f_hi, f_hi))
-        lo, hi = np.where(right, lo, x), np.where(right, x, hi)
-        side = np.where(right, -1.0, 1.0)
+        f_lo = np.where(right & (side < 0), 0.5 * f_lo, np.where(left, fx, f_lo))
+        f_hi = np.where(left & (side > 0), 0.5 * f_hi, np.where(right, fx, f_hi))
+        lo, hi = np.where(left, x, lo), np.where(right, x, hi)
+        side = np.where(right, -1.0, np.where(left, 1.0, side))
     return np.where(np.abs(f_lo) < np.abs(f_hi), lo, hi)
 
 
