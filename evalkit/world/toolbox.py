@@ -218,11 +218,11 @@ class Toolbox:
         try:
             if tool not in TOOL_SCHEMAS:
                 raise UnknownTool(f"unknown tool '{tool}'; tools are: {', '.join(TOOL_SCHEMAS)}")
-            allowed = TOOL_SCHEMAS[tool]["parameters"]["properties"]
-            extra = sorted(set(args) - set(allowed))
+            params = TOOL_SCHEMAS[tool]["parameters"]
+            extra = sorted(args.keys() - params["properties"])
             if extra:
-                raise ToolError(f"{tool}: unknown argument(s) {extra}; allowed: {sorted(allowed)}")
-            missing = [r for r in TOOL_SCHEMAS[tool]["parameters"]["required"] if r not in args]
+                raise ToolError(f"{tool}: unknown argument(s) {extra}; allowed: {sorted(params['properties'])}")
+            missing = [r for r in params["required"] if r not in args]
             if missing:
                 raise ToolError(f"{tool}: missing required argument(s) {missing}")
             key = _answer_key(tool, args)
@@ -326,18 +326,12 @@ class Toolbox:
         if not isinstance(depth, int) or not 1 <= depth <= 5:
             raise ToolError(f"depth must be an integer in 1..5, got {depth!r}")
         refs.append(f"topology:{component}")
-        frontier, seen, out = {component}, {component}, []
+        frontier, seen, out = {component}, {component}, {}  # out: the edges in order of first reach
         for _ in range(depth):
-            nxt = set()
-            for s, t, r in edges:
-                if s in frontier or t in frontier:
-                    if (s, t, r) not in out:
-                        out.append((s, t, r))
-                    for n in (s, t):
-                        if n not in seen:
-                            seen.add(n)
-                            nxt.add(n)
-            frontier = nxt
+            hit = [(s, t, r) for s, t, r in edges if s in frontier or t in frontier]
+            out.update(dict.fromkeys(hit))
+            frontier = {n for s, t, _ in hit for n in (s, t)} - seen
+            seen |= frontier
         return {"edges": [{"source": s, "target": t, "relation": r} for s, t, r in out]}
 
     def _t_list_metrics(self, refs: list[str], component: str) -> list[dict]:
