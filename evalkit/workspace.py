@@ -161,10 +161,7 @@ class Workspace:
 
     def suite_path(self, name: str) -> Path | None:
         """The folder of the suite called ``name`` in :attr:`suite_dirs`, or None."""
-        for d in self.suite_dirs:
-            if (d / name).is_dir():
-                return d / name
-        return None
+        return next((d / name for d in self.suite_dirs if (d / name).is_dir()), None)
 
     def policy_path(self, suite: str, suite_path: str | Path | None = None) -> Path | None:
         """``<baselines>/<suite>/policy.toml`` when it exists, else None."""
