@@ -14,11 +14,11 @@ from evalkit.errors import Problem, UserError
 from evalkit.file_models import STRICT, Fix, read_model
 from evalkit.vocab import ConfidencePart
 
-#: parts that gate admission (solvability only marks a label "hard", it never holds one back)
-GATED = (ConfidencePart.SPECIFICITY, ConfidencePart.SUPPORT, ConfidencePart.CONSISTENCY, ConfidencePart.LEAKAGE,
-         ConfidencePart.DUPLICATION)
-DEFAULT_THRESHOLDS: dict[str, float] = {ConfidencePart.SPECIFICITY: 1.0, ConfidencePart.SUPPORT: 0.5, ConfidencePart.CONSISTENCY: 0.5,
-                      ConfidencePart.LEAKAGE: 1.0, ConfidencePart.DUPLICATION: 1.0}
+#: gated part -> default threshold (solvability only marks a label "hard", it never holds one back)
+DEFAULT_THRESHOLDS: dict[str, float] = {ConfidencePart.SPECIFICITY: 1.0, ConfidencePart.SUPPORT: 0.5,
+                                        ConfidencePart.CONSISTENCY: 0.5, ConfidencePart.LEAKAGE: 1.0,
+                                        ConfidencePart.DUPLICATION: 1.0}
+GATED = tuple(DEFAULT_THRESHOLDS)
 
 
 @dataclass(frozen=True)
