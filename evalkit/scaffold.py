@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from evalkit import __version__
-from evalkit.errors import Problem, UserError
+from evalkit.errors import UserError
 from evalkit.workspace import BASELINES, CONFIG_FILE, POLICY_FILE, SUITES, Workspace
 
 #: the starter suite's categories when none are chosen: three common incident kinds.
@@ -87,8 +87,8 @@ def check_git_repository(root: Path) -> None:
     except (OSError, subprocess.TimeoutExpired):
         done = None
     if done is None or done.returncode != 0 or done.stdout.strip() != "true":
-        raise UserError(Problem(str(root), "git", "not a git repository",
-                                "run evalkit init in your agent's repository (or git init first)"))
+        raise UserError.at(str(root), "git", "not a git repository",
+                           "run evalkit init in your agent's repository (or git init first)")
 
 
 def init_project(root: str | Path, opts: InitOptions | None = None, *, baseline: bool = True,
@@ -104,12 +104,12 @@ def init_project(root: str | Path, opts: InitOptions | None = None, *, baseline:
     suite_dir = Path(SUITES) / opts.suite
     for rel in [*planned, str(suite_dir)]:
         if (root / rel).exists():
-            raise UserError(Problem(rel, "file", "exists",
-                                    "evalkit init never overwrites: remove it, or edit the existing setup by hand"))
+            raise UserError.at(rel, "file", "exists",
+                               "evalkit init never overwrites: remove it, or edit the existing setup by hand")
     try:
         shlex.split(opts.agent_command)  # a malformed command line fails here, before anything is written
     except ValueError as exc:
-        raise UserError(Problem("--agent-command", "", opts.agent_command, f"{exc}: fix the quoting")) from None
+        raise UserError.at("--agent-command", "", opts.agent_command, f"{exc}: fix the quoting") from None
     done = Scaffold(root)
     generate_suite(root / suite_dir, opts.suite, opts.per_category, seed=opts.seed, categories=list(opts.categories),
                    description=f"Starter suite of this repository ({opts.per_category} incidents per category).",
@@ -125,10 +125,10 @@ def init_project(root: str | Path, opts: InitOptions | None = None, *, baseline:
         try:
             done.baseline = record_baseline(root, opts, progress=progress)
         except UserError as err:  # the files stay: say how to record the baseline once the agent works
-            raise UserError(Problem("evalkit init", "baseline", "not recorded", f"{err} -- the other files are "
-                                    f"written; once the agent works: evalkit run --role baseline, then evalkit "
-                                    f"baseline promote RUN_ID --suite {opts.suite} --alias {BASELINE_ALIAS}, then "
-                                    f"evalkit baseline export --suite {opts.suite}")) from None
+            raise UserError.at("evalkit init", "baseline", "not recorded", f"{err} -- the other files are "
+                               f"written; once the agent works: evalkit run --role baseline, then evalkit "
+                               f"baseline promote RUN_ID --suite {opts.suite} --alias {BASELINE_ALIAS}, then "
+                               f"evalkit baseline export --suite {opts.suite}") from None
         from evalkit.store.exchange import baseline_paths
 
         done.written += [p.relative_to(root) for p in baseline_paths(done.baseline.parent.parent, opts.suite,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from evalkit.errors import Problem, UserError
+from evalkit.errors import UserError
 from evalkit.labels.decisions import ADMITTED, Decision, DecisionLog, utc_iso
 from evalkit.labels.harvest import category_of, complete_truth
 from evalkit.labels.records import Candidate, read_candidates
@@ -47,8 +47,8 @@ def admit(folder: str | Path, log: DecisionLog, out: str | Path, *, name: str = 
     version, categories, kept = _previous(out)
     new = sorted(k for k in decided if k not in kept)
     if not new:
-        raise UserError(Problem(str(log.path), "", "no new admitted label",
-                                "approve candidates first (evalkit label review)"))
+        raise UserError.at(str(log.path), "", "no new admitted label",
+                           "approve candidates first (evalkit label review)")
     with SuiteStage(out, force=True) as stage:
         if kept:
             for sub in ("scenarios", "truth", "worlds"):
@@ -70,15 +70,15 @@ def _previous(out: Path) -> tuple[str, dict[str, str], set[str]]:
     toml = out / "suite.toml"
     if not toml.is_file():
         if out.exists() and any(out.iterdir()):
-            raise UserError(Problem(str(out), "--suite", str(out), "is a folder without suite.toml; choose a new "
-                                                                  "folder or an existing harvested suite"))
+            raise UserError.at(str(out), "--suite", str(out), "is a folder without suite.toml; choose a new "
+                                                             "folder or an existing harvested suite")
         return "1.0.0", {}, set()
     doc = tomllib.loads(toml.read_text(encoding="utf-8"))
     major, minor, *_ = (str(doc.get("version", "1.0.0")).split(".") + ["0", "0"])
     try:
         version = f"{int(major)}.{int(minor) + 1}.0"
     except ValueError:
-        raise UserError(Problem(str(toml), "version", doc.get("version"), "use MAJOR.MINOR.PATCH")) from None
+        raise UserError.at(str(toml), "version", doc.get("version"), "use MAJOR.MINOR.PATCH") from None
     return version, dict(doc.get("categories", {})), {p.stem for p in (out / "scenarios").glob("*.json")}
 
 

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evalkit.errors import Problem, UserError
+from evalkit.errors import UserError
 from evalkit.labels.reading import Mapping, evalkit_convention
 from evalkit.labels.records import CANDIDATES_DIR, Candidate, HarvestedTrace, write_candidate
 from evalkit.labels.snapshot import build_snapshot, snapshot_window
@@ -43,8 +43,8 @@ def harvest(experiment: str, out: str | Path, *, tracking_uri: str | None = None
         mlflow.set_tracking_uri(tracking_uri)
     exp = mlflow.get_experiment_by_name(experiment)
     if exp is None:
-        raise UserError(Problem("--experiment", "", experiment, "no such MLflow experiment at this tracking URI; "
-                                                                "log traces first (evalkit run --trace)"))
+        raise UserError.at("--experiment", "", experiment, "no such MLflow experiment at this tracking URI; "
+                                                           "log traces first (evalkit run --trace)")
     traces = mlflow.search_traces(locations=[exp.experiment_id], return_type="list", flush=True)
     return harvest_traces(traces, out, mapping=mapping, force=force)
 
@@ -55,7 +55,7 @@ def harvest_traces(traces: list[Any], out: str | Path, *, mapping: Mapping | Non
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         if not force:
-            raise UserError(Problem("--output-dir", "", str(out), "is not empty; choose a new folder or pass --force"))
+            raise UserError.at("--output-dir", "", str(out), "is not empty; choose a new folder or pass --force")
         shutil.rmtree(out)
     (out / CANDIDATES_DIR).mkdir(parents=True)
     mapper = mapping or evalkit_convention

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from evalkit.errors import Problem, UserError
+from evalkit.errors import UserError
 from evalkit.file_models import STRICT, Fix, read_model
 from evalkit.vocab import ConfidencePart
 
@@ -42,11 +42,11 @@ def load_policy(path: str | Path | None) -> LabelPolicy:
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UserError(Problem(where, "", "missing", "give an existing label policy JSON file")) from None
+        raise UserError.at(where, "", "missing", "give an existing label policy JSON file") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(Problem(where, "", f"malformed JSON ({exc})", "fix the JSON syntax")) from None
+        raise UserError.at(where, "", f"malformed JSON ({exc})", "fix the JSON syntax") from None
     if not isinstance(doc, dict):
-        raise UserError(Problem(where, "", type(doc).__name__, "must be a JSON object"))
+        raise UserError.at(where, "", type(doc).__name__, "must be a JSON object")
     parsed, problems = read_model(LabelPolicyFile, doc, where, _unknown)
     if problems or parsed is None:
         raise UserError(*problems)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib
 from typing import Any, Callable
 
-from evalkit.errors import Problem, UserError
+from evalkit.errors import UserError
 from evalkit.labels.records import Feedback, HarvestedTrace, ToolRecord
 from evalkit.store import names
 from evalkit.vocab import FeedbackKind
@@ -76,8 +76,8 @@ def load_mapping(spec: str | None) -> Mapping:
     try:
         fn = getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError, ValueError) as exc:
-        raise UserError(Problem("--mapping", "", spec, f"cannot load it ({type(exc).__name__}); give an importable "
-                                                      "pkg.module:function taking an MLflow trace")) from None
+        raise UserError.at("--mapping", "", spec, f"cannot load it ({type(exc).__name__}); give an importable "
+                                                 "pkg.module:function taking an MLflow trace") from None
     if not callable(fn):
-        raise UserError(Problem("--mapping", "", spec, "is not callable; give a function fn(trace)"))
+        raise UserError.at("--mapping", "", spec, "is not callable; give a function fn(trace)")
     return fn

@@ -91,17 +91,17 @@ def write_candidate(folder: Path, cand: Candidate) -> None:
 
 def read_candidates(folder: Path) -> list[Candidate]:
     """Every candidate of a harvest folder, oldest trace first (ties by id)."""
-    from evalkit.errors import Problem, UserError
+    from evalkit.errors import UserError
 
     base = Path(folder) / CANDIDATES_DIR
     if not base.is_dir():
-        raise UserError(Problem(str(folder), "", "no candidates/ folder",
-                                "give the --output-dir folder of `evalkit label harvest`"))
+        raise UserError.at(str(folder), "", "no candidates/ folder",
+                           "give the --output-dir folder of `evalkit label harvest`")
     out = []
     for p in sorted(base.glob("*.json")):
         try:
             out.append(Candidate.from_dict(json.loads(p.read_text(encoding="utf-8"))))
         except (json.JSONDecodeError, TypeError) as exc:
-            raise UserError(Problem(str(p), "", f"unreadable candidate ({type(exc).__name__})",
-                                    "harvest again into a fresh folder")) from None
+            raise UserError.at(str(p), "", f"unreadable candidate ({type(exc).__name__})",
+                               "harvest again into a fresh folder") from None
     return sorted(out, key=lambda c: (c.at_ms, c.id))

@@ -90,9 +90,9 @@ def write_scores(folder: Path, scores: list[Score]) -> None:
 
 def read_scores(folder: str | Path) -> dict[str, Score]:
     """The scores of a validated harvest folder, by candidate id."""
-    from evalkit.errors import Problem, UserError
+    from evalkit.errors import UserError
 
     path = Path(folder) / SCORES_FILE
     if not path.is_file():
-        raise UserError(Problem(str(folder), "", "no scores.json", "run `evalkit label validate` on it first"))
+        raise UserError.at(str(folder), "", "no scores.json", "run `evalkit label validate` on it first")
     return {k: Score(**v) for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
