@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from evalkit.errors import UserError
 from evalkit.vocab import FeedbackKind
 
 
@@ -91,8 +92,6 @@ def write_candidate(folder: Path, cand: Candidate) -> None:
 
 def read_candidates(folder: Path) -> list[Candidate]:
     """Every candidate of a harvest folder, oldest trace first (ties by id)."""
-    from evalkit.errors import UserError
-
     base = Path(folder) / CANDIDATES_DIR
     if not base.is_dir():
         raise UserError.at(str(folder), "", "no candidates/ folder",

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterable
 
 from evalkit.atomic import atomic_write
+from evalkit.errors import UserError
 from evalkit.labels import confidence as conf
 from evalkit.labels.policy import GATED, LabelPolicy
 from evalkit.labels.records import Candidate, read_candidates
@@ -90,8 +91,6 @@ def write_scores(folder: Path, scores: list[Score]) -> None:
 
 def read_scores(folder: str | Path) -> dict[str, Score]:
     """The scores of a validated harvest folder, by candidate id."""
-    from evalkit.errors import UserError
-
     path = Path(folder) / SCORES_FILE
     if not path.is_file():
         raise UserError.at(str(folder), "", "no scores.json", "run `evalkit label validate` on it first")
