@@ -47,10 +47,9 @@ def support_and_consistency(c: Candidate, peers: list[Candidate]) -> tuple[Part,
     top = max(scores.values(), default=0.0)
     truth = c.truth["component"]
     mine = scores.get(truth, 0.0)
-    support = (mine / top if top > 0 else 0.0, "")
-    if support[0] < 1.0:
-        best = max(scores, key=lambda k: scores[k]) if scores else "-"
-        support = (support[0], f"the snapshot implicates '{truth}' {mine:g} of {top:g} ('{best}')")
+    ratio = mine / top if top > 0 else 0.0
+    best = max(scores, key=lambda k: scores[k]) if scores else "-"
+    support = (ratio, "" if ratio >= 1.0 else f"the snapshot implicates '{truth}' {mine:g} of {top:g} ('{best}')")
     agree = [accepted(c.truth, p.truth["component"]) for p in peers if p.truth is not None]
     consistency: Part = (1.0, "")
     if agree and sum(agree) < len(agree):

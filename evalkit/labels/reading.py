@@ -28,8 +28,8 @@ def evalkit_convention(trace: Any) -> HarvestedTrace | None:
         return None
     outputs = root.outputs if isinstance(root.outputs, dict) else {}
     tools = [_tool(s) for s in sorted(spans, key=lambda s: s.start_time_ns) if str(s.span_type) == "TOOL"]
-    tags = trace.info.tags or {}
     info = trace.info
+    tags = info.tags or {}
     return HarvestedTrace(info.trace_id, tags.get(names.TRACE_TAG_SCENARIO, info.trace_id),
                           tags.get(names.TAG_BUILD, ""), inputs["alert"], tools, outputs.get("finding"),
                           feedback_of(trace), inputs.get("window"), tags.get(names.TRACE_TAG_CATEGORY),

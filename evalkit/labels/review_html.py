@@ -19,7 +19,7 @@ def write_review_html(folder: str | Path, log: DecisionLog, out: str | Path) -> 
     scores = read_scores(folder)
     decided = log.final()
     cands = sorted(read_candidates(Path(folder)), key=lambda c: (not scores[c.id].flagged, c.id))
-    rows = "\n".join(_row(c, scores[c.id], decided.get(c.id)) for c in cands if c.id in scores)
+    rows = "\n".join(_row(c, scores[c.id], decided.get(c.id)) for c in cands)
     head = "".join(f"<th>{h}</th>" for h in ("candidate", "alert", "agent / truth", "feedback", "evidence",
                                              "confidence", "decision"))
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>evalkit label review</title>"
