@@ -27,16 +27,8 @@ def printable(text: object) -> str:
     s = text if isinstance(text, str) else str(text)
     if s.isprintable():
         return s
-    return "".join(c if c == " " or unicodedata.category(c) not in _UNPRINTABLE else _escape(c) for c in s)
-
-
-def _escape(c: str) -> str:
-    code = ord(c)
-    if c in "\n\r\t":
-        return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}[c]
-    if code <= 0xFF:
-        return f"\\x{code:02x}"
-    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+    # repr escapes every character of these categories, as \n, \x00, \u202e or \U000e0001
+    return "".join(c if c == " " or unicodedata.category(c) not in _UNPRINTABLE else repr(c)[1:-1] for c in s)
 
 
 def clip(text: str, limit: int = 120) -> str:
@@ -65,7 +57,7 @@ class UserError(Exception):
     exit_code = EXIT_USAGE
 
     def __init__(self, *problems: Problem | str):
-        self.problems = [p for p in problems]
+        self.problems = list(problems)
         super().__init__("\n".join(str(p) if isinstance(p, Problem) else printable(p) for p in self.problems))
 
     @classmethod
