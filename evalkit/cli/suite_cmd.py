@@ -8,7 +8,7 @@ from contextlib import closing
 import click
 
 from evalkit.cli.options import progress_for
-from evalkit.errors import Problem, UserError
+from evalkit.errors import UserError
 
 
 @click.group("suite")
@@ -53,7 +53,7 @@ def validate_cmd(path: str, replay: bool, jobs: int) -> None:
         for p in problems:
             click.echo(str(p), err=True)
         noun = "problem" if len(problems) == 1 else "problems"
-        raise UserError(Problem(shown, "", f"{len(problems)} {noun}", "fix the lines above and validate again"))
+        raise UserError.at(shown, "", f"{len(problems)} {noun}", "fix the lines above and validate again")
     cats = len({sc.category for sc in s.scenarios})
     click.echo(f"{shown}: OK \u2014 {len(s.scenarios)} scenarios in {cats} categories (hash {s.hash[:12]})")
 
@@ -152,8 +152,8 @@ def show_cmd(suite_ref: str, scenario_id: str) -> None:
     sc = next((x for x in s.scenarios if x.id == scenario_id), None)
     if sc is None:
         near = [x.id for x in s.scenarios if scenario_id.split("-")[0] in x.id][:5]
-        raise UserError(Problem(f"{s.path}", "id", scenario_id, "no such scenario in the suite"
-                                + (f"; e.g. {', '.join(near)}" if near else "")))
+        raise UserError.at(f"{s.path}", "id", scenario_id, "no such scenario in the suite"
+                           + (f"; e.g. {', '.join(near)}" if near else ""))
     w = load_world(sc)
     click.echo(f"scenario {sc.id}  ({sc.category}; noise level {sc.noise_level})")
     click.echo(f"window   {w.start} .. {w.end} (step {w.step}s, {len(w.timestamps)} points)")

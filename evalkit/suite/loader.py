@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evalkit.errors import Problem, UserError
+from evalkit.errors import UserError
 from evalkit.suite.model import GroundTruth, Scenario, Suite
 from evalkit.world.model import World
 
@@ -33,8 +33,8 @@ def resolve_suite(path_or_name: str | Path) -> Path:
                 return d / name
     known = sorted({s.name for d in suite_search_dirs() for s in d.iterdir()
                     if not s.name.startswith(".") and (s / "suite.toml").is_file()})
-    raise UserError(Problem(name, "suite", name, "no such suite folder; give a path or one of: "
-                            + (", ".join(known) or "(no suites found under ./suites)")))
+    raise UserError.at(name, "suite", name, "no such suite folder; give a path or one of: "
+                       + (", ".join(known) or "(no suites found under ./suites)"))
 
 
 def load_suite(path_or_name: str | Path) -> Suite:
@@ -96,7 +96,7 @@ def load_world(scenario: Scenario, *, cache: bool = True, lazy: bool = False, de
     from evalkit.suite.materialized import read_world
 
     if scenario.root is None:
-        raise UserError(Problem(where, "world.path", spec.get("path"), "load the scenario through load_suite"))
+        raise UserError.at(where, "world.path", spec.get("path"), "load the scenario through load_suite")
     folder = scenario.root / spec["path"]
     world, problems = read_world(folder, f"{scenario.root}/{spec['path']}", scenario.window[0], scenario.window[1],
                                  scenario.step, scenario.alert, deep=True)
@@ -110,5 +110,5 @@ def load_truth(suite: Suite, scenario_id: str) -> GroundTruth:
     from evalkit.suite.validate import ID_RE, load_truth_file
 
     if not ID_RE.match(scenario_id or ""):
-        raise UserError(Problem(str(suite.path), "scenario_id", scenario_id, "not a valid scenario id"))
+        raise UserError.at(str(suite.path), "scenario_id", scenario_id, "not a valid scenario id")
     return load_truth_file(Path(suite.path), f"{suite.path}/truth/{scenario_id}.json", scenario_id)

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Iterable, Self
 
-from evalkit.errors import Problem, UserError
+from evalkit.errors import UserError
 
 
 def toml_str(s: str) -> str:
@@ -49,8 +49,8 @@ class StagedSuite:
     def __init__(self, out: str | Path, force: bool = False):
         self.out = Path(out)
         if self.out.exists() and (not self.out.is_dir() or any(self.out.iterdir())) and not force:
-            raise UserError(Problem(str(self.out), "--output-dir", str(self.out), "exists and is not empty; choose "
-                                    "a new folder or pass --force to replace it"))
+            raise UserError.at(str(self.out), "--output-dir", str(self.out), "exists and is not empty; choose "
+                               "a new folder or pass --force to replace it")
         self.tmp = self.out.parent / f".{self.out.name}.staging-{os.getpid()}"
 
     def __enter__(self) -> Self:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from evalkit.errors import Problem, UserError
+from evalkit.errors import UserError
 from evalkit.parallel import check_jobs, consume, ordered_map
 from evalkit.suite import plan_facts
 from evalkit.suite.materialized import write_json, write_world
@@ -29,9 +29,9 @@ def parse_noise(spec: str | float) -> tuple[float, float]:
         else:
             lo = hi = float(text)
     except ValueError:
-        raise UserError(Problem("--noise", "", text, "give a level from 0 to 1 (e.g. 0.5) or a range like 0.3-0.9"))
+        raise UserError.at("--noise", "", text, "give a level from 0 to 1 (e.g. 0.5) or a range like 0.3-0.9")
     if not (0 <= lo <= hi <= 1):
-        raise UserError(Problem("--noise", "", text, "levels must satisfy 0 <= low <= high <= 1"))
+        raise UserError.at("--noise", "", text, "levels must satisfy 0 <= low <= high <= 1")
     return lo, hi
 
 
@@ -58,9 +58,9 @@ def generate_suite(out: str | Path, name: str, per_category: int, seed: int = 0,
     cats = list(categories or CATEGORIES)
     unknown = [c for c in cats if c not in CATEGORIES]
     if unknown:
-        raise UserError(Problem("--categories", "", unknown[0], "known categories: " + ", ".join(CATEGORIES)))
+        raise UserError.at("--categories", "", unknown[0], "known categories: " + ", ".join(CATEGORIES))
     if not 1 <= per_category <= 1000:
-        raise UserError(Problem("--per-category", "", per_category, "give a number from 1 to 1000"))
+        raise UserError.at("--per-category", "", per_category, "give a number from 1 to 1000")
     check_jobs("--jobs", jobs)
     lo, hi = parse_noise(noise)
     with StagedSuite(out, force) as stage:

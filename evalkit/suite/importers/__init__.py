@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evalkit.errors import Problem, UserError
+from evalkit.errors import UserError
 from evalkit.suite.importers.common import DATASETS_ENV, ImportResult, datasets_root
 
 #: dataset kind -> (module, function, dataset folder name under datasets_root(), default suite name)
@@ -26,7 +26,7 @@ def import_suite(kind: str, source: str | Path, out: str | Path, *, name: str | 
     import importlib
 
     if kind not in IMPORTERS:
-        raise UserError(Problem("import", "KIND", kind, f"known datasets: {', '.join(IMPORTERS)}"))
+        raise UserError.at("import", "KIND", kind, f"known datasets: {', '.join(IMPORTERS)}")
     module, func, _, default_name = IMPORTERS[kind]
     fn = getattr(importlib.import_module(module), func)
     return fn(source, out, name=name or default_name, force=force, progress=progress)

@@ -20,7 +20,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from evalkit.errors import Problem, UserError
+from evalkit.errors import UserError
 from evalkit.suite.materialized import write_json
 from evalkit.suite.staging import StagedSuite, suite_toml
 from evalkit.workspace import CHECKOUT
@@ -55,7 +55,7 @@ class ImportResult:
 
 def fail(where: Path | str, field_: str, value: object, fix: str) -> UserError:
     """A one-line UserError about an input file (raise the result)."""
-    return UserError(Problem(str(where), field_, value, fix))
+    return UserError.at(str(where), field_, value, fix)
 
 
 def read_json(path: Path, fix: str) -> Any:
