@@ -324,10 +324,9 @@ def _select(suite_obj, scenario_ids: Iterable[str] | None, limit: int | None = N
 def _rescored(resumed: dict[str, dict], jr: Journal, ctx: _Context, spool: TrajectorySpool) -> dict[str, dict]:
     """Journaled trials re-scored from their stored finding and trajectory: same scores, and any scorer added
     since applies to them too. Each journal line moves into ``spool`` as it is, one at a time, and its trajectory
-    is read back from there."""
+    is read back from there. The new row replaces the journal's in its record, so the two are not held at once."""
     records: dict[str, dict] = {}
     for key, rec in resumed.items():
-        rec = dict(rec)
         spool.put_record(key, jr.line(key))
         tr = spool.read(key)
         rec["row"] = ctx.row(tr["scenario_id"], int(tr["trial"]), rec["outcome"], tr)
