@@ -39,8 +39,12 @@ PROJECT_MARKERS = ("evalkit.toml", "suites")
 SUITES = "suites"
 BASELINES = "baselines"
 POLICY_FILE = "policy.toml"
+#: a project's reports folder (kept from agents like suites and baselines).
+REPORTS = "reports"
 CONFIG_FILE = "evalkit.toml"
 CONFIG_TABLE = "evalkit"
+#: default location of everything evalkit keeps locally, below the working directory or project root.
+EVALKIT_DIR = ".evalkit"
 
 
 @dataclass(frozen=True)
@@ -180,5 +184,5 @@ class Workspace:
         return load_policy(path) if path is not None else default_policy()
 
 
-__all__ = ["CHECKOUT", "CONFIG_FILE", "PROJECT_MARKERS", "ProjectConfig", "Workspace", "bundled_dir", "find_root",
+__all__ = ["CHECKOUT", "CONFIG_FILE", "EVALKIT_DIR", "PROJECT_MARKERS", "ProjectConfig", "Workspace", "bundled_dir", "find_root",
            "read_config"]

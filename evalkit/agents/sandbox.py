@@ -80,11 +80,10 @@ def label(agent_spec: str, settings: "SandboxSettings | object") -> str:
 def default_protected(cwd: Path | None = None) -> list[Path]:
     """What no agent may see whatever the run: the project's suites, baselines, ``.evalkit`` and reports, and
     evalkit's own package folder (it may hold bundled suites)."""
-    from evalkit.workspace import CHECKOUT
+    from evalkit.workspace import BASELINES, CHECKOUT, EVALKIT_DIR, REPORTS, SUITES
 
     cwd = Path(cwd or Path.cwd())
-    return [cwd / "suites", cwd / "baselines", cwd / ".evalkit", cwd / "reports", CHECKOUT / "suites",
-            CHECKOUT / "baselines"]
+    return [cwd / SUITES, cwd / BASELINES, cwd / EVALKIT_DIR, cwd / REPORTS, CHECKOUT / SUITES, CHECKOUT / BASELINES]
 
 
 @functools.lru_cache(maxsize=1)

@@ -54,7 +54,7 @@ def run(suite, agent, config, scenarios, limit, output_dir, tracking_uri, no_log
     from evalkit.run.outputs import write_outputs
     from evalkit.run.runner import run_suite
     from evalkit.run.summary import format_summary
-    from evalkit.workspace import Workspace
+    from evalkit.workspace import EVALKIT_DIR, Workspace
 
     ws = Workspace.resolve()
     suite, agent = ws.default("suite", suite), ws.default("agent", agent)
@@ -69,7 +69,7 @@ def run(suite, agent, config, scenarios, limit, output_dir, tracking_uri, no_log
     meta = result.meta
     if output_dir is None:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        output_dir = Path(".evalkit") / "runs" / f"{meta['suite']}-{build_hash(meta['build_id'])}-{config.seed}-{stamp}"
+        output_dir = Path(EVALKIT_DIR) / "runs" / f"{meta['suite']}-{build_hash(meta['build_id'])}-{config.seed}-{stamp}"
     paths = write_outputs(result, output_dir)
     if config.trace.enabled:
         _log_traces(result, suite, config.trace.experiment, tracking_uri)

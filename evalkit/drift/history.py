@@ -37,6 +37,7 @@ from typing import Any, Callable
 from evalkit.errors import UserError
 from evalkit.run.config import NO_JOURNAL, RunConfig
 from evalkit.store import names
+from evalkit.workspace import EVALKIT_DIR, SUITES
 
 MIN_BUILDS = 6
 PHASES = ("reference", "regression", "fix", "steady")
@@ -201,7 +202,7 @@ def generate_history(store: Any, suite: str | Path = "core", builds: int = 20, c
 
     plan = history_plan(builds)
     if per_category:
-        suite = subset_suite(suite, per_category, suites_dir or Path.cwd() / ".evalkit" / "suites")
+        suite = subset_suite(suite, per_category, suites_dir or Path.cwd() / EVALKIT_DIR / SUITES)
     suite_obj = load_suite(suite)
     config = config or HISTORY_RUN
     trials, seed = config.trials or suite_obj.default_trials, config.seed

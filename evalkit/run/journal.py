@@ -28,6 +28,7 @@ from evalkit.atomic import fsync_dir, new_file_mode
 from evalkit.errors import Problem, UserError, clip, printable
 from evalkit.run.journal_records import record_key, record_problem  # noqa: F401 - record_key is used from here
 from evalkit.vocab import Status
+from evalkit.workspace import EVALKIT_DIR
 
 JOURNAL_VERSION = 1
 HEADER_FIELDS = ("suite", "suite_hash", "build_id", "seed", "trials")
@@ -40,9 +41,14 @@ def build_hash(build_id: str) -> str:
     return hashlib.sha256(build_id.encode()).hexdigest()[:12]
 
 
+def journal_folder(journal_dir: str | Path | None) -> Path:
+    """``journal_dir``, else the default ``.evalkit/journal`` (relative to the working directory)."""
+    return Path(journal_dir) if journal_dir else Path(EVALKIT_DIR) / "journal"
+
+
 def default_journal_path(journal_dir: str | Path | None, suite: str, build_id: str, seed: int) -> Path:
-    """``<journal_dir or .evalkit/journal>/<suite>-<build-hash>-<seed>.jsonl``."""
-    base = Path(journal_dir) if journal_dir else Path(".evalkit") / "journal"
+    """``<journal_folder(journal_dir)>/<suite>-<build-hash>-<seed>.jsonl``."""
+    base = journal_folder(journal_dir)
     safe_suite = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in suite)
     return base / f"{safe_suite}-{build_hash(build_id)}-{seed}.jsonl"
 

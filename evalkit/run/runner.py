@@ -21,7 +21,7 @@ from evalkit.agents.sandbox import label as sandbox_label
 from evalkit.errors import UserError
 from evalkit.run.config import RunConfig
 from evalkit.run.executors import Executor, make_executor
-from evalkit.run.journal import Journal, JournalHeader, default_journal_path, record_key
+from evalkit.run.journal import Journal, JournalHeader, default_journal_path, journal_folder, record_key
 from evalkit.run.seeds import trial_seed
 from evalkit.run.spool import TrajectorySpool
 from evalkit.run.tasks import TrialOutcome, TrialTask
@@ -113,7 +113,7 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
     if config.trials is None:
         config = config.replace(trials=trials)
     suite_path = str(Path(suite_obj.path).resolve())
-    journal_dir = Path(config.journal.dir) if config.journal.dir else Path(".evalkit") / "journal"
+    journal_dir = journal_folder(config.journal.dir)
     options = config.agent_kwargs(protect=(suite_path, str(journal_dir.resolve())))
     build_id = _build_id(agent_spec, options)
     scorer = _make_scorer(suite_obj, config.scorers)

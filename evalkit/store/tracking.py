@@ -23,12 +23,10 @@ from typing import Any, Callable, Iterator, TypeVar
 from urllib.parse import unquote, urlparse
 
 from evalkit.errors import Problem, UserError
-from evalkit.workspace import find_root
+from evalkit.workspace import EVALKIT_DIR, find_root
 
 T = TypeVar("T")
 
-#: default location of everything evalkit keeps locally, relative to the working directory.
-EVALKIT_DIR = ".evalkit"
 EMBEDDED_DIR = "mlflow"
 EMBEDDED_DB = "mlflow.db"
 EMBEDDED_ARTIFACTS = "artifacts"

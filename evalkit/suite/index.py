@@ -27,6 +27,7 @@ from pathlib import Path
 from evalkit import __version__
 from evalkit.suite.hashing import relative_posix, walk_suite
 from evalkit.suite.model import Scenario, Suite
+from evalkit.workspace import EVALKIT_DIR
 
 INDEX_FORMAT = 2
 RACY_S = 2.0
@@ -63,7 +64,7 @@ def index_paths(root: Path) -> list[Path]:
     from evalkit.cache import cache_dir
 
     key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:24]
-    return [root / ".evalkit" / "index.json", cache_dir() / "suite-index" / f"{key}.json"]
+    return [root / EVALKIT_DIR / "index.json", cache_dir() / "suite-index" / f"{key}.json"]
 
 
 def read_index(root: Path, signature: str) -> Suite | None:
