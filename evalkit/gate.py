@@ -15,6 +15,7 @@ from evalkit.errors import UserError
 from evalkit.gate_outcome import exit_code_of, gate_tags
 from evalkit.run.config import RunConfig
 from evalkit.workspace import Workspace
+from evalkit.vocab import Design, Role
 
 
 @dataclass
@@ -69,7 +70,7 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
     if not use_outbox:
         store.require_reachable()  # nowhere to keep the run: fail before spending it, not after
     config = config or RunConfig()
-    sequential = design_of(suite_obj, pol, config.sequential.fixed) == "sequential"
+    sequential = design_of(suite_obj, pol, config.sequential.fixed) == Design.SEQUENTIAL
     if sequential:
         from evalkit.compare.pool_comparison import check_sequential_metrics
 
@@ -94,7 +95,7 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
                              tracking_uri=store.tracking_uri)
     out = Path(output_dir)
     reports = write_reports(comparison, out, context)
-    logged = store.log_run(result, aggregates=result.aggregate(), role="candidate",
+    logged = store.log_run(result, aggregates=result.aggregate(), role=Role.CANDIDATE,
                            reports=list(reports.values()), pr=pr, outbox=use_outbox,
                            tags=gate_tags(comparison, context, sequential, baseline_source))
     messages = [logged.message]
@@ -166,7 +167,7 @@ def compare_refs(candidate: str, baseline: str | None = None, *, suite: str | No
         raise UserError.at(where, field_, "missing", fix)
     pol = ws.policy(suite_name, explicit=policy) if suite_name else load_policy(policy) if policy else None
     check_baseline(base, pol or default_policy())
-    orders = None if (pol is not None and pol.design == "fixed") or method else sequential_orders(cand, base)
+    orders = None if (pol is not None and pol.design == Design.FIXED) or method else sequential_orders(cand, base)
     if orders is not None:
         # a sequential gate's run: judged by the design that chose its scenarios, not as a fixed sample
         comparison = compare_sequential(cand, base, pol, orders)
@@ -202,11 +203,11 @@ def plan_suite(suite: str | Path, *, baseline_alias: str = "main", policy: str |
 
 def design_of(suite_obj: Any, policy: Any, fixed: bool = False) -> str:
     """``sequential`` for a pool suite under a policy that allows it, else ``fixed`` (also when forced)."""
-    if fixed or policy.design == "fixed":
-        return "fixed"
-    if policy.design == "sequential" or getattr(suite_obj, "pool", False):
-        return "sequential"
-    return "fixed"
+    if fixed or policy.design == Design.FIXED:
+        return Design.FIXED
+    if policy.design == Design.SEQUENTIAL or getattr(suite_obj, "pool", False):
+        return Design.SEQUENTIAL
+    return Design.FIXED
 
 
 __all__ = ["GateResult", "compare_refs", "design_of", "exit_code_of", "gate_tags", "plan_suite", "report_context",

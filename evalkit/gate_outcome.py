@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from evalkit.errors import EXIT_OK, EXIT_REGRESSION
-from evalkit.vocab import Verdict
+from evalkit.vocab import Design, Verdict
 
 #: MLflow keeps tag values up to 8,000 characters (5,000 on older servers): long cell lists are cut there.
 MAX_CELLS_TAG = 4900
@@ -34,7 +34,7 @@ def gate_tags(comparison: Any, context: Any, sequential: bool, baseline_source: 
 
     cells = ",".join(f"{c}:{m}" for c, m in comparison.regressed_cells)
     return {names.TAG_GATE_VERDICT: str(comparison.verdict), names.TAG_GATE_EXIT: str(exit_code_of(comparison.verdict)),
-            names.TAG_GATE_DESIGN: "sequential" if sequential else "fixed",
+            names.TAG_GATE_DESIGN: Design.SEQUENTIAL.value if sequential else Design.FIXED.value,
             names.TAG_GATE_REGRESSED: cells[:MAX_CELLS_TAG], names.TAG_GATE_BASELINE: str(context.baseline_build),
             names.TAG_GATE_BASELINE_RUN: str(getattr(baseline_source, "ref", "")),
             names.TAG_GATE_POLICY_HASH: policy_hash(comparison.policy),

@@ -18,6 +18,7 @@ from typing import Callable
 from evalkit import __version__
 from evalkit.errors import UserError
 from evalkit.workspace import BASELINES, CONFIG_FILE, POLICY_FILE, SUITES, Workspace
+from evalkit.vocab import Role
 
 #: the starter suite's categories when none are chosen: three common incident kinds.
 DEFAULT_CATEGORIES = ("deploy/bad-release", "database/slow-query", "kubernetes/oom")
@@ -158,7 +159,7 @@ def record_baseline(root: Path, opts: InitOptions, *,
     result = run_suite(root / SUITES / opts.suite, opts.agent, RunConfig(seed=opts.seed), progress=progress)
     store = ws.store()
     # outbox=False: an unreachable store fails here (a queued run could not be promoted)
-    logged = store.log_run(result, aggregates=result.aggregate(), role="baseline", outbox=False)
+    logged = store.log_run(result, aggregates=result.aggregate(), role=Role.BASELINE, outbox=False)
     store.promote(logged.run_id, opts.suite, BASELINE_ALIAS, reason="first baseline, recorded by evalkit init")
     return store.export_baseline(opts.suite, BASELINE_ALIAS, root / ws.config.baselines)
 

@@ -119,5 +119,76 @@ class FeedbackKind(StrEnum):
     COMMENT = "comment"            # free text only
 
 
+class Correction(StrEnum):
+    """How a gate corrects its p-values for multiple cells (``[gate] correction``, ``compare --method``)."""
+
+    HOLM = "holm"  # family-wise error: the gate (a false alarm blocks a merge)
+    BH = "bh"  # Benjamini–Hochberg false discovery rate: dashboards, triage
+
+
+class GateTest(StrEnum):
+    """The test a gate uses on its cells (``[gate] test``)."""
+
+    AUTO = "auto"
+    T = "t"
+    WILSON = "wilson"
+    SCORE = "score"
+    PERMUTATION = "permutation"
+
+
+class Design(StrEnum):
+    """A gate's design (``[gate] design``; ``auto``: sequential on pool suites, fixed otherwise)."""
+
+    AUTO = "auto"
+    FIXED = "fixed"
+    SEQUENTIAL = "sequential"
+
+
+class Role(StrEnum):
+    """What a logged run is for (the ``evalkit.role`` tag)."""
+
+    CANDIDATE = "candidate"
+    BASELINE = "baseline"
+    HISTORY = "history"
+
+
+class ReportFormat(StrEnum):
+    """The formats ``evalkit report`` writes (the gate writes markdown and junit files)."""
+
+    MARKDOWN = "markdown"  # report.md
+    JUNIT = "junit"  # junit.xml
+    #: only shown, never written by the gate: the terminal table and the comparison as JSON
+    TEXT = "text"
+    JSON = "json"
+
+
+class Direction(StrEnum):
+    """Which way a metric is better (the ``direction`` column of comparisons and drift)."""
+
+    HIGHER = "higher"
+    LOWER = "lower"
+
+
+class Outcome(StrEnum):
+    """How a logged run's upload ended (the ``evalkit.outcome`` tag)."""
+
+    COMPLETE = "complete"
+    FAILED = "failed"
+
+
+class Source(StrEnum):
+    """How a run reached the store (the ``evalkit.source`` tag)."""
+
+    DIRECT = "direct"
+    OUTBOX = "outbox"
+    IMPORT = "import"
+
+
+def values(vocab: type[StrEnum]) -> tuple[str, ...]:
+    """The plain stored strings of ``vocab``, in order (for click choices and pydantic literals)."""
+    return tuple(member.value for member in vocab)
+
+
 __all__ = ["Status", "ErrorClass", "Stop", "Verdict", "SandboxMode", "ConfidencePart", "ReviewAction",
-           "FeedbackKind"]
+           "FeedbackKind", "Correction", "GateTest", "Design", "Role", "ReportFormat", "Direction", "Outcome", "Source",
+           "values"]

@@ -8,6 +8,7 @@ import sys
 import click
 
 from evalkit.cli.options import DEFAULT_ALIAS, tracking_option
+from evalkit.vocab import Correction, values
 
 
 @click.command("compare")
@@ -16,7 +17,7 @@ from evalkit.cli.options import DEFAULT_ALIAS, tracking_option
 @click.option("--suite", default=None, help="Suite name, to find the policy and (without BASELINE) the baseline.")
 @click.option("--baseline-alias", default=DEFAULT_ALIAS, show_default=True, help="Alias used when BASELINE is omitted.")
 @click.option("--policy", type=click.Path(dir_okay=False), default=None, help="Gate policy TOML.")
-@click.option("--method", type=click.Choice(["holm", "bh"]), default=None,
+@click.option("--method", type=click.Choice(values(Correction)), default=None,
               help="Multiple-comparison correction (default: the policy's; bh for dashboards).")
 @click.option("--allow-suite-mismatch", is_flag=True, help="Compare only the scenarios both suite versions share.")
 @tracking_option

@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from evalkit.cli.options import DEFAULT_ALIAS, tracking_option
+from evalkit.vocab import ReportFormat, values
 
 
 @click.command("report")
@@ -16,7 +17,7 @@ from evalkit.cli.options import DEFAULT_ALIAS, tracking_option
 @click.option("--policy", type=click.Path(dir_okay=False), default=None, help="Gate policy TOML.")
 @tracking_option
 @click.option("--output-dir", type=click.Path(file_okay=False), default="evalkit-reports", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["markdown", "junit", "text", "json"]), default="markdown",
+@click.option("--format", "fmt", type=click.Choice(values(ReportFormat)), default=ReportFormat.MARKDOWN.value,
               show_default=True, help="Which report to print on stdout.")
 def report(run, baseline, baseline_alias, suite, policy, tracking_uri, output_dir, fmt) -> None:
     """Write report.md, junit.xml, report.txt and comparison.json for RUN, print one; exit 1 on regression.

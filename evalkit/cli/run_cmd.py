@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from evalkit.cli.options import progress_for, run_options, store_for, tracking_option
+from evalkit.vocab import Role, values
 
 
 @click.command("run")
@@ -30,7 +31,7 @@ from evalkit.cli.options import progress_for, run_options, store_for, tracking_o
 @click.option("--no-log", is_flag=True, help="Do not log the run to MLflow (files in --output-dir only).")
 @click.option("--no-outbox", is_flag=True,
               help="Fail (exit 2) before running instead of queueing the run when the store is unreachable.")
-@click.option("--role", type=click.Choice(["candidate", "baseline", "history"]), default="candidate",
+@click.option("--role", type=click.Choice(values(Role)), default=Role.CANDIDATE.value,
               show_default=True, help="Role tag of the logged run.")
 @click.option("--pr", default=None, envvar="EVALKIT_PR", help="Pull-request number, recorded as a run tag.")
 @click.option("--json", "as_json", is_flag=True, help="Print meta, output paths and aggregates as JSON.")

@@ -28,7 +28,7 @@ from evalkit.compare.validity import check_runs
 from evalkit.errors import UserError
 from evalkit.jsonable import jsonable
 from evalkit.score.catalogue import on_unit_scale
-from evalkit.vocab import Verdict
+from evalkit.vocab import Direction, GateTest, Role, Verdict
 
 FRAME_COLUMNS = [
     "category", "metric", "gated", "direction", "test", "n", "k_baseline", "k_candidate",
@@ -158,7 +158,7 @@ def _family_frame(p: paired_mod.Paired, metrics: tuple[str, ...], pol: Policy, g
     if not metrics:
         return pd.DataFrame(columns=FRAME_COLUMNS)
     signs = [-1.0 if pol.lower_is_better(m) else 1.0 for m in metrics]
-    blocks = [paired_mod.metric_cells(p, m, s, want_samples=pol.test == "permutation") for m, s in zip(metrics, signs)]
+    blocks = [paired_mod.metric_cells(p, m, s, want_samples=pol.test == GateTest.PERMUTATION) for m, s in zip(metrics, signs)]
     sizes = [len(mc.n) for mc in blocks]
     cat = lambda attr: np.concatenate([getattr(mc, attr) for mc in blocks])  # noqa: E731
     n, mean, var, binary_k1 = cat("n"), cat("mean"), cat("var"), cat("binary_k1")
@@ -166,7 +166,7 @@ def _family_frame(p: paired_mod.Paired, metrics: tuple[str, ...], pol: Policy, g
                              for mc in blocks])
     kind = vd.choose_kinds(binary_k1, pol.test)
     unit: np.ndarray = np.repeat([on_unit_scale(m) for m in metrics], sizes)
-    samples = [s for mc in blocks for s in (mc.samples or [])] if pol.test == "permutation" else None
+    samples = [s for mc in blocks for s in (mc.samples or [])] if pol.test == GateTest.PERMUTATION else None
     in_family = (n >= pol.min_scenarios) & (n >= 2)
     stats = vd.CellStats(n=n, mean=mean, var=var, b=cat("b"), c=cat("c"), samples=samples)
     floor = binary_k1 | (unit & (var == 0))
@@ -200,7 +200,7 @@ def _family_frame(p: paired_mod.Paired, metrics: tuple[str, ...], pol: Policy, g
         "category": sum((mc.categories for mc in blocks), []),
         "metric": np.repeat(np.array(metrics, dtype=object), sizes),
         "gated": gated,
-        "direction": np.where(sign > 0, "higher", "lower"),
+        "direction": np.where(sign > 0, Direction.HIGHER.value, Direction.LOWER.value),
         "test": [vd.KIND_NAMES[k] for k in dec.kind],
         "n": n.astype(int),
         "k_baseline": k_b, "k_candidate": k_c,
@@ -226,8 +226,8 @@ def compare(candidate: Any, baseline: Any, policy: Policy | str | Path | None = 
     cand, base, hc, hb = runs.cand, runs.base, runs.hash_cand, runs.hash_base
     metrics = pol.all_metrics()
     wanted = paired_mod.wanted_metrics(metrics, pol.primary, cand, base)
-    p = paired_mod.pair(paired_mod.scenario_means(cand, wanted, "candidate"),
-                        paired_mod.scenario_means(base, wanted, "baseline"))
+    p = paired_mod.pair(paired_mod.scenario_means(cand, wanted, Role.CANDIDATE),
+                        paired_mod.scenario_means(base, wanted, Role.BASELINE))
     notes = []
     if hc != hb:
         notes.append(f"suite versions differ (candidate {hc}, baseline {hb}): compared the {p.n} scenarios both "

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-METHODS = ("holm", "bh")
+from evalkit.vocab import Correction, values
+
+METHODS = values(Correction)
 
 
 def _step(p, adjusted) -> np.ndarray:
@@ -40,9 +42,9 @@ def bh(p) -> np.ndarray:
 
 def adjust(p, method: str) -> np.ndarray:
     """Adjusted p-values by ``method`` ("holm" or "bh")."""
-    if method == "holm":
+    if method == Correction.HOLM:
         return holm(p)
-    if method == "bh":
+    if method == Correction.BH:
         return bh(p)
     raise ValueError(f"unknown correction {method!r}; use one of {METHODS}")
 

@@ -17,6 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from evalkit.compare import sequential as seq
+from evalkit.vocab import Role
 
 #: the drops (fractions) the resolvable-drop search tries, smallest first
 DROPS = (0.03, 0.05, 0.075, 0.10, 0.125, 0.15, 0.20, 0.25, 0.30, 0.40, 0.50)
@@ -97,7 +98,7 @@ def plan_gate(baseline: pd.DataFrame, policy, *, reps: int = 400, seed: int = 0)
     from evalkit.compare.paired import scenario_means
 
     metric = policy.metrics[0]
-    means = scenario_means(baseline, (metric,), "baseline")
+    means = scenario_means(baseline, (metric,), Role.BASELINE)
     cats = sorted(set(means.category.astype(str)))
     family = max(1, len(cats) * len(policy.metrics))
     rows = []

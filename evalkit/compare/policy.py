@@ -21,15 +21,16 @@ from evalkit.file_models import STRICT, Fix, read_model
 from evalkit.score import catalogue
 from evalkit.score.catalogue import BINARY, METRICS, is_known, on_unit_scale
 from evalkit.workspace import Workspace
+from evalkit.vocab import Correction, Design, GateTest, values
 
-TESTS = ("auto", "t", "wilson", "score", "permutation")
-CORRECTIONS = ("holm", "bh")
+TESTS = values(GateTest)
+CORRECTIONS = values(Correction)
 #: conditional McNemar (gate.test = "mcnemar", gate.mcnemar = midp | exact) was removed: at a non-zero margin it
 #: treats the number of flips as fixed and exceeds its level when flips go one way (docs/statistics.md §2)
 _MCNEMAR_GONE = ("the conditional McNemar test was removed: it exceeds its level at a non-zero margin when flips "
                  "go one way; binary one-trial cells now use the mid-p MOVER test (test = \"auto\")")
 #: auto: the sequential design on pool suites (generated, can always grow), the fixed one otherwise
-DESIGNS = ("auto", "fixed", "sequential")
+DESIGNS = values(Design)
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,8 @@ class Policy:
     report: tuple[str, ...] = ("rca_top3", "fault_type_correct", "evidence_recall", "distractor_ratio")
     primary: str = "rca_top1"
     alpha: float = 0.05
-    correction: str = "holm"
-    test: str = "auto"
+    correction: str = Correction.HOLM.value
+    test: str = GateTest.AUTO.value
     permutations: int = 9999
     min_scenarios: int = 10
     max_infra_error_rate: float = 0.05

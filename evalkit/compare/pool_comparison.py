@@ -24,7 +24,7 @@ from evalkit.compare.policy import Policy
 from evalkit.compare.validity import as_table, check_runs
 from evalkit.errors import UserError
 from evalkit.score.catalogue import on_unit_scale
-from evalkit.vocab import Status, Stop
+from evalkit.vocab import Design, Direction, Role, Status, Stop
 
 SEQ_COLUMNS = FRAME_COLUMNS + ["pool", "delta", "bound_delta", "stop"]
 
@@ -33,7 +33,7 @@ def pool_orders(baseline: pd.DataFrame, seed: int, keep: Collection[str] | None 
     """Draw orders over the pool the baseline covers (every scenario with a valid baseline trial); with
     ``keep`` (the scenarios a suite holds), the others are struck from the orders after drawing and
     categories left empty are dropped."""
-    base = as_table(baseline, "baseline")
+    base = as_table(baseline, Role.BASELINE)
     ok = base[(base["status"] != Status.INFRA_ERROR).to_numpy(dtype=bool, na_value=True)]
     ids = ok.drop_duplicates("scenario_id")
     by_cat: dict[str, list[str]] = {}
@@ -86,8 +86,8 @@ def compare_sequential(candidate: Any, baseline: Any, policy: Policy | None, ord
     skipped = [m for m in pol.report if m not in pol.metrics and not on_unit_scale(m)]
     metrics = pol.metrics + report_only
     wanted = paired_mod.wanted_metrics(metrics, pol.primary, cand, base)
-    p = paired_mod.pair(paired_mod.scenario_means(cand, wanted, "candidate"),
-                        paired_mod.scenario_means(base, wanted, "baseline"))
+    p = paired_mod.pair(paired_mod.scenario_means(cand, wanted, Role.CANDIDATE),
+                        paired_mod.scenario_means(base, wanted, Role.BASELINE))
     cats = sorted(orders)
     ran = set(p.cand.ids)
     used = {c: [sid for sid in orders[c] if sid in ran] for c in cats}
@@ -137,7 +137,7 @@ def compare_sequential(candidate: Any, baseline: Any, policy: Policy | None, ord
         notes.append(f"report-only metrics not on a 0-1 scale are not bounded by the sequential design: "
                      f"{', '.join(skipped)}")
     meta = {
-        "design": "sequential", "suite_hash_candidate": runs.hash_cand, "suite_hash_baseline": runs.hash_base,
+        "design": Design.SEQUENTIAL.value, "suite_hash_candidate": runs.hash_cand, "suite_hash_baseline": runs.hash_base,
         "paired_scenarios": int(sum(len(u) for u in used.values())), "pool_scenarios": int(sum(pools.values())),
         "infra_error_rate_candidate": runs.infra_cand, "infra_error_rate_baseline": runs.infra_base,
         "alpha": pol.alpha, "correction": "bonferroni (anytime-valid)", "policy": pol.source,
@@ -170,7 +170,7 @@ def _row(category: str, metric: str, gated: bool, sign: float, b: seq.CellBounds
         warnings.simplefilter("ignore", RuntimeWarning)
         mean_base, mean_cand = avg(p.base.mean), avg(p.cand.mean)
     return {
-        "category": category, "metric": metric, "gated": gated, "direction": "higher" if sign > 0 else "lower",
+        "category": category, "metric": metric, "gated": gated, "direction": Direction.HIGHER.value if sign > 0 else Direction.LOWER.value,
         "test": seq.TEST_NAME, "n": b.n, "k_baseline": avg(p.base.count), "k_candidate": avg(p.cand.count),
         "baseline_mean": mean_base, "candidate_mean": mean_cand, "diff": sign * b.mean,
         "ci_low": low, "ci_high": high, "margin": margin, "p": b.p, "p_adj": adjusted(b.p),

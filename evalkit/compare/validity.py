@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from evalkit.errors import Problem, UserError
-from evalkit.vocab import Status
+from evalkit.vocab import Role, Status
 
 
 class InvalidRun(UserError):
@@ -45,7 +45,7 @@ def suite_hash_of(table: pd.DataFrame, role: str) -> str:
 
 def check_suite_match(cand: pd.DataFrame, base: pd.DataFrame, allow_suite_mismatch: bool) -> tuple[str, str]:
     """Refuse different suite versions unless explicitly allowed; returns (candidate hash, baseline hash)."""
-    hc, hb = suite_hash_of(cand, "candidate"), suite_hash_of(base, "baseline")
+    hc, hb = suite_hash_of(cand, Role.CANDIDATE), suite_hash_of(base, Role.BASELINE)
     if hc != hb and not allow_suite_mismatch:
         raise UserError.at("candidate run", "suite_hash", hc,
                            f"differs from the baseline's suite_hash '{hb}': compare runs of the same suite "
@@ -99,20 +99,20 @@ class CheckedRuns:
 def check_runs(candidate: object, baseline: object, policy, allow_suite_mismatch: bool = False) -> CheckedRuns:
     """Every check both designs make before judging: results tables, one suite version (unless allowed),
     infrastructure errors within the policy's limit, a value for every gated metric."""
-    cand, base = as_table(candidate, "candidate"), as_table(baseline, "baseline")
+    cand, base = as_table(candidate, Role.CANDIDATE), as_table(baseline, Role.BASELINE)
     hc, hb = check_suite_match(cand, base, allow_suite_mismatch)
-    rate_c = check_infra(cand, "candidate", policy.max_infra_error_rate, policy.source)
-    rate_b = check_infra(base, "baseline", policy.max_infra_error_rate, policy.source)
-    check_gated_values(base, "baseline", policy.metrics)
-    check_gated_values(cand, "candidate", policy.metrics)
+    rate_c = check_infra(cand, Role.CANDIDATE, policy.max_infra_error_rate, policy.source)
+    rate_b = check_infra(base, Role.BASELINE, policy.max_infra_error_rate, policy.source)
+    check_gated_values(base, Role.BASELINE, policy.metrics)
+    check_gated_values(cand, Role.CANDIDATE, policy.metrics)
     return CheckedRuns(cand, base, hc, hb, rate_c, rate_b)
 
 
 def check_baseline(table: pd.DataFrame, policy) -> None:
     """What makes a baseline useless on its own, checked before a candidate is run against it: too many
     infrastructure errors, a gated metric without values, too few scenarios for any cell to be tested."""
-    check_infra(table, "baseline", policy.max_infra_error_rate, policy.source)
-    check_gated_values(table, "baseline", policy.metrics)
+    check_infra(table, Role.BASELINE, policy.max_infra_error_rate, policy.source)
+    check_gated_values(table, Role.BASELINE, policy.metrics)
     scenarios = int(table["scenario_id"].nunique())
     if scenarios < max(2, policy.min_scenarios):
         raise UserError.at("baseline run", "scenarios", scenarios,

@@ -21,7 +21,7 @@ from functools import partial
 import numpy as np
 
 from evalkit.compare import corrections, mde as mde_mod, stat_tests as st
-from evalkit.vocab import Verdict
+from evalkit.vocab import Correction, GateTest, Verdict
 
 T, MCNEMAR_EXACT, MCNEMAR_MIDP, SCORE, PERMUTATION, WILSON, MIDP = 0, 1, 2, 3, 4, 5, 6
 #: MCNEMAR_* (conditional on the discordant pairs) stay decodable for the calibration benchmark's comparison;
@@ -42,7 +42,7 @@ _TESTS = {
     MIDP: (st.midp_pvalue, st.midp_bound),
 }
 #: a policy's gate.test -> (the kind of binary one-trial cells, the kind of every other cell)
-_KINDS_BY_TEST = {"auto": (MIDP, T), "t": (T, T), "permutation": (PERMUTATION, PERMUTATION), "score": (SCORE, T),
+_KINDS_BY_TEST = {"auto": (MIDP, T), "t": (T, T), GateTest.PERMUTATION: (PERMUTATION, PERMUTATION), "score": (SCORE, T),
                   "wilson": (WILSON, T)}
 
 
@@ -152,7 +152,7 @@ def uses_t(kind) -> np.ndarray:
     return np.isin(kind, (T, PERMUTATION, WILSON, MIDP))
 
 
-def decide(stats: CellStats, kind, margin, in_family, alpha: float = 0.05, method: str = "holm",
+def decide(stats: CellStats, kind, margin, in_family, alpha: float = 0.05, method: str = Correction.HOLM,
            ci_level: float = 0.95, power: float = 0.8, floor_mde=False, permutations: int = 9999,
            seed: int = 0) -> Decision:
     """Test every cell against its margin, correct across the family (last axis) and give verdicts.

@@ -15,7 +15,7 @@ import pandas as pd
 
 from evalkit.drift.detect import Z95, Drift
 from evalkit.score.catalogue import metric as catalogue_metric
-from evalkit.vocab import Verdict
+from evalkit.vocab import Direction, Verdict
 
 CI_COLOUR = "#9ecae1"
 LINE_COLOUR = "#08519c"
@@ -123,7 +123,7 @@ def _value_panel(ax: Any, d: pd.DataFrame, metric: str, marks: _Marks, alarms: n
     scale = catalogue_metric(metric).scale
     if scale is not None:
         lo, hi = np.clip(lo, *scale), np.clip(hi, *scale)
-    direction = d["direction"].iloc[0] if len(d) else "higher"
+    direction = d["direction"].iloc[0] if len(d) else Direction.HIGHER
     ax.set_title(f"{metric} ({direction} is better)", fontsize=TITLE_SIZE, loc="left")
     if marks.ref_end >= 0:
         ax.axvspan(marks.orders.min() - 0.5, marks.ref_end + 0.5, color="#ebebeb", zorder=0, lw=0,

@@ -18,6 +18,7 @@ import pandas as pd
 from evalkit.errors import UserError
 from evalkit.score.schema import OVERALL_MICRO
 from evalkit.store.names import TAG_GATE_VERDICT, TAG_HISTORY_LABEL, check_name, experiment_name
+from evalkit.vocab import Outcome
 
 #: columns of :attr:`BuildSeries.frame` (one row per build × category × metric).
 SERIES_COLUMNS = ("order", "run_id", "build_id", "start_time", "category", "metric", "mean", "se", "ci_low",
@@ -118,7 +119,7 @@ def load_series(store: Any, suite: str, alias: str = "main", *, since: str | dt.
     notes: list[str] = []
     if len(infos) >= max_runs:
         notes.append(f"only the newest {max_runs} runs were read")
-    complete = [i for i in infos if i.outcome == "complete" and i.uploaded and i.status == "FINISHED"]
+    complete = [i for i in infos if i.outcome == Outcome.COMPLETE and i.uploaded and i.status == "FINISHED"]
     skipped = len(infos) - len(complete)
     if skipped:
         notes.append(f"{skipped} failed or unfinished run(s) left out")

@@ -8,7 +8,7 @@ import numpy as np
 
 from evalkit.score.catalogue import metric as catalogue_metric
 from evalkit.score.schema import OVERALL_MICRO
-from evalkit.vocab import Stop, Verdict
+from evalkit.vocab import Correction, Direction, Stop, Verdict
 
 
 def in_points(metric: str) -> bool:
@@ -71,7 +71,7 @@ def bounds_header(policy) -> str:
     return f"{_CORRECTION_NAMES.get(policy.correction, policy.correction)}-adjusted bounds"
 
 
-_CORRECTION_NAMES = {"holm": "Holm", "bh": "BH"}
+_CORRECTION_NAMES = {Correction.HOLM: "Holm", Correction.BH: "BH"}
 
 
 def fmt_scenarios(n_needed: float) -> str:
@@ -145,7 +145,7 @@ def sequential_columns(r, metric: str) -> tuple[str, str, str, str]:
     for a lower-is-better metric); every other cell its anytime interval at the cell's level."""
     n = f"{int(r.n)}/{int(r.pool)}"
     if r.verdict == Verdict.WITHIN_DELTA and np.isfinite(r.bound_delta):
-        bound = (f"≥ {fmt_diff(max(r.bound_delta, -1.0), metric)}" if r.direction == "higher"
+        bound = (f"≥ {fmt_diff(max(r.bound_delta, -1.0), metric)}" if r.direction == Direction.HIGHER
                  else f"≤ {fmt_diff(min(r.bound_delta, 1.0), metric)}")
     else:
         bound = fmt_ci(r.bound_low, r.bound_high, metric)

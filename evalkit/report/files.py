@@ -11,6 +11,7 @@ from evalkit.report.headline import headline
 from evalkit.report.junit import render_junit
 from evalkit.report.markdown import render_markdown
 from evalkit.report.terminal import render_terminal
+from evalkit.vocab import ReportFormat
 
 
 def report_json(comparison, context: ReportContext | None = None) -> dict:
@@ -25,14 +26,14 @@ def write_reports(comparison, out_dir: str | Path, context: ReportContext | None
     """Write report.md, junit.xml, report.txt, comparison.json and cells.csv; return their paths."""
     out = Path(out_dir)
     paths = {
-        "markdown": out / "report.md",
-        "junit": out / "junit.xml",
+        ReportFormat.MARKDOWN: out / "report.md",
+        ReportFormat.JUNIT: out / "junit.xml",
         "text": out / "report.txt",
         "json": out / "comparison.json",
         "csv": out / "cells.csv",
     }
-    atomic_write(paths["markdown"], render_markdown(comparison, context))
-    atomic_write(paths["junit"], render_junit(comparison, context))
+    atomic_write(paths[ReportFormat.MARKDOWN], render_markdown(comparison, context))
+    atomic_write(paths[ReportFormat.JUNIT], render_junit(comparison, context))
     atomic_write(paths["text"], render_terminal(comparison, context, color=False))
     atomic_write(paths["json"], json.dumps(report_json(comparison, context), indent=2, default=str) + "\n")
     atomic_write(paths["csv"], comparison.to_frame().to_csv(index=False))

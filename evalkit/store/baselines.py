@@ -21,6 +21,7 @@ from evalkit.store import names
 from evalkit.store.payload import current_user
 from evalkit.store.runs import ensure_experiment, get_info
 from evalkit.store.tracking import TrackingTarget, retry_locked
+from evalkit.vocab import Outcome
 
 #: default ceiling on the share of trials that failed for infrastructure reasons in a promotable run.
 MAX_INFRA_ERROR_RATE = 0.05
@@ -59,8 +60,8 @@ def check_promotable(client: Any, target: TrackingTarget, run_id: str, suite: st
         problems.append(Problem(where, "suite_hash", info.suite_hash,
                                 f"was run on another version of suite '{suite}' (current hash {suite_hash});"
                                 " re-run the build on the current suite and promote that run"))
-    if info.status != "FINISHED" or info.outcome != "complete" or not info.uploaded:
-        state = info.status if info.outcome != "failed" else f"{info.status}, evaluation failed"
+    if info.status != "FINISHED" or info.outcome != Outcome.COMPLETE or not info.uploaded:
+        state = info.status if info.outcome != Outcome.FAILED else f"{info.status}, evaluation failed"
         problems.append(Problem(where, "status", state,
                                 "only finished, complete runs can be baselines; re-run the evaluation"))
     elif info.infra_error_rate > max_infra_error_rate:

@@ -24,6 +24,7 @@ from evalkit.errors import Problem, UserError
 from evalkit.score.table_check import check_results
 from evalkit.store import artifacts, names
 from evalkit.store.tracking import TrackingUnreachable
+from evalkit.vocab import Role, Source
 
 if TYPE_CHECKING:  # pragma: no cover
     from evalkit.store.baselines import Promotion
@@ -138,9 +139,9 @@ def import_baseline(store: "Store", suite: str, alias: str = names.DEFAULT_ALIAS
     meta["imported_from"] = {"manifest": str(manifest_path), "mlflow_run_id": doc.get("mlflow_run_id", ""),
                              "sha256": doc["sha256"], "exported_at": doc.get("exported_at", "")}
     result = SimpleNamespace(table=table, trajectories=[], meta=meta)
-    logged = store.log_run(result, role="baseline", outbox=False, idempotency_key=f"import-{doc['sha256'][:48]}",
+    logged = store.log_run(result, role=Role.BASELINE, outbox=False, idempotency_key=f"import-{doc['sha256'][:48]}",
                            tags={names.TAG_IMPORTED_FROM: str(doc.get("mlflow_run_id", "")),
-                                 names.TAG_SOURCE: "import"},
+                                 names.TAG_SOURCE: Source.IMPORT},
                            git_sha=doc.get("git_sha") or "unknown", branch=doc.get("branch") or "unknown")
     assert logged.run_id is not None  # outbox=False: an unreachable store raised instead of queueing
     current = store.current_baseline(suite, alias)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 
 from evalkit.errors import UserError
+from evalkit.vocab import Role, values
 
 EXPERIMENT_PREFIX = "evalkit/"
 PROMOTIONS_EXPERIMENT = "evalkit-promotions"
 DEFAULT_ALIAS = "main"
-ROLES = ("candidate", "baseline", "history")
+ROLES = values(Role)
 
 # tags on evaluation runs
 TAG_SUITE = "evalkit.suite"

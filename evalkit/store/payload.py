@@ -27,6 +27,7 @@ from evalkit.errors import UserError
 from evalkit.score.schema import RESULT_COLUMNS
 from evalkit.store import artifacts, names
 from evalkit.store.metrics import aggregate_metrics, run_metrics
+from evalkit.vocab import Outcome, Role, Source
 
 REQUEST_FILE = "request.json"
 REQUEST_FORMAT = "evalkit-run-request/1"
@@ -78,7 +79,7 @@ def new_key(suite: str) -> str:
 
 
 def prepare_run(run_result: Any, *, tracking_uri: str, aggregates: pd.DataFrame | None = None,
-                role: str = "candidate", reports: Iterable[str | Path] = (), git_sha: str | None = None,
+                role: str = Role.CANDIDATE, reports: Iterable[str | Path] = (), git_sha: str | None = None,
                 branch: str | None = None, pr: str | int | None = None, tags: dict[str, str] | None = None,
                 key: str | None = None) -> PreparedRun:
     """Validate ``run_result`` (``.table``, ``.trajectories``, ``.meta``) and write its artifact tree to a new
@@ -111,8 +112,8 @@ def prepare_run(run_result: Any, *, tracking_uri: str, aggregates: pd.DataFrame 
     metrics = {**run_metrics(table, meta), **aggregate_metrics(aggregates)}
     run_tags = {
         names.TAG_SUITE: suite, names.TAG_SUITE_HASH: suite_hash, names.TAG_BUILD: build_id,
-        names.TAG_ROLE: role, names.TAG_KEY: key, names.TAG_SOURCE: "direct",
-        names.TAG_OUTCOME: "failed" if failed else "complete",
+        names.TAG_ROLE: role, names.TAG_KEY: key, names.TAG_SOURCE: Source.DIRECT,
+        names.TAG_OUTCOME: Outcome.FAILED if failed else Outcome.COMPLETE,
         **{t: v for t, v in ((names.TAG_GIT_SHA, git["sha"]), (names.TAG_BRANCH, git["branch"]),
                              (names.TAG_PR, git["pr"]), ("mlflow.source.git.commit", git["sha"]),
                              ("mlflow.source.git.branch", git["branch"])) if v},

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable
 
 from evalkit.store import names
 from evalkit.store.tracking import retry_locked
+from evalkit.vocab import Outcome
 
 #: an upload from another host is presumed dead after this long (uploads take seconds to minutes)
 STALE_AFTER_S = 3600.0
@@ -94,7 +95,7 @@ def settle_interrupted(client: Any, experiments: Iterable[str], *, now: Callable
             continue  # not an evaluation run of evalkit's
         if not uploader_gone(tags, int(run.info.start_time or 0), now=now(), host=host, alive=alive):
             continue
-        complete = tags.get(names.TAG_UPLOADED) == "true" and tags.get(names.TAG_OUTCOME) != "failed"
+        complete = tags.get(names.TAG_UPLOADED) == "true" and tags.get(names.TAG_OUTCOME) != Outcome.FAILED
         status = RunStatus.to_string(RunStatus.FINISHED if complete else RunStatus.FAILED)
         retry_locked(client.set_terminated, run.info.run_id, status)
         settled.append(Settled(run.info.run_id, ids[run.info.experiment_id], status))

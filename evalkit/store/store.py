@@ -24,6 +24,7 @@ from evalkit.store.payload import prepare_run
 from evalkit.store.runs import RunInfo
 from evalkit.store.tracking import (TrackingTarget, TrackingUnreachable, sqlite_path, is_unreachable_error,
                                     make_client, probe, resolve_tracking, retry_locked)
+from evalkit.vocab import Role, Source
 
 
 class LoggedRun(str):
@@ -125,7 +126,7 @@ class Store:
                                "the working directory) or log a run there first (evalkit run / evalkit gate)")
 
     # -- runs -----------------------------------------------------------------------------------------------
-    def log_run(self, run_result: Any, *, aggregates: pd.DataFrame | None = None, role: str = "candidate",
+    def log_run(self, run_result: Any, *, aggregates: pd.DataFrame | None = None, role: str = Role.CANDIDATE,
                 reports: Iterable[str | Path] = (), git_sha: str | None = None, branch: str | None = None,
                 pr: str | int | None = None, tags: dict[str, str] | None = None, outbox: bool = True,
                 idempotency_key: str | None = None, start_time: dt.datetime | float | None = None) -> LoggedRun:
@@ -163,7 +164,7 @@ class Store:
                 reason = f"{type(exc).__name__} during upload"
             if not outbox:
                 raise TrackingUnreachable(self.target, reason)
-            prepared.tags[names.TAG_SOURCE] = "outbox"
+            prepared.tags[names.TAG_SOURCE] = Source.OUTBOX
             prepared.save_request()
             path = self.outbox.put(prepared)
             return LoggedRun(None, queued=True, key=prepared.key, outbox_path=path,
