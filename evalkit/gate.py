@@ -14,7 +14,7 @@ from typing import Any, Callable
 from evalkit.errors import UserError
 from evalkit.gate_outcome import exit_code_of, gate_tags
 from evalkit.run.config import RunConfig
-from evalkit.workspace import Workspace
+from evalkit.workspace import DEFAULT_ALIAS, Workspace
 from evalkit.vocab import Design, Role
 
 
@@ -44,7 +44,7 @@ class GateResult:
                 "messages": list(self.messages)}
 
 
-def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, baseline_alias: str = "main",
+def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, baseline_alias: str = DEFAULT_ALIAS,
              tracking_uri: str | None = None, output_dir: str | Path = "evalkit-reports",
              policy: str | Path | None = None, baselines_dir: str | Path | None = None, pr: str | None = None,
              use_outbox: bool = True, progress: Callable[[int, int], None] | None = None,
@@ -135,7 +135,7 @@ def report_context(suite: str, candidate, baseline, baseline_source: str, **extr
 
 
 def compare_refs(candidate: str, baseline: str | None = None, *, suite: str | None = None,
-                 baseline_alias: str = "main", policy: str | Path | None = None, method: str | None = None,
+                 baseline_alias: str = DEFAULT_ALIAS, policy: str | Path | None = None, method: str | None = None,
                  allow_suite_mismatch: bool = False, tracking_uri: str | None = None,
                  missing_baseline: tuple[str, str, str] = ("compare", "BASELINE",
                                                            "pass a BASELINE run or --suite to use its baseline"),
@@ -183,7 +183,7 @@ def _policy_of(ws: Workspace, suite_obj: Any, policy: str | Path | None) -> tupl
     return ws.baselines_dir(suite_obj.path), ws.policy(suite_obj.name, suite_obj.path, explicit=policy)
 
 
-def plan_suite(suite: str | Path, *, baseline_alias: str = "main", policy: str | Path | None = None,
+def plan_suite(suite: str | Path, *, baseline_alias: str = DEFAULT_ALIAS, policy: str | Path | None = None,
                baselines_dir: str | Path | None = None, tracking_uri: str | None = None, reps: int = 400,
                seed: int = 0) -> tuple[Any, Any, str]:
     """Plan a gate on ``suite`` from its baseline: (per-category plan DataFrame, policy, baseline source).

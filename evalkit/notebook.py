@@ -32,7 +32,7 @@ import pandas as pd
 from evalkit.errors import UserError
 from evalkit.store import names
 from evalkit.store.tracking import TRACKING_URI_ENVS
-from evalkit.workspace import Workspace
+from evalkit.workspace import DEFAULT_ALIAS, Workspace
 
 RUN_COLUMNS = ["start_time", "run_id", "build_id", "role", "outcome", "status", "suite_hash", "rows",
                "infra_error_rate", "promoted", "label", "phase"]
@@ -82,7 +82,7 @@ def _store(store: Any) -> Any:
 
 
 # ------------------------------------------------------------------------------------------------ runs
-def list_runs(suite: str, *, alias: str = "main", build_id: str | None = None, role: str | None = None,
+def list_runs(suite: str, *, alias: str = DEFAULT_ALIAS, build_id: str | None = None, role: str | None = None,
               limit: int = 1000, store: Any = None) -> pd.DataFrame:
     """Stored evaluation runs of ``suite``, oldest first: :data:`RUN_COLUMNS` (``promoted``: the run was
     promoted as a baseline of ``alias``; ``label``/``phase``: set by the demo history generator)."""
@@ -98,7 +98,7 @@ def list_runs(suite: str, *, alias: str = "main", build_id: str | None = None, r
     return frame.sort_values(["start_time", "run_id"], kind="mergesort").reset_index(drop=True)
 
 
-def promotions(suite: str, alias: str | None = "main", *, store: Any = None) -> pd.DataFrame:
+def promotions(suite: str, alias: str | None = DEFAULT_ALIAS, *, store: Any = None) -> pd.DataFrame:
     """The promotion history of ``suite`` (one alias, or all with ``alias=None``), oldest first."""
     rows = [p.to_dict() for p in _store(store).history(suite, alias)]
     cols = ["suite", "alias", "run_id", "suite_hash", "build_id", "promoted_at", "who", "reason", "record_id", "order"]
@@ -216,7 +216,7 @@ def baseline_before(builds: pd.DataFrame, order: int) -> str | None:
     return None if earlier.empty else str(earlier.sort_values("order")["run_id"].iloc[-1])
 
 
-def gate_history(suite: str, alias: str = "main", policy: Any = None, *, since: Any = None,
+def gate_history(suite: str, alias: str = DEFAULT_ALIAS, policy: Any = None, *, since: Any = None,
                  store: Any = None) -> pd.DataFrame:
     """Every build of ``suite`` compared with the baseline in force before it (see :func:`baseline_before`),
     as the pre-merge gate would have: order, build, baseline, verdict, regressed cells, headline."""
@@ -238,7 +238,7 @@ def gate_history(suite: str, alias: str = "main", policy: Any = None, *, since: 
 
 
 # ------------------------------------------------------------------------------------------------ drift
-def drift(suite: str, alias: str = "main", *, since: Any = None, params: Any = None,
+def drift(suite: str, alias: str = DEFAULT_ALIAS, *, since: Any = None, params: Any = None,
           metrics: tuple[str, ...] | None = None, store: Any = None) -> Any:
     """The drift detector on the stored history of ``suite``: a :class:`evalkit.drift.Drift` (``to_frame()``
     per build × category × metric: mean, SE, z, EWMA, CUSUM, alarm, verdict; ``alarms``)."""

@@ -17,7 +17,7 @@ from typing import Callable
 
 from evalkit import __version__
 from evalkit.errors import UserError
-from evalkit.workspace import BASELINES, CONFIG_FILE, POLICY_FILE, SUITES, Workspace
+from evalkit.workspace import BASELINES, CONFIG_FILE, DEFAULT_ALIAS, POLICY_FILE, SUITES, Workspace
 from evalkit.vocab import Role
 
 #: the starter suite's categories when none are chosen: three common incident kinds.
@@ -26,7 +26,6 @@ EXAMPLE_AGENT = "evalkit_agent.py"
 WORKFLOW = ".github/workflows/evalkit.yml"
 #: lines the project's .gitignore gets (the embedded store, journals and reports are not source).
 IGNORED = (".evalkit/", "evalkit-reports/")
-BASELINE_ALIAS = "main"
 
 
 @dataclass(frozen=True)
@@ -128,12 +127,12 @@ def init_project(root: str | Path, opts: InitOptions | None = None, *, baseline:
         except UserError as err:  # the files stay: say how to record the baseline once the agent works
             raise UserError.at("evalkit init", "baseline", "not recorded", f"{err} -- the other files are "
                                f"written; once the agent works: evalkit run --role baseline, then evalkit "
-                               f"baseline promote RUN_ID --suite {opts.suite} --alias {BASELINE_ALIAS}, then "
+                               f"baseline promote RUN_ID --suite {opts.suite} --alias {DEFAULT_ALIAS}, then "
                                f"evalkit baseline export --suite {opts.suite}") from None
         from evalkit.store.exchange import baseline_paths
 
         done.written += [p.relative_to(root) for p in baseline_paths(done.baseline.parent.parent, opts.suite,
-                                                                      BASELINE_ALIAS)]
+                                                                      DEFAULT_ALIAS)]
     return done
 
 
@@ -160,8 +159,8 @@ def record_baseline(root: Path, opts: InitOptions, *,
     store = ws.store()
     # outbox=False: an unreachable store fails here (a queued run could not be promoted)
     logged = store.log_run(result, aggregates=result.aggregate(), role=Role.BASELINE, outbox=False)
-    store.promote(logged.run_id, opts.suite, BASELINE_ALIAS, reason="first baseline, recorded by evalkit init")
-    return store.export_baseline(opts.suite, BASELINE_ALIAS, root / ws.config.baselines)
+    store.promote(logged.run_id, opts.suite, DEFAULT_ALIAS, reason="first baseline, recorded by evalkit init")
+    return store.export_baseline(opts.suite, DEFAULT_ALIAS, root / ws.config.baselines)
 
 
 __all__ = ["DEFAULT_CATEGORIES", "InitOptions", "Scaffold", "check_git_repository", "init_project", "planned_files",

@@ -43,6 +43,8 @@ POLICY_FILE = "policy.toml"
 REPORTS = "reports"
 CONFIG_FILE = "evalkit.toml"
 CONFIG_TABLE = "evalkit"
+#: the baseline alias a gate compares to unless told otherwise.
+DEFAULT_ALIAS = "main"
 #: default location of everything evalkit keeps locally, below the working directory or project root.
 EVALKIT_DIR = ".evalkit"
 
@@ -184,5 +186,5 @@ class Workspace:
         return load_policy(path) if path is not None else default_policy()
 
 
-__all__ = ["CHECKOUT", "CONFIG_FILE", "EVALKIT_DIR", "PROJECT_MARKERS", "ProjectConfig", "Workspace", "bundled_dir", "find_root",
+__all__ = ["BASELINES", "CHECKOUT", "CONFIG_FILE", "DEFAULT_ALIAS", "EVALKIT_DIR", "POLICY_FILE", "REPORTS", "SUITES", "PROJECT_MARKERS", "ProjectConfig", "Workspace", "bundled_dir", "find_root",
            "read_config"]

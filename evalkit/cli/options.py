@@ -9,8 +9,8 @@ from typing import Any, Callable, Iterator
 import click
 
 from evalkit.run.config import RunConfig
+from evalkit.workspace import DEFAULT_ALIAS as DEFAULT_ALIAS  # the commands import it from here
 
-DEFAULT_ALIAS = "main"  # evalkit.store.names.DEFAULT_ALIAS, repeated to keep `--help` import-free
 
 #: No click ``envvar=``: the workspace reads EVALKIT_TRACKING_URI / MLFLOW_TRACKING_URI itself (evalkit.workspace),
 #: so errors name where the URI came from (``--tracking-uri`` or the variable).

@@ -20,7 +20,7 @@ from evalkit.errors import Problem, UserError
 from evalkit.file_models import STRICT, Fix, read_model
 from evalkit.score import catalogue
 from evalkit.score.catalogue import BINARY, METRICS, is_known, on_unit_scale
-from evalkit.workspace import Workspace
+from evalkit.workspace import POLICY_FILE, Workspace
 from evalkit.vocab import Correction, Design, GateTest, values
 
 TESTS = values(GateTest)
@@ -146,7 +146,7 @@ def resolve_policy_path(path_or_suite: str | Path) -> Path | None:
     if p.is_file():
         return p
     if p.is_dir():
-        return p / "policy.toml" if (p / "policy.toml").is_file() else None
+        return p / POLICY_FILE if (p / POLICY_FILE).is_file() else None
     if len(p.parts) == 1 and p.suffix == "":
         return Workspace.resolve().policy_path(p.name)
     return None
@@ -161,7 +161,7 @@ def load_policy(path: str | Path) -> Policy:
     """Read and validate a policy file (or a suite's, by folder or bare name); all problems in one error."""
     resolved = resolve_policy_path(path)
     if resolved is None:
-        raise UserError.at(str(path), "", "policy.toml",
+        raise UserError.at(str(path), "", POLICY_FILE,
                            "no such policy file; create it (see docs/statistics.md) or omit it to use the default")
     where = str(resolved)
     try:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 from typing import Any
+from evalkit.workspace import DEFAULT_ALIAS
+
 
 _EXPORTS = {
     "BuildSeries": "evalkit.drift.series",
@@ -38,7 +40,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'evalkit.drift' has no attribute {name!r}")
 
 
-def drift_dashboard(store: Any, suite: str, out_dir: str | Path, *, alias: str = "main", since: Any = None,
+def drift_dashboard(store: Any, suite: str, out_dir: str | Path, *, alias: str = DEFAULT_ALIAS, since: Any = None,
                     metrics: tuple[str, ...] | None = None, params: Any = None, recent: int = 20,
                     policy: Any = None) -> tuple[Path, Any]:
     """Load the series of ``suite`` from ``store``, detect drift and write the dashboard into ``out_dir``.
@@ -51,7 +53,7 @@ def drift_dashboard(store: Any, suite: str, out_dir: str | Path, *, alias: str =
     return build_dashboard(drift, out_dir, recent=recent), drift
 
 
-def drift_for_suite(store: Any, suite: str, *, alias: str = "main", since: Any = None,
+def drift_for_suite(store: Any, suite: str, *, alias: str = DEFAULT_ALIAS, since: Any = None,
                     metrics: tuple[str, ...] | None = None, params: Any = None, policy: Any = None) -> Any:
     """The :class:`Drift` of ``suite``'s stored history: ``metrics`` default to the gated metrics of ``policy``
     (default: the suite's policy file, else the default policy), whose margins the detector uses."""

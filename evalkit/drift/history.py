@@ -37,7 +37,7 @@ from typing import Any, Callable
 from evalkit.errors import UserError
 from evalkit.run.config import NO_JOURNAL, RunConfig
 from evalkit.store import names
-from evalkit.workspace import EVALKIT_DIR, SUITES
+from evalkit.workspace import DEFAULT_ALIAS, EVALKIT_DIR, SUITES
 
 MIN_BUILDS = 6
 PHASES = ("reference", "regression", "fix", "steady")
@@ -185,7 +185,7 @@ def subset_suite(source: str | Path, per_category: int, dest_dir: str | Path) ->
 
 
 def generate_history(store: Any, suite: str | Path = "core", builds: int = 20, config: RunConfig | None = None, *,
-                     per_category: int | None = 5, suites_dir: str | Path | None = None, alias: str = "main",
+                     per_category: int | None = 5, suites_dir: str | Path | None = None, alias: str = DEFAULT_ALIAS,
                      end: dt.datetime | None = None, spacing_hours: float = 12.0,
                      progress: ProgressFn | None = None) -> list[HistoryBuild]:
     """Run the :func:`history_plan` builds on ``suite`` and log them into ``store`` (a Store), oldest first,

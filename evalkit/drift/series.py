@@ -17,8 +17,9 @@ import pandas as pd
 
 from evalkit.errors import UserError
 from evalkit.score.schema import OVERALL_MICRO
-from evalkit.store.names import TAG_GATE_VERDICT, TAG_HISTORY_LABEL, check_name, experiment_name
+from evalkit.store.names import RUN_FINISHED, TAG_GATE_VERDICT, TAG_HISTORY_LABEL, check_name, experiment_name
 from evalkit.vocab import Outcome
+from evalkit.workspace import DEFAULT_ALIAS
 
 #: columns of :attr:`BuildSeries.frame` (one row per build × category × metric).
 SERIES_COLUMNS = ("order", "run_id", "build_id", "start_time", "category", "metric", "mean", "se", "ci_low",
@@ -106,7 +107,7 @@ def parse_since(since: str | dt.datetime | None) -> dt.datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 
 
-def load_series(store: Any, suite: str, alias: str = "main", *, since: str | dt.datetime | None = None,
+def load_series(store: Any, suite: str, alias: str = DEFAULT_ALIAS, *, since: str | dt.datetime | None = None,
                 metrics: Iterable[str] = ("rca_top1", "rca_score"), role: str | None = None,
                 max_runs: int = MAX_RUNS) -> BuildSeries:
     """The series of ``suite`` in ``store`` (a :class:`evalkit.store.Store`): complete runs only, one per
@@ -119,7 +120,7 @@ def load_series(store: Any, suite: str, alias: str = "main", *, since: str | dt.
     notes: list[str] = []
     if len(infos) >= max_runs:
         notes.append(f"only the newest {max_runs} runs were read")
-    complete = [i for i in infos if i.outcome == Outcome.COMPLETE and i.uploaded and i.status == "FINISHED"]
+    complete = [i for i in infos if i.outcome == Outcome.COMPLETE and i.uploaded and i.status == RUN_FINISHED]
     skipped = len(infos) - len(complete)
     if skipped:
         notes.append(f"{skipped} failed or unfinished run(s) left out")
@@ -184,7 +185,7 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["order", "category", "metric"], kind="mergesort").reset_index(drop=True)
 
 
-def series_from_frame(frame: pd.DataFrame, suite: str = "synthetic", alias: str = "main",
+def series_from_frame(frame: pd.DataFrame, suite: str = "synthetic", alias: str = DEFAULT_ALIAS,
                       promoted_orders: Iterable[int] = (), tracking_uri: str = "",
                       gates: dict[int, str] | None = None) -> BuildSeries:
     """A :class:`BuildSeries` from an already-built long frame (:data:`SERIES_COLUMNS`), e.g. synthesised

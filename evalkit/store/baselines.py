@@ -60,7 +60,7 @@ def check_promotable(client: Any, target: TrackingTarget, run_id: str, suite: st
         problems.append(Problem(where, "suite_hash", info.suite_hash,
                                 f"was run on another version of suite '{suite}' (current hash {suite_hash});"
                                 " re-run the build on the current suite and promote that run"))
-    if info.status != "FINISHED" or info.outcome != Outcome.COMPLETE or not info.uploaded:
+    if info.status != names.RUN_FINISHED or info.outcome != Outcome.COMPLETE or not info.uploaded:
         state = info.status if info.outcome != Outcome.FAILED else f"{info.status}, evaluation failed"
         problems.append(Problem(where, "status", state,
                                 "only finished, complete runs can be baselines; re-run the evaluation"))
@@ -97,7 +97,7 @@ def promote(client: Any, target: TrackingTarget, run_id: str, suite: str, alias:
     record = retry_locked(client.create_run, exp_id, start_time=order, tags=tags,
                           run_name=f"{suite}@{alias} <- {info.build_id or run_id}")
     with contextlib.suppress(Exception):  # the record is complete at creation; the status is cosmetic
-        retry_locked(client.set_terminated, record.info.run_id, "FINISHED", end_time=order)
+        retry_locked(client.set_terminated, record.info.run_id, names.RUN_FINISHED, end_time=order)
     return Promotion(suite, alias, run_id, info.suite_hash, info.build_id, ts, who, reason,
                      record.info.run_id, order)
 

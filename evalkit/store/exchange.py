@@ -25,13 +25,13 @@ from evalkit.score.table_check import check_results
 from evalkit.store import artifacts, names
 from evalkit.store.tracking import TrackingUnreachable
 from evalkit.vocab import Role, Source
+from evalkit.workspace import BASELINES
 
 if TYPE_CHECKING:  # pragma: no cover
     from evalkit.store.baselines import Promotion
     from evalkit.store.store import Store
 
 MANIFEST_FORMAT = "evalkit-baseline/1"
-DEFAULT_BASELINES_DIR = "baselines"
 
 
 def baseline_paths(baselines_dir: Path | str, suite: str, alias: str) -> tuple[Path, Path]:
@@ -41,7 +41,7 @@ def baseline_paths(baselines_dir: Path | str, suite: str, alias: str) -> tuple[P
 
 
 def export_baseline(store: "Store", suite: str, alias: str = names.DEFAULT_ALIAS,
-                    baselines_dir: Path | str = DEFAULT_BASELINES_DIR, run_id: str | None = None) -> Path:
+                    baselines_dir: Path | str = BASELINES, run_id: str | None = None) -> Path:
     """Write the current baseline of ``suite@alias`` (or ``run_id``) to ``baselines_dir/<suite>/``; returns
     the manifest path."""
     names.check_name(suite, "export", "--suite")
@@ -123,7 +123,7 @@ def read_export(baselines_dir: Path | str, suite: str, alias: str) -> tuple[dict
 
 
 def import_baseline(store: "Store", suite: str, alias: str = names.DEFAULT_ALIAS,
-                    baselines_dir: Path | str = DEFAULT_BASELINES_DIR, suite_hash: str | None = None,
+                    baselines_dir: Path | str = BASELINES, suite_hash: str | None = None,
                     who: str | None = None) -> "Promotion":
     """Create a run from the committed export of ``suite@alias`` and promote it. Idempotent: importing the
     same export again reuses the run and adds no promotion while it is still current."""
@@ -170,7 +170,7 @@ class BaselineSource(str):
 
 
 def resolve_baseline(store: "Store | None", suite: str, alias: str = names.DEFAULT_ALIAS,
-                     baselines_dir: Path | str = DEFAULT_BASELINES_DIR,
+                     baselines_dir: Path | str = BASELINES,
                      suite_hash: str | None = None) -> tuple[pd.DataFrame, BaselineSource]:
     """The baseline results table of ``suite@alias`` and where it came from (a :class:`BaselineSource`): the
     store's current promotion, else the committed export in ``baselines_dir``. With ``suite_hash``, a baseline

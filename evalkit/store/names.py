@@ -11,11 +11,14 @@ import re
 
 from evalkit.errors import UserError
 from evalkit.vocab import Role, values
+from evalkit.workspace import DEFAULT_ALIAS as DEFAULT_ALIAS  # the store's default alias is the workspace's
 
 EXPERIMENT_PREFIX = "evalkit/"
 PROMOTIONS_EXPERIMENT = "evalkit-promotions"
-DEFAULT_ALIAS = "main"
 ROLES = values(Role)
+#: MLflow run statuses evalkit sets and reads (an active run is still being written, or was left so).
+RUN_FINISHED, RUN_FAILED = "FINISHED", "FAILED"
+RUN_ACTIVE = ("RUNNING", "SCHEDULED")
 
 # tags on evaluation runs
 TAG_SUITE = "evalkit.suite"

@@ -109,11 +109,11 @@ def upload(client: Any, target: TrackingTarget, prepared: PreparedRun, experimen
         for sub in sorted(p for p in prepared.directory.iterdir() if p.is_dir()):
             retry_locked(client.log_artifacts, run_id, str(sub), sub.name)
         retry_locked(client.log_batch, run_id, tags=[RunTag(names.TAG_UPLOADED, "true")])
-        retry_locked(client.set_terminated, run_id, "FAILED" if prepared.failed else "FINISHED")
+        retry_locked(client.set_terminated, run_id, names.RUN_FAILED if prepared.failed else names.RUN_FINISHED)
     except Exception as exc:
         if not is_unreachable_error(exc):
             with contextlib.suppress(Exception):  # best effort; the original error matters
-                client.set_terminated(run_id, "FAILED")
+                client.set_terminated(run_id, names.RUN_FAILED)
         raise
     return run_id
 
@@ -128,9 +128,9 @@ def settle_key(client: Any, target: TrackingTarget, prepared: PreparedRun) -> tu
         done.sort(key=lambda r: (r.info.start_time or 0, r.info.run_id))
         return done[0].info.run_id, False
     for r in existing:
-        if r.info.status in ("RUNNING", "SCHEDULED"):
+        if r.info.status in names.RUN_ACTIVE:
             with contextlib.suppress(Exception):  # cosmetic; the re-upload is what matters
-                retry_locked(client.set_terminated, r.info.run_id, "FAILED")
+                retry_locked(client.set_terminated, r.info.run_id, names.RUN_FAILED)
     return upload(client, target, prepared, exp_id), True
 
 

@@ -25,6 +25,7 @@ from evalkit.store.runs import RunInfo
 from evalkit.store.tracking import (TrackingTarget, TrackingUnreachable, sqlite_path, is_unreachable_error,
                                     make_client, probe, resolve_tracking, retry_locked)
 from evalkit.vocab import Role, Source
+from evalkit.workspace import BASELINES
 
 
 class LoggedRun(str):
@@ -232,12 +233,12 @@ class Store:
         return self._call(baselines.current, suite, alias)
 
     def export_baseline(self, suite: str, alias: str = names.DEFAULT_ALIAS,
-                        baselines_dir: Path | str = exchange.DEFAULT_BASELINES_DIR,
+                        baselines_dir: Path | str = BASELINES,
                         run_id: str | None = None) -> Path:
         return exchange.export_baseline(self, suite, alias, baselines_dir, run_id)
 
     def import_baseline(self, suite: str, alias: str = names.DEFAULT_ALIAS,
-                        baselines_dir: Path | str = exchange.DEFAULT_BASELINES_DIR,
+                        baselines_dir: Path | str = BASELINES,
                         suite_hash: str | None = None, who: str | None = None) -> Promotion:
         return exchange.import_baseline(self, suite, alias, baselines_dir, suite_hash, who)
 
