@@ -7,6 +7,8 @@ import json
 
 import click
 
+from evalkit.vocab import SandboxMode, values
+
 
 @click.group("agents", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -87,7 +89,7 @@ def describe(spec: str, timeout_s: float | None, as_json: bool) -> None:
 @click.option("--scenario", default=None, help="Scenario id (default: the suite's first).")
 @click.option("--timeout", "timeout_s", type=float, default=30.0, show_default=True,
               help="Investigation timeout in seconds.")
-@click.option("--sandbox", "sandbox_mode", type=click.Choice(["on", "strict", "none"]), default="on",
+@click.option("--sandbox", "sandbox_mode", type=click.Choice(values(SandboxMode)), default=SandboxMode.ON.value,
               show_default=True, help="Sandbox for cmd: agents (as for evalkit run).")
 @click.option("--agent-env", "agent_env", multiple=True, help="Pass this variable to the agent (repeatable).")
 @click.option("--agent-path", "agent_paths", multiple=True, help="Show this path to the sandboxed agent (repeatable).")

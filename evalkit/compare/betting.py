@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from evalkit.compare.stat_tests import LOWER, UPPER  # the sides: the bettor bets the pool mean is below / above m
+
 #: resolution of the bound search: 0.1 point on the [−1, 1] scale of a 0–1 metric's difference.
 GRID_STEP = 0.001
 #: coarser grid of the composite-null check in simulations (planning, calibration)
@@ -34,7 +36,6 @@ MAX_BET = 0.75
 PRIOR_VAR = 0.25
 
 _CHUNK = 8   # nulls per block in first_crossing
-LOWER, UPPER = "lower", "upper"   # the bettor bets that the pool mean is below / above the null m
 
 
 def grid(step: float = GRID_STEP) -> np.ndarray:

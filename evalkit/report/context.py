@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from evalkit.score.catalogue import metric as catalogue_metric
-from evalkit.score.schema import OVERALL_MICRO
+from evalkit.score.schema import category_label
 from evalkit.vocab import Correction, Direction, Stop, Verdict
 
 
@@ -109,7 +109,7 @@ def resolution_notes(rows, min_scenarios: int) -> list[str]:
     out = []
     for r in rows.itertuples(index=False):
         if r.verdict == Verdict.INCONCLUSIVE and int(r.n) >= min_scenarios and getattr(r, "suggestion", ""):
-            cat = "overall" if r.category == OVERALL_MICRO else r.category
+            cat = category_label(r.category)
             out.append(f"{r.metric} in {cat}, if its estimate holds: {r.suggestion}")
     return out
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.score.catalogue import on_unit_scale
-from evalkit.score.schema import OVERALL_MICRO
+from evalkit.score.schema import OVERALL_MICRO, category_label
 from evalkit.vocab import Verdict
 
 
@@ -36,7 +36,7 @@ def _fmt(diff: float, metric: str) -> str:
 
 
 def _names(rows: pd.DataFrame) -> str:
-    return ", ".join("overall" if c == OVERALL_MICRO else c for c in rows["category"])
+    return ", ".join(category_label(c) for c in rows["category"])
 
 
 def _diffs(rows: pd.DataFrame, metric: str) -> str:

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from evalkit.report.context import (ReportContext, bounds_header, design_columns, fmt_diff, fmt_value,
                                     is_sequential)
 from evalkit.report.headline import headline
-from evalkit.score.schema import OVERALL_MICRO
+from evalkit.score.schema import category_label
 from evalkit.vocab import Verdict
 
 
@@ -29,7 +29,7 @@ def render_junit(comparison, context: ReportContext | None = None) -> str:
             ET.SubElement(props, "property", name=key, value=str(value))
     label = "anytime bound" if sequential else bounds_header(comparison.policy)
     for r in cells.itertuples(index=False):
-        cat = "overall" if r.category == OVERALL_MICRO else r.category
+        cat = category_label(r.category)
         case = ET.SubElement(suite, "testcase", classname=f"{name}.{r.metric}", name=cat, time="0")
         n, interval, detectable, for_delta = design_columns(r, comparison, sequential)
         resolve = ("" if sequential or detectable in ("", "—") else

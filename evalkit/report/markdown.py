@@ -3,6 +3,7 @@ scenarios per regressed category (the agent's answer vs the expected component),
 
 from __future__ import annotations
 
+from evalkit.compare.flips import PASS_TO_FAIL
 from evalkit.report.context import (ReportContext, bounds_header, design_columns, fixed_legend, fmt_diff, fmt_value,
                                     in_points, is_sequential, resolution_notes, sequential_legend)
 from evalkit.report.headline import headline, verdict_label
@@ -69,7 +70,7 @@ def _flips(comparison, top_flips: int) -> list[str]:
     out = ["### Scenarios that flipped pass → fail", ""]
     for cat in regressed_categories:
         fl = comparison.flips(cat)
-        fl = fl[fl["change"] == "pass->fail"].head(top_flips)
+        fl = fl[fl["change"] == PASS_TO_FAIL].head(top_flips)
         if fl.empty:
             continue
         out += [f"**`{_esc(cat)}`**", "", "| scenario | expected | baseline said | candidate said | pass rate |",

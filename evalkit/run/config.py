@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from evalkit.agents.limits import DEFAULT_LIMITS, MessageLimits
 from evalkit.errors import Problem, UserError
-from evalkit.vocab import SandboxMode
+from evalkit.vocab import SandboxMode, values
 
 if TYPE_CHECKING:
     from evalkit.agents.sandbox import SandboxSettings
@@ -108,7 +108,7 @@ class SandboxConfig:
     """How ``cmd:`` agents (and, with ``isolate``, Python agents) are sandboxed: see :mod:`evalkit.agents.sandbox`."""
 
     mode: SandboxMode = field(default=SandboxMode.ON, metadata=cli(
-        "--sandbox", "sandbox_mode", choices=tuple(m.value for m in SandboxMode), default="on", show_default=True,
+        "--sandbox", "sandbox_mode", choices=values(SandboxMode), default=SandboxMode.ON.value, show_default=True,
         help="Agent sandbox (Linux, bubblewrap): on (truth and checkout hidden, network kept), strict (also no "
              "network) or none (explicit opt-out, recorded with the run)."))
     env: tuple[str, ...] = field(default=(), metadata=cli(

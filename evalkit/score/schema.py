@@ -15,6 +15,11 @@ from evalkit.score.catalogue import CUSTOM_PREFIX
 OVERALL_MACRO = "__overall_macro__"
 OVERALL_MICRO = "__overall_micro__"
 
+
+def category_label(category: str) -> str:
+    """How reports name a category: ``overall`` for the micro-averaged row, the category itself otherwise."""
+    return "overall" if category == OVERALL_MICRO else category
+
 #: name -> dtype, in order.
 RESULT_COLUMNS: dict[str, str] = {
     # identity
