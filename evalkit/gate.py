@@ -14,7 +14,7 @@ from typing import Any, Callable
 from evalkit.errors import UserError
 from evalkit.gate_outcome import exit_code_of, gate_tags
 from evalkit.run.config import RunConfig
-from evalkit.workspace import DEFAULT_ALIAS, Workspace
+from evalkit.workspace import DEFAULT_ALIAS, REPORTS_DIR, Workspace
 from evalkit.vocab import Design, Role
 
 
@@ -45,7 +45,7 @@ class GateResult:
 
 
 def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, baseline_alias: str = DEFAULT_ALIAS,
-             tracking_uri: str | None = None, output_dir: str | Path = "evalkit-reports",
+             tracking_uri: str | None = None, output_dir: str | Path = REPORTS_DIR,
              policy: str | Path | None = None, baselines_dir: str | Path | None = None, pr: str | None = None,
              use_outbox: bool = True, progress: Callable[[int, int], None] | None = None,
              log: Callable[[str], None] | None = None) -> GateResult:

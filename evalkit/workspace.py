@@ -41,6 +41,8 @@ BASELINES = "baselines"
 POLICY_FILE = "policy.toml"
 #: a project's reports folder (kept from agents like suites and baselines).
 REPORTS = "reports"
+#: where the gate and ``evalkit report`` write their reports unless told otherwise.
+REPORTS_DIR = "evalkit-reports"
 CONFIG_FILE = "evalkit.toml"
 CONFIG_TABLE = "evalkit"
 #: the baseline alias a gate compares to unless told otherwise.
@@ -186,5 +188,5 @@ class Workspace:
         return load_policy(path) if path is not None else default_policy()
 
 
-__all__ = ["BASELINES", "CHECKOUT", "CONFIG_FILE", "DEFAULT_ALIAS", "EVALKIT_DIR", "POLICY_FILE", "REPORTS", "SUITES", "PROJECT_MARKERS", "ProjectConfig", "Workspace", "bundled_dir", "find_root",
+__all__ = ["BASELINES", "CHECKOUT", "CONFIG_FILE", "DEFAULT_ALIAS", "EVALKIT_DIR", "POLICY_FILE", "REPORTS", "REPORTS_DIR", "SUITES", "PROJECT_MARKERS", "ProjectConfig", "Workspace", "bundled_dir", "find_root",
            "read_config"]

@@ -9,6 +9,7 @@ from contextlib import closing
 import click
 
 from evalkit.cli.options import DEFAULT_ALIAS, progress_for, run_options, tracking_option
+from evalkit.workspace import REPORTS_DIR
 
 
 @click.command("gate")
@@ -19,7 +20,7 @@ from evalkit.cli.options import DEFAULT_ALIAS, progress_for, run_options, tracki
               help="Baseline alias; resolved from the store, else the committed export in baselines/<suite>/.")
 @run_options("gate")
 @tracking_option
-@click.option("--output-dir", type=click.Path(file_okay=False), default="evalkit-reports", show_default=True,
+@click.option("--output-dir", type=click.Path(file_okay=False), default=REPORTS_DIR, show_default=True,
               help="Where reports are written.")
 @click.option("--policy", type=click.Path(dir_okay=False), default=None,
               help="Gate policy TOML (default <baselines-dir>/<suite>/policy.toml, else the repository's).")

@@ -7,6 +7,7 @@ import click
 
 from evalkit.cli.options import DEFAULT_ALIAS, tracking_option
 from evalkit.vocab import ReportFormat, values
+from evalkit.workspace import REPORTS_DIR
 
 
 @click.command("report")
@@ -16,7 +17,7 @@ from evalkit.vocab import ReportFormat, values
 @click.option("--suite", default=None, help="Suite name (default: the run's).")
 @click.option("--policy", type=click.Path(dir_okay=False), default=None, help="Gate policy TOML.")
 @tracking_option
-@click.option("--output-dir", type=click.Path(file_okay=False), default="evalkit-reports", show_default=True)
+@click.option("--output-dir", type=click.Path(file_okay=False), default=REPORTS_DIR, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(values(ReportFormat)), default=ReportFormat.MARKDOWN.value,
               show_default=True, help="Which report to print on stdout.")
 def report(run, baseline, baseline_alias, suite, policy, tracking_uri, output_dir, fmt) -> None:
