@@ -109,19 +109,19 @@ def scenario_file(c: Case) -> Path:
 
 def journal(c: Case, content: bytes, seed: int = 0) -> None:
     from evalkit.run.journal import default_journal_path
-    from evalkit.run.runner import _build_id
+    from evalkit.run.runner import agent_build_id
 
-    path = default_journal_path(c.user / "journal", "smoke", _build_id("reference:v1", {}), seed)
+    path = default_journal_path(c.user / "journal", "smoke", agent_build_id("reference:v1", {}), seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
 
 
 def journal_header(c: Case, **changes) -> bytes:
-    from evalkit.run.runner import _build_id
+    from evalkit.run.runner import agent_build_id
     from evalkit.suite import load_suite
 
     head = {"journal": 1, "suite": "smoke", "suite_hash": load_suite(c.suite).hash,
-            "build_id": _build_id("reference:v1", {}), "agent_spec": "reference:v1", "seed": 0, "trials": 1}
+            "build_id": agent_build_id("reference:v1", {}), "agent_spec": "reference:v1", "seed": 0, "trials": 1}
     return json.dumps({**head, **changes}).encode() + b"\n"
 
 

@@ -14,7 +14,7 @@ from test_fuzz_inputs import fuzz, json_values, report
 
 from evalkit.agents.base import AgentFailure, Finding
 from evalkit.agents.finalize import finalize
-from evalkit.agents.subprocess_agent import _parse
+from evalkit.agents.subprocess_agent import parse_message
 from evalkit.world.toolbox import Toolbox
 
 EXAMPLES = 300
@@ -46,7 +46,7 @@ def test_any_stdout_line_parses_or_is_malformed_output(request, record_property)
     @given(raw_lines)
     def check(line):
         seen.append(1)
-        _accepts_or_refuses(_parse, line)
+        _accepts_or_refuses(parse_message, line)
 
     check()
     report(request, record_property, "agent-protocol-lines", len(seen))
@@ -65,7 +65,7 @@ def test_any_finding_is_accepted_or_refused_with_its_reason(request, record_prop
                 line = json.dumps({"type": "final", "finding": doc}).encode()
             except ValueError:
                 return
-            _accepts_or_refuses(lambda: finalize(_parse(line).get("finding"), Toolbox(WORLD)))
+            _accepts_or_refuses(lambda: finalize(parse_message(line).get("finding"), Toolbox(WORLD)))
         else:  # a Python agent's return value
             _accepts_or_refuses(lambda: isinstance(finalize(doc, Toolbox(WORLD)), Finding))
 

@@ -122,7 +122,7 @@ class _Channel:
                     self.messages += 1
                     if self.transcript is not None:
                         self.transcript.append(("agent -> evalkit", line.decode("utf-8", "replace")))
-                    return _parse(line, self._limits)
+                    return parse_message(line, self._limits)
                 continue
             if len(self._buf) > self._limits.message_bytes:
                 raise MalformedOutput(f"stdout line longer than the limit of {self._limits.message_bytes} bytes "
@@ -143,7 +143,7 @@ class _Channel:
                 if self._buf.strip():  # a last message without its newline
                     line = bytes(self._buf)
                     self._buf.clear()
-                    return _parse(line, self._limits)
+                    return parse_message(line, self._limits)
                 raise _Closed
             self._received += len(chunk)
             if self._received > self._limits.trial_bytes:
@@ -191,7 +191,8 @@ def _remaining(deadline: float) -> float | None:
     return left
 
 
-def _parse(line: bytes, limits: MessageLimits = DEFAULT_LIMITS) -> dict:
+def parse_message(line: bytes, limits: MessageLimits = DEFAULT_LIMITS) -> dict:
+    """One stdout line of an agent process as a protocol message; MalformedOutput when it is not one."""
     try:
         msg = loads(line, limits)
     except (ValueError, UnicodeDecodeError):

@@ -115,7 +115,7 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
     suite_path = str(Path(suite_obj.path).resolve())
     journal_dir = journal_folder(config.journal.dir)
     options = config.agent_kwargs(protect=(suite_path, str(journal_dir.resolve())))
-    build_id = _build_id(agent_spec, options)
+    build_id = agent_build_id(agent_spec, options)
     scorer = _make_scorer(suite_obj, config.scorers)
     ctx = _Context(suite_obj, build_id, agent_spec, seed, scorer, {s.id: s.category for s in scenarios})
 
@@ -362,7 +362,7 @@ def _resolve_suite(suite):
     return suite if isinstance(suite, Suite) else load_suite(suite)
 
 
-def _build_id(agent_spec: str, options: dict) -> str:
+def agent_build_id(agent_spec: str, options: dict) -> str:
     """Load the agent once in the driver for its build id (workers load their own copies)."""
     from evalkit.agents.spec import load_agent
 
