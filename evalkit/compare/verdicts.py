@@ -42,8 +42,8 @@ _TESTS = {
     MIDP: (st.midp_pvalue, st.midp_bound),
 }
 #: a policy's gate.test -> (the kind of binary one-trial cells, the kind of every other cell)
-_KINDS_BY_TEST = {"auto": (MIDP, T), "t": (T, T), GateTest.PERMUTATION: (PERMUTATION, PERMUTATION), "score": (SCORE, T),
-                  "wilson": (WILSON, T)}
+_KINDS_BY_TEST = {GateTest.AUTO: (MIDP, T), GateTest.T: (T, T), GateTest.PERMUTATION: (PERMUTATION, PERMUTATION),
+                  GateTest.SCORE: (SCORE, T), GateTest.WILSON: (WILSON, T)}
 
 
 @dataclass
