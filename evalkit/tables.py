@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from evalkit.errors import UserError
+from evalkit.run.outputs import RESULTS
 
 
 def load_run_table(ref: str, store=None) -> tuple[pd.DataFrame, str]:
@@ -20,9 +21,9 @@ def load_run_table(ref: str, store=None) -> tuple[pd.DataFrame, str]:
 
     path = Path(ref)
     if path.is_dir():
-        path = path / "results.parquet"
+        path = path / RESULTS
         if not path.is_file():
-            raise UserError.at(ref, "results.parquet", "missing",
+            raise UserError.at(ref, RESULTS, "missing",
                                "pass a run output folder written by `evalkit run`, a results .parquet or a run id")
     if path.suffix == ".parquet" or path.is_file():
         if not path.is_file():
