@@ -72,7 +72,7 @@ def planned_files(opts: InitOptions) -> dict[str, str]:
             text = text.replace(key, value.replace('"', '\\"') if name.endswith(".toml") else value)
         return text
 
-    planned = {CONFIG_FILE: filled("evalkit.toml"), f"{BASELINES}/{opts.suite}/{POLICY_FILE}": filled("policy.toml"),
+    planned = {CONFIG_FILE: filled(CONFIG_FILE), f"{BASELINES}/{opts.suite}/{POLICY_FILE}": filled(POLICY_FILE),
                WORKFLOW: filled("evalkit.yml")}
     if not opts.agent_command:
         planned[EXAMPLE_AGENT] = filled(EXAMPLE_AGENT)

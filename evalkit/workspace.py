@@ -34,8 +34,6 @@ if TYPE_CHECKING:
 
 #: the evalkit source checkout: its suites/ and baselines/ hold the bundled suites and their baselines.
 CHECKOUT = Path(__file__).resolve().parents[1]
-#: what makes a folder a project root.
-PROJECT_MARKERS = ("evalkit.toml", "suites")
 SUITES = "suites"
 BASELINES = "baselines"
 POLICY_FILE = "policy.toml"
@@ -45,6 +43,8 @@ REPORTS = "reports"
 REPORTS_DIR = "evalkit-reports"
 CONFIG_FILE = "evalkit.toml"
 CONFIG_TABLE = "evalkit"
+#: what makes a folder a project root.
+PROJECT_MARKERS = (CONFIG_FILE, SUITES)
 #: the baseline alias a gate compares to unless told otherwise.
 DEFAULT_ALIAS = "main"
 #: default location of everything evalkit keeps locally, below the working directory or project root.
