@@ -14,8 +14,8 @@ from typing import Any, Callable
 from evalkit.errors import UserError
 from evalkit.gate_outcome import exit_code_of, gate_tags
 from evalkit.run.config import RunConfig
-from evalkit.workspace import DEFAULT_ALIAS, REPORTS_DIR, Workspace
 from evalkit.vocab import Design, Role
+from evalkit.workspace import DEFAULT_ALIAS, REPORTS_DIR, Workspace
 
 
 @dataclass

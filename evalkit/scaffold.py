@@ -17,8 +17,8 @@ from typing import Callable
 
 from evalkit import __version__
 from evalkit.errors import UserError
-from evalkit.workspace import BASELINES, CONFIG_FILE, DEFAULT_ALIAS, POLICY_FILE, SUITES, Workspace
 from evalkit.vocab import Role
+from evalkit.workspace import BASELINES, CONFIG_FILE, DEFAULT_ALIAS, POLICY_FILE, SUITES, Workspace
 
 #: the starter suite's categories when none are chosen: three common incident kinds.
 DEFAULT_CATEGORIES = ("deploy/bad-release", "database/slow-query", "kubernetes/oom")

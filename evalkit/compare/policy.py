@@ -20,8 +20,8 @@ from evalkit.errors import Problem, UserError
 from evalkit.file_models import STRICT, Fix, read_model
 from evalkit.score import catalogue
 from evalkit.score.catalogue import BINARY, METRICS, is_known, on_unit_scale
-from evalkit.workspace import POLICY_FILE, Workspace
 from evalkit.vocab import Correction, Design, GateTest, values
+from evalkit.workspace import POLICY_FILE, Workspace
 
 TESTS = values(GateTest)
 CORRECTIONS = values(Correction)

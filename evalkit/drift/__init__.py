@@ -16,8 +16,8 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 from typing import Any
-from evalkit.workspace import DEFAULT_ALIAS
 
+from evalkit.workspace import DEFAULT_ALIAS
 
 _EXPORTS = {
     "BuildSeries": "evalkit.drift.series",
