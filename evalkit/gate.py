@@ -7,7 +7,7 @@ half-done: the suite, policy and baseline are resolved before the candidate runs
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -70,6 +70,9 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
     if not use_outbox:
         store.require_reachable()  # nowhere to keep the run: fail before spending it, not after
     config = config or RunConfig()
+    # the report folder (earlier reports name expected components) and the baselines stay hidden from agents
+    hidden = [str(Path(p).resolve()) for p in (output_dir, base_dir) if p is not None]
+    config = config.replace(sandbox=replace(config.sandbox, hidden=(*config.sandbox.hidden, *hidden)))
     sequential = design_of(suite_obj, pol, config.sequential.fixed) == Design.SEQUENTIAL
     if sequential:
         from evalkit.compare.pool_comparison import check_sequential_metrics

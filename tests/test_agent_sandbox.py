@@ -103,6 +103,31 @@ def test_a_whitelisted_path_that_would_show_the_truth_is_refused(whitelist, tmp_
 
 
 @needs_bwrap
+def test_the_folder_the_gate_writes_reports_to_by_default_is_never_shown(tmp_path, monkeypatch):
+    (tmp_path / "evalkit-reports").mkdir()  # an earlier gate's reports name the expected components
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError, match="--agent-path"):
+        load_agent(f"cmd:bash {BASH_AGENT}", sandbox=SandboxSettings(paths=("evalkit-reports",)))
+
+
+@needs_bwrap
+@pytest.mark.parametrize("folder", ["reports", "baselines"])
+def test_the_gate_hides_its_report_and_baseline_folders_wherever_they_are(folder, tmp_path, tmp_path_factory, capsys,
+                                                                            embedded_store_template):
+    from gate_support import gate_args, smoke_baseline
+
+    baseline = smoke_baseline(tmp_path_factory, embedded_store_template)
+    out = tmp_path / "gate"
+    shown = {"reports": out / "reports", "baselines": Path(baseline.baselines_dir)}[folder]
+    shown.mkdir(parents=True, exist_ok=True)
+    args = gate_args(baseline.suite, f"cmd:bash {BASH_AGENT}", baselines_dir=baseline.baselines_dir,
+                     tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", out=out, extra=("--agent-path", str(shown)))
+    code, _, err = _main(args, capsys)
+    assert code == 2
+    assert "--agent-path" in err and str(shown.resolve()) in err
+
+
+@needs_bwrap
 def test_strict_mode_takes_the_network_away():
     argv = sb.prefix(SandboxSettings(mode=SandboxMode.STRICT), [])
     assert "--unshare-net" in argv

@@ -78,12 +78,14 @@ def label(agent_spec: str, settings: "SandboxSettings | object") -> str:
 
 
 def default_protected(cwd: Path | None = None) -> list[Path]:
-    """What no agent may see whatever the run: the project's suites, baselines, ``.evalkit`` and reports, and
-    evalkit's own package folder (it may hold bundled suites)."""
-    from evalkit.workspace import BASELINES, CHECKOUT, EVALKIT_DIR, REPORTS, SUITES
+    """What no agent may see whatever the run: the project's suites, baselines, ``.evalkit``, reports (its own and
+    the folder the gate writes by default: they name expected components) and evalkit's own package folder (it
+    may hold bundled suites)."""
+    from evalkit.workspace import BASELINES, CHECKOUT, EVALKIT_DIR, REPORTS, REPORTS_DIR, SUITES
 
     cwd = Path(cwd or Path.cwd())
-    return [cwd / SUITES, cwd / BASELINES, cwd / EVALKIT_DIR, cwd / REPORTS, CHECKOUT / SUITES, CHECKOUT / BASELINES]
+    return [cwd / SUITES, cwd / BASELINES, cwd / EVALKIT_DIR, cwd / REPORTS, cwd / REPORTS_DIR, CHECKOUT / SUITES,
+            CHECKOUT / BASELINES]
 
 
 @functools.lru_cache(maxsize=1)

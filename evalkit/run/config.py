@@ -120,12 +120,15 @@ class SandboxConfig:
     isolate: bool = field(default=False, metadata=cli(
         "--isolate", is_flag=True,
         help="Run a Python agent in the sandbox too, through a worker subprocess (it is trusted code otherwise)."))
+    #: more paths no agent may see, besides the run's suite and journal (the gate's report folder)
+    hidden: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.mode, str) and self.mode in tuple(SandboxMode):
             object.__setattr__(self, "mode", SandboxMode(self.mode))
         object.__setattr__(self, "env", tuple(self.env or ()))
         object.__setattr__(self, "paths", tuple(str(p) for p in (self.paths or ())))
+        object.__setattr__(self, "hidden", tuple(str(p) for p in (self.hidden or ())))
 
     def problems(self) -> list[Problem]:
         out = []
@@ -141,7 +144,8 @@ class SandboxConfig:
         """The picklable settings the agents of a run are built with; ``protect``: paths never shown."""
         from evalkit.agents.sandbox import SandboxSettings
 
-        return SandboxSettings(self.mode, self.env, self.paths, tuple(str(p) for p in protect), self.isolate)
+        return SandboxSettings(self.mode, self.env, self.paths, tuple(str(p) for p in (*protect, *self.hidden)),
+                               self.isolate)
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ def walk(root: str, depth: int = 4, deadline: float | None = None) -> list[str]:
 
 
 ATTACKS = ["proc_parent", "proc_all", "dotdot", "absolute", "find_root", "journal", "baseline", "dot_evalkit",
-           "environment", "fds", "whitelist_escape", "symlink_escape", "tmp_and_home", "proc_root_escape"]
+           "reports", "environment", "fds", "whitelist_escape", "symlink_escape", "tmp_and_home", "proc_root_escape"]
 
 
 def attack(name: str, a: argparse.Namespace) -> list[str]:
@@ -101,6 +101,8 @@ def attack(name: str, a: argparse.Namespace) -> list[str]:
         return [f for f in (leaky(a.baseline),) if f]
     if name == "dot_evalkit":
         return walk(os.path.join(a.project, ".evalkit"))
+    if name == "reports":  # an earlier gate's reports name the expected components of flipped scenarios
+        return walk(os.path.join(a.project, "evalkit-reports"))
     if name == "environment":  # its own environment and the parent's
         own = [k for k, v in os.environ.items() if b"adversarial-secret-value" in v.encode()]
         return own + [f for f in (leaky(f"/proc/{ppid}/environ"), leaky("/proc/1/environ")) if f]

@@ -25,7 +25,7 @@ SECRET = "adversarial-secret-value"
 ALERTING = "metering"  # the alerting component of SCENARIO; the truth is profiles-db
 
 ATTACKS = ["proc_parent", "proc_all", "dotdot", "absolute", "find_root", "journal", "baseline", "dot_evalkit",
-           "environment", "fds", "whitelist_escape", "symlink_escape", "tmp_and_home", "proc_root_escape"]
+           "reports", "environment", "fds", "whitelist_escape", "symlink_escape", "tmp_and_home", "proc_root_escape"]
 #: attacks that need what only an unsandboxed agent has (the parent's /proc, its descriptors, a proc mount):
 #: unsandboxed they find something on a typical run, but not on every machine, so the control is skipped.
 CONTROL_MAY_MISS = {"fds", "proc_root_escape"}
@@ -35,13 +35,16 @@ pytestmark = pytest.mark.skipif(bwrap_path() is None, reason="bubblewrap (bwrap)
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> dict[str, Path]:
-    """A user's checkout: the smoke suite, a committed baseline file, a journal, and a whitelisted tools folder
-    that holds a symlink to the truth (a user's mistake the sandbox must survive)."""
+    """A user's checkout: the smoke suite, a committed baseline file, a journal, an earlier gate's reports, and a
+    whitelisted tools folder that holds a symlink to the truth (a user's mistake the sandbox must survive)."""
     root = tmp_path_factory.mktemp("checkout")
     shutil.copytree(REPO / "suites" / "smoke", root / "suites" / "smoke")
     (root / "baselines" / "smoke").mkdir(parents=True)
     truth = root / "suites" / "smoke" / "truth" / f"{SCENARIO}.json"
     (root / "baselines" / "smoke" / "main.results.parquet").write_bytes(b"PAR1 expected_component PAR1")
+    # an earlier gate's reports in the folder the gate writes by default
+    (root / "evalkit-reports").mkdir()
+    (root / "evalkit-reports" / "comparison.json").write_text('{"flips": [{"expected_component": "profiles-db"}]}')
     tools = tmp_path_factory.mktemp("agent-tools")
     (tools / "link").symlink_to(truth.parent)
     # an earlier run's journal under .evalkit/, as a checkout that has run a gate holds
