@@ -12,6 +12,7 @@ reports and MLflow tags stay byte-identical.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 
 class Status(StrEnum):
@@ -144,6 +145,15 @@ class Design(StrEnum):
     SEQUENTIAL = "sequential"
 
 
+class ProgressMode(StrEnum):
+    """How progress is shown on stderr (``auto``: a bar on a terminal, a line every few seconds otherwise)."""
+
+    AUTO = "auto"
+    BAR = "bar"
+    LINES = "lines"
+    QUIET = "quiet"
+
+
 class Role(StrEnum):
     """What a logged run is for (the ``evalkit.role`` tag)."""
 
@@ -168,6 +178,16 @@ class Direction(StrEnum):
     HIGHER = "higher"
     LOWER = "lower"
 
+    @classmethod
+    def of(cls, sign: Any) -> Any:
+        """The direction of a metric sign (+1 higher is better, -1 lower is better); for an array of signs, an
+        array of the directions' values."""
+        import numpy as np
+
+        if np.ndim(sign) == 0:
+            return cls.HIGHER if sign > 0 else cls.LOWER
+        return np.where(np.asarray(sign) > 0, cls.HIGHER.value, cls.LOWER.value)
+
 
 class Outcome(StrEnum):
     """How a logged run's upload ended (the ``evalkit.outcome`` tag)."""
@@ -190,5 +210,5 @@ def values(vocab: type[StrEnum]) -> tuple[str, ...]:
 
 
 __all__ = ["Status", "ErrorClass", "Stop", "Verdict", "SandboxMode", "ConfidencePart", "ReviewAction",
-           "FeedbackKind", "Correction", "GateTest", "Design", "Role", "ReportFormat", "Direction", "Outcome", "Source",
+           "FeedbackKind", "Correction", "GateTest", "Design", "ProgressMode", "Role", "ReportFormat", "Direction", "Outcome", "Source",
            "values"]

@@ -64,6 +64,10 @@ class SandboxSettings:
         return self.mode is not SandboxMode.NONE
 
 
+#: the isolation label of agents evalkit runs in its own process (trusted code)
+IN_PROCESS = "in-process"
+
+
 def label(agent_spec: str, settings: "SandboxSettings | object") -> str:
     """What a run records about its agents' isolation: the sandbox mode for agents that run in a process of
     their own (``cmd:``, ``mcp:``, isolated Python and ``reference:`` agents), ``in-process`` for trusted Python
@@ -74,7 +78,7 @@ def label(agent_spec: str, settings: "SandboxSettings | object") -> str:
     mode = getattr(settings, "mode", SandboxMode.ON)
     if kind in ("cmd", "mcp") or (kind in ("python", "reference") and getattr(settings, "isolate", False)):
         return SandboxMode(mode).value
-    return "in-process"
+    return IN_PROCESS
 
 
 def default_protected(cwd: Path | None = None) -> list[Path]:

@@ -48,7 +48,7 @@ def init(categories: str, per_category: int, trials: int, suite: str, agent_comm
     cats = tuple(c.strip() for c in categories.split(",") if c.strip())
     opts = InitOptions(suite=suite, categories=cats, per_category=per_category, trials=trials,
                        agent_command=agent_command, tracking_uri=tracking_uri, pip_spec=pip_spec)
-    with closing(ProgressReporter(mode="auto", label="baseline trials")) as reporter:
+    with closing(ProgressReporter(label="baseline trials")) as reporter:
         done = init_project(Path.cwd(), opts, baseline=not no_baseline, progress=reporter)
     for path in done.written:
         click.echo(f"wrote {path}")

@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterator
 import click
 
 from evalkit.run.config import RunConfig
+from evalkit.vocab import ProgressMode
 from evalkit.workspace import DEFAULT_ALIAS as DEFAULT_ALIAS  # the commands import it from here
 
 
@@ -87,4 +88,4 @@ def progress_for(quiet: bool, label: str = "trials"):
     """A progress callback on stderr: bar on a terminal, plain lines when piped, nothing when quiet."""
     from evalkit.run.progress import ProgressReporter
 
-    return ProgressReporter(mode="quiet" if quiet else "auto", label=label)
+    return ProgressReporter(mode=ProgressMode.QUIET if quiet else ProgressMode.AUTO, label=label)

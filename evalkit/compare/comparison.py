@@ -200,7 +200,7 @@ def _family_frame(p: paired_mod.Paired, metrics: tuple[str, ...], pol: Policy, g
         "category": sum((mc.categories for mc in blocks), []),
         "metric": np.repeat(np.array(metrics, dtype=object), sizes),
         "gated": gated,
-        "direction": np.where(sign > 0, Direction.HIGHER.value, Direction.LOWER.value),
+        "direction": Direction.of(sign),
         "test": [vd.KIND_NAMES[k] for k in dec.kind],
         "n": n.astype(int),
         "k_baseline": k_b, "k_candidate": k_c,

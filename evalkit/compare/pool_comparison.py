@@ -170,7 +170,7 @@ def _row(category: str, metric: str, gated: bool, sign: float, b: seq.CellBounds
         warnings.simplefilter("ignore", RuntimeWarning)
         mean_base, mean_cand = avg(p.base.mean), avg(p.cand.mean)
     return {
-        "category": category, "metric": metric, "gated": gated, "direction": Direction.HIGHER.value if sign > 0 else Direction.LOWER.value,
+        "category": category, "metric": metric, "gated": gated, "direction": Direction.of(sign).value,
         "test": seq.TEST_NAME, "n": b.n, "k_baseline": avg(p.base.count), "k_candidate": avg(p.cand.count),
         "baseline_mean": mean_base, "candidate_mean": mean_cand, "diff": sign * b.mean,
         "ci_low": low, "ci_high": high, "margin": margin, "p": b.p, "p_adj": adjusted(b.p),

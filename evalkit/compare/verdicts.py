@@ -80,7 +80,7 @@ class Decision:
     family_size: np.ndarray = field(default=None)
 
 
-def choose_kinds(binary_k1, test: str = "auto") -> np.ndarray:
+def choose_kinds(binary_k1, test: str = GateTest.AUTO) -> np.ndarray:
     """Test per cell: ``auto`` = the mid-p MOVER test for binary cells with one trial per scenario on both
     sides, paired t otherwise; ``t``/``permutation`` everywhere; ``score`` = Tango's
     score test and ``wilson`` = the Wilson MOVER test for the binary one-trial cells (t elsewhere)."""

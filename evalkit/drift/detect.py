@@ -194,7 +194,7 @@ def detect(series: BuildSeries, params: DriftParams | None = None,
     T, C = mean.shape
     long = pd.DataFrame({
         "order": np.repeat(orders, C), "category": np.tile(categories, T), "metric": np.tile(metrics, T),
-        "direction": np.tile(np.where(sign > 0, Direction.HIGHER.value, Direction.LOWER.value), T),
+        "direction": np.tile(Direction.of(sign), T),
         "mu_ref": np.tile(mu, T), "se_ref": np.tile(se_ref, T), "se_eff": se_eff.ravel(), "z": z.ravel(),
         "ewma": ewma.ravel(), "ewma_limit": limit.ravel(), "cusum": cusum.ravel(), "alarm": alarm.ravel(),
         "margin": np.tile(margins, T), "diff": diff.ravel(), "verdict": verdict.ravel(),

@@ -8,7 +8,7 @@ from evalkit.report.context import (ReportContext, bounds_header, design_columns
                                     in_points, is_sequential, resolution_notes, sequential_legend)
 from evalkit.report.headline import headline, verdict_label
 from evalkit.report.terminal import verdict_rows
-from evalkit.score.schema import OVERALL_MICRO
+from evalkit.score.schema import OVERALL_MICRO, category_label
 from evalkit.vocab import Verdict
 
 _ICON = {Verdict.REGRESSED: "🔴", Verdict.IMPROVED: "🟢", Verdict.NOT_WORSE: "⚪", Verdict.INCONCLUSIVE: "🟡",
@@ -17,6 +17,11 @@ _ICON = {Verdict.REGRESSED: "🔴", Verdict.IMPROVED: "🟢", Verdict.NOT_WORSE:
 
 def _esc(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _category(category: str, overall: str = "{}") -> str:
+    """A category in markdown: as code, the overall row by its label (placed in ``overall``)."""
+    return overall.format(category_label(category)) if category == OVERALL_MICRO else f"`{_esc(category)}`"
 
 
 def render_markdown(comparison, context: ReportContext | None = None, top_flips: int = 5) -> str:
@@ -50,7 +55,7 @@ def _table(comparison, rows, sequential: bool) -> list[str]:
             "| verdict | detectable drop | scenarios for δ |",
             "|---|---|---:|---:|---:|---:|---|---|---:|---:|"])
     for r in rows.itertuples(index=False):
-        cat = "**overall**" if r.category == OVERALL_MICRO else f"`{_esc(r.category)}`"
+        cat = _category(r.category, "**{}**")
         n, interval, last, extra = design_columns(r, comparison, sequential)
         diff = fmt_diff(r.diff, r.metric)
         if r.verdict == Verdict.REGRESSED:
@@ -97,7 +102,7 @@ def _details(comparison, rows, sequential: bool) -> list[str]:
     if len(report_only):
         out += ["<details><summary>Report-only metrics that dropped (not gating)</summary>", ""]
         for r in report_only.itertuples(index=False):
-            where = "overall" if r.category == OVERALL_MICRO else f"`{_esc(r.category)}`"
+            where = _category(r.category)
             unit = " pts" if in_points(r.metric) else ""
             out.append(f"- {r.metric} in {where}: {fmt_diff(r.diff, r.metric)}{unit}")
         out += ["", "</details>", ""]

@@ -10,6 +10,8 @@ import sys
 import time
 from typing import Callable, TextIO
 
+from evalkit.vocab import ProgressMode
+
 BAR_WIDTH = 28
 
 
@@ -28,18 +30,18 @@ class ProgressReporter:
     ``clock`` gives the current time in seconds (monotonic); tests pass a fake one.
     """
 
-    def __init__(self, stream: TextIO | None = None, mode: str = "auto", line_interval_s: float = 10.0,
+    def __init__(self, stream: TextIO | None = None, mode: str = ProgressMode.AUTO, line_interval_s: float = 10.0,
                  bar_interval_s: float = 0.1, label: str = "trials",
                  clock: Callable[[], float] = time.monotonic):
         self.clock = clock
         self.stream = stream if stream is not None else sys.stderr
-        if mode == "auto":
+        if mode == ProgressMode.AUTO:
             isatty = getattr(self.stream, "isatty", None)
-            mode = "bar" if callable(isatty) and isatty() else "lines"
-        if mode not in ("bar", "lines", "quiet"):
+            mode = ProgressMode.BAR if callable(isatty) and isatty() else ProgressMode.LINES
+        if mode not in tuple(ProgressMode):
             raise ValueError(f"unknown progress mode {mode!r}")
-        self.mode = mode
-        self.interval = bar_interval_s if mode == "bar" else line_interval_s
+        self.mode = ProgressMode(mode)
+        self.interval = bar_interval_s if self.mode == ProgressMode.BAR else line_interval_s
         self.label = label
         self._t0: float | None = None
         self._done0 = 0
@@ -64,12 +66,12 @@ class ProgressReporter:
         if self._t0 is None:
             self._t0, self._done0 = now, done
         finished = done >= total
-        if self.mode == "quiet" or (finished and self._final_drawn):
+        if self.mode == ProgressMode.QUIET or (finished and self._final_drawn):
             return
         if not finished and self._last_draw is not None and now - self._last_draw < self.interval:
             return
         self._last_draw = now
-        if self.mode == "bar":
+        if self.mode == ProgressMode.BAR:
             filled = int(BAR_WIDTH * done / total) if total else BAR_WIDTH
             bar = "#" * filled + "." * (BAR_WIDTH - filled)
             self.stream.write(f"\r[{bar}] {self.text(done, total, now)}\x1b[K")
@@ -80,6 +82,6 @@ class ProgressReporter:
         self._final_drawn = finished
 
     def close(self) -> None:
-        if self.mode == "bar" and self._drawn:
+        if self.mode == ProgressMode.BAR and self._drawn:
             self.stream.write("\n")
             self.stream.flush()
