@@ -228,3 +228,30 @@ def test_a_scenarios_trials_stay_on_the_worker_that_has_its_world(tmp_path):
     split = [sid for sid, p in pids.items() if len(p) > 1]
     # only at the run's tail, when nothing else is left, may the idle worker help with a scenario in flight
     assert len(split) <= 1 and all(sid == exe.placed[-1][0] for sid in split), exe.placed
+
+
+_CHILDREN = """
+import os, sys
+from evalkit.run.executors import prestart
+prestart(sys.argv[1], sys.argv[2])
+me = str(os.getpid())
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        stat = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        cmd = open(f"/proc/{pid}/cmdline", "rb").read()
+    except OSError:
+        continue
+    if stat[1] == me and b"multiprocessing.forkserver" in cmd:
+        print("forkserver")
+"""
+
+
+@pytest.mark.parametrize("executor, spec, started", [("local", "reference:v1", True), ("processes", "pkg.mod:fn", True),
+                                                     ("local", "cmd:python agent.py", False),
+                                                     ("threads", "reference:v1", False), ("ray", "reference:v1", False)])
+def test_prestart_starts_the_forkserver_only_for_runs_on_worker_processes(executor, spec, started):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _CHILDREN, executor, spec], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == (["forkserver"] if started else [])

@@ -45,12 +45,15 @@ def gate(suite, agent, baseline_alias, config, tracking_uri, output_dir, policy,
     each unless --trials says otherwise, until every category regressed, showed no drop of delta or more, or
     spent its pool; --fixed runs the whole suite once instead.
     """
-    from evalkit.gate import run_gate
-    from evalkit.report import render_terminal
+    from evalkit.run.executors import prestart
     from evalkit.workspace import Workspace
 
     ws = Workspace.resolve()
     suite, agent = ws.default("suite", suite), ws.default("agent", agent)
+    prestart(config.executor_name, agent)  # the workers' start-up overlaps the imports below
+
+    from evalkit.gate import run_gate
+    from evalkit.report import render_terminal
 
     log = (lambda m: None) if (quiet or as_json) else (lambda m: click.echo(m, err=True))
     with closing(progress_for(quiet or as_json)) as reporter:

@@ -50,15 +50,18 @@ def run(suite, agent, config, scenarios, limit, output_dir, tracking_uri, no_log
     server queues it in .evalkit/outbox (`evalkit sync` uploads it) unless --no-outbox.
     Rerunning the same command after an interruption skips the trials already journaled.
     """
+    from evalkit.run.executors import prestart
+    from evalkit.workspace import EVALKIT_DIR, Workspace
+
+    ws = Workspace.resolve()
+    suite, agent = ws.default("suite", suite), ws.default("agent", agent)
+    prestart(config.executor_name, agent)  # the workers' start-up overlaps the imports below
+
     from evalkit.jsonable import jsonable
     from evalkit.run.journal import build_hash
     from evalkit.run.outputs import write_outputs
     from evalkit.run.runner import run_suite
     from evalkit.run.summary import format_summary
-    from evalkit.workspace import EVALKIT_DIR, Workspace
-
-    ws = Workspace.resolve()
-    suite, agent = ws.default("suite", suite), ws.default("agent", agent)
 
     # the store is resolved before the run, so that a bad tracking URI (or, with --no-outbox, a server that does
     # not answer) fails in one line before any investigation

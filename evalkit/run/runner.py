@@ -20,7 +20,7 @@ from evalkit import __version__
 from evalkit.agents.sandbox import label as sandbox_label
 from evalkit.errors import UserError
 from evalkit.run.config import RunConfig
-from evalkit.run.executors import Executor, make_executor
+from evalkit.run.executors import Executor, make_executor, prestart
 from evalkit.run.journal import Journal, JournalHeader, default_journal_path, journal_folder, record_key
 from evalkit.run.seeds import trial_seed
 from evalkit.run.spool import TrajectorySpool
@@ -106,9 +106,11 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
     """
     started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     t0 = time.monotonic()
+    config = config or RunConfig()
+    if isinstance(config.executor, str):
+        prestart(config.executor, agent_spec)  # workers start while the suite loads and the build id is taken
     suite_obj = _resolve_suite(suite)
     scenarios = _select(suite_obj, scenario_ids, limit)
-    config = config or RunConfig()
     trials, seed = suite_obj.default_trials if config.trials is None else int(config.trials), config.seed
     if config.trials is None:
         config = config.replace(trials=trials)

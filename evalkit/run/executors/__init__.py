@@ -45,6 +45,16 @@ def local_mode_for(agent_spec: str) -> str:
     return "threads" if kind in ("cmd", "mcp", "mcp+http", "openai") else "processes"
 
 
+def prestart(name: str, agent_spec: str | None) -> None:
+    """Start what executor ``name`` will run trials on before the caller's own start-up (the process
+    executor's forkserver imports evalkit while the caller imports pandas and loads the suite); does nothing
+    for other executors. A run that then fails early only leaves an idle forkserver, which ends with it."""
+    if agent_spec and (local_mode_for(agent_spec) if name == "local" else name) == "processes":
+        from evalkit.run.executors.processes import start_forkserver
+
+        start_forkserver()
+
+
 def make_executor(name: str, agent_spec: str, jobs: int = 1, timeout_s: float = 60.0,
                   ray_address: str | None = None, trial_fn: TrialFn | None = None) -> Executor:
     """Build the executor called ``name`` (``local`` picks threads or processes from the agent spec)."""

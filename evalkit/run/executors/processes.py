@@ -123,6 +123,17 @@ def _context(start_method: str | None):
     return ctx
 
 
+def start_forkserver(start_method: str | None = None) -> None:
+    """Start the forkserver (with evalkit preloaded) now, in the background: its imports then overlap the rest of
+    the caller's start-up instead of following it. Idempotent; nothing to do for other start methods."""
+    ctx = _context(start_method)
+    if ctx.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        with _without_main():
+            forkserver.ensure_running()
+
+
 class ProcessExecutor:
     """``jobs`` killable worker processes, one trial each at a time."""
 
