@@ -104,11 +104,9 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
     rounds, ``evalkit run --scenario``); ``limit``: at most that many scenarios, one per category in turn
     (``evalkit run --limit``). Raises UserError on bad input or when no trial could be evaluated at all.
     """
-    started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    t0 = time.monotonic()
+    started_at, t0 = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), time.monotonic()
     config = config or RunConfig()
-    if isinstance(config.executor, str):
-        prestart(config.executor, agent_spec)  # workers start while the suite loads and the build id is taken
+    prestart(config.executor, agent_spec)  # workers start while the suite loads and the build id is taken
     suite_obj = _resolve_suite(suite)
     scenarios = _select(suite_obj, scenario_ids, limit)
     trials, seed = suite_obj.default_trials if config.trials is None else int(config.trials), config.seed

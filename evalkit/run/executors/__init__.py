@@ -45,11 +45,14 @@ def local_mode_for(agent_spec: str) -> str:
     return "threads" if kind in ("cmd", "mcp", "mcp+http", "openai") else "processes"
 
 
-def prestart(name: str, agent_spec: str | None) -> None:
-    """Start what executor ``name`` will run trials on before the caller's own start-up (the process
-    executor's forkserver imports evalkit while the caller imports pandas and loads the suite); does nothing
-    for other executors. A run that then fails early only leaves an idle forkserver, which ends with it."""
-    if agent_spec and (local_mode_for(agent_spec) if name == "local" else name) == "processes":
+def prestart(executor: "str | Executor", agent_spec: str | None) -> None:
+    """Start what the executor named ``executor`` will run trials on before the caller's own start-up (the
+    process executor's forkserver imports evalkit while the caller imports pandas and loads the suite); does
+    nothing for other executors (or an Executor object). A run that then fails early only leaves an idle
+    forkserver, which ends with it."""
+    if not isinstance(executor, str) or not agent_spec:
+        return
+    if (local_mode_for(agent_spec) if executor == "local" else executor) == "processes":
         from evalkit.run.executors.processes import start_forkserver
 
         start_forkserver()
