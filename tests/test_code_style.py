@@ -21,6 +21,23 @@ def test_ruff_finds_nothing_in_the_package_tests_and_benchmarks():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+MAX_FUNCTION_LINES = 80
+LONG_BECAUSE = "# longer than 80 lines because"
+
+
+def test_no_function_in_the_package_is_longer_than_80_lines_unless_a_comment_says_why():
+    too_long = []
+    for path in sorted((REPO / "evalkit").rglob("*.py")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for node in ast.walk(ast.parse("\n".join(lines))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                body = lines[node.lineno - 1:node.end_lineno]
+                if len(body) > MAX_FUNCTION_LINES and not any(LONG_BECAUSE in line for line in body):
+                    too_long.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name} ({len(body)} lines)")
+    assert not too_long, "split these, or say why in a comment starting " + repr(LONG_BECAUSE) + ": " + \
+        ", ".join(too_long)
+
+
 def test_mypy_finds_nothing_in_the_public_api(tmp_path):
     """The modules of the documented Python API ([tool.mypy] files in pyproject.toml) type-check; a cold run
     (fresh cache, as in CI) takes a few seconds because numpy, pandas and mlflow are read as untyped."""
