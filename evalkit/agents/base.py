@@ -7,13 +7,13 @@ runner can record them as scored failures with an ``error_class`` instead of cra
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from collections.abc import Container
 from typing import TYPE_CHECKING, Protocol, SupportsIndex, runtime_checkable
 
+from evalkit.provenance import text_hash
 from evalkit.vocab import ErrorClass
 from evalkit.world.toolbox import Toolbox
 
@@ -91,7 +91,7 @@ class BuildId:
     @property
     def config_hash(self) -> str:
         blob = json.dumps(self.config, sort_keys=True, separators=(",", ":"), default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+        return text_hash(blob)
 
     def __str__(self) -> str:
         sha = f"@{self.git_sha[:12]}" if self.git_sha else ""

@@ -9,21 +9,17 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from evalkit.provenance import run_git, sha256_file, text_hash
 
-def text_hash(text: str, n: int = 12) -> str:
-    """Short sha256 of a string (command lines, prompts)."""
-    return hashlib.sha256(text.encode()).hexdigest()[:n]
+__all__ = ["GitState", "file_sha256", "git_state", "text_hash", "with_git_state"]
 
 
 @functools.lru_cache(maxsize=256)
 def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
+    return sha256_file(path)
 
 
 def file_sha256(path: str | Path) -> str | None:
@@ -35,25 +31,10 @@ def file_sha256(path: str | Path) -> str | None:
         return None
 
 
-def _git(directory: str, *args: str, text: bool = False) -> subprocess.CompletedProcess | None:
-    """``git -C directory args`` without evalkit's GIT_* variables; None when git is missing, cannot run or
-    fails."""
-    git = shutil.which("git")
-    if git is None:
-        return None
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    try:
-        out = subprocess.run([git, "-C", directory, *args], capture_output=True, text=text, timeout=10, env=env,
-                             check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out if out.returncode == 0 else None
-
-
 @functools.lru_cache(maxsize=256)
 def _git_sha(directory: str) -> str | None:
-    out = _git(directory, "rev-parse", "HEAD", text=True)
-    sha = out.stdout.strip() if out else ""
+    out = run_git(directory, "rev-parse", "HEAD")
+    sha = out.decode().strip() if out else ""
     return sha if len(sha) >= 40 else None
 
 
@@ -71,13 +52,13 @@ class GitState:
 def _changed_files(directory: str, mtimes_ns: tuple[int, int]) -> tuple[Path, ...] | None:
     """Files that ``git status`` lists under ``directory`` (modified, staged, deleted or untracked); None when
     not in a repository. Cached on the agent file's and the folder's mtimes: load_agent runs in every worker."""
-    top = _git(directory, "rev-parse", "--show-toplevel", text=True)
-    out = _git(directory, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", ".") \
+    top = run_git(directory, "rev-parse", "--show-toplevel")
+    out = run_git(directory, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", ".") \
         if top else None
     if top is None or out is None:
         return None
-    root = Path(top.stdout.strip())
-    entries = [e for e in out.stdout.decode("utf-8", "surrogateescape").split("\0") if e]
+    root = Path(top.decode("utf-8", "surrogateescape").strip())
+    entries = [e for e in out.decode("utf-8", "surrogateescape").split("\0") if e]
     return tuple(sorted(root / e[3:] for e in entries))
 
 

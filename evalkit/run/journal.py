@@ -14,7 +14,6 @@ rewritten without it, and :attr:`Journal.warnings` names it in one line; its tri
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import tempfile
@@ -26,6 +25,7 @@ from typing import Collection, cast
 
 from evalkit.atomic import fsync_dir, new_file_mode
 from evalkit.errors import Problem, UserError, clip, printable
+from evalkit.provenance import text_hash
 from evalkit.run.journal_records import record_key, record_problem  # noqa: F401 - record_key is used from here
 from evalkit.vocab import Status
 from evalkit.workspace import EVALKIT_DIR
@@ -38,7 +38,8 @@ MAX_NAMED = 5
 
 
 def build_hash(build_id: str) -> str:
-    return hashlib.sha256(build_id.encode()).hexdigest()[:12]
+    """The short hash of a build id that journal and run folder names carry."""
+    return text_hash(build_id)
 
 
 def journal_folder(journal_dir: str | Path | None) -> Path:

@@ -21,6 +21,7 @@ import pandas as pd
 from evalkit import __version__
 from evalkit.atomic import atomic_write
 from evalkit.errors import Problem, UserError
+from evalkit.provenance import sha256_file
 from evalkit.score.table_check import check_results
 from evalkit.store import artifacts, names
 from evalkit.store.tracking import TrackingUnreachable
@@ -78,7 +79,7 @@ def export_baseline(store: "Store", suite: str, alias: str = names.DEFAULT_ALIAS
         "rows": int(len(table)),
         "scenarios": int(table["scenario_id"].nunique()) if "scenario_id" in table.columns else 0,
         "results_file": parquet_path.name,
-        "sha256": artifacts.sha256_file(parquet_path),
+        "sha256": sha256_file(parquet_path),
         "exported_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "exported_by_evalkit": __version__,
     }
@@ -111,7 +112,7 @@ def read_export(baselines_dir: Path | str, suite: str, alias: str) -> tuple[dict
     parquet = manifest_path.parent / Path(str(doc["results_file"])).name
     if not parquet.is_file():
         raise UserError.at(str(parquet), "file", "missing", "restore it from git or re-export the baseline")
-    digest = artifacts.sha256_file(parquet)
+    digest = sha256_file(parquet)
     if digest != doc["sha256"]:
         raise UserError.at(str(parquet), "sha256", digest,
                            f"does not match the manifest ({doc['sha256']}); the file changed since export — "

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -24,6 +23,7 @@ import pandas as pd
 from evalkit import __version__
 from evalkit.atomic import atomic_write, new_dir_mode
 from evalkit.errors import UserError
+from evalkit.provenance import run_git
 from evalkit.score.schema import RESULT_COLUMNS
 from evalkit.store import artifacts, names
 from evalkit.store.metrics import aggregate_metrics, run_metrics
@@ -228,8 +228,5 @@ def detect_git(meta: dict[str, Any], *, git_sha: str | None = None, branch: str 
 
 
 def _git(*args: str) -> str:
-    try:
-        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=2, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return out.stdout.strip() if out.returncode == 0 else ""
+    out = run_git(".", *args, timeout_s=2)
+    return out.decode("utf-8", "replace").strip() if out else ""
