@@ -2,7 +2,8 @@
 
 Each round runs the next ``round_size`` scenarios of every open category's draw order (fixed by the run
 seed), then judges every cell again (:func:`evalkit.compare.pool_comparison.compare_sequential`). Rounds
-share one journal, so an interrupted gate resumes where it stopped and the final run holds every round.
+share one journal (a temporary one when the run keeps none), so each round runs only its new scenarios, an
+interrupted gate resumes where it stopped and the final run holds every round.
 The budget of ``config.sequential`` (trials, wall time, cost) ends the rounds early; open categories are
 then reported as they stand. Without ``config.trials`` each scenario runs once: a new scenario carries more
 information about a category than another trial of one already seen.
@@ -10,13 +11,15 @@ information about a category than another trial of one already seen.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from evalkit.errors import UserError
-from evalkit.run.config import RunConfig, SequentialConfig
+from evalkit.run.config import JournalConfig, RunConfig, SequentialConfig
 from evalkit.vocab import Stop
 
 
@@ -43,10 +46,18 @@ def run_rounds(suite_obj: Any, agent: str, baseline_table: Any, policy: Any, con
     if not orders:
         raise UserError.at(str(suite_obj.path), "baseline", "no shared scenarios",
                            "the baseline covers none of this suite's scenarios; promote a baseline of this suite")
-    with _shared_executor(config, agent) as config:
-        return play_rounds(orders, baseline_table, policy,
-                           lambda ids: run_suite(suite_obj, agent, config, progress=progress, scenario_ids=ids),
-                           trials=int(config.trials), budget=config.sequential, clock=clock, log=log)
+    kept = config.journal.enabled
+    with _shared_executor(config, agent) as config, _rounds_journal(config) as config:
+        # every round resumes the earlier rounds' trials from the journal; only the first may discard it (--fresh)
+        configs = iter([config])
+        resume = config.replace(journal=replace(config.journal, fresh=False))
+        out = play_rounds(orders, baseline_table, policy,
+                          lambda ids: run_suite(suite_obj, agent, next(configs, resume), progress=progress,
+                                                scenario_ids=ids),
+                          trials=int(config.trials), budget=config.sequential, clock=clock, log=log)
+    if not kept:
+        out.run.meta["journal"] = None  # the temporary one is gone
+    return out
 
 
 def play_rounds(orders: dict[str, list[str]], baseline_table: Any, policy: Any,
@@ -115,6 +126,17 @@ def _shared_executor(config: RunConfig, agent: str) -> Iterator[RunConfig]:
         yield config.replace(executor=exe)
     finally:
         exe.close()
+
+
+@contextmanager
+def _rounds_journal(config: RunConfig) -> Iterator[RunConfig]:
+    """``config`` with a journal the rounds share: a run without one (``NO_JOURNAL``) gets a temporary one, so
+    that a round runs only its new scenarios and not every earlier round's again."""
+    if config.journal.enabled:
+        yield config
+        return
+    with tempfile.TemporaryDirectory(prefix="evalkit-rounds-") as tmp:
+        yield config.replace(journal=JournalConfig(dir=Path(tmp), fresh=True))
 
 
 def _categories(n: int) -> str:

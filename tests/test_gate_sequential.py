@@ -63,6 +63,25 @@ def test_a_loud_regression_fails_the_gate_within_two_rounds_and_the_gain_stops_e
     assert "n/pool" in text and f"{int(kafka['n'])}/60" in text and "anytime bound" in text
 
 
+@pytest.mark.parametrize("journal", ["fresh", "none"])
+def test_each_round_runs_only_its_new_scenarios_even_with_a_fresh_or_no_journal(pool, tmp_path, journal):
+    from fakes import gate_agents
+
+    from evalkit.run.config import NO_JOURNAL
+
+    root, suite, policy = pool
+    journals = {"fresh": JournalConfig(dir=tmp_path / "journal", fresh=True), "none": NO_JOURNAL}
+    config = RunConfig(seed=1, jobs=2, executor="threads", journal=journals[journal])
+    uri = f"sqlite:///{copy_store_db(root / 'store' / 'mlflow.db', tmp_path / 'store')}"
+    gate_agents.INVESTIGATIONS.clear()
+    result = run_gate(suite, "fakes.gate_agents:counted_monitor_focus", config, tracking_uri=uri,
+                      output_dir=tmp_path / "reports", policy=policy, baselines_dir=root / "baselines")
+    assert len(result.comparison.meta["rounds"]) >= 2
+    assert len(gate_agents.INVESTIGATIONS) == len(result.run.table)  # no round ran an earlier round's scenarios
+    assert result.run.meta["resumed_trials"] == result.comparison.meta["rounds"][-2]["trials"]
+    assert (result.run.meta["journal"] is None) == (journal == "none")
+
+
 def test_the_baseline_build_with_another_seed_passes_without_spending_the_pool(pool, tmp_path):
     result, _ = gate(pool, tmp_path, "reference:v1", seed=3)
     assert result.exit_code == 0

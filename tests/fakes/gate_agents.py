@@ -45,3 +45,16 @@ def flaky_endpoint(alert, toolbox, seed):
 
 
 flaky_endpoint.deterministic = True
+
+
+#: every investigation ``counted_monitor_focus`` ran in this process, as (scenario alert monitor, seed)
+INVESTIGATIONS: list[tuple[str, int]] = []
+
+
+def counted_monitor_focus(alert, toolbox, seed):
+    """``monitor_focus`` that also records each investigation (run it with the threads executor)."""
+    INVESTIGATIONS.append((str(alert.get("monitor", "")), int(seed)))
+    return monitor_focus(alert, toolbox, seed)
+
+
+counted_monitor_focus.deterministic = True
