@@ -14,7 +14,7 @@ from typing import Any, Callable
 from evalkit.errors import UserError
 from evalkit.gate_outcome import exit_code_of, gate_tags
 from evalkit.run.config import RunConfig
-from evalkit.vocab import Design, Role
+from evalkit.vocab import Design, ReportCommand, Role
 from evalkit.workspace import DEFAULT_ALIAS, REPORTS_DIR, Workspace
 
 
@@ -177,7 +177,8 @@ def compare_refs(candidate: str, baseline: str | None = None, *, suite: str | No
     else:
         comparison = compare(cand, base, pol, method=method, allow_suite_mismatch=allow_suite_mismatch)
     check_comparable(comparison)
-    return comparison, report_context(suite_name, cand, base, base_src, candidate_run=candidate)
+    return comparison, report_context(suite_name, cand, base, base_src, command=ReportCommand.COMPARE,
+                                      candidate_run=candidate)
 
 
 def _policy_of(ws: Workspace, suite_obj: Any, policy: str | Path | None) -> tuple[Path, Any]:

@@ -154,6 +154,13 @@ class ProgressMode(StrEnum):
     QUIET = "quiet"
 
 
+class ReportCommand(StrEnum):
+    """The command a report's comparison comes from (its title names it)."""
+
+    GATE = "gate"  # ran the candidate, then compared
+    COMPARE = "compare"  # compared two stored runs (``evalkit compare``, ``evalkit report``)
+
+
 class Role(StrEnum):
     """What a logged run is for (the ``evalkit.role`` tag)."""
 
@@ -210,5 +217,5 @@ def values(vocab: type[StrEnum]) -> tuple[str, ...]:
 
 
 __all__ = ["Status", "ErrorClass", "Stop", "Verdict", "SandboxMode", "ConfidencePart", "ReviewAction",
-           "FeedbackKind", "Correction", "GateTest", "Design", "ProgressMode", "Role", "ReportFormat", "Direction", "Outcome", "Source",
+           "FeedbackKind", "Correction", "GateTest", "Design", "ProgressMode", "ReportCommand", "Role", "ReportFormat", "Direction", "Outcome", "Source",
            "values"]

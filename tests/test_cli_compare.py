@@ -75,6 +75,15 @@ def test_compare_exits_0_for_a_rebuild_of_the_same_results(tables):
     assert rows and not any(" regressed " in line for line in rows)
 
 
+def test_compare_says_it_compared_two_stored_runs_not_that_a_gate_ran(tables, tmp_path):
+    out = tmp_path / "reports"
+    res = compare(tables["candidate"], tables["baseline"], "--policy", CORE_POLICY, "--output-dir", out)
+    title = res.stdout.splitlines()[0]
+    assert title.startswith("evalkit compare — suite ") and "gate" not in title
+    assert (out / "report.txt").read_text().splitlines()[0] == title
+    assert json.loads((out / "comparison.json").read_text())["context"]["command"] == "compare"
+
+
 def test_compare_json_is_strict_json_even_with_undefined_statistics(tables, tmp_path):
     """Cells with no variance have undefined p-values: they must be null, never NaN, in the JSON."""
     res = compare(tables["same"], tables["baseline"], "--policy", CORE_POLICY, "--json")

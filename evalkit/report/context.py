@@ -8,7 +8,7 @@ import numpy as np
 
 from evalkit.score.catalogue import metric as catalogue_metric
 from evalkit.score.schema import category_label
-from evalkit.vocab import Correction, Direction, Stop, Verdict
+from evalkit.vocab import Correction, Direction, ReportCommand, Stop, Verdict
 
 
 def in_points(metric: str) -> bool:
@@ -21,6 +21,7 @@ class ReportContext:
     """Identifies the runs a comparison was made from (all optional; reports show what they have)."""
 
     suite: str = ""
+    command: str = ReportCommand.GATE
     candidate_build: str = ""
     baseline_build: str = ""
     baseline_source: str = ""

@@ -31,7 +31,7 @@ def verdict_rows(comparison) -> pd.DataFrame:
 def render_terminal(comparison, context: ReportContext | None = None, color: bool = False) -> str:
     """Plain-text (optionally coloured) verdict table with the headline above it."""
     ctx = context or ReportContext()
-    lines = [f"evalkit gate — suite {ctx.suite}" if ctx.suite else "evalkit comparison"]
+    lines = [f"evalkit {ctx.command} — suite {ctx.suite}" if ctx.suite else "evalkit comparison"]
     if ctx.candidate_build or ctx.baseline_build:
         lines.append(f"candidate {ctx.candidate_build}  vs  baseline {ctx.baseline_build}")
         if ctx.baseline_source:
