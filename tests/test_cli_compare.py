@@ -136,3 +136,19 @@ def test_console_script_compare_exit_codes_0_and_1(tables, tmp_path):
     assert "REGRESSION (cross-category)" in regressed.stdout and "\x1b[" not in regressed.stdout
     assert same.returncode == 0, same.stderr
     assert json.loads(same.stdout)["verdict"] in ("not-worse", "inconclusive")
+
+
+@pytest.mark.parametrize("which, code", [("candidate", 1), ("same", 0)])
+def test_a_reader_that_stops_early_does_not_change_the_exit_code(tables, tmp_path, which, code):
+    """``evalkit compare ... | head -1``: the verdict's exit code, not click's 1 for a broken pipe (a regression)."""
+    import subprocess
+
+    from gate_support import EVALKIT, cli_env
+
+    proc = subprocess.Popen([str(EVALKIT), "compare", str(tables[which]), str(tables["baseline"]), "--policy",
+                             str(CORE_POLICY)], cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before evalkit writes a line
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == code, err
+    assert b"Traceback" not in err and b"BrokenPipe" not in err

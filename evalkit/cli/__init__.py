@@ -8,6 +8,7 @@ becomes one ``error:`` line on stderr and exit code 2; nothing else is caught (a
 from __future__ import annotations
 
 import importlib
+import os
 import signal
 import sys
 import threading
@@ -136,8 +137,41 @@ def _end_agent_processes(close: bool) -> None:
         module.end_all_agents(close=close)
 
 
+class _ReaderGone:
+    """stdout that drops what is written once its reader has gone (``evalkit gate | head``): click would exit 1 on
+    the broken pipe, which reads as a regression; the command now finishes and exits with its own code."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._to_devnull()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._to_devnull()
+
+    def _to_devnull(self) -> None:
+        """What is buffered and all later output goes to /dev/null (so the exit-time flush cannot fail)."""
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())
+        os.close(devnull)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def _main(argv: list[str] | None) -> None:
+    stdout = sys.stdout
     try:
+        if hasattr(stdout, "fileno"):
+            sys.stdout = _ReaderGone(stdout)
         code = cli.main(args=argv, prog_name="evalkit", standalone_mode=False)
     except (UserError, click.ClickException) as err:  # other click errors come back from one_line unchanged
         shown = one_line(err)
@@ -148,6 +182,8 @@ def _main(argv: list[str] | None) -> None:
         sys.exit(130)
     except click.exceptions.Exit as err:
         sys.exit(err.exit_code)
+    finally:
+        sys.stdout = stdout
     # Without standalone mode click *returns* the code of a command that raised click's Exit (``evalkit
     # gate`` exits 1 on a regression); commands that just finish return None.
     sys.exit(code if isinstance(code, int) else 0)
