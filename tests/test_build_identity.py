@@ -72,6 +72,22 @@ def test_an_untracked_agent_is_not_passed_off_as_the_head_commit(repo):
 
 
 @needs_bwrap
+def test_what_evalkit_writes_in_its_own_folders_does_not_make_a_new_build(repo, monkeypatch):
+    monkeypatch.chdir(repo)  # the project root: its suites/, baselines/, .evalkit/ and reports are evalkit's
+    script = repo / "agent.py"
+    script.write_text(AGENT)
+    head = commit_all(repo)
+    before = build_of(script)
+    for folder in ("baselines/starter", "suites/starter", ".evalkit/runs", "evalkit-reports"):
+        (repo / folder).mkdir(parents=True)
+        (repo / folder / "main.json").write_text("{}\n")  # e.g. the baseline export `evalkit init` writes
+    after = build_of(script)
+    assert (after.git_sha, after.dirty) == (head, False) and str(after) == str(before)
+    (repo / "prompt.txt").write_text("new prompt\n")  # anything else beside the agent still counts
+    assert build_of(script).dirty
+
+
+@needs_bwrap
 def test_agents_describe_shows_the_flag(repo):
     from suite_helpers import run_cli
 

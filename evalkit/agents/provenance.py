@@ -62,6 +62,18 @@ def _changed_files(directory: str, mtimes_ns: tuple[int, int]) -> tuple[Path, ..
     return tuple(sorted(root / e[3:] for e in entries))
 
 
+def _agent_files(changed: tuple[Path, ...] | None) -> tuple[Path, ...] | None:
+    """``changed`` without the files in evalkit's own folders (suites, baselines, ``.evalkit``, reports): no
+    agent sees them (:func:`evalkit.agents.sandbox.default_protected`), so writing a baseline export or a
+    report does not make the agent a new build."""
+    if not changed:
+        return changed
+    from evalkit.agents.sandbox import default_protected
+
+    hidden = [p.resolve() for p in default_protected()]
+    return tuple(f for f in changed if not any(f.is_relative_to(h) for h in hidden))
+
+
 def with_git_state(config: dict, path: str | Path | None) -> tuple[dict, str | None, bool]:
     """(config, git sha, dirty) of a build whose code is the file at ``path``: the config gains the content hash
     of the uncommitted files when there are any (so the build id says which edit ran)."""
@@ -83,7 +95,7 @@ def git_state(path: str | Path | None) -> GitState:
         mtimes = (os.stat(p).st_mtime_ns, os.stat(directory).st_mtime_ns)
     except OSError:
         return GitState(None)
-    changed = _changed_files(str(directory), mtimes)
+    changed = _agent_files(_changed_files(str(directory), mtimes))
     sha = _git_sha(str(directory))
     if not changed:
         return GitState(sha)
