@@ -71,8 +71,8 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
         store.require_reachable()  # nowhere to keep the run: fail before spending it, not after
     config = config or RunConfig()
     # the report folder (earlier reports name expected components) and the baselines stay hidden from agents
-    hidden = [str(Path(p).resolve()) for p in (output_dir, base_dir) if p is not None]
-    config = config.replace(sandbox=replace(config.sandbox, hidden=(*config.sandbox.hidden, *hidden)))
+    hidden = (*config.sandbox.hidden, str(Path(output_dir).resolve()), str(Path(base_dir).resolve()))
+    config = config.replace(sandbox=replace(config.sandbox, hidden=hidden))
     sequential = design_of(suite_obj, pol, config.sequential.fixed) == Design.SEQUENTIAL
     if sequential:
         from evalkit.compare.pool_comparison import check_sequential_metrics

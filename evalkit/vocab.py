@@ -170,13 +170,12 @@ class Role(StrEnum):
 
 
 class ReportFormat(StrEnum):
-    """The formats ``evalkit report`` writes (the gate writes markdown and junit files)."""
+    """The report files a gate or comparison writes (``evalkit report --format`` prints one of them)."""
 
     MARKDOWN = "markdown"  # report.md
     JUNIT = "junit"  # junit.xml
-    #: only shown, never written by the gate: the terminal table and the comparison as JSON
-    TEXT = "text"
-    JSON = "json"
+    TEXT = "text"  # report.txt, the terminal table
+    JSON = "json"  # comparison.json
 
 
 class Direction(StrEnum):
@@ -217,5 +216,5 @@ def values(vocab: type[StrEnum]) -> tuple[str, ...]:
 
 
 __all__ = ["Status", "ErrorClass", "Stop", "Verdict", "SandboxMode", "ConfidencePart", "ReviewAction",
-           "FeedbackKind", "Correction", "GateTest", "Design", "ProgressMode", "ReportCommand", "Role", "ReportFormat", "Direction", "Outcome", "Source",
-           "values"]
+           "FeedbackKind", "Correction", "GateTest", "Design", "ProgressMode", "ReportCommand", "Role", "ReportFormat",
+           "Direction", "Outcome", "Source", "values"]

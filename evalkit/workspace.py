@@ -188,5 +188,6 @@ class Workspace:
         return load_policy(path) if path is not None else default_policy()
 
 
-__all__ = ["BASELINES", "CHECKOUT", "CONFIG_FILE", "DEFAULT_ALIAS", "EVALKIT_DIR", "POLICY_FILE", "REPORTS", "REPORTS_DIR", "SUITES", "PROJECT_MARKERS", "ProjectConfig", "Workspace", "bundled_dir", "find_root",
+__all__ = ["BASELINES", "CHECKOUT", "CONFIG_FILE", "DEFAULT_ALIAS", "EVALKIT_DIR", "POLICY_FILE", "REPORTS",
+           "REPORTS_DIR", "SUITES", "PROJECT_MARKERS", "ProjectConfig", "Workspace", "bundled_dir", "find_root",
            "read_config"]

@@ -50,7 +50,7 @@ def gate(suite, agent, baseline_alias, config, tracking_uri, output_dir, policy,
 
     ws = Workspace.resolve()
     suite, agent = ws.default("suite", suite), ws.default("agent", agent)
-    prestart(config.executor_name, agent)  # the workers' start-up overlaps the imports below
+    prestart(config.executor, agent)  # the workers' start-up overlaps the imports below
 
     from evalkit.gate import run_gate
     from evalkit.report import render_terminal

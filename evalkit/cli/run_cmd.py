@@ -55,7 +55,7 @@ def run(suite, agent, config, scenarios, limit, output_dir, tracking_uri, no_log
 
     ws = Workspace.resolve()
     suite, agent = ws.default("suite", suite), ws.default("agent", agent)
-    prestart(config.executor_name, agent)  # the workers' start-up overlaps the imports below
+    prestart(config.executor, agent)  # the workers' start-up overlaps the imports below
 
     from evalkit.jsonable import jsonable
     from evalkit.run.journal import build_hash

@@ -105,7 +105,7 @@ class Policy:
     category_margins: dict[str, float] = field(default_factory=dict)
     delta: float = 0.10
     metric_deltas: dict[str, float] = field(default_factory=dict)
-    design: str = Design.AUTO
+    design: str = Design.AUTO.value
     futility_alpha: float = 0.05
     round_size: int = 20
     power: float = 0.8

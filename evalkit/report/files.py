@@ -28,13 +28,13 @@ def write_reports(comparison, out_dir: str | Path, context: ReportContext | None
     paths = {
         ReportFormat.MARKDOWN: out / "report.md",
         ReportFormat.JUNIT: out / "junit.xml",
-        "text": out / "report.txt",
-        "json": out / "comparison.json",
+        ReportFormat.TEXT: out / "report.txt",
+        ReportFormat.JSON: out / "comparison.json",
         "csv": out / "cells.csv",
     }
     atomic_write(paths[ReportFormat.MARKDOWN], render_markdown(comparison, context))
     atomic_write(paths[ReportFormat.JUNIT], render_junit(comparison, context))
-    atomic_write(paths["text"], render_terminal(comparison, context, color=False))
-    atomic_write(paths["json"], json.dumps(report_json(comparison, context), indent=2, default=str) + "\n")
+    atomic_write(paths[ReportFormat.TEXT], render_terminal(comparison, context, color=False))
+    atomic_write(paths[ReportFormat.JSON], json.dumps(report_json(comparison, context), indent=2, default=str) + "\n")
     atomic_write(paths["csv"], comparison.to_frame().to_csv(index=False))
     return paths
