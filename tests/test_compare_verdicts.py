@@ -108,6 +108,30 @@ def test_binary_mde_floor_covers_deterministic_agents():
     assert float(floored) > 0.3
 
 
+def test_binary_mde_falls_steadily_with_more_scenarios_when_nothing_flipped():
+    # t quantiles at small n are large enough that a fixed-point search oscillated (2 scenarios "saw" 2 points)
+    n = np.arange(2, 400)
+    m = mde_mod.mde(0.0, n, 0.02, 0.05 / 8, floor=True)
+    assert np.all(np.diff(m) <= 0) and m[0] > 0.99 and np.all(m > 0.02)
+    q = stats.t.ppf(1 - 0.05 / 8, n - 1) + stats.t.ppf(0.8, n - 1)
+    inner = m < 1
+    assert np.allclose(m[inner], 0.02 + q[inner] * np.sqrt(m[inner] * (1 - m[inner]) / n[inner]))
+
+
+def test_scenarios_for_delta_is_the_first_size_whose_mde_reaches_delta():
+    need = int(mde_mod.scenarios_for(0.10, 0.0, 0.02, 0.05 / 8, floor=True))
+    assert mde_mod.mde(0.0, need, 0.02, 0.05 / 8, floor=True) <= 0.10 < mde_mod.mde(0.0, need - 1, 0.02, 0.05 / 8,
+                                                                                 floor=True)
+    assert need > 100
+
+
+def test_suggestion_for_a_cell_where_no_scenario_flipped_counts_scenarios():
+    # 10 scenarios, identical scores in both runs: the binary floor at the gap, not "on the margin"
+    txt = mde_mod.suggestion(0.02, 0.0, 10, 0.05 / 8, floor=True)
+    assert txt.startswith("~") and "scenarios" in txt and "margin" not in txt
+    assert "on the margin" in mde_mod.suggestion(0.0, 0.0, 10, 0.05 / 8, floor=True)
+
+
 def test_power_at_the_reported_mde_is_about_80_percent():
     """Simulate paired t cells whose true drop equals the MDE: ~80% of them must be flagged."""
     rng = np.random.default_rng(11)

@@ -195,7 +195,8 @@ def _family_frame(p: paired_mod.Paired, metrics: tuple[str, ...], pol: Policy, g
                                f"or lower gate.min_scenarios")
         else:
             suggestions.append(mde_mod.suggestion(abs(mean[i] + margin[i]), var[i], int(n[i]), alpha_mde[i],
-                                                  k_base=k_b[i], k_cand=k_c[i], wvar_base=wb[i], wvar_cand=wc[i]))
+                                                  k_base=k_b[i], k_cand=k_c[i], wvar_base=wb[i], wvar_cand=wc[i],
+                                                  floor=bool(floor[i])))
     frame = pd.DataFrame({
         "category": sum((mc.categories for mc in blocks), []),
         "metric": np.repeat(np.array(metrics, dtype=object), sizes),

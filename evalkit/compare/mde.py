@@ -27,13 +27,11 @@ def mde(var, n, margin, alpha_cell, power: float = 0.8, use_t=True, floor=False)
                      stats.t.ppf(1 - alpha_cell, df) + stats.t.ppf(power, df),
                      stats.norm.isf(alpha_cell) + stats.norm.ppf(power))
         delta = margin + q * np.sqrt(var / n)
-        fl = floor > 0
-        if fl.any():
-            d = np.where(fl, delta, 0.0)
-            for _ in range(40):
-                dc = np.clip(d, 0.0, 1.0)
-                d = np.where(fl, margin + q * np.sqrt(np.maximum(var, dc * (1 - dc)) / n), d)
-            delta = np.where(fl, np.minimum(d, 1.0), delta)
+        # floor: the smallest Δ with Δ ≥ m + q·sqrt(Δ(1 − Δ)/n) is the larger root of
+        # (1 + a)Δ² − (2m + a)Δ + m² = 0 with a = q²/n (a closed form: it falls steadily as n grows)
+        a = q * q / n
+        root = (2 * margin + a + np.sqrt(a * a + 4 * a * margin * (1 - margin))) / (2 * (1 + a))
+        delta = np.where(floor > 0, np.minimum(np.maximum(delta, root), 1.0), delta)
     return np.where(n >= 2, delta, np.nan)
 
 
@@ -75,17 +73,22 @@ def planned_mde(n: int, k: int, sigma2: float = 0.16, alpha: float = 0.05, tests
 
 def suggestion(gap: float, var: float, n: int, alpha_cell: float, power: float = 0.8,
                k_base: float = 1.0, k_cand: float = 1.0, wvar_base: float = float("nan"),
-               wvar_cand: float = float("nan"), max_factor: float = 100.0) -> str:
+               wvar_cand: float = float("nan"), max_factor: float = 100.0, floor: bool = False) -> str:
     """How much more data would resolve an inconclusive cell, assuming the current estimate is the truth.
 
     ``gap`` = |d̄ + m|, the distance between the estimate and the margin. The needed standard error is
     gap / (z_{1−α'} + z_power); scenarios scale the variance by 1/n, trials only its within-scenario part
-    (estimated from repeated trials: Var(d) = τ² + σ²_b/k_b + σ²_c/k_c)."""
+    (estimated from repeated trials: Var(d) = τ² + σ²_b/k_b + σ²_c/k_c). ``floor``: the binary flip floor of
+    :func:`mde` at the gap — a run with no flipped scenario still cannot rule out a few flips."""
     if not (n >= 2 and np.isfinite(var)):
         return "needs at least 2 paired scenarios"
     z = stats.norm.isf(alpha_cell) + stats.norm.ppf(power)
-    if gap <= 0 or var <= 0:
+    if gap <= 0:
         return "unresolvable: the estimate sits on the margin"
+    if floor and gap < 1:
+        var = max(var, gap * (1 - gap))
+    if var <= 0:
+        return "unresolvable: every paired scenario differs by the same amount"
     se2_needed = (gap / z) ** 2
     n_need = math.ceil(var / se2_needed)
     if n_need > max_factor * n:
