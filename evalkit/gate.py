@@ -90,6 +90,9 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
     check_comparable(comparison)  # "nothing comparable" is exit 2, never a pass
     for warning in result.warnings:
         say(f"warning: {warning}")
+    if result.meta.get("resumed_trials"):
+        say(f"note: {result.meta['resumed_trials']} of {result.meta['n_trials']} trials resumed from the journal of an "
+            f"earlier run of this build ({result.meta['journal']}); --fresh runs them again")
     comparison.notes.extend(w for w in result.warnings if w not in comparison.notes)  # e.g. an unsandboxed agent
     # Said after the run, so that a bad input found before it (agent spec, --trials, journal) is the only line.
     say(f"baseline {suite_obj.name}@{baseline_alias}: {baseline_source}")

@@ -51,10 +51,16 @@ def run_rounds(suite_obj: Any, agent: str, baseline_table: Any, policy: Any, con
         # every round resumes the earlier rounds' trials from the journal; only the first may discard it (--fresh)
         configs = iter([config])
         resume = config.replace(journal=replace(config.journal, fresh=False))
-        out = play_rounds(orders, baseline_table, policy,
-                          lambda ids: run_suite(suite_obj, agent, next(configs, resume), progress=progress,
-                                                scenario_ids=ids),
-                          trials=int(config.trials), budget=config.sequential, clock=clock, log=log)
+        ran = [0]  # trials this gate ran itself; the others came from a journal written before it began
+
+        def run_round(ids: list[str]) -> Any:
+            result = run_suite(suite_obj, agent, next(configs, resume), progress=progress, scenario_ids=ids)
+            ran[0] += result.meta["n_trials"] - result.meta["resumed_trials"]
+            return result
+
+        out = play_rounds(orders, baseline_table, policy, run_round, trials=int(config.trials),
+                          budget=config.sequential, clock=clock, log=log)
+    out.run.meta["resumed_trials"] = out.run.meta["n_trials"] - ran[0]  # not the earlier rounds' own trials
     if not kept:
         out.run.meta["journal"] = None  # the temporary one is gone
     return out

@@ -151,11 +151,12 @@ def record_baseline(root: Path, opts: InitOptions, *,
                     progress: Callable[[int, int], None] | None = None) -> Path:
     """Run the project's agent on its suite, log and promote the run as ``<suite>@main`` in the project's store,
     and export it to ``baselines/<suite>/``; returns the export's manifest."""
-    from evalkit.run.config import RunConfig
+    from evalkit.run.config import JournalConfig, RunConfig
     from evalkit.run.runner import run_suite
 
     ws = Workspace.resolve(cwd=root)
-    result = run_suite(root / SUITES / opts.suite, opts.agent, RunConfig(seed=opts.seed), progress=progress)
+    config = RunConfig(seed=opts.seed, journal=JournalConfig(name=Role.BASELINE))  # not resumed by a gate
+    result = run_suite(root / SUITES / opts.suite, opts.agent, config, progress=progress)
     store = ws.store()
     # outbox=False: an unreachable store fails here (a queued run could not be promoted)
     logged = store.log_run(result, aggregates=result.aggregate(), role=Role.BASELINE, outbox=False)

@@ -78,8 +78,29 @@ def test_each_round_runs_only_its_new_scenarios_even_with_a_fresh_or_no_journal(
                       output_dir=tmp_path / "reports", policy=policy, baselines_dir=root / "baselines")
     assert len(result.comparison.meta["rounds"]) >= 2
     assert len(gate_agents.INVESTIGATIONS) == len(result.run.table)  # no round ran an earlier round's scenarios
-    assert result.run.meta["resumed_trials"] == result.comparison.meta["rounds"][-2]["trials"]
+    assert result.run.meta["resumed_trials"] == 0  # the earlier rounds' trials are this gate's own, not resumed
     assert (result.run.meta["journal"] is None) == (journal == "none")
+
+
+def test_a_gate_rerun_on_the_same_build_says_it_resumed_the_earlier_gate(pool, tmp_path):
+    from fakes import gate_agents
+
+    root, suite, policy = pool
+    config = RunConfig(seed=1, jobs=2, executor="threads", journal=JournalConfig(dir=tmp_path / "journal"))
+    uri = f"sqlite:///{copy_store_db(root / 'store' / 'mlflow.db', tmp_path / 'store')}"
+    runs = []
+    for _ in range(2):
+        gate_agents.INVESTIGATIONS.clear()
+        lines: list[str] = []
+        result = run_gate(suite, "fakes.gate_agents:counted_monitor_focus", config, tracking_uri=uri,
+                          output_dir=tmp_path / "reports", policy=policy, baselines_dir=root / "baselines",
+                          log=lines.append)
+        runs.append((len(gate_agents.INVESTIGATIONS), result.run.meta, lines))
+    (ran1, meta1, lines1), (ran2, meta2, lines2) = runs
+    assert ran1 == meta1["n_trials"] and meta1["resumed_trials"] == 0
+    assert not any("resumed" in line for line in lines1)
+    assert ran2 == 0 and meta2["resumed_trials"] == meta2["n_trials"] == meta1["n_trials"]
+    assert any(line.startswith(f"note: {meta2['n_trials']} of {meta2['n_trials']} trials resumed") for line in lines2)
 
 
 def test_the_baseline_build_with_another_seed_passes_without_spending_the_pool(pool, tmp_path):

@@ -141,6 +141,17 @@ def test_fresh_discards_the_journal(tmp_path, capsys, journal):
     assert code == 0 and json.loads(out)["meta"]["resumed_trials"] == 0
 
 
+def test_a_baseline_run_keeps_its_own_journal_so_a_candidate_run_measures_anew(tmp_path, capsys):
+    args = ["run", "--suite", SMOKE, "--agent", "reference:v1", "--trials", "1", "--quiet", "--json", "--limit", "2",
+            "--output-dir", str(tmp_path / "o"), "--journal-dir", str(tmp_path / "j")]
+    code, out, _ = _main(args + ["--role", "baseline"], capsys)
+    assert code == 0 and json.loads(out)["meta"]["journal"].endswith("-0-baseline.jsonl")
+    code, out, _ = _main(args, capsys)
+    meta = json.loads(out)["meta"]
+    assert code == 0 and meta["resumed_trials"] == 0 and meta["journal"].endswith("-0.jsonl")
+    assert json.loads(_main(args, capsys)[1])["meta"]["resumed_trials"] == meta["n_trials"]
+
+
 @pytest.mark.parametrize("args, needle", [
     (["--agent", "nonsense agent"], "error: agent: spec 'nonsense agent'"),
     (["--agent", "reference:v1", "--trials", "0"], "error: --trials: 0: give an integer >= 1"),

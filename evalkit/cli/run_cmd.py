@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -68,6 +69,8 @@ def run(suite, agent, config, scenarios, limit, output_dir, tracking_uri, no_log
     store = None if no_log else store_for(tracking_uri)
     if store is not None and no_outbox:
         store.require_reachable()
+    if role != Role.CANDIDATE:  # a baseline's trials are never resumed as a gate's candidate
+        config = config.replace(journal=replace(config.journal, name=role))
     with closing(progress_for(quiet)) as reporter:
         result = run_suite(suite, agent, config, progress=reporter, scenario_ids=scenarios or None, limit=limit)
     meta = result.meta

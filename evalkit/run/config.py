@@ -48,6 +48,9 @@ class JournalConfig:
         "--fresh", is_flag=True, help="Discard this run's journal and start over instead of resuming."))
     enabled: bool = True
     fsync_interval_s: float = 0.05
+    #: keeps this run's journal apart from other runs of the same build and seed: a baseline run's trials are
+    #: never resumed as a gate's candidate, which must be a measurement of its own
+    name: str = ""
 
     def __post_init__(self) -> None:
         if self.dir is not None and not isinstance(self.dir, Path):

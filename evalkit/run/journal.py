@@ -47,11 +47,11 @@ def journal_folder(journal_dir: str | Path | None) -> Path:
     return Path(journal_dir) if journal_dir else Path(EVALKIT_DIR) / "journal"
 
 
-def default_journal_path(journal_dir: str | Path | None, suite: str, build_id: str, seed: int) -> Path:
-    """``<journal_folder(journal_dir)>/<suite>-<build-hash>-<seed>.jsonl``."""
+def default_journal_path(journal_dir: str | Path | None, suite: str, build_id: str, seed: int, name: str = "") -> Path:
+    """``<journal_folder(journal_dir)>/<suite>-<build-hash>-<seed>[-<name>].jsonl``."""
     base = journal_folder(journal_dir)
-    safe_suite = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in suite)
-    return base / f"{safe_suite}-{build_hash(build_id)}-{seed}.jsonl"
+    safe = lambda text: "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)  # noqa: E731
+    return base / f"{safe(suite)}-{build_hash(build_id)}-{seed}{'-' + safe(name) if name else ''}.jsonl"
 
 
 def quarantine_path(journal: str | Path) -> Path:

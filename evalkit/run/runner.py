@@ -122,7 +122,7 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
     jr = None
     if config.journal.enabled:
         header = JournalHeader(suite_obj.name, suite_obj.hash, build_id, agent_spec, seed, trials)
-        jr = Journal(default_journal_path(config.journal.dir, suite_obj.name, build_id, seed), header,
+        jr = Journal(default_journal_path(config.journal.dir, suite_obj.name, build_id, seed, config.journal.name), header,
                      fresh=config.journal.fresh, scenario_ids=[s.id for s in suite_obj.scenarios])
     exe = None
     spool = TrajectorySpool()  # trajectories wait on disk, not in memory, until the run's reader asks
