@@ -69,6 +69,8 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
     store = ws.store()
     if not use_outbox:
         store.require_reachable()  # nowhere to keep the run: fail before spending it, not after
+    else:
+        store.check_writable()  # a local store that cannot be written fails before the run too
     config = config or RunConfig()
     # the report folder (earlier reports name expected components) and the baselines stay hidden from agents
     hidden = (*config.sandbox.hidden, str(Path(output_dir).resolve()), str(Path(base_dir).resolve()))

@@ -167,3 +167,42 @@ def test_importing_the_run_command_does_not_import_heavy_modules():
             "print([m for m in ('pandas', 'numpy', 'ray', 'mlflow', 'matplotlib') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("uri, needle", [
+    ("file:///tmp/evalkit-mlruns", "MLflow no longer accepts its file store"),
+    ("https://[::1", "not a URI"),
+    ("sqlite:///{tmp}/a-file/x.db", "a-file is not a folder"),
+])
+def test_a_tracking_uri_evalkit_cannot_write_fails_before_the_run(tmp_path, capsys, monkeypatch, uri, needle):
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+    (tmp_path / "a-file").write_text("not a folder")
+    code, _, err = _main(["run", "--suite", SMOKE, "--agent", "reference:v1", "--limit", "2", "--quiet",
+                          "--tracking-uri", uri.format(tmp=tmp_path), "--output-dir", str(tmp_path / "o"),
+                          "--journal-dir", str(tmp_path / "j")], capsys)
+    assert code == 2
+    error_line(err, "--tracking-uri", needle)
+    assert not (tmp_path / "o").exists() and not (tmp_path / "j").exists()  # nothing ran
+
+
+def test_an_unreadable_path_is_one_line_and_a_bug_is_exit_2_never_the_regression_code(tmp_path, capsys,
+                                                                                       monkeypatch):
+    import evalkit.run.runner as runner
+
+    def unreadable(*_a, **_k):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "x"))
+
+    args = ["run", "--suite", SMOKE, "--agent", "reference:v1", "--limit", "1", "--quiet", "--no-log",
+            "--output-dir", str(tmp_path / "o"), "--journal-dir", str(tmp_path / "j")]
+    monkeypatch.setattr(runner, "run_suite", unreadable)
+    code, _, err = _main(args, capsys)
+    assert code == 2
+    error_line(err, f"{tmp_path / 'x'}: Permission denied (check that the path exists")
+
+    def bug(*_a, **_k):
+        raise KeyError("oops")
+
+    monkeypatch.setattr(runner, "run_suite", bug)
+    code, _, err = _main(args, capsys)
+    assert code == 2 and "Traceback" in err  # a bug keeps its traceback for the report...
+    assert err.strip().splitlines()[-1].startswith("error: internal error (KeyError: 'oops'): a bug in evalkit")

@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+import traceback
 
 import click
 
@@ -88,6 +89,22 @@ class LazyGroup(click.Group):
             if converted is err:
                 raise
             raise converted from None
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except OSError as err:  # a path evalkit cannot read or write: one line, and never exit 1 ("regression")
+            raise OneLineError(os_error_line(err)) from None
+        except Exception as err:  # noqa: BLE001 - a bug: its traceback for the report, then "could not evaluate"
+            traceback.print_exc()
+            raise OneLineError(f"internal error ({type(err).__name__}: {printable(str(err))[:300]}): a bug in "
+                               "evalkit, please report it with the traceback above; no verdict") from None
+
+
+def os_error_line(err: OSError) -> str:
+    """An OSError as ``<path>: <reason> (<fix>)``."""
+    paths = [str(p) for p in (err.filename, err.filename2) if p is not None]
+    reason = err.strerror or str(err)
+    where = " -> ".join(printable(p) for p in paths) or "file system"
+    return f"{where}: {reason} (check that the path exists and evalkit may read and write there)"
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

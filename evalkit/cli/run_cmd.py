@@ -69,6 +69,8 @@ def run(suite, agent, config, scenarios, limit, output_dir, tracking_uri, no_log
     store = None if no_log else store_for(tracking_uri)
     if store is not None and no_outbox:
         store.require_reachable()
+    elif store is not None:
+        store.check_writable()
     if role != Role.CANDIDATE:  # a baseline's trials are never resumed as a gate's candidate
         config = config.replace(journal=replace(config.journal, name=role))
     with closing(progress_for(quiet)) as reporter:

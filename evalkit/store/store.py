@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import time
 from functools import partial
@@ -94,10 +95,28 @@ class Store:
     def require_reachable(self) -> None:
         """Fail now, in one line, if the tracking server does not answer; its client is kept for later.
 
-        Local backends always pass and are not created here (a store is created by what writes to it).
+        A local SQLite store is not created here (a store is created by what writes to it), only checked with
+        :meth:`check_writable`.
         """
         if self.target.is_remote:
             self.client()
+        else:
+            self.check_writable()
+
+    def check_writable(self) -> None:
+        """Fail now, in one line, if a local SQLite store's folder cannot be created or written (a path under a
+        file, a read-only folder): found before a run, not after it."""
+        path = sqlite_path(self.target.uri) if self.target.kind == "sqlite" else None
+        if path is None:
+            return
+        folder = path.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        problem = ("is not a folder" if not folder.is_dir() else
+                   "is not writable" if not os.access(folder, os.W_OK | os.X_OK) else None)
+        if problem:
+            raise UserError.at(self.target.origin, "uri", self.target.uri,
+                               f"{folder} {problem}; choose a tracking URI in a folder evalkit can write")
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:

@@ -113,7 +113,11 @@ def resolve_tracking(uri: str | None = None, root: Path | str | None = None,
         uri, source = embedded_uri(root), "default"
     uri = uri.strip()
     where = TrackingTarget(uri, "", None, source, env_var).origin if source != "default" else "store"
-    scheme = urlparse(uri).scheme.lower()
+    try:
+        scheme = urlparse(uri).scheme.lower()
+    except ValueError as err:  # e.g. an unclosed IPv6 bracket
+        raise UserError.at(where, "uri", redact(uri), f"not a URI ({err}); use http(s)://host:port or "
+                           "sqlite:////path/mlflow.db") from None
     if scheme in ("http", "https"):
         return TrackingTarget(uri.rstrip("/"), "http", None, source, env_var)
     if scheme == "sqlite":
@@ -122,6 +126,9 @@ def resolve_tracking(uri: str | None = None, root: Path | str | None = None,
             raise UserError.at(where, "uri", uri, "use a file database: sqlite:////absolute/path/mlflow.db")
         return TrackingTarget(uri, "sqlite", path.parent / EMBEDDED_ARTIFACTS, source, env_var)
     if scheme == "file" or (scheme == "" and uri.startswith("/")):
+        if os.environ.get("MLFLOW_ALLOW_FILE_STORE", "").strip().lower() not in ("1", "true", "yes"):
+            raise UserError.at(where, "uri", redact(uri), "MLflow no longer accepts its file store (set "
+                               "MLFLOW_ALLOW_FILE_STORE=true to use it anyway); use sqlite:////path/mlflow.db")
         return TrackingTarget(uri, "file", None, source, env_var)
     if scheme.split("+")[0] in ("postgresql", "postgres", "mysql", "mssql"):
         root_env = os.environ.get(ARTIFACT_ROOT_ENV, "")
