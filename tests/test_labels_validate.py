@@ -73,3 +73,33 @@ def test_every_problem_of_a_policy_file_is_one_line(tmp_path):
     assert any("thresholds.support" in line and "0 to 1" in line for line in lines)
     path.write_text(json.dumps({"thresholds": {"support": 0.3}, "solvability_build": None}))
     assert load_policy(path).thresholds[P.SUPPORT] == 0.3 and load_policy(path).solvability_build is None
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"id": "../../evil"}, "id"),           # would write the hidden truth outside the suite at admission
+    ({"id": "another-name"}, "id"),         # not its own file's name
+    ({"snapshot": []}, "snapshot"),
+    ({"alert": "x"}, "alert"),
+    ({"truth": "x"}, "truth"),
+])
+def test_a_tampered_candidate_file_is_refused_by_name_before_anything_uses_it(tmp_path, change, field):
+    from evalkit.labels.records import read_candidates, write_candidate
+
+    cand = candidate([thumbs(True)])
+    (tmp_path / "candidates").mkdir()
+    write_candidate(tmp_path, cand)
+    path = tmp_path / "candidates" / f"{cand.id}.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **change}))
+    with pytest.raises(UserError) as err:
+        read_candidates(tmp_path)
+    assert err.value.exit_code == 2 and str(err.value).startswith(f"{path}: {field} ")
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe not utf-8", b"[]", b"[" * 100000])
+def test_an_unreadable_candidate_file_is_one_error(tmp_path, content):
+    from evalkit.labels.records import read_candidates
+
+    (tmp_path / "candidates").mkdir()
+    (tmp_path / "candidates" / "x.json").write_bytes(content)
+    with pytest.raises(UserError):
+        read_candidates(tmp_path)

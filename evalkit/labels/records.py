@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -99,8 +100,31 @@ def read_candidates(folder: Path) -> list[Candidate]:
     out = []
     for p in sorted(base.glob("*.json")):
         try:
-            out.append(Candidate.from_dict(json.loads(p.read_text(encoding="utf-8"))))
-        except (json.JSONDecodeError, TypeError) as exc:
+            doc = json.loads(p.read_text(encoding="utf-8"))
+            cand = Candidate.from_dict(doc) if isinstance(doc, dict) else None
+        except (ValueError, TypeError, OSError, RecursionError) as exc:  # JSON, UTF-8, fields, a folder
             raise UserError.at(str(p), "", f"unreadable candidate ({type(exc).__name__})",
                                "harvest again into a fresh folder") from None
+        if cand is None:
+            raise UserError.at(str(p), "", "not a JSON object", "harvest again into a fresh folder")
+        _check_candidate(p, cand)
+        out.append(cand)
     return sorted(out, key=lambda c: (c.at_ms, c.id))
+
+
+_SHAPES = {"alert": dict, "window": dict, "snapshot": dict, "truth": (dict, type(None)),
+           "answer": (dict, type(None)), "feedback": list, "queries": list}
+
+
+def _check_candidate(path: Path, cand: Candidate) -> None:
+    """A candidate's id names files of the suite it is admitted to: it must be its own file's name and a scenario
+    id (no folder, no ``..``); the fields later steps read must have their JSON type."""
+    from evalkit.suite.suite_file import ID_PATTERN
+
+    if not isinstance(cand.id, str) or cand.id != path.stem or not re.fullmatch(ID_PATTERN, cand.id):
+        raise UserError.at(str(path), "id", cand.id, f"must be the file's name ({path.stem}) and a scenario id "
+                           "(letters, digits, '-', '_', '.'; no folders); harvest again into a fresh folder")
+    for name, kind in _SHAPES.items():
+        if not isinstance(getattr(cand, name), kind):
+            raise UserError.at(str(path), name, type(getattr(cand, name)).__name__,
+                               "not the type a harvest writes; harvest again into a fresh folder")
