@@ -285,3 +285,17 @@ def test_bash_example_agent_answers_with_the_alerting_components_dependency(worl
     finding = load_agent(f"cmd:bash {BASH_AGENT}").investigate(world.alert, Toolbox(world), 0)
     assert [h.component for h in finding.hypotheses] == ["checkout", "api-gateway"]
     assert "suspect: checkout" in finding.stderr
+
+
+def test_a_project_agent_names_files_relative_to_the_project_also_from_a_subfolder(tmp_path):
+    from evalkit.agents.subprocess_agent import resolve_argv
+
+    (tmp_path / "evalkit.toml").write_text("[evalkit]\nagent = \"cmd:python3 my_agent.py\"\n")
+    (tmp_path / "my_agent.py").write_text("print('hi')\n")
+    (tmp_path / "sub" / "deeper").mkdir(parents=True)
+    argv, script, _ = resolve_argv(["python3", "my_agent.py"], tmp_path / "sub" / "deeper", "cmd:python3 my_agent.py",
+                                   None)
+    assert argv[1] == str((tmp_path / "my_agent.py").resolve()) and script == (tmp_path / "my_agent.py").resolve()
+    (tmp_path / "sub" / "deeper" / "my_agent.py").write_text("print('here')\n")  # the working folder comes first
+    argv, _, _ = resolve_argv(["python3", "my_agent.py"], tmp_path / "sub" / "deeper", "cmd:x", None)
+    assert argv[1] == str((tmp_path / "sub" / "deeper" / "my_agent.py").resolve())

@@ -39,6 +39,7 @@ from evalkit.agents.limits import DEFAULT_LIMITS, MessageLimits, loads
 from evalkit.agents.provenance import file_sha256, text_hash, with_git_state
 from evalkit.errors import UserError
 from evalkit.vocab import ErrorClass
+from evalkit.workspace import find_root
 from evalkit.world.toolbox import TOOL_SCHEMAS, Toolbox
 
 PROTOCOL_VERSION = 1
@@ -429,11 +430,17 @@ def scrubbed_env(env: dict | None = None, pass_env: list[str] | tuple[str, ...] 
 def resolve_argv(argv: list[str], base: Path, spec: str,
                   path_var: str | None) -> tuple[list[str], Path | None, Path]:
     """Make relative file arguments absolute (the agent runs in a temp dir); find the script (for the build id)
-    and the executable (for the sandbox's mounts)."""
+    and the executable (for the sandbox's mounts). A relative path is looked up in ``base``, then in the
+    project's root (an agent set in evalkit.toml, gated from a subfolder, names files relative to the project)."""
     out = list(argv)
     exe = argv[0]
+    bases = [base, *[r for r in (find_root(base),) if r.resolve() != base.resolve()]]
+
+    def located(tok: str) -> Path:
+        return next((b / tok for b in bases if (b / tok).exists()), base / tok)
+
     if "/" in exe:
-        p = (base / exe) if not os.path.isabs(exe) else Path(exe)
+        p = located(exe) if not os.path.isabs(exe) else Path(exe)
         if not p.is_file():
             raise UserError.at("agent", "spec", spec, f"executable '{exe}' does not exist (relative to {base})")
         exe_path = Path(os.path.abspath(p))  # not resolved: a venv's python must keep its venv
@@ -450,7 +457,7 @@ def resolve_argv(argv: list[str], base: Path, spec: str,
             if os.path.isabs(tok) and script is None and os.path.isfile(tok):
                 script = Path(tok)
             continue
-        p = base / tok
+        p = located(tok)
         if ("/" in tok and p.exists()) or p.is_file():
             out[i] = str(p.resolve())
             if script is None and p.is_file():
