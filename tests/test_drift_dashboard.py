@@ -162,6 +162,19 @@ def test_drift_command_without_suite_and_out_names_both_problems():
     assert "--suite" in r.stderr and "--output-dir" in r.stderr
 
 
+@pytest.mark.parametrize("args, needle", [
+    (["--metrics", "rca_topp1"], "--metrics 'rca_topp1': unknown metric"),
+    (["--k", "inf"], "k inf: must be a finite number >= 0"),
+    (["--h", "nan"], "h nan: must be a positive finite number"),
+])
+def test_drift_refuses_a_misspelled_metric_or_a_non_finite_parameter_before_reading_the_store(tmp_path, args,
+                                                                                          needle):
+    r = run_cli("drift", "--suite", "core", "--output-dir", str(tmp_path / "d"),
+                "--tracking-uri", f"sqlite:///{tmp_path}/none.db", *args)
+    assert r.returncode == 2 and needle in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert not (tmp_path / "d").exists() and not (tmp_path / "none.db").exists()
+
+
 def test_demo_history_rejects_too_few_builds(tmp_path):
     r = run_cli("drift", "demo-history", "--builds", "3", "--tracking-uri", f"sqlite:///{tmp_path}/m.db")
     assert r.returncode == 2 and "--builds" in r.stderr and r.stderr.count("\n") == 1

@@ -53,6 +53,11 @@ def drift(ctx: click.Context, suite: str | None, alias: str, since: str | None, 
                                 "give the output folder, e.g. --output-dir drift-report"))
     if recent < 1:
         problems.append(Problem("evalkit drift", "--recent", recent, "must be at least 1"))
+    from evalkit.score.catalogue import METRICS, is_known
+
+    problems += [Problem("evalkit drift", "--metrics", m, f"unknown metric; use one of {', '.join(METRICS)} or "
+                         "custom.<scorer>.<name>")
+                 for m in (metrics or "").split(",") if m.strip() and not is_known(m.strip())]
     if problems:
         raise UserError(*problems)
 

@@ -25,6 +25,8 @@ correlated through that baseline's noise; z_t is not.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
@@ -55,10 +57,10 @@ class DriftParams:
         if not 0 < self.lam <= 1:
             problems.append(Problem("drift", "lam", self.lam, "must be in (0, 1]; use 0.1-0.2"))
         for name in ("L", "h"):
-            if not getattr(self, name) > 0:
-                problems.append(Problem("drift", name, getattr(self, name), "must be positive"))
-        if not self.k >= 0:
-            problems.append(Problem("drift", "k", self.k, "must be >= 0 (0.5 detects 1-SE shifts)"))
+            if not 0 < getattr(self, name) < math.inf:
+                problems.append(Problem("drift", name, getattr(self, name), "must be a positive finite number"))
+        if not 0 <= self.k < math.inf:
+            problems.append(Problem("drift", "k", self.k, "must be a finite number >= 0 (0.5 detects 1-SE shifts)"))
         if not (isinstance(self.ref_builds, int) and self.ref_builds >= 1):
             problems.append(Problem("drift", "ref_builds", self.ref_builds, "must be a whole number >= 1"))
         if not self.prior_df >= 0:
