@@ -56,7 +56,7 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
     ``config.trials`` says otherwise, until every category is decided or ``config.sequential``'s budget is
     spent); other suites, or ``config.sequential.fixed``, run every scenario and compare in one shot."""
     from evalkit.compare import compare
-    from evalkit.compare.validity import check_baseline, check_comparable
+    from evalkit.compare.validity import check_baseline, check_comparable, check_policy_categories
     from evalkit.report import write_reports
     from evalkit.run.runner import run_suite
     from evalkit.store.exchange import resolve_baseline
@@ -66,6 +66,7 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
     ws = Workspace.resolve(tracking_uri=tracking_uri, baselines_dir=baselines_dir)
     suite_obj = load_suite(suite)
     base_dir, pol = _policy_of(ws, suite_obj, policy)
+    check_policy_categories(pol, suite_obj)
     store = ws.store()
     if not use_outbox:
         store.require_reachable()  # nowhere to keep the run: fail before spending it, not after
@@ -200,12 +201,14 @@ def plan_suite(suite: str | Path, *, baseline_alias: str = DEFAULT_ALIAS, policy
     See :func:`evalkit.compare.planning.plan_gate` for the columns; the simulation runs the sequential design
     on the baseline's own per-scenario results."""
     from evalkit.compare.planning import plan_gate
+    from evalkit.compare.validity import check_policy_categories
     from evalkit.store.exchange import resolve_baseline
     from evalkit.suite import load_suite
 
     ws = Workspace.resolve(tracking_uri=tracking_uri, baselines_dir=baselines_dir)
     suite_obj = load_suite(suite)
     base_dir, pol = _policy_of(ws, suite_obj, policy)
+    check_policy_categories(pol, suite_obj)
     table, source = resolve_baseline(ws.store(), suite_obj.name, baseline_alias, base_dir, suite_hash=suite_obj.hash)
     return plan_gate(table, pol, reps=reps, seed=seed), pol, source
 

@@ -115,6 +115,8 @@ def test_tampered_committed_export_fails_its_checksum(baseline, tmp_path, embedd
     ("[gate]\nalpha = 2\n", ("alpha",)),
     ("[gate]\nmetrics = [\"rca_top1\"\n", ("fix the TOML syntax",)),
     ("[gates]\nalpha = 0.05\n", ("gates", "unknown section")),
+    ("[margins.category]\n\"database/slow-qery\" = 0.05\n",   # a misspelled category was silently ignored
+     ("margins.category 'database/slow-qery'", "not a category of suite smoke")),
 ])
 def test_bad_policy_file(baseline, tmp_path, text, needles):
     policy = tmp_path / "policy.toml"

@@ -161,8 +161,8 @@ def load_policy(path: str | Path) -> Policy:
     """Read and validate a policy file (or a suite's, by folder or bare name); all problems in one error."""
     resolved = resolve_policy_path(path)
     if resolved is None:
-        raise UserError.at(str(path), "", POLICY_FILE,
-                           "no such policy file; create it (see docs/statistics.md) or omit it to use the default")
+        raise UserError.at(str(path), "file", "missing", "no such policy file; create it (its format: "
+                           "docs/statistics.md in evalkit's repository) or omit it to use the default")
     where = str(resolved)
     try:
         data = tomllib.loads(resolved.read_text(encoding="utf-8"))

@@ -71,6 +71,16 @@ def check_infra(table: pd.DataFrame, role: str, limit: float, policy_source: str
     return rate
 
 
+def check_policy_categories(policy, suite_obj) -> None:
+    """Every ``[margins.category]`` key of the policy names a category of the suite: a misspelled one would be
+    ignored without a word, and its category judged at the default margin."""
+    known = set(suite_obj.categories) | {s.category for s in suite_obj.scenarios}
+    unknown = sorted(set(policy.category_margins) - known)
+    if unknown:
+        raise UserError(*[Problem(policy.source, "margins.category", c, f"not a category of suite {suite_obj.name}; "
+                                  f"use one of: {', '.join(sorted(known))}") for c in unknown])
+
+
 def check_gated_values(table: pd.DataFrame, role: str, metrics: tuple[str, ...]) -> None:
     """A run with no value at all for a gated metric cannot be judged: every cell would be inconclusive and
     the gate would pass on nothing. Refuse it (exit 2) naming the metric."""
