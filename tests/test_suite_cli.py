@@ -60,7 +60,9 @@ def test_generate_writes_a_valid_suite_and_reports_its_hash(tmp_path):
 
 def test_generate_rejects_bad_options_with_one_line(tmp_path):
     for args, text in ((["--categories", "made/up"], "known categories"), (["--noise", "2"], "--noise"),
-                       (["--per-category", "0"], "--per-category")):
+                       (["--per-category", "0"], "--per-category"), (["--trials", "0"], "--trials: 0"),
+                       (["--name", "../x y"], "--name: '../x y'")):
         base = ["suite", "generate", "--output-dir", str(tmp_path / "x"), "--name", "x", "--per-category", "1"]
         code, _, err = run_cli(base + args if "--per-category" not in args else base[:-2] + args)
         assert code == 2 and text in err and "Traceback" not in err, err
+        assert not (tmp_path / "x").exists()  # nothing written that `suite validate` would refuse

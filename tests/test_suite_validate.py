@@ -69,6 +69,11 @@ def _alert_outside(doc):
     doc["alert"]["fired_at"] = doc["window"]["end"] + 3600
 
 
+def _huge_number(root):
+    path = sorted((root / "scenarios").glob("*.json"))[0]
+    path.write_text(path.read_text().replace('"noise_level":', '"noise_level": 1' + "0" * 5000 + ', "x":', 1))
+
+
 def _symlink_out(root):
     outside = root.parent / "outside-data"
     outside.mkdir(exist_ok=True)
@@ -172,6 +177,8 @@ CASES = [
     ("span-missing-key", "mat", _edit_first_trace(lambda spans: spans[0].pop("operation")),
      "spans[0] 'missing ['operation']': each span needs component, operation, parent, duration_ms, error"),
     ("alert-not-an-object", "mat", _edit_scenario(_set("alert", True)), "alert"),
+    ("huge-integer", "smoke", _huge_number, "unreadable JSON (ValueError)"),
+    ("symlink-loop", "smoke", lambda r: os.symlink("loop.json", r / "scenarios" / "loop.json"), "is a loop"),
 ]
 
 

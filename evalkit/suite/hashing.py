@@ -38,8 +38,16 @@ def _walk(folder: str, prefix: str, out: list[tuple[str, os.DirEntry]]) -> None:
                 continue
             if entry.is_dir(follow_symlinks=False):
                 _walk(entry.path, prefix + entry.name + "/", out)
-            elif entry.is_file():
-                out.append((prefix + entry.name, entry))
+            else:
+                try:
+                    is_file = entry.is_file()
+                except OSError:  # a symlink loop: no file it could stand for
+                    from evalkit.errors import UserError
+
+                    raise UserError.at(entry.path, "symlink", os.readlink(entry.path),
+                                       "is a loop; replace it with the file it should name") from None
+                if is_file:
+                    out.append((prefix + entry.name, entry))
 
 
 def relative_posix(path: Path, root: Path) -> str:

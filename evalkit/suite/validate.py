@@ -67,6 +67,10 @@ def _load_json(path: Path, where: str, problems: list[Problem], read: dict[str, 
     except (UnicodeDecodeError, OSError) as exc:
         problems.append(Problem(where, "", f"unreadable ({exc.__class__.__name__})", "save the file as UTF-8 JSON"))
         return None
+    except (ValueError, RecursionError) as exc:  # an integer of thousands of digits, nesting deeper than Python's stack
+        problems.append(Problem(where, "", f"unreadable JSON ({exc.__class__.__name__})",
+                                "keep numbers under 4300 digits and nesting shallow"))
+        return None
     if not isinstance(doc, dict):
         problems.append(Problem(where, "", type(doc).__name__, "the file must hold one JSON object"))
         return None
@@ -82,7 +86,14 @@ def _escaping_links(root: Path, shown: str, problems: list[Problem]) -> None:
                 if skipped(entry.name):
                     continue  # no part of the suite (see walk_suite), e.g. a .venv linking outside
                 if entry.is_symlink():
-                    if not Path(entry.path).resolve().is_relative_to(real_root):
+                    try:
+                        target = Path(entry.path).resolve()
+                    except (RuntimeError, OSError):  # a symlink loop
+                        rel = Path(entry.path).relative_to(root).as_posix()
+                        problems.append(Problem(f"{shown}/{rel}", "symlink", os.readlink(entry.path),
+                                                "is a loop; replace it with the file it should name"))
+                        continue
+                    if not target.is_relative_to(real_root):
                         rel = Path(entry.path).relative_to(root).as_posix()
                         problems.append(Problem(f"{shown}/{rel}", "symlink", os.readlink(entry.path),
                                                 "points outside the suite folder; copy the data into the suite"))

@@ -8,6 +8,7 @@ leaves a half-written suite behind.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 from evalkit.errors import UserError
@@ -15,6 +16,7 @@ from evalkit.parallel import check_jobs, consume, ordered_map
 from evalkit.suite import plan_facts
 from evalkit.suite.materialized import write_json, write_world
 from evalkit.suite.staging import StagedSuite, suite_toml
+from evalkit.suite.suite_file import ID_PATTERN
 from evalkit.suite.generator import (CATEGORIES, GENERATOR_ID, category_slug, replay_with_notes,
                                      world_digest)
 
@@ -61,6 +63,10 @@ def generate_suite(out: str | Path, name: str, per_category: int, seed: int = 0,
         raise UserError.at("--categories", "", unknown[0], "known categories: " + ", ".join(CATEGORIES))
     if not 1 <= per_category <= 1000:
         raise UserError.at("--per-category", "", per_category, "give a number from 1 to 1000")
+    if not 1 <= default_trials <= 100:  # what suite.toml allows: generate writes no suite validate would refuse
+        raise UserError.at("--trials", "", default_trials, "give a number from 1 to 100")
+    if not re.fullmatch(ID_PATTERN, name or ""):
+        raise UserError.at("--name", "", name, "use letters, digits, '.', '_' or '-' (start with a letter or digit)")
     check_jobs("--jobs", jobs)
     lo, hi = parse_noise(noise)
     with StagedSuite(out, force) as stage:
