@@ -79,6 +79,19 @@ def planned_files(opts: InitOptions) -> dict[str, str]:
     return planned
 
 
+def _check_options(root: Path, opts: InitOptions) -> None:
+    """What init writes must be usable: a suite id as the suite name, a tracking URI evalkit accepts."""
+    import re
+
+    from evalkit.store.tracking import resolve_tracking
+    from evalkit.suite.suite_file import ID_PATTERN
+
+    if not re.fullmatch(ID_PATTERN, opts.suite):
+        raise UserError.at("--suite", "", opts.suite, "use letters, digits, '.', '_' or '-' (a folder under suites/)")
+    if opts.tracking_uri:
+        resolve_tracking(opts.tracking_uri, root)
+
+
 def check_git_repository(root: Path) -> None:
     """UserError unless ``root`` is inside a git working tree (the scaffold is committed and run by CI)."""
     try:
@@ -100,12 +113,21 @@ def init_project(root: str | Path, opts: InitOptions | None = None, *, baseline:
     opts = opts or InitOptions()
     root = Path(root).resolve()
     check_git_repository(root)
+    _check_options(root, opts)
     planned = planned_files(opts)
     suite_dir = Path(SUITES) / opts.suite
     for rel in [*planned, str(suite_dir)]:
         if (root / rel).exists():
             raise UserError.at(rel, "file", "exists",
                                "evalkit init never overwrites: remove it, or edit the existing setup by hand")
+        folder = (root / rel).parent
+        while folder != root and not folder.is_dir():
+            if folder.exists():  # e.g. a file named .github or baselines: nothing may be written then
+                raise UserError.at(str(folder.relative_to(root)), "file", "not a folder",
+                                   f"evalkit init writes {rel} there: rename or remove it")
+            folder = folder.parent
+    if (root / ".gitignore").exists() and not (root / ".gitignore").is_file():
+        raise UserError.at(".gitignore", "file", "not a file", "evalkit init appends to it: remove the folder")
     try:
         shlex.split(opts.agent_command)  # a malformed command line fails here, before anything is written
     except ValueError as exc:

@@ -68,6 +68,23 @@ def test_init_refuses_to_overwrite_and_writes_nothing(repo):
     assert not (repo / "suites").exists() and not (repo / WORKFLOW).exists()
 
 
+@pytest.mark.parametrize("args, prepare, needle", [
+    (["--suite", "../escape"], None, "--suite: '../escape': use letters"),
+    (["--suite", "bad name"], None, "--suite: 'bad name'"),
+    (["--tracking-uri", "bogus://x"], None, "--tracking-uri: uri 'bogus://x'"),
+    ([], lambda r: (r / ".github").write_text("a file"), ".github: file 'not a folder'"),
+    ([], lambda r: (r / ".gitignore").mkdir(), ".gitignore: file 'not a file'"),
+])
+def test_init_refuses_what_would_leave_a_half_written_or_unusable_project(repo, args, prepare, needle):
+    if prepare:
+        prepare(repo)
+    before = sorted(p.name for p in repo.iterdir())
+    code, _, err = run_cli(FAST + args)
+    assert code == 2 and err.count("\n") == 1 and needle in err, err
+    assert sorted(p.name for p in repo.iterdir()) == before  # nothing written
+    assert not (repo.parent / "escape").exists()
+
+
 def test_init_outside_a_git_repository_says_so(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, _, err = run_cli(FAST)
