@@ -51,6 +51,8 @@ def test_the_workflow_gates_pull_requests_and_publishes_markdown_and_junit(repo)
     assert "report.md" in scripts and any("junit.xml" in str(step.get("with", {})) for step in steps)
     cached = [step for step in steps if str(step.get("uses", "")).startswith("actions/cache@")]
     assert cached and cached[0]["with"]["path"] == "~/.cache/evalkit"  # the replay cache outlives the runner
+    # the project's agent is a cmd: agent, sandboxed by default: the runner needs bubblewrap, before the gate
+    assert scripts.index("apt-get install -y -q bubblewrap") < scripts.index("evalkit gate")
 
 
 def test_the_users_command_is_the_projects_agent(repo):
