@@ -179,7 +179,7 @@ def compare_refs(candidate: str, baseline: str | None = None, *, suite: str | No
     orders = None if (pol is not None and pol.design == Design.FIXED) or method else sequential_orders(cand, base)
     if orders is not None:
         # a sequential gate's run: judged by the design that chose its scenarios, not as a fixed sample
-        comparison = compare_sequential(cand, base, pol, orders)
+        comparison = compare_sequential(cand, base, pol, orders, allow_suite_mismatch=allow_suite_mismatch)
     else:
         comparison = compare(cand, base, pol, method=method, allow_suite_mismatch=allow_suite_mismatch)
     check_comparable(comparison)

@@ -104,6 +104,11 @@ def test_compare_refuses_runs_of_different_suite_versions_unless_allowed(tables,
     res = compare(path, tables["baseline"], "--policy", CORE_POLICY)
     assert res.exit_code == 2
     error_line(res.stderr, "suite_hash", "--allow-suite-mismatch")
+    common = ["--policy", CORE_POLICY, "--allow-suite-mismatch"]
+    allowed = compare(path, tables["baseline"], *common, "--output-dir", tmp_path / "c")
+    reported = CliRunner().invoke(cli, ["report", str(path), "--baseline", str(tables["baseline"]), *common,
+                                        "--output-dir", str(tmp_path / "r")])
+    assert allowed.exit_code in (0, 1) and reported.exit_code == allowed.exit_code, reported.output  # both have it
 
 
 @pytest.mark.parametrize("make, needles", [

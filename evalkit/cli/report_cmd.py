@@ -16,11 +16,12 @@ from evalkit.workspace import REPORTS_DIR
 @click.option("--baseline-alias", default=DEFAULT_ALIAS, show_default=True)
 @click.option("--suite", default=None, help="Suite name (default: the run's).")
 @click.option("--policy", type=click.Path(dir_okay=False), default=None, help="Gate policy TOML.")
+@click.option("--allow-suite-mismatch", is_flag=True, help="Compare only the scenarios both suite versions share.")
 @tracking_option
 @click.option("--output-dir", type=click.Path(file_okay=False), default=REPORTS_DIR, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(values(ReportFormat)), default=ReportFormat.MARKDOWN.value,
               show_default=True, help="Which report to print on stdout.")
-def report(run, baseline, baseline_alias, suite, policy, tracking_uri, output_dir, fmt) -> None:
+def report(run, baseline, baseline_alias, suite, policy, allow_suite_mismatch, tracking_uri, output_dir, fmt) -> None:
     """Write report.md, junit.xml, report.txt and comparison.json for RUN, print one; exit 1 on regression.
 
     \b
@@ -32,7 +33,7 @@ def report(run, baseline, baseline_alias, suite, policy, tracking_uri, output_di
     from evalkit.report import write_reports
 
     comparison, ctx = compare_refs(run, baseline, suite=suite, baseline_alias=baseline_alias, policy=policy,
-                                   tracking_uri=tracking_uri,
+                                   allow_suite_mismatch=allow_suite_mismatch, tracking_uri=tracking_uri,
                                    missing_baseline=("report", "--baseline", "pass --baseline or --suite"))
     paths = write_reports(comparison, output_dir, ctx)
     click.echo(paths[fmt].read_text(encoding="utf-8"), nl=False)

@@ -75,12 +75,13 @@ def check_sequential_metrics(pol: Policy) -> None:
 
 
 def compare_sequential(candidate: Any, baseline: Any, policy: Policy | None, orders: Mapping[str, Sequence[str]],
-                       *, stopped_by_budget: bool = False) -> Comparison:
+                       *, stopped_by_budget: bool = False, allow_suite_mismatch: bool = False) -> Comparison:
     """Judge every cell of a pooled run (see the module docstring); categories missing from ``orders`` are
-    not part of the pool. ``stopped_by_budget``: open categories stop as ``budget reached``."""
+    not part of the pool. ``stopped_by_budget``: open categories stop as ``budget reached``;
+    ``allow_suite_mismatch``: as in :func:`evalkit.compare.compare`."""
     pol = resolve_policy(policy, None)
     check_sequential_metrics(pol)
-    runs = check_runs(candidate, baseline, pol, False)
+    runs = check_runs(candidate, baseline, pol, allow_suite_mismatch)
     cand, base = runs.cand, runs.base
     report_only = tuple(m for m in pol.report if m not in pol.metrics and on_unit_scale(m))
     skipped = [m for m in pol.report if m not in pol.metrics and not on_unit_scale(m)]
