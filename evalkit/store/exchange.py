@@ -98,8 +98,12 @@ def read_export(baselines_dir: Path | str, suite: str, alias: str) -> tuple[dict
                            f"export one with `evalkit baseline export --suite {suite} --alias {alias}`")
     try:
         doc = artifacts.read_json(manifest_path)
-    except ValueError as err:
-        raise UserError.at(where, "json", str(err), "restore the file from git (it is not valid JSON)") from None
+    except (ValueError, RecursionError) as err:  # also invalid UTF-8 and nesting deeper than the stack
+        raise UserError.at(where, "json", f"{type(err).__name__}: {str(err)[:120]}",
+                           "restore the file from git (it is not valid JSON)") from None
+    if not isinstance(doc, dict):
+        raise UserError.at(where, "json", type(doc).__name__, "a manifest is one JSON object; restore the file from "
+                           "git or re-export the baseline")
     problems = []
     if doc.get("format") != MANIFEST_FORMAT:
         problems.append(Problem(where, "format", doc.get("format"), f"expected '{MANIFEST_FORMAT}'"))
