@@ -8,11 +8,12 @@ stored as the strings ``"1.0"`` would quietly become numbers) somewhere inside a
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from pandas.api import types
 
 from evalkit.errors import UserError
-from evalkit.score.catalogue import CUSTOM_PREFIX
+from evalkit.score.catalogue import CUSTOM_PREFIX, METRICS
 from evalkit.score.schema import RESULT_COLUMNS
 
 
@@ -45,3 +46,28 @@ def check_results(table: pd.DataFrame, where: str, fix: str) -> None:
         if problem is not None:
             raise UserError.at(where, column, f"stored as {table[column].dtype}",
                                f"{problem}, the schema's type is {dtype}; {fix}")
+    _check_values(table, where, fix)
+
+
+def _check_values(table: pd.DataFrame, where: str, fix: str) -> None:
+    """Values the schema's types allow but no run writes: a score off its scale, an infinite or negative cost, a
+    negative trial, several builds or suites in one run, a trial listed twice. A comparison would print them
+    (a candidate at 300 %) or silently judge the first build's name."""
+    for name, m in METRICS.items():
+        values = table[name].to_numpy(dtype="float64")
+        lo, hi = m.scale if m.scale is not None else (-np.inf, np.inf)
+        bad = ~np.isnan(values) & ~((values >= lo) & (values <= hi) & np.isfinite(values))
+        if bad.any():
+            raise UserError.at(where, name, float(values[bad][0]), f"outside its scale [{lo:g}, {hi:g}] (or not "
+                               f"finite) in {int(bad.sum())} row(s); {fix}")
+    if (table["trial"] < 0).any():
+        raise UserError.at(where, "trial", int(table["trial"].min()), f"trial numbers start at 0; {fix}")
+    for column in ("suite", "suite_hash", "build_id"):
+        found = pd.unique(table[column])
+        if len(found) > 1:
+            raise UserError.at(where, column, ", ".join(map(str, found[:3])), f"one run holds one {column}; {fix}")
+    twice = table.duplicated(["scenario_id", "trial"])
+    if twice.any():
+        row = table[twice].iloc[0]
+        raise UserError.at(where, "scenario_id/trial", f"{row['scenario_id']}/{row['trial']}",
+                           f"listed {int(twice.sum()) + 1} times or more; each trial is one row; {fix}")
