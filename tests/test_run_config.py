@@ -24,6 +24,7 @@ def test_defaults_are_the_python_api_defaults_and_the_value_is_frozen():
 @pytest.mark.parametrize("changes, line", [
     ({"trials": 0}, "--trials: 0: give an integer >= 1"),
     ({"seed": -3}, "--seed: -3: give an integer >= 0"),
+    ({"seed": 2**63}, f"--seed: {2**63}: give an integer below 2^63"),  # overflowed the results table after the run
     ({"jobs": -1}, "--jobs: -1: give a number of parallel investigations >= 1 (0 = all CPUs)"),
     ({"timeout_s": 0}, "--timeout: 0: give the per-investigation timeout in seconds (> 0)"),
     ({"executor": "dask"}, "--executor: 'dask': choose one of local, threads, processes, ray"),

@@ -155,6 +155,9 @@ def test_promotion_refuses_too_many_infrastructure_errors(store):
     run_id = store.log_run(synthetic_run_result(suite, infra_errors=6))  # 6 of 36 trials
     with pytest.raises(UserError, match="infra_error_rate"):
         store.promote(run_id, suite, "main")
+    for rate in (float("nan"), -0.1, 1.5):  # NaN would have switched the check off
+        with pytest.raises(UserError, match="give a share from 0 to 1"):
+            store.promote(run_id, suite, "main", max_infra_error_rate=rate)
     assert store.promote(run_id, suite, "main", max_infra_error_rate=0.2).run_id == run_id
 
 

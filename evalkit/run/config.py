@@ -224,6 +224,8 @@ class RunConfig:
             out.append(Problem("--fail-fast", "", self.fail_fast, "give a number of trials >= 0 (0 = never stop early)"))
         if not _int_at_least(self.seed, 0):
             out.append(Problem("--seed", "", self.seed, "give an integer >= 0"))
+        elif self.seed >= 2**63:  # results store it as int64
+            out.append(Problem("--seed", "", self.seed, "give an integer below 2^63"))
         out += execution_problems(self.executor, self.jobs, self.timeout_s)
         if not _int_at_least(self.retry.max_retries, 0):
             out.append(Problem("max_retries", "", self.retry.max_retries, "give an integer >= 0"))

@@ -236,6 +236,8 @@ class Store:
                 max_infra_error_rate: float = MAX_INFRA_ERROR_RATE) -> Promotion:
         """Append a promotion of ``run_id`` as the baseline ``suite@alias`` (refuses runs of another suite
         version, failed runs and runs with too many infrastructure errors)."""
+        if not 0 <= max_infra_error_rate <= 1:  # NaN too: it would switch the check off
+            raise UserError.at("--max-infra-error-rate", "", max_infra_error_rate, "give a share from 0 to 1")
         return self._call(baselines.promote, run_id, suite, alias, reason=reason, who=who, suite_hash=suite_hash,
                           max_infra_error_rate=max_infra_error_rate)
 
