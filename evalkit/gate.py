@@ -169,8 +169,16 @@ def compare_refs(candidate: str, baseline: str | None = None, *, suite: str | No
     if baseline:
         base, base_src = load_run_table(baseline, store)
     elif suite_name:
-        base, base_src = resolve_baseline(store, suite_name, baseline_alias,
-                                          ws.baselines_dir(ws.suite_path(suite_name)))
+        try:
+            base, base_src = resolve_baseline(store, suite_name, baseline_alias,
+                                              ws.baselines_dir(ws.suite_path(suite_name)))
+        except UserError as err:
+            from evalkit.suite.loader import unknown_suite_note
+
+            note = unknown_suite_note(suite_name) if suite else ""  # a --suite that names no suite: misspelled?
+            if note:
+                raise UserError.at("--suite", "", suite_name, f"no baseline of it was found{note}") from None
+            raise err
     else:
         where, field_, fix = missing_baseline
         raise UserError.at(where, field_, "missing", fix)

@@ -157,3 +157,10 @@ def test_a_reader_that_stops_early_does_not_change_the_exit_code(tables, tmp_pat
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == code, err
     assert b"Traceback" not in err and b"BrokenPipe" not in err
+
+
+def test_compare_with_a_misspelled_suite_names_the_suites_there_are(tables, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = compare(tables["candidate"], "--suite", "smok", "--output-dir", tmp_path / "r")
+    assert res.exit_code == 2
+    error_line(res.stderr, "--suite: 'smok': no baseline of it was found", "did you mean one of", "smoke")

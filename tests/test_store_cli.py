@@ -98,3 +98,11 @@ def test_baseline_help_imports_neither_mlflow_nor_pandas():
             "print('HEAVY', sorted(m for m in ('mlflow', 'pandas') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
     assert "promote" in out and "HEAVY []" in out
+
+
+def test_history_of_a_misspelled_suite_is_an_error_not_an_empty_history(repo, capsys):
+    code, out, err = run_cli(capsys, "baseline", "history", "--suite", "smok")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert err.startswith("error: --suite: 'smok': no promotions") and "did you mean one of" in err and "smoke" in err
+    code, out, _ = run_cli(capsys, "baseline", "history", "--suite", "smoke")  # a real suite, no promotion yet
+    assert code == 0 and out.startswith("no promotions of smoke")

@@ -115,6 +115,12 @@ def history(suite: str, alias: str | None, as_json: bool, tracking_uri: str | No
     """
     name, _ = _suite_identity(suite, None, need_hash=False)
     records = store_for(tracking_uri).history(name, alias)
+    if not records:
+        from evalkit.suite.loader import unknown_suite_note
+
+        note = unknown_suite_note(name)
+        if note:  # nothing stored and no such suite: a misspelled name, not an empty history
+            raise UserError.at("--suite", "", name, f"no promotions of it in the store{note}")
     if as_json:
         for p in records:
             click.echo(json.dumps(p.to_dict(), sort_keys=True))

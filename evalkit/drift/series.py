@@ -138,8 +138,11 @@ def load_series(store: Any, suite: str, alias: str = DEFAULT_ALIAS, *, since: st
         store.require_existing()  # a mistyped store path is named as such, not reported as "no runs"
         where = store.tracking_uri
         when = f" since {start.date()}" if start is not None else ""
-        raise UserError.at(where, "suite", suite, f"has no complete evaluation runs{when}; run `evalkit run "
-                           f"--suite {suite} ...` (or `evalkit drift demo-history --suite {suite}`) first")
+        from evalkit.suite.loader import unknown_suite_note
+
+        raise UserError.at(where, "suite", suite, f"has no complete evaluation runs{when}{unknown_suite_note(suite)}; "
+                           f"run `evalkit run --suite {suite} ...` (or `evalkit drift demo-history --suite {suite}`) "
+                           "first")
     repeats = len(complete) - len(latest)
     if repeats:
         notes.append(f"{repeats} earlier run(s) of re-evaluated builds left out (each build's latest run is shown)")

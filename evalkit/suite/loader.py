@@ -31,10 +31,23 @@ def resolve_suite(path_or_name: str | Path) -> Path:
         for d in suite_search_dirs():
             if (d / name).is_dir():
                 return d / name
+    raise UserError.at(name, "suite", name, "no such suite folder; give a path or one of: " + _known_suites())
+
+
+def _known_suites() -> str:
     known = sorted({s.name for d in suite_search_dirs() for s in d.iterdir()
                     if not s.name.startswith(".") and (s / "suite.toml").is_file()})
-    raise UserError.at(name, "suite", name, "no such suite folder; give a path or one of: "
-                       + (", ".join(known) or "(no suites found under ./suites)"))
+    return ", ".join(known) or "(no suites found under ./suites)"
+
+
+def unknown_suite_note(name: str) -> str:
+    """``""`` when ``name`` is a suite here; else a note naming the suites that are, for an error that found
+    nothing stored for ``name`` (most often a misspelled name, which deserves to be called one)."""
+    try:
+        resolve_suite(name)
+    except UserError:
+        return f" (and no suite folder is named {name!r} here: did you mean one of {_known_suites()}?)"
+    return ""
 
 
 def load_suite(path_or_name: str | Path) -> Suite:
