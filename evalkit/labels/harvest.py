@@ -39,6 +39,9 @@ def harvest(experiment: str, out: str | Path, *, tracking_uri: str | None = None
     """Read every trace of ``experiment`` and write a candidate per trace with feedback into ``out``."""
     import mlflow
 
+    from evalkit.store.tracking import quiet_mlflow_logs
+
+    quiet_mlflow_logs()
     if tracking_uri:
         mlflow.set_tracking_uri(tracking_uri)
     exp = mlflow.get_experiment_by_name(experiment)

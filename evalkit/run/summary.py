@@ -56,7 +56,7 @@ def format_summary(result, agg: pd.DataFrame | None = None) -> str:
     meta, table = result.meta, result.table
     lines = [
         f"suite {meta['suite']} ({meta['suite_hash'][:12]}) · build {meta['build_id']} · seed {meta['seed']}",
-        f"{meta['n_trials']} trials ({meta['n_scenarios']} scenarios × {meta['trials']}) in "
+        f"{_count(meta['n_trials'], 'trial')} ({_count(meta['n_scenarios'], 'scenario')} × {meta['trials']}) in "
         f"{meta['duration_s']:.1f} s · executor {meta['executor']} × {meta['jobs']}"
         + (f" · sandbox {meta['sandbox']}" if meta.get("sandbox") else "")
         + (f" · {meta['resumed_trials']} resumed from journal" if meta.get("resumed_trials") else ""),
@@ -79,3 +79,8 @@ def format_summary(result, agg: pd.DataFrame | None = None) -> str:
     for w in result.warnings:
         lines.append(f"warning: {w}")
     return "\n".join(lines)
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 trial``, ``2 trials``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
