@@ -53,3 +53,20 @@ def test_a_traced_run_is_harvested_into_a_candidate_with_its_feedback(tmp_path, 
     hooked = harvest("prod", tmp_path / "none", tracking_uri=uri,
                      mapping=load_mapping("test_labels_trace:skip_every_trace"))
     assert hooked.candidates == [] and list(hooked.skipped.values()) == ["not an investigation (no alert on the root span)"]
+
+
+@pytest.mark.parametrize("before", [None, "sqlite:////tmp/the-users-own.db"])
+def test_reading_labels_leaves_the_processes_tracking_uri_as_it_was(make_embedded_store, tmp_path, monkeypatch,
+                                                                     before):
+    # mlflow.set_tracking_uri also sets MLFLOW_TRACKING_URI: left set, a notebook's next evalkit call went there
+    import os
+
+    from evalkit.errors import UserError
+    from evalkit.labels.harvest import harvest
+
+    store = make_embedded_store(tmp_path)
+    if before is not None:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", before)
+    with pytest.raises(UserError, match="no such MLflow experiment"):
+        harvest("no-such-experiment", tmp_path / "labels", tracking_uri=store.tracking_uri)
+    assert os.environ.get("MLFLOW_TRACKING_URI") == before

@@ -39,16 +39,15 @@ def harvest(experiment: str, out: str | Path, *, tracking_uri: str | None = None
     """Read every trace of ``experiment`` and write a candidate per trace with feedback into ``out``."""
     import mlflow
 
-    from evalkit.store.tracking import quiet_mlflow_logs
+    from evalkit.store.tracking import mlflow_tracking, quiet_mlflow_logs
 
     quiet_mlflow_logs()
-    if tracking_uri:
-        mlflow.set_tracking_uri(tracking_uri)
-    exp = mlflow.get_experiment_by_name(experiment)
-    if exp is None:
-        raise UserError.at("--experiment", "", experiment, "no such MLflow experiment at this tracking URI; "
-                                                           "log traces first (evalkit run --trace)")
-    traces = mlflow.search_traces(locations=[exp.experiment_id], return_type="list", flush=True)
+    with mlflow_tracking(tracking_uri):
+        exp = mlflow.get_experiment_by_name(experiment)
+        if exp is None:
+            raise UserError.at("--experiment", "", experiment, "no such MLflow experiment at this tracking URI; "
+                                                               "log traces first (evalkit run --trace)")
+        traces = mlflow.search_traces(locations=[exp.experiment_id], return_type="list", flush=True)
     return harvest_traces(traces, out, mapping=mapping, force=force)
 
 

@@ -62,17 +62,18 @@ def give_feedback(suite: Any, result: Any, trace_ids: list[str], plan: Plan, *, 
 
     from evalkit.suite import load_truth
 
-    if tracking_uri:
-        mlflow.set_tracking_uri(tracking_uri)
+    from evalkit.store.tracking import mlflow_tracking
+
     rng = random.Random(seed)
     key: dict[str, str] = {}
     seen: set[str] = set()
-    for traj, tid in zip(result.trajectories, trace_ids):
-        sid = traj["scenario_id"]
-        kind = plan.of(sid)
-        key[tid] = GOOD if kind == "duplicate" and sid not in seen else kind  # the first trace is the original
-        seen.add(sid)
-        _log_one(mlflow, tid, key[tid], load_truth(suite, sid), traj.get("finding"), rng)
+    with mlflow_tracking(tracking_uri):
+        for traj, tid in zip(result.trajectories, trace_ids):
+            sid = traj["scenario_id"]
+            kind = plan.of(sid)
+            key[tid] = GOOD if kind == "duplicate" and sid not in seen else kind  # the first trace is the original
+            seen.add(sid)
+            _log_one(mlflow, tid, key[tid], load_truth(suite, sid), traj.get("finding"), rng)
     return key
 
 

@@ -29,11 +29,18 @@ def log_run_traces(result: Any, suite: Any, *, experiment: str = names.TRACE_EXP
         os.environ.setdefault("MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS", "1")
     import mlflow
 
-    from evalkit.suite import load_suite, load_world
+    from evalkit.suite import load_suite
 
     suite_obj = load_suite(suite) if not hasattr(suite, "scenarios") else suite
-    if tracking_uri:
-        mlflow.set_tracking_uri(tracking_uri)
+    from evalkit.store.tracking import mlflow_tracking
+
+    with mlflow_tracking(tracking_uri):
+        return _log_traces(mlflow, result, suite_obj, experiment)
+
+
+def _log_traces(mlflow: Any, result: Any, suite_obj: Any, experiment: str) -> list[str]:
+    from evalkit.suite import load_world
+
     exp_id = _experiment_id(mlflow, experiment)
     by_id = {s.id: s for s in suite_obj.scenarios}
     build = str(result.meta.get("build_id", ""))

@@ -213,6 +213,28 @@ def configure_http_env() -> None:
         os.environ.setdefault(key, value)
 
 
+@contextlib.contextmanager
+def mlflow_tracking(uri: str | None) -> Iterator[None]:
+    """MLflow's fluent API pointed at ``uri`` for the block, then put back. ``mlflow.set_tracking_uri`` also sets
+    MLFLOW_TRACKING_URI in ``os.environ``: left there, it would send every later evalkit call of the process (a
+    notebook's) to that store."""
+    if not uri:
+        yield
+        return
+    import mlflow
+
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(None)
+        if before is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = before
+
+
 def quiet_mlflow_logs() -> None:
     """MLflow/alembic log schema creation at INFO on every new store; keep evalkit's output clean."""
     for name in ("mlflow.store.db.utils", "alembic", "alembic.runtime.migration", "mlflow.tracking.fluent",
