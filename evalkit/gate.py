@@ -187,7 +187,12 @@ def compare_refs(candidate: str, baseline: str | None = None, *, suite: str | No
     orders = None if (pol is not None and pol.design == Design.FIXED) or method else sequential_orders(cand, base)
     if orders is not None:
         # a sequential gate's run: judged by the design that chose its scenarios, not as a fixed sample
+        from evalkit.compare.planning import cached_plan
+        from evalkit.compare.pool_comparison import with_resolvable
+
         comparison = compare_sequential(cand, base, pol, orders, allow_suite_mismatch=allow_suite_mismatch)
+        judged = pol or default_policy()
+        comparison = with_resolvable(comparison, cached_plan(base, judged), judged.metrics[0])  # as the gate shows it
     else:
         comparison = compare(cand, base, pol, method=method, allow_suite_mismatch=allow_suite_mismatch)
     check_comparable(comparison)

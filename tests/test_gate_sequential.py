@@ -134,6 +134,10 @@ def test_comparing_a_stored_sequential_run_gives_the_gates_verdicts(pool, tmp_pa
                                  policy=policy, tracking_uri=uri)
     assert comparison.meta["design"] == "sequential"
     assert comparison.to_frame()["verdict"].tolist() == result.comparison.to_frame()["verdict"].tolist()
+    # the drop each category's pool resolves (the reports' "resolves" column), as the gate showed it
+    assert comparison.meta["resolvable_drop"] == result.comparison.meta["resolvable_drop"]
+    gated, stored = result.comparison.to_frame(), comparison.to_frame()
+    assert stored["mde"].equals(gated["mde"]) and stored["mde"].notna().any()
 
 
 def test_the_gates_decision_is_searchable_as_tags_of_its_mlflow_run(pool, tmp_path):
