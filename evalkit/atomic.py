@@ -80,3 +80,34 @@ def atomic_write(path: str | Path, data: bytes | str) -> None:
     """Write ``data`` (text is UTF-8) to ``path`` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+def writable_problem(folder: str | Path) -> str | None:
+    """Why files could not be written into ``folder`` (created if missing), or None: the nearest existing
+    folder on its path is not a folder, or is not writable. Asked before work whose output would be lost."""
+    folder = Path(folder).absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is not a folder"
+    return None if os.access(folder, os.W_OK | os.X_OK) else f"{folder} is not writable"
+
+
+def require_writable(folder: str | Path, field: str) -> None:
+    """UserError (``field``: the option naming ``folder``) when files could not be written into ``folder``."""
+    from evalkit.errors import UserError
+
+    problem = writable_problem(folder)
+    if problem:
+        raise UserError.at(field, "", str(folder), f"{problem}; choose a folder evalkit can write")
+
+
+def check_targets(paths: list[Path], field: str) -> None:
+    """UserError naming the first of ``paths`` that cannot be replaced by a file (a folder stands there, or its
+    folder cannot be written), before any of them is written: a set of outputs is never left half old, half new."""
+    from evalkit.errors import UserError
+
+    for path in paths:
+        problem = (f"{path} is a folder" if path.exists() and not path.is_file() else writable_problem(path.parent))
+        if problem:
+            raise UserError.at(field, "", str(path.parent), f"{problem}; choose a folder evalkit can write")

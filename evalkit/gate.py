@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from evalkit.atomic import require_writable
 from evalkit.errors import UserError
 from evalkit.gate_outcome import exit_code_of, gate_tags
 from evalkit.run.config import RunConfig
@@ -67,6 +68,7 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
     suite_obj = load_suite(suite)
     base_dir, pol = _policy_of(ws, suite_obj, policy)
     check_policy_categories(pol, suite_obj)
+    require_writable(output_dir, "--output-dir")  # the reports' folder: found unwritable before the run, not after
     store = ws.store()
     if not use_outbox:
         store.require_reachable()  # nowhere to keep the run: fail before spending it, not after

@@ -164,3 +164,13 @@ def test_compare_with_a_misspelled_suite_names_the_suites_there_are(tables, tmp_
     res = compare(tables["candidate"], "--suite", "smok", "--output-dir", tmp_path / "r")
     assert res.exit_code == 2
     error_line(res.stderr, "--suite: 'smok': no baseline of it was found", "did you mean one of", "smoke")
+
+
+def test_reports_are_all_written_or_none(tables, tmp_path):
+    out = tmp_path / "reports"
+    (out / "cells.csv").mkdir(parents=True)  # the last report's name is taken by a folder
+    (out / "report.md").write_text("the earlier report\n")
+    res = compare(tables["candidate"], tables["baseline"], "--policy", CORE_POLICY, "--output-dir", out)
+    assert res.exit_code == 2
+    error_line(res.stderr, "cells.csv is a folder")
+    assert (out / "report.md").read_text() == "the earlier report\n" and not (out / "junit.xml").exists()

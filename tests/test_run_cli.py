@@ -206,3 +206,16 @@ def test_an_unreadable_path_is_one_line_and_a_bug_is_exit_2_never_the_regression
     code, _, err = _main(args, capsys)
     assert code == 2 and "Traceback" in err  # a bug keeps its traceback for the report...
     assert err.strip().splitlines()[-1].startswith("error: internal error (KeyError: 'oops'): a bug in evalkit")
+
+
+def test_an_output_folder_evalkit_cannot_fill_fails_before_the_run_or_before_any_file(tmp_path, capsys):
+    (tmp_path / "a-file").write_text("")
+    args = ["run", "--suite", SMOKE, "--agent", "reference:v1", "--limit", "2", "--quiet", "--no-log",
+            "--journal-dir", str(tmp_path / "j")]
+    code, _, err = _main(args + ["--output-dir", str(tmp_path / "a-file" / "out")], capsys)
+    assert code == 2 and not (tmp_path / "j").exists()  # refused before the run
+    error_line(err, "--output-dir", "a-file is not a folder")
+    (tmp_path / "out" / "meta.json").mkdir(parents=True)  # one output's name is taken by a folder
+    code, _, err = _main(args + ["--output-dir", str(tmp_path / "out")], capsys)
+    assert code == 2 and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["meta.json"]  # none written
+    error_line(err, "meta.json is a folder")

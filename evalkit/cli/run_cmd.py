@@ -67,6 +67,10 @@ def run(suite, agent, config, scenarios, limit, output_dir, tracking_uri, no_log
     # the store is resolved before the run, so that a bad tracking URI (or, with --no-outbox, a server that does
     # not answer) fails in one line before any investigation
     store = None if no_log else store_for(tracking_uri)
+    if output_dir is not None:
+        from evalkit.atomic import require_writable
+
+        require_writable(output_dir, "--output-dir")  # before the run, not after it
     if store is not None and no_outbox:
         store.require_reachable()
     elif store is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evalkit.atomic import atomic_write
+from evalkit.atomic import atomic_write, check_targets
 from evalkit.report.context import ReportContext
 from evalkit.report.headline import headline
 from evalkit.report.junit import render_junit
@@ -32,6 +32,7 @@ def write_reports(comparison, out_dir: str | Path, context: ReportContext | None
         ReportFormat.JSON: out / "comparison.json",
         "csv": out / "cells.csv",
     }
+    check_targets(list(paths.values()), "--output-dir")
     atomic_write(paths[ReportFormat.MARKDOWN], render_markdown(comparison, context))
     atomic_write(paths[ReportFormat.JUNIT], render_junit(comparison, context))
     atomic_write(paths[ReportFormat.TEXT], render_terminal(comparison, context, color=False))

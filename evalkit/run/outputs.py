@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from evalkit.atomic import check_targets
 from evalkit.errors import UserError
 
 RESULTS = "results.parquet"
@@ -25,6 +26,7 @@ def write_outputs(result, out_dir: str | Path) -> dict[str, Path]:
     except OSError as exc:
         raise UserError.at("--output-dir", "", str(out), f"cannot create it ({exc.strerror}); choose a writable directory") from None
     paths = {"results": out / RESULTS, "trajectories": out / TRAJECTORIES, "meta": out / META}
+    check_targets(list(paths.values()), "--output-dir")
     artifacts.write_table(result.table, paths["results"])
     artifacts.write_trajectories(result.trajectories, paths["trajectories"])
     artifacts.write_json(result.meta, paths["meta"])

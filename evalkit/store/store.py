@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import time
 from functools import partial
@@ -106,17 +105,13 @@ class Store:
     def check_writable(self) -> None:
         """Fail now, in one line, if a local SQLite store's folder cannot be created or written (a path under a
         file, a read-only folder): found before a run, not after it."""
+        from evalkit.atomic import writable_problem
+
         path = sqlite_path(self.target.uri) if self.target.kind == "sqlite" else None
-        if path is None:
-            return
-        folder = path.parent
-        while not folder.exists() and folder != folder.parent:
-            folder = folder.parent
-        problem = ("is not a folder" if not folder.is_dir() else
-                   "is not writable" if not os.access(folder, os.W_OK | os.X_OK) else None)
+        problem = writable_problem(path.parent) if path is not None else None
         if problem:
             raise UserError.at(self.target.origin, "uri", self.target.uri,
-                               f"{folder} {problem}; choose a tracking URI in a folder evalkit can write")
+                               f"{problem}; choose a tracking URI in a folder evalkit can write")
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
