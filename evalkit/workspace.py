@@ -82,6 +82,9 @@ def read_config(root: Path) -> ProjectConfig:
             raise UserError.at(where, f"{CONFIG_TABLE}.{key}", value, "remove it; known keys are " + ", ".join(known))
         if not isinstance(value, str):
             raise UserError.at(where, f"{CONFIG_TABLE}.{key}", value, 'give a string, e.g. key = "value"')
+        if key in ("suites", "baselines") and (root / value).exists() and not (root / value).is_dir():
+            raise UserError.at(where, f"{CONFIG_TABLE}.{key}", value, "is not a folder; give the folder (relative "
+                               "to this file) that holds them")
     return ProjectConfig(**table)
 
 
@@ -175,6 +178,9 @@ class Workspace:
         """``<baselines>/<suite>/policy.toml`` when it exists, else None."""
         folder = self.baselines_dir(suite_path if suite_path is not None else self.suite_path(suite))
         path = folder / suite / POLICY_FILE
+        if path.exists() and not path.is_file():  # a folder in its place: never silently the default policy
+            raise UserError.at(str(path), "file", "a folder", "the suite's policy must be a TOML file; remove the "
+                               "folder or replace it with the policy file")
         return path if path.is_file() else None
 
     def policy(self, suite: str, suite_path: str | Path | None = None, explicit: str | Path | None = None) -> Policy:

@@ -119,3 +119,17 @@ def test_a_projects_own_suite_hides_a_shipped_one_of_the_same_name(tmp_path, mon
     copy_suite(SMOKE, tmp_path / "suites" / "smoke", keep=2)
     monkeypatch.chdir(tmp_path)
     assert Workspace.resolve().suite_path("smoke") == tmp_path.resolve() / "suites" / "smoke"
+
+
+def test_a_folder_where_a_policy_or_a_setting_names_a_file_is_refused_not_ignored(tmp_path, monkeypatch):
+    from evalkit.errors import UserError
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "suites").mkdir()
+    (tmp_path / "baselines" / "core" / "policy.toml").mkdir(parents=True)
+    with pytest.raises(UserError, match="policy.toml: file 'a folder'"):
+        Workspace.resolve().policy("core")
+    (tmp_path / "not-a-folder").write_text("")
+    (tmp_path / "evalkit.toml").write_text('[evalkit]\nsuites = "not-a-folder"\n')
+    with pytest.raises(UserError, match="evalkit.suites 'not-a-folder': is not a folder"):
+        Workspace.resolve()
