@@ -27,7 +27,7 @@ from evalkit.vocab import Role, values
               help="Run at most N scenarios, one per category in turn.")
 @click.option("--output-dir", type=click.Path(file_okay=False), default=None,
               help="Where to write results.parquet, trajectories.jsonl.gz, meta.json "
-                   "(default .evalkit/runs/<suite>-<build>-<seed>-<time>).")
+                   "(default .evalkit/runs/<suite>-<hash of the build id>-<seed>-<time>).")
 @tracking_option
 @click.option("--no-log", is_flag=True, help="Do not log the run to MLflow (files in --output-dir only).")
 @click.option("--no-outbox", is_flag=True,
