@@ -88,6 +88,8 @@ def _check_options(root: Path, opts: InitOptions) -> None:
 
     if not re.fullmatch(ID_PATTERN, opts.suite):
         raise UserError.at("--suite", "", opts.suite, "use letters, digits, '.', '_' or '-' (a folder under suites/)")
+    if not opts.categories:  # an empty list would generate every category, which nobody asked for
+        raise UserError.at("--categories", "", "", "name at least one category (evalkit suite generate --help lists them)")
     if opts.tracking_uri:
         resolve_tracking(opts.tracking_uri, root)
 

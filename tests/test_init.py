@@ -74,6 +74,7 @@ def test_init_refuses_to_overwrite_and_writes_nothing(repo):
     (["--suite", "../escape"], None, "--suite: '../escape': use letters"),
     (["--suite", "bad name"], None, "--suite: 'bad name'"),
     (["--tracking-uri", "bogus://x"], None, "--tracking-uri: uri 'bogus://x'"),
+    (["--categories", ""], None, "--categories: '': name at least one category"),
     ([], lambda r: (r / ".github").write_text("a file"), ".github: file 'not a folder'"),
     ([], lambda r: (r / ".gitignore").mkdir(), ".gitignore: file 'not a file'"),
 ])
