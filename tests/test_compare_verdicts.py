@@ -108,14 +108,16 @@ def test_binary_mde_floor_covers_deterministic_agents():
     assert float(floored) > 0.3
 
 
-def test_binary_mde_falls_steadily_with_more_scenarios_when_nothing_flipped():
-    # t quantiles at small n are large enough that a fixed-point search oscillated (2 scenarios "saw" 2 points)
+@pytest.mark.parametrize("margin", [0.02, 0.0])
+def test_binary_mde_falls_steadily_with_more_scenarios_when_nothing_flipped(margin):
+    # t quantiles at small n are large enough that a fixed-point search oscillated (2 scenarios "saw" 2 points),
+    # and with no margin it stayed at its start, 0: "this run could see a 0-point drop"
     n = np.arange(2, 400)
-    m = mde_mod.mde(0.0, n, 0.02, 0.05 / 8, floor=True)
-    assert np.all(np.diff(m) <= 0) and m[0] > 0.99 and np.all(m > 0.02)
+    m = mde_mod.mde(0.0, n, margin, 0.05 / 8, floor=True)
+    assert np.all(np.diff(m) <= 0) and m[0] > 0.99 and np.all(m > margin) and m[-1] > 0.02
     q = stats.t.ppf(1 - 0.05 / 8, n - 1) + stats.t.ppf(0.8, n - 1)
     inner = m < 1
-    assert np.allclose(m[inner], 0.02 + q[inner] * np.sqrt(m[inner] * (1 - m[inner]) / n[inner]))
+    assert np.allclose(m[inner], margin + q[inner] * np.sqrt(m[inner] * (1 - m[inner]) / n[inner]))
 
 
 def test_scenarios_for_delta_is_the_first_size_whose_mde_reaches_delta():
