@@ -70,3 +70,18 @@ def test_reading_labels_leaves_the_processes_tracking_uri_as_it_was(make_embedde
     with pytest.raises(UserError, match="no such MLflow experiment"):
         harvest("no-such-experiment", tmp_path / "labels", tracking_uri=store.tracking_uri)
     assert os.environ.get("MLFLOW_TRACKING_URI") == before
+
+
+def test_harvest_reaches_the_store_with_the_uri_as_given_credentials_included(monkeypatch, tmp_path):
+    import evalkit.labels.harvest as harvest_mod
+
+    seen = {}
+
+    def fake_harvest(experiment, out, *, tracking_uri=None, mapping=None, force=False):
+        seen["uri"] = tracking_uri
+        raise SystemExit(0)
+
+    monkeypatch.setattr(harvest_mod, "harvest", fake_harvest)
+    CliRunner().invoke(cli, ["label", "harvest", "--experiment", "x", "--output-dir", str(tmp_path / "l"),
+                             "--tracking-uri", "http://alice:s3cret@127.0.0.1:9"])
+    assert seen["uri"] == "http://alice:s3cret@127.0.0.1:9"  # the display form drops the password

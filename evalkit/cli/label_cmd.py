@@ -44,7 +44,7 @@ def harvest_cmd(experiment, out, mapping, force, tracking_uri) -> None:
 
     store = Workspace.resolve(tracking_uri=tracking_uri).store()
     store.require_existing()  # a reader: a mistyped store path is named, not created (with MLflow's log lines)
-    uri = store.tracking_uri
+    uri = store.target.uri  # the URI itself: tracking_uri is its display form, without credentials
     res = harvest(experiment, out, tracking_uri=uri, mapping=load_mapping(mapping), force=force)
     click.echo(f"{len(res.candidates)} candidates from {res.traces} traces in {res.out} "
                f"({len(res.skipped)} skipped: no feedback or not an investigation)")
