@@ -87,6 +87,10 @@ def test_usage_reported_by_the_adapter_becomes_tokens_and_cost():
     row = score_trial(f, [], TRUTH)
     assert (row["tokens_in"], row["tokens_out"], row["cost_usd"]) == (1200.0, 300.0, 0.0042)
     assert math.isnan(score_trial(finding(), [], TRUTH)["tokens_in"])
+    # a negative or infinite report is no report: the table stays one that compare and gate accept
+    f.usage = {"tokens_in": -1, "tokens_out": float("inf"), "cost_usd": -0.01}
+    row = score_trial(f, [], TRUTH)
+    assert all(math.isnan(row[k]) for k in ("tokens_in", "tokens_out", "cost_usd"))
 
 
 def test_truth_without_evidence_signals_has_undefined_recall():

@@ -19,6 +19,7 @@ computed from whatever trajectory was recorded, also for failed trials (0 when n
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Iterable, Mapping
 
 from evalkit.agents.base import Finding, Hypothesis
@@ -97,9 +98,10 @@ def _usage(finding: Finding | None) -> dict[str, float]:
     for col in USAGE_COLUMNS:
         v = usage.get(col) if usage else None
         try:
-            out[col] = float(v) if v is not None else NAN
+            x = float(v) if v is not None else NAN
         except (TypeError, ValueError):
-            out[col] = NAN
+            x = NAN
+        out[col] = x if 0 <= x < math.inf else NAN  # a count or a cost: a negative or infinite one is no report
     return out
 
 
@@ -109,7 +111,8 @@ def score_trial(finding: Finding | Mapping | None, trajectory: Iterable, truth: 
 
     Returns the per-trial columns of the results table that depend on the truth: ``predicted``,
     ``predicted_fault``, ``expected_component``, ``expected_fault``, the six scores, ``tool_calls`` and
-    the usage columns (``tokens_in``, ``tokens_out``, ``cost_usd``; NaN where the adapter reports none).
+    the usage columns (``tokens_in``, ``tokens_out``, ``cost_usd``; NaN where the adapter reports none, or a
+    negative or infinite number).
     """
     finding = as_finding(finding)
     trajectory = list(trajectory or [])
