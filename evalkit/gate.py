@@ -67,7 +67,7 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
     ws = Workspace.resolve(tracking_uri=tracking_uri, baselines_dir=baselines_dir)
     suite_obj = load_suite(suite)
     base_dir, pol = _policy_of(ws, suite_obj, policy)
-    check_policy_categories(pol, suite_obj)
+    check_policy_categories(pol, _categories_of(suite_obj), suite_obj.name)
     require_writable(output_dir, "--output-dir")  # the reports' folder: found unwritable before the run, not after
     store = ws.store()
     if not use_outbox:
@@ -160,8 +160,9 @@ def compare_refs(candidate: str, baseline: str | None = None, *, suite: str | No
     """
     from evalkit.compare import compare, default_policy, load_policy
     from evalkit.compare.pool_comparison import compare_sequential, sequential_orders
-    from evalkit.compare.validity import check_baseline, check_comparable
+    from evalkit.compare.validity import check_baseline, check_comparable, check_policy_categories
     from evalkit.store import resolve_baseline
+    from evalkit.store.exchange import BaselineNotFound
     from evalkit.tables import load_run_table
 
     ws = Workspace.resolve(tracking_uri=tracking_uri)
@@ -174,18 +175,20 @@ def compare_refs(candidate: str, baseline: str | None = None, *, suite: str | No
         try:
             base, base_src = resolve_baseline(store, suite_name, baseline_alias,
                                               ws.baselines_dir(ws.suite_path(suite_name)))
-        except UserError as err:
+        except BaselineNotFound as err:
             from evalkit.suite.loader import unknown_suite_note
 
-            note = unknown_suite_note(suite_name) if suite else ""  # a --suite that names no suite: misspelled?
+            note = unknown_suite_note(suite_name) if suite and err.nothing_stored else ""  # a --suite naming no suite
             if note:
                 raise UserError.at("--suite", "", suite_name, f"no baseline of it was found{note}") from None
-            raise err
+            raise
     else:
         where, field_, fix = missing_baseline
         raise UserError.at(where, field_, "missing", fix)
     pol = ws.policy(suite_name, explicit=policy) if suite_name else load_policy(policy) if policy else None
     check_baseline(base, pol or default_policy())
+    if pol is not None:  # the two runs' categories stand for the suite's
+        check_policy_categories(pol, set(cand["category"]) | set(base["category"]), suite_name or "of these runs")
     orders = None if (pol is not None and pol.design == Design.FIXED) or method else sequential_orders(cand, base)
     if orders is not None:
         # a sequential gate's run: judged by the design that chose its scenarios, not as a fixed sample
@@ -200,6 +203,10 @@ def compare_refs(candidate: str, baseline: str | None = None, *, suite: str | No
     check_comparable(comparison)
     return comparison, report_context(suite_name, cand, base, base_src, command=ReportCommand.COMPARE,
                                       candidate_run=candidate)
+
+
+def _categories_of(suite_obj: Any) -> set[str]:
+    return set(suite_obj.categories) | {s.category for s in suite_obj.scenarios}
 
 
 def _policy_of(ws: Workspace, suite_obj: Any, policy: str | Path | None) -> tuple[Path, Any]:
@@ -223,7 +230,7 @@ def plan_suite(suite: str | Path, *, baseline_alias: str = DEFAULT_ALIAS, policy
     ws = Workspace.resolve(tracking_uri=tracking_uri, baselines_dir=baselines_dir)
     suite_obj = load_suite(suite)
     base_dir, pol = _policy_of(ws, suite_obj, policy)
-    check_policy_categories(pol, suite_obj)
+    check_policy_categories(pol, _categories_of(suite_obj), suite_obj.name)
     table, source = resolve_baseline(ws.store(), suite_obj.name, baseline_alias, base_dir, suite_hash=suite_obj.hash)
     return plan_gate(table, pol, reps=reps, seed=seed), pol, source
 

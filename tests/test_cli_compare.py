@@ -174,3 +174,18 @@ def test_reports_are_all_written_or_none(tables, tmp_path):
     assert res.exit_code == 2
     error_line(res.stderr, "cells.csv is a folder")
     assert (out / "report.md").read_text() == "the earlier report\n" and not (out / "junit.xml").exists()
+
+
+def test_compare_with_a_suite_name_keeps_the_real_reason_a_baseline_was_not_read(tables, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = compare(tables["candidate"], "--suite", "mysuite", "--tracking-uri", "http://127.0.0.1:9",
+                  "--output-dir", tmp_path / "r")
+    assert res.exit_code == 2 and "unreachable" in res.stderr and "did you mean" not in res.stderr, res.stderr
+
+
+def test_compare_refuses_a_policy_margin_for_a_category_neither_run_has(tables, tmp_path):
+    policy = tmp_path / "policy.toml"
+    policy.write_text(open(CORE_POLICY).read() + '\n[margins.category]\n"kubernetes/oomm" = 0.05\n')
+    res = compare(tables["candidate"], tables["baseline"], "--policy", policy, "--output-dir", tmp_path / "r")
+    assert res.exit_code == 2
+    error_line(res.stderr, "margins.category 'kubernetes/oomm'", "not a category")

@@ -71,13 +71,13 @@ def check_infra(table: pd.DataFrame, role: str, limit: float, policy_source: str
     return rate
 
 
-def check_policy_categories(policy, suite_obj) -> None:
-    """Every ``[margins.category]`` key of the policy names a category of the suite: a misspelled one would be
-    ignored without a word, and its category judged at the default margin."""
-    known = set(suite_obj.categories) | {s.category for s in suite_obj.scenarios}
+def check_policy_categories(policy, categories, suite: str) -> None:
+    """Every ``[margins.category]`` key of the policy names one of ``categories`` (the suite's): a misspelled one
+    would be ignored without a word, and its category judged at the default margin."""
+    known = {str(c) for c in categories}
     unknown = sorted(set(policy.category_margins) - known)
     if unknown:
-        raise UserError(*[Problem(policy.source, "margins.category", c, f"not a category of suite {suite_obj.name}; "
+        raise UserError(*[Problem(policy.source, "margins.category", c, f"not a category of suite {suite}; "
                                   f"use one of: {', '.join(sorted(known))}") for c in unknown])
 
 
