@@ -2,7 +2,8 @@
 
 Subcommands live in their own modules and are imported only when invoked, so ``evalkit --help`` stays
 instant (no pandas/mlflow/matplotlib/ray import). A :class:`~evalkit.errors.UserError` or a bad option
-becomes one ``error:`` line on stderr and exit code 2; nothing else is caught (a bug keeps its traceback).
+becomes one ``error:`` line on stderr and exit code 2, and so does a path evalkit cannot read or write; a bug
+prints its traceback, then one ``error: internal error`` line, and exits 2 too (never 1, the regression code).
 """
 
 from __future__ import annotations

@@ -126,7 +126,7 @@ def resolve_tracking(uri: str | None = None, root: Path | str | None = None,
             raise UserError.at(where, "uri", uri, "use a file database: sqlite:////absolute/path/mlflow.db")
         return TrackingTarget(uri, "sqlite", path.parent / EMBEDDED_ARTIFACTS, source, env_var)
     if scheme == "file" or (scheme == "" and uri.startswith("/")):
-        if os.environ.get("MLFLOW_ALLOW_FILE_STORE", "").strip().lower() not in ("1", "true", "yes"):
+        if os.environ.get("MLFLOW_ALLOW_FILE_STORE", "").strip().lower() not in ("1", "true"):  # as MLflow reads it
             raise UserError.at(where, "uri", redact(uri), "MLflow no longer accepts its file store (set "
                                "MLFLOW_ALLOW_FILE_STORE=true to use it anyway); use sqlite:////path/mlflow.db")
         return TrackingTarget(uri, "file", None, source, env_var)

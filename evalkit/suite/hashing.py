@@ -6,6 +6,7 @@ line endings normalised to ``\\n`` so a Windows checkout hashes the same.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 from collections.abc import Mapping
@@ -41,9 +42,12 @@ def _walk(folder: str, prefix: str, out: list[tuple[str, os.DirEntry]]) -> None:
             else:
                 try:
                     is_file = entry.is_file()
-                except OSError:  # a symlink loop: no file it could stand for
+                except OSError as exc:  # a symlink loop (ELOOP) or an entry this user may not look at
                     from evalkit.errors import UserError
 
+                    if exc.errno != errno.ELOOP:
+                        raise UserError.at(entry.path, "", exc.strerror or type(exc).__name__,
+                                           "make it readable by this user or remove it from the suite") from None
                     raise UserError.at(entry.path, "symlink", os.readlink(entry.path),
                                        "is a loop; replace it with the file it should name") from None
                 if is_file:
