@@ -87,6 +87,8 @@ def writable_problem(folder: str | Path) -> str | None:
     folder on its path is not a folder, or is not writable. Asked before work whose output would be lost."""
     folder = Path(folder).absolute()
     while not folder.exists() and folder != folder.parent:
+        if folder.is_symlink():  # a link to nothing: mkdir would fail on it
+            return f"{folder} is a link to a missing path"
         folder = folder.parent
     if not folder.is_dir():
         return f"{folder} is not a folder"

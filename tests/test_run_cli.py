@@ -219,3 +219,11 @@ def test_an_output_folder_evalkit_cannot_fill_fails_before_the_run_or_before_any
     code, _, err = _main(args + ["--output-dir", str(tmp_path / "out")], capsys)
     assert code == 2 and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["meta.json"]  # none written
     error_line(err, "meta.json is a folder")
+
+
+def test_an_output_folder_that_is_a_dangling_link_fails_before_the_run(tmp_path, capsys):
+    (tmp_path / "out").symlink_to(tmp_path / "gone")
+    code, _, err = _main(["run", "--suite", SMOKE, "--agent", "reference:v1", "--limit", "1", "--quiet", "--no-log",
+                          "--journal-dir", str(tmp_path / "j"), "--output-dir", str(tmp_path / "out")], capsys)
+    assert code == 2 and not (tmp_path / "j").exists()
+    error_line(err, "out is a link to a missing path")
