@@ -199,6 +199,14 @@ def test_an_unreadable_path_is_one_line_and_a_bug_is_exit_2_never_the_regression
     assert code == 2
     error_line(err, f"{tmp_path / 'x'}: Permission denied (check that the path exists")
 
+    def network(*_a, **_k):
+        raise ConnectionResetError(104, "Connection reset by peer")  # an OSError that names no file
+
+    monkeypatch.setattr(runner, "run_suite", network)
+    code, _, err = _main(args, capsys)
+    assert code == 2
+    error_line(err, "ConnectionResetError: Connection reset by peer (check the tracking server")
+
     def bug(*_a, **_k):
         raise KeyError("oops")
 

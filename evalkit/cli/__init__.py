@@ -103,9 +103,11 @@ class LazyGroup(click.Group):
 def os_error_line(err: OSError) -> str:
     """An OSError as ``<path>: <reason> (<fix>)``."""
     paths = [str(p) for p in (err.filename, err.filename2) if p is not None]
-    reason = err.strerror or str(err)
-    where = " -> ".join(printable(p) for p in paths) or "file system"
-    return f"{where}: {reason} (check that the path exists and evalkit may read and write there)"
+    reason = printable(err.strerror or str(err))[:300]
+    if not paths:  # no file named: a socket, a pipe or a network client (requests' errors are OSErrors too)
+        return f"{type(err).__name__}: {reason} (check the tracking server and the paths evalkit was given)"
+    return f"{' -> '.join(printable(p) for p in paths)}: {reason} (check that the path exists and evalkit may read " \
+           "and write there)"
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
