@@ -81,12 +81,10 @@ def planned_files(opts: InitOptions) -> dict[str, str]:
 
 def _check_options(root: Path, opts: InitOptions) -> None:
     """What init writes must be usable: a suite id as the suite name, a tracking URI evalkit accepts."""
-    import re
-
     from evalkit.store.tracking import resolve_tracking
-    from evalkit.suite.suite_file import ID_PATTERN
+    from evalkit.suite.suite_file import ID_RE
 
-    if not re.fullmatch(ID_PATTERN, opts.suite):
+    if not ID_RE.fullmatch(opts.suite):
         raise UserError.at("--suite", "", opts.suite, "use letters, digits, '.', '_' or '-' (a folder under suites/)")
     if not opts.categories:  # an empty list would generate every category, which nobody asked for
         raise UserError.at("--categories", "", "", "name at least one category (evalkit suite generate --help lists them)")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -119,9 +118,9 @@ _SHAPES = {"alert": dict, "window": dict, "snapshot": dict, "truth": (dict, type
 def _check_candidate(path: Path, cand: Candidate) -> None:
     """A candidate's id names files of the suite it is admitted to: it must be its own file's name and a scenario
     id (no folder, no ``..``); the fields later steps read must have their JSON type."""
-    from evalkit.suite.suite_file import ID_PATTERN
+    from evalkit.suite.suite_file import ID_RE
 
-    if not isinstance(cand.id, str) or cand.id != path.stem or not re.fullmatch(ID_PATTERN, cand.id):
+    if not isinstance(cand.id, str) or cand.id != path.stem or not ID_RE.fullmatch(cand.id):
         raise UserError.at(str(path), "id", cand.id, f"must be the file's name ({path.stem}) and a scenario id "
                            "(letters, digits, '-', '_', '.'; no folders); harvest again into a fresh folder")
     for name, kind in _SHAPES.items():

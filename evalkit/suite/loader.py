@@ -120,7 +120,8 @@ def load_world(scenario: Scenario, *, cache: bool = True, lazy: bool = False, de
 
 def load_truth(suite: Suite, scenario_id: str) -> GroundTruth:
     """The hidden answer of one scenario (only the scorer calls this)."""
-    from evalkit.suite.validate import ID_RE, load_truth_file
+    from evalkit.suite.suite_file import ID_RE
+    from evalkit.suite.validate import load_truth_file
 
     if not ID_RE.match(scenario_id or ""):
         raise UserError.at(str(suite.path), "scenario_id", scenario_id, "not a valid scenario id")

@@ -3,6 +3,7 @@ the one-line fix when it does not). Checks across fields or needing the world st
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,6 +12,7 @@ from evalkit.file_models import STRICT, Fix
 
 #: a suite or scenario id: letters, digits, '.', '_' or '-', at most 128 characters
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+ID_RE = re.compile(ID_PATTERN)
 #: a fault type: snake_case
 FAULT_PATTERN = r"^[a-z0-9][a-z0-9_]*$"
 _STRINGS = Fix("must be a list of strings")

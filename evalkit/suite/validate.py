@@ -25,9 +25,8 @@ from evalkit.suite.generator.plan import GENERATOR_ID
 from evalkit.suite.hashing import relative_posix, skipped, suite_hash, walk_suite
 from evalkit.suite.materialized import read_topology, read_world
 from evalkit.suite.model import GroundTruth, Scenario, Suite
-from evalkit.suite.suite_file import ID_PATTERN, ScenarioFile, SuiteFile, TruthFile, unknown_field
+from evalkit.suite.suite_file import ScenarioFile, SuiteFile, TruthFile, unknown_field
 
-ID_RE = re.compile(ID_PATTERN)
 REF_KINDS = ("metric", "logs", "traces", "events", "topology", "monitor")
 
 MAX_WINDOW_S = 7 * 86400

@@ -8,7 +8,6 @@ leaves a half-written suite behind.
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
 
 from evalkit.errors import UserError
@@ -16,7 +15,7 @@ from evalkit.parallel import check_jobs, consume, ordered_map
 from evalkit.suite import plan_facts
 from evalkit.suite.materialized import write_json, write_world
 from evalkit.suite.staging import StagedSuite, suite_toml
-from evalkit.suite.suite_file import ID_PATTERN
+from evalkit.suite.suite_file import ID_RE
 from evalkit.suite.generator import (CATEGORIES, GENERATOR_ID, category_slug, replay_with_notes,
                                      world_digest)
 
@@ -65,7 +64,7 @@ def generate_suite(out: str | Path, name: str, per_category: int, seed: int = 0,
         raise UserError.at("--per-category", "", per_category, "give a number from 1 to 1000")
     if not 1 <= default_trials <= 100:  # what suite.toml allows: generate writes no suite validate would refuse
         raise UserError.at("--trials", "", default_trials, "give a number from 1 to 100")
-    if not re.fullmatch(ID_PATTERN, name or ""):
+    if not ID_RE.fullmatch(name or ""):
         raise UserError.at("--name", "", name, "use letters, digits, '.', '_' or '-' (start with a letter or digit)")
     check_jobs("--jobs", jobs)
     lo, hi = parse_noise(noise)
