@@ -110,6 +110,6 @@ def check_targets(paths: list[Path], field: str) -> None:
     from evalkit.errors import UserError
 
     for path in paths:
-        problem = (f"{path} is a folder" if path.exists() and not path.is_file() else writable_problem(path.parent))
-        if problem:
-            raise UserError.at(field, "", str(path.parent), f"{problem}; choose a folder evalkit can write")
+        if path.exists() and not path.is_file():
+            raise UserError.at(field, "", str(path.parent), f"{path} is a folder; choose a folder evalkit can write")
+        require_writable(path.parent, field)
