@@ -70,10 +70,7 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
     check_policy_categories(pol, _categories_of(suite_obj), suite_obj.name)
     require_writable(output_dir, "--output-dir")  # the reports' folder: found unwritable before the run, not after
     store = ws.store()
-    if not use_outbox:
-        store.require_reachable()  # nowhere to keep the run: fail before spending it, not after
-    else:
-        store.check_writable()  # a local store that cannot be written fails before the run too
+    store.require_loggable(outbox=use_outbox)  # fail before spending the run, not after
     config = config or RunConfig()
     # the report folder (earlier reports name expected components) and the baselines stay hidden from agents
     hidden = (*config.sandbox.hidden, str(Path(output_dir).resolve()), str(Path(base_dir).resolve()))

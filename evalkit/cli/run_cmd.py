@@ -71,10 +71,8 @@ def run(suite, agent, config, scenarios, limit, output_dir, tracking_uri, no_log
         from evalkit.atomic import require_writable
 
         require_writable(output_dir, "--output-dir")  # before the run, not after it
-    if store is not None and no_outbox:
-        store.require_reachable()
-    elif store is not None:
-        store.check_writable()
+    if store is not None:
+        store.require_loggable(outbox=not no_outbox)
     if role != Role.CANDIDATE:  # a baseline's trials are never resumed as a gate's candidate
         config = config.replace(journal=replace(config.journal, name=role))
     with closing(progress_for(quiet)) as reporter:

@@ -97,10 +97,14 @@ class Store:
         A local SQLite store is not created here (a store is created by what writes to it), only checked with
         :meth:`check_writable`.
         """
-        if self.target.is_remote:
+        self.require_loggable(outbox=False)
+
+    def require_loggable(self, outbox: bool = True) -> None:
+        """Fail now, in one line, if a run about to start could not be logged here: a local store whose folder
+        cannot be written, or (without an ``outbox`` to queue the run in) a tracking server that does not answer."""
+        self.check_writable()
+        if not outbox and self.target.is_remote:
             self.client()
-        else:
-            self.check_writable()
 
     def check_writable(self) -> None:
         """Fail now, in one line, if a local SQLite store's folder cannot be created or written (a path under a
