@@ -174,6 +174,15 @@ class BaselineSource(str):
         return self.run_id or (f"export:{self.export}" if self.export else "")
 
 
+class BaselineNotFound(UserError):
+    """No baseline of the suite could be read; ``nothing_stored``: every place tried simply had none (no
+    store answered with another version, none was unreachable), as for a misspelled suite name."""
+
+    def __init__(self, problem: Problem, *, nothing_stored: bool):
+        super().__init__(problem)
+        self.nothing_stored = nothing_stored
+
+
 def resolve_baseline(store: "Store | None", suite: str, alias: str = names.DEFAULT_ALIAS,
                      baselines_dir: Path | str = BASELINES,
                      suite_hash: str | None = None) -> tuple[pd.DataFrame, BaselineSource]:
@@ -215,14 +224,5 @@ def resolve_baseline(store: "Store | None", suite: str, alias: str = names.DEFAU
     # (a committed export of this suite version would have been used above: importing it is never the fix)
     fix = (f"record a baseline run of the current suite and promote it (evalkit run --suite {suite} --agent BUILD "
            f"--role baseline, then evalkit baseline promote RUN_ID --suite {suite} --alias {alias})")
-    not_found = BaselineNotFound(Problem(f"baseline {suite}@{alias}", "source", "not found",
-                                         f"{'; '.join(tried)}. Fix: {fix}"))
-    not_found.nothing_stored = all(t.startswith("no ") for t in tried)  # not: unreachable, another version
-    raise not_found
-
-
-class BaselineNotFound(UserError):
-    """No baseline of the suite could be read; ``nothing_stored``: every place tried simply had none (no
-    store answered with another version, none was unreachable), as for a misspelled suite name."""
-
-    nothing_stored = False
+    problem = Problem(f"baseline {suite}@{alias}", "source", "not found", f"{'; '.join(tried)}. Fix: {fix}")
+    raise BaselineNotFound(problem, nothing_stored=all(t.startswith("no ") for t in tried))  # not: unreachable...
