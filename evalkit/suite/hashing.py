@@ -20,6 +20,9 @@ def skipped(name: str) -> bool:
     return name.startswith(".") or name == "__pycache__"
 
 
+#: the fix of a symlink in a suite that points at itself (found by the walk and by validate's link check)
+LOOP_FIX = "is a loop; replace it with the file it should name"
+
 def walk_suite(root: str | Path) -> list[tuple[str, os.DirEntry]]:
     """Files that make up a suite as (relative POSIX path, directory entry), sorted by that path.
 
@@ -48,8 +51,7 @@ def _walk(folder: str, prefix: str, out: list[tuple[str, os.DirEntry]]) -> None:
                     if exc.errno != errno.ELOOP:
                         raise UserError.at(entry.path, "", exc.strerror or type(exc).__name__,
                                            "make it readable by this user or remove it from the suite") from None
-                    raise UserError.at(entry.path, "symlink", os.readlink(entry.path),
-                                       "is a loop; replace it with the file it should name") from None
+                    raise UserError.at(entry.path, "symlink", os.readlink(entry.path), LOOP_FIX) from None
                 if is_file:
                     out.append((prefix + entry.name, entry))
 

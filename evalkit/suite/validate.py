@@ -22,7 +22,7 @@ from evalkit.parallel import consume, ordered_map
 from evalkit.suite.generator.catalog import CATEGORIES
 from evalkit.suite import plan_facts
 from evalkit.suite.generator.plan import GENERATOR_ID
-from evalkit.suite.hashing import relative_posix, skipped, suite_hash, walk_suite
+from evalkit.suite.hashing import LOOP_FIX, relative_posix, skipped, suite_hash, walk_suite
 from evalkit.suite.materialized import read_topology, read_world
 from evalkit.suite.model import GroundTruth, Scenario, Suite
 from evalkit.suite.suite_file import ScenarioFile, SuiteFile, TruthFile, unknown_field
@@ -89,8 +89,7 @@ def _escaping_links(root: Path, shown: str, problems: list[Problem]) -> None:
                         target = Path(entry.path).resolve()
                     except (RuntimeError, OSError):  # a symlink loop
                         rel = Path(entry.path).relative_to(root).as_posix()
-                        problems.append(Problem(f"{shown}/{rel}", "symlink", os.readlink(entry.path),
-                                                "is a loop; replace it with the file it should name"))
+                        problems.append(Problem(f"{shown}/{rel}", "symlink", os.readlink(entry.path), LOOP_FIX))
                         continue
                     if not target.is_relative_to(real_root):
                         rel = Path(entry.path).relative_to(root).as_posix()
