@@ -2,8 +2,9 @@
 
 Every file evalkit writes for someone else to read (results, trajectories, reports, exports, the
 dashboard) goes through here: a temporary file in the same folder, fsynced, renamed into place, then the
-folder fsynced so that the rename itself survives a power loss. Files get the mode any new file would
-(0666 less the umask), not mkstemp's 0600.
+folder fsynced so that the rename itself survives a power loss. A set of files read together (a run folder,
+a report folder) is written inside :func:`write_together`: a full disk part-way through leaves the old set
+whole. Files get the mode any new file would (0666 less the umask), not mkstemp's 0600.
 """
 
 from __future__ import annotations
@@ -11,8 +12,12 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Iterator
+
+#: the renames an open :func:`write_together` block holds back: (temporary file, final path)
+_held: ContextVar[list[tuple[Path, Path]] | None] = ContextVar("evalkit_atomic_held", default=None)
 
 
 @contextlib.contextmanager
@@ -28,16 +33,46 @@ def atomic_path(path: str | Path, durable: bool = True) -> Iterator[Path]:
     os.fchmod(fd, new_file_mode())
     os.close(fd)
     tmp = Path(name)
+    held = _held.get()
     try:
         yield tmp
         if durable:
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
+        if held is not None:  # renamed with the rest of its set when the write_together block ends
+            held.append((tmp, path))
+            return
         os.replace(tmp, path)
         if durable:
             fsync_dir(path.parent)  # the new directory entry, not only the file's bytes
     finally:
-        tmp.unlink(missing_ok=True)
+        if held is None or (tmp, path) not in held:
+            tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def write_together() -> Iterator[None]:
+    """Write a set of files as one: the atomic writes inside the block land only when every one of them was
+    written in full (disk full, a render error: none lands, the old set stays whole). Then they are renamed
+    into place one after another, which cannot run out of space."""
+    held: list[tuple[Path, Path]] = []
+    token = _held.set(held)
+    try:
+        yield
+    except BaseException:
+        for tmp, _ in held:
+            tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        _held.reset(token)
+    try:
+        for tmp, path in held:
+            os.replace(tmp, path)
+    finally:  # a rename that failed leaves no temporary file behind (the renamed ones are gone already)
+        for tmp, _ in held:
+            tmp.unlink(missing_ok=True)
+    for folder in dict.fromkeys(path.parent for _, path in held):
+        fsync_dir(folder)
 
 
 def fsync_dir(path: str | Path) -> None:

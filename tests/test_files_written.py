@@ -102,3 +102,59 @@ def test_an_outbox_entry_is_a_0755_folder_of_0644_files_under_umask_022(tmp_path
         assert set(modes(prepared.directory).values()) == {0o644}
     finally:
         shutil.rmtree(prepared.directory, ignore_errors=True)
+
+
+# -- a set of files lands whole or not at all ---------------------------------------------------------------
+
+
+def _disk_full_on(monkeypatch, module, name: str) -> None:
+    """Make ``module.name`` fail as a full disk would, part-way through a set of writes."""
+    import errno
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(module, name, full)
+
+
+def _contents(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_a_disk_filling_up_during_a_run_folder_leaves_the_old_run_whole(tmp_path, monkeypatch):
+    from evalkit.run.outputs import write_outputs
+    from evalkit.run.runner import RunResult
+    from evalkit.store import artifacts
+
+    old, new = trade_off_tables(per_category=2)
+    out = tmp_path / "run"
+    write_outputs(RunResult(old, [{"scenario_id": "x", "trial": 0}], {"suite": "old"}), out)
+    before = _contents(out)
+    _disk_full_on(monkeypatch, artifacts, "write_json")  # results and trajectories are written by then
+    with pytest.raises(OSError):
+        write_outputs(RunResult(new, [{"scenario_id": "y", "trial": 0}], {"suite": "new"}), out)
+    assert _contents(out) == before  # no new results beside old meta, and no temporary file left
+
+
+def test_a_report_that_fails_part_way_leaves_the_old_reports_whole(tmp_path, monkeypatch):
+    from evalkit.compare import compare
+    from evalkit.report import files, write_reports
+
+    cand, base = trade_off_tables(per_category=6)
+    out = tmp_path / "reports"
+    write_reports(compare(base, base), out)
+    before = _contents(out)
+    _disk_full_on(monkeypatch, files, "report_json")  # markdown, junit and text are written by then
+    with pytest.raises(OSError):
+        write_reports(compare(cand, base), out)
+    assert _contents(out) == before
+
+
+def test_files_written_together_land_together_once_all_are_written(tmp_path):
+    from evalkit.atomic import atomic_write, write_together
+
+    with write_together():
+        atomic_write(tmp_path / "a.txt", "a")
+        atomic_write(tmp_path / "b.txt", "b")
+        assert not (tmp_path / "a.txt").exists()  # held back until the set is complete
+    assert _contents(tmp_path) == {"a.txt": b"a", "b.txt": b"b"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evalkit.atomic import atomic_write, check_targets
+from evalkit.atomic import atomic_write, check_targets, write_together
 from evalkit.report.context import ReportContext
 from evalkit.report.headline import headline
 from evalkit.report.junit import render_junit
@@ -33,9 +33,11 @@ def write_reports(comparison, out_dir: str | Path, context: ReportContext | None
         "csv": out / "cells.csv",
     }
     check_targets(list(paths.values()), "--output-dir")
-    atomic_write(paths[ReportFormat.MARKDOWN], render_markdown(comparison, context))
-    atomic_write(paths[ReportFormat.JUNIT], render_junit(comparison, context))
-    atomic_write(paths[ReportFormat.TEXT], render_terminal(comparison, context, color=False))
-    atomic_write(paths[ReportFormat.JSON], json.dumps(report_json(comparison, context), indent=2, default=str) + "\n")
-    atomic_write(paths["csv"], comparison.to_frame().to_csv(index=False))
+    with write_together():  # the five files land as one set, or none of them does
+        atomic_write(paths[ReportFormat.MARKDOWN], render_markdown(comparison, context))
+        atomic_write(paths[ReportFormat.JUNIT], render_junit(comparison, context))
+        atomic_write(paths[ReportFormat.TEXT], render_terminal(comparison, context, color=False))
+        atomic_write(paths[ReportFormat.JSON],
+                     json.dumps(report_json(comparison, context), indent=2, default=str) + "\n")
+        atomic_write(paths["csv"], comparison.to_frame().to_csv(index=False))
     return paths

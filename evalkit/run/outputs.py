@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evalkit.atomic import check_targets
+from evalkit.atomic import check_targets, write_together
 from evalkit.errors import UserError
 
 RESULTS = "results.parquet"
@@ -27,9 +27,10 @@ def write_outputs(result, out_dir: str | Path) -> dict[str, Path]:
         raise UserError.at("--output-dir", "", str(out), f"cannot create it ({exc.strerror}); choose a writable directory") from None
     paths = {"results": out / RESULTS, "trajectories": out / TRAJECTORIES, "meta": out / META}
     check_targets(list(paths.values()), "--output-dir")
-    artifacts.write_table(result.table, paths["results"])
-    artifacts.write_trajectories(result.trajectories, paths["trajectories"])
-    artifacts.write_json(result.meta, paths["meta"])
+    with write_together():  # the three files land as one set, or none of them does
+        artifacts.write_table(result.table, paths["results"])
+        artifacts.write_trajectories(result.trajectories, paths["trajectories"])
+        artifacts.write_json(result.meta, paths["meta"])
     return paths
 
 
