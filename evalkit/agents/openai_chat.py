@@ -96,13 +96,9 @@ DEFAULTS: dict[str, Any] = {
 #: options that change what the model sees or does (part of the build id); the rest are infrastructure.
 BEHAVIOUR_OPTIONS = ("temperature", "max_turns", "max_tokens", "max_response_tokens", "max_result_chars",
                      "max_repairs")
-
-
-def _tool_list() -> list[dict]:
-    tools = [{"type": "function", "function": {"name": n, "description": s["description"],
-                                               "parameters": s["parameters"]}} for n, s in TOOL_SCHEMAS.items()]
-    tools.append({"type": "function", "function": {"name": SUBMIT_TOOL, **SUBMIT_SCHEMA}})
-    return tools
+#: the functions offered to the model: every Toolbox tool, then submit_finding.
+_TOOLS = [{"type": "function", "function": {"name": n, "description": s["description"], "parameters": s["parameters"]}}
+          for n, s in {**TOOL_SCHEMAS, SUBMIT_TOOL: SUBMIT_SCHEMA}.items()]
 
 
 def endpoint_identity(base_url: str) -> str:
@@ -148,7 +144,7 @@ class OpenAIChatAgent(RebuiltFromSpec):
         self.deterministic = bool(cfg["deterministic"])
         self.spec = spec
         self.options = dict(options or {})
-        self.tools = _tool_list()
+        self.tools = _TOOLS
         self.build = BuildId(
             name="openai",
             version=model,
@@ -164,7 +160,6 @@ class OpenAIChatAgent(RebuiltFromSpec):
 
     def __repr__(self) -> str:
         return f"OpenAIChatAgent({self.model!r} at {self.base_url})"
-
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
