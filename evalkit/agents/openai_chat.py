@@ -25,7 +25,7 @@ from evalkit.agents.base import (AgentCrash, AgentFailure, AgentTimeout, BudgetE
 from evalkit.agents.finalize import attach, call_tool, dumps, finalize
 from evalkit.agents.limits import DEFAULT_LIMITS, MessageLimits
 from evalkit.agents.provenance import text_hash
-from evalkit.errors import UserError
+from evalkit.errors import UserError, whole_number
 from evalkit.suite.generator.catalog import FAULT_TYPES  # the taxonomy a finding names (the model's enum)
 from evalkit.world.toolbox import TOOL_SCHEMAS, Toolbox
 
@@ -433,7 +433,7 @@ def load_openai_agent(model: str, options: dict, *, spec: str, timeout_s: float 
                            "OPENAI_API_KEY (or OPENAI_BASE_URL for a local endpoint)")
     for key in ("max_turns", "max_tokens", "retries", "max_result_chars", "max_repairs"):
         v = options.get(key, DEFAULTS[key])
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0 or (key in ("max_turns", "max_tokens") and v < 1):
+        if not whole_number(v, 1 if key in ("max_turns", "max_tokens") else 0):
             raise UserError.at("agent", f"options.{key}", v, "give a non-negative integer"
                                + (" (at least 1)" if key in ("max_turns", "max_tokens") else ""))
     for key in ("temperature", "price_in", "price_out", "backoff_s", "max_backoff_s", "request_timeout_s"):
