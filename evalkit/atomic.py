@@ -16,6 +16,8 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Iterator
 
+from evalkit.errors import UserError
+
 #: the renames an open :func:`write_together` block holds back: (temporary file, final path)
 _held: ContextVar[list[tuple[Path, Path]] | None] = ContextVar("evalkit_atomic_held", default=None)
 
@@ -132,8 +134,6 @@ def writable_problem(folder: str | Path) -> str | None:
 
 def require_writable(folder: str | Path, field: str) -> None:
     """UserError (``field``: the option naming ``folder``) when files could not be written into ``folder``."""
-    from evalkit.errors import UserError
-
     problem = writable_problem(folder)
     if problem:
         raise UserError.at(field, "", str(folder), f"{problem}; choose a folder evalkit can write")
@@ -142,8 +142,6 @@ def require_writable(folder: str | Path, field: str) -> None:
 def check_targets(paths: list[Path], field: str) -> None:
     """UserError naming the first of ``paths`` that cannot be replaced by a file (a folder stands there, or its
     folder cannot be written), before any of them is written: a set of outputs is never left half old, half new."""
-    from evalkit.errors import UserError
-
     for path in paths:
         if path.exists() and not path.is_file():
             raise UserError.at(field, "", str(path.parent), f"{path} is a folder; choose a folder evalkit can write")

@@ -31,6 +31,11 @@ def printable(text: object) -> str:
     return "".join(c if c == " " or unicodedata.category(c) not in _UNPRINTABLE else repr(c)[1:-1] for c in s)
 
 
+def whole_number(value: object, minimum: int) -> bool:
+    """``value`` is an int of at least ``minimum`` (a bool is not a number here): what a count must be."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
 def clip(text: str, limit: int = 120) -> str:
     """``text`` cut to ``limit`` characters (``...`` marks the cut)."""
     return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Iterator, TypeVar
 
-from evalkit.errors import UserError
+from evalkit.errors import UserError, whole_number
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -25,7 +25,7 @@ def ordered_map(fn: Callable[[T], R], items: list[T], jobs: int = 1) -> Iterator
 
 def check_jobs(option: str, jobs: object) -> int:
     """``jobs`` as a positive int, or a UserError naming ``option``."""
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+    if not whole_number(jobs, 1):
         raise UserError.at(option, "", jobs, "give an integer >= 1")
     return jobs
 

@@ -57,9 +57,7 @@ def attempt(agent: Any, alert: dict, toolbox: Toolbox, seed: int) -> Attempt:
 def describe(exc: BaseException, with_frame: bool = False) -> str:
     """``Type: message`` (cut at 2,000 characters), with the innermost frame for a crash."""
     text = f"{type(exc).__name__}: {exc}"
-    if with_frame:
-        frames = traceback.extract_tb(exc.__traceback__)
-        if frames:
-            f = frames[-1]
-            text += f" (at {f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name})"
+    if with_frame and (frames := traceback.extract_tb(exc.__traceback__)):
+        f = frames[-1]
+        text += f" (at {f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name})"
     return text[:2000]

@@ -90,8 +90,7 @@ class BuildId:
 
     @property
     def config_hash(self) -> str:
-        blob = json.dumps(self.config, sort_keys=True, separators=(",", ":"), default=str)
-        return text_hash(blob)
+        return text_hash(json.dumps(self.config, sort_keys=True, separators=(",", ":"), default=str))
 
     def __str__(self) -> str:
         sha = f"@{self.git_sha[:12]}" if self.git_sha else ""

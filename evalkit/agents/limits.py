@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
-from evalkit.errors import Problem, UserError
+from evalkit.errors import Problem, UserError, whole_number
 
 if TYPE_CHECKING:
     from evalkit.agents.base import Finding
@@ -48,9 +48,7 @@ class MessageLimits:
 
     def __post_init__(self) -> None:
         bad = [Problem("limits", f.name, getattr(self, f.name), "give a whole number >= 1")
-               for f in fields(self)
-               if isinstance(getattr(self, f.name), bool) or not isinstance(getattr(self, f.name), int)
-               or getattr(self, f.name) < 1]
+               for f in fields(self) if not whole_number(getattr(self, f.name), 1)]
         if bad:
             raise UserError(*bad)
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from evalkit.errors import UserError
+from evalkit.errors import UserError, whole_number
 from evalkit.world.toolbox import Toolbox
 
 
@@ -35,7 +35,7 @@ def scenario_toolbox(suite: str | Path, scenario_id: str, max_calls: int | None 
 
     suite_obj = load_suite(suite)
     scenario = suite_obj.scenario(scenario_id, "--scenario")
-    if max_calls is not None and (isinstance(max_calls, bool) or not isinstance(max_calls, int) or max_calls < 1):
+    if max_calls is not None and not whole_number(max_calls, 1):
         raise UserError.at("world serve", "--max-calls", max_calls, "give a whole number >= 1")
     budget = max_calls if max_calls is not None else scenario.max_tool_calls
     return ServedWorld(suite_obj.name, scenario_id, Toolbox(load_world(scenario), max_calls=budget))

@@ -167,12 +167,10 @@ def guarded_app(app: Any, guard: InboundGuard) -> Any:
         if scope["type"] != "http" or scope.get("method") != "POST":
             return await app(scope, receive, send)
         body, more = b"", True
-        while more:
+        while more and len(body) <= guard.limits.message_bytes:
             message = await receive()
             body += message.get("body", b"")
             more = message.get("more_body", False)
-            if len(body) > guard.limits.message_bytes:
-                break
         try:
             if len(body) > guard.limits.message_bytes:
                 raise _too_long(guard)

@@ -25,7 +25,7 @@ from evalkit.agents.base import (AgentCrash, AgentFailure, AgentTimeout, BudgetE
 from evalkit.agents.finalize import attach, call_tool, dumps, finalize
 from evalkit.agents.limits import DEFAULT_LIMITS, MessageLimits
 from evalkit.agents.provenance import text_hash
-from evalkit.errors import UserError
+from evalkit.errors import UserError, whole_number
 from evalkit.suite.generator.catalog import FAULT_TYPES  # the taxonomy a finding names (the model's enum)
 from evalkit.world.toolbox import TOOL_SCHEMAS, Toolbox
 
@@ -96,13 +96,9 @@ DEFAULTS: dict[str, Any] = {
 #: options that change what the model sees or does (part of the build id); the rest are infrastructure.
 BEHAVIOUR_OPTIONS = ("temperature", "max_turns", "max_tokens", "max_response_tokens", "max_result_chars",
                      "max_repairs")
-
-
-def _tool_list() -> list[dict]:
-    tools = [{"type": "function", "function": {"name": n, "description": s["description"],
-                                               "parameters": s["parameters"]}} for n, s in TOOL_SCHEMAS.items()]
-    tools.append({"type": "function", "function": {"name": SUBMIT_TOOL, **SUBMIT_SCHEMA}})
-    return tools
+#: the functions offered to the model: every Toolbox tool, then submit_finding.
+_TOOLS = [{"type": "function", "function": {"name": n, "description": s["description"], "parameters": s["parameters"]}}
+          for n, s in {**TOOL_SCHEMAS, SUBMIT_TOOL: SUBMIT_SCHEMA}.items()]
 
 
 def endpoint_identity(base_url: str) -> str:
@@ -148,7 +144,7 @@ class OpenAIChatAgent(RebuiltFromSpec):
         self.deterministic = bool(cfg["deterministic"])
         self.spec = spec
         self.options = dict(options or {})
-        self.tools = _tool_list()
+        self.tools = _TOOLS
         self.build = BuildId(
             name="openai",
             version=model,
@@ -164,7 +160,6 @@ class OpenAIChatAgent(RebuiltFromSpec):
 
     def __repr__(self) -> str:
         return f"OpenAIChatAgent({self.model!r} at {self.base_url})"
-
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
@@ -438,7 +433,7 @@ def load_openai_agent(model: str, options: dict, *, spec: str, timeout_s: float 
                            "OPENAI_API_KEY (or OPENAI_BASE_URL for a local endpoint)")
     for key in ("max_turns", "max_tokens", "retries", "max_result_chars", "max_repairs"):
         v = options.get(key, DEFAULTS[key])
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0 or (key in ("max_turns", "max_tokens") and v < 1):
+        if not whole_number(v, 1 if key in ("max_turns", "max_tokens") else 0):
             raise UserError.at("agent", f"options.{key}", v, "give a non-negative integer"
                                + (" (at least 1)" if key in ("max_turns", "max_tokens") else ""))
     for key in ("temperature", "price_in", "price_out", "backoff_s", "max_backoff_s", "request_timeout_s"):

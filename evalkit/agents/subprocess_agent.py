@@ -32,13 +32,12 @@ from typing import Any
 from evalkit.agents.base import (AgentCrash, AgentExit, AgentFailure, AgentTimeout, BuildId, Finding,
                                  InfrastructureError, MalformedOutput, RebuiltFromSpec)
 from evalkit.agents import sandbox as sb
-from evalkit.agents.deadlock import SUPPORTED as DEADLOCK_CHECKS
-from evalkit.agents.deadlock import waiting_on_stdin
+from evalkit.agents.deadlock import SUPPORTED as DEADLOCK_CHECKS, waiting_on_stdin
 from evalkit.agents.finalize import attach, call_tool, dumps, finalize
 from evalkit.agents.limits import DEFAULT_LIMITS, MessageLimits, loads
 from evalkit.agents.provenance import file_sha256, text_hash, with_git_state
 from evalkit.errors import UserError
-from evalkit.vocab import ErrorClass
+from evalkit.vocab import AGENT_REPORTABLE, ErrorClass
 from evalkit.workspace import find_root
 from evalkit.world.toolbox import TOOL_SCHEMAS, Toolbox
 
@@ -284,8 +283,6 @@ class SubprocessAgent(RebuiltFromSpec):
 def _reported(msg: dict) -> AgentFailure:
     """The failure an ``error`` message reports; its optional ``error_class`` may name an agent failure
     class (``agent_crash``, ``timeout``...), never an infrastructure one."""
-    from evalkit.vocab import AGENT_REPORTABLE
-
     exc = AgentReportedError(f"agent reported: {str(msg.get('message', ''))[:500]}")
     claimed = msg.get("error_class")
     if isinstance(claimed, str) and claimed in AGENT_REPORTABLE:
@@ -404,8 +401,7 @@ def stop_agent(proc: subprocess.Popen | None, graceful: bool) -> None:
 
 def read_tail(fh) -> str:
     try:
-        fh.seek(0, os.SEEK_END)
-        size = fh.tell()
+        size = fh.seek(0, os.SEEK_END)
         fh.seek(max(0, size - STDERR_CAP))
         data = fh.read()
     except (OSError, ValueError):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
+from evalkit.errors import printable
 from evalkit.labels.decisions import Decision, DecisionLog, utc_iso
 from evalkit.labels.policy import LabelPolicy
 from evalkit.labels.records import Candidate, read_candidates
@@ -116,8 +117,6 @@ def unadmissible(c: Candidate, action: ReviewAction, truth: dict | None) -> str 
 
 def describe(c: Candidate, s: Score, spot: bool, position: str) -> str:
     """The terminal view of one candidate: alert, answer, truth, feedback, and the confidence parts."""
-    from evalkit.errors import printable
-
     truth = f"{c.truth['component']} / {c.truth['fault_type']}" if c.truth else "(none)"
     answer = f"{c.answer['component']} / {c.answer['fault_type']}" if c.answer else "(none)"
     lines = [f"[{position}] {c.id}  {'spot-check' if spot else 'flagged'}  confidence {s.confidence:.2f}"

@@ -60,9 +60,8 @@ def give_feedback(suite: Any, result: Any, trace_ids: list[str], plan: Plan, *, 
     assessments; returns trace id -> ``good`` or the planted kind (the answer key of the demo)."""
     import mlflow
 
-    from evalkit.suite import load_truth
-
     from evalkit.store.tracking import mlflow_tracking
+    from evalkit.suite import load_truth
 
     rng = random.Random(seed)
     key: dict[str, str] = {}

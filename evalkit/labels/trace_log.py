@@ -29,11 +29,10 @@ def log_run_traces(result: Any, suite: Any, *, experiment: str = names.TRACE_EXP
         os.environ.setdefault("MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS", "1")
     import mlflow
 
+    from evalkit.store.tracking import mlflow_tracking
     from evalkit.suite import load_suite
 
     suite_obj = load_suite(suite) if not hasattr(suite, "scenarios") else suite
-    from evalkit.store.tracking import mlflow_tracking
-
     with mlflow_tracking(tracking_uri):
         return _log_traces(mlflow, result, suite_obj, experiment)
 

@@ -85,8 +85,7 @@ def existing_scenarios(suite: str | Path) -> list[dict]:
 
 
 def write_scores(folder: Path, scores: list[Score]) -> None:
-    doc = {s.id: asdict(s) for s in scores}
-    atomic_write(folder / SCORES_FILE, json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    atomic_write(folder / SCORES_FILE, json.dumps({s.id: asdict(s) for s in scores}, indent=1, sort_keys=True) + "\n")
 
 
 def read_scores(folder: str | Path) -> dict[str, Score]:

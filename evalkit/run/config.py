@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from evalkit.agents.limits import DEFAULT_LIMITS, MessageLimits
-from evalkit.errors import Problem, UserError
+from evalkit.errors import Problem, UserError, whole_number
 from evalkit.vocab import SandboxMode, values
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ class SequentialConfig:
 
     def problems(self) -> list[Problem]:
         out = []
-        if self.max_trials is not None and not _int_at_least(self.max_trials, 1):
+        if self.max_trials is not None and not whole_number(self.max_trials, 1):
             out.append(Problem("--max-trials", "", self.max_trials, "give a whole number of trials >= 1, or leave it out"))
         for option, v in (("--max-minutes", self.max_minutes), ("--max-cost", self.max_cost_usd)):
             if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < float("inf")):
@@ -218,16 +218,16 @@ class RunConfig:
     def problems(self) -> list[Problem]:
         """What is wrong with these settings (the checks of every run setting live here)."""
         out = []
-        if self.trials is not None and not _int_at_least(self.trials, 1):
+        if self.trials is not None and not whole_number(self.trials, 1):
             out.append(Problem("--trials", "", self.trials, "give an integer >= 1"))
-        if not _int_at_least(self.fail_fast, 0):
+        if not whole_number(self.fail_fast, 0):
             out.append(Problem("--fail-fast", "", self.fail_fast, "give a number of trials >= 0 (0 = never stop early)"))
-        if not _int_at_least(self.seed, 0):
+        if not whole_number(self.seed, 0):
             out.append(Problem("--seed", "", self.seed, "give an integer >= 0"))
         elif self.seed >= 2**63:  # results store it as int64
             out.append(Problem("--seed", "", self.seed, "give an integer below 2^63"))
         out += execution_problems(self.executor, self.jobs, self.timeout_s)
-        if not _int_at_least(self.retry.max_retries, 0):
+        if not whole_number(self.retry.max_retries, 0):
             out.append(Problem("max_retries", "", self.retry.max_retries, "give an integer >= 0"))
         return out + self.sequential.problems() + self.sandbox.problems() + self.trace.problems()
 
@@ -254,13 +254,9 @@ def execution_problems(executor: Any, jobs: Any, timeout_s: Any) -> list[Problem
         out.append(Problem("--executor", "", executor, f"choose one of {', '.join(EXECUTORS)}"))
     if timeout_s is None or isinstance(timeout_s, bool) or not timeout_s > 0:
         out.append(Problem("--timeout", "", timeout_s, "give the per-investigation timeout in seconds (> 0)"))
-    if not _int_at_least(jobs, 0):
+    if not whole_number(jobs, 0):
         out.append(Problem("--jobs", "", jobs, "give a number of parallel investigations >= 1 (0 = all CPUs)"))
     return out
-
-
-def _int_at_least(value: Any, minimum: int) -> bool:
-    return not isinstance(value, bool) and isinstance(value, int) and value >= minimum
 
 
 __all__ = ["RunConfig", "TraceConfig", "JournalConfig", "RetryConfig", "SequentialConfig", "SandboxConfig", "NO_JOURNAL", "EXECUTORS", "cli", "execution_problems"]

@@ -125,7 +125,7 @@ class Journal:
         self._lock_current_file()
         size = self.path.stat().st_size
         if size and not self.fresh:
-            self._load_existing()
+            self._load_existing(size)
         else:
             if size:
                 self._truncate(0)  # fresh: discarded under the lock, so a concurrent run cannot be cut short
@@ -155,10 +155,9 @@ class Journal:
         raise UserError.at(str(self.path), "", "replaced", "the journal keeps being replaced while it is opened; "
                            "make sure one evalkit run uses it at a time")
 
-    def _load_existing(self) -> None:
-        """Read the journal line by line: each good record is remembered without its trajectory, which stays in
-        the file (see :meth:`trajectory`), so resuming a long run holds its rows, not its trajectories."""
-        size = self.path.stat().st_size
+    def _load_existing(self, size: int) -> None:
+        """Read the journal (``size`` bytes) line by line: each good record is remembered without its trajectory, which
+        stays in the file (see :meth:`trajectory`), so resuming a long run holds its rows, not its trajectories."""
         with open(self.path, "rb") as fh:
             first = fh.readline()
             if not first.endswith(b"\n"):

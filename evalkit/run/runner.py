@@ -18,7 +18,7 @@ import pandas as pd
 
 from evalkit import __version__
 from evalkit.agents.sandbox import label as sandbox_label
-from evalkit.errors import UserError
+from evalkit.errors import UserError, whole_number
 from evalkit.run.config import RunConfig
 from evalkit.run.executors import Executor, make_executor, prestart
 from evalkit.run.journal import Journal, JournalHeader, default_journal_path, journal_folder, record_key
@@ -302,7 +302,7 @@ def _select(suite_obj, scenario_ids: Iterable[str] | None, limit: int | None = N
     """The suite's scenarios, or the named ones (in suite order); an unknown id is the user's error.
     ``limit``: at most that many, taken one per category in turn (so a few trials span the categories)."""
     if limit is not None:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        if not whole_number(limit, 1):
             raise UserError.at("--limit", "", limit, "give a number of scenarios >= 1")
         chosen = _select(suite_obj, scenario_ids)
         seen: dict[str, int] = {}

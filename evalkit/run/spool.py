@@ -84,8 +84,7 @@ class Trajectories(Sequence):
         return self._spool.read(self._keys[index])
 
     def __iter__(self) -> Iterator[dict]:
-        for key in self._keys:
-            yield self._spool.read(key)
+        return map(self._spool.read, self._keys)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or isinstance(other, (str, bytes)):

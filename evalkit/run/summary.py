@@ -76,8 +76,7 @@ def format_summary(result, agg: pd.DataFrame | None = None) -> str:
     classes = table.loc[table["error_class"] != "", "error_class"].value_counts()
     if len(classes):
         lines += ["", "errors by class: " + ", ".join(f"{k} {v}" for k, v in classes.items())]
-    for w in result.warnings:
-        lines.append(f"warning: {w}")
+    lines += [f"warning: {w}" for w in result.warnings]
     return "\n".join(lines)
 
 

@@ -132,12 +132,10 @@ def read_world(folder: Path, shown: str, start: int, end: int, step: int, alert:
                                     "each monitor needs name, component, metric (and threshold, state)"))
     if problems:
         return None, problems
-    events = sorted(events, key=EVENT_ORDER)
-    logs = sorted(logs, key=LOG_ORDER)
-    world = World(start=start, end=end, step=step, components=components, edges=edges, metrics=metrics,
-                  metric_units=dict(units), logs=logs, traces=sorted(traces, key=lambda t: t["ts"]),  # stable
-                  events=events, monitors=monitors, alert=dict(alert))
-    return world, []
+    return World(start=start, end=end, step=step, components=components, edges=edges, metrics=metrics,
+                 metric_units=dict(units), logs=sorted(logs, key=LOG_ORDER),
+                 traces=sorted(traces, key=lambda t: t["ts"]),  # stable
+                 events=sorted(events, key=EVENT_ORDER), monitors=monitors, alert=dict(alert)), []
 
 
 def _read_json(folder: Path, name: str, shown: str, typ: type, default: object, problems: list[Problem],

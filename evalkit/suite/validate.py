@@ -85,14 +85,13 @@ def _escaping_links(root: Path, shown: str, problems: list[Problem]) -> None:
                 if skipped(entry.name):
                     continue  # no part of the suite (see walk_suite), e.g. a .venv linking outside
                 if entry.is_symlink():
+                    rel = Path(entry.path).relative_to(root).as_posix()
                     try:
                         target = Path(entry.path).resolve()
                     except (RuntimeError, OSError):  # a symlink loop
-                        rel = Path(entry.path).relative_to(root).as_posix()
                         problems.append(Problem(f"{shown}/{rel}", "symlink", os.readlink(entry.path), LOOP_FIX))
                         continue
                     if not target.is_relative_to(real_root):
-                        rel = Path(entry.path).relative_to(root).as_posix()
                         problems.append(Problem(f"{shown}/{rel}", "symlink", os.readlink(entry.path),
                                                 "points outside the suite folder; copy the data into the suite"))
                 elif entry.is_dir():

@@ -10,7 +10,6 @@ gzip members carry no timestamp.
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import math
 import os
@@ -113,18 +112,17 @@ def robust_threshold(values: np.ndarray, k: float = 3.0, floor: float = 0.0) -> 
 
 
 def evaluate_monitor(name: str, component: str, metric: str, threshold: float, ts: np.ndarray,
-                     values: np.ndarray, for_samples: int = 1) -> dict:
-    """A monitor ``metric > threshold`` replayed over a series: ALERT after ``for_samples`` consecutive
-    samples above, OK after as many below (missing samples change nothing); NO_DATA without samples."""
-    state, run, history, last, seen = "OK", 0, [], None, False
+                     values: np.ndarray) -> dict:
+    """A monitor ``metric > threshold`` replayed over a series: ALERT at a sample above, OK at a sample below
+    (missing samples change nothing); NO_DATA without samples."""
+    state, history, last, seen = "OK", [], None, False
     for t, v in zip(np.asarray(ts).tolist(), np.asarray(values, dtype=float).tolist()):
         if math.isnan(v):
             continue
         seen = True
         want = "ALERT" if v > threshold else "OK"
-        run = run + 1 if want != state else 0
-        if want != state and run >= for_samples:
-            state, run = want, 0
+        if want != state:
+            state = want
             history.append({"ts": int(t), "state": state})
             if state == "ALERT":
                 last = int(t)
@@ -193,17 +191,11 @@ def write_parquet(table, path: Path) -> None:
 
 
 def write_jsonl_gz(path: Path, records: list[dict]) -> None:
-    """JSON lines, gzip-compressed without timestamp (``logs.jsonl.gz`` / ``traces.jsonl.gz``)."""
+    """JSON lines (``logs.jsonl.gz`` / ``traces.jsonl.gz``), gzip-compressed with no file name and a zero
+    timestamp, so equal input gives equal bytes."""
     text = "".join(json.dumps(r, sort_keys=True, separators=(",", ":")) + "\n" for r in records)
-    path.write_bytes(gzip_bytes(text.encode("utf-8")))
-
-
-def gzip_bytes(data: bytes) -> bytes:
-    """Gzip with no file name and a zero timestamp, so equal input gives equal bytes."""
-    buf = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=6) as gz:
-        gz.write(data)
-    return buf.getvalue()
+    with open(path, "wb") as fh, gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0, compresslevel=6) as gz:
+        gz.write(text.encode("utf-8"))
 
 
 class SuiteStage(StagedSuite):

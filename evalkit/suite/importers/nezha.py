@@ -378,16 +378,13 @@ class _Pivot:
 
 
 def _monitors(day: Day, window_metrics: "_Pivot", grid: np.ndarray, entry: str):
-    kpi, resource = [], []
-    for metric, thr in sorted(day.thresholds.items()):
-        name = f"{entry}-{metric.replace('_', '-')}-slo"
-        kpi.append(evaluate_monitor(name, entry, metric, thr, grid, window_metrics.get(entry, metric)))
-    for svc in sorted(day.services):
-        for metric in ("cpu_pct", "memory_pct"):
-            name = f"{svc}-{metric.replace('_', '-')}-high"
-            resource.append(evaluate_monitor(name, svc, metric, RESOURCE_LIMIT_PCT, grid,
-                                             window_metrics.get(svc, metric)))
-    return kpi, resource
+    def monitor(comp: str, metric: str, threshold: float, suffix: str) -> dict:
+        return evaluate_monitor(f"{comp}-{metric.replace('_', '-')}-{suffix}", comp, metric, threshold, grid,
+                                window_metrics.get(comp, metric))
+
+    kpi = [monitor(entry, metric, thr, "slo") for metric, thr in sorted(day.thresholds.items())]
+    return kpi, [monitor(svc, metric, RESOURCE_LIMIT_PCT, "high") for svc in sorted(day.services)
+                 for metric in ("cpu_pct", "memory_pct")]
 
 
 def _alert(fault: Fault, end: int, kpi: list[dict], resource: list[dict], window_metrics: "_Pivot", grid, entry: str

@@ -277,8 +277,8 @@ def import_petshop(source: str | Path, out: str | Path, *, name: str = "real-pet
                             key=lambda p: int(re.sub(r"\D", "", p.name) or 0)) if sdir.is_dir() else []
             for idir in issues:
                 case = f"{traffic}/{split}/{idir.name}"
-                if not (idir / "metrics.csv").is_file() or not (idir / "target.json").is_file():
-                    missing = [f for f in ("metrics.csv", "target.json") if not (idir / f).is_file()]
+                missing = [f for f in ("metrics.csv", "target.json") if not (idir / f).is_file()]
+                if missing:
                     skipped.append((case, f"missing {', '.join(missing)}"))
                     continue
                 target = _check_target(read_json(idir / "target.json", "restore target.json"), idir / "target.json")
@@ -294,7 +294,7 @@ def import_petshop(source: str | Path, out: str | Path, *, name: str = "real-pet
              "licence": "CC-BY-4.0", "attribution": ATTRIBUTION, "history_rows": HISTORY_ROWS},
             CATEGORIES)
         for traffic, split, idir, case, names, edges, normal, target, metrics in consume(cases, progress, len(cases)):
-            reason = _add_case(stage, traffic, split, idir, case, names, edges, normal, target, metrics)
+            reason = _add_case(stage, traffic, split, idir, names, edges, normal, target, metrics)
             if reason:
                 skipped.append((case, reason))
         stage.add_file("LICENSE", licence.read_bytes())
@@ -304,8 +304,7 @@ def import_petshop(source: str | Path, out: str | Path, *, name: str = "real-pet
         return stage.finish(skipped)
 
 
-def _add_case(stage: SuiteStage, traffic, split, idir: Path, case: str, names, edges, normal, target,
-              metrics) -> str | None:
+def _add_case(stage: SuiteStage, traffic, split, idir: Path, names, edges, normal, target, metrics) -> str | None:
     """Write one scenario; returns a reason when the case cannot be imported."""
     import pandas as pd
 
