@@ -58,8 +58,9 @@ def embedded_store_template(tmp_path_factory):
     from evalkit.store import Store
 
     root = tmp_path_factory.mktemp("embedded-template")
-    Store(None, root=root).client()
     db = root / ".evalkit" / "mlflow" / "mlflow.db"
+    db.parent.mkdir(parents=True)
+    Store(f"sqlite:///{db}", root=root).client()  # named, not Store(None): a tracking URI left in the env by an earlier test would win
     con = sqlite3.connect(db)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
@@ -185,3 +186,14 @@ class _GroupsReachTheScheduler:
         if lost:
             raise _pytest.UsageError(f"pytest {_pytest.__version__} drops pytest-xdist's loadgroup tags (e.g. {lost[0]});"
                                      " install the test extra's pinned pytest: pip install -e '.[test]'")
+
+
+# ---- no test leaves a tracking URI behind for the next one -------------------------------------------------
+@_pytest.fixture(autouse=True)
+def _tracking_uri_left_as_found():
+    """A test that points MLflow somewhere (``mlflow.set_tracking_uri`` also sets MLFLOW_TRACKING_URI) must put
+    it back: left set, every later test that resolves the default store would silently use that one."""
+    before = _os.environ.get("MLFLOW_TRACKING_URI")
+    yield
+    after = _os.environ.get("MLFLOW_TRACKING_URI")
+    assert after == before, f"the test left MLFLOW_TRACKING_URI={after!r} (was {before!r}); restore it"

@@ -24,6 +24,7 @@ def test_a_traced_run_is_harvested_into_a_candidate_with_its_feedback(tmp_path, 
 
     from evalkit.labels.harvest import harvest
     from evalkit.labels.reading import load_mapping
+    from evalkit.store.tracking import mlflow_tracking
 
     monkeypatch.chdir(tmp_path)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -31,19 +32,19 @@ def test_a_traced_run_is_harvested_into_a_candidate_with_its_feedback(tmp_path, 
                                    "--scenario", "database-slow-query-001", "--trace", "--trace-experiment", "prod",
                                    "--tracking-uri", uri, "--no-log", "--jobs", "1", "--quiet"])
     assert res.exit_code == 0, res.output
-    mlflow.set_tracking_uri(uri)
-    [trace] = mlflow.search_traces(locations=[mlflow.get_experiment_by_name("prod").experiment_id],
-                                   return_type="list")
-    tools = [s for s in trace.data.spans if str(s.span_type) == "TOOL"]
-    assert trace.info.tags[names.TRACE_TAG_SCENARIO] == "database-slow-query-001"
-    assert trace.info.tags[names.TRACE_TAG_CATEGORY] == "database/slow-query"
-    assert trace.info.tags[names.TAG_BUILD].startswith("reference:v1")
-    assert tools and all(s.outputs is not None for s in tools if names.SPAN_ATTR_ERROR not in s.attributes)
-    root = next(s for s in trace.data.spans if s.parent_id is None)
-    assert root.inputs["alert"]["component"] == "metering" and "hypotheses" in root.outputs["finding"]
+    with mlflow_tracking(uri):  # not mlflow.set_tracking_uri alone: it would leave MLFLOW_TRACKING_URI set for later tests
+        [trace] = mlflow.search_traces(locations=[mlflow.get_experiment_by_name("prod").experiment_id],
+                                       return_type="list")
+        tools = [s for s in trace.data.spans if str(s.span_type) == "TOOL"]
+        assert trace.info.tags[names.TRACE_TAG_SCENARIO] == "database-slow-query-001"
+        assert trace.info.tags[names.TRACE_TAG_CATEGORY] == "database/slow-query"
+        assert trace.info.tags[names.TAG_BUILD].startswith("reference:v1")
+        assert tools and all(s.outputs is not None for s in tools if names.SPAN_ATTR_ERROR not in s.attributes)
+        root = next(s for s in trace.data.spans if s.parent_id is None)
+        assert root.inputs["alert"]["component"] == "metering" and "hypotheses" in root.outputs["finding"]
 
-    mlflow.log_expectation(trace_id=trace.info.trace_id, name=names.ASSESS_ROOT_CAUSE,
-                           value={"component": "profiles-db", "fault_type": "slow_query"})
+        mlflow.log_expectation(trace_id=trace.info.trace_id, name=names.ASSESS_ROOT_CAUSE,
+                               value={"component": "profiles-db", "fault_type": "slow_query"})
     got = harvest("prod", tmp_path / "labels", tracking_uri=uri)
     [cand] = [json.loads(p.read_text()) for p in (tmp_path / "labels" / "candidates").glob("*.json")]
     assert got.candidates == [cand["id"]] and cand["truth"]["component"] == "profiles-db"
