@@ -86,9 +86,7 @@ def compare_sequential(candidate: Any, baseline: Any, policy: Policy | None, ord
     report_only = tuple(m for m in pol.report if m not in pol.metrics and on_unit_scale(m))
     skipped = [m for m in pol.report if m not in pol.metrics and not on_unit_scale(m)]
     metrics = pol.metrics + report_only
-    wanted = paired_mod.wanted_metrics(metrics, pol.primary, cand, base)
-    p = paired_mod.pair(paired_mod.scenario_means(cand, wanted, Role.CANDIDATE),
-                        paired_mod.scenario_means(base, wanted, Role.BASELINE))
+    p = paired_mod.paired_runs(cand, base, metrics, pol.primary)
     cats = sorted(orders)
     ran = set(p.cand.ids)
     used = {c: [sid for sid in orders[c] if sid in ran] for c in cats}
