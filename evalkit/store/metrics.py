@@ -6,8 +6,7 @@ minimal per-category mean/count for callers that need no more.
 Only headline numbers become MLflow metrics: per category, the mean, standard error and scenario count of
 the default gated metrics (:data:`PER_CATEGORY`, what the drift dashboard reads); for everything else the
 all-scenario (micro) mean. The full aggregates table — every metric, statistic, pass@k, error rate and
-category — is the run's ``results/aggregates.parquet`` artifact. A 24-scenario smoke run logged 2,443
-metrics at 3 trials before (every statistic of every aggregate row); it now logs under 100.
+category — is the run's ``results/aggregates.parquet`` artifact.
 """
 
 from __future__ import annotations
