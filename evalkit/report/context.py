@@ -113,19 +113,16 @@ def fixed_legend(comparison) -> str:
     """One line saying how the fixed design's verdicts were reached."""
     pol = comparison.policy
     name = _CORRECTION_NAMES.get(pol.correction, pol.correction)
+    deltas = ", ".join(f"{m} {100 * pol.delta_for(m):.0f} pts" if in_points(m) else f"{m} {pol.delta_for(m):.3g}"
+                       for m in pol.metrics)
     return (f"diff in points (candidate − baseline); {name}-adjusted bounds: each end is a one-sided bound at "
             f"the cell's {name}-adjusted level (family-wise alpha={pol.alpha}), and it is what decides: "
             f"regressed when the upper bound is below −margin, not-worse when the lower bound is above −margin, "
             f"improved when it is above +margin, inconclusive otherwise; margins per policy "
             f"{pol.source or '(default)'}; detectable drop: the smallest drop this run flags with 80% power "
             f"(inconclusive cells); scenarios for δ: how many paired scenarios, at the same trials, make that drop "
-            f"δ ({_deltas(pol)}); the plain 95% interval is ci_low/ci_high in comparison.json and cells.csv.")
+            f"δ ({deltas}); the plain 95% interval is ci_low/ci_high in comparison.json and cells.csv.")
 
-
-def _deltas(pol) -> str:
-    """δ of each gated metric, for the legend: ``rca_top1 10 pts, rca_score 10 pts``."""
-    return ", ".join(f"{m} {100 * pol.delta_for(m):.0f} pts" if in_points(m) else f"{m} {pol.delta_for(m):.3g}"
-                     for m in pol.metrics)
 
 def is_sequential(cells) -> bool:
     """Whether a comparison's cells come from the sequential design (they carry pool and stop columns)."""
