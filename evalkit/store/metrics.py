@@ -61,13 +61,9 @@ def _headline(metric: str, stat: str, category: str, per_category: tuple[str, ..
 
 def aggregate_metrics(aggregates: pd.DataFrame | None,
                       per_category: tuple[str, ...] = PER_CATEGORY) -> dict[str, float]:
-    """The headline statistics of ``aggregates`` as ``{key: value}`` (finite values only).
-
-    Long frames (a ``metric`` column): per category the mean, se and n_scenarios of ``per_category``
-    metrics, and the overall mean of every other score, cost, custom score and error rate →
-    ``<metric>.<stat>.<category>``. Wide frames (no ``metric`` column, one row per category): each numeric
-    column → ``<column>.<category>``.
-    """
+    """The headline statistics (see the module docstring) of a long ``aggregates`` frame as
+    ``{<metric>.<stat>.<category>: value}``, finite values only; a wide frame (no ``metric`` column, one row per
+    category) gives each numeric column as ``<column>.<category>``."""
     if aggregates is None or len(aggregates) == 0:
         return {}
     frame = aggregates
