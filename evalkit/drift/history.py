@@ -220,14 +220,11 @@ def generate_history(store: Any, suite: str | Path = "core", builds: int = 20, c
                                          names.TAG_HISTORY_SUITE_PATH: str(Path(suite_obj.path).resolve())})
             run_id, reused = logged.run_id, False
             build_id = result.meta["build_id"]
-        promoted = False
-        if b.promote:
-            if run_id not in promoted_runs:
-                store.promote(run_id, suite_obj.name, alias, reason=b.promote, who="evalkit demo-history",
-                              suite_hash=suite_obj.hash)
-                promoted_runs.add(run_id)
-            promoted = True
-        out.append(HistoryBuild(b, run_id, build_id, when, promoted, reused, suite_obj.name))
+        if b.promote and run_id not in promoted_runs:  # a rerun does not promote the same run again
+            store.promote(run_id, suite_obj.name, alias, reason=b.promote, who="evalkit demo-history",
+                          suite_hash=suite_obj.hash)
+            promoted_runs.add(run_id)
+        out.append(HistoryBuild(b, run_id, build_id, when, bool(b.promote), reused, suite_obj.name))
     if progress:
         progress(len(plan), len(plan), "done")
     return out
