@@ -57,7 +57,7 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
     ``config.trials`` says otherwise, until every category is decided or ``config.sequential``'s budget is
     spent); other suites, or ``config.sequential.fixed``, run every scenario and compare in one shot."""
     from evalkit.compare import compare
-    from evalkit.compare.validity import check_baseline, check_comparable, check_policy_categories
+    from evalkit.compare.validity import check_baseline, check_comparable
     from evalkit.report import write_reports
     from evalkit.run.runner import run_suite
     from evalkit.store.exchange import resolve_baseline
@@ -66,8 +66,7 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
     say = log or (lambda _msg: None)
     ws = Workspace.resolve(tracking_uri=tracking_uri, baselines_dir=baselines_dir)
     suite_obj = load_suite(suite)
-    base_dir, pol = _policy_of(ws, suite_obj, policy)
-    check_policy_categories(pol, _categories_of(suite_obj), suite_obj.name)
+    base_dir, pol = _suite_policy(ws, suite_obj, policy)
     require_writable(output_dir, "--output-dir")  # the reports' folder: found unwritable before the run, not after
     store = ws.store()
     store.require_loggable(outbox=use_outbox)  # fail before spending the run, not after
@@ -85,7 +84,11 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
     check_baseline(baseline_table, pol)  # read and checked in full before the candidate spends anything
 
     if sequential:
-        result, comparison = _gate_rounds(suite_obj, agent, baseline_table, pol, config, progress, say)
+        from evalkit.compare.pool_comparison import with_resolvable
+        from evalkit.rounds import run_rounds
+
+        rounds = run_rounds(suite_obj, agent, baseline_table, pol, config, progress=progress, log=say)
+        result, comparison = rounds.run, with_resolvable(rounds.comparison, baseline_table, pol)
     else:
         result = run_suite(suite_obj, agent, config, progress=progress)
         comparison = compare(result.table, baseline_table, pol)
@@ -117,18 +120,6 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
     return GateResult(comparison, result, logged, baseline_source, reports, context, messages)
 
 
-def _gate_rounds(suite_obj: Any, agent: str, baseline_table: Any, pol: Any, config: RunConfig,
-                 progress: Callable[[int, int], None] | None, say: Callable[[str], None]) -> tuple[Any, Any]:
-    """The sequential design's rounds on a pool: (the run of every round, its comparison with the drop each
-    category's pool resolves)."""
-    from evalkit.compare.planning import cached_plan
-    from evalkit.compare.pool_comparison import with_resolvable
-    from evalkit.rounds import run_rounds
-
-    rounds = run_rounds(suite_obj, agent, baseline_table, pol, config, progress=progress, log=say)
-    return rounds.run, with_resolvable(rounds.comparison, cached_plan(baseline_table, pol), pol.metrics[0])
-
-
 def report_context(suite: str, candidate, baseline, baseline_source: str, **extra: Any) -> Any:
     """The ReportContext of a comparison: suite, the two tables' build ids, where the baseline came from (and
     its MLflow run, when ``baseline_source`` is a :class:`~evalkit.store.exchange.BaselineSource` of one)."""
@@ -156,7 +147,7 @@ def compare_refs(candidate: str, baseline: str | None = None, *, suite: str | No
     there is neither a baseline nor a suite.
     """
     from evalkit.compare import compare, default_policy, load_policy
-    from evalkit.compare.pool_comparison import compare_sequential, sequential_orders
+    from evalkit.compare.pool_comparison import compare_sequential, sequential_orders, with_resolvable
     from evalkit.compare.validity import check_baseline, check_comparable, check_policy_categories
     from evalkit.store import resolve_baseline
     from evalkit.store.exchange import BaselineNotFound
@@ -189,12 +180,8 @@ def compare_refs(candidate: str, baseline: str | None = None, *, suite: str | No
     orders = None if (pol is not None and pol.design == Design.FIXED) or method else sequential_orders(cand, base)
     if orders is not None:
         # a sequential gate's run: judged by the design that chose its scenarios, not as a fixed sample
-        from evalkit.compare.planning import cached_plan
-        from evalkit.compare.pool_comparison import with_resolvable
-
         comparison = compare_sequential(cand, base, pol, orders, allow_suite_mismatch=allow_suite_mismatch)
-        judged = pol or default_policy()
-        comparison = with_resolvable(comparison, cached_plan(base, judged), judged.metrics[0])  # as the gate shows it
+        comparison = with_resolvable(comparison, base, pol or default_policy())  # as the gate shows it
     else:
         comparison = compare(cand, base, pol, method=method, allow_suite_mismatch=allow_suite_mismatch)
     check_comparable(comparison)
@@ -202,14 +189,14 @@ def compare_refs(candidate: str, baseline: str | None = None, *, suite: str | No
                                       candidate_run=candidate)
 
 
-def _categories_of(suite_obj: Any) -> set[str]:
-    return set(suite_obj.categories) | {s.category for s in suite_obj.scenarios}
-
-
-def _policy_of(ws: Workspace, suite_obj: Any, policy: str | Path | None) -> tuple[Path, Any]:
+def _suite_policy(ws: Workspace, suite_obj: Any, policy: str | Path | None) -> tuple[Path, Any]:
     """(baselines folder, policy) of a suite in the workspace: ``policy`` if given, else the one beside its
-    baseline exports, else the default."""
-    return ws.baselines_dir(suite_obj.path), ws.policy(suite_obj.name, suite_obj.path, explicit=policy)
+    baseline exports, else the default; its category margins must name the suite's categories."""
+    from evalkit.compare.validity import check_policy_categories
+
+    pol = ws.policy(suite_obj.name, suite_obj.path, explicit=policy)
+    check_policy_categories(pol, set(suite_obj.categories) | {s.category for s in suite_obj.scenarios}, suite_obj.name)
+    return ws.baselines_dir(suite_obj.path), pol
 
 
 def plan_suite(suite: str | Path, *, baseline_alias: str = DEFAULT_ALIAS, policy: str | Path | None = None,
@@ -220,14 +207,12 @@ def plan_suite(suite: str | Path, *, baseline_alias: str = DEFAULT_ALIAS, policy
     See :func:`evalkit.compare.planning.plan_gate` for the columns; the simulation runs the sequential design
     on the baseline's own per-scenario results."""
     from evalkit.compare.planning import plan_gate
-    from evalkit.compare.validity import check_policy_categories
     from evalkit.store.exchange import resolve_baseline
     from evalkit.suite import load_suite
 
     ws = Workspace.resolve(tracking_uri=tracking_uri, baselines_dir=baselines_dir)
     suite_obj = load_suite(suite)
-    base_dir, pol = _policy_of(ws, suite_obj, policy)
-    check_policy_categories(pol, _categories_of(suite_obj), suite_obj.name)
+    base_dir, pol = _suite_policy(ws, suite_obj, policy)
     table, source = resolve_baseline(ws.store(), suite_obj.name, baseline_alias, base_dir, suite_hash=suite_obj.hash)
     return plan_gate(table, pol, reps=reps, seed=seed), pol, source
 

@@ -24,10 +24,8 @@ def exit_code_of(verdict: str) -> int:
 
 
 def gate_tags(comparison: Any, context: Any, sequential: bool, baseline_source: Any = "") -> dict[str, str]:
-    """The gate's decision as MLflow tags of the candidate run (searchable: failed gates, regressed cells,
-    which baseline and which policy decided).
-
-    ``baseline_source``: what :func:`evalkit.store.exchange.resolve_baseline` returned (its ``ref`` is the
+    """The gate's decision as MLflow tags of the candidate run (see the module docstring). ``baseline_source``:
+    what :func:`evalkit.store.exchange.resolve_baseline` returned (its ``ref`` is the
     baseline's run id or ``export:<manifest>``); a plain string gives an empty ``baseline_run`` tag."""
     from evalkit.compare.policy_hash import policy_hash
     from evalkit.store import names

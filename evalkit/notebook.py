@@ -170,13 +170,9 @@ def load_run(run_id: str, *, store: Any = None) -> RunData:
 
 
 def _as_table(run: Any, store: Any) -> pd.DataFrame:
-    if isinstance(run, pd.DataFrame):
-        return run
-    if isinstance(run, RunData):
-        return run.table
     if isinstance(run, str):
         return load_table(run, store=store)
-    return run  # RunResult-like: compare() accepts it
+    return run.table if isinstance(run, RunData) else run  # a DataFrame, or RunResult-like: compare() accepts it
 
 
 # ------------------------------------------------------------------------------------------ comparisons

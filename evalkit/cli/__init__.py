@@ -139,7 +139,9 @@ def main(argv: list[str] | None = None) -> None:
         interrupted = done.code in (130, 128 + signal.SIGTERM)  # Ctrl-C or SIGTERM: nothing may start after
         raise
     finally:
-        _end_agent_processes(close=interrupted)
+        agents = sys.modules.get("evalkit.agents.subprocess_agent")  # loaded only if an agent process was started
+        if agents is not None:
+            agents.end_all_agents(close=interrupted)  # kill the process groups of agents still running
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
 
@@ -147,14 +149,6 @@ def main(argv: list[str] | None = None) -> None:
 def _terminated(signum: int, frame) -> None:
     """SIGTERM ends evalkit like Ctrl-C does: cleanup runs (agent processes end) and the exit code is 143."""
     raise SystemExit(128 + signum)
-
-
-def _end_agent_processes(close: bool) -> None:
-    """Kill the process groups of agents still running (an interrupted run); a no-op if none was started.
-    ``close``: the process is going away, so no agent may start after this."""
-    module = sys.modules.get("evalkit.agents.subprocess_agent")
-    if module is not None:
-        module.end_all_agents(close=close)
 
 
 class _ReaderGone:

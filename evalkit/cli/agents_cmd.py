@@ -35,7 +35,7 @@ def agents(ctx: click.Context, as_json: bool) -> None:
     if builds is None:
         click.echo("  (the reference investigator is not installed)")
     for version, flags in (builds or {}).items():
-        summary = ", ".join(f"{k}={v}" for k, v in _changed_flags(builds, version, flags).items())
+        summary = ", ".join(f"{k}={v}" for k, v in _changed_flags(builds, flags).items())
         click.echo(f"  reference:{version:<8} {summary or 'baseline flags'}")
     click.echo("\nSpec forms:")
     width = max(len(f) for f, _ in SPEC_FORMS)
@@ -44,8 +44,8 @@ def agents(ctx: click.Context, as_json: bool) -> None:
     click.echo("\nProtocol and options: docs/agent-protocol.md")
 
 
-def _changed_flags(builds: dict, version: str, flags: dict) -> dict:
-    """Flags where a build differs from the first (baseline) build; all flags for the baseline itself."""
+def _changed_flags(builds: dict, flags: dict) -> dict:
+    """Flags where a build differs from the first (baseline) build; none for the baseline itself."""
     first = next(iter(builds.values()))
     if flags is first or not isinstance(flags, dict) or not isinstance(first, dict):
         return {}

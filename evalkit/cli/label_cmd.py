@@ -65,7 +65,6 @@ def validate_cmd(folder, policy_path, against, jobs) -> None:
     """
     from evalkit.labels.policy import load_policy
     from evalkit.labels.validation import validate_folder
-
     from evalkit.parallel import check_jobs
 
     scores = validate_folder(folder, load_policy(policy_path), against=against, jobs=check_jobs("--jobs", jobs))
@@ -111,8 +110,7 @@ def _keys():
             return
         if key.lower() not in "arse":
             continue
-        rest = click.prompt("  component fault_type [why]", default="", show_default=False) if key == "e" else \
-            click.prompt("  why", default="", show_default=False)
+        rest = click.prompt("  component fault_type [why]" if key == "e" else "  why", default="", show_default=False)
         yield f"{key} {rest}"
 
 

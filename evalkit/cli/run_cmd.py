@@ -82,8 +82,12 @@ def run(suite, agent, config, scenarios, limit, output_dir, tracking_uri, no_log
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         output_dir = Path(EVALKIT_DIR) / "runs" / f"{meta['suite']}-{build_hash(meta['build_id'])}-{config.seed}-{stamp}"
     paths = write_outputs(result, output_dir)
-    if config.trace.enabled:
-        _log_traces(result, suite, config.trace.experiment, tracking_uri)
+    if config.trace.enabled:  # the trials as MLflow traces (--trace), in the run's tracking store
+        from evalkit.labels.trace_log import log_run_traces
+
+        uri, experiment = store_for(tracking_uri).tracking_uri, config.trace.experiment
+        ids = log_run_traces(result, suite, experiment=experiment, tracking_uri=uri)
+        click.echo(f"logged {len(ids)} traces to experiment {experiment} at {uri}", err=True)
     agg = result.aggregate()
     logged = None
     if store is not None:
@@ -100,12 +104,3 @@ def run(suite, agent, config, scenarios, limit, output_dir, tracking_uri, no_log
         click.echo(f"\nresults: {paths['results']}")
         if logged is not None:
             click.echo(logged.message)
-
-
-def _log_traces(result, suite, experiment: str, tracking_uri: str | None) -> None:
-    """Log the run's trials as MLflow traces (``--trace``) in the run's tracking store."""
-    from evalkit.labels.trace_log import log_run_traces
-
-    store = store_for(tracking_uri)
-    ids = log_run_traces(result, suite, experiment=experiment, tracking_uri=store.tracking_uri)
-    click.echo(f"logged {len(ids)} traces to experiment {experiment} at {store.tracking_uri}", err=True)

@@ -28,7 +28,7 @@ from evalkit.compare.validity import check_runs
 from evalkit.errors import UserError
 from evalkit.jsonable import jsonable
 from evalkit.score.catalogue import on_unit_scale
-from evalkit.vocab import Direction, GateTest, Role, Verdict
+from evalkit.vocab import Direction, GateTest, Verdict
 
 FRAME_COLUMNS = [
     "category", "metric", "gated", "direction", "test", "n", "k_baseline", "k_candidate",
@@ -226,9 +226,7 @@ def compare(candidate: Any, baseline: Any, policy: Policy | str | Path | None = 
     runs = check_runs(candidate, baseline, pol, allow_suite_mismatch)
     cand, base, hc, hb = runs.cand, runs.base, runs.hash_cand, runs.hash_base
     metrics = pol.all_metrics()
-    wanted = paired_mod.wanted_metrics(metrics, pol.primary, cand, base)
-    p = paired_mod.pair(paired_mod.scenario_means(cand, wanted, Role.CANDIDATE),
-                        paired_mod.scenario_means(base, wanted, Role.BASELINE))
+    p = paired_mod.paired_runs(cand, base, metrics, pol.primary)
     notes = []
     if hc != hb:
         notes.append(f"suite versions differ (candidate {hc}, baseline {hb}): compared the {p.n} scenarios both "

@@ -16,7 +16,7 @@ import pandas as pd
 from evalkit.errors import UserError
 from evalkit.score.catalogue import metric
 from evalkit.score.schema import OVERALL_MICRO
-from evalkit.vocab import Status
+from evalkit.vocab import Role, Status
 
 OVERALL = OVERALL_MICRO
 
@@ -36,13 +36,6 @@ class ScenarioMeans:
         pick = lambda d: {m: v[idx] for m, v in d.items()}  # noqa: E731
         return ScenarioMeans(self.ids[idx], self.category[idx], pick(self.count), pick(self.mean),
                              pick(self.wvar), dict(self.binary))
-
-
-def wanted_metrics(metrics: tuple[str, ...], primary: str, *tables: pd.DataFrame) -> tuple[str, ...]:
-    """``metrics``, plus the primary score (for flips) where every table has it: runs without it have no flips."""
-    if primary in metrics or not all(primary in t.columns for t in tables):
-        return metrics
-    return metrics + (primary,)
 
 
 def scenario_means(table: pd.DataFrame, metrics: tuple[str, ...], role: str) -> ScenarioMeans:
@@ -115,6 +108,14 @@ def pair(cand: ScenarioMeans, base: ScenarioMeans) -> Paired:
     return Paired(b, cand.take(ci), only_candidate=int(len(cand.ids) - both.sum()),
                   only_baseline=int(len(base.ids) - both.sum()), category_changed=changed, categories=cats,
                   group=group)
+
+
+def paired_runs(cand: pd.DataFrame, base: pd.DataFrame, metrics: tuple[str, ...], primary: str) -> Paired:
+    """Both runs reduced to scenario means of ``metrics`` and paired; the primary score joins them (for flips)
+    where both runs have it: runs without it have no flips."""
+    if primary not in metrics and primary in cand.columns and primary in base.columns:
+        metrics = metrics + (primary,)
+    return pair(scenario_means(cand, metrics, Role.CANDIDATE), scenario_means(base, metrics, Role.BASELINE))
 
 
 @dataclass

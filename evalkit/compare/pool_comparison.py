@@ -86,9 +86,7 @@ def compare_sequential(candidate: Any, baseline: Any, policy: Policy | None, ord
     report_only = tuple(m for m in pol.report if m not in pol.metrics and on_unit_scale(m))
     skipped = [m for m in pol.report if m not in pol.metrics and not on_unit_scale(m)]
     metrics = pol.metrics + report_only
-    wanted = paired_mod.wanted_metrics(metrics, pol.primary, cand, base)
-    p = paired_mod.pair(paired_mod.scenario_means(cand, wanted, Role.CANDIDATE),
-                        paired_mod.scenario_means(base, wanted, Role.BASELINE))
+    p = paired_mod.paired_runs(cand, base, metrics, pol.primary)
     cats = sorted(orders)
     ran = set(p.cand.ids)
     used = {c: [sid for sid in orders[c] if sid in ran] for c in cats}
@@ -149,12 +147,15 @@ def compare_sequential(candidate: Any, baseline: Any, policy: Policy | None, ord
                       flips_source=lambda: flips_mod.flips_table(p, cand, base, pol.primary))
 
 
-def with_resolvable(comparison: Comparison, plan: pd.DataFrame, metric: str) -> Comparison:
-    """Fill the ``mde`` column of ``metric``'s category rows with the smallest drop the pool resolves at the
-    design's power (``plan``: :func:`evalkit.compare.planning.plan_gate` of the baseline); returns it."""
+def with_resolvable(comparison: Comparison, baseline: pd.DataFrame, policy: Policy) -> Comparison:
+    """Fill the ``mde`` column of the primary gated metric's category rows with the smallest drop the pool
+    resolves at the design's power (:func:`evalkit.compare.planning.cached_plan` of ``baseline``); returns it."""
+    from evalkit.compare.planning import cached_plan
+
+    plan = cached_plan(baseline, policy)
     drops = dict(zip(plan["category"].astype(str), plan["resolvable_drop"].astype(float)))
     cells = comparison.cells
-    rows = cells["metric"] == metric
+    rows = cells["metric"] == policy.metrics[0]
     cells.loc[rows, "mde"] = cells.loc[rows, "category"].map(drops).astype(float)
     comparison.meta["resolvable_drop"] = {c: d for c, d in drops.items()}
     return comparison

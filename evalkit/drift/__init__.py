@@ -1,7 +1,5 @@
 """Quality drift across builds: metric series from the store, change detection, demo history, dashboard.
 
-(One module per job.)
-
 - :func:`load_series` (``series.py``): per-build, per-category aggregates of a suite from MLflow run metrics.
 - :func:`detect` (``detect.py``): z on each build's own SE, EWMA, lower CUSUM alarms, verdicts.
 - :func:`generate_history` (``history.py``): real reference-agent builds logged backdated, with promotions.
@@ -43,10 +41,8 @@ def __getattr__(name: str) -> Any:
 def drift_dashboard(store: Any, suite: str, out_dir: str | Path, *, alias: str = DEFAULT_ALIAS, since: Any = None,
                     metrics: tuple[str, ...] | None = None, params: Any = None, recent: int = 20,
                     policy: Any = None) -> tuple[Path, Any]:
-    """Load the series of ``suite`` from ``store``, detect drift and write the dashboard into ``out_dir``.
-
-    ``metrics`` default to the gated metrics of ``policy`` (default: the suite's policy file, else the
-    default policy), whose margins also colour the overview grid. Returns (index.html path, :class:`Drift`)."""
+    """:func:`drift_for_suite`, then its dashboard written into ``out_dir`` (the policy's margins also colour the
+    overview grid). Returns (index.html path, :class:`Drift`)."""
     from evalkit.drift.dashboard import build_dashboard
 
     drift = drift_for_suite(store, suite, alias=alias, since=since, metrics=metrics, params=params, policy=policy)

@@ -36,8 +36,8 @@ def _anchor(category: str) -> str:
     return "cat-" + "".join(ch if ch.isalnum() else "-" for ch in category)
 
 
-def _fmt(x: float, digits: int = 2) -> str:
-    return f"{x:.{digits}f}" if isinstance(x, (int, float, np.floating)) and np.isfinite(x) else "–"
+def _fmt(x: float) -> str:
+    return f"{x:.2f}" if isinstance(x, (int, float, np.floating)) and np.isfinite(x) else "–"
 
 
 def _run(drift: Drift, run_id: str) -> dict:

@@ -83,14 +83,6 @@ def _variant(j: int) -> dict[str, Any]:
     return out
 
 
-def _spec(version: str, flags: dict[str, Any]) -> str:
-    def text(v: Any) -> str:
-        return str(v).lower() if isinstance(v, bool) else str(v)
-
-    query = "&".join(f"{k}={text(v)}" for k, v in flags.items())
-    return f"reference:{version}?{query}" if query else f"reference:{version}"
-
-
 def phase_sizes(builds: int) -> dict[str, int]:
     """How many builds each phase gets (see the module docstring)."""
     if not isinstance(builds, int) or builds < MIN_BUILDS:
@@ -107,18 +99,18 @@ def history_plan(builds: int = 20) -> list[PlannedBuild]:
     for phase in PHASES:
         size = sizes[phase]
         for j in range(size):
-            variant = _variant(len(plan))
+            version = REGRESSION_VERSION if phase == "regression" else "v1"
+            spec = f"reference:{version}?" + "&".join(f"{k}={v}" for k, v in _variant(len(plan)).items())
             promote = ""
             if phase == "reference":
-                spec, label = _spec("v1", variant), f"v1 variant {j + 1}"
+                label = f"v1 variant {j + 1}"
                 promote = "first baseline" if j == 0 else "routine refresh" if size >= 6 and j == size // 2 else ""
             elif phase == "regression":
-                spec, label = _spec(REGRESSION_VERSION, variant), f"v2 monitor focus {j + 1} (regression)"
+                label = f"v2 monitor focus {j + 1} (regression)"
             elif phase == "fix":
-                spec, label = _spec("v1", variant), "fix: monitor focus reverted"
-                promote = "fix of the monitor-focus regression"
+                label, promote = "fix: monitor focus reverted", "fix of the monitor-focus regression"
             else:
-                spec, label = _spec("v1", variant), f"v1 variant {sizes['reference'] + j + 1}"
+                label = f"v1 variant {sizes['reference'] + j + 1}"
                 promote = "routine refresh" if size >= 4 and j == size // 2 else ""
             plan.append(PlannedBuild(len(plan), phase, label, spec, promote))
     return plan
@@ -228,14 +220,11 @@ def generate_history(store: Any, suite: str | Path = "core", builds: int = 20, c
                                          names.TAG_HISTORY_SUITE_PATH: str(Path(suite_obj.path).resolve())})
             run_id, reused = logged.run_id, False
             build_id = result.meta["build_id"]
-        promoted = False
-        if b.promote:
-            if run_id not in promoted_runs:
-                store.promote(run_id, suite_obj.name, alias, reason=b.promote, who="evalkit demo-history",
-                              suite_hash=suite_obj.hash)
-                promoted_runs.add(run_id)
-            promoted = True
-        out.append(HistoryBuild(b, run_id, build_id, when, promoted, reused, suite_obj.name))
+        if b.promote and run_id not in promoted_runs:  # a rerun does not promote the same run again
+            store.promote(run_id, suite_obj.name, alias, reason=b.promote, who="evalkit demo-history",
+                          suite_hash=suite_obj.hash)
+            promoted_runs.add(run_id)
+        out.append(HistoryBuild(b, run_id, build_id, when, bool(b.promote), reused, suite_obj.name))
     if progress:
         progress(len(plan), len(plan), "done")
     return out

@@ -70,6 +70,7 @@ def category_png(drift: Drift, category: str, metrics: tuple[str, ...] | None = 
     defaults a two-metric figure is 1,400 px wide: the dashboard shows it at full width without upscaling."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     frame = drift.frame
     metrics = tuple(metrics or drift.series.metrics or pd.unique(frame["metric"]))
@@ -92,11 +93,15 @@ def category_png(drift: Drift, category: str, metrics: tuple[str, ...] | None = 
         _value_panel(axes[0, j], d, metric, marks, alarms)
         for ax in axes[:, j]:  # one collection per axis, however many promotions and alarms
             _vertical_marks(ax, d["order"].to_numpy()[alarms], marks)
-        _value_axis(axes[0, j], metric)
+        axes[0, j].grid(alpha=0.3)
+        in_points(axes[0, j], metric)
+        axes[0, j].yaxis.label.set_size(LABEL_SIZE)
         _z_panel(axes[1, j], d)
         _cusum_panel(axes[2, j], d, drift.params.h)
         _ticks(axes[2, j], marks.orders, marks.times)
-        _locate_ticks(axes[:, j])
+        for ax, n_ticks in zip(axes[:, j], (5, 4, 3)):
+            ax.yaxis.set_major_locator(MaxNLocator(n_ticks))
+            ax.tick_params(labelsize=TICK_SIZE)
     _legend(fig, axes, per_row=max(4, int(width_in * len(metrics) / 1.5)))
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
@@ -157,12 +162,6 @@ def _vertical_marks(ax: Any, alarm_orders: np.ndarray, marks: _Marks) -> None:
                   lw=max(2.0, 300.0 / max(len(marks.orders), 1)), zorder=0)
 
 
-def _value_axis(ax: Any, metric: str) -> None:
-    ax.grid(alpha=0.3)
-    in_points(ax, metric)
-    ax.yaxis.label.set_size(LABEL_SIZE)
-
-
 def _z_panel(ax: Any, d: pd.DataFrame) -> None:
     """Standardised shifts z_t, their EWMA and its ± control limit."""
     x = d["order"].to_numpy()
@@ -192,14 +191,6 @@ def _cusum_panel(ax: Any, d: pd.DataFrame, h: float) -> None:
     ax.set_ylim(0, max(h * 1.5, float(np.nanmax(s)) * 1.1 if np.isfinite(s).any() else 0))
     ax.set_ylabel("S_t", fontsize=LABEL_SIZE)
     ax.grid(alpha=0.3)
-
-
-def _locate_ticks(column: Any) -> None:
-    from matplotlib.ticker import MaxNLocator
-
-    for ax, n_ticks in zip(column, (5, 4, 3)):
-        ax.yaxis.set_major_locator(MaxNLocator(n_ticks))
-        ax.tick_params(labelsize=TICK_SIZE)
 
 
 def _legend(fig: Any, axes: Any, per_row: int) -> None:

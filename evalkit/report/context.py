@@ -89,11 +89,8 @@ def fixed_columns(r, min_scenarios: int) -> tuple[str, str, str, str]:
     """(n, the bounds that decided, the drop the cell could detect, the scenarios it needs to resolve δ) for
     one row of a fixed comparison.
 
-    The bounds are the one-sided bounds at the cell's corrected level — the lower one decides not-worse /
-    improved, the upper one regressed — so a row's interval and its verdict always agree (the plain 95%
-    interval stays in the JSON/CSV as ci_low/ci_high). A cell with fewer paired scenarios than
-    ``min_scenarios`` is not tested and says so instead; the detectable drop and the scenarios for δ are shown
-    for inconclusive cells."""
+    The bounds are the one-sided bounds at the cell's corrected level, so a row's interval and its verdict always
+    agree (the plain 95% interval stays in the JSON/CSV as ci_low/ci_high)."""
     n = str(int(r.n))
     if int(r.n) < min_scenarios or not np.isfinite(r.level):
         return n, f"too few scenarios (n<{min_scenarios})", "—", "—"
@@ -107,31 +104,25 @@ def resolution_notes(rows, min_scenarios: int) -> list[str]:
     """One line per tested, inconclusive row, ``<metric> in <category>, if its estimate holds: <suggestion>``:
     what more data would decide it (the comparison's ``suggestion``: the scenarios, or trials, that move its
     bound off the margin with 80% power if the current estimate is the true difference)."""
-    out = []
-    for r in rows.itertuples(index=False):
-        if r.verdict == Verdict.INCONCLUSIVE and int(r.n) >= min_scenarios and getattr(r, "suggestion", ""):
-            cat = category_label(r.category)
-            out.append(f"{r.metric} in {cat}, if its estimate holds: {r.suggestion}")
-    return out
+    return [f"{r.metric} in {category_label(r.category)}, if its estimate holds: {r.suggestion}"
+            for r in rows.itertuples(index=False)
+            if r.verdict == Verdict.INCONCLUSIVE and int(r.n) >= min_scenarios and getattr(r, "suggestion", "")]
 
 
 def fixed_legend(comparison) -> str:
     """One line saying how the fixed design's verdicts were reached."""
     pol = comparison.policy
     name = _CORRECTION_NAMES.get(pol.correction, pol.correction)
+    deltas = ", ".join(f"{m} {100 * pol.delta_for(m):.0f} pts" if in_points(m) else f"{m} {pol.delta_for(m):.3g}"
+                       for m in pol.metrics)
     return (f"diff in points (candidate − baseline); {name}-adjusted bounds: each end is a one-sided bound at "
             f"the cell's {name}-adjusted level (family-wise alpha={pol.alpha}), and it is what decides: "
             f"regressed when the upper bound is below −margin, not-worse when the lower bound is above −margin, "
             f"improved when it is above +margin, inconclusive otherwise; margins per policy "
             f"{pol.source or '(default)'}; detectable drop: the smallest drop this run flags with 80% power "
             f"(inconclusive cells); scenarios for δ: how many paired scenarios, at the same trials, make that drop "
-            f"δ ({_deltas(pol)}); the plain 95% interval is ci_low/ci_high in comparison.json and cells.csv.")
+            f"δ ({deltas}); the plain 95% interval is ci_low/ci_high in comparison.json and cells.csv.")
 
-
-def _deltas(pol) -> str:
-    """δ of each gated metric, for the legend: ``rca_top1 10 pts, rca_score 10 pts``."""
-    return ", ".join(f"{m} {100 * pol.delta_for(m):.0f} pts" if in_points(m) else f"{m} {pol.delta_for(m):.3g}"
-                     for m in pol.metrics)
 
 def is_sequential(cells) -> bool:
     """Whether a comparison's cells come from the sequential design (they carry pool and stop columns)."""

@@ -93,20 +93,20 @@ def _details(comparison, rows, sequential: bool) -> list[str]:
     out: list[str] = []
     to_resolve = [] if sequential else resolution_notes(rows, comparison.policy.min_scenarios)
     if to_resolve:
-        out += [f"<details><summary>What would decide the {len(to_resolve)} inconclusive cell(s), if their estimates "
-                "hold</summary>", ""]
-        out += [f"- {_esc(line)}" for line in to_resolve]
-        out += ["", "</details>", ""]
+        out += _collapsed(f"What would decide the {len(to_resolve)} inconclusive cell(s), if their estimates hold",
+                          [_esc(line) for line in to_resolve])
     report_only = comparison.to_frame()
     report_only = report_only[~report_only["gated"] & (report_only["verdict"] == Verdict.REGRESSED)]
     if len(report_only):
-        out += ["<details><summary>Report-only metrics that dropped (not gating)</summary>", ""]
-        for r in report_only.itertuples(index=False):
-            where = _category(r.category)
-            unit = " pts" if in_points(r.metric) else ""
-            out.append(f"- {r.metric} in {where}: {fmt_diff(r.diff, r.metric)}{unit}")
-        out += ["", "</details>", ""]
+        out += _collapsed("Report-only metrics that dropped (not gating)",
+                          [f"{r.metric} in {_category(r.category)}: {fmt_diff(r.diff, r.metric)}"
+                           + (" pts" if in_points(r.metric) else "") for r in report_only.itertuples(index=False)])
     return out
+
+
+def _collapsed(summary: str, items: list[str]) -> list[str]:
+    """A collapsed section listing ``items``."""
+    return [f"<details><summary>{summary}</summary>", "", *(f"- {item}" for item in items), "", "</details>", ""]
 
 
 def _footer(comparison, ctx: ReportContext, sequential: bool) -> list[str]:

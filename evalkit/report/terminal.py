@@ -63,11 +63,9 @@ def render_terminal(comparison, context: ReportContext | None = None, color: boo
         return "  ".join(out).rstrip()
 
     lines += [fmt_row(header), "  ".join("-" * w for w in widths)]
-    last_metric = None
-    for cols in body:
-        if last_metric is not None and cols[0] != last_metric:
-            lines.append("")
-        last_metric = cols[0]
+    for i, cols in enumerate(body):
+        if i and cols[0] != body[i - 1][0]:
+            lines.append("")  # a blank line between metrics
         lines.append(fmt_row(cols, cols[7]))
     pol = comparison.policy
     lines.append("")

@@ -6,8 +6,7 @@ minimal per-category mean/count for callers that need no more.
 Only headline numbers become MLflow metrics: per category, the mean, standard error and scenario count of
 the default gated metrics (:data:`PER_CATEGORY`, what the drift dashboard reads); for everything else the
 all-scenario (micro) mean. The full aggregates table — every metric, statistic, pass@k, error rate and
-category — is the run's ``results/aggregates.parquet`` artifact. A 24-scenario smoke run logged 2,443
-metrics at 3 trials before (every statistic of every aggregate row); it now logs under 100.
+category — is the run's ``results/aggregates.parquet`` artifact.
 """
 
 from __future__ import annotations
@@ -62,13 +61,9 @@ def _headline(metric: str, stat: str, category: str, per_category: tuple[str, ..
 
 def aggregate_metrics(aggregates: pd.DataFrame | None,
                       per_category: tuple[str, ...] = PER_CATEGORY) -> dict[str, float]:
-    """The headline statistics of ``aggregates`` as ``{key: value}`` (finite values only).
-
-    Long frames (a ``metric`` column): per category the mean, se and n_scenarios of ``per_category``
-    metrics, and the overall mean of every other score, cost, custom score and error rate →
-    ``<metric>.<stat>.<category>``. Wide frames (no ``metric`` column, one row per category): each numeric
-    column → ``<column>.<category>``.
-    """
+    """The headline statistics (see the module docstring) of a long ``aggregates`` frame as
+    ``{<metric>.<stat>.<category>: value}``, finite values only; a wide frame (no ``metric`` column, one row per
+    category) gives each numeric column as ``<column>.<category>``."""
     if aggregates is None or len(aggregates) == 0:
         return {}
     frame = aggregates

@@ -75,14 +75,10 @@ class Outbox:
         """Queued runs, oldest first (keys start with their UTC time)."""
         if not self.directory.is_dir():
             return []
-        out = []
-        for path in sorted(self.directory.iterdir()):
-            if path.name.startswith(".") or not (path / REQUEST_FILE).is_file():
-                continue
-            prepared = PreparedRun.load(path)
-            out.append(OutboxEntry(prepared.key, path, prepared.tracking_uri, prepared.suite, prepared.build_id,
-                                   prepared.created_at))
-        return out
+        queued = [p for p in sorted(self.directory.iterdir())
+                  if not p.name.startswith(".") and (p / REQUEST_FILE).is_file()]
+        return [OutboxEntry(r.key, r.directory, r.tracking_uri, r.suite, r.build_id, r.created_at)
+                for r in map(PreparedRun.load, queued)]
 
     def claim(self, entry: OutboxEntry) -> AbstractContextManager[bool]:
         """Hold this entry's lock for the block; yields False if another process holds it."""

@@ -212,15 +212,13 @@ def detect_git(meta: dict[str, Any], *, git_sha: str | None = None, branch: str 
     (GitHub Actions, GitLab CI, generic), else ``git`` in the working directory."""
     env = os.environ
     sha = git_sha or meta.get("git_sha") or env.get("GITHUB_SHA") or env.get("CI_COMMIT_SHA") \
-        or env.get("GIT_COMMIT") or ""
+        or env.get("GIT_COMMIT") or _git("rev-parse", "HEAD")
     br = branch or meta.get("branch") or env.get("GITHUB_HEAD_REF") or env.get("CI_COMMIT_REF_NAME") \
         or env.get("GIT_BRANCH") or env.get("GITHUB_REF_NAME") or ""
     number = pr if pr is not None else meta.get("pr") or env.get("EVALKIT_PR") or env.get("CI_MERGE_REQUEST_IID")
     ref = env.get("GITHUB_REF", "")
     if not number and ref.startswith("refs/pull/"):
         number = ref.split("/")[2]
-    if not sha:
-        sha = _git("rev-parse", "HEAD")
     if not br:
         br = _git("rev-parse", "--abbrev-ref", "HEAD")
         br = "" if br == "HEAD" else br

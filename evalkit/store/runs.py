@@ -77,15 +77,6 @@ def ensure_experiment(client: Any, target: TrackingTarget, name: str) -> str:
     raise UserError.at(target.display, "experiment", name, "could not be created or found; check the server")
 
 
-def find_by_key(client: Any, experiment_id: str, key: str) -> list[Any]:
-    """All runs (any status, deleted included) carrying idempotency key ``key``."""
-    from mlflow.entities import ViewType
-
-    flt = f"tags.`{names.TAG_KEY}` = '{_quote(key)}'"
-    return list(retry_locked(client.search_runs, [experiment_id], filter_string=flt,
-                             run_view_type=ViewType.ALL, max_results=100))
-
-
 def _quote(value: str) -> str:
     return value.replace("\\", "\\\\").replace("'", "\\'")
 
@@ -121,8 +112,12 @@ def upload(client: Any, target: TrackingTarget, prepared: PreparedRun, experimen
 def settle_key(client: Any, target: TrackingTarget, prepared: PreparedRun) -> tuple[str, bool]:
     """Upload ``prepared`` unless a complete run with its key exists: ``(run_id, uploaded_now)``.
     Incomplete leftovers of an interrupted earlier attempt are marked FAILED (never deleted)."""
+    from mlflow.entities import ViewType
+
     exp_id = ensure_experiment(client, target, prepared.experiment)
-    existing = find_by_key(client, exp_id, prepared.key)
+    flt = f"tags.`{names.TAG_KEY}` = '{_quote(prepared.key)}'"  # runs of any status, deleted ones included
+    existing = retry_locked(client.search_runs, [exp_id], filter_string=flt, run_view_type=ViewType.ALL,
+                            max_results=100)
     done = [r for r in existing if r.data.tags.get(names.TAG_UPLOADED) == "true"]
     if done:
         done.sort(key=lambda r: (r.info.start_time or 0, r.info.run_id))

@@ -222,12 +222,14 @@ class Store:
     def load_meta(self, run_id: str) -> dict:
         return self._call(runs.load_meta, run_id)
 
+    def _read(self, fn: Any, nothing: Any, *args: Any, **kwargs: Any) -> Any:
+        """``_call`` for a reader: ``nothing`` from a local store that does not exist (not created to read it)."""
+        return nothing if self.missing_file() else self._call(fn, *args, **kwargs)
+
     def find_runs(self, suite: str, *, build_id: str | None = None, role: str | None = None,
                   max_results: int = 100) -> list[RunInfo]:
         """Evaluation runs of ``suite``, newest first."""
-        if self.missing_file():
-            return []
-        return self._call(runs.search_runs, suite, build_id=build_id, role=role, max_results=max_results)
+        return self._read(runs.search_runs, [], suite, build_id=build_id, role=role, max_results=max_results)
 
     # -- baselines ----------------------------------------------------------------------------------------
     def promote(self, run_id: str, suite: str, alias: str = names.DEFAULT_ALIAS, *, reason: str = "",
@@ -242,15 +244,11 @@ class Store:
 
     def history(self, suite: str, alias: str | None = None) -> list[Promotion]:
         """Promotions of ``suite`` (one alias or all), oldest first."""
-        if self.missing_file():
-            return []
-        return self._call(baselines.history, suite, alias)
+        return self._read(baselines.history, [], suite, alias)
 
     def current_baseline(self, suite: str, alias: str = names.DEFAULT_ALIAS) -> Promotion | None:
         """The latest promotion of ``suite@alias``, or None."""
-        if self.missing_file():
-            return None
-        return self._call(baselines.current, suite, alias)
+        return self._read(baselines.current, None, suite, alias)
 
     def export_baseline(self, suite: str, alias: str = names.DEFAULT_ALIAS,
                         baselines_dir: Path | str = BASELINES,

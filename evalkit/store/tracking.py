@@ -169,13 +169,6 @@ def _with_psycopg2(uri: str) -> str:
     return uri
 
 
-def probe_timeout() -> float:
-    try:
-        return float(os.environ.get(PROBE_TIMEOUT_ENV, DEFAULT_PROBE_TIMEOUT_S))
-    except ValueError:
-        return DEFAULT_PROBE_TIMEOUT_S
-
-
 def probe(target: TrackingTarget, timeout_s: float | None = None) -> str | None:
     """Return None when ``target`` answers, else a short reason. ``GET /health``; local backends pass.
 
@@ -185,7 +178,11 @@ def probe(target: TrackingTarget, timeout_s: float | None = None) -> str | None:
     """
     if not target.is_remote:
         return None
-    timeout_s = probe_timeout() if timeout_s is None else timeout_s
+    if timeout_s is None:
+        try:
+            timeout_s = float(os.environ.get(PROBE_TIMEOUT_ENV, DEFAULT_PROBE_TIMEOUT_S))
+        except ValueError:
+            timeout_s = DEFAULT_PROBE_TIMEOUT_S
     reason, timed_out = _probe_once(target, timeout_s)
     if timed_out:
         reason, _ = _probe_once(target, timeout_s * PROBE_RETRY_FACTOR)
@@ -205,12 +202,6 @@ def _probe_once(target: TrackingTarget, timeout_s: float) -> tuple[str | None, b
         # A connect timeout arrives wrapped in URLError, a read timeout bare.
         reason = getattr(err, "reason", err)
         return f"{reason}", isinstance(reason, TimeoutError)
-
-
-def configure_http_env() -> None:
-    """Lower MLflow's HTTP retry/timeout defaults (unless already set) so a dead server fails fast."""
-    for key, value in HTTP_ENV_DEFAULTS.items():
-        os.environ.setdefault(key, value)
 
 
 @contextlib.contextmanager
@@ -268,8 +259,9 @@ def make_client(target: TrackingTarget) -> Any:
     quiet_mlflow_logs()
     # MLflow prints "View run ... at: URL" to stdout on every finished run; evalkit reports runs itself.
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
-    if target.is_remote:
-        configure_http_env()
+    if target.is_remote:  # a dead server fails fast, unless the user set MLflow's HTTP settings
+        for key, value in HTTP_ENV_DEFAULTS.items():
+            os.environ.setdefault(key, value)
     from mlflow import MlflowClient
 
     if target.kind != "sqlite":
@@ -282,15 +274,11 @@ def make_client(target: TrackingTarget) -> Any:
     with file_lock(db.with_name(db.name + ".lock")):  # serialises first-use schema creation
         client = MlflowClient(tracking_uri=uri)
         client.search_experiments(max_results=1)  # forces schema creation/migration while we hold the lock
-        _enable_wal(db)
+        with contextlib.closing(sqlite3.connect(db, timeout=SQLITE_BUSY_TIMEOUT_S)) as con:
+            mode = con.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                con.execute("PRAGMA journal_mode=WAL")
     return client
-
-
-def _enable_wal(db: Path) -> None:
-    with contextlib.closing(sqlite3.connect(db, timeout=SQLITE_BUSY_TIMEOUT_S)) as con:
-        mode = con.execute("PRAGMA journal_mode").fetchone()[0]
-        if str(mode).lower() != "wal":
-            con.execute("PRAGMA journal_mode=WAL")
 
 
 _LOCKED_MARKERS = ("database is locked", "database table is locked", "database schema is locked")
@@ -298,11 +286,6 @@ _UNREACHABLE_MARKERS = ("max retries exceeded", "connection refused", "failed to
                         "connectionerror", "read timed out", "connection aborted", "remotedisconnected",
                         "name or service not known", "temporary failure in name resolution",
                         "connection reset")
-
-
-def is_locked_error(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return any(m in text for m in _LOCKED_MARKERS)
 
 
 def is_unreachable_error(exc: BaseException) -> bool:
@@ -323,7 +306,7 @@ def retry_locked(fn: Callable[..., T], *args: Any, attempts: int = 8, **kwargs: 
         try:
             return fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - filtered below
-            if attempt == attempts - 1 or not is_locked_error(exc):
+            if attempt == attempts - 1 or not any(m in str(exc).lower() for m in _LOCKED_MARKERS):
                 raise
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 5.0)
