@@ -61,3 +61,19 @@ def test_a_key_never_spooled_is_refused_when_the_view_is_made():
     spool.put("a", _traj(1))
     with pytest.raises(KeyError, match="'b'"):
         spool.view(["a", "b"])
+
+
+def test_a_spool_nobody_reads_any_more_closes_its_file_without_a_resource_warning():
+    import gc
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spool = TrajectorySpool()
+        spool.put("k", {"calls": []})
+        view = spool.view(["k"])
+        del spool  # the view still reads it
+        assert list(view) == [{"calls": []}]
+        del view
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]

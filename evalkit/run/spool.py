@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
@@ -23,6 +24,9 @@ class TrajectorySpool:
 
     def __init__(self) -> None:
         self._fh = tempfile.TemporaryFile(prefix="evalkit-trajectories-")
+        # closed (not just dropped, which Python reports as a ResourceWarning) once the spool and every sequence
+        # reading it are gone, or when the interpreter exits
+        weakref.finalize(self, self._fh.close)
         self._at: dict[str, tuple[int, int]] = {}  # record key -> (offset, length) of its JSON in the file
         self._end = 0
         self._dirty = False
