@@ -42,13 +42,13 @@ def atomic_path(path: str | Path, durable: bool = True) -> Iterator[Path]:
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
         if held is not None:  # renamed with the rest of its set when the write_together block ends
-            held.append((tmp, path))
+            held.append((tmp.absolute(), path.absolute()))  # absolute: a chdir in the block moves nothing
             return
         os.replace(tmp, path)
         if durable:
             fsync_dir(path.parent)  # the new directory entry, not only the file's bytes
     finally:
-        if held is None or (tmp, path) not in held:
+        if held is None or (tmp.absolute(), path.absolute()) not in held:
             tmp.unlink(missing_ok=True)
 
 
@@ -56,7 +56,10 @@ def atomic_path(path: str | Path, durable: bool = True) -> Iterator[Path]:
 def write_together() -> Iterator[None]:
     """Write a set of files as one: the atomic writes inside the block land only when every one of them was
     written in full (disk full, a render error: none lands, the old set stays whole). Then they are renamed
-    into place one after another, which cannot run out of space."""
+    into place one after another, which cannot run out of space. A block inside another joins its set."""
+    if _held.get() is not None:  # the outer block renames these files with the rest of its set
+        yield
+        return
     held: list[tuple[Path, Path]] = []
     token = _held.set(held)
     try:

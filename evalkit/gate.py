@@ -84,11 +84,13 @@ def run_gate(suite: str | Path, agent: str, config: RunConfig | None = None, *, 
     check_baseline(baseline_table, pol)  # read and checked in full before the candidate spends anything
 
     if sequential:
+        from evalkit.compare.planning import cached_plan
         from evalkit.compare.pool_comparison import with_resolvable
         from evalkit.rounds import run_rounds
 
         rounds = run_rounds(suite_obj, agent, baseline_table, pol, config, progress=progress, log=say)
-        result, comparison = rounds.run, with_resolvable(rounds.comparison, baseline_table, pol)
+        result = rounds.run
+        comparison = with_resolvable(rounds.comparison, cached_plan(baseline_table, pol), pol.metrics[0])
     else:
         result = run_suite(suite_obj, agent, config, progress=progress)
         comparison = compare(result.table, baseline_table, pol)
@@ -147,6 +149,7 @@ def compare_refs(candidate: str, baseline: str | None = None, *, suite: str | No
     there is neither a baseline nor a suite.
     """
     from evalkit.compare import compare, default_policy, load_policy
+    from evalkit.compare.planning import cached_plan
     from evalkit.compare.pool_comparison import compare_sequential, sequential_orders, with_resolvable
     from evalkit.compare.validity import check_baseline, check_comparable, check_policy_categories
     from evalkit.store import resolve_baseline
@@ -181,7 +184,8 @@ def compare_refs(candidate: str, baseline: str | None = None, *, suite: str | No
     if orders is not None:
         # a sequential gate's run: judged by the design that chose its scenarios, not as a fixed sample
         comparison = compare_sequential(cand, base, pol, orders, allow_suite_mismatch=allow_suite_mismatch)
-        comparison = with_resolvable(comparison, base, pol or default_policy())  # as the gate shows it
+        judged = pol or default_policy()
+        comparison = with_resolvable(comparison, cached_plan(base, judged), judged.metrics[0])  # as the gate shows it
     else:
         comparison = compare(cand, base, pol, method=method, allow_suite_mismatch=allow_suite_mismatch)
     check_comparable(comparison)

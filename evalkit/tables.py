@@ -13,8 +13,9 @@ from evalkit.errors import UserError
 from evalkit.run.outputs import RESULTS
 
 
-def load_run_table(ref: str, store) -> tuple[pd.DataFrame, str]:
-    """(table, description) for ``ref``: a path to a results Parquet / run folder, else a run id in ``store``."""
+def load_run_table(ref: str, store=None) -> tuple[pd.DataFrame, str]:
+    """(table, description) for ``ref``: a path to a results Parquet / run folder, else a run id in ``store``
+    (default: the project's store)."""
     from evalkit.score.schema import conform
     from evalkit.score.table_check import check_results
     from evalkit.store.artifacts import read_table
@@ -32,6 +33,10 @@ def load_run_table(ref: str, store) -> tuple[pd.DataFrame, str]:
         table = read_table(path, str(path), fix)
         check_results(table, str(path), fix)
         return conform(table), f"file {path}"
+    if store is None:
+        from evalkit.store import Store
+
+        store = Store()
     try:
         table = store.load_table(ref)
     except UserError:

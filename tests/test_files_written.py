@@ -158,3 +158,26 @@ def test_files_written_together_land_together_once_all_are_written(tmp_path):
         atomic_write(tmp_path / "b.txt", "b")
         assert not (tmp_path / "a.txt").exists()  # held back until the set is complete
     assert _contents(tmp_path) == {"a.txt": b"a", "b.txt": b"b"}
+
+
+def test_a_set_inside_a_set_lands_with_the_outer_one_or_not_at_all(tmp_path):
+    from evalkit.atomic import atomic_write, write_together
+
+    with pytest.raises(RuntimeError), write_together():
+        with write_together():
+            atomic_write(tmp_path / "inner.txt", "i")
+        atomic_write(tmp_path / "outer.txt", "o")
+        raise RuntimeError("the outer set failed")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_relative_paths_written_together_land_where_they_were_named(tmp_path, monkeypatch):
+    from evalkit.atomic import atomic_write, write_together
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    with write_together():
+        atomic_write("report.md", "x")
+        monkeypatch.chdir(tmp_path / "b")
+    assert (tmp_path / "a" / "report.md").read_text() == "x" and list((tmp_path / "b").iterdir()) == []

@@ -147,15 +147,12 @@ def compare_sequential(candidate: Any, baseline: Any, policy: Policy | None, ord
                       flips_source=lambda: flips_mod.flips_table(p, cand, base, pol.primary))
 
 
-def with_resolvable(comparison: Comparison, baseline: pd.DataFrame, policy: Policy) -> Comparison:
-    """Fill the ``mde`` column of the primary gated metric's category rows with the smallest drop the pool
-    resolves at the design's power (:func:`evalkit.compare.planning.cached_plan` of ``baseline``); returns it."""
-    from evalkit.compare.planning import cached_plan
-
-    plan = cached_plan(baseline, policy)
+def with_resolvable(comparison: Comparison, plan: pd.DataFrame, metric: str) -> Comparison:
+    """Fill the ``mde`` column of ``metric``'s category rows with the smallest drop the pool resolves at the
+    design's power (``plan``: :func:`evalkit.compare.planning.plan_gate` of the baseline); returns it."""
     drops = dict(zip(plan["category"].astype(str), plan["resolvable_drop"].astype(float)))
     cells = comparison.cells
-    rows = cells["metric"] == policy.metrics[0]
+    rows = cells["metric"] == metric
     cells.loc[rows, "mde"] = cells.loc[rows, "category"].map(drops).astype(float)
     comparison.meta["resolvable_drop"] = {c: d for c, d in drops.items()}
     return comparison
