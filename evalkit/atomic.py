@@ -35,7 +35,7 @@ def atomic_path(path: str | Path, durable: bool = True) -> Iterator[Path]:
     os.fchmod(fd, new_file_mode())
     os.close(fd)
     tmp = Path(name)
-    held = _held.get()
+    held, handed_on = _held.get(), False
     try:
         yield tmp
         if durable:
@@ -43,12 +43,13 @@ def atomic_path(path: str | Path, durable: bool = True) -> Iterator[Path]:
                 os.fsync(fh.fileno())
         if held is not None:  # renamed with the rest of its set when the write_together block ends
             held.append((tmp.absolute(), path.absolute()))  # absolute: a chdir in the block moves nothing
+            handed_on = True
             return
         os.replace(tmp, path)
         if durable:
             fsync_dir(path.parent)  # the new directory entry, not only the file's bytes
     finally:
-        if held is None or (tmp.absolute(), path.absolute()) not in held:
+        if not handed_on:
             tmp.unlink(missing_ok=True)
 
 
