@@ -9,12 +9,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from evalkit.provenance import run_git, sha256_file, text_hash
 
-__all__ = ["GitState", "file_sha256", "git_state", "text_hash", "with_git_state"]
+__all__ = ["file_sha256", "text_hash", "with_git_state"]
 
 
 @functools.lru_cache(maxsize=256)
@@ -36,16 +35,6 @@ def _git_sha(directory: str) -> str | None:
     out = run_git(directory, "rev-parse", "HEAD")
     sha = out.decode().strip() if out else ""
     return sha if len(sha) >= 40 else None
-
-
-@dataclass(frozen=True)
-class GitState:
-    """The git state of an agent's folder: HEAD, whether files there differ from it (modified, staged or
-    untracked), and a content hash of those files (so two different uncommitted edits are two builds)."""
-
-    sha: str | None
-    dirty: bool = False
-    changes_sha256: str | None = None
 
 
 @functools.lru_cache(maxsize=256)
@@ -75,31 +64,24 @@ def _agent_files(changed: tuple[Path, ...] | None) -> tuple[Path, ...] | None:
 
 
 def with_git_state(config: dict, path: str | Path | None) -> tuple[dict, str | None, bool]:
-    """(config, git sha, dirty) of a build whose code is the file at ``path``: the config gains the content hash
-    of the uncommitted files when there are any (so the build id says which edit ran)."""
-    state = git_state(path)
-    if state.dirty:
-        config = {**config, "uncommitted_sha256": state.changes_sha256}
-    return config, state.sha, state.dirty
-
-
-def git_state(path: str | Path | None) -> GitState:
-    """HEAD and uncommitted changes of the folder holding ``path`` (an agent's script or module): a build from
-    a dirty tree or from untracked files is flagged and hashed, not passed off as the HEAD commit."""
+    """(config, git sha, dirty) of a build whose code is the file at ``path`` (an agent's script or module): HEAD
+    of its folder, and whether files there differ from it (modified, staged or untracked). A build from a dirty
+    tree or from untracked files is flagged, not passed off as the HEAD commit, and its config gains a content
+    hash of those files (so the build id says which edit ran: two different uncommitted edits are two builds)."""
     if path is None:
-        return GitState(None)
+        return config, None, False
     p = Path(path)
     directory = p if p.is_dir() else p.parent
     try:
         directory = directory.resolve()
         mtimes = (os.stat(p).st_mtime_ns, os.stat(directory).st_mtime_ns)
     except OSError:
-        return GitState(None)
+        return config, None, False
     changed = _agent_files(_changed_files(str(directory), mtimes))
     sha = _git_sha(str(directory))
     if not changed:
-        return GitState(sha)
+        return config, sha, False
     h = hashlib.sha256()
-    for path in changed:
-        h.update(f"{path.relative_to(directory)}\0{file_sha256(path) or 'deleted'}\0".encode())
-    return GitState(sha, True, h.hexdigest()[:16])
+    for f in changed:
+        h.update(f"{f.relative_to(directory)}\0{file_sha256(f) or 'deleted'}\0".encode())
+    return {**config, "uncommitted_sha256": h.hexdigest()[:16]}, sha, True
