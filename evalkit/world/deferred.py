@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import fields
-from typing import Callable, Iterator
+from typing import Callable
 
 from evalkit.world.model import World
 
@@ -80,15 +80,7 @@ class ComponentNames:
         self._known = {world.alert.get("component")} - {None}
 
     def __contains__(self, name: object) -> bool:
-        if name in self._known:
-            return True
-        return any(c["name"] == name for c in self._world.components)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter([c["name"] for c in self._world.components])
-
-    def __len__(self) -> int:
-        return len(self._world.components)
+        return name in self._known or any(c["name"] == name for c in self._world.components)
 
 
 def load_seconds(world: World) -> float:
