@@ -84,7 +84,9 @@ class _Channel:
         self._received = 0
         self._rsel = selectors.DefaultSelector()
         self._rsel.register(self._out, selectors.EVENT_READ)
-        self._pidfd = _pidfd(proc.pid)
+        self._pidfd: int | None = None  # readable once the agent process exits (Linux >= 5.3)
+        with contextlib.suppress(AttributeError, OSError):
+            self._pidfd = os.pidfd_open(proc.pid)
         if self._pidfd is not None:
             self._rsel.register(self._pidfd, selectors.EVENT_READ)
         self._exited = False
@@ -159,14 +161,6 @@ class _Channel:
             raise MalformedOutput(f"the agent is waiting to read stdin while evalkit waits for {step} on its "
                                   "stdout: it never reached stdout (written inside $(...), to a file or to "
                                   "stderr?)")
-
-
-def _pidfd(pid: int) -> int | None:
-    """A file descriptor that becomes readable when ``pid`` exits (Linux >= 5.3), or None."""
-    try:
-        return os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        return None
 
 
 class _Deadline(Exception):
@@ -300,10 +294,7 @@ def exit_failure(proc: subprocess.Popen, deadline: float, sandboxed: bool = Fals
     if sandboxed and rc > 128 and (rc - 128) in _SIGNALS:  # bwrap reports a signal death as 128 + signal
         rc = -(rc - 128)
     if rc < 0:
-        try:
-            name = signal.Signals(-rc).name
-        except ValueError:
-            name = str(-rc)
+        name = signal.Signals(-rc).name if -rc in _SIGNALS else str(-rc)
         return AgentCrash(f"agent process killed by signal {name} before sending {what}")
     if rc > 0:
         return AgentExit(f"agent process exited with code {rc} before sending {what}")
@@ -513,9 +504,8 @@ def prepare_command(command: str, options: dict, *, spec: str, sandbox: sb.Sandb
 
 
 def load_subprocess_agent(command: str, options: dict, *, spec: str, timeout_s: float | None,
-                          raw_options: dict, sandbox: sb.SandboxSettings | None = None) -> SubprocessAgent:
+                          raw_options: dict, sandbox: sb.SandboxSettings) -> SubprocessAgent:
     """Build a SubprocessAgent from ``cmd:<command line>`` (split like a POSIX shell, run without one)."""
-    sandbox = sandbox or sb.SandboxSettings()
     setup = prepare_command(command, options, spec=spec, sandbox=sandbox)
     return SubprocessAgent(setup.argv, setup.build, timeout_s=timeout_s, env=setup.env,
                            deterministic=setup.deterministic, spec=spec, options=raw_options, sandbox=sandbox,
