@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from functools import partial
-from collections.abc import Container
 from typing import TYPE_CHECKING, Protocol, SupportsIndex, runtime_checkable
 
 from evalkit.provenance import text_hash
@@ -202,10 +201,3 @@ class RateLimited(InfrastructureError):
 def is_infrastructure(error_class: str | None) -> bool:
     """Infrastructure failures are reported apart and never counted as quality regressions."""
     return bool(error_class) and str(error_class).startswith("infra_")
-
-
-def check_finding(finding: Finding, components: Container[str]) -> None:
-    """Raise UnknownComponent when a hypothesis names a component the world does not have."""
-    for h in finding.hypotheses:
-        if h.component not in components:
-            raise UnknownComponent(f"finding names component {h.component!r}, which is not in the world")

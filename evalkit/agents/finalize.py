@@ -12,8 +12,8 @@ import json
 import math
 from typing import Any
 
-from evalkit.agents.base import (AgentFailure, BudgetExceeded, Finding, MalformedOutput, UnknownToolCall,
-                                 check_finding)
+from evalkit.agents.base import (AgentFailure, BudgetExceeded, Finding, MalformedOutput, UnknownComponent,
+                                 UnknownToolCall)
 from evalkit.agents.limits import DEFAULT_LIMITS, MessageLimits, check_finding_size
 from evalkit.errors import printable
 from evalkit.jsonable import jsonable
@@ -76,7 +76,9 @@ def finalize(value: Any, toolbox: Toolbox, limits: MessageLimits = DEFAULT_LIMIT
     check_finding_size(finding, limits)
     components = toolbox.component_names()
     if components is not None:  # None: a toolbox that only relays calls (an isolated agent's); the caller checks
-        check_finding(finding, components)
+        for h in finding.hypotheses:
+            if h.component not in components:
+                raise UnknownComponent(f"finding names component {h.component!r}, which is not in the world")
     return finding
 
 

@@ -69,11 +69,6 @@ def main(argv: list[str]) -> None:
     _send({"type": "final", "finding": {**finding.to_dict(), "stderr": ""}})
 
 
-def worker_command(spec: str, options: dict) -> list[str]:
-    """The command line of the isolated worker for ``spec``."""
-    return [sys.executable, "-m", "evalkit.agents.isolated", spec, json.dumps(options, sort_keys=True, default=str)]
-
-
 def program_paths(spec: str, kind: str) -> tuple[list[Path], list[str]]:
     """What the worker needs to see (evalkit's package, the agent's module) and the PYTHONPATH entries that
     make them importable."""
@@ -103,9 +98,9 @@ def load_isolated_agent(spec: str, kind: str, inner_build: BuildId, deterministi
     mounts += sb.program_mounts(Path(sys.executable), None, Path.cwd())
     env = {**scrubbed_env(None, sandbox.env), "PYTHONPATH": os.pathsep.join(pythonpath),
            "PYTHONDONTWRITEBYTECODE": "1"}
-    return SubprocessAgent(worker_command(spec, options), inner_build, timeout_s=timeout_s, env=env,
-                           deterministic=deterministic, spec=spec, options=raw_options, sandbox=sandbox,
-                           mounts=mounts)
+    worker = [sys.executable, "-m", "evalkit.agents.isolated", spec, json.dumps(options, sort_keys=True, default=str)]
+    return SubprocessAgent(worker, inner_build, timeout_s=timeout_s, env=env, deterministic=deterministic, spec=spec,
+                           options=raw_options, sandbox=sandbox, mounts=mounts)
 
 
 if __name__ == "__main__":

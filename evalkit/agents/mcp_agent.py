@@ -43,22 +43,13 @@ POLL_S = 0.02          # how often the agent process is checked for an early exi
 CONFIG_FILE, TRIAL_FILE, SOCKET_FILE, BRIDGE_FILE = "mcp.json", "trial.json", "mcp.sock", "evalkit_mcp_bridge.py"
 
 
-def bridge_command(workdir: str) -> tuple[str, list[str]]:
-    """(command, args) that connect a stdio MCP client to the server listening in ``workdir``."""
-    return sys.executable, ["-I", "-S", os.path.join(workdir, BRIDGE_FILE), os.path.join(workdir, SOCKET_FILE)]
-
-
 def client_config(transport: str, workdir: str, url: str | None) -> dict:
-    """The ``mcpServers`` config file a client reads (Claude Desktop / Cursor / Claude Code shape)."""
+    """The ``mcpServers`` config file a client reads (Claude Desktop / Cursor / Claude Code shape); over stdio,
+    the command connects the client to the server listening in ``workdir``."""
     if transport == "http":
         return {"mcpServers": {"evalkit": {"type": "http", "url": url}}}
-    command, args = bridge_command(workdir)
-    return {"mcpServers": {"evalkit": {"type": "stdio", "command": command, "args": args}}}
-
-
-def trial_doc(alert: dict, toolbox: Toolbox, seed: int, timeout_s: float | None) -> dict:
-    """What the agent knows before its first call (the ``start`` message of the JSON-lines protocol)."""
-    return {"alert": alert, "seed": seed, "max_calls": toolbox.calls_left, "timeout_s": timeout_s}
+    args = ["-I", "-S", os.path.join(workdir, BRIDGE_FILE), os.path.join(workdir, SOCKET_FILE)]
+    return {"mcpServers": {"evalkit": {"type": "stdio", "command": sys.executable, "args": args}}}
 
 
 class McpAgent(SubprocessAgent):
@@ -84,7 +75,9 @@ class McpAgent(SubprocessAgent):
                 tempfile.TemporaryFile() as errfile, ServerLoop() as loop:
             def start() -> Any:
                 server = build_server(toolbox, outcome, self.limits)
-                env = self._serve(loop, server, guard, workdir, trial_doc(alert, toolbox, seed, self.timeout_s))
+                # what the agent knows before its first call (the ``start`` message of the JSON-lines protocol)
+                trial = {"alert": alert, "seed": seed, "max_calls": toolbox.calls_left, "timeout_s": self.timeout_s}
+                env = self._serve(loop, server, guard, workdir, trial)
                 argv, env = sandboxed_command(self._sandbox_prefix, self.argv, env, workdir)
                 return launch(argv, env, workdir, errfile, pipes=False)
 
@@ -107,7 +100,7 @@ class McpAgent(SubprocessAgent):
 
     def _await(self, outcome: Any, proc: Any, deadline: float) -> Finding:
         """Wait for the trial's end: its finding, its failure, the agent's exit or the deadline."""
-        while not outcome.done.wait(POLL_S if deadline == math.inf else max(0.0, min(POLL_S, deadline - time.monotonic()))):
+        while not outcome.done.wait(max(0.0, min(POLL_S, deadline - time.monotonic()))):  # inf: POLL_S
             if proc.poll() is not None:
                 if outcome.done.wait(EXIT_GRACE_S):  # a finding sent just before exiting still counts
                     break
@@ -122,11 +115,10 @@ class McpAgent(SubprocessAgent):
 
 
 def load_mcp_agent(command: str, options: dict, *, spec: str, timeout_s: float | None, raw_options: dict,
-                   sandbox: sb.SandboxSettings | None = None) -> McpAgent:
+                   sandbox: sb.SandboxSettings) -> McpAgent:
     """Build an McpAgent from ``mcp:<command line>``; options as for ``cmd:`` plus ``transport`` (stdio|http)."""
     if importlib.util.find_spec("mcp") is None:
         raise UserError.at("agent", "spec", spec, "mcp: agents need the official MCP SDK; pip install 'evalkit[mcp]'")
-    sandbox = sandbox or sb.SandboxSettings()
     transport = options.get("transport", "stdio")
     if transport not in TRANSPORTS:
         raise UserError.at("agent", "options.transport", transport, f"give one of {', '.join(TRANSPORTS)}")
@@ -141,4 +133,4 @@ def load_mcp_agent(command: str, options: dict, *, spec: str, timeout_s: float |
                     deterministic=setup.deterministic, spec=spec, options=raw_options, sandbox=sandbox, mounts=mounts)
 
 
-__all__ = ["McpAgent", "load_mcp_agent", "client_config", "bridge_command", "TRANSPORTS"]
+__all__ = ["McpAgent", "load_mcp_agent", "client_config", "TRANSPORTS"]
