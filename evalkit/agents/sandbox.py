@@ -20,6 +20,7 @@ On Linux every subprocess agent runs under `bubblewrap <https://github.com/conta
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -162,15 +163,12 @@ def _unreadable_files(roots: tuple[str, ...]) -> list[str]:
     """Files under ``roots`` that other users may not read (shadow, private keys): covered in the sandbox."""
     out = []
     for root in roots:
-        for dirpath, dirnames, filenames in os.walk(root):
+        for dirpath, _, filenames in os.walk(root):
             for name in filenames:
                 path = os.path.join(dirpath, name)
-                try:
-                    st = os.lstat(path)
-                except OSError:
-                    continue
-                if not os.path.islink(path) and not st.st_mode & 0o004:
-                    out.append(path)
+                with contextlib.suppress(OSError):
+                    if not os.path.islink(path) and not os.lstat(path).st_mode & 0o004:
+                        out.append(path)
     return out
 
 

@@ -295,6 +295,13 @@ class Toolbox:
             raise ToolError(f"end ({e}) must be after start ({s})")
         return s, e
 
+    def _scoped(self, refs: list[str], kind: str, component: Any, start: Any, end: Any) -> tuple[int, int]:
+        """The time window of a ``kind`` query (logs, traces, events), after checking its optional ``component``
+        and recording the ref ``<kind>:<component>``."""
+        if component is not None:
+            refs.append(f"{kind}:{self._component(component)}")
+        return self._window(start, end)
+
     @staticmethod
     def _limit(limit: Any, default: int, maximum: int) -> int:
         if limit is None:
@@ -360,10 +367,7 @@ class Toolbox:
     def _t_search_logs(self, refs: list[str], component: str | None = None, query: str | None = None,
                        level: str | None = None, start: int | None = None, end: int | None = None,
                        limit: int | None = None) -> dict:
-        if component is not None:
-            self._component(component)
-            refs.append(f"logs:{component}")
-        s, e = self._window(start, end)
+        s, e = self._scoped(refs, "logs", component, start, end)
         n = self._limit(limit, 100, 500)
         levels = TOOL_SCHEMAS["search_logs"]["parameters"]["properties"]["level"]["enum"]
         if level is not None and level not in levels:
@@ -384,10 +388,7 @@ class Toolbox:
 
     def _t_get_traces(self, refs: list[str], component: str | None = None, errors_only: bool | None = None,
                       start: int | None = None, end: int | None = None, limit: int | None = None) -> dict:
-        if component is not None:
-            self._component(component)
-            refs.append(f"traces:{component}")
-        s, e = self._window(start, end)
+        s, e = self._scoped(refs, "traces", component, start, end)
         n = self._limit(limit, 20, 200)
         hits = [
             t for t in self._world.traces
@@ -399,10 +400,7 @@ class Toolbox:
 
     def _t_list_events(self, refs: list[str], component: str | None = None, kind: str | None = None,
                        start: int | None = None, end: int | None = None) -> list[dict]:
-        if component is not None:
-            self._component(component)
-            refs.append(f"events:{component}")
-        s, e = self._window(start, end)
+        s, e = self._scoped(refs, "events", component, start, end)
         hits = [
             ev for ev in self._world.events
             if s <= ev["ts"] < e and (component is None or ev["component"] == component)
