@@ -261,12 +261,9 @@ def lifeline() -> int:
 
 def _covers(protect: list[Path], bound: list[Path]) -> list[str]:
     """Mount an empty folder (or /dev/null) over every protected path that lies inside a mounted one."""
-    args: list[str] = []
-    for p in dict.fromkeys(q.resolve() for q in protect if q.exists()):
-        if not any(_under(p, b.resolve()) for b in bound):
-            continue
-        args += ["--tmpfs", str(p)] if p.is_dir() else ["--ro-bind", "/dev/null", str(p)]
-    return args
+    covered = [p for p in dict.fromkeys(q.resolve() for q in protect if q.exists())
+               if any(_under(p, b.resolve()) for b in bound)]
+    return [arg for p in covered for arg in (["--tmpfs", str(p)] if p.is_dir() else ["--ro-bind", "/dev/null", str(p)])]
 
 
 __all__ = ["SandboxSettings", "SandboxMode", "INSTALL_HINT", "label", "bwrap_path", "require", "prefix", "command", "lifeline", "program_mounts",

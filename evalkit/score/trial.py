@@ -66,15 +66,9 @@ def evidence_recall(finding: Finding | None, trajectory: Iterable, truth: Ground
     wanted = {e.strip() for e in truth.evidence if e and e.strip()}
     if not wanted:
         return NAN
-    seen: set[str] = set()
-    for call in trajectory:
-        _, refs, error = _call_parts(call)
-        if not error:
-            seen.update(r.strip() for r in refs)
-    if finding is not None:
-        for h in finding.hypotheses:
-            seen.update(str(e).strip() for e in h.evidence)
-    return len(wanted & seen) / len(wanted)
+    queried = {r.strip() for _, refs, error in map(_call_parts, trajectory) if not error for r in refs}
+    cited = {str(e).strip() for h in (finding.hypotheses if finding is not None else []) for e in h.evidence}
+    return len(wanted & (queried | cited)) / len(wanted)
 
 
 def distractor_ratio(trajectory: Iterable, truth: GroundTruth) -> float:
