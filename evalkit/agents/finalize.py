@@ -52,8 +52,7 @@ def to_finding(value: Any) -> Finding:
     if isinstance(value, Finding):
         finding = value
         if not isinstance(finding.hypotheses, list) or not all(
-                hasattr(h, "component") and isinstance(h.component, str) and h.component
-                for h in finding.hypotheses):
+                isinstance(getattr(h, "component", None), str) and h.component for h in finding.hypotheses):
             raise MalformedOutput("finding.hypotheses must be Hypothesis objects with a non-empty component")
     elif isinstance(value, dict):
         finding = Finding.from_dict(value)

@@ -162,10 +162,7 @@ class OpenAIChatAgent(RebuiltFromSpec):
         return f"OpenAIChatAgent({self.model!r} at {self.base_url})"
 
     def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
-        state["_client"] = None
-        state.pop("_lock", None)
-        return state
+        return {**self.__dict__, "_client": None, "_lock": None}  # made again when needed / in __setstate__
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)

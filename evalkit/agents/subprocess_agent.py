@@ -260,11 +260,10 @@ class SubprocessAgent(RebuiltFromSpec):
 
     @staticmethod
     def _serve(msg: dict, toolbox: Toolbox) -> dict:
-        tool, args, call_id = msg.get("tool"), msg.get("args", {}), msg.get("id")
+        tool, args, call_id = msg.get("tool"), msg.get("args"), msg.get("id")
         if not isinstance(tool, str):
             raise MalformedOutput(f"tool_call needs a string 'tool', got {tool!r}")
-        if args is None:
-            args = {}
+        args = {} if args is None else args  # absent or null: no arguments
         if not isinstance(args, dict):
             raise MalformedOutput(f"tool_call 'args' must be an object, got {type(args).__name__}")
         result, error = call_tool(toolbox, tool, args)

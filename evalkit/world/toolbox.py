@@ -286,9 +286,8 @@ class Toolbox:
         return name
 
     def _window(self, start: Any, end: Any) -> tuple[int, int]:
-        w = self._world
-        s = w.start if start is None else start
-        e = w.end if end is None else end
+        s = self._world.start if start is None else start
+        e = self._world.end if end is None else end
         if not isinstance(s, int) or not isinstance(e, int) or isinstance(s, bool) or isinstance(e, bool):
             raise ToolError(f"start/end must be integer epoch seconds, got {start!r}/{end!r}")
         if e <= s:
