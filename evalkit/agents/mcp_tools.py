@@ -63,12 +63,6 @@ class TrialOutcome:
             self.done.set()
 
 
-def tool_list(types: Any) -> list:
-    """The MCP tool descriptions: every Toolbox tool and ``submit_finding``."""
-    return [types.Tool(name=name, description=s["description"], input_schema=s["parameters"])
-            for name, s in {**TOOL_SCHEMAS, SUBMIT_TOOL: SUBMIT_SCHEMA}.items()]
-
-
 def _text_result(types: Any, text: str, *, error: bool = False, value: Any = None,
                  refs: list[str] | None = None) -> Any:
     return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=error,
@@ -108,7 +102,8 @@ def build_server(toolbox: Toolbox, outcome: TrialOutcome, limits: MessageLimits 
     import mcp_types as types
     from mcp.server.lowlevel import Server
 
-    tools = tool_list(types)
+    tools = [types.Tool(name=name, description=s["description"], input_schema=s["parameters"])
+             for name, s in {**TOOL_SCHEMAS, SUBMIT_TOOL: SUBMIT_SCHEMA}.items()]
 
     async def on_list_tools(ctx: Any, params: Any) -> Any:
         return types.ListToolsResult(tools=tools)
@@ -120,5 +115,4 @@ def build_server(toolbox: Toolbox, outcome: TrialOutcome, limits: MessageLimits 
                   "then call submit_finding once.", on_list_tools=on_list_tools, on_call_tool=on_call_tool)
 
 
-__all__ = ["TrialOutcome", "build_server", "serve_call", "tool_list", "SUBMIT_SCHEMA", "SUBMIT_TOOL", "REFS_KEY",
-           "SERVER_NAME"]
+__all__ = ["TrialOutcome", "build_server", "serve_call", "SUBMIT_SCHEMA", "SUBMIT_TOOL", "REFS_KEY", "SERVER_NAME"]

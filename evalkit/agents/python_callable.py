@@ -129,14 +129,6 @@ def _packages_distributions() -> dict:
     return importlib.metadata.packages_distributions()
 
 
-def _derived_build(module, attr: str, options: dict) -> BuildId:
-    path = getattr(module, "__file__", None)
-    config, sha, dirty = with_git_state({"module_sha256": file_sha256(path) if path else None, "options": options},
-                                        path)
-    return BuildId(name=f"{module.__name__}:{attr}", version=_module_version(module), config=config, git_sha=sha,
-                   dirty=dirty)
-
-
 def load_python_agent(target: str, options: dict, *, spec: str, timeout_s: float | None,
                       raw_options: dict) -> PythonCallableAgent:
     """Resolve ``pkg.module:attr`` to an agent; options go to a factory/class as keyword arguments."""
@@ -181,6 +173,10 @@ def load_python_agent(target: str, options: dict, *, spec: str, timeout_s: float
         raise UserError.at("agent", "spec", spec, f"'{attr}' returned {type(agent).__name__}, which has no "
                            "investigate(alert, toolbox, seed) method")
     build = getattr(agent, "build", None)
-    if not isinstance(build, BuildId):
-        build = _derived_build(module, attr, options)
+    if not isinstance(build, BuildId):  # derived from the module's file, version and the options
+        path = getattr(module, "__file__", None)
+        config, sha, dirty = with_git_state({"module_sha256": file_sha256(path) if path else None,
+                                             "options": options}, path)
+        build = BuildId(name=f"{module.__name__}:{attr}", version=_module_version(module), config=config,
+                        git_sha=sha, dirty=dirty)
     return PythonCallableAgent(agent, build, timeout_s=timeout_s, spec=spec, options=raw_options)

@@ -53,13 +53,10 @@ class ToolCall:
 
     def to_dict(self) -> dict:
         """The call as a plain dict (what ``dataclasses.asdict`` gives, for a fraction of its cost per call)."""
-        return {"tool": self.tool, "args": copy.deepcopy(self.args) if _nested(self.args) else dict(self.args),
+        nested = any(isinstance(v, (dict, list, tuple)) for v in self.args.values())
+        return {"tool": self.tool, "args": copy.deepcopy(self.args) if nested else dict(self.args),
                 "result_size": self.result_size, "duration_s": self.duration_s, "refs": list(self.refs),
                 "error": self.error}
-
-
-def _nested(args: dict) -> bool:
-    return any(isinstance(v, (dict, list, tuple)) for v in args.values())
 
 
 def _obj(props: dict, required: tuple[str, ...] = ()) -> dict:
