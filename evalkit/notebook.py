@@ -320,11 +320,9 @@ class SideBySide:
     def focus(self) -> pd.DataFrame:
         """Per component: calls spent on it by each build, and whether it is the root cause, a distractor
         (noise the suite planted) or the alerting component. Sorted by the candidate's attention."""
-        counts = {}
-        for name, t in (("baseline_calls", self.baseline), ("candidate_calls", self.candidate)):
-            comps = t.to_frame()["component"]
-            counts[name] = comps[comps != ""].value_counts()
-        frame = pd.DataFrame(counts).fillna(0).astype(int)
+        sides = {"baseline_calls": self.baseline.to_frame()["component"],
+                 "candidate_calls": self.candidate.to_frame()["component"]}
+        frame = pd.DataFrame({name: c[c != ""].value_counts() for name, c in sides.items()}).fillna(0).astype(int)
         for comp in (*self.cause, self.alerting):
             if comp and comp not in frame.index:
                 frame.loc[comp] = 0

@@ -119,8 +119,7 @@ def _load(spec: str, options: dict[str, Any]) -> LoadedAgent:
     kind, rest = split_spec(spec)
     spec = spec.strip()
     raw_options = dict(options)
-    options = dict(options)
-    options.pop("limits", None)
+    options = {k: v for k, v in options.items() if k != "limits"}
     sandbox = _setting(options.pop("sandbox", None), SandboxSettings, SandboxSettings(), "sandbox", spec)
     timeout_s = _timeout(options.pop("timeout_s", DEFAULT_TIMEOUT_S), spec)
 

@@ -20,9 +20,8 @@ from evalkit.score.schema import RESULT_COLUMNS
 def _kind_problem(series: pd.Series, dtype: str) -> str | None:
     """What is wrong with ``series`` as a column of schema dtype ``dtype`` (None when it conforms)."""
     if dtype == "string":
-        if types.is_string_dtype(series.dtype) and all(isinstance(v, str) for v in series.dropna()):
-            return None
-        return "holds values that are not text"
+        text = types.is_string_dtype(series.dtype) and all(isinstance(v, str) for v in series.dropna())
+        return None if text else "holds values that are not text"
     if types.is_bool_dtype(series.dtype) or not types.is_numeric_dtype(series.dtype):
         return "holds values that are not numbers (text?)"
     if dtype == "int64" and types.is_float_dtype(series.dtype):
