@@ -80,8 +80,7 @@ def program_paths(spec: str, kind: str) -> tuple[list[Path], list[str]]:
         top = spec.partition(":")[0].split(".")[0]
         found = importlib.util.find_spec(top)
         if found is not None and found.origin not in (None, "built-in", "frozen"):
-            where = Path(found.submodule_search_locations[0]) if found.submodule_search_locations \
-                else Path(found.origin)
+            where = Path(found.submodule_search_locations[0] if found.submodule_search_locations else found.origin)
             mounts.append(where.resolve())
             pythonpath.append(str(where.resolve().parent))
     return mounts, list(dict.fromkeys(pythonpath))
