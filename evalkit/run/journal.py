@@ -127,9 +127,7 @@ class Journal:
         if size and not self.fresh:
             self._load_existing(size)
         else:
-            if size:
-                self._truncate(0)  # fresh: discarded under the lock, so a concurrent run cannot be cut short
-            self._write_header()
+            self._start_over()  # fresh: discarded under the lock, so a concurrent run cannot be cut short
             fsync_dir(self.path.parent)
 
     def _lock_current_file(self) -> None:
@@ -161,9 +159,7 @@ class Journal:
         with open(self.path, "rb") as fh:
             first = fh.readline()
             if not first.endswith(b"\n"):
-                # Only a torn header: nothing was ever acknowledged; start the journal afresh.
-                self._truncate(0)
-                self._write_header()
+                self._start_over()  # only a torn header: nothing was ever acknowledged
                 return
             head = _parse(first[:-1])
             if not isinstance(head, dict) or "journal" not in head:
@@ -234,11 +230,9 @@ class Journal:
                        f"moved to {printable(target)}; their trials are run again")
         return out
 
-    def _truncate(self, size: int) -> None:
-        os.ftruncate(self._fh.fileno(), size)
-        os.fsync(self._fh.fileno())
-
-    def _write_header(self) -> None:
+    def _start_over(self) -> None:
+        """Empty the journal file and write the header, durably."""
+        os.ftruncate(self._fh.fileno(), 0)
         self._fh.write(_line(self.header.to_doc()))
         self._fh.flush()
         os.fsync(self._fh.fileno())
@@ -300,8 +294,8 @@ class Journal:
     def sync(self) -> int:
         """fsync what was appended; returns how many records this acknowledged."""
         n, self._unsynced = self._unsynced, 0
-        if n:
-            _datasync(self._fh.fileno())
+        if n:  # fdatasync where available (data and file size, without timestamps)
+            (getattr(os, "fdatasync", None) or os.fsync)(self._fh.fileno())
         return n
 
     @property
@@ -341,8 +335,3 @@ def _parse(raw: bytes) -> object:
 
 def _line(doc: dict) -> bytes:
     return json.dumps(doc, separators=(",", ":"), allow_nan=True).encode() + b"\n"
-
-
-def _datasync(fd: int) -> None:
-    """fdatasync where available (data and file size, without timestamps), else fsync."""
-    (getattr(os, "fdatasync", None) or os.fsync)(fd)
