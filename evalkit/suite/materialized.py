@@ -106,10 +106,8 @@ def read_world(folder: Path, shown: str, start: int, end: int, step: int, alert:
                                 "add metrics.csv or metrics.parquet (columns ts,component,metric,value)"))
     if not deep:
         return None, problems
-    n = (end - start) // step
-    metrics: dict[str, dict[str, np.ndarray]] = {}
-    if metric_file is not None:
-        metrics = _read_metrics(metric_file, f"{shown}/{metric_file.name}", names, start, end, step, n, problems)
+    metrics = {} if metric_file is None else _read_metrics(metric_file, f"{shown}/{metric_file.name}", names, start,
+                                                          end, step, problems)
     units = _read_json(folder, "units.json", shown, dict, {}, problems)
     logs = _read_jsonl(folder, "logs.jsonl", shown, ("ts", "component", "level", "message"),
                        lambda rec: _unknown_component(rec["component"], "component", names), problems)
@@ -186,6 +184,8 @@ def _bad_span(spans: object, names: set[str]) -> tuple[str, object, str] | None:
 def _read_jsonl(folder: Path, name: str, shown: str, required: tuple[str, ...],
                 check: Callable[[dict], tuple[str, object, str] | None], problems: list[Problem]) -> list[dict]:
     """The records of a JSON-lines file; a record missing a ``required`` key or failing ``check`` is a problem."""
+    import gzip
+
     path = folder / name
     if not path.is_file() and (folder / f"{name}.gz").is_file():
         path, name = folder / f"{name}.gz", f"{name}.gz"     # gzip-compressed variant (imported suites)
@@ -194,7 +194,8 @@ def _read_jsonl(folder: Path, name: str, shown: str, required: tuple[str, ...],
     out = []
     bad = 0
     try:
-        lines = _jsonl_lines(path)
+        with (gzip.open if path.suffix == ".gz" else open)(path, "rt", encoding="utf-8") as fh:
+            lines = fh.read().split("\n")
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         problems.append(Problem(f"{shown}/{name}", "", f"unreadable ({type(exc).__name__})",
                                 "rewrite the file as UTF-8 JSON lines (optionally gzip-compressed as .jsonl.gz)"))
@@ -224,17 +225,7 @@ def _read_jsonl(folder: Path, name: str, shown: str, required: tuple[str, ...],
     return out
 
 
-def _jsonl_lines(path: Path) -> list[str]:
-    """Lines of a JSON-lines file, transparently gunzipped when it ends in ``.gz``."""
-    if path.suffix == ".gz":
-        import gzip
-
-        with gzip.open(path, "rt", encoding="utf-8") as fh:
-            return fh.read().split("\n")
-    return path.read_text(encoding="utf-8").split("\n")
-
-
-def _read_metrics(path: Path, shown: str, names: set[str], start: int, end: int, step: int, n: int,
+def _read_metrics(path: Path, shown: str, names: set[str], start: int, end: int, step: int,
                   problems: list[Problem]) -> dict[str, dict[str, np.ndarray]]:
     import pandas as pd
 
@@ -269,7 +260,7 @@ def _read_metrics(path: Path, shown: str, names: set[str], start: int, end: int,
     v = val.to_numpy(dtype=float)
     keys = pd.MultiIndex.from_arrays([comp, met])
     for (c, m), rows in pd.Series(np.arange(len(df))).groupby(keys).groups.items():
-        arr = np.full(n, np.nan)
+        arr = np.full((end - start) // step, np.nan)
         rows = np.asarray(rows)
         arr[idx[rows]] = v[rows]
         out.setdefault(c, {})[m] = arr

@@ -278,7 +278,6 @@ def _check_generated_world(doc: dict, wspec: dict, cat: str | None, window: tupl
                            root: Path, deep: bool, where: str, res: _FileCheck,
                            problems: list[Problem]) -> tuple[set[str] | None, plan_facts.PlanFacts | None]:
     """``{"generator", "seed", "digest"}``: known generator and seed; deep, the window against its plan."""
-    names: set[str] | None = None
     plan: plan_facts.PlanFacts | None = None
     _fields(wspec, where, ("generator", "seed"), ("digest",), problems, "world.")
     dig = wspec.get("digest")
@@ -299,12 +298,11 @@ def _check_generated_world(doc: dict, wspec: dict, cat: str | None, window: tupl
         known = plan_facts.remembered(root).get(key)
         plan = known if known is not None else plan_facts.derive(cat, wspec["seed"])
         res.derived = None if known is not None else (key, plan)
-        names = set(plan.names)
-        if window and (window[0], window[1], window[2]) != (plan.start, plan.end, 60):
+        if window and window != (plan.start, plan.end, 60):
             problems.append(Problem(where, "window", doc["window"],
                                     f"does not match the generated world ({plan.start}..{plan.end}, "
                                     "step 60); regenerate instead of editing"))
-    return names, plan
+    return (None if plan is None else set(plan.names)), plan
 
 
 def _check_materialized_world(doc: dict, wspec: dict, window: tuple[int, int, int] | None, root: Path,
