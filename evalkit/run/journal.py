@@ -19,7 +19,7 @@ import os
 import tempfile
 import time
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Collection, cast
 
@@ -89,9 +89,8 @@ class JournalHeader:
     trials: int
 
     def to_doc(self) -> dict:
-        return {"journal": JOURNAL_VERSION, "suite": self.suite, "suite_hash": self.suite_hash,
-                "build_id": self.build_id, "agent_spec": self.agent_spec, "seed": self.seed,
-                "trials": self.trials, "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        return {"journal": JOURNAL_VERSION, **asdict(self),  # the fields, in their order
+                "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
 class Journal:

@@ -21,7 +21,7 @@ from evalkit import __version__
 from evalkit.agents.sandbox import label as sandbox_label
 from evalkit.errors import UserError, whole_number
 from evalkit.run.config import RunConfig
-from evalkit.run.executors import Executor, make_executor, prestart
+from evalkit.run.executors import Executor, executor_for, prestart
 from evalkit.run.journal import Journal, JournalHeader, default_journal_path, journal_folder, record_key
 from evalkit.run.seeds import trial_seed
 from evalkit.run.spool import TrajectorySpool
@@ -142,12 +142,8 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
         if progress:
             progress(len(records), total)
         if tasks:
-            exe = _executor(config, agent_spec)
-            try:
+            with executor_for(config, agent_spec) as exe:
                 _schedule(tasks, exe, ctx, jr, records, spool, total, progress, config)
-            finally:
-                if isinstance(config.executor, str):
-                    exe.close()
     finally:
         if jr:
             jr.close()
@@ -182,14 +178,6 @@ def _execution_meta(table: pd.DataFrame, exe, config: RunConfig, agent_spec: str
         "jobs": getattr(exe, "capacity", config.jobs),
         "timeout_s": float(config.timeout_s), "sandbox": sandbox_label(agent_spec, config.sandbox),
     }
-
-
-def _executor(config: RunConfig, agent_spec: str) -> Executor:
-    """The configured Executor object, or a new one of the configured name (closed by the caller)."""
-    if not isinstance(config.executor, str):
-        return config.executor
-    return make_executor(config.executor, agent_spec, jobs=config.jobs, timeout_s=config.timeout_s,
-                         ray_address=config.ray_address)
 
 
 def _schedule(tasks: list[TrialTask], exe: Executor, ctx: _Context, jr: Journal | None, records: dict,
