@@ -88,9 +88,8 @@ def read_topology(folder: Path, shown: str) -> tuple[list[dict], list[tuple[str,
         if not (isinstance(e, list) and len(e) == 3 and all(isinstance(x, str) for x in e)):
             problems.append(Problem(where, f"edges[{i}]", e, "each edge is [source, target, relation]"))
             continue
-        for x in e[:2]:
-            if x not in names:
-                problems.append(Problem(where, f"edges[{i}]", x, "edge names a component missing from 'components'"))
+        problems += [Problem(where, f"edges[{i}]", x, "edge names a component missing from 'components'")
+                     for x in e[:2] if x not in names]
         out_edges.append((e[0], e[1], e[2]))
     return good, out_edges, problems
 
@@ -169,8 +168,7 @@ def _bad_span(spans: object, names: set[str]) -> tuple[str, object, str] | None:
     if not isinstance(spans, list):
         return "spans", spans, "give a list of spans"
     for i, sp in enumerate(spans):
-        miss = [k for k in SPAN_KEYS if not isinstance(sp, dict) or k not in sp]
-        if miss:
+        if miss := [k for k in SPAN_KEYS if not isinstance(sp, dict) or k not in sp]:
             return f"spans[{i}]", f"missing {miss}", "each span needs " + ", ".join(SPAN_KEYS)
         parent = sp["parent"]
         if parent is not None and (type(parent) is not int or not 0 <= parent < len(spans) or parent == i):
@@ -209,8 +207,7 @@ def _read_jsonl(folder: Path, name: str, shown: str, required: tuple[str, ...],
         except json.JSONDecodeError as exc:
             problem = Problem(where, "", f"malformed JSON ({exc.msg})", "one JSON object per line")
         else:
-            miss = [k for k in required if not isinstance(rec, dict) or k not in rec]
-            if miss:
+            if miss := [k for k in required if not isinstance(rec, dict) or k not in rec]:
                 problem = Problem(where, ",".join(miss), "missing", f"each record needs {', '.join(required)}")
             elif (bad_field := check(rec)) is not None:
                 problem = Problem(where, *bad_field)
@@ -235,8 +232,7 @@ def _read_metrics(path: Path, shown: str, names: set[str], start: int, end: int,
         problems.append(Problem(shown, "", f"unreadable ({type(exc).__name__}: {exc})",
                                 "write columns ts,component,metric,value"))
         return {}
-    missing = [c for c in METRIC_COLUMNS if c not in df.columns]
-    if missing:
+    if missing := [c for c in METRIC_COLUMNS if c not in df.columns]:
         problems.append(Problem(shown, "columns", list(df.columns), f"add the missing column(s) {missing}"))
         return {}
     ts = pd.to_numeric(df["ts"], errors="coerce")
@@ -248,8 +244,7 @@ def _read_metrics(path: Path, shown: str, names: set[str], start: int, end: int,
                                 f"{int(bad_ts.sum())} timestamps are not epoch seconds on the {step} s grid inside "
                                 f"the window [{start}, {end}); resample to the grid"))
         return {}
-    unknown = sorted(set(df["component"].astype(str)) - names)
-    if unknown:
+    if unknown := sorted(set(df["component"].astype(str)) - names):
         problems.append(Problem(shown, "component", unknown[0],
                                 f"{len(unknown)} component(s) not in topology.json; add them or drop their rows"))
         return {}

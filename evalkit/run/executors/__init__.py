@@ -65,8 +65,7 @@ def prestart(executor: "str | Executor", agent_spec: str | None) -> None:
 def make_executor(name: str, agent_spec: str, jobs: int = 1, timeout_s: float = 60.0,
                   ray_address: str | None = None, trial_fn: TrialFn | None = None) -> Executor:
     """Build the executor called ``name`` (``local`` picks threads or processes from the agent spec)."""
-    problems = execution_problems(name, jobs, timeout_s)
-    if problems:
+    if problems := execution_problems(name, jobs, timeout_s):
         raise UserError(*problems)
     if name == "local":
         name = local_mode_for(agent_spec)

@@ -183,8 +183,7 @@ def _read_metrics(path: Path):
     if not isinstance(df.columns, pd.MultiIndex) or df.columns.nlevels != 3:
         raise fail(path, "header", "", "expected three header rows (microservice, metric, statistic)")
     known = {k[0] for k in METRIC_MAP}
-    bad = [c for c in df.columns if c[1] not in known]
-    if bad:
+    if bad := [c for c in df.columns if c[1] not in known]:
         raise fail(path, "metric", str(bad[0][1]), f"unknown metric; expected one of {sorted(known)}")
     idx = pd.to_numeric(pd.Series(df.index.astype(str)), errors="coerce")
     if idx.isna().any() or len(idx) == 0:
