@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Callable, Iterator, Protocol, runtime_checkable
+from typing import Callable, Iterator, Protocol, runtime_checkable
 
 from evalkit.errors import UserError
-from evalkit.run.config import execution_problems
+from evalkit.run.config import RunConfig, execution_problems
 from evalkit.run.tasks import TrialOutcome, TrialTask
 from evalkit.vocab import ErrorClass
-
-if TYPE_CHECKING:
-    from evalkit.run.config import RunConfig
 
 #: the function every executor runs on a task: ``fn(task, on_start) -> TrialOutcome``
 TrialFn = Callable[..., TrialOutcome]
