@@ -138,8 +138,7 @@ def writable_problem(folder: str | Path) -> str | None:
 
 def require_writable(folder: str | Path, field: str) -> None:
     """UserError (``field``: the option naming ``folder``) when files could not be written into ``folder``."""
-    problem = writable_problem(folder)
-    if problem:
+    if problem := writable_problem(folder):
         raise UserError.at(field, "", str(folder), f"{problem}; choose a folder evalkit can write")
 
 

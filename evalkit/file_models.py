@@ -32,9 +32,6 @@ class Fix:
     text: str
     by_error: dict[str, str] = field(default_factory=dict)
 
-    def for_error(self, error_type: str) -> str:
-        return self.by_error.get(error_type, self.text)
-
 
 Unknown = Callable[[tuple[str, ...], str], tuple[object, str]]
 Found = tuple[tuple[str, ...], str, Problem]  #: (field path, kind: 'missing', 'unknown' or 'bad', the problem)
@@ -97,7 +94,7 @@ def _locate(model: type[BaseModel], loc: tuple[str, ...], error_type: str) -> tu
             if fix is None or (error_type in _TABLE_ERRORS and not table and error_type not in fix.by_error):
                 return loc[:i + 1], f"must be a table: [{'.'.join(loc[:i + 1])}]"
             keep = i + 2 if get_origin(inner) is dict and i + 1 < len(loc) else i + 1
-            return loc[:keep], fix.for_error(error_type)
+            return loc[:keep], fix.by_error.get(error_type, fix.text)
     return loc, f"must be a table: [{'.'.join(loc)}]"
 
 

@@ -37,6 +37,7 @@ def run_rounds(suite_obj: Any, agent: str, baseline_table: Any, policy: Any, con
                log: Callable[[str], None] | None = None) -> RoundsResult:
     """Rounds of the candidate on ``suite_obj``'s pool, paired to ``baseline_table``; see the module docstring."""
     from evalkit.compare.pool_comparison import pool_orders
+    from evalkit.run.executors import executor_for
     from evalkit.run.runner import run_suite
 
     config = config or RunConfig()
@@ -47,7 +48,8 @@ def run_rounds(suite_obj: Any, agent: str, baseline_table: Any, policy: Any, con
         raise UserError.at(str(suite_obj.path), "baseline", "no shared scenarios",
                            "the baseline covers none of this suite's scenarios; promote a baseline of this suite")
     kept = config.journal.enabled
-    with _shared_executor(config, agent) as config, _rounds_journal(config) as config:
+    # one executor (worker processes, a Ray connection) for every round, closed at the end
+    with executor_for(config, agent) as exe, _rounds_journal(config.replace(executor=exe)) as config:
         # every round resumes the earlier rounds' trials from the journal; only the first may discard it (--fresh)
         configs = iter([config])
         resume = config.replace(journal=replace(config.journal, fresh=False))
@@ -115,23 +117,6 @@ def play_rounds(orders: dict[str, list[str]], baseline_table: Any, policy: Any,
         comparison.notes.append(f"{note}: {_categories(len(open_cats))} still open, reported as they stand")
     comparison.meta["rounds"] = rounds
     return RoundsResult(result, comparison, rounds)
-
-
-@contextmanager
-def _shared_executor(config: RunConfig, agent: str) -> Iterator[RunConfig]:
-    """``config`` with one executor (worker processes, a Ray connection) for every round, closed at the end;
-    an Executor object the caller passed is used as it is."""
-    if not isinstance(config.executor, str):
-        yield config
-        return
-    from evalkit.run.executors import make_executor
-
-    exe = make_executor(config.executor, agent, jobs=config.jobs, timeout_s=config.timeout_s,
-                        ray_address=config.ray_address)
-    try:
-        yield config.replace(executor=exe)
-    finally:
-        exe.close()
 
 
 @contextmanager

@@ -106,10 +106,8 @@ def bundled_dir() -> Path:
 def find_root(start: Path) -> Path:
     """The nearest folder from ``start`` upwards that holds one of :data:`PROJECT_MARKERS`, else ``start``."""
     start = start.resolve()
-    for folder in (start, *start.parents):
-        if any((folder / marker).exists() for marker in PROJECT_MARKERS):
-            return folder
-    return start
+    return next((folder for folder in (start, *start.parents)
+                 if any((folder / marker).exists() for marker in PROJECT_MARKERS)), start)
 
 
 @dataclass(frozen=True)

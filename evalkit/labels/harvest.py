@@ -86,13 +86,10 @@ def candidate_of(read: HarvestedTrace) -> Candidate:
     queries = [{"tool": t.tool, "args": t.args, "refs": t.refs, "error": t.error,
                 "result_size": t.result_size if t.result_size is not None else
                 len(json.dumps(t.result, separators=(",", ":"), default=str))} for t in read.tools]
-    return Candidate(_candidate_id(read.trace_id), read.trace_id, read.incident, read.build, read.at_ms,
+    cid = "label-" + hashlib.sha256(read.trace_id.encode()).hexdigest()[:12]  # the trace id itself stays hidden
+    return Candidate(cid, read.trace_id, read.incident, read.build, read.at_ms,
                      category_of(truth, read.category), read.alert, snapshot_window(snapshot, read.alert, read.window),
                      snapshot, truth, answer, [asdict(f) for f in read.feedback], queries)
-
-
-def _candidate_id(trace_id: str) -> str:
-    return "label-" + hashlib.sha256(trace_id.encode()).hexdigest()[:12]  # the trace id itself stays hidden
 
 
 def _answer(finding: dict | None) -> dict | None:

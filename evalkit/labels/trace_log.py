@@ -30,33 +30,28 @@ def log_run_traces(result: Any, suite: Any, *, experiment: str = names.TRACE_EXP
     import mlflow
 
     from evalkit.store.tracking import mlflow_tracking
-    from evalkit.suite import load_suite
+    from evalkit.suite import load_suite, load_world
 
     suite_obj = load_suite(suite) if not hasattr(suite, "scenarios") else suite
-    with mlflow_tracking(tracking_uri):
-        return _log_traces(mlflow, result, suite_obj, experiment)
-
-
-def _log_traces(mlflow: Any, result: Any, suite_obj: Any, experiment: str) -> list[str]:
-    from evalkit.suite import load_world
-
-    exp_id = _experiment_id(mlflow, experiment)
     by_id = {s.id: s for s in suite_obj.scenarios}
     build = str(result.meta.get("build_id", ""))
     worlds: dict[str, Any] = {}
-    ids = []
-    for traj in result.trajectories:
-        scenario = by_id[traj["scenario_id"]]
-        if scenario.id not in worlds:
-            worlds = {scenario.id: load_world(scenario)}  # trajectories are sorted by scenario: keep one
-        tags = {names.TRACE_TAG_SCENARIO: scenario.id, names.TRACE_TAG_TRIAL: str(traj["trial"]),
-                names.TRACE_TAG_CATEGORY: scenario.category,
-                names.TAG_BUILD: build, names.TAG_SUITE: suite_obj.name, names.TAG_SUITE_HASH: suite_obj.hash}
-        window = {"start": scenario.window[0], "end": scenario.window[1], "step": scenario.step}
-        ids.append(log_trial_trace(mlflow, exp_id, worlds[scenario.id], scenario.alert, window, traj, tags))
-        if len(ids) % FLUSH_EVERY == 0:
-            mlflow.flush_trace_async_logging()  # backpressure: a full export queue would discard traces
-    mlflow.flush_trace_async_logging()
+    ids: list[str] = []
+    with mlflow_tracking(tracking_uri):
+        exp = mlflow.get_experiment_by_name(experiment)
+        exp_id = exp.experiment_id if exp is not None else mlflow.create_experiment(experiment)
+        for traj in result.trajectories:
+            scenario = by_id[traj["scenario_id"]]
+            if scenario.id not in worlds:
+                worlds = {scenario.id: load_world(scenario)}  # trajectories are sorted by scenario: keep one
+            tags = {names.TRACE_TAG_SCENARIO: scenario.id, names.TRACE_TAG_TRIAL: str(traj["trial"]),
+                    names.TRACE_TAG_CATEGORY: scenario.category,
+                    names.TAG_BUILD: build, names.TAG_SUITE: suite_obj.name, names.TAG_SUITE_HASH: suite_obj.hash}
+            window = {"start": scenario.window[0], "end": scenario.window[1], "step": scenario.step}
+            ids.append(log_trial_trace(mlflow, exp_id, worlds[scenario.id], scenario.alert, window, traj, tags))
+            if len(ids) % FLUSH_EVERY == 0:
+                mlflow.flush_trace_async_logging()  # backpressure: a full export queue would discard traces
+        mlflow.flush_trace_async_logging()
     return ids
 
 
@@ -84,8 +79,3 @@ def log_trial_trace(mlflow: Any, experiment_id: str, world: Any, alert: dict, wi
         span.end(outputs=out, end_time_ns=t)
     root.end(outputs={"finding": trajectory.get("finding")}, end_time_ns=max(t, now) + 1)
     return root.trace_id
-
-
-def _experiment_id(mlflow: Any, name: str) -> str:
-    exp = mlflow.get_experiment_by_name(name)
-    return exp.experiment_id if exp is not None else mlflow.create_experiment(name)

@@ -40,8 +40,11 @@ def validate_folder(folder: str | Path, policy: LabelPolicy, *, against: str | P
                     jobs: int = 1) -> list[Score]:
     """Score the candidates in ``folder`` (``against``: a suite whose scenarios count for duplication;
     ``jobs``: processes for the solvability investigations)."""
+    from evalkit.suite import load_suite
+
     cands = read_candidates(Path(folder))
-    scores = score_candidates(cands, policy, existing_scenarios(against) if against else (), jobs=jobs)
+    existing = [{"id": s.id, "alert": s.alert} for s in load_suite(against).scenarios] if against else []
+    scores = score_candidates(cands, policy, existing, jobs=jobs)
     write_scores(Path(folder), scores)
     return scores
 
@@ -75,13 +78,6 @@ def _verdict(cid: str, parts: dict[str, tuple[float, str]], policy: LabelPolicy)
     flagged = any(values[p] < policy.thresholds[p] for p in GATED)
     hard = values.get(ConfidencePart.SOLVABILITY, 1.0) < 1.0
     return Score(cid, values, reasons, min(gated), flagged, hard)
-
-
-def existing_scenarios(suite: str | Path) -> list[dict]:
-    """The visible scenario documents of a suite (for duplication): id and alert."""
-    from evalkit.suite import load_suite
-
-    return [{"id": s.id, "alert": s.alert} for s in load_suite(suite).scenarios]
 
 
 def write_scores(folder: Path, scores: list[Score]) -> None:

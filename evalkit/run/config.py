@@ -137,8 +137,7 @@ class SandboxConfig:
         out = []
         if not isinstance(self.mode, SandboxMode):
             out.append(Problem("--sandbox", "", self.mode, f"choose one of {', '.join(m.value for m in SandboxMode)}"))
-        bad = [n for n in self.env if not isinstance(n, str) or not n.isidentifier()]
-        if bad:
+        if bad := [n for n in self.env if not isinstance(n, str) or not n.isidentifier()]:
             out.append(Problem("--agent-env", "", bad[0], "give the name of an environment variable, e.g. "
                                "--agent-env OPENAI_API_KEY"))
         return out
@@ -211,8 +210,7 @@ class RunConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "scorers", tuple(self.scorers or ()))
         object.__setattr__(self, "agent_options", dict(self.agent_options or {}))
-        problems = self.problems()
-        if problems:
+        if problems := self.problems():
             raise UserError(*problems)
 
     def problems(self) -> list[Problem]:

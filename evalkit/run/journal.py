@@ -19,7 +19,7 @@ import os
 import tempfile
 import time
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Collection, cast
 
@@ -89,9 +89,8 @@ class JournalHeader:
     trials: int
 
     def to_doc(self) -> dict:
-        return {"journal": JOURNAL_VERSION, "suite": self.suite, "suite_hash": self.suite_hash,
-                "build_id": self.build_id, "agent_spec": self.agent_spec, "seed": self.seed,
-                "trials": self.trials, "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        return {"journal": JOURNAL_VERSION, **asdict(self),  # the fields, in their order
+                "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
 class Journal:
@@ -127,9 +126,7 @@ class Journal:
         if size and not self.fresh:
             self._load_existing(size)
         else:
-            if size:
-                self._truncate(0)  # fresh: discarded under the lock, so a concurrent run cannot be cut short
-            self._write_header()
+            self._start_over()  # fresh: discarded under the lock, so a concurrent run cannot be cut short
             fsync_dir(self.path.parent)
 
     def _lock_current_file(self) -> None:
@@ -161,9 +158,7 @@ class Journal:
         with open(self.path, "rb") as fh:
             first = fh.readline()
             if not first.endswith(b"\n"):
-                # Only a torn header: nothing was ever acknowledged; start the journal afresh.
-                self._truncate(0)
-                self._write_header()
+                self._start_over()  # only a torn header: nothing was ever acknowledged
                 return
             head = _parse(first[:-1])
             if not isinstance(head, dict) or "journal" not in head:
@@ -234,11 +229,9 @@ class Journal:
                        f"moved to {printable(target)}; their trials are run again")
         return out
 
-    def _truncate(self, size: int) -> None:
-        os.ftruncate(self._fh.fileno(), size)
-        os.fsync(self._fh.fileno())
-
-    def _write_header(self) -> None:
+    def _start_over(self) -> None:
+        """Empty the journal file and write the header, durably."""
+        os.ftruncate(self._fh.fileno(), 0)
         self._fh.write(_line(self.header.to_doc()))
         self._fh.flush()
         os.fsync(self._fh.fileno())
@@ -300,8 +293,8 @@ class Journal:
     def sync(self) -> int:
         """fsync what was appended; returns how many records this acknowledged."""
         n, self._unsynced = self._unsynced, 0
-        if n:
-            _datasync(self._fh.fileno())
+        if n:  # fdatasync where available (data and file size, without timestamps)
+            (getattr(os, "fdatasync", None) or os.fsync)(self._fh.fileno())
         return n
 
     @property
@@ -341,8 +334,3 @@ def _parse(raw: bytes) -> object:
 
 def _line(doc: dict) -> bytes:
     return json.dumps(doc, separators=(",", ":"), allow_nan=True).encode() + b"\n"
-
-
-def _datasync(fd: int) -> None:
-    """fdatasync where available (data and file size, without timestamps), else fsync."""
-    (getattr(os, "fdatasync", None) or os.fsync)(fd)

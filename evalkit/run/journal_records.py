@@ -104,8 +104,7 @@ def _call_problem(c: Any, i: int) -> str | None:
 def _outcome_problem(o: Any) -> str | None:
     if not isinstance(o, dict):
         return "no outcome"
-    missing = [k for k in OUTCOME_REQUIRED if k not in o]
-    if missing:
+    if missing := [k for k in OUTCOME_REQUIRED if k not in o]:
         return f"outcome lacks {', '.join(missing)}"
     if not isinstance(o.get("status"), str) or o["status"] not in RECORD_STATUSES:
         return f"outcome.status is not one of {', '.join(sorted(RECORD_STATUSES))}"
@@ -124,14 +123,12 @@ def record_problem(rec: Any, *, suite_hash: str, build_id: str, trials: int,
     scenarios (None: not checked)."""
     if not isinstance(rec, dict):
         return "not a JSON object"
-    missing = [k for k in ("key", "row", "trajectory", "outcome") if k not in rec]
-    if missing:
+    if missing := [k for k in ("key", "row", "trajectory", "outcome") if k not in rec]:
         return f"no {', '.join(missing)}"
     tr, row = rec["trajectory"], rec["row"]
     if not isinstance(rec["key"], str) or not isinstance(row, dict) or not isinstance(tr, dict):
         return "key, row or trajectory has the wrong type"
-    missing = [k for k in TRAJECTORY_REQUIRED if k not in tr]
-    if missing:
+    if missing := [k for k in TRAJECTORY_REQUIRED if k not in tr]:
         return f"trajectory lacks {', '.join(missing)}"
     sid, trial = tr.get("scenario_id"), tr.get("trial")
     if not isinstance(sid, str) or not _int(trial):

@@ -41,8 +41,7 @@ def read_outputs(out_dir: str | Path):
     from evalkit.store import artifacts
 
     out = Path(out_dir)
-    missing = [n for n in (RESULTS, TRAJECTORIES, META) if not (out / n).is_file()]
-    if missing:
+    if missing := [n for n in (RESULTS, TRAJECTORIES, META) if not (out / n).is_file()]:
         raise UserError.at(str(out), "", ", ".join(missing), "not an evalkit run directory (missing files)")
     table = conform(artifacts.read_table(out / RESULTS))
     meta = artifacts.read_json(out / META)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections import deque
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from itertools import count
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -20,12 +21,13 @@ from evalkit import __version__
 from evalkit.agents.sandbox import label as sandbox_label
 from evalkit.errors import UserError, whole_number
 from evalkit.run.config import RunConfig
-from evalkit.run.executors import Executor, make_executor, prestart
+from evalkit.run.executors import Executor, executor_for, prestart
 from evalkit.run.journal import Journal, JournalHeader, default_journal_path, journal_folder, record_key
 from evalkit.run.seeds import trial_seed
 from evalkit.run.spool import TrajectorySpool
 from evalkit.run.tasks import TrialOutcome, TrialTask
 from evalkit.score.schema import conform, sort_results
+from evalkit.suite import Suite, load_suite
 from evalkit.vocab import ErrorClass, SandboxMode, Status
 
 _TICK_S = 0.25
@@ -107,7 +109,7 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
     started_at, t0 = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), time.monotonic()
     config = config or RunConfig()
     prestart(config.executor, agent_spec)  # workers start while the suite loads and the build id is taken
-    suite_obj = _resolve_suite(suite)
+    suite_obj = suite if isinstance(suite, Suite) else load_suite(suite)
     scenarios = _select(suite_obj, scenario_ids, limit)
     trials, seed = suite_obj.default_trials if config.trials is None else int(config.trials), config.seed
     if config.trials is None:
@@ -140,12 +142,8 @@ def run_suite(suite, agent_spec: str, config: RunConfig | None = None, *,
         if progress:
             progress(len(records), total)
         if tasks:
-            exe = _executor(config, agent_spec)
-            try:
+            with executor_for(config, agent_spec) as exe:
                 _schedule(tasks, exe, ctx, jr, records, spool, total, progress, config)
-            finally:
-                if isinstance(config.executor, str):
-                    exe.close()
     finally:
         if jr:
             jr.close()
@@ -177,17 +175,9 @@ def _execution_meta(table: pd.DataFrame, exe, config: RunConfig, agent_spec: str
         "infra_errors": int((table["status"] == Status.INFRA_ERROR).sum()),
         "agent_errors": int((table["status"] == Status.AGENT_ERROR).sum()), "n_trials": len(table),
         "executor": exe.name if exe is not None else config.executor_name,
-        "jobs": getattr(exe, "capacity", config.jobs) if exe is not None else config.jobs,
+        "jobs": getattr(exe, "capacity", config.jobs),
         "timeout_s": float(config.timeout_s), "sandbox": sandbox_label(agent_spec, config.sandbox),
     }
-
-
-def _executor(config: RunConfig, agent_spec: str) -> Executor:
-    """The configured Executor object, or a new one of the configured name (closed by the caller)."""
-    if not isinstance(config.executor, str):
-        return config.executor
-    return make_executor(config.executor, agent_spec, jobs=config.jobs, timeout_s=config.timeout_s,
-                         ray_address=config.ray_address)
 
 
 def _schedule(tasks: list[TrialTask], exe: Executor, ctx: _Context, jr: Journal | None, records: dict,
@@ -217,7 +207,11 @@ def _schedule(tasks: list[TrialTask], exe: Executor, ctx: _Context, jr: Journal 
             wait = min(wait, max(0.0, delayed[0][0] - now))
         if jr and jr.unsynced:
             wait = min(wait, max(0.0, last_sync + fsync_interval_s - now))
-        outcomes = exe.poll(timeout=wait) if exe.in_flight() else _idle(wait)
+        if exe.in_flight():
+            outcomes = exe.poll(timeout=wait)
+        else:  # only waiting for a retry backoff or the next fsync
+            outcomes = []
+            time.sleep(wait)
         batch, setup_error = [], None
         for o in outcomes:
             if busy.get(o.scenario_id, 0) > 1:
@@ -292,12 +286,6 @@ def _next_task(pending: deque, busy: dict[str, int]) -> TrialTask:
     return pending.popleft()
 
 
-def _idle(wait: float) -> list:
-    if wait > 0:
-        time.sleep(wait)  # only waiting for a retry backoff or the next fsync; nothing is in flight
-    return []
-
-
 def _select(suite_obj, scenario_ids: Iterable[str] | None, limit: int | None = None) -> list:
     """The suite's scenarios, or the named ones (in suite order); an unknown id is the user's error.
     ``limit``: at most that many, taken one per category in turn (so a few trials span the categories)."""
@@ -305,11 +293,8 @@ def _select(suite_obj, scenario_ids: Iterable[str] | None, limit: int | None = N
         if not whole_number(limit, 1):
             raise UserError.at("--limit", "", limit, "give a number of scenarios >= 1")
         chosen = _select(suite_obj, scenario_ids)
-        seen: dict[str, int] = {}
-        rank = []
-        for s in chosen:
-            seen[s.category] = seen.get(s.category, 0) + 1
-            rank.append(seen[s.category])
+        turns: defaultdict[str, count] = defaultdict(count)  # each category's own 0, 1, 2, ...
+        rank = [next(turns[s.category]) for s in chosen]
         order = sorted(range(len(chosen)), key=lambda i: (rank[i], i))[:limit]
         return [chosen[i] for i in sorted(order)]
     if scenario_ids is None:
@@ -354,12 +339,6 @@ def _run_warnings(table: pd.DataFrame, execution: dict, journal_warnings: Iterab
         warnings.append(f"{infra} trial(s) ended in infrastructure errors after {config.retry.max_retries} "
                         "retries; they are reported apart and not scored (rerun the same command to retry them)")
     return warnings
-
-
-def _resolve_suite(suite):
-    from evalkit.suite import Suite, load_suite
-
-    return suite if isinstance(suite, Suite) else load_suite(suite)
 
 
 def agent_build_id(agent_spec: str, options: dict) -> str:

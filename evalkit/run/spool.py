@@ -59,8 +59,7 @@ class TrajectorySpool:
 
     def view(self, keys: Sequence[str]) -> Trajectories:
         """The trajectories of ``keys`` (all spooled), in that order."""
-        missing = [k for k in keys if k not in self._at]
-        if missing:
+        if missing := [k for k in keys if k not in self._at]:
             raise KeyError(f"no trajectory spooled for {missing[0]!r}")
         return Trajectories(self, list(keys))
 

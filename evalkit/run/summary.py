@@ -32,22 +32,16 @@ def summary_frame(table: pd.DataFrame, agg: pd.DataFrame | None = None) -> pd.Da
     pick = agg.set_index(["category", "metric"])
     rows = []
     counts = error_counts(table)
+    no_top1 = pd.Series({"n_scenarios": 0, "mean": math.nan, "ci_low": math.nan, "ci_high": math.nan})
     for cat in pd.unique(agg["category"]):
-        top = pick.loc[(cat, "rca_top1")] if (cat, "rca_top1") in pick.index else None
+        top = pick.loc[(cat, "rca_top1")] if (cat, "rca_top1") in pick.index else no_top1
         counted = MICRO if cat == MACRO else cat  # the macro row counts every trial, as the micro row does
-        errs = counts.loc[counted] if counted in counts.index else None
-        infra = int(sum(v for k, v in errs.items() if k.startswith("infra_"))) if errs is not None else 0
-        agent = int(errs.sum() - errs.get(Status.OK, 0) - infra) if errs is not None else 0
-        rows.append({
-            "category": cat,
-            "scenarios": int(top["n_scenarios"]) if top is not None else 0,
-            "trials": int(errs.sum()) if errs is not None else 0,
-            "top1": top["mean"] if top is not None else math.nan,
-            "top1_lo": top["ci_low"] if top is not None else math.nan,
-            "top1_hi": top["ci_high"] if top is not None else math.nan,
-            "rca_score": wide.loc[cat].get("rca_score", math.nan),
-            "agent_errors": agent, "infra_errors": infra,
-        })
+        errs = counts.loc[counted] if counted in counts.index else pd.Series(dtype=int)  # no trials: no counts
+        infra = int(sum(v for k, v in errs.items() if k.startswith("infra_")))
+        rows.append({"category": cat, "scenarios": int(top["n_scenarios"]), "trials": int(errs.sum()),
+                     "top1": top["mean"], "top1_lo": top["ci_low"], "top1_hi": top["ci_high"],
+                     "rca_score": wide.loc[cat].get("rca_score", math.nan),
+                     "agent_errors": int(errs.sum() - errs.get(Status.OK, 0) - infra), "infra_errors": infra})
     return pd.DataFrame(rows)
 
 

@@ -81,9 +81,7 @@ def _forget_world(task: TrialTask, world: object) -> None:
 
 
 def _agent(task: TrialTask):
-    cache = getattr(_local, "agents", None)
-    if cache is None:
-        cache = _local.agents = {}
+    cache = vars(_local).setdefault("agents", {})  # this thread's own
     key = (task.agent_spec, task.agent_options)
     agent = cache.get(key)
     if agent is None:
@@ -128,9 +126,8 @@ def run_trial(task: TrialTask, on_start: Callable[[], None] | None = None) -> Tr
 def _setup_failure(task: TrialTask, exc: Exception) -> TrialOutcome:
     """A stale/broken suite or agent spec is the user's to fix (retrying won't); anything else is infrastructure."""
     if isinstance(exc, UserError):
-        return _outcome(task, Status.SETUP_ERROR, ErrorClass.SETUP_ERROR, str(exc))
-    return _outcome(task, Status.INFRA_ERROR, ErrorClass.INFRA_EXECUTOR, f"worker setup failed: {describe(exc)}")
-
-
-def _outcome(task: TrialTask, status: str, error_class: str, message: str) -> TrialOutcome:
+        status, error_class, message = Status.SETUP_ERROR, ErrorClass.SETUP_ERROR, str(exc)
+    else:
+        status, error_class = Status.INFRA_ERROR, ErrorClass.INFRA_EXECUTOR
+        message = f"worker setup failed: {describe(exc)}"
     return TrialOutcome(task.scenario_id, task.trial, task.seed, status, error_class, message, attempt=task.attempt)

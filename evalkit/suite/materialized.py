@@ -88,9 +88,8 @@ def read_topology(folder: Path, shown: str) -> tuple[list[dict], list[tuple[str,
         if not (isinstance(e, list) and len(e) == 3 and all(isinstance(x, str) for x in e)):
             problems.append(Problem(where, f"edges[{i}]", e, "each edge is [source, target, relation]"))
             continue
-        for x in e[:2]:
-            if x not in names:
-                problems.append(Problem(where, f"edges[{i}]", x, "edge names a component missing from 'components'"))
+        problems += [Problem(where, f"edges[{i}]", x, "edge names a component missing from 'components'")
+                     for x in e[:2] if x not in names]
         out_edges.append((e[0], e[1], e[2]))
     return good, out_edges, problems
 
@@ -106,10 +105,8 @@ def read_world(folder: Path, shown: str, start: int, end: int, step: int, alert:
                                 "add metrics.csv or metrics.parquet (columns ts,component,metric,value)"))
     if not deep:
         return None, problems
-    n = (end - start) // step
-    metrics: dict[str, dict[str, np.ndarray]] = {}
-    if metric_file is not None:
-        metrics = _read_metrics(metric_file, f"{shown}/{metric_file.name}", names, start, end, step, n, problems)
+    metrics = {} if metric_file is None else _read_metrics(metric_file, f"{shown}/{metric_file.name}", names, start,
+                                                          end, step, problems)
     units = _read_json(folder, "units.json", shown, dict, {}, problems)
     logs = _read_jsonl(folder, "logs.jsonl", shown, ("ts", "component", "level", "message"),
                        lambda rec: _unknown_component(rec["component"], "component", names), problems)
@@ -171,8 +168,7 @@ def _bad_span(spans: object, names: set[str]) -> tuple[str, object, str] | None:
     if not isinstance(spans, list):
         return "spans", spans, "give a list of spans"
     for i, sp in enumerate(spans):
-        miss = [k for k in SPAN_KEYS if not isinstance(sp, dict) or k not in sp]
-        if miss:
+        if miss := [k for k in SPAN_KEYS if not isinstance(sp, dict) or k not in sp]:
             return f"spans[{i}]", f"missing {miss}", "each span needs " + ", ".join(SPAN_KEYS)
         parent = sp["parent"]
         if parent is not None and (type(parent) is not int or not 0 <= parent < len(spans) or parent == i):
@@ -186,6 +182,8 @@ def _bad_span(spans: object, names: set[str]) -> tuple[str, object, str] | None:
 def _read_jsonl(folder: Path, name: str, shown: str, required: tuple[str, ...],
                 check: Callable[[dict], tuple[str, object, str] | None], problems: list[Problem]) -> list[dict]:
     """The records of a JSON-lines file; a record missing a ``required`` key or failing ``check`` is a problem."""
+    import gzip
+
     path = folder / name
     if not path.is_file() and (folder / f"{name}.gz").is_file():
         path, name = folder / f"{name}.gz", f"{name}.gz"     # gzip-compressed variant (imported suites)
@@ -194,7 +192,8 @@ def _read_jsonl(folder: Path, name: str, shown: str, required: tuple[str, ...],
     out = []
     bad = 0
     try:
-        lines = _jsonl_lines(path)
+        with (gzip.open if path.suffix == ".gz" else open)(path, "rt", encoding="utf-8") as fh:
+            lines = fh.read().split("\n")
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         problems.append(Problem(f"{shown}/{name}", "", f"unreadable ({type(exc).__name__})",
                                 "rewrite the file as UTF-8 JSON lines (optionally gzip-compressed as .jsonl.gz)"))
@@ -208,8 +207,7 @@ def _read_jsonl(folder: Path, name: str, shown: str, required: tuple[str, ...],
         except json.JSONDecodeError as exc:
             problem = Problem(where, "", f"malformed JSON ({exc.msg})", "one JSON object per line")
         else:
-            miss = [k for k in required if not isinstance(rec, dict) or k not in rec]
-            if miss:
+            if miss := [k for k in required if not isinstance(rec, dict) or k not in rec]:
                 problem = Problem(where, ",".join(miss), "missing", f"each record needs {', '.join(required)}")
             elif (bad_field := check(rec)) is not None:
                 problem = Problem(where, *bad_field)
@@ -224,17 +222,7 @@ def _read_jsonl(folder: Path, name: str, shown: str, required: tuple[str, ...],
     return out
 
 
-def _jsonl_lines(path: Path) -> list[str]:
-    """Lines of a JSON-lines file, transparently gunzipped when it ends in ``.gz``."""
-    if path.suffix == ".gz":
-        import gzip
-
-        with gzip.open(path, "rt", encoding="utf-8") as fh:
-            return fh.read().split("\n")
-    return path.read_text(encoding="utf-8").split("\n")
-
-
-def _read_metrics(path: Path, shown: str, names: set[str], start: int, end: int, step: int, n: int,
+def _read_metrics(path: Path, shown: str, names: set[str], start: int, end: int, step: int,
                   problems: list[Problem]) -> dict[str, dict[str, np.ndarray]]:
     import pandas as pd
 
@@ -244,8 +232,7 @@ def _read_metrics(path: Path, shown: str, names: set[str], start: int, end: int,
         problems.append(Problem(shown, "", f"unreadable ({type(exc).__name__}: {exc})",
                                 "write columns ts,component,metric,value"))
         return {}
-    missing = [c for c in METRIC_COLUMNS if c not in df.columns]
-    if missing:
+    if missing := [c for c in METRIC_COLUMNS if c not in df.columns]:
         problems.append(Problem(shown, "columns", list(df.columns), f"add the missing column(s) {missing}"))
         return {}
     ts = pd.to_numeric(df["ts"], errors="coerce")
@@ -257,8 +244,7 @@ def _read_metrics(path: Path, shown: str, names: set[str], start: int, end: int,
                                 f"{int(bad_ts.sum())} timestamps are not epoch seconds on the {step} s grid inside "
                                 f"the window [{start}, {end}); resample to the grid"))
         return {}
-    unknown = sorted(set(df["component"].astype(str)) - names)
-    if unknown:
+    if unknown := sorted(set(df["component"].astype(str)) - names):
         problems.append(Problem(shown, "component", unknown[0],
                                 f"{len(unknown)} component(s) not in topology.json; add them or drop their rows"))
         return {}
@@ -269,7 +255,7 @@ def _read_metrics(path: Path, shown: str, names: set[str], start: int, end: int,
     v = val.to_numpy(dtype=float)
     keys = pd.MultiIndex.from_arrays([comp, met])
     for (c, m), rows in pd.Series(np.arange(len(df))).groupby(keys).groups.items():
-        arr = np.full(n, np.nan)
+        arr = np.full((end - start) // step, np.nan)
         rows = np.asarray(rows)
         arr[idx[rows]] = v[rows]
         out.setdefault(c, {})[m] = arr

@@ -207,9 +207,8 @@ def prune(limit: int | None = None) -> int:
     limit = max_bytes() if limit is None else limit
     entries, orphans = [], []
     orphan_before = time.time_ns() - ORPHAN_S * 10**9
-    root = replay_dir()
     try:
-        subdirs = list(os.scandir(root))
+        subdirs = list(os.scandir(replay_dir()))
     except OSError:
         return 0
     for sub in subdirs:
@@ -217,13 +216,11 @@ def prune(limit: int | None = None) -> int:
             continue
         with suppress(OSError):  # a folder or entry removed meanwhile (another process pruning) is skipped
             for e in os.scandir(sub.path):
-                if not (e.name.endswith(".world") or e.name.startswith(".")):
-                    continue
                 with suppress(OSError):
                     st = e.stat()
                     if e.name.endswith(".world"):
                         entries.append((st.st_mtime_ns, st.st_size, e.path))
-                    elif st.st_mtime_ns < orphan_before:
+                    elif e.name.startswith(".") and st.st_mtime_ns < orphan_before:  # a temp file (see ORPHAN_S)
                         orphans.append((st.st_mtime_ns, st.st_size, e.path))
     total = sum(size for _, size, _ in orphans + entries)
     freed = 0

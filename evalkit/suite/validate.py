@@ -36,16 +36,13 @@ _RANK = {name: float(i) for i, name in enumerate(ScenarioFile.model_fields)}
 _RANK["window"] = _RANK["alert"] - 0.5
 
 
-def _fields(doc: dict, where: str, required: tuple, optional: tuple, problems: list[Problem],
-            prefix: str = "") -> None:
-    for k in required:
-        if k not in doc:
-            problems.append(Problem(where, prefix + k, "missing", f"add the required field '{prefix + k}'"))
-    known = set(required) | set(optional)
-    for k in doc:
-        if k not in known:
-            problems.append(Problem(where, prefix + str(k), "unknown field",
-                                    f"remove it; allowed fields are {', '.join(sorted(known))}"))
+def _world_fields(wspec: dict, where: str, required: tuple, optional: tuple, problems: list[Problem]) -> None:
+    """The problems of a scenario's ``world`` spec that lacks a ``required`` key or holds an unknown one."""
+    problems += [Problem(where, f"world.{k}", "missing", f"add the required field 'world.{k}'")
+                 for k in required if k not in wspec]
+    allowed = ", ".join(sorted({*required, *optional}))
+    problems += [Problem(where, f"world.{k}", "unknown field", f"remove it; allowed fields are {allowed}")
+                 for k in wspec if k not in required and k not in optional]
 
 
 def _load_json(path: Path, where: str, problems: list[Problem], read: dict[str, bytes] | None = None,
@@ -278,9 +275,8 @@ def _check_generated_world(doc: dict, wspec: dict, cat: str | None, window: tupl
                            root: Path, deep: bool, where: str, res: _FileCheck,
                            problems: list[Problem]) -> tuple[set[str] | None, plan_facts.PlanFacts | None]:
     """``{"generator", "seed", "digest"}``: known generator and seed; deep, the window against its plan."""
-    names: set[str] | None = None
     plan: plan_facts.PlanFacts | None = None
-    _fields(wspec, where, ("generator", "seed"), ("digest",), problems, "world.")
+    _world_fields(wspec, where, ("generator", "seed"), ("digest",), problems)
     dig = wspec.get("digest")
     if dig is not None and not (isinstance(dig, str) and re.fullmatch(r"[0-9a-f]{16}", dig)):
         problems.append(Problem(where, "world.digest", dig, "must be the 16-hex-digit fingerprint "
@@ -299,19 +295,18 @@ def _check_generated_world(doc: dict, wspec: dict, cat: str | None, window: tupl
         known = plan_facts.remembered(root).get(key)
         plan = known if known is not None else plan_facts.derive(cat, wspec["seed"])
         res.derived = None if known is not None else (key, plan)
-        names = set(plan.names)
-        if window and (window[0], window[1], window[2]) != (plan.start, plan.end, 60):
+        if window and window != (plan.start, plan.end, 60):
             problems.append(Problem(where, "window", doc["window"],
                                     f"does not match the generated world ({plan.start}..{plan.end}, "
                                     "step 60); regenerate instead of editing"))
-    return names, plan
+    return (None if plan is None else set(plan.names)), plan
 
 
 def _check_materialized_world(doc: dict, wspec: dict, window: tuple[int, int, int] | None, root: Path,
                               shown: str, deep: bool, where: str, problems: list[Problem]) -> set[str] | None:
     """``{"path": "worlds/<id>"}``: the folder's topology; deep, its telemetry against the window and alert."""
     names: set[str] | None = None
-    _fields(wspec, where, ("path",), (), problems, "world.")
+    _world_fields(wspec, where, ("path",), (), problems)
     folder = _world_path(root, shown, where, wspec.get("path"), problems)
     if folder is not None:
         wshown = f"{shown}/{wspec['path'].rstrip('/')}"

@@ -57,8 +57,7 @@ def generate_suite(out: str | Path, name: str, per_category: int, seed: int = 0,
     """
     out = Path(out)
     cats = list(categories or CATEGORIES)
-    unknown = [c for c in cats if c not in CATEGORIES]
-    if unknown:
+    if unknown := [c for c in cats if c not in CATEGORIES]:
         raise UserError.at("--categories", "", unknown[0], "known categories: " + ", ".join(CATEGORIES))
     if not 1 <= per_category <= 1000:
         raise UserError.at("--per-category", "", per_category, "give a number from 1 to 1000")

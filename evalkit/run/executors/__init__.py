@@ -12,10 +12,11 @@ live in the runner, so all executors produce identical tables for a deterministi
 from __future__ import annotations
 
 import os
-from typing import Callable, Protocol, runtime_checkable
+from contextlib import contextmanager
+from typing import Callable, Iterator, Protocol, runtime_checkable
 
 from evalkit.errors import UserError
-from evalkit.run.config import execution_problems
+from evalkit.run.config import RunConfig, execution_problems
 from evalkit.run.tasks import TrialOutcome, TrialTask
 from evalkit.vocab import ErrorClass
 
@@ -61,8 +62,7 @@ def prestart(executor: "str | Executor", agent_spec: str | None) -> None:
 def make_executor(name: str, agent_spec: str, jobs: int = 1, timeout_s: float = 60.0,
                   ray_address: str | None = None, trial_fn: TrialFn | None = None) -> Executor:
     """Build the executor called ``name`` (``local`` picks threads or processes from the agent spec)."""
-    problems = execution_problems(name, jobs, timeout_s)
-    if problems:
+    if problems := execution_problems(name, jobs, timeout_s):
         raise UserError(*problems)
     if name == "local":
         name = local_mode_for(agent_spec)
@@ -78,6 +78,21 @@ def make_executor(name: str, agent_spec: str, jobs: int = 1, timeout_s: float = 
     from evalkit.run.executors.processes import ProcessExecutor
 
     return ProcessExecutor(jobs=jobs, timeout_s=timeout_s, trial_fn=trial_fn)
+
+
+@contextmanager
+def executor_for(config: RunConfig, agent_spec: str) -> Iterator[Executor]:
+    """The executor of a run: ``config.executor`` when it is an Executor object (the caller's to close), else a
+    new one of that name (``local`` picks from ``agent_spec``), closed when the block ends."""
+    if not isinstance(config.executor, str):
+        yield config.executor
+        return
+    exe = make_executor(config.executor, agent_spec, jobs=config.jobs, timeout_s=config.timeout_s,
+                        ray_address=config.ray_address)
+    try:
+        yield exe
+    finally:
+        exe.close()
 
 
 def timeout_outcome(task: TrialTask, timeout_s: float, elapsed: float, how: str) -> TrialOutcome:

@@ -236,11 +236,7 @@ class ProcessExecutor:
                 with suppress(BrokenPipeError, OSError):
                     w.conn.send(None)
         for w in self._workers:
-            if w.task is not None:
-                w.proc.kill()
-            w.proc.join(timeout=2)
-            if w.proc.is_alive():
-                w.proc.kill()
-                w.proc.join(timeout=2)
-            w.conn.close()
+            if w.task is None:
+                w.proc.join(timeout=2)  # an idle worker exits on the None it was sent
+            w.kill()
         self._workers.clear()

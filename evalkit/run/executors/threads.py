@@ -12,6 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from contextlib import suppress
 
 from evalkit.run.executors import TrialFn, died_outcome, timeout_outcome
 from evalkit.run.tasks import TrialOutcome, TrialTask
@@ -103,10 +104,8 @@ class ThreadExecutor:
             remaining = _CHECK_S if deadline is None else deadline - time.monotonic()
             if remaining <= 0:
                 break
-            try:
+            with suppress(queue.Empty):
                 out.append(self._results.get(timeout=min(_CHECK_S, remaining)))
-            except queue.Empty:
-                continue
         self._drain(out)
         self._pending -= len(out)
         return out

@@ -82,8 +82,7 @@ def read_csv(path: Path, required: Iterable[str] = (), **kwargs: Any):
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise fail(path, "", f"unreadable CSV ({type(exc).__name__}: {msg})",
                    "restore the file from the upstream dataset")
-    missing = [c for c in required if c not in df.columns]
-    if missing:
+    if missing := [c for c in required if c not in df.columns]:
         raise fail(path, "columns", ",".join(map(str, list(df.columns)[:8])),
                    f"missing column(s) {missing}; restore the file from the upstream dataset")
     return df

@@ -142,10 +142,7 @@ def fold_nodes(names: list[str]) -> dict[str, Node]:
 
 def classify(command: str) -> tuple[str, str] | None:
     """(category, fault type) of an injection command, or None when no rule knows it."""
-    for pattern, category, fault in FAULT_RULES:
-        if re.search(pattern, command):
-            return category, fault
-    return None
+    return next(((category, fault) for pattern, category, fault in FAULT_RULES if re.search(pattern, command)), None)
 
 
 # --- reading the dataset ---------------------------------------------------------------------------------
@@ -186,8 +183,7 @@ def _read_metrics(path: Path):
     if not isinstance(df.columns, pd.MultiIndex) or df.columns.nlevels != 3:
         raise fail(path, "header", "", "expected three header rows (microservice, metric, statistic)")
     known = {k[0] for k in METRIC_MAP}
-    bad = [c for c in df.columns if c[1] not in known]
-    if bad:
+    if bad := [c for c in df.columns if c[1] not in known]:
         raise fail(path, "metric", str(bad[0][1]), f"unknown metric; expected one of {sorted(known)}")
     idx = pd.to_numeric(pd.Series(df.index.astype(str)), errors="coerce")
     if idx.isna().any() or len(idx) == 0:
@@ -272,9 +268,8 @@ def import_petshop(source: str | Path, out: str | Path, *, name: str = "real-pet
         normal_path = folder / "noissue" / "metrics.csv"
         normal = _read_metrics(normal_path) if normal_path.is_file() else None
         for split in SPLITS:
-            sdir = folder / split
-            issues = sorted((p for p in sdir.glob("issue_*") if p.is_dir()),
-                            key=lambda p: int(re.sub(r"\D", "", p.name) or 0)) if sdir.is_dir() else []
+            issues = sorted((p for p in (folder / split).glob("issue_*") if p.is_dir()),  # none without the folder
+                            key=lambda p: int(re.sub(r"\D", "", p.name) or 0))
             for idir in issues:
                 case = f"{traffic}/{split}/{idir.name}"
                 missing = [f for f in ("metrics.csv", "target.json") if not (idir / f).is_file()]
