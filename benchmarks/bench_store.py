@@ -100,12 +100,8 @@ def main() -> None:
             log_cpu.append(cpu)
             logged.append(run_id)
         default_times = [timed(store.log_run, result)[0] for _ in range(max(1, args.repeats // 2))]
-        load_times, load_cpu = [], []
-        for run_id in logged:
-            dt, cpu, table = timed(store.load_table, run_id)
-            load_times.append(dt)
-            load_cpu.append(cpu)
-        pd.testing.assert_frame_equal(table, result.table)
+        load_times, load_cpu, tables = zip(*[timed(store.load_table, run_id) for run_id in logged])
+        pd.testing.assert_frame_equal(tables[-1], result.table)
         n_metrics = len(store.run_info(logged[0]).metrics)
 
     print(f"log_run (aggregates passed in, {n_metrics} metrics): median {statistics.median(log_times):.2f} s "
