@@ -30,20 +30,15 @@ def make_result(n_scenarios: int, trials: int, calls_per_trial: int, seed: int =
     scen = np.repeat(np.arange(n_scenarios), trials)
     data = {c: pd.Series([""] * rows, dtype="string") if t == "string" else np.zeros(rows, dtype=t)
             for c, t in RESULT_COLUMNS.items()}
-    table = pd.DataFrame(data)
-    table["suite"] = "bench"
-    table["suite_hash"] = "f" * 64
-    table["build_id"] = "reference:v2+0123abcd"
-    table["agent_spec"] = "reference:v2"
-    table["scenario_id"] = pd.Series([f"bench-{i:06d}" for i in scen], dtype="string")
-    table["category"] = np.asarray(list(CATEGORIES))[scen % len(CATEGORIES)]
-    table["trial"] = np.tile(np.arange(trials), n_scenarios)
+    table = pd.DataFrame(data).assign(
+        suite="bench", suite_hash="f" * 64, build_id="reference:v2+0123abcd", agent_spec="reference:v2",
+        scenario_id=pd.Series([f"bench-{i:06d}" for i in scen], dtype="string"),
+        category=np.asarray(list(CATEGORIES))[scen % len(CATEGORIES)],
+        trial=np.tile(np.arange(trials), n_scenarios),
+        predicted='["checkout-db", "checkout-api", "payments"]',
+        expected_component="checkout-db", expected_fault="slow_query", predicted_fault="slow_query")
     table["seed"] = rng.integers(0, 2**62, rows)
     table["status"] = np.where(rng.random(rows) < 0.02, "agent_error", "ok")
-    table["predicted"] = '["checkout-db", "checkout-api", "payments"]'
-    table["expected_component"] = "checkout-db"
-    table["expected_fault"] = "slow_query"
-    table["predicted_fault"] = "slow_query"
     for c in ("rca_top1", "rca_top3", "fault_type_correct"):
         table[c] = (rng.random(rows) < 0.7).astype(float)
     for c in ("rca_score", "evidence_recall", "distractor_ratio", "latency_s", "tokens_in", "tokens_out",
