@@ -50,12 +50,9 @@ def command_paths() -> list[list[str]]:
 def import_report(flag: str = "--help") -> tuple[list[str], list[tuple[float, str]]]:
     """(heavy top-level modules imported, the 8 slowest cumulative imports) of `evalkit <flag>`."""
     proc = subprocess.run([sys.executable, "-X", "importtime", str(EVALKIT), flag], capture_output=True, text=True)
-    rows = []
-    for line in proc.stderr.splitlines():
-        if not line.startswith("import time:") or "cumulative" in line:
-            continue
-        _self, cum, name = line.split(":", 1)[1].split("|")
-        rows.append((int(cum) / 1e6, name.rstrip()))
+    fields = [line.split(":", 1)[1].split("|") for line in proc.stderr.splitlines()
+              if line.startswith("import time:") and "cumulative" not in line]
+    rows = [(int(cum) / 1e6, name.rstrip()) for _self, cum, name in fields]
     heavy = sorted({name.strip().split(".")[0] for _, name in rows} & set(HEAVY))
     top_level = [(t, name.strip()) for t, name in rows if len(name) - len(name.lstrip()) == 1]
     return heavy, sorted(top_level, reverse=True)[:8]

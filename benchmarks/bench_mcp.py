@@ -94,14 +94,6 @@ def round_trip(script: Path, transport: str, tool: str, calls: int, world: World
     return finding.usage["median_rtt_us"], finding.usage["p90_rtt_us"]
 
 
-def start_cost(d: Path, starts: int, world: World, mode: str) -> dict[str, float]:
-    """Median ms per trial of an agent that answers at once: cmd:, mcp: stdio, mcp: http (alternated)."""
-    agents = {"cmd": load_agent(f"cmd:{sys.executable} {d / 'quick.py'}", sandbox=SANDBOXES[mode]),
-              **{f"mcp-{t}": load_agent(f"mcp:{sys.executable} {d / 'client.py'} get_alert 0", transport=t,
-                                        sandbox=SANDBOXES[mode]) for t in ("stdio", "http")}}
-    return alternated_medians(agents, starts, world)
-
-
 def import_cost(starts: int) -> float:
     """Median ms a Python process takes longer when it imports the mcp SDK."""
     diffs = []
@@ -157,8 +149,11 @@ def main() -> None:
                 print(f"   {mode:<8}stdio {tool:<13} median {med / 1000:6.2f} ms   p90 {p90 / 1000:6.2f} ms   "
                       "(evalkit's share: stdlib JSON-RPC client, no client SDK)")
         print(f"2. start-up per trial, agent answering at once (median of {a.starts}, alternated)")
-        for mode in modes:
-            cost = start_cost(d, a.starts, world, mode)
+        for mode in modes:  # median ms per trial of an agent that answers at once: cmd:, mcp: stdio, mcp: http
+            agents = {"cmd": load_agent(f"cmd:{sys.executable} {d / 'quick.py'}", sandbox=SANDBOXES[mode]),
+                      **{f"mcp-{t}": load_agent(f"mcp:{sys.executable} {d / 'client.py'} get_alert 0", transport=t,
+                                                sandbox=SANDBOXES[mode]) for t in ("stdio", "http")}}
+            cost = alternated_medians(agents, a.starts, world)
             print(f"   {mode:<8}" + "   ".join(f"{k} {v:7.1f} ms" for k, v in cost.items()) +
                   f"   mcp-stdio - cmd {cost['mcp-stdio'] - cost['cmd']:+.1f} ms")
         print(f"   of which the agent importing the mcp SDK: {import_cost(a.starts):.1f} ms; evalkit's per-trial "

@@ -80,11 +80,8 @@ def _overhead(suite: str, n_scen: int, total: int, repeats: int) -> None:
 
 
 def core(repeats: int) -> None:
-    walls = []
-    for _ in range(repeats):
-        wall, n = _run(str(REPO / "suites" / "core"), "reference:v1", 3, "local", 2)
-        walls.append(wall)
-    med = statistics.median(walls)
+    walls, sizes = zip(*[_run(str(REPO / "suites" / "core"), "reference:v1", 3, "local", 2) for _ in range(repeats)])
+    med, n = statistics.median(walls), sizes[-1]
     print(f"[core] reference:v1 on suites/core, k=3, --jobs 2: median wall {med:.1f} s for {n} trials "
           f"({n / med:.1f} trials/s; runs {', '.join(f'{w:.1f}' for w in walls)})")
 

@@ -67,11 +67,8 @@ def _load_walls(suite: Path, repeats: int, env: dict) -> tuple[float, float]:
     """(cold, median warm) seconds of load_suite, each in a fresh process (import time excluded)."""
     code = ("import sys,time; from evalkit.suite import load_suite; t=time.perf_counter(); "
             "s=load_suite(sys.argv[1]); print(time.perf_counter()-t, len(s.scenarios))")
-    walls = []
-    for _ in range(repeats + 1):
-        out = subprocess.run([sys.executable, "-c", code, str(suite)], env=env, capture_output=True, text=True,
-                             check=True).stdout.split()
-        walls.append(float(out[0]))
+    walls = [float(subprocess.run([sys.executable, "-c", code, str(suite)], env=env, capture_output=True, text=True,
+                                  check=True).stdout.split()[0]) for _ in range(repeats + 1)]
     return walls[0], statistics.median(walls[1:])
 
 
@@ -212,10 +209,8 @@ def _time_split(out: Path) -> tuple[int, float, int, float]:
             "print(len(t), float(t['latency_s'].sum()), int((t['status'] != 'ok').sum()))")
     fields = subprocess.run([sys.executable, "-c", code, str(out / "results.parquet")], capture_output=True,
                             text=True, check=True).stdout.split()
-    tools = 0.0
     with gzip.open(out / "trajectories.jsonl.gz", "rt", encoding="utf-8") as fh:
-        for line in fh:
-            tools += sum(c.get("duration_s", 0.0) for c in json.loads(line).get("calls", []))
+        tools = sum(c.get("duration_s", 0.0) for line in fh for c in json.loads(line).get("calls", []))
     return int(fields[0]), float(fields[1]), int(fields[2]), tools
 
 

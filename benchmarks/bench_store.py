@@ -30,20 +30,15 @@ def make_result(n_scenarios: int, trials: int, calls_per_trial: int, seed: int =
     scen = np.repeat(np.arange(n_scenarios), trials)
     data = {c: pd.Series([""] * rows, dtype="string") if t == "string" else np.zeros(rows, dtype=t)
             for c, t in RESULT_COLUMNS.items()}
-    table = pd.DataFrame(data)
-    table["suite"] = "bench"
-    table["suite_hash"] = "f" * 64
-    table["build_id"] = "reference:v2+0123abcd"
-    table["agent_spec"] = "reference:v2"
-    table["scenario_id"] = pd.Series([f"bench-{i:06d}" for i in scen], dtype="string")
-    table["category"] = np.asarray(list(CATEGORIES))[scen % len(CATEGORIES)]
-    table["trial"] = np.tile(np.arange(trials), n_scenarios)
+    table = pd.DataFrame(data).assign(
+        suite="bench", suite_hash="f" * 64, build_id="reference:v2+0123abcd", agent_spec="reference:v2",
+        scenario_id=pd.Series([f"bench-{i:06d}" for i in scen], dtype="string"),
+        category=np.asarray(list(CATEGORIES))[scen % len(CATEGORIES)],
+        trial=np.tile(np.arange(trials), n_scenarios),
+        predicted='["checkout-db", "checkout-api", "payments"]',
+        expected_component="checkout-db", expected_fault="slow_query", predicted_fault="slow_query")
     table["seed"] = rng.integers(0, 2**62, rows)
     table["status"] = np.where(rng.random(rows) < 0.02, "agent_error", "ok")
-    table["predicted"] = '["checkout-db", "checkout-api", "payments"]'
-    table["expected_component"] = "checkout-db"
-    table["expected_fault"] = "slow_query"
-    table["predicted_fault"] = "slow_query"
     for c in ("rca_top1", "rca_top3", "fault_type_correct"):
         table[c] = (rng.random(rows) < 0.7).astype(float)
     for c in ("rca_score", "evidence_recall", "distractor_ratio", "latency_s", "tokens_in", "tokens_out",
@@ -100,12 +95,8 @@ def main() -> None:
             log_cpu.append(cpu)
             logged.append(run_id)
         default_times = [timed(store.log_run, result)[0] for _ in range(max(1, args.repeats // 2))]
-        load_times, load_cpu = [], []
-        for run_id in logged:
-            dt, cpu, table = timed(store.load_table, run_id)
-            load_times.append(dt)
-            load_cpu.append(cpu)
-        pd.testing.assert_frame_equal(table, result.table)
+        load_times, load_cpu, tables = zip(*[timed(store.load_table, run_id) for run_id in logged])
+        pd.testing.assert_frame_equal(tables[-1], result.table)
         n_metrics = len(store.run_info(logged[0]).metrics)
 
     print(f"log_run (aggregates passed in, {n_metrics} metrics): median {statistics.median(log_times):.2f} s "

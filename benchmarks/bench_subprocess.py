@@ -128,12 +128,6 @@ def alternated_medians(agents: dict, starts: int, world: World) -> dict[str, flo
     return {k: statistics.median(t) * 1e3 for k, t in times.items()}
 
 
-def start_cost(runtime: str, script: Path, starts: int, world: World, modes: list[str]) -> dict[str, float]:
-    """Median start-up (ms) per sandbox mode, the modes measured alternately so load drifts hit both."""
-    return alternated_medians({m: load_agent(f"cmd:{runtime} {script}", sandbox=SANDBOXES[m]) for m in modes},
-                              starts, world)
-
-
 def full_investigation(agent, world: World, seeds: int) -> tuple[float, int]:
     """(median ms, tool calls) of ``agent`` investigating ``world`` once per seed."""
     times, calls = [], 0
@@ -168,7 +162,9 @@ def main() -> None:
                           f"wall/call {per_call:7.1f} us")
         print(f"2. process start-up per investigation (median of {a.starts}, modes alternated)")
         for label, exe, ext in runtimes:
-            cost = start_cost(exe, d / f"quick.{ext}", a.starts, world, modes)
+            # median start-up (ms) per sandbox mode, the modes measured alternately so load drifts hit both
+            agents = {m: load_agent(f"cmd:{exe} {d}/quick.{ext}", sandbox=SANDBOXES[m]) for m in modes}
+            cost = alternated_medians(agents, a.starts, world)
             line = "   ".join(f"{m} {v:6.1f} ms" for m, v in cost.items())
             extra = f"   sandbox overhead {cost['sandbox'] - cost['none']:+.1f} ms" if "sandbox" in cost else ""
             print(f"   {label:<7}{line}{extra}")

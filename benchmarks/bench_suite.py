@@ -31,17 +31,8 @@ def main() -> None:
     picked = suite.scenarios[::step][: args.scenarios]
     for sc in picked[:5]:  # warm imports and caches of the interpreter
         load_world(sc)
-    wall, cpu = [], []
-    for _ in range(args.repeats):
-        for sc in picked:
-            w, c, _ = timed(load_world, sc)
-            wall.append(w)
-            cpu.append(c)
-    vwall, vcpu = [], []
-    for _ in range(args.repeats):
-        w, c, _ = timed(validate_suite, CORE)
-        vwall.append(w)
-        vcpu.append(c)
+    wall, cpu, _ = zip(*[timed(load_world, sc) for _ in range(args.repeats) for sc in picked])
+    vwall, vcpu, _ = zip(*[timed(validate_suite, CORE) for _ in range(args.repeats)])
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"machine: {os.cpu_count()} cpus, load average {load:.1f}")
     print(f"replay one core scenario world: median {statistics.median(wall) * 1000:.1f} ms wall, "

@@ -40,8 +40,10 @@ Usage: python benchmarks/calibration.py [--quick] [--reps N] [--seed S]
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
+from collections import defaultdict
 from functools import partial
 
 import numpy as np
@@ -118,34 +120,27 @@ def gate(base, cand, k, policy):
         c[:, :C1] = np.concatenate([cc, cc.sum(axis=-1, keepdims=True)], axis=1)
     stats_ = vd.CellStats(n=np.concatenate([n1, n2], 1), mean=np.concatenate([m1, m2], 1),
                           var=np.concatenate([v1, v2], 1), b=b, c=c)
-    kind = vd.choose_kinds(np.array([k == 1] * C1 + [False] * C1), policy.test)
-    floor = np.array([k == 1] * C1 + [False] * C1)
+    binary_k1 = np.array([k == 1] * C1 + [False] * C1)  # the top-1 cells of a one-trial run
     in_family = stats_.n >= policy.min_scenarios
-    return vd.decide(stats_, kind, policy.margin, in_family, alpha=policy.alpha, method=policy.correction,
-                     floor_mde=floor)
+    return vd.decide(stats_, vd.choose_kinds(binary_k1, policy.test), policy.margin, in_family, alpha=policy.alpha,
+                     method=policy.correction, floor_mde=binary_k1)
 
 
 def true_deltas(p0, p1, q):
     """True mean differences per cell (top-1 categories + overall, then score categories + overall)."""
     dt = p1 - p0
-    ds = dt * (1 - 0.5 * q)
-    R, C, n = p0.shape
-    out = []
-    for d in (dt, ds):
-        out.append(np.concatenate([d.mean(-1), d.reshape(R, -1).mean(-1, keepdims=True)], axis=1))
-    return np.concatenate(out, axis=1)
+    R = p0.shape[0]
+    return np.concatenate([np.concatenate([d.mean(-1), d.reshape(R, -1).mean(-1, keepdims=True)], axis=1)
+                           for d in (dt, dt * (1 - 0.5 * q))], axis=1)
 
 
 def simulate(C, n, k, reps, seed, policy):
     rng = np.random.default_rng([seed, C, n, k])
     chunk = max(1, min(reps, MAX_ELEMS // (C * n)))
-    acc = {key: [] for key in ("fa", "naive_fa", "pow5", "naive5", "mde5", "pow10", "naive10", "mde10",
-                               "imp_reg", "cover_t", "cover_s", "cross")}
+    acc = defaultdict(list)
     C1 = C + 1
-    done = 0
-    while done < reps:
+    for done in range(0, reps, chunk):
         R = min(chunk, reps - done)
-        done += R
         p, q = draw_suites(rng, R, C, n)
         base = trials(rng, p, q, k)
         for name, p1 in (("null", p), ("drop5", shift(p, 0, -0.05)),
@@ -172,9 +167,7 @@ def simulate(C, n, k, reps, seed, policy):
                 acc["imp_reg"].append(reg[:, 1] | reg[:, C1 + 1])
                 acc["cross"].append(reg[:, 0] & ((dec.verdict[:, 1] == vd.IMPROVED) | ~reg[:, C]))
     out = {key: np.concatenate(v) for key, v in acc.items()}
-    res = {key: float(np.mean(v)) for key, v in out.items() if key not in ("mde5", "mde10")}
-    res["mde5"] = float(np.median(out["mde5"]))
-    res["mde10"] = float(np.median(out["mde10"]))
+    res = {key: float(np.median(v) if key.startswith("mde") else np.mean(v)) for key, v in out.items()}
     res["fa_ub"] = float(stats.beta.ppf(0.95, out["fa"].sum() + 1, reps - out["fa"].sum())) \
         if out["fa"].sum() < reps else 1.0
     res["reps"] = reps
@@ -386,26 +379,24 @@ def main(argv=None) -> int:
     print("-" * len(hdr))
     t_all = time.perf_counter()
     fails: list[str] = []
-    for C in CS:
-        for n in NS:
-            for k in KS:
-                t0 = time.perf_counter()
-                r = simulate(C, n, k, reps, args.seed, policy)
-                dt = time.perf_counter() - t0
-                print(f"{C:>3} {n:>4} {k:>2} | {r['fa']:6.1%} {r['fa_ub']:6.1%} {r['naive_fa']:7.1%} | "
-                      f"{100 * r['mde5']:5.1f} {r['pow5']:6.1%} {r['naive5']:7.1%} | {100 * r['mde10']:5.1f} "
-                      f"{r['pow10']:6.1%} {r['naive10']:8.1%} | {r['imp_reg']:6.1%} {r['cross']:6.1%} | "
-                      f"{r['cover_t']:6.1%} {r['cover_s']:6.1%} | {dt:5.1f}", flush=True)
-                cell = f"C={C} n={n} k={k}"
-                if r["fa"] > 0.05 or r["fa_ub"] > 0.06:
-                    fails.append(f"{cell}: false-alarm rate {r['fa']:.1%} (upper bound {r['fa_ub']:.1%})")
-                for key in ("cover_t", "cover_s"):
-                    if not 0.93 <= r[key] <= 0.97:
-                        fails.append(f"{cell}: coverage {key} {r[key]:.1%} outside 93-97%")
-                for eff, mde_key, pow_key in ((0.05, "mde5", "pow5"), (0.10, "mde10", "pow10")):
-                    if r[mde_key] < eff and r[pow_key] < 0.80:
-                        fails.append(f"{cell}: power {r[pow_key]:.1%} < 80% at a {eff:.0%} drop although the "
-                                     f"reported MDE is {r[mde_key]:.1%}")
+    for C, n, k in itertools.product(CS, NS, KS):
+        t0 = time.perf_counter()
+        r = simulate(C, n, k, reps, args.seed, policy)
+        dt = time.perf_counter() - t0
+        print(f"{C:>3} {n:>4} {k:>2} | {r['fa']:6.1%} {r['fa_ub']:6.1%} {r['naive_fa']:7.1%} | "
+              f"{100 * r['mde5']:5.1f} {r['pow5']:6.1%} {r['naive5']:7.1%} | {100 * r['mde10']:5.1f} "
+              f"{r['pow10']:6.1%} {r['naive10']:8.1%} | {r['imp_reg']:6.1%} {r['cross']:6.1%} | "
+              f"{r['cover_t']:6.1%} {r['cover_s']:6.1%} | {dt:5.1f}", flush=True)
+        cell = f"C={C} n={n} k={k}"
+        if r["fa"] > 0.05 or r["fa_ub"] > 0.06:
+            fails.append(f"{cell}: false-alarm rate {r['fa']:.1%} (upper bound {r['fa_ub']:.1%})")
+        for key in ("cover_t", "cover_s"):
+            if not 0.93 <= r[key] <= 0.97:
+                fails.append(f"{cell}: coverage {key} {r[key]:.1%} outside 93-97%")
+        for eff, mde_key, pow_key in ((0.05, "mde5", "pow5"), (0.10, "mde10", "pow10")):
+            if r[mde_key] < eff and r[pow_key] < 0.80:
+                fails.append(f"{cell}: power {r[pow_key]:.1%} < 80% at a {eff:.0%} drop although the "
+                             f"reported MDE is {r[mde_key]:.1%}")
     print(f"\ntotal {time.perf_counter() - t_all:.0f} s")
     print("\nColumns: FA = family-wise false-alarm rate under identical builds (FA_ub: Monte-Carlo one-sided 95% "
           "upper bound); MDE5/MDE10 = median reported MDE (points) of the affected cell; pow = share of runs "

@@ -31,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -143,8 +144,8 @@ def nezha_report(suite, table: pd.DataFrame, base_table: pd.DataFrame) -> None:
               f"{mean(base, system, 'rca_top3')}       | {a1:.3f} / {a3:.3f} / {a5:.3f} (n={n})")
     alerts = {sc.id: next(t for t in sc.tags if t.startswith("alert:")) for sc in suite.scenarios}
     agg = grouped(table, alerts)
-    print("  by alert source:  " + "   ".join(f"{a} (n={sum(1 for v in alerts.values() if v == a)}) top-1 "
-                                              f"{cell(agg, a, 'rca_top1')}" for a in sorted(set(alerts.values()))))
+    print("  by alert source:  " + "   ".join(f"{a} (n={n}) top-1 {cell(agg, a, 'rca_top1')}"
+                                              for a, n in sorted(Counter(alerts.values()).items())))
 
 
 def time_imports(repeats: int) -> None:
@@ -175,8 +176,7 @@ def main() -> None:
         suite, table, agg, took = run(suite_dir, args.trials, args.jobs)
         _, _, v4_agg, _ = run(suite_dir, args.trials, args.jobs, "reference:v4")
         _, base_table, base_agg, _ = run(suite_dir, 1, args.jobs, BASELINE)
-        n_by_cat = {c: len(v) for c, v in pd.Series([s.category for s in suite.scenarios]).groupby(
-            [s.category for s in suite.scenarios]).groups.items()}
+        n_by_cat = Counter(s.category for s in suite.scenarios)
         errors = int((table["status"] != "ok").sum())
         print(f"\n=== {name}: {len(suite.scenarios)} scenarios x {args.trials} trials in {took:.0f} s "
               f"({errors} failed trials), suite hash {suite.hash[:12]}")

@@ -65,24 +65,23 @@ def main(argv: list[str] | None = None) -> int:
     head = f"{'category':28} {'where':10} {'n':>4} " + " ".join(f"{v:>6}" for v in versions)
     extra = [v for v in versions if v != versions[0]]
     head += " " + " ".join(f"{v + '-' + versions[0]:>7}" for v in extra)
+
+    def row(label: str, where: str, n: int, acc: dict[str, float]) -> None:
+        print(f"{label:28} {where:10} {n:>4} " + " ".join(f"{acc[v]:6.1f}" for v in versions) + " "
+              + " ".join(f"{acc[v] - acc[versions[0]]:+7.1f}" for v in extra))
+
     print(f"top-1 accuracy (%) on suite {args.suite!r}, seed {args.seed}, one trial per scenario")
     print(head)
     print("-" * len(head))
     for c in cats:
-        acc = {v: _pct([t for t, _ in res[v][c]]) for v in versions}
-        row = f"{c:28} {'self' if c in SELF_CATEGORIES else 'downstream':10} {len(res[versions[0]][c]):>4} "
-        row += " ".join(f"{acc[v]:6.1f}" for v in versions)
-        row += " " + " ".join(f"{acc[v] - acc[versions[0]]:+7.1f}" for v in extra)
-        print(row)
+        row(c, "self" if c in SELF_CATEGORIES else "downstream", len(res[versions[0]][c]),
+            {v: _pct([t for t, _ in res[v][c]]) for v in versions})
     print("-" * len(head))
     for label, pick in (("self categories", lambda c: c in SELF_CATEGORIES),
                         ("downstream categories", lambda c: c not in SELF_CATEGORIES),
                         ("overall (micro)", lambda c: True)):
-        accs = {v: _pct([t for c in cats if pick(c) for t, _ in res[v][c]]) for v in versions}
-        row = f"{label:28} {'':10} {sum(len(res[versions[0]][c]) for c in cats if pick(c)):>4} "
-        row += " ".join(f"{accs[v]:6.1f}" for v in versions)
-        row += " " + " ".join(f"{accs[v] - accs[versions[0]]:+7.1f}" for v in extra)
-        print(row)
+        row(label, "", sum(len(res[versions[0]][c]) for c in cats if pick(c)),
+            {v: _pct([t for c in cats if pick(c) for t, _ in res[v][c]]) for v in versions})
     macro = {v: sum(_pct([t for t, _ in res[v][c]]) for c in cats) / len(cats) for v in versions}
     print(f"{'overall (macro)':28} {'':10} {'':>4} " + " ".join(f"{macro[v]:6.1f}" for v in versions))
     ft = {v: _pct([f for c in cats for _, f in res[v][c]]) for v in versions}

@@ -78,9 +78,7 @@ class SabotageAgent:
         """A one-hypothesis answer naming some other component (when the wrapped build named only one)."""
         from evalkit.agents.base import Hypothesis
 
-        names = []
-        if alert.get("component") and alert["component"] != top.component:
-            names.append(alert["component"])
+        names = [alert["component"]] if alert.get("component") and alert["component"] != top.component else []
         if not names and toolbox.calls_left > 0:
             try:
                 names = [c["name"] for c in toolbox.list_components("service")

@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 REPO = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
@@ -70,47 +71,22 @@ def gate_policy():
     return load_policy(BASELINES / "core" / "policy.toml")
 
 
-def load_baseline(suite_hash: str) -> pd.DataFrame:
-    """The baseline table the gate uses (the committed export ``baselines/core/main``)."""
-    from evalkit.store.exchange import resolve_baseline
-
-    table, _ = resolve_baseline(None, "core", "main", BASELINES, suite_hash=suite_hash)
-    return table
-
-
 # --- statistics ------------------------------------------------------------------------------------
-def _binom_cdf(x: int, n: int, p: float) -> float:
-    if p <= 0:
-        return 1.0
-    if p >= 1:
-        return 1.0 if x >= n else 0.0
-    lg = math.lgamma
-    return min(1.0, sum(math.exp(lg(n + 1) - lg(k + 1) - lg(n - k + 1) + k * math.log(p) + (n - k) * math.log1p(-p))
-                        for k in range(x + 1)))
-
-
 def cp_upper(x: int, n: int, level: float = 0.95) -> float:
-    """One-sided Clopper-Pearson upper bound: the p with P(X <= x | n, p) = 1 - level."""
-    if n == 0 or x >= n:
-        return 1.0
-    lo, hi = 0.0, 1.0
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        if _binom_cdf(x, n, mid) > 1 - level:
-            lo = mid
-        else:
-            hi = mid
-    return hi
+    """One-sided Clopper-Pearson upper bound: the p with P(X <= x | n, p) = 1 - level (a beta quantile)."""
+    return 1.0 if n == 0 or x >= n else float(stats.beta.ppf(level, x + 1, n - x))
 
 
 # --- the pool and the sabotage draws --------------------------------------------------------------
 class Pool:
     def __init__(self):
+        from evalkit.store.exchange import resolve_baseline
         from evalkit.suite import load_suite
 
         self.suite = load_suite(SUITE)
         self.alerts = {s.id: s.alert for s in self.suite.scenarios}
-        self.baseline = load_baseline(self.suite.hash)
+        # the baseline table the gate uses (the committed export baselines/core/main)
+        self.baseline, _ = resolve_baseline(None, "core", "main", BASELINES, suite_hash=self.suite.hash)
         b = self.baseline
         per = b.groupby(["category", "scenario_id"], observed=True)["rca_top1"].mean()
         self.categories = sorted(b["category"].astype(str).unique())
@@ -202,9 +178,12 @@ class Simulator:
         self.wall = 0.0
         self._thread = self._workers = None
 
-    def _log(self, i: int, t0: float) -> None:
-        if (i + 1) % 20 == 0 or i + 1 == len(self.jobs_list):
-            say(f"simulator: {i + 1}/{len(self.jobs_list)} gates ({time.perf_counter() - t0:.0f} s)")
+    def _consume(self, results, t0: float) -> None:
+        for i, r in enumerate(results):
+            self.out.append(r)
+            if (i + 1) % 20 == 0 or i + 1 == len(self.jobs_list):
+                say(f"simulator: {i + 1}/{len(self.jobs_list)} gates ({time.perf_counter() - t0:.0f} s)")
+        self.wall = time.perf_counter() - t0
 
     def start(self) -> "Simulator":
         import multiprocessing as mp
@@ -213,21 +192,11 @@ class Simulator:
         t0 = time.perf_counter()
         if self.sim_jobs <= 1 or not self.jobs_list:
             _sim_init(*self.args)
-            for i, job in enumerate(self.jobs_list):
-                self.out.append(simulate_gate(job))
-                self._log(i, t0)
-            self.wall = time.perf_counter() - t0
+            self._consume(map(simulate_gate, self.jobs_list), t0)
             return self
         self._workers = mp.get_context("fork").Pool(self.sim_jobs, initializer=_sim_init, initargs=self.args)
         results = self._workers.imap(simulate_gate, self.jobs_list, chunksize=1)
-
-        def consume():
-            for i, r in enumerate(results):
-                self.out.append(r)
-                self._log(i, t0)
-            self.wall = time.perf_counter() - t0
-
-        self._thread = threading.Thread(target=consume, daemon=True)
+        self._thread = threading.Thread(target=self._consume, args=(results, t0), daemon=True)
         self._thread.start()
         return self
 
@@ -350,18 +319,10 @@ def main() -> None:
 
     # Simulated gates: every gate gets its own order seed; reservoirs rotate by gate index.
     cells = list(DROPS) + [SPREAD]
-    jobs, meta = [], []
-    gate_no = 0
-    for drop in cells:
-        for i in range(args.reps):
-            cats, ids = pool.draw(drop, i, args.seed)
-            jobs.append((1 + 100_000 * args.seed + gate_no, gate_no % K, frozenset(ids)))
-            meta.append((drop, cats))
-            gate_no += 1
-    for i in range(args.aa):
-        jobs.append((1 + 100_000 * args.seed + gate_no, gate_no % K, frozenset()))
-        meta.append(("aa", []))
-        gate_no += 1
+    planned = [(drop, *pool.draw(drop, i, args.seed)) for drop in cells for i in range(args.reps)]
+    planned += [("aa", [], [])] * args.aa
+    jobs = [(1 + 100_000 * args.seed + g, g % K, frozenset(ids)) for g, (_, _, ids) in enumerate(planned)]
+    meta = [(drop, cats) for drop, cats, _ in planned]
     # The simulator runs in the background while the end-to-end gates run (both are CPU-bound: on a shared
     # machine, --sim-jobs 1 or --serial leaves more room to others).
     simulator = Simulator(jobs, pool, res, args.sim_jobs)
@@ -379,8 +340,6 @@ def main() -> None:
             if args.keep:
                 say(f"kept {work}")
             else:
-                import shutil
-
                 shutil.rmtree(work, ignore_errors=True)
         t_e2e = time.perf_counter() - t0
     if args.serial:

@@ -27,7 +27,7 @@ def _suite_identity(suite: str, suite_hash: str | None, need_hash: bool) -> tupl
     if suite_hash and not looks_like_path:
         return suite, suite_hash
     try:
-        from evalkit.suite import resolve_suite, suite_hash as compute_hash
+        from evalkit.suite import load_suite, resolve_suite, suite_hash as compute_hash
 
         folder = resolve_suite(suite)
     except (ImportError, UserError) as err:
@@ -39,8 +39,6 @@ def _suite_identity(suite: str, suite_hash: str | None, need_hash: bool) -> tupl
                                "repository that holds the suite or pass --suite-hash") from None
         return suite, suite_hash
     try:
-        from evalkit.suite import load_suite
-
         loaded = load_suite(folder)  # carries its hash: no second pass over the files
         return loaded.name, suite_hash or loaded.hash
     except Exception:  # noqa: BLE001 - the folder name is the suite name by convention

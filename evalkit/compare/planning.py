@@ -9,6 +9,7 @@ n = ((z_{1−α/F} + z_power)·σ / (Δ − m))² with σ² the variance of the 
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 
@@ -133,15 +134,11 @@ def cached_plan(baseline: pd.DataFrame, policy, *, reps: int = 100, seed: int = 
     baseline[cols].astype(str).to_csv(key_src, index=False)
     key_src.write(json.dumps([PLAN_VERSION, reps, seed, policy.to_dict()], sort_keys=True, default=str).encode())
     path = cache_dir() / "plans" / f"{hashlib.sha256(key_src.getvalue()).hexdigest()[:32]}.json"
-    try:
+    with contextlib.suppress(OSError, ValueError):
         return pd.read_json(io.StringIO(path.read_text(encoding="utf-8")), orient="records")
-    except (OSError, ValueError):
-        pass
     table = plan_gate(baseline, policy, reps=reps, seed=seed)
-    try:
+    with contextlib.suppress(OSError):  # a read-only cache only costs the next gate the same simulation
         atomic_write(path, table.to_json(orient="records").encode())
-    except OSError:
-        pass  # a read-only cache only costs the next gate the same simulation
     return table
 
 

@@ -116,11 +116,8 @@ def _footer(comparison, ctx: ReportContext, sequential: bool) -> list[str]:
     else:
         out = [f"<sub>Paired per scenario; {_esc(fixed_legend(comparison))}</sub>"]
     out += [f"<sub>note: {_esc(note)}</sub>" for note in comparison.notes]
-    refs = []
-    if ctx.candidate_run:
-        refs.append(f"candidate run `{ctx.candidate_run}`")
-    if ctx.baseline_run:
-        refs.append(f"baseline run `{ctx.baseline_run}`")
+    refs = [f"{role} run `{run}`" for role, run in (("candidate", ctx.candidate_run), ("baseline", ctx.baseline_run))
+            if run]
     if refs:
         where = f" in MLflow at `{ctx.tracking_uri}`" if ctx.tracking_uri else ""
         link = f" ([open]({ctx.run_url}))" if ctx.run_url else ""

@@ -124,9 +124,7 @@ def history(client: Any, target: TrackingTarget, suite: str, alias: str | None =
         token = page.token
         if not token:
             break
-    out = [_record(r) for r in records]
-    out.sort(key=lambda p: (p.order, p.record_id))
-    return out
+    return sorted(map(_record, records), key=lambda p: (p.order, p.record_id))
 
 
 def current(client: Any, target: TrackingTarget, suite: str, alias: str) -> Promotion | None:

@@ -81,9 +81,7 @@ def aggregate_metrics(aggregates: pd.DataFrame | None,
     for stat in stats:
         values = frame[stat].to_numpy(dtype="float64", na_value=np.nan)
         for i, value in enumerate(values):
-            if not math.isfinite(value):
-                continue
-            if long and not _headline(names[i], stat, categories[i], per_category):
+            if not math.isfinite(value) or (long and not _headline(names[i], stat, categories[i], per_category)):
                 continue
             key = metric_key(names[i], stat, categories[i]) if long else sanitize_key(f"{stat}.{categories[i]}")
             out[key] = float(value)
