@@ -136,6 +136,12 @@ class RunData:
         """The results table."""
         return self.table.copy()
 
+    def aggregate(self) -> pd.DataFrame:
+        """Per-category mean, clustered SE and 95% CI of every metric (``evalkit.score.aggregate``)."""
+        from evalkit.score.aggregate import aggregate
+
+        return aggregate(self.table)
+
     def trajectory(self, scenario_id: str, trial: int = 0) -> "Trajectory":
         """The recorded investigation of one scenario and trial."""
         for t in self.trajectories:
@@ -278,6 +284,10 @@ class Trajectory:
     def top(self) -> str:
         hyps = self.finding.get("hypotheses") or []
         return str(hyps[0].get("component")) if hyps else ""
+
+    def components(self) -> list[str]:
+        """Components inspected, in order of first look."""
+        return list(dict.fromkeys(comp for comp in map(_component_of, self.calls) if comp))
 
 
 @dataclass
