@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from evalkit.agents.base import Finding, Hypothesis
+from evalkit.agents.base import Finding, Hypothesis, MalformedOutput
 from evalkit.score.trial import normalize_fault, score_trial
 from evalkit.suite.model import GroundTruth
 from evalkit.world.toolbox import ToolCall
@@ -68,6 +68,18 @@ def test_trajectory_dicts_score_like_toolcalls():
     b = score_trial(finding(("orders-db", None, [])).to_dict(), [c.to_dict() for c in traj], TRUTH)
     assert a == b
 
+
+def test_a_recorded_finding_is_read_by_the_adapters_model_with_null_as_absent():
+    """The journal keeps findings as dicts; scoring reads them with Finding.from_dict, the adapters' parser, where
+    an optional field given as null (confidence, evidence, summary) counts as left out."""
+    recorded = {"hypotheses": [{"component": "orders-db", "fault_type": "slow_query", "confidence": None,
+                                "evidence": None}], "summary": None, "usage": {"tokens_in": 10}}
+    row = score_trial(recorded, [], TRUTH)
+    assert (row["rca_score"], row["evidence_recall"], row["tokens_in"]) == (1.0, 0.0, 10.0)
+    assert Finding.from_dict(recorded).hypotheses == [Hypothesis("orders-db", "slow_query", 0.0, [])]
+    assert score_trial({"summary": "nothing found"}, [], TRUTH)["rca_score"] == 0.0  # no hypotheses recorded
+    with pytest.raises(MalformedOutput, match=r"hypotheses\[0\] needs a non-empty string 'component'"):
+        score_trial({"hypotheses": [{"fault_type": "slow_query"}]}, [], TRUTH)
 
 def test_agent_failure_scores_zero_on_quality_and_keeps_the_process_measures():
     traj = [call("query_metric", ["metric:payments:latency"], component="payments", metric="latency")]

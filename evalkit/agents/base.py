@@ -61,15 +61,15 @@ class Finding:
             ft = h.get("fault_type")
             if ft is not None and not isinstance(ft, str):
                 raise MalformedOutput(f"finding.hypotheses[{i}].fault_type must be a string")
-            try:
-                conf = float(h.get("confidence", 0.0))
+            try:  # an optional field given as null is absent, as in the journal's records
+                conf = float(0.0 if h.get("confidence") is None else h["confidence"])
             except (TypeError, ValueError, OverflowError):
                 raise MalformedOutput(f"finding.hypotheses[{i}].confidence must be a number") from None
-            ev = h.get("evidence", [])
+            ev = [] if h.get("evidence") is None else h["evidence"]
             if not isinstance(ev, list) or not all(isinstance(e, str) for e in ev):
                 raise MalformedOutput(f"finding.hypotheses[{i}].evidence must be a list of strings")
             out.append(Hypothesis(h["component"], ft, conf, list(ev)))
-        summary = doc.get("summary", "")
+        summary = doc.get("summary") or ""
         if not isinstance(summary, str):
             raise MalformedOutput("finding.summary must be a string")
         return cls(out, summary)

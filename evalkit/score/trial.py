@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from evalkit.agents.base import Finding, Hypothesis
+from evalkit.agents.base import Finding
 from evalkit.suite.model import GroundTruth
 from evalkit.vocab import Status
 
@@ -40,13 +41,13 @@ def normalize_fault(fault: str | None) -> str:
 
 
 def as_finding(finding: Finding | Mapping | None) -> Finding | None:
+    """A trial's finding as a Finding: its dict form (as the worker and the journal keep it) is read by the model
+    the adapters use, ``Finding.from_dict``, with the recorded usage and stderr kept as they are."""
     if finding is None or isinstance(finding, Finding):
         return finding
-    hyps = [h if isinstance(h, Hypothesis) else Hypothesis(h["component"], h.get("fault_type"),
-                                                            float(h.get("confidence", 0.0) or 0.0),
-                                                            list(h.get("evidence") or []))
-            for h in finding.get("hypotheses", [])]
-    return Finding(hyps, finding.get("summary", ""), dict(finding.get("usage") or {}), finding.get("stderr", ""))
+    out = Finding.from_dict({"hypotheses": [], **finding})  # a record may leave out an empty list
+    out.usage, out.stderr = dict(finding.get("usage") or {}), finding.get("stderr") or ""
+    return out
 
 
 def _call_parts(call: Any) -> tuple[Any, list[str], str | None]:
