@@ -153,6 +153,9 @@ class WorldFiles:
     def write(self, folder: Path) -> None:
         """Write topology.json, metrics.parquet, units.json and the non-empty optional files (logs and
         traces gzip-compressed)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         folder.mkdir(parents=True, exist_ok=True)
         comps = sorted(self.components, key=lambda c: c["name"])
         write_json(folder / "topology.json", {"components": comps, "edges": [list(e) for e in sorted(set(self.edges))]})
@@ -162,9 +165,14 @@ class WorldFiles:
         m = m[np.isfinite(m["value"].to_numpy())]
         m = m.sort_values(["component", "metric", "ts"], kind="mergesort")
         m = m.drop_duplicates(["component", "metric", "ts"], keep="first").reset_index(drop=True)
-        table = m[["ts", "component", "metric", "value"]]
-        write_parquet(table, folder / "metrics.parquet")
-        used = sorted(set(table["metric"].unique().tolist()))
+        # Parquet without pandas metadata (zstd, dictionary-encoded names): compact and byte-stable.
+        pq.write_table(pa.table({"ts": pa.array(m["ts"].to_numpy(dtype="int64")),
+                                 "component": pa.array(m["component"], type=pa.string()),
+                                 "metric": pa.array(m["metric"], type=pa.string()),
+                                 "value": pa.array(m["value"].to_numpy(dtype=float))}),
+                       folder / "metrics.parquet", compression="zstd", compression_level=9,
+                       use_dictionary=["component", "metric"], write_statistics=False)
+        used = sorted(m["metric"].unique().tolist())
         write_json(folder / "units.json", {k: self.units[k] for k in used if k in self.units})
         if self.logs:
             write_jsonl_gz(folder / "logs.jsonl.gz", sorted(self.logs, key=LOG_ORDER))
@@ -174,19 +182,6 @@ class WorldFiles:
             write_json(folder / "monitors.json", sorted(self.monitors, key=lambda x: x["name"]))
         if self.events:
             write_json(folder / "events.json", sorted(self.events, key=EVENT_ORDER))
-
-
-def write_parquet(table, path: Path) -> None:
-    """Parquet without pandas metadata (zstd, dictionary-encoded names): compact and byte-stable."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    t = pa.table({"ts": pa.array(table["ts"].to_numpy(dtype="int64")),
-                  "component": pa.array(table["component"], type=pa.string()),
-                  "metric": pa.array(table["metric"], type=pa.string()),
-                  "value": pa.array(table["value"].to_numpy(dtype=float))})
-    pq.write_table(t, path, compression="zstd", compression_level=9, use_dictionary=["component", "metric"],
-                   write_statistics=False)
 
 
 def write_jsonl_gz(path: Path, records: list[dict]) -> None:

@@ -179,8 +179,7 @@ def _read_faults(path: Path, day: str) -> list[Fault]:
         if not isinstance(items, list):
             raise fail(path, hour, type(items).__name__, "each hour holds a list of faults")
         for i, f in enumerate(items):
-            miss = [k for k in FAULT_LIST_KEYS if not isinstance(f, dict) or not isinstance(f.get(k), str)]
-            if miss:
+            if miss := [k for k in FAULT_LIST_KEYS if not isinstance(f, dict) or not isinstance(f.get(k), str)]:
                 raise fail(path, f"{hour}[{i}]", f"missing {miss}", "each fault needs inject_time, inject_pod and "
                                                                     "inject_type strings")
             if f["inject_type"] not in FAULTS:
@@ -355,23 +354,11 @@ class _Pivot:
     """The window's long metric table as arrays on the grid, for fast per-series lookups."""
 
     def __init__(self, table, grid: np.ndarray):
-        import pandas as pd
-
         self.grid = grid
-        self.series: dict[tuple[str, str], np.ndarray] = {}
-        pos = ((table["ts"].to_numpy() - grid[0]) // STEP).astype(int)
-        vals = table["value"].to_numpy(dtype=float)
-        comp_codes, comps = pd.factorize(table["component"], sort=True)
-        metric_codes, metrics = pd.factorize(table["metric"], sort=True)
-        key = comp_codes.astype(np.int64) * len(metrics) + metric_codes
-        order = np.argsort(key, kind="stable")
-        uniq, first = np.unique(key[order], return_index=True)
-        for k, idx in zip(uniq.tolist(), np.split(order, first[1:])):
-            p = pos[idx]
-            ok = (p >= 0) & (p < len(grid))
-            arr = np.full(len(grid), np.nan)
-            arr[p[ok]] = vals[idx][ok]
-            self.series[(str(comps[k // len(metrics)]), str(metrics[k % len(metrics)]))] = arr
+        wide = table.pivot_table(index="ts", columns=["component", "metric"], values="value", aggfunc="last")
+        wide = wide.reindex(grid)
+        self.series: dict[tuple[str, str], np.ndarray] = {
+            (str(c), str(m)): wide[(c, m)].to_numpy(dtype=float) for c, m in wide.columns}
 
     def get(self, comp: str, metric: str) -> np.ndarray:
         return self.series.get((comp, metric), np.full(len(self.grid), np.nan))
@@ -522,13 +509,12 @@ def _add_fault(stage: SuiteStage, d: Day, f: Fault, start: int, end: int, edges,
     truth = {"component": f.service, "fault_type": fault_type, "aliases": [f.pod],
              "evidence": _evidence(f, labels, has, {r["component"] for r in logs},
                                    {sp["component"] for t in traces for sp in t["spans"]})}
-    prefix = SYSTEMS[d.system][0]
-    sid = f"{prefix}-{d.name.replace('-', '')}-{datetime.fromtimestamp(f.minute, timezone.utc).strftime('%H%M')}"
+    at = datetime.fromtimestamp(f.minute, timezone.utc)
+    sid = f"{SYSTEMS[d.system][0]}-{d.name.replace('-', '')}-{at:%H%M}"
     tags = [f"system:{d.system}", f"day:{d.name}", alert_tag,
             "self" if alert["component"] == f.service else "downstream"]
     world = WorldFiles(components, sorted((a, b, "calls") for a, b in edges), table, UNITS,
                        logs=logs, traces=traces, monitors=kpi + resource)
     stage.add_scenario(sid, category, alert, (start, end, STEP), world, truth, tags,
-                       f"Nezha {d.system} {d.name}: fault injected around "
-                       f"{datetime.fromtimestamp(f.minute, timezone.utc).strftime('%H:%M')} UTC; "
+                       f"Nezha {d.system} {d.name}: fault injected around {at:%H:%M} UTC; "
                        "1-minute pod metrics, sampled logs and traces.")

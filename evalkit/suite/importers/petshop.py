@@ -205,13 +205,12 @@ def _read_metrics(path: Path):
 def _check_target(doc: object, path: Path) -> dict:
     try:
         t = doc["target"]
-        out = {"node": str(t["node"]), "metric": str(t["metric"]), "agg": str(t["agg"]), "ts": int(t["timestamp"]),
-               "cause": str(doc["root_cause"]["node"]),
-               "command": str(doc["metadata"]["reproducibility"]["command"])}
+        return {"node": str(t["node"]), "metric": str(t["metric"]), "agg": str(t["agg"]), "ts": int(t["timestamp"]),
+                "cause": str(doc["root_cause"]["node"]),
+                "command": str(doc["metadata"]["reproducibility"]["command"])}
     except (KeyError, TypeError, ValueError) as exc:
         raise fail(path, "target/root_cause/metadata", f"missing or malformed {exc}",
                    "needs target.{node,metric,agg,timestamp}, root_cause.node and metadata.reproducibility.command")
-    return out
 
 
 # --- building worlds -------------------------------------------------------------------------------------
@@ -272,8 +271,7 @@ def import_petshop(source: str | Path, out: str | Path, *, name: str = "real-pet
                             key=lambda p: int(re.sub(r"\D", "", p.name) or 0))
             for idir in issues:
                 case = f"{traffic}/{split}/{idir.name}"
-                missing = [f for f in ("metrics.csv", "target.json") if not (idir / f).is_file()]
-                if missing:
+                if missing := [f for f in ("metrics.csv", "target.json") if not (idir / f).is_file()]:
                     skipped.append((case, f"missing {', '.join(missing)}"))
                     continue
                 target = _check_target(read_json(idir / "target.json", "restore target.json"), idir / "target.json")
@@ -354,8 +352,8 @@ def _add_case(stage: SuiteStage, traffic, split, idir: Path, names, edges, norma
     if threshold is not None:
         alert["threshold"] = threshold
     cause = nodes[target["cause"]]
-    evidence_metric = {"capacity/request-overload": "latency_avg_ms", "errors/error-injection": "error_rate_pct",
-                       "code-defect/failing-code": "error_rate_pct"}.get(category, "latency_avg_ms")
+    failing = category in ("errors/error-injection", "code-defect/failing-code")
+    evidence_metric = "error_rate_pct" if failing else "latency_avg_ms"
     has = set(table[table.component == cause.component].metric)
     evidence = [f"metric:{cause.component}:{m}" for m in (evidence_metric, "requests_per_s")
                 if m in has and (m != "requests_per_s" or fault == "request_overload")]
