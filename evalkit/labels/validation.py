@@ -45,7 +45,8 @@ def validate_folder(folder: str | Path, policy: LabelPolicy, *, against: str | P
     cands = read_candidates(Path(folder))
     existing = [{"id": s.id, "alert": s.alert} for s in load_suite(against).scenarios] if against else []
     scores = score_candidates(cands, policy, existing, jobs=jobs)
-    write_scores(Path(folder), scores)
+    atomic_write(Path(folder) / SCORES_FILE,
+                 json.dumps({s.id: asdict(s) for s in scores}, indent=1, sort_keys=True) + "\n")
     return scores
 
 
@@ -78,10 +79,6 @@ def _verdict(cid: str, parts: dict[str, tuple[float, str]], policy: LabelPolicy)
     flagged = any(values[p] < policy.thresholds[p] for p in GATED)
     hard = values.get(ConfidencePart.SOLVABILITY, 1.0) < 1.0
     return Score(cid, values, reasons, min(gated), flagged, hard)
-
-
-def write_scores(folder: Path, scores: list[Score]) -> None:
-    atomic_write(folder / SCORES_FILE, json.dumps({s.id: asdict(s) for s in scores}, indent=1, sort_keys=True) + "\n")
 
 
 def read_scores(folder: str | Path) -> dict[str, Score]:

@@ -122,10 +122,6 @@ def service_of(pod: str) -> str:
     return parts[0] if len(parts) == 3 else str(pod)
 
 
-def _minute(ts: str) -> int:
-    return int(datetime.strptime(ts[:16], "%Y-%m-%d %H:%M").replace(tzinfo=timezone.utc).timestamp())
-
-
 def _md5(s: str) -> str:
     return hashlib.md5(s.encode()).hexdigest()
 
@@ -162,13 +158,6 @@ class Day:
 
 # --- reading the dataset ---------------------------------------------------------------------------------
 
-def _root(source: Path) -> Path:
-    if (source / "rca_data").is_dir() and any((source / "rca_data").glob("*/*-fault_list.json")):
-        return source
-    raise fail(source, "SOURCE_DIR", str(source), "not a Nezha dataset folder (no rca_data/<day>/<day>-fault_list.json); "
-                                                  "give the folder that holds LICENSE, rca_data/ and construct_data/")
-
-
 def _read_faults(path: Path, day: str) -> list[Fault]:
     doc = read_json(path, "restore the fault list from the upstream dataset")
     if not isinstance(doc, dict):
@@ -185,10 +174,10 @@ def _read_faults(path: Path, day: str) -> list[Fault]:
             if f["inject_type"] not in FAULTS:
                 raise fail(path, f"{hour}[{i}].inject_type", f["inject_type"], f"expected one of {sorted(FAULTS)}")
             try:
-                minute = _minute(f["inject_time"])
+                at = datetime.strptime(f["inject_time"][:16], "%Y-%m-%d %H:%M").replace(tzinfo=timezone.utc)
             except ValueError:
                 raise fail(path, f"{hour}[{i}].inject_time", f["inject_time"], "expected 'YYYY-MM-DD HH:MM:SS' (UTC)")
-            out.append(Fault(day, f["inject_time"], f["inject_pod"], f["inject_type"], minute))
+            out.append(Fault(day, f["inject_time"], f["inject_pod"], f["inject_type"], int(at.timestamp())))
     return sorted(out, key=lambda f: (f.minute, f.pod))
 
 
@@ -424,16 +413,19 @@ def import_nezha(source: str | Path, out: str | Path, *, name: str = "real-nezha
     source = Path(source)
     if not source.is_dir():
         raise fail(source, "SOURCE_DIR", str(source), "no such folder; give the Nezha dataset folder")
-    root = _root(source)
-    licence = root / "LICENSE"
+    fault_lists = sorted((source / "rca_data").glob("*/*-fault_list.json"))
+    if not fault_lists:
+        raise fail(source, "SOURCE_DIR", str(source),
+                   "not a Nezha dataset folder (no rca_data/<day>/<day>-fault_list.json); "
+                   "give the folder that holds LICENSE, rca_data/ and construct_data/")
+    licence = source / "LICENSE"
     if not licence.is_file():
         raise fail(licence, "", "missing", "keep the upstream LICENSE (MIT) next to rca_data/; the imported suite "
                                            "must carry it")
-    day_dirs = sorted(p.parent for p in (root / "rca_data").glob("*/*-fault_list.json") if p.parent.name in p.name)
-    days = [_read_day(d) for d in day_dirs]
+    days = [_read_day(p.parent) for p in fault_lists if p.parent.name in p.name]
     labels = {}
     for sysname, (_, _, ns) in SYSTEMS.items():
-        p = root / "construct_data" / f"root_cause_{ns}.json"
+        p = source / "construct_data" / f"root_cause_{ns}.json"
         labels[sysname] = read_json(p, "restore construct_data/root_cause_*.json") if p.is_file() else {}
     edges: dict[str, set[tuple[str, str]]] = {}
     for sysname in SYSTEMS:
