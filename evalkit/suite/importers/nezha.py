@@ -343,11 +343,23 @@ class _Pivot:
     """The window's long metric table as arrays on the grid, for fast per-series lookups."""
 
     def __init__(self, table, grid: np.ndarray):
+        import pandas as pd
+
         self.grid = grid
-        wide = table.pivot_table(index="ts", columns=["component", "metric"], values="value", aggfunc="last")
-        wide = wide.reindex(grid)
-        self.series: dict[tuple[str, str], np.ndarray] = {
-            (str(c), str(m)): wide[(c, m)].to_numpy(dtype=float) for c, m in wide.columns}
+        self.series: dict[tuple[str, str], np.ndarray] = {}
+        pos = ((table["ts"].to_numpy() - grid[0]) // STEP).astype(int)
+        vals = table["value"].to_numpy(dtype=float)
+        comp_codes, comps = pd.factorize(table["component"], sort=True)
+        metric_codes, metrics = pd.factorize(table["metric"], sort=True)
+        key = comp_codes.astype(np.int64) * len(metrics) + metric_codes
+        order = np.argsort(key, kind="stable")
+        uniq, first = np.unique(key[order], return_index=True)
+        for k, idx in zip(uniq.tolist(), np.split(order, first[1:])):
+            p = pos[idx]
+            ok = (p >= 0) & (p < len(grid))
+            arr = np.full(len(grid), np.nan)
+            arr[p[ok]] = vals[idx][ok]
+            self.series[(str(comps[k // len(metrics)]), str(metrics[k % len(metrics)]))] = arr
 
     def get(self, comp: str, metric: str) -> np.ndarray:
         return self.series.get((comp, metric), np.full(len(self.grid), np.nan))
