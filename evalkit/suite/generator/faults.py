@@ -77,7 +77,7 @@ def bad_deploy(ctx: Ctx) -> None:
     ctx.events.append({"ts": deploy_ts, "kind": "deploy", "component": S,
                        "summary": f"Deployed {S} {new} (was {old})",
                        "details": {"version": new, "previous_version": old, "commit": sha,
-                                   "author": AUTHORS[int(rng.integers(len(AUTHORS)))], "strategy": "rolling"}})
+                                   "author": pick(rng, AUTHORS), "strategy": "rolling"}})
     ctx.events.append({"ts": deploy_ts + 4, "kind": "k8s-event", "component": S,
                        "summary": f"Scaled up replica set {S}-{sha[:6]}f9 to {len(ctx.T.pods[S])}",
                        "details": {"reason": "ScalingReplicaSet"}})
@@ -89,7 +89,7 @@ def bad_deploy(ctx: Ctx) -> None:
 
 def bad_feature_flag(ctx: Ctx) -> None:
     p, rng, S = ctx.plan, ctx.rng, ctx.plan.cause
-    flag = FLAGS[int(rng.integers(len(FLAGS)))]
+    flag = pick(rng, FLAGS)
     ts = p.onset - int(rng.integers(10, 60))
     pct = pick(rng, [10, 25, 50, 100])
     prof = ctx.ramp(p.onset, 60.0)
@@ -97,7 +97,7 @@ def bad_feature_flag(ctx: Ctx) -> None:
     ctx.events.append({"ts": ts, "kind": "feature-flag", "component": S,
                        "summary": f"Flag '{flag}' changed off -> on ({pct}% of traffic) for {S}",
                        "details": {"flag": flag, "from": "off", "to": "on", "rollout_pct": pct,
-                                   "actor": AUTHORS[int(rng.integers(len(AUTHORS)))]}})
+                                   "actor": pick(rng, AUTHORS)}})
     running, _ = _version(rng)  # the flag flips a code path inside the build that was already running
     lctx = dict(ctx.log_ctx[S], flag=flag, cls=_cls(S) + "V2", pkg=S.replace("-", "_"), version=running)
     ctx.sink.add(ts + 3, S, "INFO", f"feature flags refreshed: {flag}=true (rollout {pct}%)")
@@ -150,7 +150,7 @@ def timeout_chain(ctx: Ctx) -> None:
     ctx.events.append({"ts": ts, "kind": "config-change", "component": S,
                        "summary": f"{S}: {key} changed {old} -> {new}",
                        "details": {"key": key, "from": old, "to": new,
-                                   "actor": AUTHORS[int(rng.integers(len(AUTHORS)))]}})
+                                   "actor": pick(rng, AUTHORS)}})
     lctx = dict(ctx.log_ctx[S], callee=callee, to=new)
     tmpl = [("ERROR", "upstream request to {callee} timed out after {to}ms: context deadline exceeded"),
             ("ERROR", "returning 504 Gateway Timeout for {method} {route}: {callee} did not answer within {to}ms"),
@@ -262,7 +262,7 @@ def slow_query(ctx: Ctx) -> None:
     ctx.add(ctx.d99, D, lat * prof * wiggle(rng, ctx.n, 0.1))
     ctx.add(ctx.d50, D, lat * float(rng.uniform(0.1, 0.3)) * prof)
     ctx.add(ctx.derr, D, float(rng.uniform(0, 2)) * prof)
-    table = TABLES[int(rng.integers(len(TABLES)))]
+    table = pick(rng, TABLES)
     cpu_add = float(rng.uniform(30, 50))
 
     def patch(metrics: dict, facts: dict) -> None:
@@ -412,7 +412,7 @@ def dns_failure(ctx: Ctx) -> None:
     if rng.random() < 0.5:
         ctx.events.append({"ts": p.onset - int(rng.integers(20, 150)), "kind": "config-change", "component": T.dns,
                            "summary": "ConfigMap kube-system/coredns updated (Corefile: forward . 10.0.0.2)",
-                           "details": {"key": "Corefile", "actor": AUTHORS[int(rng.integers(len(AUTHORS)))]}})
+                           "details": {"key": "Corefile", "actor": pick(rng, AUTHORS)}})
 
 
 def disk_full(ctx: Ctx) -> None:
@@ -443,7 +443,7 @@ def disk_full(ctx: Ctx) -> None:
                 ("ERROR", "[ERROR] Disk is full writing './binlog.000{n3}' (OS errno 28 - No space left on device)")]
         ctx.caller_errors[D] = [("ERROR", "write to {callee} failed: Error 1114 (HY000): The table is full")]
     ctx.log(rng, D, prof * float(rng.uniform(2, 5)), tmpl, None,
-         dict(ctx.log_ctx[D], table=TABLES[int(rng.integers(len(TABLES)))]))
+         dict(ctx.log_ctx[D], table=pick(rng, TABLES)))
 
 
 def third_party_timeout(ctx: Ctx) -> None:

@@ -142,7 +142,7 @@ def _call_graph(rng: np.random.Generator, d: dict, shape: str) -> tuple[dict[str
             _link(calls, e, mid[0])
     for i, m in enumerate(mid):  # every mid needs a caller
         if not any(m in calls.get(e, []) for e in entry) and not any(m in calls.get(x, []) for x in mid[:i]):
-            _link(calls, entry[int(rng.integers(len(entry)))], m)
+            _link(calls, pick(rng, entry), m)
     if shape == "deep":
         for a, b in zip(mid, mid[1:]):
             if rng.random() < 0.8:
@@ -157,7 +157,7 @@ def _call_graph(rng: np.random.Generator, d: dict, shape: str) -> tuple[dict[str
     if shape == "wide":
         for lf in leaf:
             if rng.random() < 0.5:
-                _link(calls, entry[int(rng.integers(len(entry)))], lf)
+                _link(calls, pick(rng, entry), lf)
     return calls, entry, mid, leaf
 
 
@@ -189,7 +189,7 @@ def _messaging(rng: np.random.Generator, d: dict, entry: list[str], mid: list[st
     for t in topics:
         producers[t] = _pick(rng, entry + mid, int(rng.integers(1, 3)))
         cands = [s for s in inner if s not in producers[t] and s not in used_consumers]
-        consumer = cands[int(rng.integers(len(cands)))] if cands else inner[-1]
+        consumer = pick(rng, cands) if cands else inner[-1]
         used_consumers.append(consumer)
         groups[f"{consumer}-consumer"] = (t, consumer)
     return topics, groups, producers
@@ -265,8 +265,8 @@ def _edges(calls: dict[str, list[str]], producers: dict[str, list[str]], groups:
 
 def build_topology(rng: np.random.Generator) -> Topology:
     """Draw one topology: ~30-50 components over edge, services, data, messaging, platform and external tiers."""
-    domain = sorted(DOMAINS)[int(rng.integers(len(DOMAINS)))]
-    shape = SHAPES[int(rng.integers(len(SHAPES)))]
+    domain = pick(rng, sorted(DOMAINS))
+    shape = pick(rng, SHAPES)
     d = DOMAINS[domain]
     calls, entry, mid, leaf = _call_graph(rng, d, shape)
     services, inner = entry + mid + leaf, mid + leaf
@@ -280,7 +280,7 @@ def build_topology(rng: np.random.Generator) -> Topology:
     comps.add(edge_lb, "gateway", "edge")
     comps.add(gw, "gateway", "edge")
     for s in services:
-        comps.add(s, "service", "service", language=LANGUAGES[int(rng.integers(len(LANGUAGES)))])
+        comps.add(s, "service", "service", language=pick(rng, LANGUAGES))
     for db in databases:
         comps.add(db, "database", "data", engine="postgresql" if rng.random() < 0.7 else "mysql")
     for c in caches:
