@@ -125,21 +125,17 @@ def _routine_events(ctx: Ctx, rng: np.random.Generator) -> None:
         s = pick(rng, T.services)
         ts = int(ctx.start + rng.integers(0, ctx.n * 60))
         r = len(T.pods[s])
-        ctx.events.append({"ts": ts, "kind": "scaling", "component": s,
-                           "summary": f"HorizontalPodAutoscaler {s}: scaled from {r} to {r + 1} replicas "
-                                      "(cpu utilisation above target)", "details": {"from": r, "to": r + 1}})
+        ctx.event(ts, "scaling", s, f"HorizontalPodAutoscaler {s}: scaled from {r} to {r + 1} replicas "
+                  "(cpu utilisation above target)", {"from": r, "to": r + 1})
     if rng.random() < 0.5:
         ts = int(ctx.start + rng.integers(0, ctx.n * 60))
-        ctx.events.append({"ts": ts, "kind": "cert", "component": T.gateways[0],
-                           "summary": f"Certificate {T.gateways[0]}-tls renewed by cert-manager (valid 90 days)",
-                           "details": {"issuer": "letsencrypt-prod"}})
+        ctx.event(ts, "cert", T.gateways[0], f"Certificate {T.gateways[0]}-tls renewed by cert-manager (valid 90 days)",
+                  {"issuer": "letsencrypt-prod"})
     if rng.random() < 0.5:
         s = pick(rng, T.services)
         ts = int(ctx.start + rng.integers(0, ctx.n * 60))
-        ctx.events.append({"ts": ts, "kind": "config-change", "component": s,
-                           "summary": f"{s}: logging.level changed INFO -> DEBUG",
-                           "details": {"key": "logging.level", "from": "INFO", "to": "DEBUG",
-                                       "actor": pick(rng, AUTHORS)}})
+        ctx.event(ts, "config-change", s, f"{s}: logging.level changed INFO -> DEBUG",
+                  {"key": "logging.level", "from": "INFO", "to": "DEBUG", "actor": pick(rng, AUTHORS)})
 
 
 def _monitors(ctx: Ctx, rng: np.random.Generator, metrics: dict, alert_metric: str) -> list[dict]:

@@ -59,6 +59,10 @@ class Ctx:
     def add(self, store: dict[str, np.ndarray], node: str, values: np.ndarray) -> None:
         store[node] = store.get(node, 0.0) + values
 
+    def event(self, ts: int, kind: str, component: str, summary: str, details: dict) -> None:
+        """Record a change event (keys in the order every event record has)."""
+        self.events.append({"ts": ts, "kind": kind, "component": component, "summary": summary, "details": details})
+
     def log(self, rng: np.random.Generator, component: str, rate_per_min: np.ndarray | float,
             templates: list[Template], probs: list[float] | None, fill: dict) -> None:
         """Emit Poisson-timed log lines for ``component`` at ``rate_per_min`` (per grid minute, or constant)."""

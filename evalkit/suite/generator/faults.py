@@ -74,13 +74,11 @@ def bad_deploy(ctx: Ctx) -> None:
     prof = ctx.ramp(p.onset, float(rng.uniform(60, 180)))
     ctx.add(ctx.derr, S, float(rng.uniform(6, 30)) * prof * wiggle(rng, ctx.n, 0.1))
     ctx.add(ctx.d99, S, float(np.mean(ctx.own99[S])) * float(rng.uniform(0.1, 0.5)) * prof)
-    ctx.events.append({"ts": deploy_ts, "kind": "deploy", "component": S,
-                       "summary": f"Deployed {S} {new} (was {old})",
-                       "details": {"version": new, "previous_version": old, "commit": sha,
-                                   "author": pick(rng, AUTHORS), "strategy": "rolling"}})
-    ctx.events.append({"ts": deploy_ts + 4, "kind": "k8s-event", "component": S,
-                       "summary": f"Scaled up replica set {S}-{sha[:6]}f9 to {len(ctx.T.pods[S])}",
-                       "details": {"reason": "ScalingReplicaSet"}})
+    ctx.event(deploy_ts, "deploy", S, f"Deployed {S} {new} (was {old})",
+              {"version": new, "previous_version": old, "commit": sha, "author": pick(rng, AUTHORS),
+               "strategy": "rolling"})
+    ctx.event(deploy_ts + 4, "k8s-event", S, f"Scaled up replica set {S}-{sha[:6]}f9 to {len(ctx.T.pods[S])}",
+              {"reason": "ScalingReplicaSet"})
     for i, pod in enumerate(ctx.T.pods[S]):
         ctx.sink.add(deploy_ts + 10 + 15 * i, S, "INFO", f"Starting {S} {new} (commit {sha}) on pod {pod}")
     lctx = dict(ctx.log_ctx[S], version=new, cls=_cls(S), pkg=S.replace("-", "_"))
@@ -94,10 +92,8 @@ def bad_feature_flag(ctx: Ctx) -> None:
     pct = pick(rng, [10, 25, 50, 100])
     prof = ctx.ramp(p.onset, 60.0)
     ctx.add(ctx.derr, S, float(rng.uniform(5, 25)) * pct / 100 * 2 * prof * wiggle(rng, ctx.n, 0.1))
-    ctx.events.append({"ts": ts, "kind": "feature-flag", "component": S,
-                       "summary": f"Flag '{flag}' changed off -> on ({pct}% of traffic) for {S}",
-                       "details": {"flag": flag, "from": "off", "to": "on", "rollout_pct": pct,
-                                   "actor": pick(rng, AUTHORS)}})
+    ctx.event(ts, "feature-flag", S, f"Flag '{flag}' changed off -> on ({pct}% of traffic) for {S}",
+              {"flag": flag, "from": "off", "to": "on", "rollout_pct": pct, "actor": pick(rng, AUTHORS)})
     running, _ = _version(rng)  # the flag flips a code path inside the build that was already running
     lctx = dict(ctx.log_ctx[S], flag=flag, cls=_cls(S) + "V2", pkg=S.replace("-", "_"), version=running)
     ctx.sink.add(ts + 3, S, "INFO", f"feature flags refreshed: {flag}=true (rollout {pct}%)")
@@ -124,13 +120,12 @@ def traffic_surge(ctx: Ctx) -> None:
     ctx.add(ctx.d50, S, float(rng.uniform(40, 200)) * prof ** 2)
     ctx.add(ctx.derr, S, float(rng.uniform(2, 10)) * prof ** 2 * wiggle(rng, ctx.n, 0.15))
     n_pods = len(T.pods[S])
-    ctx.events.append({"ts": p.onset + int(rng.integers(60, 180)), "kind": "scaling", "component": S,
-                       "summary": f"HorizontalPodAutoscaler {S}: scaled from {n_pods} to {n_pods * 3} replicas "
-                                  "(cpu utilisation above target)",
-                       "details": {"from": n_pods, "to": n_pods * 3, "reason": "cpu"}})
-    ctx.events.append({"ts": p.onset + int(rng.integers(240, 420)), "kind": "k8s-event", "component": S,
-                       "summary": f"HorizontalPodAutoscaler {S}: desired replicas {n_pods * 5} above max "
-                                  f"{n_pods * 3}", "details": {"reason": "ScalingLimited"}})
+    ctx.event(p.onset + int(rng.integers(60, 180)), "scaling", S,
+              f"HorizontalPodAutoscaler {S}: scaled from {n_pods} to {n_pods * 3} replicas "
+              "(cpu utilisation above target)", {"from": n_pods, "to": n_pods * 3, "reason": "cpu"})
+    ctx.event(p.onset + int(rng.integers(240, 420)), "k8s-event", S,
+              f"HorizontalPodAutoscaler {S}: desired replicas {n_pods * 5} above max {n_pods * 3}",
+              {"reason": "ScalingLimited"})
     tmpl = [("WARN", "request queue depth {n} above soft limit 200"),
             ("ERROR", "503 Service Unavailable: worker pool saturated (in-flight {n})"),
             ("WARN", "rate limiter rejected request from 10.0.{n3}.{n4} (429 Too Many Requests)")]
@@ -147,10 +142,8 @@ def timeout_chain(ctx: Ctx) -> None:
     prof = ctx.ramp(p.onset, 60.0)
     ctx.add(ctx.derr, S, float(rng.uniform(6, 25)) * prof * wiggle(rng, ctx.n, 0.12))
     key = f"clients.{callee}.timeout_ms"
-    ctx.events.append({"ts": ts, "kind": "config-change", "component": S,
-                       "summary": f"{S}: {key} changed {old} -> {new}",
-                       "details": {"key": key, "from": old, "to": new,
-                                   "actor": pick(rng, AUTHORS)}})
+    ctx.event(ts, "config-change", S, f"{S}: {key} changed {old} -> {new}",
+              {"key": key, "from": old, "to": new, "actor": pick(rng, AUTHORS)})
     lctx = dict(ctx.log_ctx[S], callee=callee, to=new)
     tmpl = [("ERROR", "upstream request to {callee} timed out after {to}ms: context deadline exceeded"),
             ("ERROR", "returning 504 Gateway Timeout for {method} {route}: {callee} did not answer within {to}ms"),
@@ -205,14 +198,12 @@ def oom_kill_loop(ctx: Ctx) -> None:
     ctx.patches.append(patch)
     for pod, ks in kills.items():
         for j, k in enumerate(ks):
-            ctx.events.append({"ts": k, "kind": "k8s-event", "component": pod,
-                               "summary": f"Container {S} in pod {pod} was OOMKilled (exit code 137, memory limit "
-                                          "reached)",
-                               "details": {"reason": "OOMKilled", "exit_code": 137, "restart_count": j + 1}})
+            ctx.event(k, "k8s-event", pod,
+                      f"Container {S} in pod {pod} was OOMKilled (exit code 137, memory limit reached)",
+                      {"reason": "OOMKilled", "exit_code": 137, "restart_count": j + 1})
             if j >= 1:
-                ctx.events.append({"ts": k + 25, "kind": "k8s-event", "component": pod,
-                                   "summary": f"Back-off restarting failed container {S} in pod {pod}",
-                                   "details": {"reason": "BackOff"}})
+                ctx.event(k + 25, "k8s-event", pod, f"Back-off restarting failed container {S} in pod {pod}",
+                          {"reason": "BackOff"})
             ctx.sink.add(k - int(rng.integers(1, 20)), S, "ERROR", f"{OOM[lang]} (pod {pod})")
             if lang == "java" and rng.random() < 0.7:
                 ctx.sink.add(k - int(rng.integers(30, 90)), S, "WARN",
@@ -244,9 +235,9 @@ def cpu_throttling(ctx: Ctx) -> None:
     ctx.patches.append(patch)
     if rng.random() < 0.4:
         old, new = pick(rng, [1000, 2000]), pick(rng, [250, 500])
-        ctx.events.append({"ts": p.onset - int(rng.integers(30, 200)), "kind": "config-change", "component": S,
-                           "summary": f"{S}: resources.limits.cpu changed {old}m -> {new}m",
-                           "details": {"key": "resources.limits.cpu", "from": f"{old}m", "to": f"{new}m"}})
+        ctx.event(p.onset - int(rng.integers(30, 200)), "config-change", S,
+                  f"{S}: resources.limits.cpu changed {old}m -> {new}m",
+                  {"key": "resources.limits.cpu", "from": f"{old}m", "to": f"{new}m"})
     tmpl = {"node": [("WARN", "event loop lag {ms}ms; request handling slow ({slow}ms on {route})")],
             "java": [("WARN", "request processing slow: {slow}ms on {route}; executor queue size {n3}")],
             "go": [("WARN", "slow handler {route}: {slow}ms (goroutines waiting {n3})")],
@@ -281,9 +272,9 @@ def slow_query(ctx: Ctx) -> None:
     lctx = dict(ctx.log_ctx[D], table=table, ms_median=lat / 10, slow_s=f"{lat / 1000:.3f}")
     ctx.log(rng, D, prof * float(rng.uniform(2, 5)), tmpl, None, lctx)
     if rng.random() < 0.3:
-        ctx.events.append({"ts": p.onset - int(rng.integers(60, 600)), "kind": "config-change", "component": D,
-                           "summary": f"{D}: schema migration applied (drop index idx_{table}_customer_id)",
-                           "details": {"migration": f"drop_idx_{table}_customer_id"}})
+        ctx.event(p.onset - int(rng.integers(60, 600)), "config-change", D,
+                  f"{D}: schema migration applied (drop index idx_{table}_customer_id)",
+                  {"migration": f"drop_idx_{table}_customer_id"})
     ctx.caller_slow[D] = [("WARN", "query on {callee} took {slow}ms ({route})")]
     ctx.caller_errors[D] = [("ERROR", "query on {callee} failed: canceling statement due to statement timeout")]
 
@@ -354,10 +345,9 @@ def kafka_rebalance_storm(ctx: Ctx) -> None:
     if rng.random() < 0.5:
         pod = T.pods[C][0]
         for k in range(int(rng.integers(1, 4))):
-            ctx.events.append({"ts": p.onset + 60 + 240 * k + int(rng.integers(0, 60)), "kind": "k8s-event",
-                               "component": pod,
-                               "summary": f"Liveness probe failed for {pod}: HTTP probe failed with statuscode: 503",
-                               "details": {"reason": "Unhealthy"}})
+            ctx.event(p.onset + 60 + 240 * k + int(rng.integers(0, 60)), "k8s-event", pod,
+                      f"Liveness probe failed for {pod}: HTTP probe failed with statuscode: 503",
+                      {"reason": "Unhealthy"})
     ctx.caller_slow[C] = [("WARN", "stale read from {callee}: projection lag {n}ms, retrying ({route})")]
 
 
@@ -410,9 +400,9 @@ def dns_failure(ctx: Ctx) -> None:
     ctx.log(rng, T.dns, prof * float(rng.uniform(3, 8)), tmpl,
          [0.45, 0.35, 0.2], {"lookup": lookups})
     if rng.random() < 0.5:
-        ctx.events.append({"ts": p.onset - int(rng.integers(20, 150)), "kind": "config-change", "component": T.dns,
-                           "summary": "ConfigMap kube-system/coredns updated (Corefile: forward . 10.0.0.2)",
-                           "details": {"key": "Corefile", "actor": pick(rng, AUTHORS)}})
+        ctx.event(p.onset - int(rng.integers(20, 150)), "config-change", T.dns,
+                  "ConfigMap kube-system/coredns updated (Corefile: forward . 10.0.0.2)",
+                  {"key": "Corefile", "actor": pick(rng, AUTHORS)})
 
 
 def disk_full(ctx: Ctx) -> None:
