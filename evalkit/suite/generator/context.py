@@ -34,7 +34,9 @@ class Ctx:
     d50: dict[str, np.ndarray] = field(default_factory=dict)
     d99: dict[str, np.ndarray] = field(default_factory=dict)
     derr: dict[str, np.ndarray] = field(default_factory=dict)
-    patches: list[Callable[[dict], None]] = field(default_factory=list)
+    #: edits to the finished metric series, each ``patch(metrics, facts)`` (a fault registers one with
+    #: ``@ctx.patches.append`` on its ``def patch``); run in registration order
+    patches: list[Callable[[dict, dict], None]] = field(default_factory=list)
     sink: LogSink = field(default_factory=LogSink)
     events: list[dict] = field(default_factory=list)
     #: how a caller logs a failure that comes from this node (fault-specific wording)

@@ -129,8 +129,7 @@ def traffic_surge(ctx: Ctx) -> None:
     tmpl = [("WARN", "request queue depth {n} above soft limit 200"),
             ("ERROR", "503 Service Unavailable: worker pool saturated (in-flight {n})"),
             ("WARN", "rate limiter rejected request from 10.0.{n3}.{n4} (429 Too Many Requests)")]
-    ctx.log(rng, S, prof ** 2 * float(rng.uniform(2, 5)), tmpl, None,
-         ctx.log_ctx[S])
+    ctx.log(rng, S, prof ** 2 * float(rng.uniform(2, 5)), tmpl, None, ctx.log_ctx[S])
 
 
 def timeout_chain(ctx: Ctx) -> None:
@@ -148,8 +147,7 @@ def timeout_chain(ctx: Ctx) -> None:
     tmpl = [("ERROR", "upstream request to {callee} timed out after {to}ms: context deadline exceeded"),
             ("ERROR", "returning 504 Gateway Timeout for {method} {route}: {callee} did not answer within {to}ms"),
             ("WARN", "retry budget exhausted calling {callee} ({route})")]
-    ctx.log(rng, S, prof * float(rng.uniform(2, 5)), tmpl,
-         [0.45, 0.45, 0.1], lctx)
+    ctx.log(rng, S, prof * float(rng.uniform(2, 5)), tmpl, [0.45, 0.45, 0.1], lctx)
     ctx.caller_errors[S] = [("ERROR", "call to {callee} failed: 504 Gateway Timeout ({route})")]
 
 
@@ -173,6 +171,7 @@ def oom_kill_loop(ctx: Ctx) -> None:
     ctx.add(ctx.derr, S, float(rng.uniform(15, 40)) * np.minimum(1.0, down * 1.5 + 0.15 * prof))
     ctx.add(ctx.d99, S, float(rng.uniform(150, 500)) * prof)
 
+    @ctx.patches.append
     def patch(metrics: dict, facts: dict) -> None:
         limit = facts[S]["mem_limit_mb"]
         mems = []
@@ -195,7 +194,6 @@ def oom_kill_loop(ctx: Ctx) -> None:
             mems.append(level / limit * 100)
         metrics[S]["memory_pct"] = np.mean(mems, axis=0)
 
-    ctx.patches.append(patch)
     for pod, ks in kills.items():
         for j, k in enumerate(ks):
             ctx.event(k, "k8s-event", pod,
@@ -225,6 +223,7 @@ def cpu_throttling(ctx: Ctx) -> None:
     ctx.add(ctx.derr, S, float(rng.uniform(0.5, 3)) * prof)
     thr = float(rng.uniform(30, 70))
 
+    @ctx.patches.append
     def patch(metrics: dict, facts: dict) -> None:
         for pod in T.pods[S]:
             m = metrics[pod]
@@ -232,7 +231,6 @@ def cpu_throttling(ctx: Ctx) -> None:
             m["cpu_pct"] = clip(m["cpu_pct"] * (1 - prof) + (96 + rng.normal(0, 1.5, ctx.n)) * prof, 0, 100)
         metrics[S]["cpu_pct"] = np.mean([metrics[pod]["cpu_pct"] for pod in T.pods[S]], axis=0)
 
-    ctx.patches.append(patch)
     if rng.random() < 0.4:
         old, new = pick(rng, [1000, 2000]), pick(rng, [250, 500])
         ctx.event(p.onset - int(rng.integers(30, 200)), "config-change", S,
@@ -242,8 +240,7 @@ def cpu_throttling(ctx: Ctx) -> None:
             "java": [("WARN", "request processing slow: {slow}ms on {route}; executor queue size {n3}")],
             "go": [("WARN", "slow handler {route}: {slow}ms (goroutines waiting {n3})")],
             "python": [("WARN", "worker busy: {route} took {slow}ms, {n3} requests queued")]}[_lang(ctx, S)]
-    ctx.log(rng, S, prof * float(rng.uniform(0.8, 2.5)), tmpl, None,
-         dict(ctx.log_ctx[S], ms_median=lat / 6))
+    ctx.log(rng, S, prof * float(rng.uniform(0.8, 2.5)), tmpl, None, dict(ctx.log_ctx[S], ms_median=lat / 6))
 
 
 def slow_query(ctx: Ctx) -> None:
@@ -256,10 +253,10 @@ def slow_query(ctx: Ctx) -> None:
     table = pick(rng, TABLES)
     cpu_add = float(rng.uniform(30, 50))
 
+    @ctx.patches.append
     def patch(metrics: dict, facts: dict) -> None:
         metrics[D]["cpu_pct"] = clip(metrics[D]["cpu_pct"] + cpu_add * prof, 0, 99.5)
 
-    ctx.patches.append(patch)
     engine = next(c.get("engine") for c in T.components if c["name"] == D)
     if engine == "postgresql":
         tmpl = [("WARN", "LOG:  duration: {slow}.{n3} ms  statement: SELECT o.* FROM {table} o WHERE "
@@ -292,13 +289,13 @@ def db_pool_exhaustion(ctx: Ctx) -> None:
 
     pool_max = ctx.static[S]["pool_max"]
 
+    @ctx.patches.append
     def patch(metrics: dict, facts: dict) -> None:
         m = metrics[S]
         m["db_pool_in_use_pct"] = clip(m["db_pool_in_use_pct"] * (1 - climb) + 100 * climb, 0, 100)
         add = (m["db_pool_in_use_pct"] - facts[S]["pool_base"]) / 100 * pool_max * len(ctx.T.pods[S])
         metrics[db]["connections_active"] = np.round(metrics[db]["connections_active"] + np.maximum(add, 0) * 0.5)
 
-    ctx.patches.append(patch)
     if _lang(ctx, S) == "java":
         t = ("ERROR", "HikariPool-1 - Connection is not available, request timed out after {wait}ms "
                       "(total={pool_max}, active={pool_max}, idle=0, waiting={n3}) [{db}]")
@@ -307,8 +304,8 @@ def db_pool_exhaustion(ctx: Ctx) -> None:
                       "idle=0, waiting={n3})")
     lctx = dict(ctx.log_ctx[S], wait=wait, db=db, pool_max=pool_max)
     ctx.log(rng, S, prof * float(rng.uniform(2, 6)),
-         [t, ("ERROR", "{method} {route} failed: could not get a database connection within {wait}ms")],
-         [0.75, 0.25], lctx)
+            [t, ("ERROR", "{method} {route} failed: could not get a database connection within {wait}ms")],
+            [0.75, 0.25], lctx)
     stats = ("DEBUG", "connection pool stats pool={db} active={pool_max} idle=0 max={pool_max} waiting={n3}")
     ctx.log(rng, S, climb * 0.5, [stats], None, lctx)
 
@@ -322,6 +319,7 @@ def kafka_rebalance_storm(ctx: Ctx) -> None:
     ctx.add(ctx.d99, C, float(rng.uniform(300, 2000)) * prof * wiggle(rng, ctx.n, 0.1))
     ctx.add(ctx.derr, C, float(rng.uniform(1, 6)) * prof)
 
+    @ctx.patches.append
     def patch(metrics: dict, facts: dict) -> None:
         g = metrics[G]
         inflow = metrics[topic]["messages_in_per_s"]
@@ -329,7 +327,6 @@ def kafka_rebalance_storm(ctx: Ctx) -> None:
         g["consumer_lag"] = np.round(g["consumer_lag"] + np.cumsum(inflow * stall * prof * 60))
         g["rebalances_per_min"] = g["rebalances_per_min"] + rng.poisson(rate * prof).astype(float)
 
-    ctx.patches.append(patch)
     parts = next(c.get("partitions", 12) for c in T.components if c["name"] == topic)
     lctx = dict(ctx.log_ctx[C], group=G, topic=topic, part=[str(i) for i in range(parts)], client=T.pods[C])
     tmpl = [("INFO", "[Consumer clientId={client}, groupId={group}] Revoking previously assigned partitions "
@@ -340,8 +337,7 @@ def kafka_rebalance_storm(ctx: Ctx) -> None:
             ("WARN", "[Consumer clientId={client}, groupId={group}] consumer poll timeout has expired. This "
                      "means the time between subsequent calls to poll() was longer than the configured "
                      "max.poll.interval.ms; sending LeaveGroup request to coordinator")]
-    ctx.log(rng, C, prof * rate * 1.5, tmpl, [0.3, 0.3, 0.25, 0.15],
-         lctx)
+    ctx.log(rng, C, prof * rate * 1.5, tmpl, [0.3, 0.3, 0.25, 0.15], lctx)
     if rng.random() < 0.5:
         pod = T.pods[C][0]
         for k in range(int(rng.integers(1, 4))):
@@ -366,10 +362,9 @@ def packet_loss(ctx: Ctx) -> None:
         ctx.caller_errors[s] = [("WARN", "retrying request to {callee} after i/o timeout (attempt 2/3)"),
                                 ("ERROR", "call to {callee} failed: context deadline exceeded")]
 
+    @ctx.patches.append
     def patch(metrics: dict, facts: dict) -> None:
         metrics[N]["net_retransmit_pct"] = metrics[N]["net_retransmit_pct"] + loss * prof * wiggle(rng, ctx.n, 0.15)
-
-    ctx.patches.append(patch)
 
 
 def dns_failure(ctx: Ctx) -> None:
@@ -381,24 +376,22 @@ def dns_failure(ctx: Ctx) -> None:
         lookups += targets
         ctx.add(ctx.derr, v, float(rng.uniform(5, 25)) * prof * wiggle(rng, ctx.n, 0.15))
         tmpl = [("ERROR", DNS_ERR[_lang(ctx, v)]), ("ERROR", "{method} {route} failed: " + DNS_ERR[_lang(ctx, v)])]
-        ctx.log(rng, v, prof * float(rng.uniform(2, 5)), tmpl, None,
-             dict(ctx.log_ctx[v], lookup=targets))
+        ctx.log(rng, v, prof * float(rng.uniform(2, 5)), tmpl, None, dict(ctx.log_ctx[v], lookup=targets))
     servfail = float(rng.uniform(5, 50))
     lat = float(rng.uniform(100, 2000))
 
+    @ctx.patches.append
     def patch(metrics: dict, facts: dict) -> None:
         m = metrics[T.dns]
         m["servfail_per_s"] = m["servfail_per_s"] + servfail * prof * wiggle(rng, ctx.n, 0.2)
         m["latency_p99_ms"] = m["latency_p99_ms"] + lat * prof
 
-    ctx.patches.append(patch)
     tmpl = [("ERROR", "[ERROR] plugin/errors: 2 {lookup}. A: read udp 10.244.{n3}.{n4}:{port}->10.0.0.2:53: "
                       "i/o timeout"),
             ("ERROR", "[ERROR] plugin/errors: 2 {lookup}. AAAA: read udp 10.244.{n3}.{n4}:{port}->10.0.0.2:53: "
                       "i/o timeout"),
             ("WARN", "[WARNING] plugin/health: Local health request to \"http://:8080/health\" took more than 1s")]
-    ctx.log(rng, T.dns, prof * float(rng.uniform(3, 8)), tmpl,
-         [0.45, 0.35, 0.2], {"lookup": lookups})
+    ctx.log(rng, T.dns, prof * float(rng.uniform(3, 8)), tmpl, [0.45, 0.35, 0.2], {"lookup": lookups})
     if rng.random() < 0.5:
         ctx.event(p.onset - int(rng.integers(20, 150)), "config-change", T.dns,
                   "ConfigMap kube-system/coredns updated (Corefile: forward . 10.0.0.2)",
@@ -412,13 +405,13 @@ def disk_full(ctx: Ctx) -> None:
     ctx.add(ctx.d99, D, float(rng.uniform(20, 200)) * prof)
     start_pct = float(rng.uniform(86, 94))
 
+    @ctx.patches.append
     def patch(metrics: dict, facts: dict) -> None:
         m = metrics[D]
         growth = clip((ctx.mid - ctx.start) / max(p.onset - ctx.start, 1), 0, 1)
         m["disk_used_pct"] = np.minimum(100.0, start_pct + (100 - start_pct) * growth ** 1.5)
         m["queries_per_s"] = m["queries_per_s"] * (1 - 0.3 * prof)
 
-    ctx.patches.append(patch)
     engine = next(c.get("engine") for c in T.components if c["name"] == D)
     if engine == "postgresql":
         tmpl = [("ERROR", "PANIC:  could not write to file \"pg_wal/xlogtemp.{n}\": No space left on device"),
@@ -432,8 +425,7 @@ def disk_full(ctx: Ctx) -> None:
                           "(No space left on device)"),
                 ("ERROR", "[ERROR] Disk is full writing './binlog.000{n3}' (OS errno 28 - No space left on device)")]
         ctx.caller_errors[D] = [("ERROR", "write to {callee} failed: Error 1114 (HY000): The table is full")]
-    ctx.log(rng, D, prof * float(rng.uniform(2, 5)), tmpl, None,
-         dict(ctx.log_ctx[D], table=pick(rng, TABLES)))
+    ctx.log(rng, D, prof * float(rng.uniform(2, 5)), tmpl, None, dict(ctx.log_ctx[D], table=pick(rng, TABLES)))
 
 
 def third_party_timeout(ctx: Ctx) -> None:
@@ -461,10 +453,7 @@ def cert_expiry(ctx: Ctx) -> None:
     ]
 
 
-APPLY = {
-    "bad_deploy": bad_deploy, "bad_feature_flag": bad_feature_flag, "traffic_surge": traffic_surge,
-    "timeout_chain": timeout_chain, "oom_kill_loop": oom_kill_loop, "cpu_throttling": cpu_throttling,
-    "slow_query": slow_query, "db_pool_exhaustion": db_pool_exhaustion,
-    "kafka_rebalance_storm": kafka_rebalance_storm, "packet_loss": packet_loss, "dns_failure": dns_failure,
-    "disk_full": disk_full, "third_party_timeout": third_party_timeout, "cert_expiry": cert_expiry,
-}
+#: fault type -> the function that adds it (named after it)
+APPLY = {f.__name__: f for f in (bad_deploy, bad_feature_flag, traffic_surge, timeout_chain, oom_kill_loop,
+                                 cpu_throttling, slow_query, db_pool_exhaustion, kafka_rebalance_storm, packet_loss,
+                                 dns_failure, disk_full, third_party_timeout, cert_expiry)}
