@@ -7,6 +7,7 @@ neither the faulty component nor the fault type. Validation rebuilds only the pl
 from __future__ import annotations
 
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -94,10 +95,8 @@ def _rebalance_storm(T: Topology, rng: Rng, params: dict) -> Placement:
 
 def _packet_loss(T: Topology, rng: Rng, params: dict) -> Placement:
     """A node that runs pods; every service with pods there is hit in proportion."""
-    counts: dict[str, int] = {}
-    for n in T.pod_node.values():
-        counts[n] = counts.get(n, 0) + 1
-    cause = pick(rng, [n for n in T.nodes if counts.get(n, 0) > 0])
+    counts = Counter(T.pod_node.values())
+    cause = pick(rng, [n for n in T.nodes if counts[n] > 0])
     entry = {}
     for s, pods in T.pods.items():
         on = sum(1 for p in pods if T.pod_node[p] == cause)

@@ -61,26 +61,21 @@ class Topology:
     def order(self) -> list[str]:
         """Call-graph nodes from the edge inward (every caller before its callees); worked out once (a world
         build asks five times and the call graph is fixed once built), a fresh list each time."""
-        if self._order is None:
-            self._order = self._topological_order()
+        if self._order is None:  # Kahn's algorithm over the call edges; ties keep component order
+            indeg = {n: 0 for n in self.kind if n in self.calls or n in self.callers}
+            for c, ts in self.calls.items():
+                for t in ts:
+                    indeg[t] += 1
+            ready = [n for n in indeg if indeg[n] == 0]
+            self._order = []
+            while ready:
+                n = ready.pop(0)
+                self._order.append(n)
+                for t in self.calls.get(n, []):
+                    indeg[t] -= 1
+                    if indeg[t] == 0:
+                        ready.append(t)
         return list(self._order)
-
-    def _topological_order(self) -> list[str]:
-        """Kahn's algorithm over the call edges; ties keep component order."""
-        indeg = {n: 0 for n in self.kind if n in self.calls or n in self.callers}
-        for c, ts in self.calls.items():
-            for t in ts:
-                indeg[t] += 1
-        ready = [n for n in indeg if indeg[n] == 0]
-        out: list[str] = []
-        while ready:
-            n = ready.pop(0)
-            out.append(n)
-            for t in self.calls.get(n, []):
-                indeg[t] -= 1
-                if indeg[t] == 0:
-                    ready.append(t)
-        return out
 
     def ancestors(self, name: str) -> list[tuple[str, int]]:
         """Callers of ``name`` transitively, with their hop distance, nearest first (deterministic order)."""
@@ -127,7 +122,6 @@ def _call_graph(rng: np.random.Generator, d: dict, shape: str) -> tuple[dict[str
     mid = _pick(rng, d["mid"], n_mid)
     leaf = _pick(rng, d["leaf"], n_leaf)
     rng.shuffle(mid)
-    mid = list(mid)
 
     calls: dict[str, list[str]] = {}
     edge_lb, gw = d["edge"]
@@ -245,7 +239,7 @@ def _weights(rng: np.random.Generator, calls: dict[str, list[str]],
         for b in calls[a]:
             lat = float(rng.uniform(0.55, 1.0))
             err = float(rng.uniform(0.55, 0.95))
-            mult = 1.0 if a in (edge_lb,) else float(rng.uniform(0.3, 1.3))
+            mult = 1.0 if a == edge_lb else float(rng.uniform(0.3, 1.3))
             weights[(a, b)] = (lat, err, mult)
     return weights
 
