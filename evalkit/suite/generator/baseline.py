@@ -3,6 +3,8 @@ and the per-kind metric series assembled from them. All numpy, one pass over the
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from evalkit.suite.generator.context import Ctx
@@ -100,17 +102,8 @@ def propagate(ctx: Ctx, own50: dict, own99: dict, ownerr: dict, f99: float, ferr
     return t50, t99, terr
 
 
-class _Load:
-    """A component's request rate relative to its pre-onset mean (resource metrics scale with it)."""
-
-    def __init__(self, ctx: Ctx):
-        self.rps = ctx.rps
-        self.pre = ctx.mid < ctx.plan.onset
-        self.has_pre = bool(self.pre.any())
-
-    def __call__(self, node: str) -> np.ndarray:
-        r = self.rps[node]
-        return r / max(mean(r[self.pre]) if self.has_pre else mean(r), 1e-9)
+#: a component's request rate relative to its pre-onset mean (resource metrics scale with it)
+_Load = Callable[[str], np.ndarray]
 
 
 def _service_metrics(ctx: Ctx, rng: np.random.Generator, node: str, m: dict, t50: dict, base50: dict,
@@ -241,7 +234,13 @@ def _messaging_and_dns_metrics(ctx: Ctx, rng: np.random.Generator, metrics: dict
 def assemble_metrics(ctx: Ctx, rng: np.random.Generator, t50: dict, t99: dict, terr: dict,
                      base50: dict) -> tuple[dict, dict]:
     """Per-kind metric series for every component; returns (metrics, per-component static facts)."""
-    load_of = _Load(ctx)
+    pre = ctx.mid < ctx.plan.onset
+    has_pre = bool(pre.any())
+
+    def load_of(node: str) -> np.ndarray:
+        r = ctx.rps[node]
+        return r / max(mean(r[pre]) if has_pre else mean(r), 1e-9)
+
     facts: dict[str, dict] = {}
     metrics = _call_graph_metrics(ctx, rng, t50, t99, terr, base50, load_of, facts)
     for db in ctx.T.databases:  # connection counts on each database come from its callers' pools

@@ -16,7 +16,7 @@ from evalkit.suite.generator.logs import (CACHE_ROUTINE, CONSUMER_ROUTINE, DB_RO
                                           GATEWAY_ROUTINE, GATEWAY_ROUTINE_P, METHODS, POOL_STATS,
                                           SERVICE_ROUTINE, SERVICE_ROUTINE_P)
 from evalkit.suite.generator.monitors import LABELS, alert_threshold, evaluate, healthy_threshold, monitor_def
-from evalkit.suite.generator.numeric import clip, mean, top
+from evalkit.suite.generator.numeric import clip, mean, pick, top
 from evalkit.suite.generator.plan import STEP_S, Plan, stream
 from evalkit.suite.generator.traces import build_traces
 from evalkit.world.model import World
@@ -34,7 +34,7 @@ GATEWAY_SLOW = [("WARN", 'slow upstream {callee}: "{method} {route}" took {slow}
 
 def _routes(name: str, rng: np.random.Generator) -> list[str]:
     base = name.replace("-api", "").replace("-bff", "").split("-")[0]
-    res = RESOURCES[int(rng.integers(len(RESOURCES)))]
+    res = pick(rng, RESOURCES)
     return [f"/api/v1/{base}", f"/api/v1/{base}/{{id}}", f"/api/v1/{base}/{res}", f"/internal/{base}/sync"]
 
 
@@ -122,24 +122,20 @@ def _routine_logs(ctx: Ctx, rng: np.random.Generator, facts: dict) -> None:
 def _routine_events(ctx: Ctx, rng: np.random.Generator) -> None:
     T = ctx.T
     for _ in range(int(rng.integers(1, 4))):
-        s = T.services[int(rng.integers(len(T.services)))]
+        s = pick(rng, T.services)
         ts = int(ctx.start + rng.integers(0, ctx.n * 60))
         r = len(T.pods[s])
-        ctx.events.append({"ts": ts, "kind": "scaling", "component": s,
-                           "summary": f"HorizontalPodAutoscaler {s}: scaled from {r} to {r + 1} replicas "
-                                      "(cpu utilisation above target)", "details": {"from": r, "to": r + 1}})
+        ctx.event(ts, "scaling", s, f"HorizontalPodAutoscaler {s}: scaled from {r} to {r + 1} replicas "
+                  "(cpu utilisation above target)", {"from": r, "to": r + 1})
     if rng.random() < 0.5:
         ts = int(ctx.start + rng.integers(0, ctx.n * 60))
-        ctx.events.append({"ts": ts, "kind": "cert", "component": T.gateways[0],
-                           "summary": f"Certificate {T.gateways[0]}-tls renewed by cert-manager (valid 90 days)",
-                           "details": {"issuer": "letsencrypt-prod"}})
+        ctx.event(ts, "cert", T.gateways[0], f"Certificate {T.gateways[0]}-tls renewed by cert-manager (valid 90 days)",
+                  {"issuer": "letsencrypt-prod"})
     if rng.random() < 0.5:
-        s = T.services[int(rng.integers(len(T.services)))]
+        s = pick(rng, T.services)
         ts = int(ctx.start + rng.integers(0, ctx.n * 60))
-        ctx.events.append({"ts": ts, "kind": "config-change", "component": s,
-                           "summary": f"{s}: logging.level changed INFO -> DEBUG",
-                           "details": {"key": "logging.level", "from": "INFO", "to": "DEBUG",
-                                       "actor": AUTHORS[int(rng.integers(len(AUTHORS)))]}})
+        ctx.event(ts, "config-change", s, f"{s}: logging.level changed INFO -> DEBUG",
+                  {"key": "logging.level", "from": "INFO", "to": "DEBUG", "actor": pick(rng, AUTHORS)})
 
 
 def _monitors(ctx: Ctx, rng: np.random.Generator, metrics: dict, alert_metric: str) -> list[dict]:

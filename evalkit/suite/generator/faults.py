@@ -74,13 +74,11 @@ def bad_deploy(ctx: Ctx) -> None:
     prof = ctx.ramp(p.onset, float(rng.uniform(60, 180)))
     ctx.add(ctx.derr, S, float(rng.uniform(6, 30)) * prof * wiggle(rng, ctx.n, 0.1))
     ctx.add(ctx.d99, S, float(np.mean(ctx.own99[S])) * float(rng.uniform(0.1, 0.5)) * prof)
-    ctx.events.append({"ts": deploy_ts, "kind": "deploy", "component": S,
-                       "summary": f"Deployed {S} {new} (was {old})",
-                       "details": {"version": new, "previous_version": old, "commit": sha,
-                                   "author": AUTHORS[int(rng.integers(len(AUTHORS)))], "strategy": "rolling"}})
-    ctx.events.append({"ts": deploy_ts + 4, "kind": "k8s-event", "component": S,
-                       "summary": f"Scaled up replica set {S}-{sha[:6]}f9 to {len(ctx.T.pods[S])}",
-                       "details": {"reason": "ScalingReplicaSet"}})
+    ctx.event(deploy_ts, "deploy", S, f"Deployed {S} {new} (was {old})",
+              {"version": new, "previous_version": old, "commit": sha, "author": pick(rng, AUTHORS),
+               "strategy": "rolling"})
+    ctx.event(deploy_ts + 4, "k8s-event", S, f"Scaled up replica set {S}-{sha[:6]}f9 to {len(ctx.T.pods[S])}",
+              {"reason": "ScalingReplicaSet"})
     for i, pod in enumerate(ctx.T.pods[S]):
         ctx.sink.add(deploy_ts + 10 + 15 * i, S, "INFO", f"Starting {S} {new} (commit {sha}) on pod {pod}")
     lctx = dict(ctx.log_ctx[S], version=new, cls=_cls(S), pkg=S.replace("-", "_"))
@@ -89,15 +87,13 @@ def bad_deploy(ctx: Ctx) -> None:
 
 def bad_feature_flag(ctx: Ctx) -> None:
     p, rng, S = ctx.plan, ctx.rng, ctx.plan.cause
-    flag = FLAGS[int(rng.integers(len(FLAGS)))]
+    flag = pick(rng, FLAGS)
     ts = p.onset - int(rng.integers(10, 60))
     pct = pick(rng, [10, 25, 50, 100])
     prof = ctx.ramp(p.onset, 60.0)
     ctx.add(ctx.derr, S, float(rng.uniform(5, 25)) * pct / 100 * 2 * prof * wiggle(rng, ctx.n, 0.1))
-    ctx.events.append({"ts": ts, "kind": "feature-flag", "component": S,
-                       "summary": f"Flag '{flag}' changed off -> on ({pct}% of traffic) for {S}",
-                       "details": {"flag": flag, "from": "off", "to": "on", "rollout_pct": pct,
-                                   "actor": AUTHORS[int(rng.integers(len(AUTHORS)))]}})
+    ctx.event(ts, "feature-flag", S, f"Flag '{flag}' changed off -> on ({pct}% of traffic) for {S}",
+              {"flag": flag, "from": "off", "to": "on", "rollout_pct": pct, "actor": pick(rng, AUTHORS)})
     running, _ = _version(rng)  # the flag flips a code path inside the build that was already running
     lctx = dict(ctx.log_ctx[S], flag=flag, cls=_cls(S) + "V2", pkg=S.replace("-", "_"), version=running)
     ctx.sink.add(ts + 3, S, "INFO", f"feature flags refreshed: {flag}=true (rollout {pct}%)")
@@ -124,18 +120,16 @@ def traffic_surge(ctx: Ctx) -> None:
     ctx.add(ctx.d50, S, float(rng.uniform(40, 200)) * prof ** 2)
     ctx.add(ctx.derr, S, float(rng.uniform(2, 10)) * prof ** 2 * wiggle(rng, ctx.n, 0.15))
     n_pods = len(T.pods[S])
-    ctx.events.append({"ts": p.onset + int(rng.integers(60, 180)), "kind": "scaling", "component": S,
-                       "summary": f"HorizontalPodAutoscaler {S}: scaled from {n_pods} to {n_pods * 3} replicas "
-                                  "(cpu utilisation above target)",
-                       "details": {"from": n_pods, "to": n_pods * 3, "reason": "cpu"}})
-    ctx.events.append({"ts": p.onset + int(rng.integers(240, 420)), "kind": "k8s-event", "component": S,
-                       "summary": f"HorizontalPodAutoscaler {S}: desired replicas {n_pods * 5} above max "
-                                  f"{n_pods * 3}", "details": {"reason": "ScalingLimited"}})
+    ctx.event(p.onset + int(rng.integers(60, 180)), "scaling", S,
+              f"HorizontalPodAutoscaler {S}: scaled from {n_pods} to {n_pods * 3} replicas "
+              "(cpu utilisation above target)", {"from": n_pods, "to": n_pods * 3, "reason": "cpu"})
+    ctx.event(p.onset + int(rng.integers(240, 420)), "k8s-event", S,
+              f"HorizontalPodAutoscaler {S}: desired replicas {n_pods * 5} above max {n_pods * 3}",
+              {"reason": "ScalingLimited"})
     tmpl = [("WARN", "request queue depth {n} above soft limit 200"),
             ("ERROR", "503 Service Unavailable: worker pool saturated (in-flight {n})"),
             ("WARN", "rate limiter rejected request from 10.0.{n3}.{n4} (429 Too Many Requests)")]
-    ctx.log(rng, S, prof ** 2 * float(rng.uniform(2, 5)), tmpl, None,
-         ctx.log_ctx[S])
+    ctx.log(rng, S, prof ** 2 * float(rng.uniform(2, 5)), tmpl, None, ctx.log_ctx[S])
 
 
 def timeout_chain(ctx: Ctx) -> None:
@@ -147,16 +141,13 @@ def timeout_chain(ctx: Ctx) -> None:
     prof = ctx.ramp(p.onset, 60.0)
     ctx.add(ctx.derr, S, float(rng.uniform(6, 25)) * prof * wiggle(rng, ctx.n, 0.12))
     key = f"clients.{callee}.timeout_ms"
-    ctx.events.append({"ts": ts, "kind": "config-change", "component": S,
-                       "summary": f"{S}: {key} changed {old} -> {new}",
-                       "details": {"key": key, "from": old, "to": new,
-                                   "actor": AUTHORS[int(rng.integers(len(AUTHORS)))]}})
+    ctx.event(ts, "config-change", S, f"{S}: {key} changed {old} -> {new}",
+              {"key": key, "from": old, "to": new, "actor": pick(rng, AUTHORS)})
     lctx = dict(ctx.log_ctx[S], callee=callee, to=new)
     tmpl = [("ERROR", "upstream request to {callee} timed out after {to}ms: context deadline exceeded"),
             ("ERROR", "returning 504 Gateway Timeout for {method} {route}: {callee} did not answer within {to}ms"),
             ("WARN", "retry budget exhausted calling {callee} ({route})")]
-    ctx.log(rng, S, prof * float(rng.uniform(2, 5)), tmpl,
-         [0.45, 0.45, 0.1], lctx)
+    ctx.log(rng, S, prof * float(rng.uniform(2, 5)), tmpl, [0.45, 0.45, 0.1], lctx)
     ctx.caller_errors[S] = [("ERROR", "call to {callee} failed: 504 Gateway Timeout ({route})")]
 
 
@@ -180,6 +171,7 @@ def oom_kill_loop(ctx: Ctx) -> None:
     ctx.add(ctx.derr, S, float(rng.uniform(15, 40)) * np.minimum(1.0, down * 1.5 + 0.15 * prof))
     ctx.add(ctx.d99, S, float(rng.uniform(150, 500)) * prof)
 
+    @ctx.patches.append
     def patch(metrics: dict, facts: dict) -> None:
         limit = facts[S]["mem_limit_mb"]
         mems = []
@@ -202,17 +194,14 @@ def oom_kill_loop(ctx: Ctx) -> None:
             mems.append(level / limit * 100)
         metrics[S]["memory_pct"] = np.mean(mems, axis=0)
 
-    ctx.patches.append(patch)
     for pod, ks in kills.items():
         for j, k in enumerate(ks):
-            ctx.events.append({"ts": k, "kind": "k8s-event", "component": pod,
-                               "summary": f"Container {S} in pod {pod} was OOMKilled (exit code 137, memory limit "
-                                          "reached)",
-                               "details": {"reason": "OOMKilled", "exit_code": 137, "restart_count": j + 1}})
+            ctx.event(k, "k8s-event", pod,
+                      f"Container {S} in pod {pod} was OOMKilled (exit code 137, memory limit reached)",
+                      {"reason": "OOMKilled", "exit_code": 137, "restart_count": j + 1})
             if j >= 1:
-                ctx.events.append({"ts": k + 25, "kind": "k8s-event", "component": pod,
-                                   "summary": f"Back-off restarting failed container {S} in pod {pod}",
-                                   "details": {"reason": "BackOff"}})
+                ctx.event(k + 25, "k8s-event", pod, f"Back-off restarting failed container {S} in pod {pod}",
+                          {"reason": "BackOff"})
             ctx.sink.add(k - int(rng.integers(1, 20)), S, "ERROR", f"{OOM[lang]} (pod {pod})")
             if lang == "java" and rng.random() < 0.7:
                 ctx.sink.add(k - int(rng.integers(30, 90)), S, "WARN",
@@ -234,6 +223,7 @@ def cpu_throttling(ctx: Ctx) -> None:
     ctx.add(ctx.derr, S, float(rng.uniform(0.5, 3)) * prof)
     thr = float(rng.uniform(30, 70))
 
+    @ctx.patches.append
     def patch(metrics: dict, facts: dict) -> None:
         for pod in T.pods[S]:
             m = metrics[pod]
@@ -241,18 +231,16 @@ def cpu_throttling(ctx: Ctx) -> None:
             m["cpu_pct"] = clip(m["cpu_pct"] * (1 - prof) + (96 + rng.normal(0, 1.5, ctx.n)) * prof, 0, 100)
         metrics[S]["cpu_pct"] = np.mean([metrics[pod]["cpu_pct"] for pod in T.pods[S]], axis=0)
 
-    ctx.patches.append(patch)
     if rng.random() < 0.4:
         old, new = pick(rng, [1000, 2000]), pick(rng, [250, 500])
-        ctx.events.append({"ts": p.onset - int(rng.integers(30, 200)), "kind": "config-change", "component": S,
-                           "summary": f"{S}: resources.limits.cpu changed {old}m -> {new}m",
-                           "details": {"key": "resources.limits.cpu", "from": f"{old}m", "to": f"{new}m"}})
+        ctx.event(p.onset - int(rng.integers(30, 200)), "config-change", S,
+                  f"{S}: resources.limits.cpu changed {old}m -> {new}m",
+                  {"key": "resources.limits.cpu", "from": f"{old}m", "to": f"{new}m"})
     tmpl = {"node": [("WARN", "event loop lag {ms}ms; request handling slow ({slow}ms on {route})")],
             "java": [("WARN", "request processing slow: {slow}ms on {route}; executor queue size {n3}")],
             "go": [("WARN", "slow handler {route}: {slow}ms (goroutines waiting {n3})")],
             "python": [("WARN", "worker busy: {route} took {slow}ms, {n3} requests queued")]}[_lang(ctx, S)]
-    ctx.log(rng, S, prof * float(rng.uniform(0.8, 2.5)), tmpl, None,
-         dict(ctx.log_ctx[S], ms_median=lat / 6))
+    ctx.log(rng, S, prof * float(rng.uniform(0.8, 2.5)), tmpl, None, dict(ctx.log_ctx[S], ms_median=lat / 6))
 
 
 def slow_query(ctx: Ctx) -> None:
@@ -262,13 +250,13 @@ def slow_query(ctx: Ctx) -> None:
     ctx.add(ctx.d99, D, lat * prof * wiggle(rng, ctx.n, 0.1))
     ctx.add(ctx.d50, D, lat * float(rng.uniform(0.1, 0.3)) * prof)
     ctx.add(ctx.derr, D, float(rng.uniform(0, 2)) * prof)
-    table = TABLES[int(rng.integers(len(TABLES)))]
+    table = pick(rng, TABLES)
     cpu_add = float(rng.uniform(30, 50))
 
+    @ctx.patches.append
     def patch(metrics: dict, facts: dict) -> None:
         metrics[D]["cpu_pct"] = clip(metrics[D]["cpu_pct"] + cpu_add * prof, 0, 99.5)
 
-    ctx.patches.append(patch)
     engine = next(c.get("engine") for c in T.components if c["name"] == D)
     if engine == "postgresql":
         tmpl = [("WARN", "LOG:  duration: {slow}.{n3} ms  statement: SELECT o.* FROM {table} o WHERE "
@@ -281,9 +269,9 @@ def slow_query(ctx: Ctx) -> None:
     lctx = dict(ctx.log_ctx[D], table=table, ms_median=lat / 10, slow_s=f"{lat / 1000:.3f}")
     ctx.log(rng, D, prof * float(rng.uniform(2, 5)), tmpl, None, lctx)
     if rng.random() < 0.3:
-        ctx.events.append({"ts": p.onset - int(rng.integers(60, 600)), "kind": "config-change", "component": D,
-                           "summary": f"{D}: schema migration applied (drop index idx_{table}_customer_id)",
-                           "details": {"migration": f"drop_idx_{table}_customer_id"}})
+        ctx.event(p.onset - int(rng.integers(60, 600)), "config-change", D,
+                  f"{D}: schema migration applied (drop index idx_{table}_customer_id)",
+                  {"migration": f"drop_idx_{table}_customer_id"})
     ctx.caller_slow[D] = [("WARN", "query on {callee} took {slow}ms ({route})")]
     ctx.caller_errors[D] = [("ERROR", "query on {callee} failed: canceling statement due to statement timeout")]
 
@@ -301,13 +289,13 @@ def db_pool_exhaustion(ctx: Ctx) -> None:
 
     pool_max = ctx.static[S]["pool_max"]
 
+    @ctx.patches.append
     def patch(metrics: dict, facts: dict) -> None:
         m = metrics[S]
         m["db_pool_in_use_pct"] = clip(m["db_pool_in_use_pct"] * (1 - climb) + 100 * climb, 0, 100)
         add = (m["db_pool_in_use_pct"] - facts[S]["pool_base"]) / 100 * pool_max * len(ctx.T.pods[S])
         metrics[db]["connections_active"] = np.round(metrics[db]["connections_active"] + np.maximum(add, 0) * 0.5)
 
-    ctx.patches.append(patch)
     if _lang(ctx, S) == "java":
         t = ("ERROR", "HikariPool-1 - Connection is not available, request timed out after {wait}ms "
                       "(total={pool_max}, active={pool_max}, idle=0, waiting={n3}) [{db}]")
@@ -316,8 +304,8 @@ def db_pool_exhaustion(ctx: Ctx) -> None:
                       "idle=0, waiting={n3})")
     lctx = dict(ctx.log_ctx[S], wait=wait, db=db, pool_max=pool_max)
     ctx.log(rng, S, prof * float(rng.uniform(2, 6)),
-         [t, ("ERROR", "{method} {route} failed: could not get a database connection within {wait}ms")],
-         [0.75, 0.25], lctx)
+            [t, ("ERROR", "{method} {route} failed: could not get a database connection within {wait}ms")],
+            [0.75, 0.25], lctx)
     stats = ("DEBUG", "connection pool stats pool={db} active={pool_max} idle=0 max={pool_max} waiting={n3}")
     ctx.log(rng, S, climb * 0.5, [stats], None, lctx)
 
@@ -331,6 +319,7 @@ def kafka_rebalance_storm(ctx: Ctx) -> None:
     ctx.add(ctx.d99, C, float(rng.uniform(300, 2000)) * prof * wiggle(rng, ctx.n, 0.1))
     ctx.add(ctx.derr, C, float(rng.uniform(1, 6)) * prof)
 
+    @ctx.patches.append
     def patch(metrics: dict, facts: dict) -> None:
         g = metrics[G]
         inflow = metrics[topic]["messages_in_per_s"]
@@ -338,7 +327,6 @@ def kafka_rebalance_storm(ctx: Ctx) -> None:
         g["consumer_lag"] = np.round(g["consumer_lag"] + np.cumsum(inflow * stall * prof * 60))
         g["rebalances_per_min"] = g["rebalances_per_min"] + rng.poisson(rate * prof).astype(float)
 
-    ctx.patches.append(patch)
     parts = next(c.get("partitions", 12) for c in T.components if c["name"] == topic)
     lctx = dict(ctx.log_ctx[C], group=G, topic=topic, part=[str(i) for i in range(parts)], client=T.pods[C])
     tmpl = [("INFO", "[Consumer clientId={client}, groupId={group}] Revoking previously assigned partitions "
@@ -349,15 +337,13 @@ def kafka_rebalance_storm(ctx: Ctx) -> None:
             ("WARN", "[Consumer clientId={client}, groupId={group}] consumer poll timeout has expired. This "
                      "means the time between subsequent calls to poll() was longer than the configured "
                      "max.poll.interval.ms; sending LeaveGroup request to coordinator")]
-    ctx.log(rng, C, prof * rate * 1.5, tmpl, [0.3, 0.3, 0.25, 0.15],
-         lctx)
+    ctx.log(rng, C, prof * rate * 1.5, tmpl, [0.3, 0.3, 0.25, 0.15], lctx)
     if rng.random() < 0.5:
         pod = T.pods[C][0]
         for k in range(int(rng.integers(1, 4))):
-            ctx.events.append({"ts": p.onset + 60 + 240 * k + int(rng.integers(0, 60)), "kind": "k8s-event",
-                               "component": pod,
-                               "summary": f"Liveness probe failed for {pod}: HTTP probe failed with statuscode: 503",
-                               "details": {"reason": "Unhealthy"}})
+            ctx.event(p.onset + 60 + 240 * k + int(rng.integers(0, 60)), "k8s-event", pod,
+                      f"Liveness probe failed for {pod}: HTTP probe failed with statuscode: 503",
+                      {"reason": "Unhealthy"})
     ctx.caller_slow[C] = [("WARN", "stale read from {callee}: projection lag {n}ms, retrying ({route})")]
 
 
@@ -376,10 +362,9 @@ def packet_loss(ctx: Ctx) -> None:
         ctx.caller_errors[s] = [("WARN", "retrying request to {callee} after i/o timeout (attempt 2/3)"),
                                 ("ERROR", "call to {callee} failed: context deadline exceeded")]
 
+    @ctx.patches.append
     def patch(metrics: dict, facts: dict) -> None:
         metrics[N]["net_retransmit_pct"] = metrics[N]["net_retransmit_pct"] + loss * prof * wiggle(rng, ctx.n, 0.15)
-
-    ctx.patches.append(patch)
 
 
 def dns_failure(ctx: Ctx) -> None:
@@ -391,28 +376,26 @@ def dns_failure(ctx: Ctx) -> None:
         lookups += targets
         ctx.add(ctx.derr, v, float(rng.uniform(5, 25)) * prof * wiggle(rng, ctx.n, 0.15))
         tmpl = [("ERROR", DNS_ERR[_lang(ctx, v)]), ("ERROR", "{method} {route} failed: " + DNS_ERR[_lang(ctx, v)])]
-        ctx.log(rng, v, prof * float(rng.uniform(2, 5)), tmpl, None,
-             dict(ctx.log_ctx[v], lookup=targets))
+        ctx.log(rng, v, prof * float(rng.uniform(2, 5)), tmpl, None, dict(ctx.log_ctx[v], lookup=targets))
     servfail = float(rng.uniform(5, 50))
     lat = float(rng.uniform(100, 2000))
 
+    @ctx.patches.append
     def patch(metrics: dict, facts: dict) -> None:
         m = metrics[T.dns]
         m["servfail_per_s"] = m["servfail_per_s"] + servfail * prof * wiggle(rng, ctx.n, 0.2)
         m["latency_p99_ms"] = m["latency_p99_ms"] + lat * prof
 
-    ctx.patches.append(patch)
     tmpl = [("ERROR", "[ERROR] plugin/errors: 2 {lookup}. A: read udp 10.244.{n3}.{n4}:{port}->10.0.0.2:53: "
                       "i/o timeout"),
             ("ERROR", "[ERROR] plugin/errors: 2 {lookup}. AAAA: read udp 10.244.{n3}.{n4}:{port}->10.0.0.2:53: "
                       "i/o timeout"),
             ("WARN", "[WARNING] plugin/health: Local health request to \"http://:8080/health\" took more than 1s")]
-    ctx.log(rng, T.dns, prof * float(rng.uniform(3, 8)), tmpl,
-         [0.45, 0.35, 0.2], {"lookup": lookups})
+    ctx.log(rng, T.dns, prof * float(rng.uniform(3, 8)), tmpl, [0.45, 0.35, 0.2], {"lookup": lookups})
     if rng.random() < 0.5:
-        ctx.events.append({"ts": p.onset - int(rng.integers(20, 150)), "kind": "config-change", "component": T.dns,
-                           "summary": "ConfigMap kube-system/coredns updated (Corefile: forward . 10.0.0.2)",
-                           "details": {"key": "Corefile", "actor": AUTHORS[int(rng.integers(len(AUTHORS)))]}})
+        ctx.event(p.onset - int(rng.integers(20, 150)), "config-change", T.dns,
+                  "ConfigMap kube-system/coredns updated (Corefile: forward . 10.0.0.2)",
+                  {"key": "Corefile", "actor": pick(rng, AUTHORS)})
 
 
 def disk_full(ctx: Ctx) -> None:
@@ -422,13 +405,13 @@ def disk_full(ctx: Ctx) -> None:
     ctx.add(ctx.d99, D, float(rng.uniform(20, 200)) * prof)
     start_pct = float(rng.uniform(86, 94))
 
+    @ctx.patches.append
     def patch(metrics: dict, facts: dict) -> None:
         m = metrics[D]
         growth = clip((ctx.mid - ctx.start) / max(p.onset - ctx.start, 1), 0, 1)
         m["disk_used_pct"] = np.minimum(100.0, start_pct + (100 - start_pct) * growth ** 1.5)
         m["queries_per_s"] = m["queries_per_s"] * (1 - 0.3 * prof)
 
-    ctx.patches.append(patch)
     engine = next(c.get("engine") for c in T.components if c["name"] == D)
     if engine == "postgresql":
         tmpl = [("ERROR", "PANIC:  could not write to file \"pg_wal/xlogtemp.{n}\": No space left on device"),
@@ -442,8 +425,7 @@ def disk_full(ctx: Ctx) -> None:
                           "(No space left on device)"),
                 ("ERROR", "[ERROR] Disk is full writing './binlog.000{n3}' (OS errno 28 - No space left on device)")]
         ctx.caller_errors[D] = [("ERROR", "write to {callee} failed: Error 1114 (HY000): The table is full")]
-    ctx.log(rng, D, prof * float(rng.uniform(2, 5)), tmpl, None,
-         dict(ctx.log_ctx[D], table=TABLES[int(rng.integers(len(TABLES)))]))
+    ctx.log(rng, D, prof * float(rng.uniform(2, 5)), tmpl, None, dict(ctx.log_ctx[D], table=pick(rng, TABLES)))
 
 
 def third_party_timeout(ctx: Ctx) -> None:
@@ -471,10 +453,7 @@ def cert_expiry(ctx: Ctx) -> None:
     ]
 
 
-APPLY = {
-    "bad_deploy": bad_deploy, "bad_feature_flag": bad_feature_flag, "traffic_surge": traffic_surge,
-    "timeout_chain": timeout_chain, "oom_kill_loop": oom_kill_loop, "cpu_throttling": cpu_throttling,
-    "slow_query": slow_query, "db_pool_exhaustion": db_pool_exhaustion,
-    "kafka_rebalance_storm": kafka_rebalance_storm, "packet_loss": packet_loss, "dns_failure": dns_failure,
-    "disk_full": disk_full, "third_party_timeout": third_party_timeout, "cert_expiry": cert_expiry,
-}
+#: fault type -> the function that adds it (named after it)
+APPLY = {f.__name__: f for f in (bad_deploy, bad_feature_flag, traffic_surge, timeout_chain, oom_kill_loop,
+                                 cpu_throttling, slow_query, db_pool_exhaustion, kafka_rebalance_storm, packet_loss,
+                                 dns_failure, disk_full, third_party_timeout, cert_expiry)}

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import warnings
+from typing import Sequence, TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 _BANK_ROWS = 64
 
@@ -18,7 +21,7 @@ class Rng(np.random.Generator):
         self.bank_next = 0
 
 
-def pick(rng: np.random.Generator, options: list):
+def pick(rng: np.random.Generator, options: Sequence[T]) -> T:
     """``rng.choice(options)`` for a short list, with the same draw (numpy's choice of one element without
     weights is one ``integers(0, len(options))`` draw) at a fifth of its per-call cost."""
     return options[int(rng.integers(0, len(options)))]

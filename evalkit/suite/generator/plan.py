@@ -7,11 +7,12 @@ neither the faulty component nor the fault type. Validation rebuilds only the pl
 from __future__ import annotations
 
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
 from evalkit.suite.generator.catalog import CATEGORIES
-from evalkit.suite.generator.numeric import Rng
+from evalkit.suite.generator.numeric import Rng, pick
 from evalkit.suite.generator.topology import Topology, build_topology
 
 GENERATOR_ID = "evalkit-synth/1"
@@ -67,41 +68,35 @@ SERVICE_FAULTS = ("bad_deploy", "bad_feature_flag", "oom_kill_loop", "cpu_thrott
 Placement = tuple[str, dict[str, float], list[str]]
 
 
-def _choose(rng: Rng, xs: list[str]) -> str:
-    return xs[int(rng.integers(len(xs)))]
-
-
 def _one_of(pool: Callable[[Topology], list[str]]) -> Callable[[Topology, Rng, dict], Placement]:
     """A fault at one component drawn from ``pool(topology)`` that hits only itself."""
     def place(T: Topology, rng: Rng, params: dict) -> Placement:
-        cause = _choose(rng, pool(T))
+        cause = pick(rng, pool(T))
         return cause, {cause: 1.0}, []
     return place
 
 
 def _timeout_chain(T: Topology, rng: Rng, params: dict) -> Placement:
-    cause = _choose(rng, [s for s in T.services if any(T.kind[c] == "service" for c in T.calls.get(s, []))])
-    params["callee"] = _choose(rng, [c for c in T.calls[cause] if T.kind[c] == "service"])
+    cause = pick(rng, [s for s in T.services if any(T.kind[c] == "service" for c in T.calls.get(s, []))])
+    params["callee"] = pick(rng, [c for c in T.calls[cause] if T.kind[c] == "service"])
     return cause, {cause: 1.0}, []
 
 
 def _db_pool(T: Topology, rng: Rng, params: dict) -> Placement:
-    cause = _choose(rng, [s for s in T.services if any(c in T.databases for c in T.calls.get(s, []))])
-    params["db"] = _choose(rng, [c for c in T.calls[cause] if c in T.databases])
+    cause = pick(rng, [s for s in T.services if any(c in T.databases for c in T.calls.get(s, []))])
+    params["db"] = pick(rng, [c for c in T.calls[cause] if c in T.databases])
     return cause, {cause: 1.0}, []
 
 
 def _rebalance_storm(T: Topology, rng: Rng, params: dict) -> Placement:
-    cause = _choose(rng, sorted(T.groups))
+    cause = pick(rng, sorted(T.groups))
     return cause, {T.groups[cause][1]: 1.0}, []
 
 
 def _packet_loss(T: Topology, rng: Rng, params: dict) -> Placement:
     """A node that runs pods; every service with pods there is hit in proportion."""
-    counts: dict[str, int] = {}
-    for n in T.pod_node.values():
-        counts[n] = counts.get(n, 0) + 1
-    cause = _choose(rng, [n for n in T.nodes if counts.get(n, 0) > 0])
+    counts = Counter(T.pod_node.values())
+    cause = pick(rng, [n for n in T.nodes if counts[n] > 0])
     entry = {}
     for s, pods in T.pods.items():
         on = sum(1 for p in pods if T.pod_node[p] == cause)
@@ -118,7 +113,7 @@ def _dns_failure(T: Topology, rng: Rng, params: dict) -> Placement:
 
 
 def _at_external(T: Topology, rng: Rng, params: dict) -> Placement:
-    cause = _choose(rng, sorted(T.externals))
+    cause = pick(rng, sorted(T.externals))
     return cause, {cause: 1.0}, [T.externals[cause]]
 
 
@@ -144,7 +139,7 @@ def _alert_component(T: Topology, rng: Rng, placement: str, cause: str, entry: d
         for a, dist in T.ancestors(e):
             if a != cause and a != T.gateways[0]:
                 cands[a] = min(dist, cands.get(a, dist))
-    return _choose(rng, sorted(cands))
+    return pick(rng, sorted(cands))
 
 
 def make_plan(category: str, seed: int) -> Plan:
@@ -155,7 +150,7 @@ def make_plan(category: str, seed: int) -> Plan:
     topo = build_topology(stream(category, seed, "topology"))
     start, end, onset = plan_window(category, seed)
     rng = stream(category, seed, "fault")
-    fault = _choose(rng, fault_types)
+    fault = pick(rng, fault_types)
     params: dict = {}
     cause, entry, aliases = PLACEMENTS[fault](topo, rng, params)
     if cause in topo.pods and fault in SERVICE_FAULTS:

@@ -61,26 +61,21 @@ class Topology:
     def order(self) -> list[str]:
         """Call-graph nodes from the edge inward (every caller before its callees); worked out once (a world
         build asks five times and the call graph is fixed once built), a fresh list each time."""
-        if self._order is None:
-            self._order = self._topological_order()
+        if self._order is None:  # Kahn's algorithm over the call edges; ties keep component order
+            indeg = {n: 0 for n in self.kind if n in self.calls or n in self.callers}
+            for c, ts in self.calls.items():
+                for t in ts:
+                    indeg[t] += 1
+            ready = [n for n in indeg if indeg[n] == 0]
+            self._order = []
+            while ready:
+                n = ready.pop(0)
+                self._order.append(n)
+                for t in self.calls.get(n, []):
+                    indeg[t] -= 1
+                    if indeg[t] == 0:
+                        ready.append(t)
         return list(self._order)
-
-    def _topological_order(self) -> list[str]:
-        """Kahn's algorithm over the call edges; ties keep component order."""
-        indeg = {n: 0 for n in self.kind if n in self.calls or n in self.callers}
-        for c, ts in self.calls.items():
-            for t in ts:
-                indeg[t] += 1
-        ready = [n for n in indeg if indeg[n] == 0]
-        out: list[str] = []
-        while ready:
-            n = ready.pop(0)
-            out.append(n)
-            for t in self.calls.get(n, []):
-                indeg[t] -= 1
-                if indeg[t] == 0:
-                    ready.append(t)
-        return out
 
     def ancestors(self, name: str) -> list[tuple[str, int]]:
         """Callers of ``name`` transitively, with their hop distance, nearest first (deterministic order)."""
@@ -127,7 +122,6 @@ def _call_graph(rng: np.random.Generator, d: dict, shape: str) -> tuple[dict[str
     mid = _pick(rng, d["mid"], n_mid)
     leaf = _pick(rng, d["leaf"], n_leaf)
     rng.shuffle(mid)
-    mid = list(mid)
 
     calls: dict[str, list[str]] = {}
     edge_lb, gw = d["edge"]
@@ -142,7 +136,7 @@ def _call_graph(rng: np.random.Generator, d: dict, shape: str) -> tuple[dict[str
             _link(calls, e, mid[0])
     for i, m in enumerate(mid):  # every mid needs a caller
         if not any(m in calls.get(e, []) for e in entry) and not any(m in calls.get(x, []) for x in mid[:i]):
-            _link(calls, entry[int(rng.integers(len(entry)))], m)
+            _link(calls, pick(rng, entry), m)
     if shape == "deep":
         for a, b in zip(mid, mid[1:]):
             if rng.random() < 0.8:
@@ -157,7 +151,7 @@ def _call_graph(rng: np.random.Generator, d: dict, shape: str) -> tuple[dict[str
     if shape == "wide":
         for lf in leaf:
             if rng.random() < 0.5:
-                _link(calls, entry[int(rng.integers(len(entry)))], lf)
+                _link(calls, pick(rng, entry), lf)
     return calls, entry, mid, leaf
 
 
@@ -189,7 +183,7 @@ def _messaging(rng: np.random.Generator, d: dict, entry: list[str], mid: list[st
     for t in topics:
         producers[t] = _pick(rng, entry + mid, int(rng.integers(1, 3)))
         cands = [s for s in inner if s not in producers[t] and s not in used_consumers]
-        consumer = cands[int(rng.integers(len(cands)))] if cands else inner[-1]
+        consumer = pick(rng, cands) if cands else inner[-1]
         used_consumers.append(consumer)
         groups[f"{consumer}-consumer"] = (t, consumer)
     return topics, groups, producers
@@ -245,7 +239,7 @@ def _weights(rng: np.random.Generator, calls: dict[str, list[str]],
         for b in calls[a]:
             lat = float(rng.uniform(0.55, 1.0))
             err = float(rng.uniform(0.55, 0.95))
-            mult = 1.0 if a in (edge_lb,) else float(rng.uniform(0.3, 1.3))
+            mult = 1.0 if a == edge_lb else float(rng.uniform(0.3, 1.3))
             weights[(a, b)] = (lat, err, mult)
     return weights
 
@@ -265,8 +259,8 @@ def _edges(calls: dict[str, list[str]], producers: dict[str, list[str]], groups:
 
 def build_topology(rng: np.random.Generator) -> Topology:
     """Draw one topology: ~30-50 components over edge, services, data, messaging, platform and external tiers."""
-    domain = sorted(DOMAINS)[int(rng.integers(len(DOMAINS)))]
-    shape = SHAPES[int(rng.integers(len(SHAPES)))]
+    domain = pick(rng, sorted(DOMAINS))
+    shape = pick(rng, SHAPES)
     d = DOMAINS[domain]
     calls, entry, mid, leaf = _call_graph(rng, d, shape)
     services, inner = entry + mid + leaf, mid + leaf
@@ -280,7 +274,7 @@ def build_topology(rng: np.random.Generator) -> Topology:
     comps.add(edge_lb, "gateway", "edge")
     comps.add(gw, "gateway", "edge")
     for s in services:
-        comps.add(s, "service", "service", language=LANGUAGES[int(rng.integers(len(LANGUAGES)))])
+        comps.add(s, "service", "service", language=pick(rng, LANGUAGES))
     for db in databases:
         comps.add(db, "database", "data", engine="postgresql" if rng.random() < 0.7 else "mysql")
     for c in caches:
