@@ -60,7 +60,8 @@ def embedded_store_template(tmp_path_factory):
     root = tmp_path_factory.mktemp("embedded-template")
     db = root / ".evalkit" / "mlflow" / "mlflow.db"
     db.parent.mkdir(parents=True)
-    Store(f"sqlite:///{db}", root=root).client()  # named, not Store(None): a tracking URI left in the env by an earlier test would win
+    # named, not Store(None): a tracking URI left in the env by an earlier test would win
+    Store(f"sqlite:///{db}", root=root).client()
     con = sqlite3.connect(db)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()

@@ -32,7 +32,8 @@ def test_a_traced_run_is_harvested_into_a_candidate_with_its_feedback(tmp_path, 
                                    "--scenario", "database-slow-query-001", "--trace", "--trace-experiment", "prod",
                                    "--tracking-uri", uri, "--no-log", "--jobs", "1", "--quiet"])
     assert res.exit_code == 0, res.output
-    with mlflow_tracking(uri):  # not mlflow.set_tracking_uri alone: it would leave MLFLOW_TRACKING_URI set for later tests
+    # not mlflow.set_tracking_uri alone: it would leave MLFLOW_TRACKING_URI set for later tests
+    with mlflow_tracking(uri):
         [trace] = mlflow.search_traces(locations=[mlflow.get_experiment_by_name("prod").experiment_id],
                                        return_type="list")
         tools = [s for s in trace.data.spans if str(s.span_type) == "TOOL"]
