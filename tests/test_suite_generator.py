@@ -447,3 +447,41 @@ def test_fast_series_helpers_equal_the_numpy_functions_they_replace():
                 assert np.isnan(nantop(x))
         else:
             assert nantop(x) == float(np.nanmax(x))
+
+
+def _standard_digest(world) -> str:
+    """The world digest's definition: SHA-256 of the standard library's compact JSON of its discrete content."""
+    import hashlib
+
+    doc = [world.start, world.end, world.step, world.components, [list(e) for e in world.edges], world.alert,
+           world.events, world.monitors, world.logs, world.traces]
+    return hashlib.sha256(json.dumps(doc, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
+def test_the_world_digest_is_the_standard_json_fingerprint_of_every_smoke_world():
+    from evalkit.suite import load_suite, load_world
+    from evalkit.suite.generator import world_digest
+
+    for sc in load_suite(SMOKE).scenarios:
+        world = load_world(sc, cache=False)
+        assert world_digest(world) == _standard_digest(world) == sc.world["digest"], sc.id
+
+
+@pytest.mark.parametrize("change", ["non-ascii message", "DEL in a message", "NaN duration", "numpy scalar",
+                                    "null in a log"])
+def test_the_world_digest_keeps_the_standard_text_where_a_faster_encoder_would_differ(change):
+    from evalkit.suite.generator import world_digest
+
+    world, _, _ = replay("database/slow-query", 3)
+    log, span = world.logs[0], world.traces[0]["spans"][0]
+    if change == "non-ascii message":
+        log["message"] += " café"
+    elif change == "DEL in a message":
+        log["message"] += "\x7f"
+    elif change == "NaN duration":
+        span["duration_ms"] = float("nan")
+    elif change == "numpy scalar":
+        span["duration_ms"] = np.float64(span["duration_ms"])
+    else:
+        log["extra"] = None
+    assert world_digest(world) == _standard_digest(world)
