@@ -8,7 +8,7 @@ from typing import Callable
 import numpy as np
 
 from evalkit.suite.generator.context import Ctx
-from evalkit.suite.generator.numeric import Rng, bank_row, clip, mean, pick, ramp_to, wiggle
+from evalkit.suite.generator.numeric import Rng, bank_row, clip, mean, mean_rows, pick, ramp_to, wiggle
 
 UNITS: dict[str, str] = {
     "requests_per_s": "req/s", "error_rate_pct": "%", "latency_p50_ms": "ms", "latency_p99_ms": "ms",
@@ -173,8 +173,8 @@ def _platform_metrics(ctx: Ctx, rng: Rng, metrics: dict, load_of: _Load, facts: 
     rows: list[np.ndarray] = []     # per pod: its cpu, throttling and memory noise rows
     restarts: list[float] = []
     for s, owned in T.pods.items():
-        default_cpu = clip(rng.uniform(10, 30) * load_of(s), 0, 100)
-        cpu_s = metrics[s].get("cpu_pct", default_cpu)
+        u_default = rng.uniform(10, 30)  # drawn for every owner; used only by those without their own CPU series
+        cpu_s = metrics[s]["cpu_pct"] if "cpu_pct" in metrics[s] else clip(u_default * load_of(s), 0, 100)
         limit = static[s]["mem_limit_mb"]
         facts.setdefault(s, {})["mem_limit_mb"] = limit
         mem_frac = rng.uniform(0.35, 0.65)
@@ -189,24 +189,27 @@ def _platform_metrics(ctx: Ctx, rng: Rng, metrics: dict, load_of: _Load, facts: 
             pods.append(p)
             svc_cpu.append(cpu_s)
             scale.append([u_cpu, u_throttle, mem])
-    node_cpu: dict[str, list[np.ndarray]] = {nd: [] for nd in T.nodes}
+    node_pods: dict[str, list[int]] = {nd: [] for nd in T.nodes}   # per node: its pods' rows in ``cpu``
+    cpu = np.zeros((0, n))
     if pods:
         k = np.array(scale)
         w = np.exp(np.array(rows).reshape(len(pods), 3, n) * np.array([0.05, 0.3, 0.01])[:, None])
         cpu = clip(np.array(svc_cpu) * k[:, :1] * w[:, 0], 0, 100)
         throttled = clip(k[:, 1:2] * w[:, 1], 0, 100)
         memory = k[:, 2:3] * w[:, 2]
+        restart_rows = np.repeat(np.array(restarts)[:, None], n, axis=1)
         for i, p in enumerate(pods):
             metrics[p] = {"cpu_pct": cpu[i], "cpu_throttled_pct": throttled[i], "memory_mb": memory[i],
-                          "restarts": np.full(n, restarts[i])}
-            node_cpu[T.pod_node[p]].append(cpu[i])
+                          "restarts": restart_rows[i]}
+            node_pods[T.pod_node[p]].append(i)
+    disk_ramp = ramp_to(0.3, n)
     for nd in T.nodes:
-        cpus = node_cpu[nd]
-        avg = np.mean(cpus, axis=0) if cpus else np.full(n, 10.0)
+        idx = node_pods[nd]
+        avg = mean_rows(cpu[idx]) if idx else np.full(n, 10.0)
         metrics[nd] = {
             "cpu_pct": clip(8 + 0.55 * avg + rng.normal(0, 1.0, n), 0, 100),
             "memory_pct": clip(rng.uniform(40, 75) + rng.normal(0, 0.4, n), 0, 100),
-            "disk_used_pct": clip(rng.uniform(25, 65) + ramp_to(0.3, n), 0, 100),
+            "disk_used_pct": clip(rng.uniform(25, 65) + disk_ramp, 0, 100),
             "net_retransmit_pct": rng.uniform(0.02, 0.25) * wiggle(rng, n, 0.3),
         }
 
@@ -237,9 +240,14 @@ def assemble_metrics(ctx: Ctx, rng: np.random.Generator, t50: dict, t99: dict, t
     pre = ctx.mid < ctx.plan.onset
     has_pre = bool(pre.any())
 
+    loads: dict[str, np.ndarray] = {}
+
     def load_of(node: str) -> np.ndarray:
-        r = ctx.rps[node]
-        return r / max(mean(r[pre]) if has_pre else mean(r), 1e-9)
+        """Kept per node: the rates are final here and a node's load is asked for up to three times."""
+        if node not in loads:
+            r = ctx.rps[node]
+            loads[node] = r / max(mean(r[pre]) if has_pre else mean(r), 1e-9)
+        return loads[node]
 
     facts: dict[str, dict] = {}
     metrics = _call_graph_metrics(ctx, rng, t50, t99, terr, base50, load_of, facts)
