@@ -26,18 +26,37 @@ def daily_shape(mid: np.ndarray) -> np.ndarray:
     return 1.0 + 0.35 * np.sin(2 * np.pi * (hours - 9.0) / 24.0)
 
 
-def baseline_flows(ctx: Ctx, rng: np.random.Generator) -> None:
+def baseline_flows(ctx: Ctx, rng: Rng) -> None:
     """Fill ctx.rps and ctx.own50/own99/ownerr for every call-graph node, and ctx.static (per-node static
-    params: p50, pool size, memory limit)."""
+    params: p50, pool size, memory limit).
+
+    The draws come node by node in the stream's order; the noise rows are then exponentiated as one matrix and
+    the own contributions computed as matrix rows (elementwise, so the same values as node by node).
+    """
     T, n = ctx.T, ctx.n
     daily = daily_shape(ctx.mid)
     lb, gw = T.gateways
-    ctx.rps[lb] = rng.uniform(150, 1800) * daily * wiggle(rng, n, 0.03)
+    lb_level = rng.uniform(150, 1800)
+    flow_rows = [bank_row(rng, n)]  # the traffic noise of the load balancer, then of every other node in order
     shares = rng.dirichlet(np.full(len(T.entry), 2.0))
     ctx.entry_share = {e: float(x) for e, x in zip(T.entry, shares)}
     params: dict[str, dict] = {}
-    load = 1.0 + 0.15 * (daily - 1.0)
-    for node in T.order():
+    nodes = T.order()
+    levels: list[tuple[float, float, float]] = []   # per node: its p50, p99 and error levels
+    own_rows: list[np.ndarray] = []                  # per node: its p50, p99 and error noise rows
+    for node in nodes:
+        if node != lb:
+            flow_rows.append(bank_row(rng, n))
+        p50, tail, err = _own_levels(rng, T.kind[node])
+        own_rows += [bank_row(rng, n), bank_row(rng, n), bank_row(rng, n)]
+        levels.append((p50, p50 * tail, err))
+        params[node] = {"p50": p50}
+    flow_sigma = np.full(len(flow_rows), 0.02)
+    flow_sigma[0] = 0.03
+    flow = np.exp(np.array(flow_rows) * flow_sigma[:, None])
+    ctx.rps[lb] = lb_level * daily * flow[0]
+    i = 1
+    for node in nodes:
         if node != lb:
             total = np.zeros(n)
             for c in T.callers.get(node, []):
@@ -45,28 +64,33 @@ def baseline_flows(ctx: Ctx, rng: np.random.Generator) -> None:
                     total = total + ctx.rps[gw] * shares[T.entry.index(node)]
                 else:
                     total = total + ctx.rps[c] * T.weights[(c, node)][2]
-            ctx.rps[node] = total * wiggle(rng, n, 0.02)
-        kind = T.kind[node]
-        if kind == "gateway":
-            p50, tail, err = rng.uniform(1, 3), 4.0, 0.01
-        elif kind == "service":
-            p50, tail, err = rng.uniform(3, 30), rng.uniform(2.5, 5), rng.uniform(0.02, 0.2)
-        elif kind == "database":
-            p50, tail, err = rng.uniform(0.8, 4), rng.uniform(5, 12), 0.0
-        elif kind == "cache":
-            p50, tail, err = rng.uniform(0.2, 0.8), 4.0, 0.0
-        else:  # external
-            p50, tail, err = rng.uniform(60, 250), rng.uniform(2.5, 4), rng.uniform(0.05, 0.5)
-        ctx.own50[node] = p50 * load * wiggle(rng, n, 0.05)
-        ctx.own99[node] = p50 * tail * load * wiggle(rng, n, 0.08)
-        ctx.ownerr[node] = err * wiggle(rng, n, 0.3)
-        params[node] = {"p50": p50}
+            ctx.rps[node] = total * flow[i]
+            i += 1
+    load = 1.0 + 0.15 * (daily - 1.0)
+    k = np.array(levels)
+    w = np.exp(np.array(own_rows).reshape(len(nodes), 3, n) * np.array([0.05, 0.08, 0.3])[:, None])
+    own50, own99, ownerr = k[:, :1] * load * w[:, 0], k[:, 1:2] * load * w[:, 1], k[:, 2:3] * w[:, 2]
+    for j, node in enumerate(nodes):
+        ctx.own50[node], ctx.own99[node], ctx.ownerr[node] = own50[j], own99[j], ownerr[j]
     for s in T.services:
         if any(T.kind[c] == "database" for c in T.calls.get(s, [])):
             params[s]["pool_max"] = pick(rng, [20, 30, 50])
     for s in T.pods:
         params[s]["mem_limit_mb"] = pick(rng, [256, 512, 1024, 2048])
     ctx.static = params
+
+
+def _own_levels(rng: np.random.Generator, kind: str) -> tuple[float, float, float]:
+    """A node's own median latency, its p99 / p50 ratio and its own error rate (%), by kind."""
+    if kind == "gateway":
+        return rng.uniform(1, 3), 4.0, 0.01
+    if kind == "service":
+        return rng.uniform(3, 30), rng.uniform(2.5, 5), rng.uniform(0.02, 0.2)
+    if kind == "database":
+        return rng.uniform(0.8, 4), rng.uniform(5, 12), 0.0
+    if kind == "cache":
+        return rng.uniform(0.2, 0.8), 4.0, 0.0
+    return rng.uniform(60, 250), rng.uniform(2.5, 4), rng.uniform(0.05, 0.5)  # external
 
 
 def propagate(ctx: Ctx, own50: dict, own99: dict, ownerr: dict, f99: float, ferr: float) -> tuple[dict, dict, dict]:
