@@ -79,6 +79,6 @@ class Ctx:
             if rate_per_min.shape != (self.n,):  # broadcast_to's Python-level checks cost more than the draws
                 rate_per_min = np.broadcast_to(rate_per_min, (self.n,))
             counts = rng.poisson(np.maximum(rate_per_min.astype(float, copy=False), 0))
-        minute = np.repeat(np.arange(len(counts)), counts)
-        times = self.start + minute * 60 + rng.integers(0, 60, size=minute.size)
+        minute_ts = np.repeat(self.ts, counts)  # the grid has one point per minute: ts[i] == start + 60 * i
+        times = minute_ts + rng.integers(0, 60, size=minute_ts.size)
         emit(self.sink, rng, component, times, templates, probs, fill)

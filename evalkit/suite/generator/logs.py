@@ -124,6 +124,16 @@ def _plan(templates: tuple[Template, ...]) -> tuple[tuple[str, ...], tuple[str, 
     return tuple(names), tuple(formats), tuple(level for level, _ in templates)
 
 
+@functools.cache
+def _cdf(probs: tuple[float, ...]) -> np.ndarray:
+    """The normalised template CDF for ``probs``, cached per weight list (read-only): numpy's cumsum of a
+    Python list costs more than the draw it serves."""
+    cum = np.cumsum(probs, dtype=float)
+    cdf = cum / cum[-1]
+    cdf.flags.writeable = False
+    return cdf
+
+
 def emit(sink: LogSink, rng: np.random.Generator, component: str, times: np.ndarray,
          templates: list[Template], probs: list[float] | None, ctx: dict) -> None:
     """Write one line per time, picking a template per line and filling its placeholders.
@@ -139,8 +149,7 @@ def emit(sink: LogSink, rng: np.random.Generator, component: str, times: np.ndar
     elif probs is None:
         which = rng.integers(0, len(templates), size=k).tolist()
     else:
-        cum = np.cumsum(probs, dtype=float)
-        which = np.minimum(np.searchsorted(cum / cum[-1], rng.random(k), side="right"),
+        which = np.minimum(_cdf(tuple(probs)).searchsorted(rng.random(k), side="right"),
                            len(templates) - 1).tolist()
     tlist = times.tolist()
     names, formats, levels = _plan(tuple(templates))
