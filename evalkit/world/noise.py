@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from operator import itemgetter
+from string import Formatter
 from typing import Callable, Iterable
 
 import numpy as np
@@ -61,24 +62,34 @@ def _add_log(world: World, ts: int, component: str, level: str, message: str) ->
     world.logs.append({"ts": int(ts), "component": component, "level": level, "message": message})
 
 
+def _has_fields(fmt: str) -> bool:
+    """Whether ``fmt`` has replacement fields (else ``format_map`` returns the same text for any values)."""
+    return any(name is not None for _, name, _, _ in Formatter().parse(fmt))
+
+
 def _steady_logs(world: World, rng: np.random.Generator, component: str, templates: list, per_min: float,
                  fill: dict) -> None:
     """Poisson-timed lines from ``templates`` through the window; the draws come as lists (no numpy scalar
-    per line)."""
+    per line). A template without fields is formatted once, not per line (most benign lines have none)."""
     minutes = (world.end - world.start) // 60
     counts = rng.poisson(per_min, size=minutes)
     m = np.repeat(np.arange(minutes), counts)
     ts = (world.start + m * 60 + rng.integers(0, 60, size=m.size)).tolist()
     which = rng.integers(0, len(templates), size=m.size).tolist()
     nums = rng.integers(1, 250, size=(m.size, 3)).tolist()
+    fixed = [None if _has_fields(fmt) else fmt.format_map({}) for _, fmt in templates]
     dep = fill.get("dep")
+    deps = dep if isinstance(dep, list) else None
     append = world.logs.append
     for t, w, (a, b, c) in zip(ts, which, nums):
         lvl, fmt = templates[w]
-        vals = dict(fill, a=a, b=b, port=30000 + 17 * c, ms=200 + 9 * c, job=JOBS[c % len(JOBS)])
-        if isinstance(dep, list):
-            vals["dep"] = dep[a % len(dep)] if dep else "upstream"
-        append({"ts": t, "component": component, "level": lvl, "message": fmt.format_map(vals)})
+        message = fixed[w]
+        if message is None:
+            vals = dict(fill, a=a, b=b, port=30000 + 17 * c, ms=200 + 9 * c, job=JOBS[c % len(JOBS)])
+            if deps is not None:
+                vals["dep"] = deps[a % len(deps)] if deps else "upstream"
+            message = fmt.format_map(vals)
+        append({"ts": t, "component": component, "level": lvl, "message": message})
 
 
 def _slow_spans(world: World, component: str, t0: int, t1: int, factor: float) -> None:
