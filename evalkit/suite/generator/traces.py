@@ -37,62 +37,93 @@ def _stacked(own: dict[str, np.ndarray], fault: dict[str, np.ndarray], nodes: li
     return np.array([own[k] for k in nodes]) + add
 
 
+def _per_trace_rows(ctx: Ctx, names: list[str], minutes: np.ndarray) -> tuple[list, list, list]:
+    """Per trace (its minute), the median latency, log-normal sigma and error probability of every node, as
+    lists indexed like ``names``: the tables are cut to the sampled minutes and transposed before ``tolist``
+    (elementwise, so the same values), which spares converting unsampled minutes and per-span dict lookups."""
+    n = ctx.n
+    o50 = _stacked(ctx.own50, ctx.d50, names, n)[:, minutes]
+    o99 = _stacked(ctx.own99, ctx.d99, names, n)[:, minutes]
+    sig = np.log(np.maximum(o99 / np.maximum(o50, 1e-6), 1.01)) / Z99
+    perr = clip(_stacked(ctx.ownerr, ctx.derr, names, n)[:, minutes] / 100.0, 0, 1)
+    return o50.T.tolist(), sig.T.tolist(), perr.T.tolist()
+
+
 def build_traces(ctx: Ctx, rng: np.random.Generator, count: int = 60) -> list[dict]:
-    """``count`` sampled traces (uniform in time), each a tree of spans with durations in ms."""
+    """``count`` sampled traces (uniform in time), each a tree of spans with durations in ms.
+
+    Nodes are walked by index into per-trace rows (see :func:`_per_trace_rows`); the gateway span is made
+    in the trace loop, so ``visit`` needs no special case for the root's single call.
+    """
     T, n = ctx.T, ctx.n
-    gw = T.gateways[1]
-    nodes = list(ctx.own50)
-    o50, o99 = _stacked(ctx.own50, ctx.d50, nodes, n), _stacked(ctx.own99, ctx.d99, nodes, n)
-    med = dict(zip(nodes, o50.tolist()))
-    sig = dict(zip(nodes, (np.log(np.maximum(o99 / np.maximum(o50, 1e-6), 1.01)) / Z99).tolist()))
-    perr = dict(zip(nodes, clip(_stacked(ctx.ownerr, ctx.derr, nodes, n) / 100.0, 0, 1).tolist()))
-    ops = {k: _operations(ctx, k) for k in nodes}
-    children = {k: [(c, min(1.0, T.weights[(k, c)][2]), T.weights[(k, c)][0], T.weights[(k, c)][1])
-                    for c in T.calls.get(k, [])] for k in nodes}
+    names = list(ctx.own50)
+    index = {k: i for i, k in enumerate(names)}
     entry_rps = np.array([mean(ctx.rps[e]) for e in T.entry])
-    times = np.sort(ctx.start + rng.integers(0, n * 60, size=count)).tolist()
+    times = np.sort(ctx.start + rng.integers(0, n * 60, size=count))
     entries = rng.choice(len(T.entry), size=count, p=entry_rps / entry_rps.sum()).tolist()
     z = rng.standard_normal(count * MAX_SPANS).tolist()
     u = rng.random(count * MAX_SPANS * 4).tolist()
     picks = rng.integers(0, 1 << 30, size=count * MAX_SPANS).tolist()
     ids = rng.integers(0, 2**63 - 1, size=count).tolist()
+    med_at, sig_at, perr_at = _per_trace_rows(ctx, names, np.minimum((times - ctx.start) // 60, n - 1))
+    ops = [_operations(ctx, k) for k in names]
+    weights = T.weights
+    children = [[(index[c], min(1.0, w[2]), w[0], w[1]) for c in T.calls.get(k, []) for w in [weights[(k, c)]]]
+                for k in names]
+    exp = math.exp
     span_draws = MAX_SPANS * 4
     out: list[dict] = []
     # one trace's state, read and advanced by ``visit`` (cells, not arguments: a visit is the hot call here)
     spans: list = []
-    minute = zb = ub = cursor = 0
+    med: list[float] = []
+    sig: list[float] = []
+    perr: list[float] = []
+    draws: list[float] = []
+    zb = cursor = 0
 
-    def visit(node: str, parent: int | None, depth: int, only: list | None = None) -> tuple[float, bool]:
+    def visit(node: int, parent: int | None, depth: int) -> tuple[float, bool]:
         nonlocal cursor
         idx = len(spans)
         spans.append(None)  # its place in pre-order; the span is made once its duration is known
-        dur = med[node][minute] * math.exp(sig[node][minute] * z[zb + idx])
+        dur = med[node] * exp(sig[node] * z[zb + idx])
         cursor += 1
-        err = u[ub + cursor % span_draws] < perr[node][minute]
+        err = draws[cursor % span_draws] < perr[node]
         if depth < 4:
-            for c, p_call, w_lat, w_err in (only or children[node]):
+            for c, p_call, w_lat, w_err in children[node]:
                 if len(spans) >= MAX_SPANS:
                     break
-                if only is None:
-                    cursor += 1
-                    if u[ub + cursor % span_draws] > p_call:
-                        continue
+                cursor += 1
+                if draws[cursor % span_draws] > p_call:
+                    continue
                 cd, ce = visit(c, idx, depth + 1)
                 dur += cd * w_lat
                 if ce:
                     cursor += 1
-                    if u[ub + cursor % span_draws] < w_err:
+                    if draws[cursor % span_draws] < w_err:
                         err = True
         op = ops[node]
-        spans[idx] = {"component": node, "operation": op[picks[zb + idx] % len(op)], "parent": parent,
+        spans[idx] = {"component": names[node], "operation": op[picks[zb + idx] % len(op)], "parent": parent,
                       "duration_ms": round(dur, 2), "error": err}
         return dur, err
 
-    for k in range(count):
-        minute = min((times[k] - ctx.start) // 60, n - 1)
-        spans = []
-        zb, ub, cursor = k * MAX_SPANS, k * span_draws, 0
-        visit(gw, None, 0, only=[(T.entry[entries[k]], 1.0, 1.0, 1.0)])  # one request, one entry service
-        out.append({"trace_id": f"{ids[k]:016x}", "ts": times[k], "root": gw,
-                    "duration_ms": spans[0]["duration_ms"], "error": spans[0]["error"], "spans": spans})
+    gw = T.gateways[1]
+    gw_index = index[gw]
+    gw_ops = ops[gw_index]
+    for k, ts in enumerate(times.tolist()):
+        med, sig, perr = med_at[k], sig_at[k], perr_at[k]
+        zb = k * MAX_SPANS
+        draws = u[k * span_draws:(k + 1) * span_draws]
+        # the gateway span: one request to one entry service (no call draw for it, an error always passes)
+        spans = [None]
+        cursor = 1
+        err = draws[1] < perr[gw_index]
+        cd, ce = visit(index[T.entry[entries[k]]], 0, 1)
+        dur = med[gw_index] * exp(sig[gw_index] * z[zb]) + cd
+        if ce:
+            err = True
+        root = {"component": gw, "operation": gw_ops[picks[zb] % len(gw_ops)], "parent": None,
+                "duration_ms": round(dur, 2), "error": err}
+        spans[0] = root
+        out.append({"trace_id": f"{ids[k]:016x}", "ts": ts, "root": gw,
+                    "duration_ms": root["duration_ms"], "error": err, "spans": spans})
     return out
