@@ -294,21 +294,12 @@ def _lookalike(sc: _Scene) -> list[str]:
     return added
 
 
-_SUM = np.add.reduce
-
-
-def _mean(x: np.ndarray) -> float:
-    """``float(np.mean(x))`` of a 1-d float64 array without np.mean's Python-level dispatch: the same pairwise
-    sum divided by the count, so the same value to the last bit (``_steady`` runs on every candidate series)."""
-    return float(_SUM(x) / x.size)
-
-
 def _steady(world: World, series: tuple[str, str]) -> bool:
     """Whether a series has no trend (first and last third within 0.8..1.25 of each other): a monitor only
     flaps on such a series."""
     x = np.asarray(world.metrics[series[0]][series[1]], dtype=float)
     third = max(1, x.size // 3)
-    a, b = _mean(x[:third]), _mean(x[-third:])
+    a, b = float(np.mean(x[:third])), float(np.mean(x[-third:]))
     return a > 0 and 0.8 <= b / a <= 1.25
 
 
@@ -327,7 +318,7 @@ def _flapping_monitor(sc: _Scene) -> list[str]:
             break
         comp, metric = cands[int(rng.integers(len(cands)))]
         x = np.asarray(world.metrics[comp][metric], dtype=float)
-        level_ = _mean(x) or 1.0
+        level_ = float(np.mean(x)) or 1.0
         period = int(rng.integers(6, 11))
         wave = np.where((np.arange(x.size) // (period // 2)) % 2 == 0, 1.0, -1.0)
         amp = max(level_ * 0.25, 2.0 if metric == "cpu_pct" else 1.0)
