@@ -36,8 +36,8 @@ def baseline_flows(ctx: Ctx, rng: Rng) -> None:
     T, n = ctx.T, ctx.n
     daily = daily_shape(ctx.mid)
     lb, gw = T.gateways
-    lb_level = rng.uniform(150, 1800)
-    flow_rows = [bank_row(rng, n)]  # the traffic noise of the load balancer, then of every other node in order
+    ctx.rps[lb] = rng.uniform(150, 1800) * daily * wiggle(rng, n, 0.03)
+    flow_rows: list[np.ndarray] = []  # the traffic noise of every other node, in call order
     shares = rng.dirichlet(np.full(len(T.entry), 2.0))
     ctx.entry_share = {e: float(x) for e, x in zip(T.entry, shares)}
     params: dict[str, dict] = {}
@@ -51,11 +51,8 @@ def baseline_flows(ctx: Ctx, rng: Rng) -> None:
         own_rows += [bank_row(rng, n), bank_row(rng, n), bank_row(rng, n)]
         levels.append((p50, p50 * tail, err))
         params[node] = {"p50": p50}
-    flow_sigma = np.full(len(flow_rows), 0.02)
-    flow_sigma[0] = 0.03
-    flow = np.exp(np.array(flow_rows) * flow_sigma[:, None])
-    ctx.rps[lb] = lb_level * daily * flow[0]
-    i = 1
+    flow = np.exp(np.array(flow_rows) * 0.02)
+    i = 0
     for node in nodes:
         if node != lb:
             total = np.zeros(n)

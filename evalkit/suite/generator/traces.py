@@ -67,9 +67,8 @@ def build_traces(ctx: Ctx, rng: np.random.Generator, count: int = 60) -> list[di
     ids = rng.integers(0, 2**63 - 1, size=count).tolist()
     med_at, sig_at, perr_at = _per_trace_rows(ctx, names, np.minimum((times - ctx.start) // 60, n - 1))
     ops = [_operations(ctx, k) for k in names]
-    weights = T.weights
-    children = [[(index[c], min(1.0, w[2]), w[0], w[1]) for c in T.calls.get(k, []) for w in [weights[(k, c)]]]
-                for k in names]
+    children = [[(index[c], min(1.0, T.weights[(k, c)][2]), T.weights[(k, c)][0], T.weights[(k, c)][1])
+                 for c in T.calls.get(k, [])] for k in names]
     exp = math.exp
     span_draws = MAX_SPANS * 4
     out: list[dict] = []
