@@ -468,7 +468,7 @@ def test_the_world_digest_is_the_standard_json_fingerprint_of_every_smoke_world(
 
 
 @pytest.mark.parametrize("change", ["non-ascii message", "DEL in a message", "NaN duration", "numpy scalar",
-                                    "null in a log"])
+                                    "null in a log", "tiny duration"])
 def test_the_world_digest_keeps_the_standard_text_where_a_faster_encoder_would_differ(change):
     from evalkit.suite.generator import world_digest
 
@@ -482,6 +482,8 @@ def test_the_world_digest_keeps_the_standard_text_where_a_faster_encoder_would_d
         span["duration_ms"] = float("nan")
     elif change == "numpy scalar":
         span["duration_ms"] = np.float64(span["duration_ms"])
+    elif change == "tiny duration":
+        span["duration_ms"] = 1e-05
     else:
         log["extra"] = None
     assert world_digest(world) == _standard_digest(world)

@@ -261,3 +261,66 @@ def test_answers_stop_remembering_at_their_byte_bound_and_skip_args_json_would_c
                 pass
     assert _calls(shared) == _calls(plain)
     assert [c.error is None for c in plain.trajectory] == [True, True, False, False]
+
+
+def _calls_everywhere(tb, world):
+    """Every tool, on every component the answers could differ on (logs, traces, events, metrics)."""
+    out = [tb.get_alert(), tb.list_components(), tb.list_monitors(), tb.list_events(), tb.get_traces(limit=200),
+           tb.search_logs(limit=500), tb.search_logs(query="e-", limit=500), tb.search_logs(level="ERROR")]
+    for comp in [c["name"] for c in world.components]:
+        out += [tb.search_logs(component=comp), tb.get_traces(component=comp), tb.list_events(component=comp),
+                tb.get_topology(comp, depth=2)]
+        out += [tb.query_metric(comp, m["metric"]) for m in tb.list_metrics(comp)]
+    return out
+
+
+def test_answers_and_their_sizes_are_the_standard_librarys_json_of_what_the_tools_found(scenario_world,
+                                                                                     monkeypatch):
+    import copy
+
+    import evalkit.world.toolbox as toolbox
+
+    world = copy.deepcopy(scenario_world[2])
+    world.logs[0]["message"] += " café \x7f"           # escaped by json, raw in orjson
+    world.logs[1]["message"] += " rate 5e-06"           # an exponent inside a string
+    world.logs[2]["extra"] = None                       # a null that is not a span's parent
+    world.logs[3]["extra"] = float("nan")               # json writes NaN, orjson null
+    world.traces[0]["spans"][0]["duration_ms"] = 1e-05  # json writes 1e-05, orjson 0.00001
+    world.events.append({"ts": world.start, "kind": "deploy", "component": world.alert["component"],
+                         "summary": "v2 \u2192 v3", "details": {"ratio": 2e-07, "owner": None}})
+    fast = toolbox.Toolbox(world, max_calls=10_000)
+    got = _calls_everywhere(fast, world)
+    monkeypatch.setattr(toolbox, "orjson_text", lambda value, allowed_null=None: None)
+    standard = toolbox.Toolbox(world, max_calls=10_000)
+    want = _calls_everywhere(standard, world)
+    differ = [i for i, (a, b) in enumerate(zip(got, want)) if json.dumps(a) != json.dumps(b)]  # NaN included
+    assert len(got) == len(want) and not differ, f"answers of calls {differ[:5]} differ"
+    assert [c.result_size for c in fast.trajectory] == [c.result_size for c in standard.trajectory]
+
+
+def _matching(world, start=None, end=None, component=None, level=None, query=None):
+    """search_logs' definition: the records in the window that match every filter given, in the logs' order."""
+    s, e = world.start if start is None else start, world.end if end is None else end
+    return [r for r in world.logs if s <= r["ts"] < e and component in (None, r["component"])
+            and level in (None, r["level"]) and (query is None or query.lower() in r["message"].lower())]
+
+
+def test_search_logs_finds_the_records_its_definition_names_in_logs_in_or_out_of_time_order(scenario_world):
+    import copy
+    import random
+
+    from evalkit.world import Toolbox
+
+    world = scenario_world[2]
+    shuffled = copy.deepcopy(world)
+    random.Random(1).shuffle(shuffled.logs)
+    comp, mid = world.alert["component"], (world.start + world.end) // 2
+    for args in [{}, {"component": comp}, {"component": comp, "start": mid}, {"end": mid, "level": "ERROR"},
+                 {"query": "Timeout", "start": world.start + 60, "end": mid}, {"component": "no-logs-here"}]:
+        for w in (world, shuffled):
+            if args.get("component") == "no-logs-here":
+                w = copy.deepcopy(w)
+                w.components.append({"name": "no-logs-here", "kind": "service"})
+            want = _matching(w, **args)
+            assert Toolbox(w).call("search_logs", {**args, "limit": 500}) == {"total": len(want),
+                                                                             "records": want[-500:]}

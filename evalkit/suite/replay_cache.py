@@ -65,7 +65,8 @@ def max_bytes() -> int:
 @lru_cache(maxsize=1)
 def generator_fingerprint() -> str:
     """SHA-256 of GENERATOR_ID, numpy's version (its random streams may change between releases) and the source
-    of every module a replay runs (generator, noise, World)."""
+    of every module a replay runs (generator, noise, World, the digest's JSON writer)."""
+    import evalkit.json_text as json_text
     import evalkit.suite.generator as gen
     import evalkit.world.model as model
     import evalkit.world.noise as noise
@@ -73,7 +74,8 @@ def generator_fingerprint() -> str:
 
     from evalkit.cache import source_fingerprint
 
-    files = sorted(Path(gen.__file__).parent.glob("*.py")) + [Path(noise.__file__), Path(model.__file__)]
+    files = sorted(Path(gen.__file__).parent.glob("*.py")) + [Path(noise.__file__), Path(model.__file__),
+                                                              Path(json_text.__file__)]
     return source_fingerprint(f"{GENERATOR_ID}/numpy {np.__version__}", files)
 
 

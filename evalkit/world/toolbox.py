@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import pickle
 import time
+from bisect import bisect_left
 from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import orjson
 
+from evalkit.json_text import orjson_text
 from evalkit.world.deferred import ComponentNames, DeferredWorld, load_seconds
 from evalkit.world.model import World
 
@@ -125,8 +127,9 @@ TOOL_SCHEMAS: dict[str, dict] = {
 }
 
 
-def _clean(v: float) -> float | None:
-    return None if (v is None or (isinstance(v, float) and math.isnan(v))) else round(float(v), 6)
+def _clean(values: np.ndarray) -> list[float | None]:
+    """A metric series as JSON values: rounded to 6 decimals, NaN (no sample) as None."""
+    return [None if v != v else round(v, 6) for v in values.astype(float, copy=False).tolist()]
 
 
 def metric_arrays(result: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -135,17 +138,47 @@ def metric_arrays(result: dict) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(result["timestamps"], dtype=np.int64), np.asarray(result["values"], dtype=float)
 
 
+class LogIndex:
+    """A world's logs by component, each in time order with its timestamps, so ``search_logs`` cuts its time
+    window by bisection instead of reading every record. Only for logs sorted by ``ts`` (as a World's are);
+    :attr:`usable` is False otherwise and the search reads every record."""
+
+    def __init__(self, logs: list[dict]):
+        self.logs = logs
+        self.ts = [r["ts"] for r in logs]
+        self.usable = all(a <= b for a, b in zip(self.ts, self.ts[1:]))
+        self.by_component: dict[Any, tuple[list, list[dict]]] = {}
+        if self.usable:
+            for t, r in zip(self.ts, logs):
+                ts, records = self.by_component.setdefault(r["component"], ([], []))
+                ts.append(t)
+                records.append(r)
+
+    def window(self, component: str | None, start: int, end: int) -> list[dict]:
+        """The records of ``component`` (or of all) with ``start <= ts < end``, in the logs' order."""
+        ts, records = (self.ts, self.logs) if component is None else self.by_component.get(component, ([], []))
+        return records[bisect_left(ts, start):bisect_left(ts, end)]
+
+
 class Answers:
     """Tool answers already computed on one World: tools are pure functions of (world, args), so the trials of
     a scenario (which one worker runs, on its cached world) share them. Each answer is kept as its plain JSON
     value, pickled (a fresh copy is a ``pickle.loads``, several times cheaper than parsing the JSON text
     again), with its JSON size. Bounded in bytes; once full it stops remembering and every further call is
-    computed as if it were not there."""
+    computed as if it were not there. Also keeps the world's :class:`LogIndex` once a search has built it."""
 
     def __init__(self, max_bytes: int = 8 << 20):
         self.max_bytes = max_bytes
         self._blobs: dict[str, tuple[bytes, int, tuple[str, ...]]] = {}
         self._bytes = 0
+        self._log_index: LogIndex | None = None
+
+    def log_index(self, logs: list[dict]) -> LogIndex:
+        """The index of ``logs`` (this world's), built on first use."""
+        index = self._log_index
+        if index is None or index.logs is not logs:
+            index = self._log_index = LogIndex(logs)
+        return index
 
     def get(self, key: str) -> tuple[Any, int, tuple[str, ...]] | None:
         """A fresh copy of the answer of the call ``key``, its JSON size and its refs, if remembered."""
@@ -164,9 +197,22 @@ class Answers:
             self._bytes += cost
 
 
+#: the one field whose nulls a tool's answer may hold without the standard encoder: a root span has no parent
+#: (a World's span parent is a component's name or None, never a NaN)
+_NULL_FIELD = {"get_traces": b'"parent":'}
+
+
 def _answer_key(tool: str, args: dict) -> str | None:
     """The memo key of a call: its tool and canonical JSON args (None when args are not plain JSON, so a
-    value that JSON would conflate with another is never served a remembered answer)."""
+    value that JSON would conflate with another is never served a remembered answer). orjson writes the args
+    unless they hold a null (which could be a NaN) or a type it refuses; either encoder's text parses back to
+    the args, so two calls share a key only when their args are the same JSON value."""
+    try:
+        text = orjson.dumps(args, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        text = b"null"
+    if b"null" not in text:
+        return tool + text.decode()
     try:
         return tool + json.dumps(args, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError):
@@ -230,8 +276,12 @@ class Toolbox:
             raise
         if known is None:
             # JSON out: the agent gets plain JSON values, never a reference into the World it could mutate
-            text = json.dumps(result, separators=(",", ":"), default=str)
-            answer, size = json.loads(text), len(text)
+            text = orjson_text(result, _NULL_FIELD.get(tool))  # the standard text, by orjson where it is the same
+            if text is not None:
+                answer, size = orjson.loads(text), len(text)
+            else:
+                dumped = json.dumps(result, separators=(",", ":"), default=str)
+                answer, size = json.loads(dumped), len(dumped)
             if key is not None:
                 self._answers.put(key, answer, size, refs)
         else:
@@ -357,7 +407,7 @@ class Toolbox:
             "metric": metric,
             "unit": self._world.metric_units.get(metric, ""),
             "timestamps": ts[mask].tolist(),
-            "values": [_clean(v) for v in vals.tolist()],
+            "values": _clean(vals),
         }
 
     def _t_search_logs(self, refs: list[str], component: str | None = None, query: str | None = None,
@@ -371,13 +421,20 @@ class Toolbox:
         if query is not None and not isinstance(query, str):
             raise ToolError(f"query must be a string, got {query!r}")
         q = query.lower() if isinstance(query, str) else None
-        hits = [
-            r for r in self._world.logs
-            if s <= r["ts"] < e
-            and (component is None or r["component"] == component)
-            and (level is None or r["level"] == level)
-            and (q is None or q in r["message"].lower())
-        ]
+        index = self._answers.log_index(self._world.logs)
+        if index.usable:
+            hits = [
+                r for r in index.window(component, s, e)
+                if (level is None or r["level"] == level) and (q is None or q in r["message"].lower())
+            ]
+        else:
+            hits = [
+                r for r in self._world.logs
+                if s <= r["ts"] < e
+                and (component is None or r["component"] == component)
+                and (level is None or r["level"] == level)
+                and (q is None or q in r["message"].lower())
+            ]
         if component is None:
             refs.extend(sorted({f"logs:{r['component']}" for r in hits[-n:]}))
         return {"total": len(hits), "records": hits[-n:]}
