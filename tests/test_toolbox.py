@@ -288,14 +288,16 @@ def test_answers_and_their_sizes_are_the_standard_librarys_json_of_what_the_tool
     world.traces[0]["spans"][0]["duration_ms"] = 1e-05  # json writes 1e-05, orjson 0.00001
     world.events.append({"ts": world.start, "kind": "deploy", "component": world.alert["component"],
                          "summary": "v2 \u2192 v3", "details": {"ratio": 2e-07, "owner": None}})
-    fast = toolbox.Toolbox(world, max_calls=10_000)
-    got = _calls_everywhere(fast, world)
+    answers = toolbox.Answers()
+    fast, remembered = (toolbox.Toolbox(world, max_calls=10_000, answers=answers) for _ in range(2))
+    got, again = _calls_everywhere(fast, world), _calls_everywhere(remembered, world)   # computed, then recalled
     monkeypatch.setattr(toolbox, "orjson_text", lambda value, allowed_null=None: None)
     standard = toolbox.Toolbox(world, max_calls=10_000)
     want = _calls_everywhere(standard, world)
-    differ = [i for i, (a, b) in enumerate(zip(got, want)) if json.dumps(a) != json.dumps(b)]  # NaN included
-    assert len(got) == len(want) and not differ, f"answers of calls {differ[:5]} differ"
-    assert [c.result_size for c in fast.trajectory] == [c.result_size for c in standard.trajectory]
+    for tb, answered in ((fast, got), (remembered, again)):
+        differ = [i for i, (a, b) in enumerate(zip(answered, want)) if json.dumps(a) != json.dumps(b)]  # NaN too
+        assert len(answered) == len(want) and not differ, f"answers of calls {differ[:5]} differ"
+        assert [c.result_size for c in tb.trajectory] == [c.result_size for c in standard.trajectory]
 
 
 def _matching(world, start=None, end=None, component=None, level=None, query=None):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import pickle
 import time
 from bisect import bisect_left
 from collections.abc import Container
@@ -162,14 +161,15 @@ class LogIndex:
 
 class Answers:
     """Tool answers already computed on one World: tools are pure functions of (world, args), so the trials of
-    a scenario (which one worker runs, on its cached world) share them. Each answer is kept as its plain JSON
-    value, pickled (a fresh copy is a ``pickle.loads``, several times cheaper than parsing the JSON text
-    again), with its JSON size. Bounded in bytes; once full it stops remembering and every further call is
-    computed as if it were not there. Also keeps the world's :class:`LogIndex` once a search has built it."""
+    a scenario (which one worker runs, on its cached world) share them. Each answer is kept as its JSON text;
+    a fresh copy is that text parsed again by the parser that made the first one (orjson's text by orjson,
+    the standard library's by json), so every copy is the value the first trial got. Bounded in JSON bytes;
+    once full it stops remembering and every further call is computed as if it were not there. Also keeps
+    the world's :class:`LogIndex` once a search has built it."""
 
     def __init__(self, max_bytes: int = 8 << 20):
         self.max_bytes = max_bytes
-        self._blobs: dict[str, tuple[bytes, int, tuple[str, ...]]] = {}
+        self._texts: dict[str, tuple[bytes | str, tuple[str, ...]]] = {}
         self._bytes = 0
         self._log_index: LogIndex | None = None
 
@@ -182,19 +182,27 @@ class Answers:
 
     def get(self, key: str) -> tuple[Any, int, tuple[str, ...]] | None:
         """A fresh copy of the answer of the call ``key``, its JSON size and its refs, if remembered."""
-        known = self._blobs.get(key)
-        return None if known is None else (pickle.loads(known[0]), known[1], known[2])
+        known = self._texts.get(key)
+        return None if known is None else (parse_answer(known[0]), len(known[0]), known[1])
 
-    def put(self, key: str, answer: Any, size: int, refs: list[str]) -> None:
-        """Remember an answer (a plain JSON value of ``size`` JSON bytes) unless that would exceed ``max_bytes``
-        (an answer counts the larger of its JSON and its pickle, in the check as in the total)."""
-        if key in self._blobs or self._bytes + size > self.max_bytes:
-            return
-        blob = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
-        cost = max(size, len(blob))
-        if self._bytes + cost <= self.max_bytes:
-            self._blobs[key] = (blob, size, tuple(refs))
-            self._bytes += cost
+    def put(self, key: str, text: bytes | str, refs: list[str]) -> None:
+        """Remember an answer by its JSON ``text`` (:func:`answer_text`) unless that would exceed ``max_bytes``."""
+        if key not in self._texts and self._bytes + len(text) <= self.max_bytes:
+            self._texts[key] = (text, tuple(refs))
+            self._bytes += len(text)
+
+
+def answer_text(result: Any, null_field: bytes | None = None) -> bytes | str:
+    """A tool's result as the standard library's compact JSON text (``default=str``): orjson's bytes where
+    they are that text, else json's str (ASCII either way, so its length is its size in bytes)."""
+    text = orjson_text(result, null_field)
+    return text if text is not None else json.dumps(result, separators=(",", ":"), default=str)
+
+
+def parse_answer(text: bytes | str) -> Any:
+    """The plain JSON value of an :func:`answer_text`, by the parser matching its writer (json for the texts
+    orjson could not write, e.g. with a NaN, which orjson does not parse)."""
+    return orjson.loads(text) if isinstance(text, bytes) else json.loads(text)
 
 
 #: the one field whose nulls a tool's answer may hold without the standard encoder: a root span has no parent
@@ -276,14 +284,10 @@ class Toolbox:
             raise
         if known is None:
             # JSON out: the agent gets plain JSON values, never a reference into the World it could mutate
-            text = orjson_text(result, _NULL_FIELD.get(tool))  # the standard text, by orjson where it is the same
-            if text is not None:
-                answer, size = orjson.loads(text), len(text)
-            else:
-                dumped = json.dumps(result, separators=(",", ":"), default=str)
-                answer, size = json.loads(dumped), len(dumped)
+            text = answer_text(result, _NULL_FIELD.get(tool))
+            answer, size = parse_answer(text), len(text)
             if key is not None:
-                self._answers.put(key, answer, size, refs)
+                self._answers.put(key, text, refs)
         else:
             answer, size, refs = known[0], known[1], list(known[2])
         self.trajectory.append(ToolCall(tool, args, size, self._since(t0), refs))
