@@ -177,3 +177,27 @@ def test_a_stale_world_in_the_suite_stops_the_run_with_the_suites_error(tmp_path
                   RunConfig(trials=1, executor="threads", journal=JournalConfig(tmp_path / "j")))
     journal = next((tmp_path / "j").glob("*.jsonl"))
     assert json.loads(journal.read_text().splitlines()[0])["suite"] == "smoke"  # kept for the rerun
+
+
+def test_a_worker_gets_its_next_trial_before_the_finished_one_is_scored_and_journaled(smoke, tmp_path, monkeypatch):
+    """Scoring, journaling and the journal's fsync happen while the workers run their next trials, once the
+    broken-agent check (the first --fail-fast trials) is past; those first trials are scored before more start."""
+    import evalkit.run.runner as runner
+    from test_executor_conformance import SerialExecutor
+
+    events: list[tuple[str, str]] = []
+
+    class Recording(SerialExecutor):
+        def submit(self, task):
+            events.append(("submit", task.key))
+            super().submit(task)
+
+    record = runner._Context.record
+    monkeypatch.setattr(runner._Context, "record", lambda self, o: events.append(("score", o.key)) or record(self, o))
+    config = RunConfig(trials=2, executor=Recording(), fail_fast=3, journal=JournalConfig(dir=tmp_path / "j"))
+    run_suite(smoke, "reference:v1", config, limit=4)
+    submits = [k for e, k in events if e == "submit"]
+    assert len(submits) == 8 and [e for e, _ in events].count("score") == 8
+    for i, key in enumerate(submits[:-1]):  # the trial after ``key`` starts before (past the check) or after it is scored
+        started_next, scored = events.index(("submit", submits[i + 1])), events.index(("score", key))
+        assert (started_next < scored) == (i >= 3), (i, events)

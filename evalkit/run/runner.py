@@ -198,10 +198,7 @@ def _schedule(tasks: list[TrialTask], exe: Executor, ctx: _Context, jr: Journal 
         now = time.monotonic()
         while delayed and delayed[0][0] <= now:
             pending.append(heapq.heappop(delayed)[2])
-        while pending and exe.in_flight() < exe.capacity:
-            task = _next_task(pending, busy)
-            busy[task.scenario_id] = busy.get(task.scenario_id, 0) + 1
-            exe.submit(task)
+        _refill(exe, pending, busy)
         wait = _TICK_S
         if delayed:
             wait = min(wait, max(0.0, delayed[0][0] - now))
@@ -212,12 +209,17 @@ def _schedule(tasks: list[TrialTask], exe: Executor, ctx: _Context, jr: Journal 
         else:  # only waiting for a retry backoff or the next fsync
             outcomes = []
             time.sleep(wait)
-        batch, setup_error = [], None
         for o in outcomes:
             if busy.get(o.scenario_id, 0) > 1:
                 busy[o.scenario_id] -= 1
             else:
                 busy.pop(o.scenario_id, None)
+        if len(first) >= config.fail_fast and all(o.status != Status.SETUP_ERROR for o in outcomes):
+            # past the broken-agent check and no setup error to stop on: the workers start their next trials
+            # while these are scored and journaled (an idle worker per hand-off otherwise)
+            _refill(exe, pending, busy)
+        batch, setup_error = [], None
+        for o in outcomes:
             if o.status == Status.SETUP_ERROR:
                 setup_error = o
                 continue
@@ -273,6 +275,14 @@ def _fail_fast(first: list[TrialOutcome], n: int, agent_spec: str) -> None:
                        f"the first {n} trials all failed before the agent's first tool call or message ({message}); "
                        f"its stderr ends: {tail}; fix the agent (`evalkit agents check SPEC` shows the protocol "
                        "exchange) or pass --fail-fast 0")
+
+
+def _refill(exe: Executor, pending: deque, busy: dict[str, int]) -> None:
+    """Submit pending trials until the executor is full (see :func:`_next_task` for which one goes next)."""
+    while pending and exe.in_flight() < exe.capacity:
+        task = _next_task(pending, busy)
+        busy[task.scenario_id] = busy.get(task.scenario_id, 0) + 1
+        exe.submit(task)
 
 
 def _next_task(pending: deque, busy: dict[str, int]) -> TrialTask:
