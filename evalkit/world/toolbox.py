@@ -139,15 +139,15 @@ def metric_arrays(result: dict) -> tuple[np.ndarray, np.ndarray]:
 
 class LogIndex:
     """A world's logs by component, each in time order with its timestamps, so ``search_logs`` cuts its time
-    window by bisection instead of reading every record. Only for logs sorted by ``ts`` (as a World's are);
-    :attr:`usable` is False otherwise and the search reads every record."""
+    window by bisection instead of reading every record. Logs out of time order (a World's are sorted by
+    ``ts``) are read in full at every search instead."""
 
     def __init__(self, logs: list[dict]):
         self.logs = logs
         self.ts = [r["ts"] for r in logs]
-        self.usable = all(a <= b for a, b in zip(self.ts, self.ts[1:]))
+        self.sorted = all(a <= b for a, b in zip(self.ts, self.ts[1:]))
         self.by_component: dict[Any, tuple[list, list[dict]]] = {}
-        if self.usable:
+        if self.sorted:
             for t, r in zip(self.ts, logs):
                 ts, records = self.by_component.setdefault(r["component"], ([], []))
                 ts.append(t)
@@ -155,6 +155,8 @@ class LogIndex:
 
     def window(self, component: str | None, start: int, end: int) -> list[dict]:
         """The records of ``component`` (or of all) with ``start <= ts < end``, in the logs' order."""
+        if not self.sorted:
+            return [r for r in self.logs if start <= r["ts"] < end and component in (None, r["component"])]
         ts, records = (self.ts, self.logs) if component is None else self.by_component.get(component, ([], []))
         return records[bisect_left(ts, start):bisect_left(ts, end)]
 
@@ -217,10 +219,10 @@ def _answer_key(tool: str, args: dict) -> str | None:
     the args, so two calls share a key only when their args are the same JSON value."""
     try:
         text = orjson.dumps(args, option=orjson.OPT_SORT_KEYS)
-    except TypeError:
-        text = b"null"
-    if b"null" not in text:
-        return tool + text.decode()
+        if b"null" not in text:
+            return tool + text.decode()
+    except TypeError:  # orjson.JSONEncodeError: a type it refuses (json may still write it)
+        pass
     try:
         return tool + json.dumps(args, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError):
@@ -425,20 +427,10 @@ class Toolbox:
         if query is not None and not isinstance(query, str):
             raise ToolError(f"query must be a string, got {query!r}")
         q = query.lower() if isinstance(query, str) else None
-        index = self._answers.log_index(self._world.logs)
-        if index.usable:
-            hits = [
-                r for r in index.window(component, s, e)
-                if (level is None or r["level"] == level) and (q is None or q in r["message"].lower())
-            ]
-        else:
-            hits = [
-                r for r in self._world.logs
-                if s <= r["ts"] < e
-                and (component is None or r["component"] == component)
-                and (level is None or r["level"] == level)
-                and (q is None or q in r["message"].lower())
-            ]
+        hits = [
+            r for r in self._answers.log_index(self._world.logs).window(component, s, e)
+            if (level is None or r["level"] == level) and (q is None or q in r["message"].lower())
+        ]
         if component is None:
             refs.extend(sorted({f"logs:{r['component']}" for r in hits[-n:]}))
         return {"total": len(hits), "records": hits[-n:]}
