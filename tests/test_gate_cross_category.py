@@ -27,7 +27,7 @@ def pair_suite(tmp_path_factory, embedded_store_template):
 
     root = tmp_path_factory.mktemp("pair-suite")
     suite = generate_suite(root / "suites" / "pair", "pair", 12, seed=3, categories=[SELF, DOWNSTREAM],
-                           default_trials=1)
+                           default_trials=1).path
     result = run_suite(suite, "reference:v1", RunConfig(trials=1, seed=0, jobs=2, journal=NO_JOURNAL))
     store = Store(f"sqlite:///{copy_store_db(embedded_store_template, root / 'store')}", root=root)
     logged = store.log_run(result, role="baseline", outbox=False)

@@ -26,7 +26,7 @@ def pool(tmp_path_factory, embedded_store_template):
     from evalkit.suite import generate_suite
 
     root = tmp_path_factory.mktemp("pool")
-    suite = generate_suite(root / "suites" / "pool", "pool", POOL, seed=5, categories=CATS, pool=True)
+    suite = generate_suite(root / "suites" / "pool", "pool", POOL, seed=5, categories=CATS, pool=True).path
     result = run_suite(suite, "reference:v1", RunConfig(trials=2, jobs=2, journal=JournalConfig(dir=root / "j")))
     promote_and_export(result, root, embedded_store_template)
     policy = root / "policy.toml"

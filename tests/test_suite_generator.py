@@ -346,9 +346,19 @@ def test_generating_the_same_suite_twice_gives_the_same_files_and_hash(tmp_path)
     cats = ["messaging/kafka-lag", "network/connectivity"]
     a = generate_suite(tmp_path / "a", "x", 2, seed=11, categories=cats)
     b = generate_suite(tmp_path / "b", "x", 2, seed=11, categories=cats)
-    assert suite_hash(a) == suite_hash(b)
+    assert suite_hash(a.path) == suite_hash(b.path) == a.hash == b.hash
     c = generate_suite(tmp_path / "c", "x", 2, seed=12, categories=cats)
-    assert suite_hash(c) != suite_hash(a)
+    assert suite_hash(c.path) != suite_hash(a.path)
+
+
+@pytest.mark.parametrize("materialize", [False, True])
+def test_the_hash_generate_returns_is_the_hash_of_the_files_on_disk(tmp_path, materialize):
+    from evalkit.suite import generate_suite, suite_hash
+
+    done = generate_suite(tmp_path / "s", "x", 2, seed=4, categories=["kubernetes/oom", "network/connectivity"],
+                          description="Générée: a non-ASCII description", materialize=materialize, pool=True)
+    assert (done.path, done.scenarios) == (tmp_path / "s", 4)
+    assert done.hash == suite_hash(tmp_path / "s")
 
 
 def test_generate_refuses_to_overwrite_a_non_empty_folder(tmp_path):

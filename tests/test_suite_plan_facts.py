@@ -15,7 +15,7 @@ def generated(tmp_path, monkeypatch):
     from evalkit.suite.writer import generate_suite
 
     private_replay_cache(tmp_path, monkeypatch)
-    return generate_suite(tmp_path / "s", "s", 2, seed=5, categories=["kubernetes/oom", "database/slow-query"])
+    return generate_suite(tmp_path / "s", "s", 2, seed=5, categories=["kubernetes/oom", "database/slow-query"]).path
 
 
 def _no_plans(monkeypatch):

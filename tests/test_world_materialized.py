@@ -15,8 +15,8 @@ def pair(tmp_path_factory):
 
     base = tmp_path_factory.mktemp("mat")
     cats = ["network/connectivity", "kubernetes/oom"]
-    seeds = generate_suite(base / "seeds", "x", 1, seed=5, categories=cats)
-    files = generate_suite(base / "files", "x", 1, seed=5, categories=cats, materialize=True)
+    seeds = generate_suite(base / "seeds", "x", 1, seed=5, categories=cats).path
+    files = generate_suite(base / "files", "x", 1, seed=5, categories=cats, materialize=True).path
     return seeds, files
 
 

@@ -93,16 +93,14 @@ def generate_cmd(out: str, name: str, per_category: int, seed: int, categories: 
           --categories database/slow-query,database/connection-pool --noise 0.8
       evalkit suite generate --output-dir suites/pool --name pool --per-category 100 --pool
     """
-    from evalkit.suite import generate_suite, suite_hash
-    from evalkit.suite.generator import CATEGORIES
+    from evalkit.suite import generate_suite
 
     cats = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
     with closing(progress_for(False, "scenarios")) as progress:
-        path = generate_suite(out, name, per_category, seed=seed, categories=cats, noise=noise,
+        done = generate_suite(out, name, per_category, seed=seed, categories=cats, noise=noise,
                               description=description, version=version, default_trials=default_trials,
                               materialize=materialize, force=force, progress=progress, jobs=jobs, pool=pool)
-    n = per_category * len(cats or CATEGORIES)
-    click.echo(f"{path}: wrote {n} scenarios (hash {suite_hash(path)[:12]})")
+    click.echo(f"{done.path}: wrote {done.scenarios} scenarios (hash {done.hash[:12]})")
 
 
 @suite.command("list")

@@ -41,7 +41,7 @@ def produce(workdir: str | Path, *, per_category: int = 2, seed: int = 0, build:
     work = Path(workdir)
     uri = f"sqlite:///{(work / 'mlflow.db').resolve()}"
     suite_dir = generate_suite(work / "production", "production", per_category, seed=seed, materialize=True,
-                               default_trials=1, force=True, jobs=jobs)
+                               default_trials=1, force=True, jobs=jobs).path
     plan = plan_stream([p.stem for p in sorted((suite_dir / "scenarios").glob("*.json"))], bad_share, seed)
     plant_leaks(suite_dir, plan)
     suite = load_suite(suite_dir)

@@ -12,7 +12,7 @@ from evalkit.suite.validate import validate_suite
 
 
 def generate_suite(*args, **kwargs):
-    """Write a generated suite folder (see :func:`evalkit.suite.writer.generate_suite`)."""
+    """Write a generated suite folder; returns its path, hash and size (see :func:`evalkit.suite.writer.generate_suite`)."""
     from evalkit.suite.writer import generate_suite as _generate
 
     return _generate(*args, **kwargs)

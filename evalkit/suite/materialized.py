@@ -46,9 +46,14 @@ def write_world(world: World, folder: Path) -> None:
     write_json(folder / "monitors.json", world.monitors)
 
 
+def pretty_json(doc: object) -> bytes:
+    """Pretty, key-sorted JSON with a trailing newline: the stable bytes of every JSON file a suite writer makes."""
+    return (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode()
+
+
 def write_json(path: Path, doc: object) -> None:
-    """Pretty, key-sorted JSON with a trailing newline (stable bytes for the suite hash)."""
-    path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    """Write ``doc`` as :func:`pretty_json` (stable bytes for the suite hash)."""
+    path.write_bytes(pretty_json(doc))
 
 
 def read_topology(folder: Path, shown: str) -> tuple[list[dict], list[tuple[str, str, str]], list[Problem]]:
