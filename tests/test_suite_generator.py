@@ -114,6 +114,17 @@ def test_logs_traces_events_and_monitors_are_populated_and_well_formed():
     assert all(m["state"] in {"OK", "ALERT", "NO_DATA"} for m in w.monitors)
 
 
+def test_span_durations_are_rounded_exactly_as_round_does():
+    from evalkit.suite.generator.traces import round2
+
+    rng = np.random.default_rng(3)
+    k = rng.integers(0, 10**9, 20_000)
+    ties = (k + 0.5) / 100.0  # the doubles nearest the decimal ties, and their neighbours
+    xs = np.concatenate([np.exp(rng.normal(3, 2, 20_000)), ties, np.nextafter(ties, 0), np.nextafter(ties, np.inf),
+                         k / 100.0, [0.0, -0.0, -1.5, 0.005, 2.675, 1e11, 1e20, np.inf, np.nan]])
+    assert [repr(round2(x)) for x in xs.tolist()] == [repr(round(x, 2)) for x in xs.tolist()]
+
+
 # --- evidence per fault type --------------------------------------------------------------------
 def test_oom_kill_loop_shows_restarts_memory_sawtooth_and_oomkilled_events():
     for w, p in by_fault("oom_kill_loop"):

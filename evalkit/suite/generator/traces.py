@@ -13,6 +13,21 @@ from evalkit.suite.generator.context import Ctx
 
 Z99 = 2.326
 MAX_SPANS = 12
+#: adding and subtracting 1.5 * 2**52 rounds a double in [0, 2**51) to the nearest integer (IEEE arithmetic)
+_RINT = 6755399441055744.0
+
+
+def round2(x: float) -> float:
+    """``round(x, 2)``, the same double, at a third of its cost (every span duration is rounded).
+
+    round() takes the multiple of 0.01 nearest the exact ``x`` and returns the double nearest it. Below 1e11,
+    ``y = x * 100`` is within 2**-17 of ``100 x``; where ``y`` is more than 1e-4 from a half-integer, ``k``
+    (``y`` rounded) is thus the integer nearest ``100 x``, and ``k / 100.0`` (IEEE division) is the double
+    nearest ``k / 100``. Near a tie, and outside that range, round() itself decides.
+    """
+    y = x * 100.0
+    k = (y + _RINT) - _RINT
+    return k / 100.0 if 0.0 < y < 1e11 and -0.4999 < y - k < 0.4999 else round(x, 2)
 
 
 def _operations(ctx: Ctx, node: str) -> list[str]:
@@ -102,7 +117,7 @@ def build_traces(ctx: Ctx, rng: np.random.Generator, count: int = 60) -> list[di
                         err = True
         op = ops[node]
         spans[idx] = {"component": names[node], "operation": op[picks[zb + idx] % len(op)], "parent": parent,
-                      "duration_ms": round(dur, 2), "error": err}
+                      "duration_ms": round2(dur), "error": err}
         return dur, err
 
     gw = T.gateways[1]
@@ -121,7 +136,7 @@ def build_traces(ctx: Ctx, rng: np.random.Generator, count: int = 60) -> list[di
         if ce:
             err = True
         root = {"component": gw, "operation": gw_ops[picks[zb] % len(gw_ops)], "parent": None,
-                "duration_ms": round(dur, 2), "error": err}
+                "duration_ms": round2(dur), "error": err}
         spans[0] = root
         out.append({"trace_id": f"{ids[k]:016x}", "ts": ts, "root": gw,
                     "duration_ms": root["duration_ms"], "error": err, "spans": spans})
