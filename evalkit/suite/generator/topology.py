@@ -98,11 +98,15 @@ def _pick(rng: np.random.Generator, pool: list, k: int) -> list:
     return [pool[i] for i in sorted(idx.tolist())]
 
 
-def _pod_suffix(rng: np.random.Generator) -> str:
-    alphabet = "bcdfghjklmnpqrstvwxz2456789"
-    a = rng.integers(0, len(alphabet), size=15)
-    chars = [alphabet[i] for i in a.tolist()]
-    return "".join(chars[:10]), "".join(chars[10:])
+_POD_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+#: byte i -> the alphabet's i-th character, so a draw's letters come by one bytes.translate
+_POD_LETTERS = bytes.maketrans(bytes(range(len(_POD_ALPHABET))), _POD_ALPHABET.encode())
+
+
+def _pod_suffix(rng: np.random.Generator) -> tuple[str, str]:
+    """15 letters of the pod-name alphabet: the first 10 and the last 5 (a replica set's hash, a pod's suffix)."""
+    s = rng.integers(0, len(_POD_ALPHABET), size=15).astype(np.uint8).tobytes().translate(_POD_LETTERS).decode()
+    return s[:10], s[10:]
 
 
 def _link(calls: dict[str, list[str]], a: str, b: str) -> None:
