@@ -160,3 +160,42 @@ def test_an_unrelated_latency_anomaly_also_shows_in_the_traces():
         if checked >= 2:
             break
     assert checked >= 2
+
+
+def _per_line_steady_logs(world, rng, component, templates, per_min, fill) -> None:
+    """The steady log writer as it was before its lines were formatted column-wise: one dict of named values
+    and one ``format_map`` per line (the reference the vectorised writer must match)."""
+    from evalkit.world.noise import JOBS
+
+    minutes = (world.end - world.start) // 60
+    counts = rng.poisson(per_min, size=minutes)
+    m = np.repeat(np.arange(minutes), counts)
+    ts = (world.start + m * 60 + rng.integers(0, 60, size=m.size)).tolist()
+    which = rng.integers(0, len(templates), size=m.size).tolist()
+    for t, w, (a, b, c) in zip(ts, which, rng.integers(1, 250, size=(m.size, 3)).tolist()):
+        lvl, fmt = templates[w]
+        vals = dict(fill, a=a, b=b, port=30000 + 17 * c, ms=200 + 9 * c, job=JOBS[c % len(JOBS)])
+        if isinstance(fill.get("dep"), list):
+            vals["dep"] = fill["dep"][a % len(fill["dep"])] if fill["dep"] else "upstream"
+        world.logs.append({"ts": t, "component": component, "level": lvl, "message": fmt.format_map(vals)})
+
+
+def test_steady_logs_equal_the_per_line_writer_and_draw_the_same():
+    from types import SimpleNamespace
+
+    from evalkit.world.noise import BENIGN, _steady_logs
+
+    odd = [("INFO", "{a:>5}|{b!r}|{{literal}}|{job}|{ms}|{port}|{a}"), ("WARN", "no fields {{braces}}"),
+           ("ERROR", "{dep} via {region}")]
+    for seed in range(60):
+        pick = np.random.default_rng(seed)
+        templates = [t for t in BENIGN + odd if pick.random() < 0.4] or BENIGN[:1]
+        fill = [{"dep": [], "region": "eu"}, {"dep": ["db", "cache", "auth"], "region": "us"},
+                {"dep": "fixed", "region": "ap"}][seed % 3]
+        per_min = float(pick.uniform(0.1, 2))
+        got, want = (SimpleNamespace(start=1_700_000_000, end=1_700_005_400, logs=[]) for _ in range(2))
+        rngs = [np.random.default_rng([seed, 1]) for _ in range(2)]
+        _steady_logs(got, rngs[0], "svc", templates, per_min, fill)
+        _per_line_steady_logs(want, rngs[1], "svc", templates, per_min, fill)
+        assert got.logs == want.logs and got.logs
+        assert rngs[0].bit_generator.state == rngs[1].bit_generator.state

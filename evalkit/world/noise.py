@@ -8,6 +8,7 @@ all (``keep_clean``) as plain names; this module knows nothing about why. Determ
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from operator import itemgetter
 from string import Formatter
@@ -62,34 +63,71 @@ def _add_log(world: World, ts: int, component: str, level: str, message: str) ->
     world.logs.append({"ts": int(ts), "component": component, "level": level, "message": message})
 
 
-def _has_fields(fmt: str) -> bool:
-    """Whether ``fmt`` has replacement fields (else ``format_map`` returns the same text for any values)."""
+def has_fields(fmt: str) -> bool:
+    """Whether ``fmt`` has replacement fields (else ``format`` returns the same text for any values)."""
     return any(name is not None for _, name, _, _ in Formatter().parse(fmt))
+
+
+def numbered_formats(formats: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(the placeholder names of ``formats`` in first-use order, each format with its placeholders numbered over
+    that one argument list): ``numbered.format(*columns)`` equals ``fmt.format_map(named values)``, so a map of
+    ``str.format`` over per-line formats and value columns formats many lines at once."""
+    names: list[str] = []
+    numbered: list[str] = []
+    for fmt in formats:
+        parts: list[str] = []
+        for literal, name, spec, conv in Formatter().parse(fmt):
+            parts.append(literal.replace("{", "{{").replace("}", "}}"))
+            if name is not None:
+                if name not in names:
+                    names.append(name)
+                parts.append("{" + str(names.index(name)) + (f"!{conv}" if conv else "")
+                             + (f":{spec}" if spec else "") + "}")
+        numbered.append("".join(parts))
+    return names, numbered
+
+
+def _dep_column(nums: np.ndarray, fill: dict) -> list:
+    """``{dep}`` per line: a list fill is sampled by the line's first integer (an empty one gives "upstream");
+    any other value is every line's."""
+    dep = fill["dep"]
+    if not isinstance(dep, list):
+        return [dep] * len(nums)
+    if not dep:
+        return ["upstream"] * len(nums)
+    return list(map(dep.__getitem__, (nums[:, 0] % len(dep)).tolist()))
+
+
+#: the fields a steady line may name besides its ``fill``'s, each a column from the lines' three integers
+_STEADY_COLUMNS: dict[str, Callable[[np.ndarray, dict], list]] = {
+    "a": lambda n, fill: n[:, 0].tolist(), "b": lambda n, fill: n[:, 1].tolist(),
+    "port": lambda n, fill: (30000 + 17 * n[:, 2]).tolist(), "ms": lambda n, fill: (200 + 9 * n[:, 2]).tolist(),
+    "job": lambda n, fill: list(map(JOBS.__getitem__, (n[:, 2] % len(JOBS)).tolist())), "dep": _dep_column}
+
+
+@functools.cache
+def _steady_plan(templates: tuple[tuple[str, str], ...]) -> tuple[list[str], list[str], list[str]]:
+    """(field names, numbered formats, levels) of a steady template list, worked out once per list."""
+    names, formats = numbered_formats(fmt for _, fmt in templates)
+    return names, formats, [level for level, _ in templates]
 
 
 def _steady_logs(world: World, rng: np.random.Generator, component: str, templates: list, per_min: float,
                  fill: dict) -> None:
-    """Poisson-timed lines from ``templates`` through the window; the draws come as lists (no numpy scalar
-    per line). A template without fields is formatted once, not per line (most benign lines have none)."""
+    """Poisson-timed lines from ``templates`` through the window, each from three drawn integers and ``fill``;
+    the lines are formatted by one map over per-line formats and value columns (no per-line dict), and only
+    the columns some template names are made."""
     minutes = (world.end - world.start) // 60
     counts = rng.poisson(per_min, size=minutes)
     m = np.repeat(np.arange(minutes), counts)
     ts = (world.start + m * 60 + rng.integers(0, 60, size=m.size)).tolist()
     which = rng.integers(0, len(templates), size=m.size).tolist()
-    nums = rng.integers(1, 250, size=(m.size, 3)).tolist()
-    fixed = [None if _has_fields(fmt) else fmt.format_map({}) for _, fmt in templates]
-    dep = fill.get("dep")
-    deps = dep if isinstance(dep, list) else None
-    append = world.logs.append
-    for t, w, (a, b, c) in zip(ts, which, nums):
-        lvl, fmt = templates[w]
-        message = fixed[w]
-        if message is None:
-            vals = dict(fill, a=a, b=b, port=30000 + 17 * c, ms=200 + 9 * c, job=JOBS[c % len(JOBS)])
-            if deps is not None:
-                vals["dep"] = deps[a % len(deps)] if deps else "upstream"
-            message = fmt.format_map(vals)
-        append({"ts": t, "component": component, "level": lvl, "message": message})
+    nums = rng.integers(1, 250, size=(m.size, 3))
+    names, formats, levels = _steady_plan(tuple(templates))
+    cols = [_STEADY_COLUMNS[f](nums, fill) if f in _STEADY_COLUMNS else [fill[f]] * m.size for f in names]
+    messages = map(str.format, map(formats.__getitem__, which), *cols)
+    world.logs += [{"ts": t, "component": component, "level": lvl, "message": msg}
+                   for t, lvl, msg in zip(ts, map(levels.__getitem__, which), messages)]
 
 
 def _slow_spans(world: World, component: str, t0: int, t1: int, factor: float) -> None:

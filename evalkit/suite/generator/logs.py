@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime, timezone
-from string import Formatter
 from typing import Callable
 
 import numpy as np
+
+from evalkit.world.noise import has_fields, numbered_formats
 
 Template = tuple[str, str]
 
@@ -106,21 +107,9 @@ def _plan(templates: tuple[Template, ...]) -> tuple[tuple[str, ...], tuple[str, 
     positional arguments are ignored). A template without placeholders yields its text with literal braces
     doubled, as it always has, so its format is escaped once more.
     """
-    names: list[str] = []
-    formats: list[str] = []
-    for _, fmt in templates:
-        parts: list[str] = []
-        used = False
-        for literal, name, spec, conv in Formatter().parse(fmt):
-            parts.append(literal.replace("{", "{{").replace("}", "}}"))
-            if name is not None:
-                used = True
-                if name not in names:
-                    names.append(name)
-                parts.append("{" + str(names.index(name)) + (f"!{conv}" if conv else "")
-                             + (f":{spec}" if spec else "") + "}")
-        text = "".join(parts)
-        formats.append(text if used else text.replace("{", "{{").replace("}", "}}"))
+    names, numbered = numbered_formats(fmt for _, fmt in templates)
+    formats = [f if has_fields(fmt) else f.replace("{", "{{").replace("}", "}}")
+               for (_, fmt), f in zip(templates, numbered)]
     return tuple(names), tuple(formats), tuple(level for level, _ in templates)
 
 
