@@ -68,10 +68,11 @@ def has_fields(fmt: str) -> bool:
     return any(name is not None for _, name, _, _ in Formatter().parse(fmt))
 
 
-def numbered_formats(formats: Iterable[str]) -> tuple[list[str], list[str]]:
+def numbered_formats(formats: Iterable[str], specs: dict[str, str] | None = None) -> tuple[list[str], list[str]]:
     """(the placeholder names of ``formats`` in first-use order, each format with its placeholders numbered over
     that one argument list): ``numbered.format(*columns)`` equals ``fmt.format_map(named values)``, so a map of
-    ``str.format`` over per-line formats and value columns formats many lines at once."""
+    ``str.format`` over per-line formats and value columns formats many lines at once. ``specs`` gives a
+    placeholder a format spec (it must have none of its own)."""
     names: list[str] = []
     numbered: list[str] = []
     for fmt in formats:
@@ -79,6 +80,10 @@ def numbered_formats(formats: Iterable[str]) -> tuple[list[str], list[str]]:
         for literal, name, spec, conv in Formatter().parse(fmt):
             parts.append(literal.replace("{", "{{").replace("}", "}}"))
             if name is not None:
+                if specs and name in specs:
+                    if spec or conv:
+                        raise ValueError(f"{{{name}}} takes no conversion or format spec here: {fmt!r}")
+                    spec = specs[name]
                 if name not in names:
                     names.append(name)
                 parts.append("{" + str(names.index(name)) + (f"!{conv}" if conv else "")

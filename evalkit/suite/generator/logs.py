@@ -105,9 +105,10 @@ def _plan(templates: tuple[Template, ...]) -> tuple[tuple[str, ...], tuple[str, 
 
     One shared argument list lets ``emit`` format every line with a single ``map(str.format, ...)`` (unused
     positional arguments are ignored). A template without placeholders yields its text with literal braces
-    doubled, as it always has, so its format is escaped once more.
+    doubled, as it always has, so its format is escaped once more. ``{id}`` is written as 8 hex digits by its
+    format (``:08x``), so its column holds the drawn integers and no per-line hex string is made first.
     """
-    names, numbered = numbered_formats(fmt for _, fmt in templates)
+    names, numbered = numbered_formats((fmt for _, fmt in templates), specs={"id": "08x"})
     formats = [f if has_fields(fmt) else f.replace("{", "{{").replace("}", "}}")
                for (_, fmt), f in zip(templates, numbered)]
     return tuple(names), tuple(formats), tuple(level for level, _ in templates)
@@ -172,7 +173,7 @@ def _columns(rng: np.random.Generator, names: tuple[str, ...], k: int, tlist: li
             cols["ip"] = [f"10.0.{a}.{b}" for a, b, _, _ in octets]
             cols["peer"] = [f"10.0.{c}.{d}" for _, _, c, d in octets]
         elif f == "id":
-            cols["id"] = [f"{h:08x}" for h in rng.integers(0, 2**32, size=k).tolist()]
+            cols["id"] = rng.integers(0, 2**32, size=k).tolist()  # written as hex by the format
         elif f == "now":
             cols["now"] = [datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") for t in tlist]
         elif isinstance(ctx.get(f), list) and ctx[f]:
