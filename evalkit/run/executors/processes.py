@@ -9,7 +9,6 @@ that has evalkit preloaded, so a replacement starts in milliseconds and no paren
 
 from __future__ import annotations
 
-import gc
 import multiprocessing as mp
 import os
 import signal
@@ -19,6 +18,7 @@ import time
 from contextlib import contextmanager, suppress
 from multiprocessing.connection import wait as mp_wait
 
+from evalkit.parallel import tune_gc
 from evalkit.run.executors import TrialFn, died_outcome, timeout_outcome
 from evalkit.run.tasks import TrialOutcome, TrialTask
 
@@ -27,23 +27,10 @@ PRELOAD = ["evalkit.run.worker", "evalkit.agents.base", "evalkit.world.toolbox",
 _CHECK_S = 0.25
 
 
-def _tune_gc() -> None:
-    """Set a worker's cyclic garbage collector for a long run of allocation-heavy trials.
-
-    What the worker imported moves to the permanent generation (``gc.freeze``), so full collections no longer
-    walk it, and the youngest generation is collected every 20,000 net container allocations instead of 700:
-    a trial (and a first-use replay) allocates tens of thousands of dicts and lists, almost none in cycles,
-    and the default thresholds spent about 7% of a worker's time collecting them. Unreachable cycles are
-    still freed, a little later.
-    """
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 20)
-
-
 def _worker_main(conn, started, trial_fn) -> None:
     """Worker loop: receive a task, run it, send the outcome; exit when the parent goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
-    _tune_gc()
+    tune_gc()
 
     def on_start() -> None:
         started.value = time.monotonic()
