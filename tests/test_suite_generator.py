@@ -448,6 +448,24 @@ def test_monitor_evaluation_matches_the_minute_by_minute_state_machine():
         assert mon["last_triggered"] == (alerts[-1] if alerts else None)
 
 
+def test_monitors_evaluated_together_match_the_state_machine_one_by_one():
+    from evalkit.suite.generator.monitors import evaluate_all
+
+    rng = np.random.default_rng(8)
+    big = float(np.finfo(np.float64).max)
+    for n in (0, 1, 2, 3, 90):
+        xs = [rng.random(n) for _ in range(40)]
+        for x in xs[::2]:
+            x[rng.random(n) < 0.2] = rng.choice([np.nan, np.inf, -np.inf])
+        mons = [{"threshold": float(rng.choice([0.2, 0.5, 0.9, np.inf, -np.inf, np.nan, big, -big]))} for _ in xs]
+        ts = 1_000_000 + 60 * np.arange(n, dtype=np.int64)
+        hists = evaluate_all(mons, xs, ts, 60)
+        for mon, x, hist in zip(mons, xs, hists):
+            want, state = _stepwise_history(x, mon["threshold"], ts, 60)
+            assert hist == want and mon["state"] == state and mon["history"] == want[-20:]
+    assert evaluate_all([], [], np.arange(3), 60) == []
+
+
 def test_fast_series_helpers_equal_the_numpy_functions_they_replace():
     from evalkit.suite.generator.numeric import mean, nantop, ramp_to, top
 
