@@ -141,11 +141,14 @@ def _routine_events(ctx: Ctx, rng: np.random.Generator) -> None:
 def _monitors(ctx: Ctx, rng: np.random.Generator, metrics: dict, alert_metric: str) -> list[dict]:
     T = ctx.T
     pre = ctx.mid < ctx.plan.onset
+    n_pre = int(np.count_nonzero(pre))  # the grid is sorted: the minutes before onset are its first n_pre
+    healthy = slice(0, n_pre) if n_pre else slice(None)  # (the whole window if the fault is there from the start)
     mons: list[dict] = []
 
     def add(comp: str, metric: str, floor: float, cap: float | None = None) -> None:
         if metric in metrics.get(comp, {}):
-            mons.append(monitor_def(comp, metric, healthy_threshold(metrics[comp][metric], pre, rng, floor, cap)))
+            mons.append(monitor_def(comp, metric, healthy_threshold(metrics[comp][metric], healthy, rng, floor,
+                                                                    cap)))
 
     gw = T.gateways[1]
     add(gw, "error_rate_pct", 2.0)

@@ -34,11 +34,11 @@ def monitor_def(component: str, metric: str, threshold: float) -> dict:
             "comparator": ">", "threshold": threshold}
 
 
-def healthy_threshold(x: np.ndarray, pre: np.ndarray, rng: np.random.Generator, floor: float,
+def healthy_threshold(x: np.ndarray, healthy: slice, rng: np.random.Generator, floor: float,
                       cap: float | None = None) -> float:
-    """A threshold comfortably above the healthy range of ``x`` (percent gauges: at most ``cap``,
+    """A threshold comfortably above the healthy range ``x[healthy]`` (percent gauges: at most ``cap``,
     the way people set "disk above 90 %": such a monitor may already fire on a slowly filling disk)."""
-    top = nantop(x[pre]) if pre.any() else nantop(x)
+    top = nantop(x[healthy])
     thr = nice(max(floor, top * float(rng.uniform(1.4, 2.5))))
     return min(thr, cap) if cap is not None else thr
 
