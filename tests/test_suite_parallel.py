@@ -60,3 +60,13 @@ def test_validate_replay_with_jobs_matches_one_job(tmp_path):
     assert results[0][2] == results[1][2] and "world.digest" in results[0][2]
     ok = [run_cli(["suite", "validate", str(SMOKE), "--jobs", str(j)]) for j in (1, 2)]
     assert ok[0] == ok[1] and ok[0][0] == 0
+
+
+def test_parallel_workers_run_with_the_collector_tuned_for_allocation_heavy_work():
+    import gc
+
+    from evalkit.parallel import ordered_map
+
+    probe = "__import__('gc').get_threshold()"
+    assert set(ordered_map(eval, [probe] * 4, jobs=2)) == {(20_000, 20, 20)}
+    assert gc.get_threshold() != (20_000, 20, 20)  # the calling process keeps its own settings
