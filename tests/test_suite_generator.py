@@ -441,7 +441,7 @@ def test_monitor_evaluation_matches_the_minute_by_minute_state_machine():
         thr = float(rng.choice([0.2, 0.5, 0.9, 0.0, np.inf, -np.inf, np.nan, big, -big]))
         ts = 1_000_000 + 60 * np.arange(n, dtype=np.int64)
         mon = {"threshold": thr}
-        hist = evaluate(mon, x, ts, 60)
+        [hist] = evaluate([mon], [x], ts, 60)
         want, state = _stepwise_history(x, thr, ts, 60)
         assert hist == want and mon["state"] == state and mon["history"] == want[-20:]
         alerts = [h["ts"] for h in want if h["state"] == "ALERT"]
@@ -449,7 +449,7 @@ def test_monitor_evaluation_matches_the_minute_by_minute_state_machine():
 
 
 def test_monitors_evaluated_together_match_the_state_machine_one_by_one():
-    from evalkit.suite.generator.monitors import evaluate_all
+    from evalkit.suite.generator.monitors import evaluate
 
     rng = np.random.default_rng(8)
     big = float(np.finfo(np.float64).max)
@@ -459,11 +459,11 @@ def test_monitors_evaluated_together_match_the_state_machine_one_by_one():
             x[rng.random(n) < 0.2] = rng.choice([np.nan, np.inf, -np.inf])
         mons = [{"threshold": float(rng.choice([0.2, 0.5, 0.9, np.inf, -np.inf, np.nan, big, -big]))} for _ in xs]
         ts = 1_000_000 + 60 * np.arange(n, dtype=np.int64)
-        hists = evaluate_all(mons, xs, ts, 60)
+        hists = evaluate(mons, xs, ts, 60)
         for mon, x, hist in zip(mons, xs, hists):
             want, state = _stepwise_history(x, mon["threshold"], ts, 60)
             assert hist == want and mon["state"] == state and mon["history"] == want[-20:]
-    assert evaluate_all([], [], np.arange(3), 60) == []
+    assert evaluate([], [], np.arange(3), 60) == []
 
 
 def test_fast_series_helpers_equal_the_numpy_functions_they_replace():

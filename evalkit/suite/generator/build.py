@@ -15,7 +15,7 @@ from evalkit.suite.generator.faults import APPLY
 from evalkit.suite.generator.logs import (CACHE_ROUTINE, CONSUMER_ROUTINE, DB_ROUTINE, DNS_ROUTINE,
                                           GATEWAY_ROUTINE, GATEWAY_ROUTINE_P, METHODS, POOL_STATS,
                                           SERVICE_ROUTINE, SERVICE_ROUTINE_P)
-from evalkit.suite.generator.monitors import LABELS, alert_threshold, evaluate_all, healthy_threshold, monitor_def
+from evalkit.suite.generator.monitors import LABELS, alert_threshold, evaluate, healthy_threshold, monitor_def
 from evalkit.suite.generator.numeric import clip, mean, pick, top
 from evalkit.suite.generator.plan import STEP_S, Plan, stream
 from evalkit.suite.generator.traces import build_traces
@@ -190,8 +190,8 @@ def _fire_alert(world: World, plan: Plan, metric: str) -> dict:
     """Evaluate every monitor; the triggering alert is the alerting monitor's first firing after onset."""
     a = plan.alert_component
     fired: list[int] = []
-    hists = evaluate_all(world.monitors, [world.metrics[m["component"]][m["metric"]] for m in world.monitors],
-                         world.timestamps, world.step)
+    hists = evaluate(world.monitors, [world.metrics[m["component"]][m["metric"]] for m in world.monitors],
+                     world.timestamps, world.step)
     for mon, hist in zip(world.monitors, hists):
         if mon["component"] == a and mon["metric"] == metric:
             amon = mon

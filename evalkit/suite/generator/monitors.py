@@ -61,15 +61,10 @@ def alert_threshold(x: np.ndarray, pre: np.ndarray, post: np.ndarray, rng: np.ra
     return raw
 
 
-def evaluate(monitor: dict, x: np.ndarray, ts: np.ndarray, step: int) -> list[dict]:
-    """Fill ``state``, ``last_triggered`` and ``history`` (last 20 transitions) from the series (two-minute
-    hysteresis); returns the full list of transitions."""
-    return evaluate_all([monitor], [x], ts, step)[0]
-
-
-def evaluate_all(monitors: list[dict], series: list[np.ndarray], ts: np.ndarray, step: int) -> list[list[dict]]:
-    """:func:`evaluate` of each monitor on its series (all on the grid ``ts``), as one matrix of comparisons:
-    a world's ~20 monitors cost a dozen numpy calls instead of a dozen each."""
+def evaluate(monitors: list[dict], series: list[np.ndarray], ts: np.ndarray, step: int) -> list[list[dict]]:
+    """Fill each monitor's ``state``, ``last_triggered`` and ``history`` (last 20 transitions) from its series on
+    the grid ``ts`` (two-minute hysteresis); returns each monitor's full list of transitions. All monitors go
+    through one matrix of comparisons: a world's ~20 cost a dozen numpy calls instead of a dozen each."""
     if not monitors:
         return []
     x = np.array(series, dtype=np.float64).reshape(len(monitors), ts.size)
