@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Iterator
@@ -28,13 +27,8 @@ def atomic_path(path: str | Path, durable: bool = True) -> Iterator[Path]:
     removed otherwise. Creates the parent folder. ``durable=False`` skips the fsync (derived data such as
     caches, whose readers check what they read: still never half a file, but possibly lost on power loss)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    # mkstemp creates 0600; a file others read (CI artifact upload, a served dashboard) gets the mode any
-    # new file would: 0666 less the umask
-    os.fchmod(fd, new_file_mode())
+    fd, tmp = new_temp_file(path)
     os.close(fd)
-    tmp = Path(name)
     held, handed_on = _held.get(), False
     try:
         yield tmp
@@ -81,6 +75,26 @@ def write_together() -> Iterator[None]:
         fsync_dir(folder)
 
 
+def new_temp_file(path: Path) -> tuple[int, Path]:
+    """A new empty hidden file beside ``path``, open for writing, and its path; creates the parent folder when
+    missing. Its mode is the one any new file gets (0666 less the umask, applied by the kernel), not mkstemp's
+    0600: a file others read (CI artifact upload, a served dashboard) must be readable by them."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    made_parent = False
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{os.urandom(5).hex()}"
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:  # a name another writer drew: draw again
+            continue
+        except FileNotFoundError:
+            if made_parent:
+                raise
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made_parent = True
+    raise FileExistsError(f"no free temporary name beside {path}")
+
+
 def fsync_dir(path: str | Path) -> None:
     """fsync a folder (its entries: a rename or a new file in it). Best effort where folders cannot be
     opened or synced (some network and FUSE file systems)."""
@@ -93,11 +107,6 @@ def fsync_dir(path: str | Path) -> None:
             os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def new_file_mode() -> int:
-    """The mode ``open()`` gives a new file: 0666 less the process umask."""
-    return 0o666 & ~_umask()
 
 
 def new_dir_mode() -> int:
@@ -117,9 +126,9 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write(path: str | Path, data: bytes | str) -> None:
-    """Write ``data`` (text is UTF-8) to ``path`` atomically."""
-    with atomic_path(path) as tmp:
+def atomic_write(path: str | Path, data: bytes | str, durable: bool = True) -> None:
+    """Write ``data`` (text is UTF-8) to ``path`` atomically; ``durable=False`` as in :func:`atomic_path`."""
+    with atomic_path(path, durable) as tmp:
         tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
 
 

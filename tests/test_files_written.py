@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.atomic import atomic_write
+from evalkit.atomic import atomic_write, new_temp_file
 from gate_support import trade_off_tables
 
 
@@ -181,3 +181,23 @@ def test_relative_paths_written_together_land_where_they_were_named(tmp_path, mo
         atomic_write("report.md", "x")
         monkeypatch.chdir(tmp_path / "b")
     assert (tmp_path / "a" / "report.md").read_text() == "x" and list((tmp_path / "b").iterdir()) == []
+
+
+def test_a_temporary_file_is_hidden_beside_its_target_with_the_umask_mode_in_a_folder_made_for_it(tmp_path, umask_022):
+    target = tmp_path / "new" / "deeper" / "results.json"
+    fd, tmp = new_temp_file(target)
+    os.close(fd)
+    assert tmp.parent == target.parent and tmp.name.startswith(".results.json.")
+    assert stat.S_IMODE(tmp.stat().st_mode) == 0o644 and tmp.stat().st_size == 0
+
+
+def test_a_temporary_name_already_taken_is_never_reused(tmp_path, monkeypatch):
+    target = tmp_path / "cache.world"
+    draws = iter([b"\x00" * 5, b"\x00" * 5, b"\x01" * 5])
+    monkeypatch.setattr("evalkit.atomic.os.urandom", lambda n: next(draws))
+    fd, first = new_temp_file(target)
+    os.write(fd, b"the first writer's bytes")
+    os.close(fd)
+    fd, second = new_temp_file(target)  # the same first draw: a fresh name, the first file untouched
+    os.close(fd)
+    assert first != second and first.read_bytes() == b"the first writer's bytes"

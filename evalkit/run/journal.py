@@ -16,14 +16,13 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import tempfile
 import time
 from contextlib import suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Collection, cast
 
-from evalkit.atomic import fsync_dir, new_file_mode
+from evalkit.atomic import fsync_dir, new_temp_file
 from evalkit.errors import Problem, UserError, clip, printable
 from evalkit.provenance import text_hash
 from evalkit.run.journal_records import record_key, record_problem  # noqa: F401 - record_key is used from here
@@ -193,8 +192,7 @@ class Journal:
             fh.write(b"".join(d.raw + b"\n" for d in self.damaged))
             fh.flush()
             os.fsync(fh.fileno())
-        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        os.fchmod(fd, new_file_mode())
+        fd, name = new_temp_file(self.path)
         fresh = os.fdopen(fd, "ab")
         moved: dict[int, int] = {}  # old offset -> new offset of each kept line
         kept = 0
@@ -210,7 +208,7 @@ class Journal:
             os.replace(name, self.path)
         except BaseException:
             fresh.close()
-            Path(name).unlink(missing_ok=True)
+            name.unlink(missing_ok=True)
             raise
         fsync_dir(self.path.parent)
         self._fh.close()

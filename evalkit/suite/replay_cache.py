@@ -183,18 +183,15 @@ def get(key: str) -> World | None:
 
 def put(key: str, world: World) -> None:
     """Store a verified replay under ``key`` (best effort: a full or read-only disk only costs speed)."""
-    from evalkit.atomic import atomic_path
+    from evalkit.atomic import atomic_write
 
     global _writes
     try:
         payload = _encode(world)
     except TypeError:
         return  # not a shape this cache stores: replayed each time instead
-    path = _path(key)
-    try:
-        with atomic_path(path, durable=False) as tmp:  # derived and checksummed: no fsync
-            with open(tmp, "wb") as fh:
-                fh.write(MAGIC + hashlib.sha256(payload).hexdigest().encode() + payload)
+    try:  # derived and checksummed: no fsync
+        atomic_write(_path(key), MAGIC + hashlib.sha256(payload).hexdigest().encode() + payload, durable=False)
     except OSError:
         return
     _writes += 1
