@@ -3,7 +3,9 @@ refused, and the cache survives torn entries, concurrent writers and its size bo
 
 from __future__ import annotations
 
+import ast
 import multiprocessing as mp
+from pathlib import Path
 
 import pytest
 
@@ -68,6 +70,65 @@ def test_another_numpy_release_changes_every_key(cache_dir, monkeypatch):
         monkeypatch.undo()
         replay_cache.generator_fingerprint.cache_clear()
     assert replay_cache.replay_key(*args) == before
+
+
+def _ast_imports(path: Path, module: str) -> set[str]:
+    """Every module name an import statement of ``path`` names (an independent reading, by the ast)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([node.module] if node.module else []))
+            names |= {base} | {f"{base}.{a.name}" for a in node.names}
+    return names
+
+
+def test_the_key_covers_every_evalkit_module_a_replay_imports():
+    """A helper module the generator starts to use changes the key without anyone listing it."""
+    import evalkit
+    import evalkit.suite.generator as gen
+    from evalkit.suite import replay_cache
+
+    root = Path(evalkit.__file__).parent
+    module_of = {p: "evalkit." + ".".join(p.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
+                 for p in root.rglob("*.py")}
+    path_of = {m: p for p, m in module_of.items()}
+    want, todo = set(), sorted(Path(gen.__file__).parent.glob("*.py"))
+    while todo:
+        path = todo.pop()
+        if path not in want:
+            want.add(path)
+            todo += [path_of[m] for m in _ast_imports(path, module_of[path]) if m in path_of]
+    assert {p.resolve() for p in replay_cache.generator_sources()} == {p.resolve() for p in want}
+    assert {"noise.py", "model.py", "line_formats.py", "json_text.py"} <= {p.name for p in want}
+
+
+def test_imported_sources_follow_relative_lazy_and_parenthesised_imports_and_nothing_else(tmp_path, monkeypatch):
+    from evalkit.cache import imported_sources
+
+    pkg = tmp_path / "toypkg"
+    (pkg / "sub").mkdir(parents=True)
+    files = {
+        "__init__.py": "",
+        "a.py": "from .b import f\nfrom toypkg import (\n    sub,\n    c as see,\n)\n",
+        "b.py": "def f():\n    from toypkg.sub.deep import g  # lazy\n    return g\n",
+        "c.py": "import json, toypkg.d\n",
+        "d.py": "",
+        "unused.py": "import toypkg.a\n",
+        "sub/__init__.py": "from . import deep\n",
+        "sub/deep.py": "from ..d import *\ng = 1\n",
+    }
+    for rel, text in files.items():
+        (pkg / rel).write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    found = imported_sources(["toypkg.a"], root="toypkg")
+    assert [str(p.relative_to(pkg)) for p in found] == ["__init__.py", "a.py", "b.py", "c.py", "d.py",
+                                                         "sub/__init__.py", "sub/deep.py"]  # not unused.py
 
 
 def test_torn_or_tampered_entries_are_misses_and_get_replaced(cache_dir):

@@ -199,18 +199,3 @@ def test_steady_logs_equal_the_per_line_writer_and_draw_the_same():
         _per_line_steady_logs(want, rngs[1], "svc", templates, per_min, fill)
         assert got.logs == want.logs and got.logs
         assert rngs[0].bit_generator.state == rngs[1].bit_generator.state
-
-
-def test_numbered_formats_format_like_the_named_templates():
-    from evalkit.world.noise import numbered_formats
-
-    templates = ["{a} and {b!r:>6} {{literal}} {a}", "no fields {{x}}", "{dep}: {ms}ms", "id={id}"]
-    values = {"a": 7, "b": "x", "dep": "db", "ms": 12, "id": 255}
-    names, numbered = numbered_formats(templates)
-    assert names == ["a", "b", "dep", "ms", "id"]
-    for fmt, num in zip(templates, numbered):
-        assert num.format(*[values[n] for n in names]) == fmt.format_map(values)
-    _, hexed = numbered_formats(templates, specs={"id": "08x"})
-    assert hexed[3].format(*[values[n] for n in names]) == "id=000000ff"
-    with pytest.raises(ValueError):
-        numbered_formats(["{id:>4}"], specs={"id": "08x"})

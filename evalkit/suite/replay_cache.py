@@ -62,21 +62,25 @@ def max_bytes() -> int:
         return DEFAULT_MAX_MB * 2**20
 
 
+def generator_sources() -> list[Path]:
+    """The source files a replay runs: every module of the generator package and every evalkit module they
+    import, to any depth (noise, World, the digest's JSON writer, ...)."""
+    import evalkit.suite.generator as gen
+    from evalkit.cache import imported_sources
+
+    package = gen.__name__
+    modules = [package if f.stem == "__init__" else f"{package}.{f.stem}" for f in Path(gen.__file__).parent.glob("*.py")]
+    return imported_sources(modules)
+
+
 @lru_cache(maxsize=1)
 def generator_fingerprint() -> str:
     """SHA-256 of GENERATOR_ID, numpy's version (its random streams may change between releases) and the source
-    of every module a replay runs (generator, noise, World, the digest's JSON writer)."""
-    import evalkit.json_text as json_text
-    import evalkit.suite.generator as gen
-    import evalkit.world.model as model
-    import evalkit.world.noise as noise
+    of every module a replay runs (:func:`generator_sources`)."""
+    from evalkit.cache import source_fingerprint
     from evalkit.suite.generator.plan import GENERATOR_ID
 
-    from evalkit.cache import source_fingerprint
-
-    files = sorted(Path(gen.__file__).parent.glob("*.py")) + [Path(noise.__file__), Path(model.__file__),
-                                                              Path(json_text.__file__)]
-    return source_fingerprint(f"{GENERATOR_ID}/numpy {np.__version__}", files)
+    return source_fingerprint(f"{GENERATOR_ID}/numpy {np.__version__}", generator_sources())
 
 
 def replay_key(category: str, seed: int, noise_level: float, window: tuple[int, int] | None,

@@ -11,11 +11,11 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from operator import itemgetter
-from string import Formatter
 from typing import Callable, Iterable
 
 import numpy as np
 
+from evalkit.world.line_formats import numbered_formats
 from evalkit.world.model import World
 
 LOG_ORDER = itemgetter("ts", "component", "message")
@@ -61,35 +61,6 @@ def _grid_slice(world: World, t0: int, t1: int) -> np.ndarray:
 
 def _add_log(world: World, ts: int, component: str, level: str, message: str) -> None:
     world.logs.append({"ts": int(ts), "component": component, "level": level, "message": message})
-
-
-def has_fields(fmt: str) -> bool:
-    """Whether ``fmt`` has replacement fields (else ``format`` returns the same text for any values)."""
-    return any(name is not None for _, name, _, _ in Formatter().parse(fmt))
-
-
-def numbered_formats(formats: Iterable[str], specs: dict[str, str] | None = None) -> tuple[list[str], list[str]]:
-    """(the placeholder names of ``formats`` in first-use order, each format with its placeholders numbered over
-    that one argument list): ``numbered.format(*columns)`` equals ``fmt.format_map(named values)``, so a map of
-    ``str.format`` over per-line formats and value columns formats many lines at once. ``specs`` gives a
-    placeholder a format spec (it must have none of its own)."""
-    names: list[str] = []
-    numbered: list[str] = []
-    for fmt in formats:
-        parts: list[str] = []
-        for literal, name, spec, conv in Formatter().parse(fmt):
-            parts.append(literal.replace("{", "{{").replace("}", "}}"))
-            if name is not None:
-                if specs and name in specs:
-                    if spec or conv:
-                        raise ValueError(f"{{{name}}} takes no conversion or format spec here: {fmt!r}")
-                    spec = specs[name]
-                if name not in names:
-                    names.append(name)
-                parts.append("{" + str(names.index(name)) + (f"!{conv}" if conv else "")
-                             + (f":{spec}" if spec else "") + "}")
-        numbered.append("".join(parts))
-    return names, numbered
 
 
 def _dep_column(nums: np.ndarray, fill: dict) -> list:

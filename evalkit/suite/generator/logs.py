@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from evalkit.world.noise import has_fields, numbered_formats
+from evalkit.world.line_formats import has_fields, numbered_formats
 
 Template = tuple[str, str]
 
