@@ -38,8 +38,9 @@ def source_fingerprint(head: str, files: Iterable[Path]) -> str:
 def imported_sources(modules: Iterable[str], root: str = "evalkit") -> list[Path]:
     """The source files of ``modules`` and of every ``root`` module they import, to any depth, in name order.
 
-    Found by reading import statements (lazy ones inside functions too), not by running them: the code a
-    cache key must cover, kept without a hand-written list that a new helper module could be missing from.
+    Found by reading import statements (lazy ones inside functions too), not by running the modules: the code
+    a cache key must cover, kept without a hand-written list that a new helper module could be missing from.
+    Locating a submodule imports the packages above it (``importlib.util.find_spec``), as importing it would.
     A name imported from a package counts as its submodule when one exists; an unused import only widens the key.
     """
     found: dict[str, Path] = {}
